@@ -1,0 +1,3 @@
+//! `cosmosc`: the one binary of Cosmos.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Emx semantics on salsa.

@@ -1,3 +1,36 @@
-//! `cosmosc`: the one binary of Cosmos.
+//! `cosmosc`: the one binary of Cosmos. This file only parses the command line and
+//! turns a command's outcome into the process's exit code.
 
-fn main() {}
+mod args;
+mod color;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+/// Exit codes shared by every command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Nothing to report (exit 0).
+    Clean,
+    /// The project has errors, or warnings that were denied (exit 1).
+    Failed,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Check(args) => commands::check::run(args, cli.color),
+    };
+    match result {
+        Ok(Status::Clean) => ExitCode::SUCCESS,
+        Ok(Status::Failed) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+    }
+}

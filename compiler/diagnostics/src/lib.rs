@@ -2,9 +2,13 @@
 //! values with a stable [`Code`], and only the edges (CLI, LSP) turn them into text.
 
 mod codes;
+mod files;
+pub mod render;
 mod span;
 
 pub use codes::{CODES, Code, CodeInfo};
+pub use files::{Files, LineRange, Position};
+pub use render::{Summary, human, json, sarif};
 pub use span::{FileId, Span};
 
 use serde::Serialize;

@@ -1,10 +1,30 @@
-//! Emx semantics on salsa: the project's file texts are inputs; parsing, item trees,
-//! name resolution, signatures and one type-check per body are tracked queries.
+//! Emx semantics on salsa: the project's file texts are inputs; parsing, module scopes,
+//! signatures and one type check per body are tracked queries.
 //!
 //! The public surface is [`Analysis`]: hosts (the CLI, the LSP, tests) set file texts
 //! and ask for diagnostics and facts about the code. This crate does no IO.
 
+mod bodies;
+mod body;
+pub mod builtins;
+mod check;
+mod db;
+mod diagnostics;
+mod items;
+mod scope;
+mod signatures;
+mod suggest;
+pub mod types;
+
+pub use body::BodyPath;
+pub use check::BodyKind;
+pub use db::ExecutionLog;
+pub use signatures::{FieldSig, WorkflowSig};
+
 use cosmos_diagnostics::{Diagnostic, FileId};
+use db::{Database, ProjectFiles, SourceFile};
+use salsa::Setter;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A module of the standard library, compiled into the checker.
 #[derive(Debug, Clone, Copy)]
@@ -21,30 +41,140 @@ pub struct StdSource {
 /// files below it.
 pub const STD_FILE_BASE: u32 = 0x4000_0000;
 
+static STD: &[StdSource] = &[StdSource {
+    module: "std.core",
+    path: "std/core.emx",
+    text: include_str!("../../../std/core.emx"),
+    file: FileId(STD_FILE_BASE),
+}];
+
 /// The standard library's modules.
 pub fn std_sources() -> &'static [StdSource] {
-    &[]
+    STD
+}
+
+/// What the runtime needs to know about one rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSets {
+    pub name: String,
+    /// Facts and inputs its `match` reads.
+    pub reads: BTreeSet<String>,
+    /// Facts its `reaction` and `error` may assign.
+    pub writes: BTreeSet<String>,
 }
 
 /// The analysis of one project: a salsa database behind a small API.
-#[derive(Default)]
-pub struct Analysis {}
+pub struct Analysis {
+    db: Database,
+    project: ProjectFiles,
+    files: BTreeMap<FileId, SourceFile>,
+}
+
+impl Default for Analysis {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl Analysis {
     /// An empty project (the standard library is always present).
     pub fn new() -> Self {
-        Analysis {}
+        Self::from_database(Database::default())
+    }
+
+    /// Like [`Analysis::new`], appending the name of every query salsa executes to `log`.
+    pub fn with_execution_log(log: ExecutionLog) -> Self {
+        Self::from_database(Database::with_execution_log(log))
+    }
+
+    fn from_database(db: Database) -> Self {
+        let project = ProjectFiles::new(&db, Vec::new());
+        let mut analysis = Analysis {
+            db,
+            project,
+            files: BTreeMap::new(),
+        };
+        for source in STD {
+            analysis.set_file(source.file, source.module, source.text.to_string());
+        }
+        analysis
     }
 
     /// Adds a source file or replaces its text. `module` is its dotted module name
     /// (`media.types` for `src/media/types.emx`).
-    pub fn set_file(&mut self, _file: FileId, _module: &str, _text: String) {}
+    pub fn set_file(&mut self, file: FileId, module: &str, text: String) {
+        if let Some(existing) = self.files.get(&file).copied() {
+            if existing.module(&self.db) != module {
+                existing.set_module(&mut self.db).to(module.to_string());
+            }
+            if existing.text(&self.db) != &text {
+                existing.set_text(&mut self.db).to(text);
+            }
+            return;
+        }
+        let source = SourceFile::new(&self.db, file, module.to_string(), text);
+        self.files.insert(file, source);
+        self.sync_project();
+    }
 
     /// Removes a source file from the project.
-    pub fn remove_file(&mut self, _file: FileId) {}
+    pub fn remove_file(&mut self, file: FileId) {
+        if self.files.remove(&file).is_some() {
+            self.sync_project();
+        }
+    }
 
-    /// Every diagnostic of the project's own files, sorted by file and position.
+    fn sync_project(&mut self) {
+        let files: Vec<SourceFile> = self.files.values().copied().collect();
+        self.project.set_files(&mut self.db).to(files);
+    }
+
+    /// Every diagnostic of the project's own files (not the standard library's),
+    /// sorted by file and position.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        Vec::new()
+        let mut out = Vec::new();
+        for (id, file) in &self.files {
+            if id.0 >= STD_FILE_BASE {
+                continue;
+            }
+            out.extend(diagnostics::file_diagnostics(&self.db, *file).iter().cloned());
+        }
+        out
+    }
+
+    /// The diagnostics of one file.
+    pub fn file_diagnostics(&self, file: FileId) -> Vec<Diagnostic> {
+        match self.files.get(&file) {
+            Some(source) => diagnostics::file_diagnostics(&self.db, *source).clone(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Diagnostics of the standard library itself (empty unless `std/` is broken).
+    pub fn std_diagnostics(&self) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        for (id, file) in &self.files {
+            if id.0 >= STD_FILE_BASE {
+                out.extend(diagnostics::file_diagnostics(&self.db, *file).iter().cloned());
+            }
+        }
+        out
+    }
+
+    /// The read and write sets of every rule of a workflow, by workflow name.
+    pub fn rule_sets(&self, workflow: &str) -> Option<Vec<RuleSets>> {
+        self.files
+            .values()
+            .find_map(|file| diagnostics::rule_sets(&self.db, *file, workflow))
+    }
+
+    /// The signature of a workflow, by name.
+    pub fn workflow_signature(&self, workflow: &str) -> Option<WorkflowSig> {
+        self.files.values().find_map(|file| {
+            signatures::module_signatures(&self.db, *file)
+                .workflows
+                .get(workflow)
+                .cloned()
+        })
     }
 }

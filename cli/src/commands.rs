@@ -1,0 +1,4 @@
+//! One module per subcommand, each with a `run` that returns a [`Status`](crate::Status)
+//! or an error for `main` to print.
+
+pub(crate) mod check;

@@ -1,0 +1,134 @@
+//! `cosmosc check`: loads the project, runs the analysis over every file and renders
+//! the diagnostics. Human output goes to stderr, as rustc's and cargo's do, so that
+//! stdout carries only the machine formats (`json`, `sarif`).
+
+use std::io::Write;
+
+use cosmos_diagnostics::sarif::SarifOptions;
+use cosmos_diagnostics::{Diagnostic, Files, Summary, human, json, sarif};
+use cosmos_project::{Project, ProjectError, find_project_root, load_project};
+use cosmos_semantics::{Analysis, std_sources};
+
+use crate::Status;
+use crate::args::{CheckArgs, ColorChoice, Format};
+
+/// Why `check` could not do its job (exit 2), as opposed to finding problems (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CheckError {
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+pub(crate) fn run(args: &CheckArgs, color: ColorChoice) -> Result<Status, CheckError> {
+    let root = find_project_root(&args.dir)?;
+    let project = load_project(&root)?;
+    let diagnostics = analyse(&project);
+    let files = files(&project);
+    let summary = Summary::of(&diagnostics);
+
+    match args.format {
+        Format::Human => {
+            let stderr = std::io::stderr();
+            let color = crate::color::enabled(color, &stderr);
+            let mut out = stderr.lock();
+            out.write_all(human::render(&diagnostics, &files, color).as_bytes())?;
+            writeln!(out, "{}", summary_line(project.files.len(), summary))?;
+            out.flush()?;
+        }
+        Format::Json => print(&json::render(&diagnostics, &files))?,
+        Format::Sarif => {
+            let options = SarifOptions {
+                tool_version: env!("CARGO_PKG_VERSION"),
+                src_root: Some(&project.root),
+            };
+            print(&sarif::render(&diagnostics, &files, &options))?;
+        }
+    }
+
+    Ok(status(summary, args.deny_warnings))
+}
+
+fn status(summary: Summary, deny_warnings: bool) -> Status {
+    if summary.errors > 0 || (deny_warnings && summary.warnings > 0) {
+        Status::Failed
+    } else {
+        Status::Clean
+    }
+}
+
+fn analyse(project: &Project) -> Vec<Diagnostic> {
+    let mut analysis = Analysis::new();
+    for file in &project.files {
+        analysis.set_file(file.id, &file.module, file.text.clone());
+    }
+    analysis.diagnostics()
+}
+
+/// The project's files and the standard library's, which labels may point into.
+fn files(project: &Project) -> Files {
+    let mut files = Files::new();
+    for file in &project.files {
+        files.add(file.id, file.path.clone(), file.text.clone());
+    }
+    for source in std_sources() {
+        files.add(source.file, source.path, source.text);
+    }
+    files
+}
+
+fn print(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+fn summary_line(files: usize, summary: Summary) -> String {
+    format!(
+        "checked {}: {}, {}",
+        plural(files, "file"),
+        plural(summary.errors, "error"),
+        plural(summary.warnings, "warning"),
+    )
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_fail_and_warnings_fail_only_when_denied() {
+        let summary = |errors, warnings| Summary { errors, warnings };
+        assert_eq!(status(summary(0, 0), false), Status::Clean);
+        assert_eq!(status(summary(0, 0), true), Status::Clean);
+        assert_eq!(status(summary(1, 0), false), Status::Failed);
+        assert_eq!(status(summary(0, 2), false), Status::Clean);
+        assert_eq!(status(summary(0, 2), true), Status::Failed);
+        assert_eq!(status(summary(3, 2), false), Status::Failed);
+    }
+
+    #[test]
+    fn summary_line_counts() {
+        let summary = Summary {
+            errors: 1,
+            warnings: 2,
+        };
+        assert_eq!(
+            summary_line(1, summary),
+            "checked 1 file: 1 error, 2 warnings"
+        );
+        assert_eq!(
+            summary_line(3, Summary::default()),
+            "checked 3 files: 0 errors, 0 warnings"
+        );
+    }
+}

@@ -1,0 +1,329 @@
+//! Bodies: the pieces of code checked one by one (a rule's match, action, reaction and
+//! error, a helper, a signal handler, `complete when`, `output`, a test). Each body's
+//! syntax is cut out of its file with spans made relative to the body's start, so
+//! that an edit elsewhere in the file leaves it equal and salsa reuses its check.
+
+use crate::db::{SourceFile, parse};
+use cosmos_syntax::ast::{
+    self, Block, ClauseKind, Else, Expr, ExprKind, ItemKind, MapKey, MemberKind, Stmt,
+    StmtKind, StrPart, TestStmt, TestStmtKind,
+};
+
+/// Where a body sits in its file, by item, member and clause index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BodyPath {
+    Def { item: u32 },
+    Clause { item: u32, member: u32, clause: u32 },
+    Signal { item: u32, member: u32 },
+    CompleteWhen { item: u32, member: u32 },
+    Output { item: u32, member: u32 },
+    Test { item: u32 },
+}
+
+impl BodyPath {
+    pub fn item(self) -> u32 {
+        match self {
+            BodyPath::Def { item }
+            | BodyPath::Clause { item, .. }
+            | BodyPath::Signal { item, .. }
+            | BodyPath::CompleteWhen { item, .. }
+            | BodyPath::Output { item, .. }
+            | BodyPath::Test { item } => item,
+        }
+    }
+}
+
+/// A body's syntax with spans relative to `base`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodySyntax {
+    Block(Block),
+    Test(Vec<TestStmt>),
+}
+
+/// Every body of a file, in source order.
+pub fn bodies(module: &ast::Module) -> Vec<BodyPath> {
+    let mut out = Vec::new();
+    for (i, item) in module.items.iter().enumerate() {
+        let item_index = i as u32;
+        match &item.kind {
+            ItemKind::Def(_) => out.push(BodyPath::Def { item: item_index }),
+            ItemKind::Test(_) => out.push(BodyPath::Test { item: item_index }),
+            ItemKind::Workflow(w) => {
+                for (m, member) in w.members.iter().enumerate() {
+                    let member_index = m as u32;
+                    match &member.kind {
+                        MemberKind::Rule(rule) => {
+                            for (c, clause) in rule.clauses.iter().enumerate() {
+                                if matches!(
+                                    clause.kind,
+                                    ClauseKind::Match(_)
+                                        | ClauseKind::Action(_)
+                                        | ClauseKind::Reaction(_)
+                                        | ClauseKind::Error(_)
+                                ) {
+                                    out.push(BodyPath::Clause {
+                                        item: item_index,
+                                        member: member_index,
+                                        clause: c as u32,
+                                    });
+                                }
+                            }
+                        }
+                        MemberKind::Signal(_) => out.push(BodyPath::Signal {
+                            item: item_index,
+                            member: member_index,
+                        }),
+                        MemberKind::CompleteWhen(_) => out.push(BodyPath::CompleteWhen {
+                            item: item_index,
+                            member: member_index,
+                        }),
+                        MemberKind::Output(_) => out.push(BodyPath::Output {
+                            item: item_index,
+                            member: member_index,
+                        }),
+                        MemberKind::Input(_) | MemberKind::Facts(_) => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The body at `path` with absolute spans, and its start offset.
+pub fn locate(module: &ast::Module, path: BodyPath) -> Option<(BodySyntax, u32)> {
+    let item = module.items.get(path.item() as usize)?;
+    let member = |m: u32| match &item.kind {
+        ItemKind::Workflow(w) => w.members.get(m as usize),
+        _ => None,
+    };
+    let block = |b: &Block| Some((BodySyntax::Block(b.clone()), b.span.start));
+    match path {
+        BodyPath::Def { .. } => match &item.kind {
+            ItemKind::Def(d) => block(&d.body),
+            _ => None,
+        },
+        BodyPath::Test { .. } => match &item.kind {
+            ItemKind::Test(t) => Some((BodySyntax::Test(t.body.clone()), t.body_span.start)),
+            _ => None,
+        },
+        BodyPath::Clause { member: m, clause, .. } => match &member(m)?.kind {
+            MemberKind::Rule(rule) => match &rule.clauses.get(clause as usize)?.kind {
+                ClauseKind::Match(b)
+                | ClauseKind::Action(b)
+                | ClauseKind::Reaction(b)
+                | ClauseKind::Error(b) => block(b),
+                ClauseKind::Priority(_) | ClauseKind::Timeout(_) => None,
+            },
+            _ => None,
+        },
+        BodyPath::Signal { member: m, .. } => match &member(m)?.kind {
+            MemberKind::Signal(s) => block(&s.body),
+            _ => None,
+        },
+        BodyPath::CompleteWhen { member: m, .. } => match &member(m)?.kind {
+            MemberKind::CompleteWhen(b) => block(b),
+            _ => None,
+        },
+        BodyPath::Output { member: m, .. } => match &member(m)?.kind {
+            MemberKind::Output(b) => block(b),
+            _ => None,
+        },
+    }
+}
+
+/// The body at `path` with spans relative to its start.
+#[salsa::tracked(returns(ref))]
+pub fn body_syntax(
+    db: &dyn salsa::Database,
+    file: SourceFile,
+    path: BodyPath,
+) -> Option<BodySyntax> {
+    let (mut body, base) = locate(&parse(db, file).module, path)?;
+    let delta = -i64::from(base);
+    match &mut body {
+        BodySyntax::Block(b) => shift_block(b, delta),
+        BodySyntax::Test(stmts) => stmts.iter_mut().for_each(|s| shift_test_stmt(s, delta)),
+    }
+    Some(body)
+}
+
+/// Where the body at `path` starts in its file.
+pub fn body_base(db: &dyn salsa::Database, file: SourceFile, path: BodyPath) -> u32 {
+    locate(&parse(db, file).module, path).map_or(0, |(_, base)| base)
+}
+
+fn shift_span(span: &mut cosmos_diagnostics::Span, delta: i64) {
+    *span = span.shifted(delta);
+}
+
+fn shift_ident(ident: &mut ast::Ident, delta: i64) {
+    shift_span(&mut ident.span, delta);
+}
+
+fn shift_type(ty: &mut ast::TypeRef, delta: i64) {
+    shift_span(&mut ty.span, delta);
+    match &mut ty.kind {
+        ast::TypeRefKind::Named { path, args } => {
+            path.iter_mut().for_each(|i| shift_ident(i, delta));
+            args.iter_mut().for_each(|a| shift_type(a, delta));
+        }
+        ast::TypeRefKind::Optional(inner) => shift_type(inner, delta),
+    }
+}
+
+pub(crate) fn shift_block(block: &mut Block, delta: i64) {
+    shift_span(&mut block.span, delta);
+    block.stmts.iter_mut().for_each(|s| shift_stmt(s, delta));
+}
+
+fn shift_stmt(stmt: &mut Stmt, delta: i64) {
+    shift_span(&mut stmt.span, delta);
+    match &mut stmt.kind {
+        StmtKind::Let { name, ty, value } => {
+            shift_ident(name, delta);
+            if let Some(ty) = ty {
+                shift_type(ty, delta);
+            }
+            shift_expr(value, delta);
+        }
+        StmtKind::Assign {
+            target,
+            op_span,
+            value,
+            ..
+        } => {
+            shift_expr(target, delta);
+            shift_span(op_span, delta);
+            shift_expr(value, delta);
+        }
+        StmtKind::For { var, iter, body } => {
+            shift_ident(var, delta);
+            shift_expr(iter, delta);
+            shift_block(body, delta);
+        }
+        StmtKind::Return(value) => {
+            if let Some(value) = value {
+                shift_expr(value, delta);
+            }
+        }
+        StmtKind::Expr(e) => shift_expr(e, delta),
+    }
+}
+
+fn shift_args(args: &mut [ast::Arg], delta: i64) {
+    for arg in args {
+        if let Some(name) = &mut arg.name {
+            shift_ident(name, delta);
+        }
+        shift_expr(&mut arg.value, delta);
+    }
+}
+
+fn shift_expr(expr: &mut Expr, delta: i64) {
+    shift_span(&mut expr.span, delta);
+    match &mut expr.kind {
+        ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Null
+        | ExprKind::Duration { .. } => {}
+        ExprKind::Str(s) => {
+            for part in &mut s.parts {
+                if let StrPart::Expr(e) = part {
+                    shift_expr(e, delta);
+                }
+            }
+        }
+        ExprKind::List(items) => items.iter_mut().for_each(|e| shift_expr(e, delta)),
+        ExprKind::Map(entries) => {
+            for entry in entries {
+                match &mut entry.key {
+                    MapKey::Name(i) => shift_ident(i, delta),
+                    MapKey::Expr(e) => shift_expr(e, delta),
+                }
+                shift_expr(&mut entry.value, delta);
+            }
+        }
+        ExprKind::Name(i) => shift_ident(i, delta),
+        ExprKind::Field { receiver, name, .. } => {
+            shift_expr(receiver, delta);
+            shift_ident(name, delta);
+        }
+        ExprKind::Call {
+            callee,
+            args,
+            closure,
+        } => {
+            shift_expr(callee, delta);
+            shift_args(args, delta);
+            if let Some(closure) = closure {
+                shift_span(&mut closure.span, delta);
+                closure.params.iter_mut().for_each(|p| shift_ident(p, delta));
+                shift_block(&mut closure.body, delta);
+            }
+        }
+        ExprKind::Index { receiver, index } => {
+            shift_expr(receiver, delta);
+            shift_expr(index, delta);
+        }
+        ExprKind::Unary { operand, .. } => shift_expr(operand, delta),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            shift_expr(lhs, delta);
+            shift_expr(rhs, delta);
+        }
+        ExprKind::Ternary {
+            cond,
+            then,
+            otherwise,
+        } => {
+            shift_expr(cond, delta);
+            shift_expr(then, delta);
+            shift_expr(otherwise, delta);
+        }
+        ExprKind::If {
+            cond,
+            then,
+            otherwise,
+        } => {
+            shift_expr(cond, delta);
+            shift_block(then, delta);
+            if let Some(otherwise) = otherwise {
+                match &mut **otherwise {
+                    Else::Block(b) => shift_block(b, delta),
+                    Else::If(e) => shift_expr(e, delta),
+                }
+            }
+        }
+        ExprKind::Paren(inner) => shift_expr(inner, delta),
+    }
+}
+
+fn shift_test_stmt(stmt: &mut TestStmt, delta: i64) {
+    shift_span(&mut stmt.span, delta);
+    match &mut stmt.kind {
+        TestStmtKind::Start { workflow, args } => {
+            workflow.iter_mut().for_each(|i| shift_ident(i, delta));
+            shift_args(args, delta);
+        }
+        TestStmtKind::Mock {
+            function,
+            params,
+            answer,
+        } => {
+            shift_ident(function, delta);
+            params.iter_mut().for_each(|p| shift_ident(p, delta));
+            match answer {
+                ast::MockAnswer::Value(e) | ast::MockAnswer::Fails(e) => shift_expr(e, delta),
+            }
+        }
+        TestStmtKind::Run => {}
+        TestStmtKind::Signal { name, args } => {
+            shift_ident(name, delta);
+            shift_args(args, delta);
+        }
+        TestStmtKind::Advance(e) | TestStmtKind::Assert(e) => shift_expr(e, delta),
+        TestStmtKind::Stmt(s) => shift_stmt(s, delta),
+    }
+}

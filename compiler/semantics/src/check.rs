@@ -1,0 +1,249 @@
+//! The type checker: one [`Checker`] checks one body against the signatures around it
+//! and records what the body reads, writes and uses. Stage errors are pushed as
+//! diagnostics with spans relative to the body's start.
+
+mod call;
+mod expr;
+mod narrow;
+mod stmt;
+mod test;
+
+use crate::scope::{ModuleScope, PRELUDE, Symbol};
+use crate::signatures::{FieldSig, WorkflowSig};
+use crate::types::{DeclKey, Type};
+use cosmos_diagnostics::{Code, Diagnostic, FileId, Label, Span};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+pub(crate) use narrow::Path;
+
+/// Which kind of body is being checked: it decides what the body may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BodyKind {
+    Def,
+    Match,
+    Action,
+    Reaction,
+    Error,
+    Signal,
+    CompleteWhen,
+    Output,
+    Test,
+    /// Defaults of fields, inputs, facts and parameters, and settings.
+    Constant,
+}
+
+impl BodyKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            BodyKind::Def => "a helper",
+            BodyKind::Match => "a `match`",
+            BodyKind::Action => "an `action`",
+            BodyKind::Reaction => "a `reaction`",
+            BodyKind::Error => "an `error` block",
+            BodyKind::Signal => "a signal handler",
+            BodyKind::CompleteWhen => "`complete when`",
+            BodyKind::Output => "`output`",
+            BodyKind::Test => "a test",
+            BodyKind::Constant => "a default value",
+        }
+    }
+
+    /// Bodies that may assign facts and finish the instance.
+    pub fn is_handler(self) -> bool {
+        matches!(self, BodyKind::Reaction | BodyKind::Error | BodyKind::Signal)
+    }
+}
+
+/// What checking one body found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BodyCheck {
+    /// Spans relative to the body's start.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The body's value type (`Unit` for statement bodies).
+    pub value_type: Option<Type>,
+    /// Paths known non-null when the body's value is true (for `match`).
+    pub narrowed: Vec<Path>,
+    /// Facts and inputs read.
+    pub reads: BTreeSet<String>,
+    /// Facts assigned.
+    pub writes: BTreeSet<String>,
+    /// Top-level names of the module scope that the body uses.
+    pub used: BTreeSet<String>,
+    /// Whether the body calls an external function or `sleep`.
+    pub calls_function: bool,
+}
+
+/// Everything a body is checked against.
+pub(crate) struct Context {
+    pub kind: BodyKind,
+    pub file: FileId,
+    pub module: String,
+    pub scope: Arc<ModuleScope>,
+    pub workflow: Option<WorkflowSig>,
+    /// The declared result of the helper being checked.
+    pub def_ret: Option<Type>,
+    /// The type of `result` in a reaction.
+    pub result: Option<Type>,
+    /// Paths narrowed by the rule's match (carried into `action`, and named in notes
+    /// about `reaction` and `error`).
+    pub match_narrowed: Vec<Path>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Local {
+    pub name: String,
+    pub ty: Type,
+    pub span: Span,
+    pub reads: u32,
+    pub kind: LocalKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LocalKind {
+    /// `def x = …`: reassignable, warned about when unread.
+    Let,
+    /// Parameters, closure parameters, `it`, `result`, `error`: read-only.
+    ReadOnly,
+}
+
+/// What a name in an expression refers to.
+#[derive(Debug, Clone)]
+pub(crate) enum NameRef {
+    Local(usize),
+    Input(FieldSig),
+    Fact(FieldSig),
+    Symbol(Symbol),
+}
+
+pub(crate) struct Checker<'db> {
+    pub db: &'db dyn salsa::Database,
+    pub cx: Context,
+    pub locals: Vec<Local>,
+    pub narrowed: Vec<Path>,
+    pub out: BodyCheck,
+    pub test: test::TestState,
+}
+
+impl<'db> Checker<'db> {
+    pub fn new(db: &'db dyn salsa::Database, cx: Context) -> Self {
+        let narrowed = if cx.kind == BodyKind::Action {
+            cx.match_narrowed.clone()
+        } else {
+            Vec::new()
+        };
+        Checker {
+            db,
+            cx,
+            locals: Vec::new(),
+            narrowed,
+            out: BodyCheck::default(),
+            test: test::TestState::default(),
+        }
+    }
+
+    pub fn finish(self) -> BodyCheck {
+        let mut out = self.out;
+        out.diagnostics.sort_by_key(|d| (d.primary.span, d.code));
+        out.diagnostics.dedup();
+        out
+    }
+
+    pub fn report(&mut self, diagnostic: Diagnostic) {
+        self.out.diagnostics.push(diagnostic);
+    }
+
+    pub fn error(&mut self, code: Code, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        let label = Label::new(self.cx.file, span, "");
+        self.out.diagnostics.push(Diagnostic::new(code, message, label));
+        let last = self.out.diagnostics.len() - 1;
+        &mut self.out.diagnostics[last]
+    }
+
+    pub fn label(&self, span: Span, message: impl Into<String>) -> Label {
+        Label::new(self.cx.file, span, message)
+    }
+
+    pub fn define(&mut self, name: &str, ty: Type, span: Span, kind: LocalKind) {
+        self.narrowed.retain(|path| path.first().is_none_or(|root| root != name));
+        self.locals.push(Local {
+            name: name.to_string(),
+            ty,
+            span,
+            reads: 0,
+            kind,
+        });
+    }
+
+    /// Drops the locals defined since `mark`, warning about unread `def`s.
+    pub fn pop_locals(&mut self, mark: usize) {
+        let dropped: Vec<Local> = self.locals.drain(mark..).collect();
+        let dropped_names: Vec<String> = dropped.iter().map(|l| l.name.clone()).collect();
+        let locals_still: Vec<String> = self.locals.iter().map(|l| l.name.clone()).collect();
+        for local in dropped {
+            if local.kind == LocalKind::Let && local.reads == 0 && !local.name.starts_with('_') {
+                let file = self.cx.file;
+                self.report(
+                    Diagnostic::new(
+                        Code::UNUSED_LOCAL,
+                        format!("local `{}` is never read", local.name),
+                        Label::new(file, local.span, "declared here"),
+                    )
+                    .with_note(format!(
+                        "remove it, or name it `_{}` if it is meant to be unused",
+                        local.name
+                    )),
+                );
+            }
+        }
+        self.narrowed.retain(|path| {
+            path.first().is_none_or(|root| {
+                !dropped_names.contains(root) || locals_still.iter().any(|n| n == root)
+            })
+        });
+    }
+
+    /// Resolves a name as a value: locals, then inputs and facts, then the module scope.
+    pub fn lookup(&mut self, name: &str) -> Option<NameRef> {
+        if let Some(index) = self.locals.iter().rposition(|l| l.name == name) {
+            return Some(NameRef::Local(index));
+        }
+        if let Some(workflow) = &self.cx.workflow {
+            if let Some(input) = workflow.input(name) {
+                return Some(NameRef::Input(input.clone()));
+            }
+            if let Some(fact) = workflow.fact(name) {
+                return Some(NameRef::Fact(fact.clone()));
+            }
+        }
+        if let Some(workflow) = &self.test.workflow {
+            if let Some(input) = workflow.input(name) {
+                return Some(NameRef::Input(input.clone()));
+            }
+            if let Some(fact) = workflow.fact(name) {
+                return Some(NameRef::Fact(fact.clone()));
+            }
+        }
+        let symbol = self.cx.scope.get(name).cloned()?;
+        if !matches!(&symbol, Symbol::Decl(_, key) if key.module == PRELUDE) {
+            self.out.used.insert(name.to_string());
+        }
+        Some(NameRef::Symbol(symbol))
+    }
+
+    /// Every name a value could be called here, for suggestions.
+    pub fn visible_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.locals.iter().map(|l| l.name.clone()).collect();
+        for workflow in [&self.cx.workflow, &self.test.workflow].into_iter().flatten() {
+            names.extend(workflow.inputs.iter().map(|f| f.name.clone()));
+            names.extend(workflow.facts.iter().map(|f| f.name.clone()));
+        }
+        names.extend(self.cx.scope.names().map(|(n, _)| n.clone()));
+        names
+    }
+
+    /// The key of a type declared in `std.core`.
+    pub fn core_type(name: &str) -> DeclKey {
+        DeclKey::new(PRELUDE, name)
+    }
+}

@@ -1,0 +1,280 @@
+//! A file's diagnostics: syntax, imports, declarations, every body (its relative spans
+//! made absolute), and the warnings that need a view of the whole module.
+
+use crate::body::{BodyPath, bodies, body_base};
+use crate::bodies::check_body;
+use crate::db::{SourceFile, module_index, parse};
+use crate::items::item_diagnostics;
+use crate::scope::{DeclKind, declared_names, scope_diagnostics};
+use crate::RuleSets;
+use cosmos_diagnostics::{Code, Diagnostic, Label};
+use cosmos_syntax::{SyntaxError, SyntaxErrorKind, ast};
+use std::collections::BTreeSet;
+
+fn syntax_diagnostic(file: cosmos_diagnostics::FileId, error: &SyntaxError) -> Diagnostic {
+    let code = match error.kind {
+        SyntaxErrorKind::InvalidLiteral { .. } => Code::INVALID_LITERAL,
+        _ => Code::SYNTAX_ERROR,
+    };
+    Diagnostic::new(code, error.message(), Label::new(file, error.span, ""))
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn file_diagnostics(db: &dyn salsa::Database, file: SourceFile) -> Vec<Diagnostic> {
+    let id = file.id(db);
+    let parsed = parse(db, file);
+    let module = parsed.module.clone();
+    let mut out: Vec<Diagnostic> = parsed.errors.iter().map(|e| syntax_diagnostic(id, e)).collect();
+    out.extend(scope_diagnostics(db, file).iter().cloned());
+    let (items, mut used) = item_diagnostics(db, file);
+    out.extend(items);
+    used.extend(type_names_outside_bodies(&module));
+
+    let paths = bodies(&module);
+    for path in &paths {
+        let check = check_body(db, file, *path);
+        used.extend(check.used.iter().cloned());
+        if check.diagnostics.is_empty() {
+            continue;
+        }
+        let delta = i64::from(body_base(db, file, *path));
+        for d in &check.diagnostics {
+            let mut d = d.clone();
+            d.primary.span = d.primary.span.shifted(delta);
+            for label in &mut d.labels {
+                label.span = label.span.shifted(delta);
+            }
+            out.push(d);
+        }
+    }
+    out.extend(fact_warnings(db, file, &module, &paths));
+    out.extend(unused_imports(id, &module, &used));
+    out.extend(duplicate_workflows(db, file, &module));
+    out.sort_by_key(|d| (d.primary.span, d.code));
+    out.dedup();
+    out
+}
+
+/// Type names written in declarations (fields, parameters, results), which count as
+/// uses of their imports.
+fn type_names_outside_bodies(module: &ast::Module) -> BTreeSet<String> {
+    fn walk(ty: &ast::TypeRef, out: &mut BTreeSet<String>) {
+        match &ty.kind {
+            ast::TypeRefKind::Named { path, args } => {
+                if let Some(first) = path.first() {
+                    out.insert(first.text.clone());
+                }
+                args.iter().for_each(|a| walk(a, out));
+            }
+            ast::TypeRefKind::Optional(inner) => walk(inner, out),
+        }
+    }
+    let mut out = BTreeSet::new();
+    let fields = |fields: &[ast::Field], out: &mut BTreeSet<String>| {
+        fields.iter().for_each(|f| walk(&f.ty, out));
+    };
+    for item in &module.items {
+        match &item.kind {
+            ast::ItemKind::Type(d) => fields(&d.fields, &mut out),
+            ast::ItemKind::Function(d) => {
+                fields(&d.params, &mut out);
+                walk(&d.ret, &mut out);
+            }
+            ast::ItemKind::Def(d) => {
+                fields(&d.params, &mut out);
+                walk(&d.ret, &mut out);
+            }
+            ast::ItemKind::Workflow(w) => {
+                for m in &w.members {
+                    match &m.kind {
+                        ast::MemberKind::Input(f) | ast::MemberKind::Facts(f) => fields(f, &mut out),
+                        ast::MemberKind::Signal(s) => fields(&s.params, &mut out),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The bodies of the workflow at item `index`.
+fn workflow_bodies(paths: &[BodyPath], index: u32) -> impl Iterator<Item = &BodyPath> {
+    paths
+        .iter()
+        .filter(move |p| p.item() == index && !matches!(p, BodyPath::Def { .. } | BodyPath::Test { .. }))
+}
+
+fn fact_warnings(
+    db: &dyn salsa::Database,
+    file: SourceFile,
+    module: &ast::Module,
+    paths: &[BodyPath],
+) -> Vec<Diagnostic> {
+    let id = file.id(db);
+    let mut out = Vec::new();
+    for (index, item) in module.items.iter().enumerate() {
+        let ast::ItemKind::Workflow(w) = &item.kind else {
+            continue;
+        };
+        let mut reads = BTreeSet::new();
+        let mut writes = BTreeSet::new();
+        for path in workflow_bodies(paths, index as u32) {
+            let check = check_body(db, file, *path);
+            reads.extend(check.reads.iter().cloned());
+            writes.extend(check.writes.iter().cloned());
+        }
+        for member in &w.members {
+            let ast::MemberKind::Facts(facts) = &member.kind else {
+                continue;
+            };
+            for fact in facts {
+                let name = &fact.name.text;
+                let (read, written) = (reads.contains(name), writes.contains(name));
+                if !read && !written {
+                    out.push(
+                        Diagnostic::new(
+                            Code::UNUSED_FACT,
+                            format!("fact `{name}` is never read or written"),
+                            Label::new(id, fact.name.span, ""),
+                        )
+                        .with_note("remove it, or use it in a rule"),
+                    );
+                } else if read && !written {
+                    let start = if fact.default.is_some() {
+                        "its initial value"
+                    } else {
+                        "null"
+                    };
+                    out.push(
+                        Diagnostic::new(
+                            Code::FACT_NEVER_WRITTEN,
+                            format!("fact `{name}` is read but never assigned, so it is always {start}"),
+                            Label::new(id, fact.name.span, ""),
+                        )
+                        .with_note("assign it in a `reaction`, an `error` block or a signal handler, or make it an input"),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+fn unused_imports(
+    file: cosmos_diagnostics::FileId,
+    module: &ast::Module,
+    used: &BTreeSet<String>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for item in &module.items {
+        let ast::ItemKind::Import(import) = &item.kind else {
+            continue;
+        };
+        let path = import.path.iter().map(|i| i.text.as_str()).collect::<Vec<_>>().join(".");
+        match &import.names {
+            None => {
+                if let Some(last) = import.path.last()
+                    && !used.contains(&last.text)
+                {
+                    out.push(
+                        Diagnostic::new(
+                            Code::UNUSED_IMPORT,
+                            format!("module `{path}` is imported but never used"),
+                            Label::new(file, item.span, ""),
+                        )
+                        .with_note("remove the import"),
+                    );
+                }
+            }
+            Some(names) => {
+                for entry in names {
+                    let binding = entry.alias.as_ref().unwrap_or(&entry.name);
+                    if !used.contains(&binding.text) {
+                        let span = match &entry.alias {
+                            Some(alias) => entry.name.span.to(alias.span),
+                            None => entry.name.span,
+                        };
+                        out.push(
+                            Diagnostic::new(
+                                Code::UNUSED_IMPORT,
+                                format!("`{}` is imported from `{path}` but never used", binding.text),
+                                Label::new(file, span, ""),
+                            )
+                            .with_note("remove it from the import"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn duplicate_workflows(db: &dyn salsa::Database, file: SourceFile, module: &ast::Module) -> Vec<Diagnostic> {
+    let own_module = file.module(db).clone();
+    let mut out = Vec::new();
+    for item in &module.items {
+        let ast::ItemKind::Workflow(w) = &item.kind else {
+            continue;
+        };
+        // The first module (in name order) keeps the name; later ones are reported.
+        let earlier: Option<String> = module_index(db)
+            .iter()
+            .filter(|(name, _)| **name < own_module)
+            .find(|(_, other)| {
+                declared_names(db, **other)
+                    .iter()
+                    .any(|(n, kind)| *kind == DeclKind::Workflow && *n == w.name.text)
+            })
+            .map(|(name, _)| name.clone());
+        if let Some(other) = earlier {
+            out.push(
+                Diagnostic::new(
+                    Code::DUPLICATE_WORKFLOW,
+                    format!("workflow `{}` is also declared in module `{other}`", w.name.text),
+                    Label::new(file.id(db), w.name.span, "declared again here"),
+                )
+                .with_note("workflow names are the runtime's API and must be unique across the project: rename one"),
+            );
+        }
+    }
+    out
+}
+
+/// The read and write sets of the rules of `workflow`, if this file declares it.
+pub fn rule_sets(db: &dyn salsa::Database, file: SourceFile, workflow: &str) -> Option<Vec<RuleSets>> {
+    let module = parse(db, file).module.clone();
+    let (index, w) = module.items.iter().enumerate().find_map(|(i, item)| match &item.kind {
+        ast::ItemKind::Workflow(w) if w.name.text == workflow => Some((i, w)),
+        _ => None,
+    })?;
+    let mut out = Vec::new();
+    for (m, member) in w.members.iter().enumerate() {
+        let ast::MemberKind::Rule(rule) = &member.kind else {
+            continue;
+        };
+        let mut sets = RuleSets {
+            name: rule.name.text.clone(),
+            reads: BTreeSet::new(),
+            writes: BTreeSet::new(),
+        };
+        for (c, clause) in rule.clauses.iter().enumerate() {
+            let path = BodyPath::Clause {
+                item: index as u32,
+                member: m as u32,
+                clause: c as u32,
+            };
+            match clause.kind {
+                ast::ClauseKind::Match(_) => sets.reads.extend(check_body(db, file, path).reads.iter().cloned()),
+                ast::ClauseKind::Reaction(_) | ast::ClauseKind::Error(_) => {
+                    sets.writes.extend(check_body(db, file, path).writes.iter().cloned())
+                }
+                _ => {}
+            }
+        }
+        out.push(sets);
+    }
+    Some(out)
+}

@@ -1,0 +1,460 @@
+//! Declaration-level checks: written types, fields and defaults, function settings,
+//! the structure of workflows and rules, and duplicate names. These use absolute
+//! spans and are recomputed with their file; bodies are checked separately.
+
+use crate::body::BodyPath;
+use crate::bodies::action_calls_function;
+use crate::check::{BodyKind, Checker, Context};
+use crate::db::{SourceFile, parse};
+use crate::scope::module_scope;
+use crate::signatures::{TypeRefError, module_signatures, resolve_type};
+use crate::types::Type;
+use cosmos_diagnostics::{Code, Diagnostic, FileId, Label, Span};
+use cosmos_syntax::ast::{self, ClauseKind, Field, ItemKind, MemberKind, SettingKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Turns a problem with a written type into a diagnostic.
+pub fn type_ref_diagnostic(file: FileId, error: &TypeRefError) -> Diagnostic {
+    match error {
+        TypeRefError::Unknown {
+            name,
+            span,
+            suggestion,
+        } => {
+            let d = Diagnostic::new(
+                Code::UNKNOWN_TYPE,
+                format!("cannot find type `{name}`"),
+                Label::new(file, *span, "not declared or imported"),
+            );
+            match suggestion {
+                Some(s) => d.with_note(format!("did you mean `{s}`?")),
+                None => d.with_note(format!(
+                    "declare it with `type {name} {{ … }}`, or import it: `import module {{ {name} }}`"
+                )),
+            }
+        }
+        TypeRefError::NotAType { name, kind, span } => Diagnostic::new(
+            Code::UNKNOWN_TYPE,
+            format!("`{name}` is a {kind}, not a type"),
+            Label::new(file, *span, "used as a type here"),
+        ),
+        TypeRefError::WrongArity {
+            name,
+            expected,
+            found,
+            span,
+        } => Diagnostic::new(
+            Code::INVALID_TYPE_ARGUMENTS,
+            format!("`{name}` takes {expected} type argument{}, but {found} {} given", if *expected == 1 { "" } else { "s" }, if *found == 1 { "was" } else { "were" }),
+            Label::new(file, *span, ""),
+        )
+        .with_note(match name.as_str() {
+            "List" => "write `List<T>`".to_string(),
+            "Map" => "write `Map<K, V>`".to_string(),
+            _ => format!("write `{name}` without type arguments"),
+        }),
+        TypeRefError::BadMapKey { key, span } => Diagnostic::new(
+            Code::INVALID_MAP_KEY,
+            format!("map keys must be `String`, `Int` or an enum, not `{key}`"),
+            Label::new(file, *span, ""),
+        ),
+    }
+}
+
+struct ItemChecker<'db> {
+    db: &'db dyn salsa::Database,
+    file: SourceFile,
+    id: FileId,
+    out: Vec<Diagnostic>,
+    /// Top-level names used by defaults and settings.
+    used: BTreeSet<String>,
+}
+
+/// Every declaration-level diagnostic of a file, and the top-level names that its
+/// defaults and settings use.
+pub fn item_diagnostics(db: &dyn salsa::Database, file: SourceFile) -> (Vec<Diagnostic>, BTreeSet<String>) {
+    let mut checker = ItemChecker {
+        db,
+        file,
+        id: file.id(db),
+        out: Vec::new(),
+        used: BTreeSet::new(),
+    };
+    let module = parse(db, file).module.clone();
+    let mut tests: BTreeMap<String, Span> = BTreeMap::new();
+    for (index, item) in module.items.iter().enumerate() {
+        match &item.kind {
+            ItemKind::Import(_) => {}
+            ItemKind::Type(d) => {
+                checker.fields(&d.fields, "field", None);
+            }
+            ItemKind::Enum(d) => {
+                let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+                for v in &d.variants {
+                    if let Some(first) = seen.insert(&v.name.text, v.name.span) {
+                        checker.duplicate(&v.name.text, "member", v.name.span, first);
+                    }
+                }
+            }
+            ItemKind::Function(d) => checker.function(d),
+            ItemKind::Def(d) => {
+                checker.fields(&d.params, "parameter", None);
+                checker.resolve(&d.ret);
+            }
+            ItemKind::Workflow(w) => checker.workflow(index as u32, w),
+            ItemKind::Test(t) => {
+                if let Some(first) = tests.insert(t.name.text.clone(), t.name.span) {
+                    checker.duplicate(&t.name.text, "test", t.name.span, first);
+                }
+            }
+        }
+    }
+    (checker.out, checker.used)
+}
+
+impl ItemChecker<'_> {
+    fn duplicate(&mut self, name: &str, what: &str, span: Span, first: Span) {
+        self.out.push(
+            Diagnostic::new(
+                Code::DUPLICATE_DECLARATION,
+                format!("{what} `{name}` is declared twice"),
+                Label::new(self.id, span, "declared again here"),
+            )
+            .with_label(Label::new(self.id, first, "first declared here")),
+        );
+    }
+
+    fn resolve(&mut self, ty: &ast::TypeRef) -> Type {
+        let scope = module_scope(self.db, self.file).clone();
+        let mut errors = Vec::new();
+        let resolved = resolve_type(self.db, &scope, ty, &mut errors);
+        for e in &errors {
+            self.out.push(type_ref_diagnostic(self.id, e));
+        }
+        resolved
+    }
+
+    /// A checker for constant expressions (defaults and settings).
+    fn constant_checker(&self, workflow: Option<&str>) -> Checker<'_> {
+        let sigs = module_signatures(self.db, self.file);
+        Checker::new(
+            self.db,
+            Context {
+                kind: BodyKind::Constant,
+                file: self.id,
+                module: self.file.module(self.db).clone(),
+                scope: module_scope(self.db, self.file).clone(),
+                workflow: workflow.and_then(|w| sigs.workflows.get(w)).cloned().map(|mut w| {
+                    // Defaults see no facts or inputs: they are evaluated before any exist.
+                    w.inputs.clear();
+                    w.facts.clear();
+                    w
+                }),
+                def_ret: None,
+                result: None,
+                match_narrowed: Vec::new(),
+            },
+        )
+    }
+
+    fn check_constant(&mut self, expr: &ast::Expr, expected: &Type) -> Type {
+        let mut checker = self.constant_checker(None);
+        let ty = checker.check_expected(expr, expected);
+        let found = checker.finish();
+        self.out.extend(found.diagnostics);
+        self.used.extend(found.used);
+        ty
+    }
+
+    /// Fields, inputs, facts or parameters: unique names, known types, typed defaults.
+    fn fields(&mut self, fields: &[Field], what: &str, seen: Option<&mut BTreeMap<String, Span>>) {
+        let mut own = BTreeMap::new();
+        let seen = seen.unwrap_or(&mut own);
+        for f in fields {
+            if let Some(first) = seen.insert(f.name.text.clone(), f.name.span) {
+                self.duplicate(&f.name.text, what, f.name.span, first);
+            }
+            let ty = self.resolve(&f.ty);
+            if let Some(default) = &f.default {
+                self.check_constant(default, &ty);
+            }
+        }
+    }
+
+    fn function(&mut self, d: &ast::FunctionDecl) {
+        self.fields(&d.params, "parameter", None);
+        for p in &d.params {
+            let ty = self.resolve_quiet(&p.ty);
+            if !ty.is_serialisable() {
+                self.not_serialisable(&ty, p.ty.span, "parameter");
+            }
+        }
+        let ret = self.resolve(&d.ret);
+        if !ret.is_serialisable() {
+            self.not_serialisable(&ret, d.ret.span, "result");
+        }
+        let mut seen: BTreeMap<String, Span> = BTreeMap::new();
+        let mut warm: Option<i64> = None;
+        let mut batch: Option<(i64, Span)> = None;
+        for s in &d.settings {
+            let keyword = setting_name(s.kind);
+            if let Some(first) = seen.insert(keyword.to_string(), s.keyword) {
+                self.out.push(
+                    Diagnostic::new(
+                        Code::DUPLICATE_CLAUSE,
+                        format!("`{keyword}` is set twice"),
+                        Label::new(self.id, s.keyword, "set again here"),
+                    )
+                    .with_label(Label::new(self.id, first, "first set here")),
+                );
+                continue;
+            }
+            match s.kind {
+                SettingKind::Command => self.command(&s.value),
+                SettingKind::Pool => {
+                    self.check_constant(&s.value, &Type::String);
+                }
+                SettingKind::Timeout => {
+                    self.check_constant(&s.value, &Type::Duration);
+                }
+                SettingKind::Warm | SettingKind::Batch | SettingKind::Priority => {
+                    self.check_constant(&s.value, &Type::Int);
+                    let value = int_literal(&s.value);
+                    let minimum = match s.kind {
+                        SettingKind::Warm => 0,
+                        SettingKind::Batch => 1,
+                        _ => i64::MIN,
+                    };
+                    if let Some(v) = value
+                        && v < minimum
+                    {
+                        self.out.push(Diagnostic::new(
+                            Code::INVALID_SETTING,
+                            format!("`{keyword}` must be at least {minimum}"),
+                            Label::new(self.id, s.value.span, ""),
+                        ));
+                    }
+                    match s.kind {
+                        SettingKind::Warm => warm = value,
+                        SettingKind::Batch => batch = value.map(|v| (v, s.keyword)),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if !seen.contains_key("command") {
+            self.out.push(
+                Diagnostic::new(
+                    Code::MISSING_CLAUSE,
+                    format!("function `{}` has no `command`", d.name.text),
+                    Label::new(self.id, d.name.span, "declared here"),
+                )
+                .with_note("add the program to run, such as `command [\"python3\", \"functions/step.py\"]`"),
+            );
+        }
+        if let Some((n, span)) = batch
+            && n > 1
+            && warm.unwrap_or(0) < 1
+        {
+            self.out.push(
+                Diagnostic::new(
+                    Code::INVALID_SETTING,
+                    "`batch` sends several calls in one message to a warm worker, but this function has none",
+                    Label::new(self.id, span, ""),
+                )
+                .with_note("add `warm 1` (or more) to keep a worker running"),
+            );
+        }
+    }
+
+    fn resolve_quiet(&mut self, ty: &ast::TypeRef) -> Type {
+        let scope = module_scope(self.db, self.file).clone();
+        resolve_type(self.db, &scope, ty, &mut Vec::new())
+    }
+
+    fn not_serialisable(&mut self, ty: &Type, span: Span, what: &str) {
+        self.out.push(Diagnostic::new(
+            Code::NOT_SERIALISABLE,
+            format!("a function's {what} must be serialisable as JSON, and `{ty}` is not"),
+            Label::new(self.id, span, ""),
+        ));
+    }
+
+    fn command(&mut self, value: &ast::Expr) {
+        let ok = match &value.kind {
+            ast::ExprKind::Str(s) => s.as_plain().is_some_and(|t| !t.trim().is_empty()),
+            ast::ExprKind::List(items) => {
+                !items.is_empty()
+                    && items
+                        .iter()
+                        .all(|i| matches!(&i.kind, ast::ExprKind::Str(s) if s.as_plain().is_some()))
+            }
+            _ => false,
+        };
+        if !ok {
+            self.out.push(
+                Diagnostic::new(
+                    Code::INVALID_SETTING,
+                    "`command` must be a non-empty string or a non-empty list of plain strings",
+                    Label::new(self.id, value.span, ""),
+                )
+                .with_note("for example `command \"python3 functions/step.py\"` or `command [\"python3\", \"functions/step.py\"]`"),
+            );
+        }
+    }
+
+    fn workflow(&mut self, item: u32, w: &ast::Workflow) {
+        let mut names: BTreeMap<String, Span> = BTreeMap::new();
+        let mut rules: BTreeMap<String, Span> = BTreeMap::new();
+        let mut signals: BTreeMap<String, Span> = BTreeMap::new();
+        let mut singles: BTreeMap<&str, Span> = BTreeMap::new();
+        for (m, member) in w.members.iter().enumerate() {
+            match &member.kind {
+                MemberKind::Input(fields) => self.fields(fields, "input", Some(&mut names)),
+                MemberKind::Facts(fields) => {
+                    self.fields(fields, "fact", Some(&mut names));
+                    for f in fields {
+                        let optional = matches!(f.ty.kind, ast::TypeRefKind::Optional(_));
+                        if f.default.is_none() && !optional {
+                            self.out.push(
+                                Diagnostic::new(
+                                    Code::MISSING_VALUE,
+                                    format!("fact `{}` needs an initial value", f.name.text),
+                                    Label::new(self.id, f.name.span, ""),
+                                )
+                                .with_note(format!(
+                                    "give it one (`{}: T = …`) or make it optional (`T?`), which starts as null",
+                                    f.name.text
+                                )),
+                            );
+                        }
+                    }
+                }
+                MemberKind::Rule(rule) => {
+                    if let Some(first) = rules.insert(rule.name.text.clone(), rule.name.span) {
+                        self.duplicate(&rule.name.text, "rule", rule.name.span, first);
+                    }
+                    self.rule(item, m as u32, rule);
+                }
+                MemberKind::Signal(signal) => {
+                    if let Some(first) = signals.insert(signal.name.text.clone(), signal.name.span) {
+                        self.duplicate(&signal.name.text, "signal", signal.name.span, first);
+                    }
+                    self.fields(&signal.params, "parameter", None);
+                }
+                MemberKind::CompleteWhen(_) | MemberKind::Output(_) => {
+                    let what = if matches!(member.kind, MemberKind::Output(_)) {
+                        "output"
+                    } else {
+                        "complete when"
+                    };
+                    if let Some(first) = singles.insert(what, member.keyword) {
+                        self.out.push(
+                            Diagnostic::new(
+                                Code::DUPLICATE_CLAUSE,
+                                format!("workflow `{}` has more than one `{what}`", w.name.text),
+                                Label::new(self.id, member.keyword, "again here"),
+                            )
+                            .with_label(Label::new(self.id, first, "first here")),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn rule(&mut self, item: u32, member: u32, rule: &ast::Rule) {
+        let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+        let mut action: Option<BodyPath> = None;
+        let mut error_keyword: Option<Span> = None;
+        for (c, clause) in rule.clauses.iter().enumerate() {
+            let keyword = match &clause.kind {
+                ClauseKind::Priority(_) => "priority",
+                ClauseKind::Timeout(_) => "timeout",
+                ClauseKind::Match(_) => "match",
+                ClauseKind::Action(_) => "action",
+                ClauseKind::Reaction(_) => "reaction",
+                ClauseKind::Error(_) => "error",
+            };
+            if let Some(first) = seen.insert(keyword, clause.keyword) {
+                self.out.push(
+                    Diagnostic::new(
+                        Code::DUPLICATE_CLAUSE,
+                        format!("rule \"{}\" has more than one `{keyword}`", rule.name.text),
+                        Label::new(self.id, clause.keyword, "again here"),
+                    )
+                    .with_label(Label::new(self.id, first, "first here")),
+                );
+                continue;
+            }
+            match &clause.kind {
+                ClauseKind::Priority(e) => {
+                    self.check_constant(e, &Type::Int);
+                }
+                ClauseKind::Timeout(e) => {
+                    self.check_constant(e, &Type::Duration);
+                }
+                ClauseKind::Action(_) => {
+                    action = Some(BodyPath::Clause {
+                        item,
+                        member,
+                        clause: c as u32,
+                    });
+                }
+                ClauseKind::Error(_) => error_keyword = Some(clause.keyword),
+                ClauseKind::Match(_) | ClauseKind::Reaction(_) => {}
+            }
+        }
+        for required in ["match", "action"] {
+            if !seen.contains_key(required) {
+                self.out.push(
+                    Diagnostic::new(
+                        Code::MISSING_CLAUSE,
+                        format!("rule \"{}\" has no `{required}`", rule.name.text),
+                        Label::new(self.id, rule.name.span, ""),
+                    )
+                    .with_note(if required == "match" {
+                        "add the condition under which it fires: `match { … }`"
+                    } else {
+                        "add what it does: `action { … }`"
+                    }),
+                );
+            }
+        }
+        if let (Some(action), Some(keyword)) = (action, error_keyword)
+            && !action_calls_function(self.db, self.file, action)
+        {
+            self.out.push(
+                Diagnostic::new(
+                    Code::UNREACHABLE_ERROR,
+                    format!("the `error` block of rule \"{}\" can never run", rule.name.text),
+                    Label::new(self.id, keyword, ""),
+                )
+                .with_note("its action calls no function and no `sleep`, so nothing can fail; remove the block"),
+            );
+        }
+    }
+}
+
+fn setting_name(kind: SettingKind) -> &'static str {
+    match kind {
+        SettingKind::Command => "command",
+        SettingKind::Pool => "pool",
+        SettingKind::Timeout => "timeout",
+        SettingKind::Warm => "warm",
+        SettingKind::Batch => "batch",
+        SettingKind::Priority => "priority",
+    }
+}
+
+fn int_literal(expr: &ast::Expr) -> Option<i64> {
+    match &expr.kind {
+        ast::ExprKind::Int(v) => Some(*v),
+        ast::ExprKind::Unary {
+            op: ast::UnaryOp::Neg,
+            operand,
+        } => int_literal(operand).and_then(i64::checked_neg),
+        ast::ExprKind::Paren(inner) => int_literal(inner),
+        _ => None,
+    }
+}

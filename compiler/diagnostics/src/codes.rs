@@ -57,7 +57,7 @@ codes! {
     UNKNOWN_TYPE = "E0104", "unknown-type", "A type name is not declared or imported.";
     DUPLICATE_DECLARATION = "E0105", "duplicate-declaration", "Two declarations in one scope have the same name.";
     DUPLICATE_WORKFLOW = "E0106", "duplicate-workflow", "Two workflows in the project have the same name; workflow names are the API and must be unique.";
-    IMPORT_CYCLE = "E0107", "import-cycle", "Modules import each other in a cycle.";
+    IMPORT_CYCLE = "E0107", "import-cycle", "A module imports itself.";
     UNKNOWN_FIELD = "E0108", "unknown-field", "A record has no field of that name.";
     UNKNOWN_METHOD = "E0109", "unknown-method", "A type has no method of that name.";
     UNKNOWN_ENUM_MEMBER = "E0110", "unknown-enum-member", "An enum has no member of that name.";
@@ -74,19 +74,16 @@ codes! {
     ARGUMENT_COUNT = "E0204", "argument-count", "A call has too many or too few arguments.";
     UNKNOWN_ARGUMENT = "E0205", "unknown-argument", "A named argument does not match any parameter.";
     MISSING_FIELD = "E0206", "missing-field", "A record or workflow input is built without one of its required fields.";
-    CANNOT_INFER = "E0207", "cannot-infer", "The element type of an empty literal cannot be inferred.";
+    CANNOT_INFER = "E0207", "cannot-infer", "A type cannot be inferred: an empty literal with no expected type, or a local initialised with `null`.";
     INVALID_OPERANDS = "E0208", "invalid-operands", "An operator is applied to values of types it does not accept.";
     NULL_NOT_ALLOWED = "E0209", "null-not-allowed", "`null` is used where the expected type is not optional.";
     INVALID_MAP_KEY = "E0210", "invalid-map-key", "A map key type is not `String`, `Int` or an enum.";
     NOT_CALLABLE = "E0211", "not-callable", "Something that is not a helper, function, record or method is called.";
     CLOSURE_MISUSE = "E0212", "closure-misuse", "A closure is given where none is accepted, or with the wrong number of parameters.";
     CALL_MISUSE = "E0213", "call-misuse", "A `Call<T>` is inspected, or used anywhere but as the action's value.";
-    NOT_SERIALISABLE = "E0214", "not-serialisable", "A function parameter or result has a type that cannot cross to a process as JSON.";
-    INVALID_ASSIGNMENT = "E0215", "invalid-assignment", "The left side of an assignment is not something that can be assigned.";
-    MISSING_VALUE = "E0216", "missing-value", "A block or `if` without `else` is used where a value is needed.";
-    NOT_SERIALISABLE_JSON = "E0217", "not-json", "A value of this type cannot convert to `Json`.";
-    INVALID_RECORD_DEFAULT = "E0218", "invalid-default", "A default value is not a constant of the declared type.";
-    INVALID_TYPE_ARGUMENTS = "E0219", "invalid-type-arguments", "A type is given the wrong number of type arguments.";
+    INVALID_ASSIGNMENT = "E0214", "invalid-assignment", "The left side of an assignment is not something that can be assigned.";
+    MISSING_VALUE = "E0215", "missing-value", "A value is needed but none is given: a block or `if` without `else` used as a value, a fact without an initial value, a bare `return` in a helper.";
+    INVALID_TYPE_ARGUMENTS = "E0216", "invalid-type-arguments", "A type is given the wrong number of type arguments.";
 
     // Contexts of section 5.
     FUNCTION_CALL_OUTSIDE_ACTION = "E0301", "function-call-outside-action", "An external function, or `sleep`, is called outside a rule's `action`.";
@@ -99,9 +96,8 @@ codes! {
     INPUT_ASSIGNMENT = "E0308", "input-assignment", "An input is assigned; inputs are read-only.";
     RETURN_OUTSIDE_DEF = "E0309", "return-outside-def", "`return` is used outside a `def`.";
     EFFECT_OUTSIDE_HANDLER = "E0310", "effect-outside-handler", "`log` is used where effects are not allowed.";
-    CLOSURE_EFFECT = "E0311", "closure-effect", "Facts are assigned or workflow built-ins called inside a closure.";
-    TEST_ORDER = "E0312", "test-statement-order", "A test statement needs `start` to come first, or a second `start` is given.";
-    UNKNOWN_FUNCTION_MOCK = "E0313", "unknown-mock", "A mock names something that is not an external function, or has the wrong parameters.";
+    TEST_ORDER = "E0311", "test-statement-order", "A test statement needs `start` to come first, or a second `start` is given.";
+    UNKNOWN_FUNCTION_MOCK = "E0312", "unknown-mock", "A mock names something that is not an external function, or has the wrong parameters.";
 
     // Warnings of section 9.
     UNUSED_FACT = "W0001", "unused-fact", "A fact is never read or written.";
@@ -121,8 +117,16 @@ mod tests {
         let mut seen_codes = HashSet::new();
         let mut seen_names = HashSet::new();
         for info in CODES {
-            assert!(seen_codes.insert(info.code.code), "{} twice", info.code.code);
-            assert!(seen_names.insert(info.code.name), "{} twice", info.code.name);
+            assert!(
+                seen_codes.insert(info.code.code),
+                "{} twice",
+                info.code.code
+            );
+            assert!(
+                seen_names.insert(info.code.name),
+                "{} twice",
+                info.code.name
+            );
             let code = info.code.code;
             assert!(code.len() == 5 && (code.starts_with('E') || code.starts_with('W')));
             assert!(code[1..].chars().all(|c| c.is_ascii_digit()));

@@ -119,7 +119,8 @@ pub fn action_calls_function(db: &dyn salsa::Database, file: SourceFile, action:
 /// Type-checks one body.
 #[salsa::tracked(returns(ref))]
 pub fn check_body(db: &dyn salsa::Database, file: SourceFile, path: BodyPath) -> BodyCheck {
-    let (Some(syntax), Some(info)) = (body_syntax(db, file, path), body_info(db, file, path)) else {
+    let (Some(syntax), Some(info)) = (body_syntax(db, file, path), body_info(db, file, path))
+    else {
         return BodyCheck::default();
     };
     let scope = module_scope(db, file).clone();
@@ -134,7 +135,9 @@ pub fn check_body(db: &dyn salsa::Database, file: SourceFile, path: BodyPath) ->
         (BodyKind::Reaction, Some(action)) => {
             // The note about a match that does not carry over needs the match's paths.
             let match_path = body_info(db, file, action).as_ref().and_then(|i| i.sibling);
-            match_path.map(|m| match_narrowing(db, file, m).clone()).unwrap_or_default()
+            match_path
+                .map(|m| match_narrowing(db, file, m).clone())
+                .unwrap_or_default()
         }
         _ => Vec::new(),
     };
@@ -150,7 +153,6 @@ pub fn check_body(db: &dyn salsa::Database, file: SourceFile, path: BodyPath) ->
     let cx = Context {
         kind: info.kind,
         file: file.id(db),
-        module: file.module(db).clone(),
         scope,
         workflow,
         def_ret,
@@ -228,7 +230,9 @@ pub fn check_body(db: &dyn salsa::Database, file: SourceFile, path: BodyPath) ->
                     let value = checker.check_block(block, true, None);
                     let shape_ok = match &value {
                         Type::Call(_) => true,
-                        Type::List(element) => matches!(**element, Type::Call(_)) || !element.contains_call(),
+                        Type::List(element) => {
+                            matches!(**element, Type::Call(_)) || !element.contains_call()
+                        }
                         other => !other.contains_call(),
                     };
                     if !shape_ok {

@@ -5,8 +5,8 @@
 
 use crate::db::{SourceFile, parse};
 use cosmos_syntax::ast::{
-    self, Block, ClauseKind, Else, Expr, ExprKind, ItemKind, MapKey, MemberKind, Stmt,
-    StmtKind, StrPart, TestStmt, TestStmtKind,
+    self, Block, ClauseKind, Else, Expr, ExprKind, ItemKind, MapKey, MemberKind, Stmt, StmtKind,
+    StrPart, TestStmt, TestStmtKind,
 };
 
 /// Where a body sits in its file, by item, member and clause index.
@@ -108,7 +108,9 @@ pub fn locate(module: &ast::Module, path: BodyPath) -> Option<(BodySyntax, u32)>
             ItemKind::Test(t) => Some((BodySyntax::Test(t.body.clone()), t.body_span.start)),
             _ => None,
         },
-        BodyPath::Clause { member: m, clause, .. } => match &member(m)?.kind {
+        BodyPath::Clause {
+            member: m, clause, ..
+        } => match &member(m)?.kind {
             MemberKind::Rule(rule) => match &rule.clauses.get(clause as usize)?.kind {
                 ClauseKind::Match(b)
                 | ClauseKind::Action(b)
@@ -260,7 +262,10 @@ fn shift_expr(expr: &mut Expr, delta: i64) {
             shift_args(args, delta);
             if let Some(closure) = closure {
                 shift_span(&mut closure.span, delta);
-                closure.params.iter_mut().for_each(|p| shift_ident(p, delta));
+                closure
+                    .params
+                    .iter_mut()
+                    .for_each(|p| shift_ident(p, delta));
                 shift_block(&mut closure.body, delta);
             }
         }

@@ -242,7 +242,9 @@ pub fn method_type(receiver: &Type, name: &str, has_closure: bool) -> Option<Met
                 "contains" => plain(vec![p("x", t)], T::Bool),
                 "indexOf" => plain(vec![p("x", t)], T::Int),
                 "first" | "last" | "min" | "max" => plain(vec![], T::optional(t)),
-                "any" | "every" => with_closure(vec![t], ClosureReturn::Bool, Returns::Fixed(T::Bool)),
+                "any" | "every" => {
+                    with_closure(vec![t], ClosureReturn::Bool, Returns::Fixed(T::Bool))
+                }
                 "find" => with_closure(
                     vec![t.clone()],
                     ClosureReturn::Bool,
@@ -351,7 +353,10 @@ mod tests {
         for (ty, receiver) in samples {
             for name in &candidates {
                 if method_type(&ty, name, false).is_some() {
-                    assert!(lookup(receiver, name).is_some(), "{name} on {ty} is undocumented");
+                    assert!(
+                        lookup(receiver, name).is_some(),
+                        "{name} on {ty} is undocumented"
+                    );
                 }
             }
         }

@@ -51,7 +51,10 @@ impl BodyKind {
 
     /// Bodies that may assign facts and finish the instance.
     pub fn is_handler(self) -> bool {
-        matches!(self, BodyKind::Reaction | BodyKind::Error | BodyKind::Signal)
+        matches!(
+            self,
+            BodyKind::Reaction | BodyKind::Error | BodyKind::Signal
+        )
     }
 }
 
@@ -78,7 +81,6 @@ pub struct BodyCheck {
 pub(crate) struct Context {
     pub kind: BodyKind,
     pub file: FileId,
-    pub module: String,
     pub scope: Arc<ModuleScope>,
     pub workflow: Option<WorkflowSig>,
     /// The declared result of the helper being checked.
@@ -155,17 +157,16 @@ impl<'db> Checker<'db> {
 
     pub fn error(&mut self, code: Code, span: Span, message: impl Into<String>) -> &mut Diagnostic {
         let label = Label::new(self.cx.file, span, "");
-        self.out.diagnostics.push(Diagnostic::new(code, message, label));
+        self.out
+            .diagnostics
+            .push(Diagnostic::new(code, message, label));
         let last = self.out.diagnostics.len() - 1;
         &mut self.out.diagnostics[last]
     }
 
-    pub fn label(&self, span: Span, message: impl Into<String>) -> Label {
-        Label::new(self.cx.file, span, message)
-    }
-
     pub fn define(&mut self, name: &str, ty: Type, span: Span, kind: LocalKind) {
-        self.narrowed.retain(|path| path.first().is_none_or(|root| root != name));
+        self.narrowed
+            .retain(|path| path.first().is_none_or(|root| root != name));
         self.locals.push(Local {
             name: name.to_string(),
             ty,
@@ -234,7 +235,10 @@ impl<'db> Checker<'db> {
     /// Every name a value could be called here, for suggestions.
     pub fn visible_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.locals.iter().map(|l| l.name.clone()).collect();
-        for workflow in [&self.cx.workflow, &self.test.workflow].into_iter().flatten() {
+        for workflow in [&self.cx.workflow, &self.test.workflow]
+            .into_iter()
+            .flatten()
+        {
             names.extend(workflow.inputs.iter().map(|f| f.name.clone()));
             names.extend(workflow.facts.iter().map(|f| f.name.clone()));
         }

@@ -1,12 +1,14 @@
 //! A file's diagnostics: syntax, imports, declarations, every body (its relative spans
 //! made absolute), and the warnings that need a view of the whole module.
 
-use crate::body::{BodyPath, bodies, body_base};
+use crate::RuleSets;
 use crate::bodies::check_body;
+use crate::body::{BodyPath, bodies, body_base};
 use crate::db::{SourceFile, module_index, parse};
 use crate::items::item_diagnostics;
-use crate::scope::{DeclKind, declared_names, scope_diagnostics};
-use crate::RuleSets;
+use crate::scope::{
+    DeclKind, Symbol, declared_names, module_decl, module_scope, scope_diagnostics,
+};
 use cosmos_diagnostics::{Code, Diagnostic, Label};
 use cosmos_syntax::{SyntaxError, SyntaxErrorKind, ast};
 use std::collections::BTreeSet;
@@ -24,7 +26,11 @@ pub fn file_diagnostics(db: &dyn salsa::Database, file: SourceFile) -> Vec<Diagn
     let id = file.id(db);
     let parsed = parse(db, file);
     let module = parsed.module.clone();
-    let mut out: Vec<Diagnostic> = parsed.errors.iter().map(|e| syntax_diagnostic(id, e)).collect();
+    let mut out: Vec<Diagnostic> = parsed
+        .errors
+        .iter()
+        .map(|e| syntax_diagnostic(id, e))
+        .collect();
     out.extend(scope_diagnostics(db, file).iter().cloned());
     let (items, mut used) = item_diagnostics(db, file);
     out.extend(items);
@@ -48,7 +54,7 @@ pub fn file_diagnostics(db: &dyn salsa::Database, file: SourceFile) -> Vec<Diagn
         }
     }
     out.extend(fact_warnings(db, file, &module, &paths));
-    out.extend(unused_imports(id, &module, &used));
+    out.extend(unused_imports(db, file, &module, &used));
     out.extend(duplicate_workflows(db, file, &module));
     out.sort_by_key(|d| (d.primary.span, d.code));
     out.dedup();
@@ -87,7 +93,9 @@ fn type_names_outside_bodies(module: &ast::Module) -> BTreeSet<String> {
             ast::ItemKind::Workflow(w) => {
                 for m in &w.members {
                     match &m.kind {
-                        ast::MemberKind::Input(f) | ast::MemberKind::Facts(f) => fields(f, &mut out),
+                        ast::MemberKind::Input(f) | ast::MemberKind::Facts(f) => {
+                            fields(f, &mut out)
+                        }
                         ast::MemberKind::Signal(s) => fields(&s.params, &mut out),
                         _ => {}
                     }
@@ -101,9 +109,9 @@ fn type_names_outside_bodies(module: &ast::Module) -> BTreeSet<String> {
 
 /// The bodies of the workflow at item `index`.
 fn workflow_bodies(paths: &[BodyPath], index: u32) -> impl Iterator<Item = &BodyPath> {
-    paths
-        .iter()
-        .filter(move |p| p.item() == index && !matches!(p, BodyPath::Def { .. } | BodyPath::Test { .. }))
+    paths.iter().filter(move |p| {
+        p.item() == index && !matches!(p, BodyPath::Def { .. } | BodyPath::Test { .. })
+    })
 }
 
 fn fact_warnings(
@@ -163,19 +171,29 @@ fn fact_warnings(
 }
 
 fn unused_imports(
-    file: cosmos_diagnostics::FileId,
+    db: &dyn salsa::Database,
+    source: SourceFile,
     module: &ast::Module,
     used: &BTreeSet<String>,
 ) -> Vec<Diagnostic> {
+    let file = source.id(db);
+    let scope = module_scope(db, source);
     let mut out = Vec::new();
     for item in &module.items {
         let ast::ItemKind::Import(import) = &item.kind else {
             continue;
         };
-        let path = import.path.iter().map(|i| i.text.as_str()).collect::<Vec<_>>().join(".");
+        let path = import
+            .path
+            .iter()
+            .map(|i| i.text.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
         match &import.names {
             None => {
+                // An import that failed (and was reported) is not also called unused.
                 if let Some(last) = import.path.last()
+                    && scope.get(&last.text) == Some(&Symbol::Module(path.clone()))
                     && !used.contains(&last.text)
                 {
                     out.push(
@@ -191,7 +209,11 @@ fn unused_imports(
             Some(names) => {
                 for entry in names {
                     let binding = entry.alias.as_ref().unwrap_or(&entry.name);
-                    if !used.contains(&binding.text) {
+                    let imported = module_decl(db, &path, &entry.name.text);
+                    if imported.is_some()
+                        && scope.get(&binding.text) == imported.as_ref()
+                        && !used.contains(&binding.text)
+                    {
                         let span = match &entry.alias {
                             Some(alias) => entry.name.span.to(alias.span),
                             None => entry.name.span,
@@ -199,7 +221,10 @@ fn unused_imports(
                         out.push(
                             Diagnostic::new(
                                 Code::UNUSED_IMPORT,
-                                format!("`{}` is imported from `{path}` but never used", binding.text),
+                                format!(
+                                    "`{}` is imported from `{path}` but never used",
+                                    binding.text
+                                ),
                                 Label::new(file, span, ""),
                             )
                             .with_note("remove it from the import"),
@@ -212,7 +237,11 @@ fn unused_imports(
     out
 }
 
-fn duplicate_workflows(db: &dyn salsa::Database, file: SourceFile, module: &ast::Module) -> Vec<Diagnostic> {
+fn duplicate_workflows(
+    db: &dyn salsa::Database,
+    file: SourceFile,
+    module: &ast::Module,
+) -> Vec<Diagnostic> {
     let own_module = file.module(db).clone();
     let mut out = Vec::new();
     for item in &module.items {
@@ -244,12 +273,20 @@ fn duplicate_workflows(db: &dyn salsa::Database, file: SourceFile, module: &ast:
 }
 
 /// The read and write sets of the rules of `workflow`, if this file declares it.
-pub fn rule_sets(db: &dyn salsa::Database, file: SourceFile, workflow: &str) -> Option<Vec<RuleSets>> {
+pub fn rule_sets(
+    db: &dyn salsa::Database,
+    file: SourceFile,
+    workflow: &str,
+) -> Option<Vec<RuleSets>> {
     let module = parse(db, file).module.clone();
-    let (index, w) = module.items.iter().enumerate().find_map(|(i, item)| match &item.kind {
-        ast::ItemKind::Workflow(w) if w.name.text == workflow => Some((i, w)),
-        _ => None,
-    })?;
+    let (index, w) = module
+        .items
+        .iter()
+        .enumerate()
+        .find_map(|(i, item)| match &item.kind {
+            ast::ItemKind::Workflow(w) if w.name.text == workflow => Some((i, w)),
+            _ => None,
+        })?;
     let mut out = Vec::new();
     for (m, member) in w.members.iter().enumerate() {
         let ast::MemberKind::Rule(rule) = &member.kind else {
@@ -267,10 +304,12 @@ pub fn rule_sets(db: &dyn salsa::Database, file: SourceFile, workflow: &str) -> 
                 clause: c as u32,
             };
             match clause.kind {
-                ast::ClauseKind::Match(_) => sets.reads.extend(check_body(db, file, path).reads.iter().cloned()),
-                ast::ClauseKind::Reaction(_) | ast::ClauseKind::Error(_) => {
-                    sets.writes.extend(check_body(db, file, path).writes.iter().cloned())
-                }
+                ast::ClauseKind::Match(_) => sets
+                    .reads
+                    .extend(check_body(db, file, path).reads.iter().cloned()),
+                ast::ClauseKind::Reaction(_) | ast::ClauseKind::Error(_) => sets
+                    .writes
+                    .extend(check_body(db, file, path).writes.iter().cloned()),
                 _ => {}
             }
         }

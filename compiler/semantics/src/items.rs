@@ -2,8 +2,8 @@
 //! the structure of workflows and rules, and duplicate names. These use absolute
 //! spans and are recomputed with their file; bodies are checked separately.
 
-use crate::body::BodyPath;
 use crate::bodies::action_calls_function;
+use crate::body::BodyPath;
 use crate::check::{BodyKind, Checker, Context};
 use crate::db::{SourceFile, parse};
 use crate::scope::module_scope;
@@ -45,7 +45,11 @@ pub fn type_ref_diagnostic(file: FileId, error: &TypeRefError) -> Diagnostic {
             span,
         } => Diagnostic::new(
             Code::INVALID_TYPE_ARGUMENTS,
-            format!("`{name}` takes {expected} type argument{}, but {found} {} given", if *expected == 1 { "" } else { "s" }, if *found == 1 { "was" } else { "were" }),
+            format!(
+                "`{name}` takes {expected} type argument{}, but {found} {} given",
+                if *expected == 1 { "" } else { "s" },
+                if *found == 1 { "was" } else { "were" }
+            ),
             Label::new(file, *span, ""),
         )
         .with_note(match name.as_str() {
@@ -72,7 +76,10 @@ struct ItemChecker<'db> {
 
 /// Every declaration-level diagnostic of a file, and the top-level names that its
 /// defaults and settings use.
-pub fn item_diagnostics(db: &dyn salsa::Database, file: SourceFile) -> (Vec<Diagnostic>, BTreeSet<String>) {
+pub fn item_diagnostics(
+    db: &dyn salsa::Database,
+    file: SourceFile,
+) -> (Vec<Diagnostic>, BTreeSet<String>) {
     let mut checker = ItemChecker {
         db,
         file,
@@ -142,14 +149,16 @@ impl ItemChecker<'_> {
             Context {
                 kind: BodyKind::Constant,
                 file: self.id,
-                module: self.file.module(self.db).clone(),
                 scope: module_scope(self.db, self.file).clone(),
-                workflow: workflow.and_then(|w| sigs.workflows.get(w)).cloned().map(|mut w| {
-                    // Defaults see no facts or inputs: they are evaluated before any exist.
-                    w.inputs.clear();
-                    w.facts.clear();
-                    w
-                }),
+                workflow: workflow
+                    .and_then(|w| sigs.workflows.get(w))
+                    .cloned()
+                    .map(|mut w| {
+                        // Defaults see no facts or inputs: they are evaluated before any exist.
+                        w.inputs.clear();
+                        w.facts.clear();
+                        w
+                    }),
                 def_ret: None,
                 result: None,
                 match_narrowed: Vec::new(),
@@ -183,16 +192,9 @@ impl ItemChecker<'_> {
 
     fn function(&mut self, d: &ast::FunctionDecl) {
         self.fields(&d.params, "parameter", None);
-        for p in &d.params {
-            let ty = self.resolve_quiet(&p.ty);
-            if !ty.is_serialisable() {
-                self.not_serialisable(&ty, p.ty.span, "parameter");
-            }
-        }
-        let ret = self.resolve(&d.ret);
-        if !ret.is_serialisable() {
-            self.not_serialisable(&ret, d.ret.span, "result");
-        }
+        // Every nameable type is serialisable (Duration as milliseconds, Time as an
+        // RFC 3339 string), so parameter and result types need no further check.
+        self.resolve(&d.ret);
         let mut seen: BTreeMap<String, Span> = BTreeMap::new();
         let mut warm: Option<i64> = None;
         let mut batch: Option<(i64, Span)> = None;
@@ -267,19 +269,6 @@ impl ItemChecker<'_> {
         }
     }
 
-    fn resolve_quiet(&mut self, ty: &ast::TypeRef) -> Type {
-        let scope = module_scope(self.db, self.file).clone();
-        resolve_type(self.db, &scope, ty, &mut Vec::new())
-    }
-
-    fn not_serialisable(&mut self, ty: &Type, span: Span, what: &str) {
-        self.out.push(Diagnostic::new(
-            Code::NOT_SERIALISABLE,
-            format!("a function's {what} must be serialisable as JSON, and `{ty}` is not"),
-            Label::new(self.id, span, ""),
-        ));
-    }
-
     fn command(&mut self, value: &ast::Expr) {
         let ok = match &value.kind {
             ast::ExprKind::Str(s) => s.as_plain().is_some_and(|t| !t.trim().is_empty()),
@@ -337,7 +326,8 @@ impl ItemChecker<'_> {
                     self.rule(item, m as u32, rule);
                 }
                 MemberKind::Signal(signal) => {
-                    if let Some(first) = signals.insert(signal.name.text.clone(), signal.name.span) {
+                    if let Some(first) = signals.insert(signal.name.text.clone(), signal.name.span)
+                    {
                         self.duplicate(&signal.name.text, "signal", signal.name.span, first);
                     }
                     self.fields(&signal.params, "parameter", None);
@@ -355,7 +345,11 @@ impl ItemChecker<'_> {
                                 format!("workflow `{}` has more than one `{what}`", w.name.text),
                                 Label::new(self.id, member.keyword, "again here"),
                             )
-                            .with_label(Label::new(self.id, first, "first here")),
+                            .with_label(Label::new(
+                                self.id,
+                                first,
+                                "first here",
+                            )),
                         );
                     }
                 }

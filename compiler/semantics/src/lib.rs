@@ -137,7 +137,11 @@ impl Analysis {
             if id.0 >= STD_FILE_BASE {
                 continue;
             }
-            out.extend(diagnostics::file_diagnostics(&self.db, *file).iter().cloned());
+            out.extend(
+                diagnostics::file_diagnostics(&self.db, *file)
+                    .iter()
+                    .cloned(),
+            );
         }
         out
     }
@@ -155,7 +159,11 @@ impl Analysis {
         let mut out = Vec::new();
         for (id, file) in &self.files {
             if id.0 >= STD_FILE_BASE {
-                out.extend(diagnostics::file_diagnostics(&self.db, *file).iter().cloned());
+                out.extend(
+                    diagnostics::file_diagnostics(&self.db, *file)
+                        .iter()
+                        .cloned(),
+                );
             }
         }
         out

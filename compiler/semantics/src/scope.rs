@@ -53,21 +53,17 @@ pub fn declared_names(db: &dyn salsa::Database, file: SourceFile) -> Vec<(String
 
 /// Every named declaration of a module with its kind and item index.
 pub fn declarations(module: &Module) -> impl Iterator<Item = (&str, DeclKind, usize)> {
-    module
-        .items
-        .iter()
-        .enumerate()
-        .filter_map(|(index, item)| {
-            let (name, kind) = match &item.kind {
-                ItemKind::Type(d) => (&d.name, DeclKind::Record),
-                ItemKind::Enum(d) => (&d.name, DeclKind::Enum),
-                ItemKind::Function(d) => (&d.name, DeclKind::Function),
-                ItemKind::Def(d) => (&d.name, DeclKind::Def),
-                ItemKind::Workflow(d) => (&d.name, DeclKind::Workflow),
-                ItemKind::Import(_) | ItemKind::Test(_) => return None,
-            };
-            Some((name.text.as_str(), kind, index))
-        })
+    module.items.iter().enumerate().filter_map(|(index, item)| {
+        let (name, kind) = match &item.kind {
+            ItemKind::Type(d) => (&d.name, DeclKind::Record),
+            ItemKind::Enum(d) => (&d.name, DeclKind::Enum),
+            ItemKind::Function(d) => (&d.name, DeclKind::Function),
+            ItemKind::Def(d) => (&d.name, DeclKind::Def),
+            ItemKind::Workflow(d) => (&d.name, DeclKind::Workflow),
+            ItemKind::Import(_) | ItemKind::Test(_) => return None,
+        };
+        Some((name.text.as_str(), kind, index))
+    })
 }
 
 /// Names visible at the top level of a module.
@@ -162,7 +158,9 @@ fn build_scope(
                     *s = Symbol::Decl(*kind, DeclKey::new(module_name.as_str(), name.as_str()));
                 }
             })
-            .or_insert_with(|| Symbol::Decl(*kind, DeclKey::new(module_name.as_str(), name.as_str())));
+            .or_insert_with(|| {
+                Symbol::Decl(*kind, DeclKey::new(module_name.as_str(), name.as_str()))
+            });
     }
 
     // Imports.
@@ -211,11 +209,11 @@ fn build_scope(
                     continue;
                 };
                 let binding = last.text.clone();
-                if let Some(first) = origins.get(&binding).copied() {
-                    if !is_prelude(&binding, &origins) {
-                        diagnostics.push(conflict(file_id, &binding, last.span, first));
-                        continue;
-                    }
+                if let Some(first) = origins.get(&binding).copied()
+                    && !is_prelude(&binding, &origins)
+                {
+                    diagnostics.push(conflict(file_id, &binding, last.span, first));
+                    continue;
                 }
                 origins.insert(binding.clone(), last.span);
                 names.insert(binding, Symbol::Module(target.clone()));
@@ -224,7 +222,12 @@ fn build_scope(
                 for entry in list {
                     let Some(symbol) = module_decl(db, &target, &entry.name.text) else {
                         let exported: Vec<String> = module_file(db, &target)
-                            .map(|f| declared_names(db, f).iter().map(|(n, _)| n.clone()).collect())
+                            .map(|f| {
+                                declared_names(db, f)
+                                    .iter()
+                                    .map(|(n, _)| n.clone())
+                                    .collect()
+                            })
                             .unwrap_or_default();
                         let mut diagnostic = Diagnostic::new(
                             Code::UNKNOWN_IMPORT,
@@ -241,11 +244,11 @@ fn build_scope(
                         continue;
                     };
                     let binding = entry.alias.as_ref().unwrap_or(&entry.name);
-                    if let Some(first) = origins.get(&binding.text).copied() {
-                        if !is_prelude(&binding.text, &origins) {
-                            diagnostics.push(conflict(file_id, &binding.text, binding.span, first));
-                            continue;
-                        }
+                    if let Some(first) = origins.get(&binding.text).copied()
+                        && !is_prelude(&binding.text, &origins)
+                    {
+                        diagnostics.push(conflict(file_id, &binding.text, binding.span, first));
+                        continue;
                     }
                     origins.insert(binding.text.clone(), binding.span);
                     names.insert(binding.text.clone(), symbol);

@@ -138,7 +138,11 @@ pub fn resolve_type(
                     _ => None,
                 };
                 if let Some(simple) = simple {
-                    return if arity(0, errors) { simple } else { Type::Error };
+                    return if arity(0, errors) {
+                        simple
+                    } else {
+                        Type::Error
+                    };
                 }
                 match name.as_str() {
                     "List" => {
@@ -184,10 +188,18 @@ pub fn resolve_type(
             };
             match symbol {
                 Some(Symbol::Decl(DeclKind::Record, key)) => {
-                    if arity(0, errors) { Type::Record(key) } else { Type::Error }
+                    if arity(0, errors) {
+                        Type::Record(key)
+                    } else {
+                        Type::Error
+                    }
                 }
                 Some(Symbol::Decl(DeclKind::Enum, key)) => {
-                    if arity(0, errors) { Type::Enum(key) } else { Type::Error }
+                    if arity(0, errors) {
+                        Type::Enum(key)
+                    } else {
+                        Type::Error
+                    }
                 }
                 Some(Symbol::Decl(kind, _)) => {
                     errors.push(TypeRefError::NotAType {
@@ -226,17 +238,30 @@ pub fn resolve_type(
     }
 }
 
+/// Whether a field of optional type without a default may be omitted (it starts as
+/// null): true for record fields and workflow inputs, false for parameters.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OptionalDefault {
+    Null,
+    Required,
+}
+
 fn fields(
     db: &dyn salsa::Database,
     scope: &ModuleScope,
     fields: &[ast::Field],
+    optional: OptionalDefault,
 ) -> Vec<FieldSig> {
     fields
         .iter()
-        .map(|f| FieldSig {
-            name: f.name.text.clone(),
-            ty: resolve_type(db, scope, &f.ty, &mut Vec::new()),
-            has_default: f.default.is_some(),
+        .map(|f| {
+            let ty = resolve_type(db, scope, &f.ty, &mut Vec::new());
+            let null_default = optional == OptionalDefault::Null && ty.is_optional();
+            FieldSig {
+                name: f.name.text.clone(),
+                ty,
+                has_default: f.default.is_some() || null_default,
+            }
         })
         .collect()
 }
@@ -252,39 +277,51 @@ pub fn module_signatures(db: &dyn salsa::Database, file: SourceFile) -> Arc<Modu
                 sigs.records
                     .entry(d.name.text.clone())
                     .or_insert_with(|| RecordSig {
-                        fields: fields(db, scope, &d.fields),
+                        fields: fields(db, scope, &d.fields, OptionalDefault::Null),
                     });
             }
             ItemKind::Enum(d) => {
-                sigs.enums.entry(d.name.text.clone()).or_insert_with(|| EnumSig {
-                    variants: d.variants.iter().map(|v| v.name.text.clone()).collect(),
-                });
+                sigs.enums
+                    .entry(d.name.text.clone())
+                    .or_insert_with(|| EnumSig {
+                        variants: d.variants.iter().map(|v| v.name.text.clone()).collect(),
+                    });
             }
             ItemKind::Function(d) => {
                 sigs.functions
                     .entry(d.name.text.clone())
                     .or_insert_with(|| CallableSig {
-                        params: fields(db, scope, &d.params),
+                        params: fields(db, scope, &d.params, OptionalDefault::Required),
                         ret: resolve_type(db, scope, &d.ret, &mut Vec::new()),
                     });
             }
             ItemKind::Def(d) => {
-                sigs.defs.entry(d.name.text.clone()).or_insert_with(|| CallableSig {
-                    params: fields(db, scope, &d.params),
-                    ret: resolve_type(db, scope, &d.ret, &mut Vec::new()),
-                });
+                sigs.defs
+                    .entry(d.name.text.clone())
+                    .or_insert_with(|| CallableSig {
+                        params: fields(db, scope, &d.params, OptionalDefault::Required),
+                        ret: resolve_type(db, scope, &d.ret, &mut Vec::new()),
+                    });
             }
             ItemKind::Workflow(w) => {
                 let mut sig = WorkflowSig::default();
                 for member in &w.members {
                     match &member.kind {
-                        MemberKind::Input(list) => sig.inputs.extend(fields(db, scope, list)),
-                        MemberKind::Facts(list) => sig.facts.extend(fields(db, scope, list)),
+                        MemberKind::Input(list) => {
+                            sig.inputs
+                                .extend(fields(db, scope, list, OptionalDefault::Null))
+                        }
+                        MemberKind::Facts(list) => {
+                            sig.facts
+                                .extend(fields(db, scope, list, OptionalDefault::Null))
+                        }
                         MemberKind::Rule(rule) => sig.rules.push(rule.name.text.clone()),
                         MemberKind::Signal(signal) => {
                             sig.signals
                                 .entry(signal.name.text.clone())
-                                .or_insert_with(|| fields(db, scope, &signal.params));
+                                .or_insert_with(|| {
+                                    fields(db, scope, &signal.params, OptionalDefault::Required)
+                                });
                         }
                         MemberKind::Output(_) => sig.has_output = true,
                         MemberKind::CompleteWhen(_) => {}

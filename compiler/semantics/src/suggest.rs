@@ -2,7 +2,10 @@
 
 /// The candidate closest to `name` by edit distance, when it is close enough to be a
 /// likely typo (at most a third of the name's length, and at least one edit allowed).
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(1);
     candidates
         .into_iter()
@@ -39,7 +42,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("inspction", ["inspection", "encodes"]), Some("inspection"));
+        assert_eq!(
+            did_you_mean("inspction", ["inspection", "encodes"]),
+            Some("inspection")
+        );
         assert_eq!(did_you_mean("x", ["inspection"]), None);
         assert_eq!(did_you_mean("Codec", ["codec"]), Some("codec"));
     }

@@ -221,10 +221,7 @@ mod tests {
 
     #[test]
     fn joins() {
-        assert_eq!(
-            Type::Null.join(&Type::Int),
-            Some(Type::optional(Type::Int))
-        );
+        assert_eq!(Type::Null.join(&Type::Int), Some(Type::optional(Type::Int)));
         assert_eq!(Type::Int.join(&Type::Float), None);
         assert_eq!(Type::Never.join(&Type::String), Some(Type::String));
         assert_eq!(

@@ -114,7 +114,10 @@ pub struct TypeRef {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TypeRefKind {
     /// A possibly qualified name with type arguments.
-    Named { path: Vec<Ident>, args: Vec<TypeRef> },
+    Named {
+        path: Vec<Ident>,
+        args: Vec<TypeRef>,
+    },
     /// `T?`
     Optional(Box<TypeRef>),
 }
@@ -235,7 +238,10 @@ pub struct TestStmt {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TestStmtKind {
     /// `start Workflow(input: value, …)`
-    Start { workflow: Vec<Ident>, args: Vec<Arg> },
+    Start {
+        workflow: Vec<Ident>,
+        args: Vec<Arg>,
+    },
     /// `mock f(a, b) = expr` or `mock f fails "message"`
     Mock {
         function: Ident,
@@ -292,7 +298,11 @@ pub enum StmtKind {
         value: Expr,
     },
     /// `for (x in xs) { … }`
-    For { var: Ident, iter: Expr, body: Block },
+    For {
+        var: Ident,
+        iter: Expr,
+        body: Block,
+    },
     /// `return` or `return e`
     Return(Option<Expr>),
     Expr(Expr),
@@ -327,7 +337,10 @@ pub enum ExprKind {
     Bool(bool),
     Null,
     Str(StrLit),
-    Duration { amount: Number, unit: DurationUnit },
+    Duration {
+        amount: Number,
+        unit: DurationUnit,
+    },
     /// `[a, b]`, `[]`
     List(Vec<Expr>),
     /// `[k: v]`, `[:]`
@@ -346,8 +359,14 @@ pub enum ExprKind {
         closure: Option<Closure>,
     },
     /// `a[i]`
-    Index { receiver: Box<Expr>, index: Box<Expr> },
-    Unary { op: UnaryOp, operand: Box<Expr> },
+    Index {
+        receiver: Box<Expr>,
+        index: Box<Expr>,
+    },
+    Unary {
+        op: UnaryOp,
+        operand: Box<Expr>,
+    },
     Binary {
         op: BinaryOp,
         lhs: Box<Expr>,

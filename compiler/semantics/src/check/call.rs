@@ -32,11 +32,29 @@ impl Checker<'_> {
                         .into_iter()
                         .flatten()
                         .any(|w| w.input(&name.text).is_some() || w.fact(&name.text).is_some());
+                // Values are never callable, so a call looks past a local or fact of the
+                // same name to the declaration (as Kotlin does for properties).
+                if value
+                    && let Some(crate::scope::Symbol::Decl(kind, key)) =
+                        self.cx.scope.get(&name.text).cloned()
+                {
+                    self.out.used.insert(name.text.clone());
+                    return self.call_decl(
+                        TypeLevel::Decl(kind, key),
+                        expr,
+                        callee.span,
+                        args,
+                        closure,
+                    );
+                }
                 if value {
                     self.error(
                         Code::NOT_CALLABLE,
                         callee.span,
-                        format!("`{}` is a value, not something that can be called", name.text),
+                        format!(
+                            "`{}` is a value, not something that can be called",
+                            name.text
+                        ),
                     );
                     self.check_args_loosely(args, closure);
                     return Type::Error;
@@ -45,7 +63,14 @@ impl Checker<'_> {
                     return self.call_decl(level, expr, callee.span, args, closure);
                 }
                 if GLOBALS.contains(&name.text.as_str()) {
-                    return self.call_global(&name.text, expr.span, callee.span, args, closure, expected);
+                    return self.call_global(
+                        &name.text,
+                        expr.span,
+                        callee.span,
+                        args,
+                        closure,
+                        expected,
+                    );
                 }
                 if self.lookup(&name.text).is_none() {
                     self.unknown_name(&name.text, name.span);
@@ -66,7 +91,13 @@ impl Checker<'_> {
                                 ty: Type::String,
                                 has_default: false,
                             }];
-                            self.match_args(&params, args, expr.span, "valueOf", Code::ARGUMENT_COUNT);
+                            self.match_args(
+                                &params,
+                                args,
+                                expr.span,
+                                "valueOf",
+                                Code::ARGUMENT_COUNT,
+                            );
                             self.no_closure(closure, "valueOf");
                             return Type::optional(Type::Enum(key.clone()));
                         }
@@ -76,7 +107,9 @@ impl Checker<'_> {
                             format!("enum `{}` has no function `{}`", key.name, name.text),
                         )
                         .notes
-                        .push("enum types have `valueOf(s)`; their members have `name()`".to_string());
+                        .push(
+                            "enum types have `valueOf(s)`; their members have `name()`".to_string(),
+                        );
                         self.check_args_loosely(args, closure);
                         return Type::Error;
                     }
@@ -84,7 +117,13 @@ impl Checker<'_> {
                         if let Some(crate::scope::Symbol::Decl(kind, key)) =
                             crate::scope::module_decl(self.db, module, &name.text)
                         {
-                            return self.call_decl(TypeLevel::Decl(kind, key), expr, callee.span, args, closure);
+                            return self.call_decl(
+                                TypeLevel::Decl(kind, key),
+                                expr,
+                                callee.span,
+                                args,
+                                closure,
+                            );
                         }
                         self.error(
                             Code::UNKNOWN_NAME,
@@ -94,15 +133,13 @@ impl Checker<'_> {
                         self.check_args_loosely(args, closure);
                         return Type::Error;
                     }
-                    self.error(
-                        Code::NOT_CALLABLE,
-                        callee.span,
-                        "this cannot be called",
-                    );
+                    self.error(Code::NOT_CALLABLE, callee.span, "this cannot be called");
                     self.check_args_loosely(args, closure);
                     return Type::Error;
                 }
-                self.call_method(receiver, &name.text, name.span, *safe, args, closure, expr.span)
+                self.call_method(
+                    receiver, &name.text, name.span, *safe, args, closure, expr.span,
+                )
             }
             _ => {
                 self.check_expr(callee, None);
@@ -274,7 +311,13 @@ impl Checker<'_> {
                 let Some(sig) = def_sig(self.db, &key) else {
                     return Type::Error;
                 };
-                self.match_args(&sig.params, args, expr.span, &key.name, Code::ARGUMENT_COUNT);
+                self.match_args(
+                    &sig.params,
+                    args,
+                    expr.span,
+                    &key.name,
+                    Code::ARGUMENT_COUNT,
+                );
                 self.no_closure(closure, &key.name);
                 sig.ret
             }
@@ -282,11 +325,18 @@ impl Checker<'_> {
                 let Some(sig) = function_sig(self.db, &key) else {
                     return Type::Error;
                 };
-                self.match_args(&sig.params, args, expr.span, &key.name, Code::ARGUMENT_COUNT);
+                self.match_args(
+                    &sig.params,
+                    args,
+                    expr.span,
+                    &key.name,
+                    Code::ARGUMENT_COUNT,
+                );
                 self.no_closure(closure, &key.name);
                 self.out.calls_function = true;
                 if self.cx.kind != BodyKind::Action {
                     self.function_outside_action(&key.name, callee_span);
+                    return Type::Error;
                 }
                 Type::Call(Box::new(sig.ret))
             }
@@ -294,7 +344,10 @@ impl Checker<'_> {
                 self.error(
                     Code::NOT_CALLABLE,
                     callee_span,
-                    format!("enum `{}` cannot be called: write a member, such as `{}.A`", key.name, key.name),
+                    format!(
+                        "enum `{}` cannot be called: write a member, such as `{}.A`",
+                        key.name, key.name
+                    ),
                 );
                 self.check_args_loosely(args, closure);
                 Type::Error
@@ -323,9 +376,10 @@ impl Checker<'_> {
                 .notes
                 .push("helpers are pure: call the function from an `action` and pass its result to the helper in the reaction".to_string());
         } else if kind == BodyKind::Reaction {
-            diagnostic
-                .notes
-                .push("add a rule whose `action` calls it, matching on the facts this reaction sets".to_string());
+            diagnostic.notes.push(
+                "add a rule whose `action` calls it, matching on the facts this reaction sets"
+                    .to_string(),
+            );
         }
     }
 
@@ -334,7 +388,10 @@ impl Checker<'_> {
         self.error(
             code,
             span,
-            format!("`{what}` is not allowed in {}; it belongs in {allowed}", kind.describe()),
+            format!(
+                "`{what}` is not allowed in {}; it belongs in {allowed}",
+                kind.describe()
+            ),
         );
     }
 
@@ -368,7 +425,10 @@ impl Checker<'_> {
                     self.check_args_loosely(args, None);
                     return Type::Error;
                 }
-                let types: Vec<Type> = args.iter().map(|a| self.check_expr(&a.value, None)).collect();
+                let types: Vec<Type> = args
+                    .iter()
+                    .map(|a| self.check_expr(&a.value, None))
+                    .collect();
                 match (&types[0], &types[1]) {
                     (a, b) if a.is_bottom() || b.is_bottom() => Type::Error,
                     (Type::Int, Type::Int) => Type::Int,
@@ -386,25 +446,61 @@ impl Checker<'_> {
             }
             "log" => {
                 if !self.cx.kind.is_handler() {
-                    self.context_error(Code::EFFECT_OUTSIDE_HANDLER, callee_span, "log", "a `reaction`, an `error` block or a signal handler");
+                    self.context_error(
+                        Code::EFFECT_OUTSIDE_HANDLER,
+                        callee_span,
+                        "log",
+                        "a `reaction`, an `error` block or a signal handler",
+                    );
                 }
-                self.match_args(&[param("message", Type::String)], args, span, name, Code::ARGUMENT_COUNT);
+                self.match_args(
+                    &[param("message", Type::String)],
+                    args,
+                    span,
+                    name,
+                    Code::ARGUMENT_COUNT,
+                );
                 Type::Unit
             }
             "sleep" => {
                 self.out.calls_function = true;
                 if self.cx.kind != BodyKind::Action {
-                    self.context_error(Code::FUNCTION_CALL_OUTSIDE_ACTION, callee_span, "sleep", "a rule's `action`");
+                    self.context_error(
+                        Code::FUNCTION_CALL_OUTSIDE_ACTION,
+                        callee_span,
+                        "sleep",
+                        "a rule's `action`",
+                    );
                 }
-                self.match_args(&[param("d", Type::Duration)], args, span, name, Code::ARGUMENT_COUNT);
+                self.match_args(
+                    &[param("d", Type::Duration)],
+                    args,
+                    span,
+                    name,
+                    Code::ARGUMENT_COUNT,
+                );
+                if self.cx.kind != BodyKind::Action {
+                    return Type::Error;
+                }
                 Type::Call(Box::new(Type::Time))
             }
             "complete" | "fail" => {
                 if !self.cx.kind.is_handler() {
-                    self.context_error(Code::FINISH_IN_MATCH_OR_ACTION, callee_span, name, "a `reaction`, an `error` block or a signal handler");
+                    self.context_error(
+                        Code::FINISH_IN_MATCH_OR_ACTION,
+                        callee_span,
+                        name,
+                        "a `reaction`, an `error` block or a signal handler",
+                    );
                 }
                 if name == "fail" {
-                    self.match_args(&[param("message", Type::String)], args, span, name, Code::ARGUMENT_COUNT);
+                    self.match_args(
+                        &[param("message", Type::String)],
+                        args,
+                        span,
+                        name,
+                        Code::ARGUMENT_COUNT,
+                    );
                 } else if !args.is_empty() {
                     let value = FieldSig {
                         name: "value".to_string(),
@@ -417,7 +513,12 @@ impl Checker<'_> {
             }
             "retry" => {
                 if self.cx.kind != BodyKind::Error {
-                    self.context_error(Code::RETRY_OUTSIDE_ERROR, callee_span, "retry", "a rule's `error` block");
+                    self.context_error(
+                        Code::RETRY_OUTSIDE_ERROR,
+                        callee_span,
+                        "retry",
+                        "a rule's `error` block",
+                    );
                 }
                 let after = FieldSig {
                     name: "after".to_string(),
@@ -483,7 +584,9 @@ impl Checker<'_> {
             if let Some(s) = suggestion {
                 diagnostic.notes.push(format!("did you mean `{s}`?"));
             } else if is_field {
-                diagnostic.notes.push(format!("`{name}` is a field: write `.{name}` without parentheses"));
+                diagnostic.notes.push(format!(
+                    "`{name}` is a field: write `.{name}` without parentheses"
+                ));
             }
             self.check_args_loosely(args, closure);
             return Type::Error;
@@ -519,10 +622,9 @@ impl Checker<'_> {
         if let Type::List(element) = base {
             let needs = match name {
                 "sort" | "min" | "max" => Some(("an order", element.is_comparable())),
-                "sum" if closure.is_none() => Some((
-                    "a sum",
-                    element.is_numeric() || **element == Type::Duration,
-                )),
+                "sum" if closure.is_none() => {
+                    Some(("a sum", element.is_numeric() || **element == Type::Duration))
+                }
                 _ => None,
             };
             if let Some((what, ok)) = needs
@@ -579,9 +681,7 @@ impl Checker<'_> {
                     closure.span,
                     format!("the closure of `{method}` needs {} named parameters, such as `{{ k, v -> … }}`", param_types.len()),
                 );
-                for name in ["it"] {
-                    self.define(name, Type::Error, closure.span, LocalKind::ReadOnly);
-                }
+                self.define("it", Type::Error, closure.span, LocalKind::ReadOnly);
             }
         } else {
             if closure.params.len() != param_types.len() {
@@ -609,11 +709,7 @@ impl Checker<'_> {
         let expected = (*returns == ClosureReturn::Bool).then_some(Type::Bool);
         let value = self.check_block(&closure.body, want_value, expected.as_ref());
         self.pop_locals(mark);
-        let span = closure
-            .body
-            .stmts
-            .last()
-            .map_or(closure.span, |s| s.span);
+        let span = closure.body.stmts.last().map_or(closure.span, |s| s.span);
         if value.is_bottom() {
             return value;
         }
@@ -626,9 +722,7 @@ impl Checker<'_> {
                 );
                 Type::Error
             }
-            ClosureReturn::Summable
-                if !(value.is_numeric() || value == Type::Duration) =>
-            {
+            ClosureReturn::Summable if !(value.is_numeric() || value == Type::Duration) => {
                 self.error(
                     Code::INVALID_OPERANDS,
                     span,
@@ -640,7 +734,9 @@ impl Checker<'_> {
                 self.error(
                     Code::INVALID_OPERANDS,
                     span,
-                    format!("`{method}` orders by numbers, strings, durations or times, not `{value}`"),
+                    format!(
+                        "`{method}` orders by numbers, strings, durations or times, not `{value}`"
+                    ),
                 );
                 Type::Error
             }

@@ -30,7 +30,11 @@ impl Checker<'_> {
             return true;
         }
         if matches!(actual, Type::Unit) {
-            self.error(Code::MISSING_VALUE, span, format!("expected a value of type `{expected}`, but this has no value"));
+            self.error(
+                Code::MISSING_VALUE,
+                span,
+                format!("expected a value of type `{expected}`, but this has no value"),
+            );
             return false;
         }
         if matches!(actual, Type::Null) {
@@ -40,7 +44,9 @@ impl Checker<'_> {
                 format!("`null` is not a `{expected}`"),
             )
             .notes
-            .push(format!("only optional types hold null: declare it as `{expected}?`"));
+            .push(format!(
+                "only optional types hold null: declare it as `{expected}?`"
+            ));
             return false;
         }
         if actual.is_optional() && actual.non_null().is_assignable_to(expected) {
@@ -50,17 +56,9 @@ impl Checker<'_> {
                 span,
                 format!("{path} may be null here, but `{expected}` is needed"),
             );
-            diagnostic.notes.push(
-                "check it with `!= null` first, or give a fallback with `?:`".to_string(),
-            );
-            return false;
-        }
-        if expected == &Type::Json {
-            self.error(
-                Code::NOT_SERIALISABLE_JSON,
-                span,
-                format!("a `{actual}` cannot convert to `Json`"),
-            );
+            diagnostic
+                .notes
+                .push("check it with `!= null` first, or give a fallback with `?:`".to_string());
             return false;
         }
         let diagnostic = self.error(
@@ -112,7 +110,9 @@ impl Checker<'_> {
             } => self.check_call(expr, callee, args, closure.as_ref(), expected),
             ExprKind::Index { receiver, index } => self.check_index(receiver, index),
             ExprKind::Unary { op, operand } => self.check_unary(*op, operand, expr.span),
-            ExprKind::Binary { op, lhs, rhs } => self.check_binary(*op, lhs, rhs, expected, expr.span),
+            ExprKind::Binary { op, lhs, rhs } => {
+                self.check_binary(*op, lhs, rhs, expected, expr.span)
+            }
             ExprKind::Ternary {
                 cond,
                 then,
@@ -183,12 +183,11 @@ impl Checker<'_> {
         if ty.is_bottom() || ty == Type::Bool {
             return;
         }
-        let code = if self.cx.kind == BodyKind::Match {
-            Code::NON_BOOL_CONDITION
-        } else {
-            Code::NON_BOOL_CONDITION
-        };
-        let diagnostic = self.error(code, cond.span, format!("a condition must be a `Bool`, not `{ty}`"));
+        let diagnostic = self.error(
+            Code::NON_BOOL_CONDITION,
+            cond.span,
+            format!("a condition must be a `Bool`, not `{ty}`"),
+        );
         let hint = match &ty {
             Type::List(_) | Type::Map(_, _) | Type::String => {
                 Some("Emx has no truthiness: write `!x.isEmpty()`".to_string())
@@ -275,24 +274,33 @@ impl Checker<'_> {
         }
         let mut joined: Option<Type> = None;
         for item in items {
+            // Without an expected type, the elements so far guide the next ones, so that
+            // `[[1], []]` is a `List<List<Int>>`.
             let ty = match &expected_element {
                 Some(t) => self.check_expected(item, t),
-                None => self.check_expr(item, None),
+                None => {
+                    let guide = joined
+                        .clone()
+                        .filter(|t| !t.is_bottom() && !matches!(t, Type::Null));
+                    self.check_expr(item, guide.as_ref())
+                }
             };
             joined = Some(match joined {
                 None => ty,
-                Some(previous) => match previous.join(&ty) {
-                    Some(t) => t,
-                    None if expected_element.is_some() => previous,
-                    None => {
-                        self.error(
+                Some(previous) => {
+                    match previous.join(&ty) {
+                        Some(t) => t,
+                        None if expected_element.is_some() => previous,
+                        None => {
+                            self.error(
                             Code::TYPE_MISMATCH,
                             item.span,
                             format!("list elements must have one type: found `{previous}` and `{ty}`"),
                         );
-                        Type::Error
+                            Type::Error
+                        }
                     }
-                },
+                }
             });
         }
         match expected_element {
@@ -357,7 +365,12 @@ impl Checker<'_> {
             }
             let v = match &expected_value {
                 Some(t) => self.check_expected(&entry.value, t),
-                None => self.check_expr(&entry.value, None),
+                None => {
+                    let guide = value_type
+                        .clone()
+                        .filter(|t| !t.is_bottom() && !matches!(t, Type::Null));
+                    self.check_expr(&entry.value, guide.as_ref())
+                }
             };
             key_type = Some(match key_type {
                 None => k,
@@ -436,7 +449,9 @@ impl Checker<'_> {
                         self.first_variant(name).unwrap_or_else(|| "A".to_string())
                     ),
                     Symbol::Decl(DeclKind::Record, _) => {
-                        format!("`{name}` is a type, not a value: build one with `{name}(field: value)`")
+                        format!(
+                            "`{name}` is a type, not a value: build one with `{name}(field: value)`"
+                        )
                     }
                     Symbol::Decl(DeclKind::Function | DeclKind::Def, _) => {
                         format!("`{name}` must be called: `{name}(…)`")
@@ -470,7 +485,8 @@ impl Checker<'_> {
 
     pub(crate) fn unknown_name(&mut self, name: &str, span: Span) {
         let candidates = self.visible_names();
-        let suggestion = did_you_mean(name, candidates.iter().map(String::as_str)).map(str::to_string);
+        let suggestion =
+            did_you_mean(name, candidates.iter().map(String::as_str)).map(str::to_string);
         let in_wrong_place = match name {
             "result" => Some("`result` is only in scope in a rule's `reaction`"),
             "error" => Some("`error` is only in scope in a rule's `error` block"),
@@ -485,7 +501,9 @@ impl Checker<'_> {
         if let Some(note) = in_wrong_place {
             diagnostic.notes.push(note.to_string());
         } else if let Some(suggestion) = suggestion {
-            diagnostic.notes.push(format!("did you mean `{suggestion}`?"));
+            diagnostic
+                .notes
+                .push(format!("did you mean `{suggestion}`?"));
         }
     }
 
@@ -542,7 +560,9 @@ impl Checker<'_> {
         if let Some(level) = self.type_level(receiver) {
             return match level {
                 TypeLevel::Decl(DeclKind::Enum, key) => {
-                    let variants = enum_sig(self.db, &key).map(|s| s.variants).unwrap_or_default();
+                    let variants = enum_sig(self.db, &key)
+                        .map(|s| s.variants)
+                        .unwrap_or_default();
                     if variants.iter().any(|v| v == name) {
                         Type::Enum(key)
                     } else {
@@ -636,7 +656,9 @@ impl Checker<'_> {
                     .and_then(|r| crate::builtins::lookup(r, name))
                     .is_some()
                 {
-                    diagnostic.notes.push(format!("`{name}` is a method: write `{name}()`"));
+                    diagnostic
+                        .notes
+                        .push(format!("`{name}` is a method: write `{name}()`"));
                 }
                 return Type::Error;
             }
@@ -681,11 +703,13 @@ impl Checker<'_> {
             } else {
                 "first"
             };
+            diagnostic.notes.push(format!(
+                "check `{p} != null` {place}, or use `{p}?.` or `?:`"
+            ));
+        } else {
             diagnostic
                 .notes
-                .push(format!("check `{p} != null` {place}, or use `{p}?.` or `?:`"));
-        } else {
-            diagnostic.notes.push("use `?.` or give a fallback with `?:`".to_string());
+                .push("use `?.` or give a fallback with `?:`".to_string());
         }
     }
 
@@ -786,7 +810,8 @@ impl Checker<'_> {
                 return Type::Bool;
             }
             BinaryOp::Elvis => {
-                let left = self.check_expr(lhs, expected.map(|t| Type::optional(t.clone())).as_ref());
+                let left =
+                    self.check_expr(lhs, expected.map(|t| Type::optional(t.clone())).as_ref());
                 let inner = left.non_null();
                 let right = match expected {
                     Some(t) => self.check_expr(rhs, Some(t)),
@@ -817,8 +842,8 @@ impl Checker<'_> {
             };
         }
         if l.contains_call() || r.contains_call() {
-            let list_concat = op == BinaryOp::Add
-                && matches!((&l, &r), (Type::List(_), Type::List(_)));
+            let list_concat =
+                op == BinaryOp::Add && matches!((&l, &r), (Type::List(_), Type::List(_)));
             if !list_concat {
                 self.error(
                     Code::CALL_MISUSE,

@@ -89,7 +89,10 @@ impl Checker<'_> {
                             self.error(
                                 Code::CANNOT_INFER,
                                 value.span,
-                                format!("the type of `{}` cannot be inferred from `null`", name.text),
+                                format!(
+                                    "the type of `{}` cannot be inferred from `null`",
+                                    name.text
+                                ),
                             )
                             .notes
                             .push(format!("declare it: `def {}: String? = null`", name.text));
@@ -131,9 +134,10 @@ impl Checker<'_> {
                             format!("`for` goes over a list or a range, not `{other}`"),
                         );
                         if matches!(other, Type::Map(..)) {
-                            diagnostic
-                                .notes
-                                .push("for a map, write `m.each { k, v -> … }` or `for (k in m.keys())`".to_string());
+                            diagnostic.notes.push(
+                                "for a map, write `m.each { k, v -> … }` or `for (k in m.keys())`"
+                                    .to_string(),
+                            );
                         }
                         Type::Error
                     }
@@ -154,7 +158,10 @@ impl Checker<'_> {
                     self.error(
                         Code::RETURN_OUTSIDE_DEF,
                         stmt.span,
-                        format!("`return` is only allowed in a helper (`def`), not in {}", self.cx.kind.describe()),
+                        format!(
+                            "`return` is only allowed in a helper (`def`), not in {}",
+                            self.cx.kind.describe()
+                        ),
                     );
                     if let Some(v) = value {
                         self.check_expr(v, None);
@@ -184,7 +191,11 @@ impl Checker<'_> {
                 } => self.check_if(cond, then, otherwise.as_deref(), None, false, e.span),
                 _ => {
                     let ty = self.check_expr(e, None);
-                    if ty == Type::Never { Type::Never } else { Type::Unit }
+                    if ty == Type::Never {
+                        Type::Never
+                    } else {
+                        Type::Unit
+                    }
                 }
             },
         }
@@ -239,7 +250,9 @@ impl Checker<'_> {
                     format!("`{root}` is an input, and inputs are read-only"),
                 )
                 .notes
-                .push("declare a fact initialised from it if the workflow must change it".to_string());
+                .push(
+                    "declare a fact initialised from it if the workflow must change it".to_string(),
+                );
             }
             Some(NameRef::Fact(_)) => {
                 if self.cx.workflow.is_some() {
@@ -253,7 +266,10 @@ impl Checker<'_> {
                         format!("fact `{root}` cannot be assigned in {}", kind.describe()),
                     )
                     .notes
-                    .push("facts change only in a `reaction`, an `error` block or a signal handler".to_string());
+                    .push(
+                        "facts change only in a `reaction`, an `error` block or a signal handler"
+                            .to_string(),
+                    );
                 }
                 if op != AssignOp::Set && self.cx.workflow.is_some() {
                     self.out.reads.insert(root.clone());
@@ -311,7 +327,9 @@ impl Checker<'_> {
                     (AssignOp::Add, Type::String, _) => Type::String,
                     (AssignOp::Add, Type::List(_), Type::List(_)) => place.clone(),
                     (AssignOp::Add, Type::Map(..), Type::Map(..)) => place.clone(),
-                    (AssignOp::Add | AssignOp::Sub, Type::Duration, Type::Duration) => Type::Duration,
+                    (AssignOp::Add | AssignOp::Sub, Type::Duration, Type::Duration) => {
+                        Type::Duration
+                    }
                     (AssignOp::Mul | AssignOp::Div, Type::Duration, Type::Int) => Type::Duration,
                     (AssignOp::Add | AssignOp::Sub, Type::Time, Type::Duration) => Type::Time,
                     (_, a, b) => {

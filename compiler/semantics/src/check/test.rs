@@ -65,7 +65,11 @@ impl Checker<'_> {
                     }
                     Some(_) => None,
                     None => {
-                        let name = workflow.iter().map(|i| i.text.as_str()).collect::<Vec<_>>().join(".");
+                        let name = workflow
+                            .iter()
+                            .map(|i| i.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(".");
                         self.error(
                             Code::NOT_A_WORKFLOW,
                             span_of(workflow, stmt.span),
@@ -114,7 +118,11 @@ impl Checker<'_> {
                         self.error(
                             Code::UNKNOWN_FUNCTION_MOCK,
                             function.span,
-                            format!("only external functions are mocked, and `{}` is a {}", key.name, kind.describe()),
+                            format!(
+                                "only external functions are mocked, and `{}` is a {}",
+                                key.name,
+                                kind.describe()
+                            ),
                         );
                         None
                     }
@@ -130,7 +138,9 @@ impl Checker<'_> {
                 let mark = self.locals.len();
                 match &sig {
                     Some(sig) => {
-                        if matches!(answer, MockAnswer::Value(_)) && params.len() != sig.params.len() {
+                        if matches!(answer, MockAnswer::Value(_))
+                            && params.len() != sig.params.len()
+                        {
                             self.error(
                                 Code::UNKNOWN_FUNCTION_MOCK,
                                 function.span,
@@ -180,8 +190,9 @@ impl Checker<'_> {
                         self.match_args(params, args, stmt.span, &name.text, Code::ARGUMENT_COUNT);
                     }
                     None => {
-                        let suggestion = did_you_mean(&name.text, workflow.signals.keys().map(String::as_str))
-                            .map(str::to_string);
+                        let suggestion =
+                            did_you_mean(&name.text, workflow.signals.keys().map(String::as_str))
+                                .map(str::to_string);
                         let diagnostic = self.error(
                             Code::UNKNOWN_SIGNAL,
                             name.span,
@@ -222,7 +233,10 @@ impl Checker<'_> {
             _ => {
                 let status = Self::core_type("Status");
                 let variants = enum_sig(self.db, &status)?.variants;
-                variants.iter().any(|v| v == name).then(|| Type::Enum(status))
+                variants
+                    .iter()
+                    .any(|v| v == name)
+                    .then_some(Type::Enum(status))
             }
         }
     }
@@ -238,7 +252,11 @@ impl Checker<'_> {
             return Type::Error;
         }
         let [arg] = args else {
-            self.error(Code::ARGUMENT_COUNT, span, "`fired` takes one argument: a rule's name");
+            self.error(
+                Code::ARGUMENT_COUNT,
+                span,
+                "`fired` takes one argument: a rule's name",
+            );
             return Type::Int;
         };
         self.check_expected(&arg.value, &Type::String);
@@ -247,9 +265,10 @@ impl Checker<'_> {
             _ => None,
         };
         if let (Some(name), Some(workflow)) = (literal, &self.test.workflow)
-            && !workflow.rules.iter().any(|r| *r == name)
+            && !workflow.rules.contains(&name)
         {
-            let suggestion = did_you_mean(&name, workflow.rules.iter().map(String::as_str)).map(str::to_string);
+            let suggestion =
+                did_you_mean(&name, workflow.rules.iter().map(String::as_str)).map(str::to_string);
             let diagnostic = self.error(
                 Code::UNKNOWN_RULE,
                 arg.value.span,

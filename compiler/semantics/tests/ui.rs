@@ -1,0 +1,148 @@
+//! UI tests: every `.emx` file under `tests/ui/` at the repository root is checked as
+//! a project and its rendered diagnostics are compared with the `.snap` file beside it
+//! (`cargo insta review` to accept changes).
+//!
+//! A file is one module named `main`, unless it holds `// --- module NAME` lines, which
+//! start further modules. A case must also state what it expects: each line carrying
+//! a diagnostic's primary span ends with `// error: E0201` or `// warning: W0004`
+//! (several codes separated by spaces), or a file with no diagnostics says
+//! `// expect: clean` on its first line.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use cosmos_diagnostics::{FileId, Files, human};
+use cosmos_semantics::{Analysis, std_sources};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn ui_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/ui")
+}
+
+fn cases(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            cases(&path, out);
+        } else if path.extension().is_some_and(|e| e == "emx") {
+            out.push(path);
+        }
+    }
+}
+
+/// Splits a case into modules at `// --- module NAME` lines, keeping byte offsets by
+/// blanking the other modules' text rather than cutting it out.
+fn modules(text: &str) -> Vec<(String, String)> {
+    let mut starts: Vec<(usize, String)> = vec![(0, "main".to_string())];
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if let Some(name) = line.trim().strip_prefix("// --- module ") {
+            starts.push((offset, name.trim().to_string()));
+        }
+        offset += line.len();
+    }
+    let mut out = Vec::new();
+    for (i, (start, name)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(text.len(), |(s, _)| *s);
+        if i == 0 && starts.len() > 1 && text[..end].trim().is_empty() {
+            continue;
+        }
+        let blanked: String = text
+            .char_indices()
+            .map(|(at, c)| {
+                if (*start..end).contains(&at) || c == '\n' {
+                    c
+                } else {
+                    ' '
+                }
+            })
+            .collect();
+        out.push((name.clone(), blanked));
+    }
+    out
+}
+
+fn expectations(text: &str) -> BTreeSet<(usize, String)> {
+    let mut out = BTreeSet::new();
+    for (number, line) in text.lines().enumerate() {
+        for marker in ["// error:", "// warning:"] {
+            if let Some(at) = line.find(marker) {
+                for code in line[at + marker.len()..].split_whitespace() {
+                    out.insert((number + 1, code.to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn ui() {
+    let root = ui_root();
+    let mut all = Vec::new();
+    cases(&root, &mut all);
+    assert!(all.len() > 10, "expected ui cases under {}", root.display());
+    let mut failures = Vec::new();
+    for path in &all {
+        let text = std::fs::read_to_string(path).expect("read case");
+        let relative = path
+            .strip_prefix(&root)
+            .expect("under root")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let mut analysis = Analysis::new();
+        let mut files = Files::new();
+        for source in std_sources() {
+            files.add(source.file, source.path, source.text);
+        }
+        for (index, (module, module_text)) in modules(&text).into_iter().enumerate() {
+            let id = FileId(index as u32);
+            files.add(id, relative.clone(), module_text.clone());
+            analysis.set_file(id, &module, module_text);
+        }
+        let diagnostics = analysis.diagnostics();
+        assert!(analysis.std_diagnostics().is_empty(), "std has diagnostics");
+
+        // Inline expectations: exactly the codes stated on exactly their lines.
+        let found: BTreeSet<(usize, String)> = diagnostics
+            .iter()
+            .map(|d| {
+                (
+                    files.position(d.primary.file, d.primary.span.start).line,
+                    d.code.code.to_string(),
+                )
+            })
+            .collect();
+        let expected = expectations(&text);
+        if expected.is_empty() && !text.starts_with("// expect: clean") {
+            failures.push(format!(
+                "{relative}: states no expectation (`// error: E…` or `// expect: clean`)"
+            ));
+        }
+        if found != expected {
+            failures.push(format!(
+                "{relative}: expected {expected:?}, found {found:?}\n{}",
+                human::render(&diagnostics, &files, false)
+            ));
+        }
+
+        let rendered = human::render(&diagnostics, &files, false);
+        let snapshot = format!("----- SOURCE CODE\n{text}\n----- DIAGNOSTICS\n{rendered}");
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(path.parent().expect("parent"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_input_file(path);
+        settings.set_omit_expression(true);
+        let name = path
+            .file_stem()
+            .expect("stem")
+            .to_string_lossy()
+            .to_string();
+        settings.bind(|| insta::assert_snapshot!(name, snapshot));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

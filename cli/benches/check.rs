@@ -47,6 +47,13 @@ fn time_check(dir: &Path, runs: usize) -> Duration {
 }
 
 fn main() {
+    // `COSMOS_BENCH_WRITE=DIR` writes the generated project there, for profiling.
+    if let Ok(dir) = std::env::var("COSMOS_BENCH_WRITE") {
+        let dir = Path::new(&dir);
+        std::fs::create_dir_all(dir).expect("create project folder");
+        write_project(dir, 100);
+        return;
+    }
     let large = tempfile::tempdir().expect("tempdir");
     let small = tempfile::tempdir().expect("tempdir");
     write_project(large.path(), 100);

@@ -66,6 +66,7 @@ codes! {
     NOT_A_WORKFLOW = "E0113", "not-a-workflow", "A test starts something that is not a workflow.";
     DUPLICATE_CLAUSE = "E0114", "duplicate-clause", "A rule or function states the same clause or setting twice.";
     IMPORT_SHADOWS = "E0115", "import-conflict", "An imported name collides with another declaration or import.";
+    RECURSIVE_RECORD = "E0116", "recursive-record", "A record contains itself through required fields, so no value of it can be built.";
 
     // Types.
     TYPE_MISMATCH = "E0201", "type-mismatch", "A value's type is not the type expected where it is used.";

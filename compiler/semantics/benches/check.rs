@@ -24,6 +24,17 @@ fn main() {
     let project = generate::project(modules);
     let lines: usize = project.iter().map(|(_, t)| t.lines().count()).sum();
 
+    // The parser alone, as the reference measured in the same run.
+    let mut parse_only = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        for (_, text) in &project {
+            let (module, errors) = cosmos_syntax::parse(text);
+            assert!(errors.is_empty() && !module.items.is_empty());
+        }
+        parse_only.push(start.elapsed());
+    }
+
     let mut cold = Vec::new();
     let mut analysis = Analysis::new();
     for _ in 0..5 {
@@ -43,7 +54,11 @@ fn main() {
 
     let (module, text) = &project[modules / 2];
     let mut recheck = Vec::new();
-    for round in 0..50 {
+    let rounds = std::env::var("COSMOS_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    for round in 0..rounds {
         let edited = if round % 2 == 0 {
             text.replacen(generate::EDIT_FROM, generate::EDIT_TO, 1)
         } else {
@@ -56,8 +71,10 @@ fn main() {
         assert!(diagnostics.is_empty());
     }
     let cold = median(cold);
+    let parse_only = median(parse_only);
     let recheck = median(recheck);
     println!("project: {modules} modules, {lines} lines");
+    println!("parse only (reference):      {:>10.2?}", parse_only);
     println!("cold check (in process):     {:>10.2?}", cold);
     println!("re-check after a body edit:  {:>10.2?}", recheck);
     println!(

@@ -153,7 +153,48 @@ pub fn body_syntax(
 
 /// Where the body at `path` starts in its file.
 pub fn body_base(db: &dyn salsa::Database, file: SourceFile, path: BodyPath) -> u32 {
-    locate(&parse(db, file).module, path).map_or(0, |(_, base)| base)
+    body_span(&parse(db, file).module, path).map_or(0, |span| span.start)
+}
+
+/// The span of the body at `path`, without copying it.
+fn body_span(module: &ast::Module, path: BodyPath) -> Option<cosmos_diagnostics::Span> {
+    let item = module.items.get(path.item() as usize)?;
+    let member = |m: u32| match &item.kind {
+        ItemKind::Workflow(w) => w.members.get(m as usize),
+        _ => None,
+    };
+    Some(match path {
+        BodyPath::Def { .. } => match &item.kind {
+            ItemKind::Def(d) => d.body.span,
+            _ => return None,
+        },
+        BodyPath::Test { .. } => match &item.kind {
+            ItemKind::Test(t) => t.body_span,
+            _ => return None,
+        },
+        BodyPath::Clause {
+            member: m, clause, ..
+        } => match &member(m)?.kind {
+            MemberKind::Rule(rule) => match &rule.clauses.get(clause as usize)?.kind {
+                ClauseKind::Match(b)
+                | ClauseKind::Action(b)
+                | ClauseKind::Reaction(b)
+                | ClauseKind::Error(b) => b.span,
+                ClauseKind::Priority(_) | ClauseKind::Timeout(_) => return None,
+            },
+            _ => return None,
+        },
+        BodyPath::Signal { member: m, .. } => match &member(m)?.kind {
+            MemberKind::Signal(s) => s.body.span,
+            _ => return None,
+        },
+        BodyPath::CompleteWhen { member: m, .. } | BodyPath::Output { member: m, .. } => {
+            match &member(m)?.kind {
+                MemberKind::CompleteWhen(b) | MemberKind::Output(b) => b.span,
+                _ => return None,
+            }
+        }
+    })
 }
 
 fn shift_span(span: &mut cosmos_diagnostics::Span, delta: i64) {

@@ -94,6 +94,7 @@ pub fn item_diagnostics(
             ItemKind::Import(_) => {}
             ItemKind::Type(d) => {
                 checker.fields(&d.fields, "field", None);
+                checker.recursion(&d.name);
             }
             ItemKind::Enum(d) => {
                 let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
@@ -129,6 +130,54 @@ impl ItemChecker<'_> {
             )
             .with_label(Label::new(self.id, first, "first declared here")),
         );
+    }
+
+    /// Reports a record that contains itself through required record fields (through
+    /// an optional field, a list or a map it may end).
+    fn recursion(&mut self, name: &ast::Ident) {
+        let start =
+            crate::types::DeclKey::new(self.file.module(self.db).as_str(), name.text.as_str());
+        let mut path: Vec<String> = Vec::new();
+        let mut seen: BTreeSet<crate::types::DeclKey> = BTreeSet::new();
+        if self.contains(&start, &start, &mut path, &mut seen) {
+            self.out.push(
+                Diagnostic::new(
+                    Code::RECURSIVE_RECORD,
+                    format!(
+                        "type `{}` contains itself through {}, so no value of it can ever be built",
+                        name.text,
+                        path.join(" → ")
+                    ),
+                    Label::new(self.id, name.span, ""),
+                )
+                .with_note("make one of those fields optional (`T?`) or a list (`List<T>`)"),
+            );
+        }
+    }
+
+    fn contains(
+        &self,
+        target: &crate::types::DeclKey,
+        at: &crate::types::DeclKey,
+        path: &mut Vec<String>,
+        seen: &mut BTreeSet<crate::types::DeclKey>,
+    ) -> bool {
+        if !seen.insert(at.clone()) {
+            return false;
+        }
+        let Some(sig) = crate::signatures::record_sig(self.db, at) else {
+            return false;
+        };
+        for field in &sig.fields {
+            if let Type::Record(next) = &field.ty {
+                path.push(format!("`{}.{}`", at.name, field.name));
+                if next == target || self.contains(target, next, path, seen) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
     }
 
     fn resolve(&mut self, ty: &ast::TypeRef) -> Type {

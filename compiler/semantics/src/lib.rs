@@ -23,7 +23,7 @@ pub use signatures::{FieldSig, WorkflowSig};
 
 use cosmos_diagnostics::{Diagnostic, FileId};
 use db::{Database, ProjectFiles, SourceFile};
-use salsa::Setter;
+use salsa::{Durability, Setter};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A module of the standard library, compiled into the checker.
@@ -66,6 +66,8 @@ pub struct RuleSets {
 /// The analysis of one project: a salsa database behind a small API.
 pub struct Analysis {
     db: Database,
+    /// How many threads check files at once.
+    threads: usize,
     project: ProjectFiles,
     files: BTreeMap<FileId, SourceFile>,
 }
@@ -91,6 +93,7 @@ impl Analysis {
         let project = ProjectFiles::new(&db, Vec::new());
         let mut analysis = Analysis {
             db,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             project,
             files: BTreeMap::new(),
         };
@@ -102,19 +105,44 @@ impl Analysis {
 
     /// Adds a source file or replaces its text. `module` is its dotted module name
     /// (`media.types` for `src/media/types.emx`).
+    ///
+    /// Durability tells salsa what changes rarely, so that it can skip re-verifying
+    /// work that depends only on such inputs: the standard library never changes, a
+    /// file as loaded changes rarely, and a file once edited is expected to change
+    /// again.
     pub fn set_file(&mut self, file: FileId, module: &str, text: String) {
         if let Some(existing) = self.files.get(&file).copied() {
             if existing.module(&self.db) != module {
-                existing.set_module(&mut self.db).to(module.to_string());
+                existing
+                    .set_module(&mut self.db)
+                    .with_durability(Durability::LOW)
+                    .to(module.to_string());
             }
             if existing.text(&self.db) != &text {
-                existing.set_text(&mut self.db).to(text);
+                existing
+                    .set_text(&mut self.db)
+                    .with_durability(Durability::LOW)
+                    .to(text);
             }
             return;
         }
-        let source = SourceFile::new(&self.db, file, module.to_string(), text);
+        let durability = if file.0 >= STD_FILE_BASE {
+            Durability::HIGH
+        } else {
+            Durability::MEDIUM
+        };
+        let source = SourceFile::builder(file, module.to_string(), text)
+            .id_durability(durability)
+            .module_durability(durability)
+            .text_durability(durability)
+            .new(&self.db);
         self.files.insert(file, source);
         self.sync_project();
+    }
+
+    /// Sets how many threads check files at once (at least one).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
     }
 
     /// Removes a source file from the project.
@@ -126,24 +154,68 @@ impl Analysis {
 
     fn sync_project(&mut self) {
         let files: Vec<SourceFile> = self.files.values().copied().collect();
-        self.project.set_files(&mut self.db).to(files);
+        self.project
+            .set_files(&mut self.db)
+            .with_durability(Durability::MEDIUM)
+            .to(files);
     }
 
     /// Every diagnostic of the project's own files (not the standard library's),
     /// sorted by file and position.
+    ///
+    /// Files are checked on as many threads as the machine has cores, each with its
+    /// own handle on the database; salsa shares the work they have in common.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        let mut out = Vec::new();
-        for (id, file) in &self.files {
-            if id.0 >= STD_FILE_BASE {
-                continue;
-            }
-            out.extend(
-                diagnostics::file_diagnostics(&self.db, *file)
-                    .iter()
-                    .cloned(),
-            );
+        let files: Vec<SourceFile> = self
+            .files
+            .iter()
+            .filter(|(id, _)| id.0 < STD_FILE_BASE)
+            .map(|(_, file)| *file)
+            .collect();
+        let threads = self.threads.min(files.len());
+        if threads <= 1 {
+            return files
+                .iter()
+                .flat_map(|file| diagnostics::file_diagnostics(&self.db, *file).clone())
+                .collect();
         }
-        out
+        let mut slots: Vec<Option<Vec<Diagnostic>>> = vec![None; files.len()];
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|worker| {
+                    let db = self.db.clone();
+                    let files = &files;
+                    scope.spawn(move || {
+                        // Round-robin, so that large and small files spread evenly.
+                        files
+                            .iter()
+                            .enumerate()
+                            .skip(worker)
+                            .step_by(threads)
+                            .map(|(i, file)| (i, diagnostics::file_diagnostics(&db, *file).clone()))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for worker in workers {
+                if let Ok(results) = worker.join() {
+                    for (i, found) in results {
+                        if let Some(slot) = slots.get_mut(i) {
+                            *slot = Some(found);
+                        }
+                    }
+                }
+            }
+        });
+        // A worker that panicked left its files empty: check them here, where a panic
+        // reaches the caller as it would have without threads.
+        files
+            .iter()
+            .zip(slots)
+            .flat_map(|(file, slot)| {
+                slot.unwrap_or_else(|| diagnostics::file_diagnostics(&self.db, *file).clone())
+            })
+            .collect()
     }
 
     /// The diagnostics of one file.

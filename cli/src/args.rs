@@ -24,6 +24,9 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     Check(CheckArgs),
+    Fmt(FmtArgs),
+    /// Runs the language server on stdin and stdout (for editors)
+    Lsp,
 }
 
 /// Checks a project: parses and type-checks every `.emx` file under its source root.
@@ -54,6 +57,31 @@ pub(crate) struct CheckArgs {
     /// Exit with status 1 when there are warnings, even without errors
     #[arg(long)]
     pub deny_warnings: bool,
+}
+
+/// Formats `.emx` files in the one canonical style.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Formats `.emx` files in the one canonical style (docs/formatting.md), in place.\n\n\
+Each PATH is a file or a folder (every `.emx` file under it, recursively). With no PATH, \
+formats the sources of the project found by walking up from the current folder to the \
+nearest `cosmos.toml`. Formatting never changes what a file means and keeps every comment.",
+    after_help = "Output:\n  \
+--check lists each file that would change, one per line, on stdout\n  \
+a file with syntax errors is left untouched: one `error:` line on stderr names it \
+and its first error's line:column\n\n\
+Exit status:\n  \
+0  every file is formatted (or was formatted now)\n  \
+1  with --check, some file would change; or some file has syntax errors\n  \
+2  usage error, a PATH that cannot be read, or no project found"
+)]
+pub(crate) struct FmtArgs {
+    /// Files or folders to format; the current project's sources when none is given
+    pub paths: Vec<PathBuf>,
+
+    /// Change nothing: list the files that would change and exit 1 if there are any
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,3 +2,5 @@
 //! or an error for `main` to print.
 
 pub(crate) mod check;
+pub(crate) mod fmt;
+pub(crate) mod lsp;

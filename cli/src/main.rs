@@ -22,8 +22,10 @@ pub(crate) enum Status {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Check(args) => commands::check::run(args, cli.color),
+    let result: Result<Status, Box<dyn std::error::Error>> = match &cli.command {
+        Command::Check(args) => commands::check::run(args, cli.color).map_err(Into::into),
+        Command::Fmt(args) => commands::fmt::run(args).map_err(Into::into),
+        Command::Lsp => commands::lsp::run().map_err(Into::into),
     };
     match result {
         Ok(Status::Clean) => ExitCode::SUCCESS,

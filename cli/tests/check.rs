@@ -68,6 +68,38 @@ fn example_project_is_clean() {
 }
 
 #[test]
+fn own_example_project_is_clean_with_warnings_denied() {
+    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/encode");
+    let output = cosmosc(&["check", "--deny-warnings"], &own);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("0 errors, 0 warnings"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_type_error_is_exit_1_with_its_code_and_place() {
+    let dir = project(&[MANIFEST, ("src/main.emx", "def f(): Float {\n    1\n}\n")]);
+    let output = cosmosc(&["check", "--format", "json"], dir.path());
+    assert_eq!(code(&output), 1);
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let first = &json["diagnostics"][0];
+    assert_eq!(first["code"], "E0201");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(2), Some(5))
+    );
+    assert_eq!(
+        (first["end_line"].as_u64(), first["end_column"].as_u64()),
+        (Some(2), Some(6))
+    );
+    assert_eq!(json["errors"], 1);
+}
+
+#[test]
 fn example_project_as_json() {
     let output = cosmosc(&["check", "--format", "json"], &example());
     assert_eq!(code(&output), 0, "stderr: {}", stderr(&output));

@@ -70,11 +70,21 @@ fn main() {
         recheck.push(start.elapsed());
         assert!(diagnostics.is_empty());
     }
+    let one_file = median(
+        (0..20)
+            .map(|_| {
+                let start = Instant::now();
+                let _ = cosmos_syntax::parse(&project[modules / 2].1);
+                start.elapsed()
+            })
+            .collect(),
+    );
     let cold = median(cold);
     let parse_only = median(parse_only);
     let recheck = median(recheck);
     println!("project: {modules} modules, {lines} lines");
     println!("parse only (reference):      {:>10.2?}", parse_only);
+    println!("parse one module (reference):{:>10.2?}", one_file);
     println!("cold check (in process):     {:>10.2?}", cold);
     println!("re-check after a body edit:  {:>10.2?}", recheck);
     println!(

@@ -3,7 +3,7 @@
 
 use crate::body::{BodyPath, BodySyntax, body_syntax};
 use crate::check::{BodyCheck, BodyKind, Checker, Context, LocalKind, Path};
-use crate::db::{SourceFile, parse};
+use crate::db::{Db, SourceFile, parse};
 use crate::scope::module_scope;
 use crate::signatures::module_signatures;
 use crate::types::Type;
@@ -23,7 +23,7 @@ pub struct BodyInfo {
 }
 
 #[salsa::tracked(returns(ref))]
-pub fn body_info(db: &dyn salsa::Database, file: SourceFile, path: BodyPath) -> Option<BodyInfo> {
+pub fn body_info(db: &dyn Db, file: SourceFile, path: BodyPath) -> Option<BodyInfo> {
     let module = &parse(db, file).module;
     let item = module.items.get(path.item() as usize)?;
     let workflow = match &item.kind {
@@ -92,7 +92,7 @@ pub fn body_info(db: &dyn salsa::Database, file: SourceFile, path: BodyPath) -> 
 
 /// The type of `result` in the reaction whose rule's action is at `action`.
 #[salsa::tracked(returns(ref))]
-pub fn action_result(db: &dyn salsa::Database, file: SourceFile, action: BodyPath) -> Type {
+pub fn action_result(db: &dyn Db, file: SourceFile, action: BodyPath) -> Type {
     let check = check_body(db, file, action);
     match check.value_type.clone().unwrap_or(Type::Error) {
         Type::Call(t) => *t,
@@ -106,19 +106,19 @@ pub fn action_result(db: &dyn salsa::Database, file: SourceFile, action: BodyPat
 
 /// The paths a rule's match proves non-null.
 #[salsa::tracked(returns(ref))]
-pub fn match_narrowing(db: &dyn salsa::Database, file: SourceFile, matcher: BodyPath) -> Vec<Path> {
+pub fn match_narrowing(db: &dyn Db, file: SourceFile, matcher: BodyPath) -> Vec<Path> {
     check_body(db, file, matcher).narrowed.clone()
 }
 
 /// Whether a rule's action calls an external function or `sleep`.
 #[salsa::tracked]
-pub fn action_calls_function(db: &dyn salsa::Database, file: SourceFile, action: BodyPath) -> bool {
+pub fn action_calls_function(db: &dyn Db, file: SourceFile, action: BodyPath) -> bool {
     check_body(db, file, action).calls_function
 }
 
 /// Type-checks one body.
 #[salsa::tracked(returns(ref))]
-pub fn check_body(db: &dyn salsa::Database, file: SourceFile, path: BodyPath) -> BodyCheck {
+pub fn check_body(db: &dyn Db, file: SourceFile, path: BodyPath) -> BodyCheck {
     let (Some(syntax), Some(info)) = (body_syntax(db, file, path), body_info(db, file, path))
     else {
         return BodyCheck::default();

@@ -3,7 +3,7 @@
 //! syntax is cut out of its file with spans made relative to the body's start, so
 //! that an edit elsewhere in the file leaves it equal and salsa reuses its check.
 
-use crate::db::{SourceFile, parse};
+use crate::db::{Db, SourceFile, parse};
 use cosmos_syntax::ast::{
     self, Block, ClauseKind, Else, Expr, ExprKind, ItemKind, MapKey, MemberKind, Stmt, StmtKind,
     StrPart, TestStmt, TestStmtKind,
@@ -137,11 +137,7 @@ pub fn locate(module: &ast::Module, path: BodyPath) -> Option<(BodySyntax, u32)>
 
 /// The body at `path` with spans relative to its start.
 #[salsa::tracked(returns(ref))]
-pub fn body_syntax(
-    db: &dyn salsa::Database,
-    file: SourceFile,
-    path: BodyPath,
-) -> Option<BodySyntax> {
+pub fn body_syntax(db: &dyn Db, file: SourceFile, path: BodyPath) -> Option<BodySyntax> {
     let (mut body, base) = locate(&parse(db, file).module, path)?;
     let delta = -i64::from(base);
     match &mut body {
@@ -152,7 +148,7 @@ pub fn body_syntax(
 }
 
 /// Where the body at `path` starts in its file.
-pub fn body_base(db: &dyn salsa::Database, file: SourceFile, path: BodyPath) -> u32 {
+pub fn body_base(db: &dyn Db, file: SourceFile, path: BodyPath) -> u32 {
     body_span(&parse(db, file).module, path).map_or(0, |span| span.start)
 }
 

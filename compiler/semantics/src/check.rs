@@ -8,6 +8,7 @@ mod narrow;
 mod stmt;
 mod test;
 
+use crate::db::Db;
 use crate::scope::{ModuleScope, PRELUDE, Symbol};
 use crate::signatures::{FieldSig, WorkflowSig};
 use crate::types::{DeclKey, Type};
@@ -75,6 +76,9 @@ pub struct BodyCheck {
     pub used: BTreeSet<String>,
     /// Whether the body calls an external function or `sleep`.
     pub calls_function: bool,
+    /// The type of every expression checked, by span relative to the body's start
+    /// (for the IDE: hover and completion).
+    pub types: Vec<(Span, Type)>,
 }
 
 /// Everything a body is checked against.
@@ -119,7 +123,7 @@ pub(crate) enum NameRef {
 }
 
 pub(crate) struct Checker<'db> {
-    pub db: &'db dyn salsa::Database,
+    pub db: &'db dyn Db,
     pub cx: Context,
     pub locals: Vec<Local>,
     pub narrowed: Vec<Path>,
@@ -128,7 +132,7 @@ pub(crate) struct Checker<'db> {
 }
 
 impl<'db> Checker<'db> {
-    pub fn new(db: &'db dyn salsa::Database, cx: Context) -> Self {
+    pub fn new(db: &'db dyn Db, cx: Context) -> Self {
         let narrowed = if cx.kind == BodyKind::Action {
             cx.match_narrowed.clone()
         } else {

@@ -2,8 +2,16 @@
 
 use cosmos_diagnostics::FileId;
 use cosmos_syntax::{SyntaxError, ast};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+
+/// The database as the queries see it: salsa's, plus the parser's re-parse caches.
+#[salsa::db]
+pub trait Db: salsa::Database {
+    /// The cache of `file`'s previous parse, which only ever changes how fast it is
+    /// parsed again, never the result.
+    fn reparse_cache(&self, file: FileId) -> Arc<Mutex<cosmos_syntax::ReparseCache>>;
+}
 
 /// One source file: its host-assigned id, its dotted module name and its text.
 #[salsa::input]
@@ -31,8 +39,17 @@ pub struct Parsed {
 }
 
 #[salsa::tracked(returns(ref))]
-pub fn parse(db: &dyn salsa::Database, file: SourceFile) -> Parsed {
-    let (module, errors) = cosmos_syntax::parse(file.text(db));
+pub fn parse(db: &dyn Db, file: SourceFile) -> Parsed {
+    let cache = db.reparse_cache(file.id(db));
+    let (module, errors) = match cache.lock() {
+        Ok(mut cache) => cosmos_syntax::parse_incremental(file.text(db), &mut cache),
+        // A parse that panicked while holding the cache left it unknown: start afresh.
+        Err(poisoned) => {
+            let mut cache = poisoned.into_inner();
+            *cache = cosmos_syntax::ReparseCache::default();
+            cosmos_syntax::parse_incremental(file.text(db), &mut cache)
+        }
+    };
     Parsed {
         module: Arc::new(module),
         errors,
@@ -41,7 +58,7 @@ pub fn parse(db: &dyn salsa::Database, file: SourceFile) -> Parsed {
 
 /// Module name → file, for every file of the project.
 #[salsa::tracked(returns(ref))]
-pub fn module_index(db: &dyn salsa::Database) -> BTreeMap<String, SourceFile> {
+pub fn module_index(db: &dyn Db) -> BTreeMap<String, SourceFile> {
     let Some(project) = ProjectFiles::try_get(db) else {
         return BTreeMap::new();
     };
@@ -53,23 +70,28 @@ pub fn module_index(db: &dyn salsa::Database) -> BTreeMap<String, SourceFile> {
 }
 
 /// The file of a module, if the project has it.
-pub fn module_file(db: &dyn salsa::Database, module: &str) -> Option<SourceFile> {
+pub fn module_file(db: &dyn Db, module: &str) -> Option<SourceFile> {
     module_index(db).get(module).copied()
 }
 
 /// A record of the queries salsa executed, for tests that prove what was re-checked.
 pub type ExecutionLog = Arc<Mutex<Vec<String>>>;
 
+/// One re-parse cache per file, shared by every handle on the database.
+type ReparseCaches = Arc<Mutex<HashMap<FileId, Arc<Mutex<cosmos_syntax::ReparseCache>>>>>;
+
 #[salsa::db]
 #[derive(Clone)]
 pub struct Database {
     storage: salsa::Storage<Self>,
+    reparse: ReparseCaches,
 }
 
 impl Default for Database {
     fn default() -> Self {
         Database {
             storage: salsa::Storage::new(None),
+            reparse: ReparseCaches::default(),
         }
     }
 }
@@ -85,9 +107,21 @@ impl Database {
                     entries.push(format!("{database_key:?}"));
                 }
             }))),
+            reparse: ReparseCaches::default(),
         }
     }
 }
 
 #[salsa::db]
 impl salsa::Database for Database {}
+
+#[salsa::db]
+impl Db for Database {
+    fn reparse_cache(&self, file: FileId) -> Arc<Mutex<cosmos_syntax::ReparseCache>> {
+        match self.reparse.lock() {
+            Ok(mut caches) => caches.entry(file).or_default().clone(),
+            // Another thread panicked while inserting; a fresh cache is always correct.
+            Err(_) => Arc::default(),
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use crate::RuleSets;
 use crate::bodies::check_body;
 use crate::body::{BodyPath, bodies, body_base};
-use crate::db::{SourceFile, module_index, parse};
+use crate::db::{Db, SourceFile, module_index, parse};
 use crate::items::item_diagnostics;
 use crate::scope::{
     DeclKind, Symbol, declared_names, module_decl, module_scope, scope_diagnostics,
@@ -22,7 +22,7 @@ fn syntax_diagnostic(file: cosmos_diagnostics::FileId, error: &SyntaxError) -> D
 }
 
 #[salsa::tracked(returns(ref))]
-pub fn file_diagnostics(db: &dyn salsa::Database, file: SourceFile) -> Vec<Diagnostic> {
+pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     let id = file.id(db);
     let parsed = parse(db, file);
     let module = parsed.module.clone();
@@ -115,7 +115,7 @@ fn workflow_bodies(paths: &[BodyPath], index: u32) -> impl Iterator<Item = &Body
 }
 
 fn fact_warnings(
-    db: &dyn salsa::Database,
+    db: &dyn Db,
     file: SourceFile,
     module: &ast::Module,
     paths: &[BodyPath],
@@ -171,7 +171,7 @@ fn fact_warnings(
 }
 
 fn unused_imports(
-    db: &dyn salsa::Database,
+    db: &dyn Db,
     source: SourceFile,
     module: &ast::Module,
     used: &BTreeSet<String>,
@@ -237,11 +237,7 @@ fn unused_imports(
     out
 }
 
-fn duplicate_workflows(
-    db: &dyn salsa::Database,
-    file: SourceFile,
-    module: &ast::Module,
-) -> Vec<Diagnostic> {
+fn duplicate_workflows(db: &dyn Db, file: SourceFile, module: &ast::Module) -> Vec<Diagnostic> {
     let own_module = file.module(db).clone();
     let mut out = Vec::new();
     for item in &module.items {
@@ -273,11 +269,7 @@ fn duplicate_workflows(
 }
 
 /// The read and write sets of the rules of `workflow`, if this file declares it.
-pub fn rule_sets(
-    db: &dyn salsa::Database,
-    file: SourceFile,
-    workflow: &str,
-) -> Option<Vec<RuleSets>> {
+pub fn rule_sets(db: &dyn Db, file: SourceFile, workflow: &str) -> Option<Vec<RuleSets>> {
     let module = parse(db, file).module.clone();
     let (index, w) = module
         .items

@@ -5,7 +5,7 @@
 use crate::bodies::action_calls_function;
 use crate::body::BodyPath;
 use crate::check::{BodyKind, Checker, Context};
-use crate::db::{SourceFile, parse};
+use crate::db::{Db, SourceFile, parse};
 use crate::scope::module_scope;
 use crate::signatures::{TypeRefError, module_signatures, resolve_type};
 use crate::types::Type;
@@ -66,7 +66,7 @@ pub fn type_ref_diagnostic(file: FileId, error: &TypeRefError) -> Diagnostic {
 }
 
 struct ItemChecker<'db> {
-    db: &'db dyn salsa::Database,
+    db: &'db dyn Db,
     file: SourceFile,
     id: FileId,
     out: Vec<Diagnostic>,
@@ -76,10 +76,7 @@ struct ItemChecker<'db> {
 
 /// Every declaration-level diagnostic of a file, and the top-level names that its
 /// defaults and settings use.
-pub fn item_diagnostics(
-    db: &dyn salsa::Database,
-    file: SourceFile,
-) -> (Vec<Diagnostic>, BTreeSet<String>) {
+pub fn item_diagnostics(db: &dyn Db, file: SourceFile) -> (Vec<Diagnostic>, BTreeSet<String>) {
     let mut checker = ItemChecker {
         db,
         file,

@@ -2,7 +2,7 @@
 //! `std.core` prelude. Scopes hold no spans, so they survive edits that only move code;
 //! the diagnostics about imports are computed separately, with spans.
 
-use crate::db::{SourceFile, module_file, module_index, parse};
+use crate::db::{Db, SourceFile, module_file, module_index, parse};
 use crate::suggest::did_you_mean;
 use crate::types::DeclKey;
 use cosmos_diagnostics::{Code, Diagnostic, Label};
@@ -45,7 +45,7 @@ pub enum Symbol {
 
 /// The names declared in one module, in order, without spans.
 #[salsa::tracked(returns(ref))]
-pub fn declared_names(db: &dyn salsa::Database, file: SourceFile) -> Vec<(String, DeclKind)> {
+pub fn declared_names(db: &dyn Db, file: SourceFile) -> Vec<(String, DeclKind)> {
     declarations(&parse(db, file).module)
         .map(|(name, kind, _)| (name.to_string(), kind))
         .collect()
@@ -84,7 +84,7 @@ impl ModuleScope {
 }
 
 /// Looks a name up among a module's own declarations.
-pub fn module_decl(db: &dyn salsa::Database, module: &str, name: &str) -> Option<Symbol> {
+pub fn module_decl(db: &dyn Db, module: &str, name: &str) -> Option<Symbol> {
     let file = module_file(db, module)?;
     declared_names(db, file)
         .iter()
@@ -93,23 +93,19 @@ pub fn module_decl(db: &dyn salsa::Database, module: &str, name: &str) -> Option
 }
 
 #[salsa::tracked(returns(ref))]
-pub fn module_scope(db: &dyn salsa::Database, file: SourceFile) -> Arc<ModuleScope> {
+pub fn module_scope(db: &dyn Db, file: SourceFile) -> Arc<ModuleScope> {
     Arc::new(build_scope(db, file, &mut Vec::new()))
 }
 
 /// Diagnostics about a module's imports and duplicate declarations.
 #[salsa::tracked(returns(ref))]
-pub fn scope_diagnostics(db: &dyn salsa::Database, file: SourceFile) -> Vec<Diagnostic> {
+pub fn scope_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     build_scope(db, file, &mut diagnostics);
     diagnostics
 }
 
-fn build_scope(
-    db: &dyn salsa::Database,
-    file: SourceFile,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> ModuleScope {
+fn build_scope(db: &dyn Db, file: SourceFile, diagnostics: &mut Vec<Diagnostic>) -> ModuleScope {
     let module_name = file.module(db).clone();
     let file_id = file.id(db);
     let ast = &parse(db, file).module;

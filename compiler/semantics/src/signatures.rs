@@ -1,7 +1,7 @@
 //! Signatures: the types of every declaration, apart from bodies and without spans,
 //! so that editing a body or moving code never invalidates them.
 
-use crate::db::{SourceFile, module_file, parse};
+use crate::db::{Db, SourceFile, module_file, parse};
 use crate::scope::{DeclKind, ModuleScope, Symbol, module_decl, module_scope};
 use crate::suggest::did_you_mean;
 use crate::types::{DeclKey, Type};
@@ -96,7 +96,7 @@ const BUILTIN_TYPES: &[&str] = &[
 /// Resolves a written type in a module's scope; problems are pushed to `errors` and
 /// their part of the type becomes `Type::Error`.
 pub fn resolve_type(
-    db: &dyn salsa::Database,
+    db: &dyn Db,
     scope: &ModuleScope,
     ty: &TypeRef,
     errors: &mut Vec<TypeRefError>,
@@ -247,7 +247,7 @@ enum OptionalDefault {
 }
 
 fn fields(
-    db: &dyn salsa::Database,
+    db: &dyn Db,
     scope: &ModuleScope,
     fields: &[ast::Field],
     optional: OptionalDefault,
@@ -267,7 +267,7 @@ fn fields(
 }
 
 #[salsa::tracked(returns(ref))]
-pub fn module_signatures(db: &dyn salsa::Database, file: SourceFile) -> Arc<ModuleSigs> {
+pub fn module_signatures(db: &dyn Db, file: SourceFile) -> Arc<ModuleSigs> {
     let ast = &parse(db, file).module;
     let scope = module_scope(db, file);
     let mut sigs = ModuleSigs::default();
@@ -336,26 +336,26 @@ pub fn module_signatures(db: &dyn salsa::Database, file: SourceFile) -> Arc<Modu
 }
 
 /// The signatures of the module that declares `key`.
-pub fn sigs_of(db: &dyn salsa::Database, module: &str) -> Option<Arc<ModuleSigs>> {
+pub fn sigs_of(db: &dyn Db, module: &str) -> Option<Arc<ModuleSigs>> {
     module_file(db, module).map(|file| module_signatures(db, file).clone())
 }
 
-pub fn record_sig(db: &dyn salsa::Database, key: &DeclKey) -> Option<RecordSig> {
+pub fn record_sig(db: &dyn Db, key: &DeclKey) -> Option<RecordSig> {
     sigs_of(db, &key.module)?.records.get(&key.name).cloned()
 }
 
-pub fn enum_sig(db: &dyn salsa::Database, key: &DeclKey) -> Option<EnumSig> {
+pub fn enum_sig(db: &dyn Db, key: &DeclKey) -> Option<EnumSig> {
     sigs_of(db, &key.module)?.enums.get(&key.name).cloned()
 }
 
-pub fn function_sig(db: &dyn salsa::Database, key: &DeclKey) -> Option<CallableSig> {
+pub fn function_sig(db: &dyn Db, key: &DeclKey) -> Option<CallableSig> {
     sigs_of(db, &key.module)?.functions.get(&key.name).cloned()
 }
 
-pub fn def_sig(db: &dyn salsa::Database, key: &DeclKey) -> Option<CallableSig> {
+pub fn def_sig(db: &dyn Db, key: &DeclKey) -> Option<CallableSig> {
     sigs_of(db, &key.module)?.defs.get(&key.name).cloned()
 }
 
-pub fn workflow_sig(db: &dyn salsa::Database, key: &DeclKey) -> Option<WorkflowSig> {
+pub fn workflow_sig(db: &dyn Db, key: &DeclKey) -> Option<WorkflowSig> {
     sigs_of(db, &key.module)?.workflows.get(&key.name).cloned()
 }

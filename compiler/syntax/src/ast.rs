@@ -6,6 +6,9 @@
 use crate::Span;
 use serde::{Deserialize, Serialize};
 
+mod shift;
+pub use shift::Shift;
+
 /// A parsed source file: its top-level declarations in order, and every comment
 /// (for the formatter, which must keep them).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

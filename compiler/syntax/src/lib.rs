@@ -6,4 +6,4 @@ pub mod ast;
 mod parser;
 
 pub use cosmos_diagnostics::Span;
-pub use parser::{SyntaxError, SyntaxErrorKind, parse};
+pub use parser::{ReparseCache, SyntaxError, SyntaxErrorKind, parse, parse_incremental};

@@ -9,6 +9,7 @@ mod convert;
 mod errors;
 mod expr;
 mod grammar;
+mod incremental;
 mod scan;
 
 use std::collections::HashMap;
@@ -20,6 +21,8 @@ use crate::ast::{Item, ItemKind, Member, Module, Workflow};
 use convert::Cx;
 use grammar::{EmxParser, Rule};
 use scan::{Scan, offset};
+
+pub use incremental::{ReparseCache, parse_incremental};
 
 /// A syntax error: what went wrong, as facts, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -87,18 +90,7 @@ impl SyntaxError {
 pub fn parse(text: &str) -> (Module, Vec<SyntaxError>) {
     let scan = scan::scan(text);
     let docs = scan.docs(text);
-
-    let mut chunks: Vec<(usize, usize)> = Vec::new();
-    let first = scan.decl_starts.first().copied().unwrap_or(text.len());
-    if !scan.is_trivia(text, 0, first) {
-        chunks.push((0, first));
-    }
-    let mut bounds: Vec<usize> = scan.decl_starts.clone();
-    bounds.push(text.len());
-    chunks.extend(bounds.windows(2).filter_map(|w| match *w {
-        [start, end] => Some((start, end)),
-        _ => None,
-    }));
+    let chunks = chunks(text, &scan);
 
     let mut items = Vec::new();
     let mut errors = Vec::new();
@@ -111,6 +103,23 @@ pub fn parse(text: &str) -> (Module, Vec<SyntaxError>) {
         comments: scan.comments,
     };
     (module, errors)
+}
+
+/// The top-level declaration chunks `(start, end)` of the file, in order: leading
+/// text that is not trivia, then one chunk from each declaration start to the next.
+fn chunks(text: &str, scan: &Scan) -> Vec<(usize, usize)> {
+    let mut chunks: Vec<(usize, usize)> = Vec::new();
+    let first = scan.decl_starts.first().copied().unwrap_or(text.len());
+    if !scan.is_trivia(text, 0, first) {
+        chunks.push((0, first));
+    }
+    let mut bounds: Vec<usize> = scan.decl_starts.clone();
+    bounds.push(text.len());
+    chunks.extend(bounds.windows(2).filter_map(|w| match *w {
+        [start, end] => Some((start, end)),
+        _ => None,
+    }));
+    chunks
 }
 
 /// Files at least this large have their declarations parsed on several threads.
@@ -224,22 +233,67 @@ impl<'t> Driver<'t> {
                         .filter_map(|p| cx.item(p)),
                 );
             }
-            Err(error) => {
-                let error = errors::convert(Rule::chunk, self.text, start, end, error);
-                if chunk.starts_with("workflow")
-                    && let Some(item) = self.recover_workflow(start, end)
-                {
-                    items.push(item);
-                    return;
-                }
-                self.errors.push(error);
-            }
+            Err(error) => self.chunk_failed(start, end, error, items),
         }
+    }
+
+    /// Reports the chunk `text[start..end]` that failed to parse with `error`, or
+    /// recovers it member by member when it is a workflow.
+    fn chunk_failed(
+        &mut self,
+        start: usize,
+        end: usize,
+        error: pest::error::Error<Rule>,
+        items: &mut Vec<Item>,
+    ) {
+        let chunk = self.text.get(start..end).unwrap_or("");
+        let error = errors::convert(Rule::chunk, self.text, start, end, error);
+        if chunk.starts_with("workflow")
+            && let Some(item) = self.recover_workflow(start, end)
+        {
+            items.push(item);
+            return;
+        }
+        self.errors.push(error);
     }
 
     /// Parses a workflow that failed as a whole one member at a time. Returns
     /// `None` when even its header does not parse.
     fn recover_workflow(&mut self, start: usize, end: usize) -> Option<Item> {
+        self.recover_workflow_with(start, end, Self::recover_segment)
+    }
+
+    /// Parses the member segment `text[seg_start..seg_end]` of a workflow being
+    /// recovered, adding its members (and reporting its errors).
+    fn recover_segment(&mut self, seg_start: usize, seg_end: usize, members: &mut Vec<Member>) {
+        let Some(segment) = self.text.get(seg_start..seg_end) else {
+            return;
+        };
+        match EmxParser::parse(Rule::member_chunk, segment) {
+            Ok(pairs) => {
+                let mut cx = self.cx(seg_start);
+                members.extend(
+                    pairs
+                        .flat_map(|p| p.into_inner())
+                        .filter_map(|p| cx.member(p)),
+                );
+            }
+            Err(error) => {
+                let error =
+                    errors::convert(Rule::member_chunk, self.text, seg_start, seg_end, error);
+                self.errors.push(error);
+            }
+        }
+    }
+
+    /// [`Self::recover_workflow`], with `segment` parsing each member segment as
+    /// [`Self::recover_segment`] does.
+    fn recover_workflow_with(
+        &mut self,
+        start: usize,
+        end: usize,
+        mut segment: impl FnMut(&mut Self, usize, usize, &mut Vec<Member>),
+    ) -> Option<Item> {
         let open = self
             .scan
             .top_braces
@@ -284,24 +338,7 @@ impl<'t> Driver<'t> {
             let [seg_start, seg_end] = *pair else {
                 continue;
             };
-            let Some(segment) = self.text.get(seg_start..seg_end) else {
-                continue;
-            };
-            match EmxParser::parse(Rule::member_chunk, segment) {
-                Ok(pairs) => {
-                    let mut cx = self.cx(seg_start);
-                    members.extend(
-                        pairs
-                            .flat_map(|p| p.into_inner())
-                            .filter_map(|p| cx.member(p)),
-                    );
-                }
-                Err(error) => {
-                    let error =
-                        errors::convert(Rule::member_chunk, self.text, seg_start, seg_end, error);
-                    self.errors.push(error);
-                }
-            }
+            segment(self, seg_start, seg_end, &mut members);
         }
         let item_end = match close {
             Some(close) => {

@@ -79,6 +79,13 @@ impl Checker<'_> {
     }
 
     pub(crate) fn check_expr(&mut self, expr: &Expr, expected: Option<&Type>) -> Type {
+        let ty = self.check_expr_kind(expr, expected);
+        // Recorded for the IDE (hover, completion after `.`); spans stay body-relative.
+        self.out.types.push((expr.span, ty.clone()));
+        ty
+    }
+
+    fn check_expr_kind(&mut self, expr: &Expr, expected: Option<&Type>) -> Type {
         match &expr.kind {
             ExprKind::Int(_) => Type::Int,
             ExprKind::Float(_) => Type::Float,

@@ -1,0 +1,139 @@
+//! `cosmosc fmt` run as a real process on temporary projects: formatting in place,
+//! `--check` and its exit codes, files with syntax errors, and folder arguments.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn cosmosc(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cosmosc"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+fn read(dir: &tempfile::TempDir, path: &str) -> String {
+    fs::read_to_string(dir.path().join(path)).unwrap()
+}
+
+const MANIFEST: (&str, &str) = ("cosmos.toml", "[project]\nname = \"demo\"\n");
+const UGLY: &str = "def f(x:Int):Int{x*2}\n";
+const PRETTY: &str = "def f(x: Int): Int {\n    x * 2\n}\n";
+const BROKEN: &str = "def f(: Int {\n";
+
+#[test]
+fn formats_the_project_in_place_when_given_no_path() {
+    let dir = project(&[
+        MANIFEST,
+        ("src/main.emx", UGLY),
+        ("src/media/types.emx", PRETTY),
+    ]);
+    let output = cosmosc(&["fmt"], &dir.path().join("src/media"));
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(read(&dir, "src/main.emx"), PRETTY);
+    assert_eq!(read(&dir, "src/media/types.emx"), PRETTY);
+}
+
+#[test]
+fn check_lists_the_files_that_would_change_and_changes_nothing() {
+    let dir = project(&[
+        MANIFEST,
+        ("src/a.emx", UGLY),
+        ("src/b.emx", PRETTY),
+        ("src/c.emx", UGLY),
+    ]);
+    let output = cosmosc(&["fmt", "--check"], dir.path());
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert_eq!(stdout(&output), "src/a.emx\nsrc/c.emx\n");
+    assert_eq!(read(&dir, "src/a.emx"), UGLY);
+}
+
+#[test]
+fn check_is_clean_on_formatted_files() {
+    let dir = project(&[MANIFEST, ("src/a.emx", PRETTY)]);
+    let output = cosmosc(&["fmt", "--check"], dir.path());
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(stderr(&output), "");
+}
+
+#[test]
+fn a_file_with_a_syntax_error_is_left_untouched_and_exits_1() {
+    let dir = project(&[MANIFEST, ("src/bad.emx", BROKEN), ("src/good.emx", UGLY)]);
+    let output = cosmosc(&["fmt"], dir.path());
+    assert_eq!(code(&output), 1);
+    let err = stderr(&output);
+    assert!(err.starts_with("error: src/bad.emx:1:7: "), "{err}");
+    assert_eq!(read(&dir, "src/bad.emx"), BROKEN);
+    // The other files are still formatted.
+    assert_eq!(read(&dir, "src/good.emx"), PRETTY);
+}
+
+#[test]
+fn folder_and_file_arguments() {
+    let dir = project(&[
+        ("one/a.emx", UGLY),
+        ("one/deep/b.emx", UGLY),
+        ("one/notes.txt", UGLY),
+        ("two.emx", UGLY),
+        ("three.emx", UGLY),
+    ]);
+    let output = cosmosc(&["fmt", "--check", "one", "two.emx"], dir.path());
+    assert_eq!(code(&output), 1);
+    assert_eq!(stdout(&output), "one/a.emx\none/deep/b.emx\ntwo.emx\n");
+    let output = cosmosc(&["fmt", "one", "two.emx"], dir.path());
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(read(&dir, "one/a.emx"), PRETTY);
+    assert_eq!(read(&dir, "one/deep/b.emx"), PRETTY);
+    assert_eq!(read(&dir, "two.emx"), PRETTY);
+    assert_eq!(read(&dir, "three.emx"), UGLY);
+    assert_eq!(read(&dir, "one/notes.txt"), UGLY);
+}
+
+#[test]
+fn a_missing_path_is_exit_2() {
+    let dir = project(&[]);
+    let output = cosmosc(&["fmt", "nowhere.emx"], dir.path());
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).starts_with("error: "),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let dir = project(&[]);
+    let output = cosmosc(&["fmt", "--help"], dir.path());
+    assert_eq!(code(&output), 0);
+    let help = stdout(&output);
+    assert!(help.contains("--check"), "{help}");
+    assert!(help.contains("syntax errors"), "{help}");
+    assert!(help.contains("Exit status"), "{help}");
+}

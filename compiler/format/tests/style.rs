@@ -1,0 +1,153 @@
+//! The style rules, one behaviour per test: input, the expected output, and for
+//! each the formatter's promises (a fixed point, same tree, same comments).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use cosmos_format::{FormatError, format};
+
+/// Formats `input`, checks that formatting again changes nothing, and compares.
+fn assert_formats(input: &str, expected: &str) {
+    let output = format(input).unwrap();
+    assert_eq!(output, expected, "\n--- got:\n{output}");
+    assert_eq!(format(&output).unwrap(), output, "not idempotent");
+    cosmos_format::same::check(input, &output).unwrap();
+}
+
+#[test]
+fn spaces_around_operators_and_after_colons() {
+    assert_formats(
+        "type   A{a:Int,b :String=\"x\"}\ndef f(x:Int):Int{x*2+1}\n",
+        "type A { a: Int, b: String = \"x\" }\n\ndef f(x: Int): Int {\n    x * 2 + 1\n}\n",
+    );
+}
+
+#[test]
+fn closures_sit_on_one_line_when_short() {
+    assert_formats(
+        "def f(xs:List<Int>):Bool{xs.collect{x->x*2}.any(){it>2}}\n",
+        "def f(xs: List<Int>): Bool {\n    xs.collect { x -> x * 2 }.any { it > 2 }\n}\n",
+    );
+}
+
+#[test]
+fn one_statement_per_line_and_at_most_one_blank_line() {
+    assert_formats(
+        "def f(): Int {\n\n    def a = 1; def b = 2\n\n\n\n    a + b\n\n}\n",
+        "def f(): Int {\n    def a = 1\n    def b = 2\n\n    a + b\n}\n",
+    );
+}
+
+#[test]
+fn one_blank_line_between_declarations_and_members_and_imports_packed() {
+    assert_formats(
+        "import a.b\nimport c { D }\ntype T { x: Int }\nworkflow W {\n    facts { n: Int = 0 }\n    complete   when { n > 0 }\n    output { n }\n}\n",
+        "import a.b\nimport c { D }\n\ntype T { x: Int }\n\nworkflow W {\n    facts {\n        n: Int = 0\n    }\n\n    complete when { n > 0 }\n\n    output { n }\n}\n",
+    );
+}
+
+#[test]
+fn long_lists_and_arguments_break_one_per_line_with_a_trailing_comma() {
+    assert_formats(
+        "def f(): List<String> { g(\"aaaaaaaaaaaaaaaaaaaa\", [\"bbbbbbbbbbbbbbbbbbbbbbbbb\", \"cccccccccccccccccccccccccc\", \"ddddddddddddd\"]) }\n",
+        "def f(): List<String> {\n    g(\n        \"aaaaaaaaaaaaaaaaaaaa\",\n        [\"bbbbbbbbbbbbbbbbbbbbbbbbb\", \"cccccccccccccccccccccccccc\", \"ddddddddddddd\"],\n    )\n}\n",
+    );
+}
+
+#[test]
+fn short_multi_line_lists_are_joined() {
+    assert_formats(
+        "def f(): List<Int> {\n    [\n        1,\n        2,\n    ]\n}\n",
+        "def f(): List<Int> {\n    [1, 2]\n}\n",
+    );
+}
+
+#[test]
+fn rule_clauses_keep_their_order_and_short_blocks_stay_on_one_line() {
+    assert_formats(
+        "workflow W {\n    facts { n: Int = 0 }\n    rule \"r\" {\n        reaction { n = result }\n        match { n == 0 }\n        action { 1 }\n        priority 2\n    }\n}\n",
+        "workflow W {\n    facts {\n        n: Int = 0\n    }\n\n    rule \"r\" {\n        reaction { n = result }\n        match { n == 0 }\n        action { 1 }\n        priority 2\n    }\n}\n",
+    );
+}
+
+#[test]
+fn literals_print_as_written() {
+    let input = "def f(): List<String> {\n    [\"a\\n\\$x ${1_000}\", 'it\\'s', \"\"\"two\n  lines\"\"\", \"${0x1F} ${1e9} ${1.5.h} ${2.5e-3}\"]\n}\n";
+    assert_formats(input, input);
+}
+
+#[test]
+fn unbraced_branches_stay_unbraced() {
+    assert_formats(
+        "def f(a: Int): Int {\n    if (a > 1) return a\n    else return 0\n}\n",
+        "def f(a: Int): Int {\n    if (a > 1) return a else return 0\n}\n",
+    );
+}
+
+#[test]
+fn end_of_line_comments_stay_at_the_end_of_their_line() {
+    assert_formats(
+        "def f(): Int {   // why\n    def a = 1     // one\n    a // result\n} // after\n",
+        "def f(): Int { // why\n    def a = 1 // one\n    a // result\n} // after\n",
+    );
+}
+
+#[test]
+fn comments_between_statements_stay_between_them() {
+    assert_formats(
+        "def f(): Int {\n  // first\n  def a = 1\n\n\n  /* block */\n  a\n  // last\n}\n",
+        "def f(): Int {\n    // first\n    def a = 1\n\n    /* block */\n    a\n    // last\n}\n",
+    );
+}
+
+#[test]
+fn comments_in_lists_force_one_item_per_line() {
+    assert_formats(
+        "def f(): List<Int> { [1, // one\n 2] }\n",
+        "def f(): List<Int> {\n    [\n        1, // one\n        2,\n    ]\n}\n",
+    );
+}
+
+#[test]
+fn doc_comments_sit_directly_above_their_declaration() {
+    assert_formats(
+        "// header\n\n/** Doc. */\n\ntype T { x: Int }\n",
+        "// header\n\n/** Doc. */\ntype T { x: Int }\n",
+    );
+}
+
+#[test]
+fn a_comment_inside_an_expression_keeps_the_expression_as_written() {
+    assert_formats(
+        "def f(a: Int): Int {\n    a +   /* why */ 1\n}\n",
+        "def f(a: Int): Int {\n    a +   /* why */ 1\n}\n",
+    );
+}
+
+#[test]
+fn tests_are_formatted_statement_by_statement() {
+    assert_formats(
+        "test \"t\" {\n  start W(src:\"x\")\n  mock f(url,n) = A(a:1)\n  mock g fails \"no\"\n  run\n  advance 10.s\n  signal s(by:\"me\")\n  assert status==COMPLETED\n}\n",
+        "test \"t\" {\n    start W(src: \"x\")\n    mock f(url, n) = A(a: 1)\n    mock g fails \"no\"\n    run\n    advance 10.s\n    signal s(by: \"me\")\n    assert status == COMPLETED\n}\n",
+    );
+}
+
+#[test]
+fn long_conditions_break_after_their_operators() {
+    assert_formats(
+        "def f(aaaaaaaaaaaaaaaaaaaa: Bool, bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb: Bool, cccccccccccccccccccccccccccc: Bool): Bool {\n    aaaaaaaaaaaaaaaaaaaa && bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb && cccccccccccccccccccccccccccc && aaaaaaaaaaaaaaaaaaaa\n}\n",
+        "def f(\n    aaaaaaaaaaaaaaaaaaaa: Bool,\n    bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb: Bool,\n    cccccccccccccccccccccccccccc: Bool,\n): Bool {\n    aaaaaaaaaaaaaaaaaaaa &&\n        bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb &&\n        cccccccccccccccccccccccccccc &&\n        aaaaaaaaaaaaaaaaaaaa\n}\n",
+    );
+}
+
+#[test]
+fn a_file_with_syntax_errors_is_not_formatted() {
+    match format("def f(: Int { }\n") {
+        Err(FormatError::Syntax(errors)) => assert!(!errors.is_empty()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_empty_file_stays_empty() {
+    assert_formats("", "");
+    assert_formats("\n\n// only a comment\n\n", "// only a comment\n");
+}

@@ -1,0 +1,350 @@
+//! Completion. The text being typed rarely parses (`encodes.` is not an expression),
+//! so the context comes from a scan of the text before the cursor: the braces it is
+//! inside and the keywords that opened them. Types come from the signatures, which
+//! the rest of the project keeps valid while one body is half-typed.
+
+use crate::builtins::{BUILTINS, Receiver};
+use crate::db::{Db, SourceFile, module_file};
+use crate::scope::{DeclKind, Symbol, module_scope};
+use crate::signatures::{WorkflowSig, module_signatures};
+use crate::types::{DeclKey, Type};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompletionKind {
+    Keyword,
+    Fact,
+    Input,
+    Field,
+    Method,
+    Function,
+    Def,
+    Type,
+    Enum,
+    EnumMember,
+    Workflow,
+    Module,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub label: String,
+    pub kind: CompletionKind,
+    /// A type or signature.
+    pub detail: Option<String>,
+    pub doc: Option<String>,
+}
+
+fn item(label: &str, kind: CompletionKind, detail: Option<String>) -> Completion {
+    Completion {
+        label: label.to_string(),
+        kind,
+        detail,
+        doc: None,
+    }
+}
+
+/// One open brace before the cursor and the words that opened it.
+#[derive(Debug)]
+struct Opener {
+    first: String,
+    second: String,
+}
+
+/// The braces open at the end of `text`, outermost first; strings and comments are
+/// skipped.
+fn openers(text: &str) -> Vec<Opener> {
+    let bytes = text.as_bytes();
+    let mut stack = Vec::new();
+    let mut segment_start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
+            b'"' | b'\'' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b && bytes[i] != b'\n' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'{' => {
+                let header = text.get(segment_start..i).unwrap_or_default();
+                // The header is the last line before the brace.
+                let line = header.rsplit(['\n', ';']).next().unwrap_or_default();
+                let mut words = line
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '"'))
+                    .filter(|w| !w.is_empty());
+                stack.push(Opener {
+                    first: words.next().unwrap_or_default().to_string(),
+                    second: words.next().unwrap_or_default().to_string(),
+                });
+                segment_start = i + 1;
+            }
+            b'}' => {
+                stack.pop();
+                segment_start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    stack
+}
+
+const BODY_KINDS: &[&str] = &[
+    "match", "action", "reaction", "error", "signal", "def", "output", "complete", "test",
+];
+
+pub(super) fn completions(db: &dyn Db, file: SourceFile, offset: u32) -> Vec<Completion> {
+    let text = file.text(db);
+    let mut end = (offset as usize).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let prefix = text.get(..end).unwrap_or_default();
+    let before = prefix.trim_end_matches(|c: char| c.is_alphanumeric() || c == '_');
+    let stack = openers(before);
+    let workflow_name = stack
+        .iter()
+        .rev()
+        .find(|o| o.first == "workflow")
+        .map(|o| o.second.clone());
+    let workflow = workflow_name
+        .as_deref()
+        .and_then(|name| find_workflow(db, name));
+    let body = stack
+        .iter()
+        .rev()
+        .find(|o| BODY_KINDS.contains(&o.first.as_str()))
+        .map(|o| o.first.as_str());
+
+    if let Some(receiver) = before.strip_suffix('.') {
+        let receiver = receiver.strip_suffix('?').unwrap_or(receiver);
+        let chain_start = receiver
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '?'))
+            .map_or(0, |i| i + 1);
+        let chain: Vec<&str> = receiver
+            .get(chain_start..)
+            .unwrap_or_default()
+            .split('.')
+            .map(|s| s.trim_end_matches('?'))
+            .collect();
+        return member_completions(db, file, workflow.as_ref(), body, &chain);
+    }
+
+    let innermost = stack.last().map(|o| o.first.as_str());
+    let keywords: &[&str] = match (innermost, body) {
+        (None, _) => &[
+            "import", "type", "enum", "function", "def", "workflow", "test",
+        ],
+        (Some("workflow"), _) => &[
+            "input",
+            "facts",
+            "rule",
+            "signal",
+            "complete when",
+            "output",
+        ],
+        (Some("rule"), _) => &[
+            "priority", "timeout", "match", "action", "reaction", "error",
+        ],
+        (Some("function"), _) => &["command", "pool", "timeout", "warm", "batch", "priority"],
+        (Some("input" | "facts" | "type" | "enum"), _) => &[],
+        (_, Some(_)) => &[
+            "def", "if", "else", "for", "in", "return", "true", "false", "null",
+        ],
+        _ => &[],
+    };
+    let mut out: Vec<Completion> = keywords
+        .iter()
+        .map(|k| item(k, CompletionKind::Keyword, None))
+        .collect();
+    let Some(body) = body else {
+        return out;
+    };
+    if matches!(innermost, Some("rule" | "workflow" | "input" | "facts")) {
+        return out;
+    }
+    match body {
+        "reaction" => out.push(item("result", CompletionKind::Keyword, None)),
+        "error" => {
+            out.push(item(
+                "error",
+                CompletionKind::Keyword,
+                Some("CallError".into()),
+            ));
+        }
+        _ => {}
+    }
+    if let Some(w) = &workflow {
+        for f in &w.inputs {
+            out.push(item(&f.name, CompletionKind::Input, Some(f.ty.to_string())));
+        }
+        for f in &w.facts {
+            out.push(item(&f.name, CompletionKind::Fact, Some(f.ty.to_string())));
+        }
+    }
+    for (name, symbol) in module_scope(db, file).names() {
+        let kind = match symbol {
+            Symbol::Module(_) => CompletionKind::Module,
+            Symbol::Decl(DeclKind::Record, _) => CompletionKind::Type,
+            Symbol::Decl(DeclKind::Enum, _) => CompletionKind::Enum,
+            Symbol::Decl(DeclKind::Function, _) => CompletionKind::Function,
+            Symbol::Decl(DeclKind::Def, _) => CompletionKind::Def,
+            Symbol::Decl(DeclKind::Workflow, _) => CompletionKind::Workflow,
+        };
+        out.push(item(name, kind, None));
+    }
+    let handler = matches!(body, "reaction" | "error" | "signal");
+    for b in BUILTINS.iter().filter(|b| b.receiver == Receiver::Global) {
+        let allowed = match b.name {
+            "complete" | "fail" | "log" => handler,
+            "sleep" => body == "action",
+            "retry" => body == "error",
+            _ => true,
+        };
+        if allowed {
+            let mut c = item(
+                b.name,
+                CompletionKind::Function,
+                Some(b.signature.to_string()),
+            );
+            c.doc = Some(b.doc.to_string());
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn find_workflow(db: &dyn Db, name: &str) -> Option<WorkflowSig> {
+    let project = crate::db::ProjectFiles::try_get(db)?;
+    project
+        .files(db)
+        .iter()
+        .find_map(|f| module_signatures(db, *f).workflows.get(name).cloned())
+}
+
+fn record_fields(db: &dyn Db, key: &DeclKey) -> Vec<(String, Type)> {
+    module_file(db, &key.module)
+        .and_then(|f| {
+            module_signatures(db, f).records.get(&key.name).map(|r| {
+                r.fields
+                    .iter()
+                    .map(|f| (f.name.clone(), f.ty.clone()))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
+fn member_completions(
+    db: &dyn Db,
+    file: SourceFile,
+    workflow: Option<&WorkflowSig>,
+    body: Option<&str>,
+    chain: &[&str],
+) -> Vec<Completion> {
+    let Some((first, rest)) = chain.split_first() else {
+        return Vec::new();
+    };
+    let from_workflow = workflow.and_then(|w| w.input(first).or_else(|| w.fact(first)));
+    let mut ty = match from_workflow {
+        Some(f) => f.ty.clone(),
+        None if *first == "error" && body == Some("error") => {
+            Type::Record(DeclKey::new(crate::scope::PRELUDE, "CallError"))
+        }
+        None => {
+            // A type or a module: its members, not a value's.
+            let scope = module_scope(db, file);
+            return match (scope.get(first), rest.is_empty()) {
+                (Some(Symbol::Decl(DeclKind::Enum, key)), true) => enum_members(db, key),
+                (Some(Symbol::Module(module)), true) => module_file(db, module)
+                    .map(|f| {
+                        crate::scope::declared_names(db, f)
+                            .iter()
+                            .map(|(n, _)| item(n, CompletionKind::Type, None))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+        }
+    };
+    for segment in rest {
+        let Type::Record(key) = ty.non_null() else {
+            return Vec::new();
+        };
+        let Some((_, field)) = record_fields(db, &key)
+            .into_iter()
+            .find(|(n, _)| n == segment)
+        else {
+            return Vec::new();
+        };
+        ty = field;
+    }
+    let ty = ty.non_null();
+    let receiver = match &ty {
+        Type::Record(key) => {
+            return record_fields(db, key)
+                .into_iter()
+                .map(|(n, t)| item(&n, CompletionKind::Field, Some(t.to_string())))
+                .collect();
+        }
+        Type::String => Receiver::String,
+        Type::List(_) => Receiver::List,
+        Type::Map(..) => Receiver::Map,
+        Type::Int | Type::Float => Receiver::Number,
+        Type::Enum(_) => Receiver::EnumValue,
+        _ => return Vec::new(),
+    };
+    BUILTINS
+        .iter()
+        .filter(|b| b.receiver == receiver)
+        .map(|b| {
+            let mut c = item(
+                b.name,
+                CompletionKind::Method,
+                Some(b.signature.to_string()),
+            );
+            c.doc = Some(b.doc.to_string());
+            c
+        })
+        .collect()
+}
+
+fn enum_members(db: &dyn Db, key: &DeclKey) -> Vec<Completion> {
+    let mut out: Vec<Completion> = module_file(db, &key.module)
+        .and_then(|f| {
+            module_signatures(db, f).enums.get(&key.name).map(|e| {
+                e.variants
+                    .iter()
+                    .map(|v| item(v, CompletionKind::EnumMember, Some(key.name.clone())))
+                    .collect()
+            })
+        })
+        .unwrap_or_default();
+    for b in BUILTINS.iter().filter(|b| b.receiver == Receiver::EnumType) {
+        out.push(item(
+            b.name,
+            CompletionKind::Method,
+            Some(b.signature.to_string()),
+        ));
+    }
+    out
+}

@@ -1,0 +1,152 @@
+//! The server's view of the project: the analysis, and for each file its URL, module
+//! name, text as on disk and text as in the editor.
+
+use crate::convert::Texts;
+use cosmos_diagnostics::FileId;
+use cosmos_semantics::Analysis;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tower_lsp::lsp_types::Url;
+
+pub struct Document {
+    pub url: Url,
+    pub module: String,
+    /// The text the analysis has: the editor's while open, else the disk's.
+    pub text: String,
+    pub disk_text: Option<String>,
+    pub open: bool,
+}
+
+#[derive(Default)]
+pub struct State {
+    pub analysis: Analysis,
+    pub documents: BTreeMap<FileId, Document>,
+    pub source_root: Option<PathBuf>,
+    next_id: u32,
+}
+
+impl Texts for State {
+    fn url(&self, file: FileId) -> Option<Url> {
+        self.documents.get(&file).map(|d| d.url.clone())
+    }
+
+    fn text(&self, file: FileId) -> Option<&str> {
+        self.documents.get(&file).map(|d| d.text.as_str())
+    }
+}
+
+impl State {
+    /// Loads the project holding `dir`, if there is one.
+    pub fn load(&mut self, dir: &Path) -> Result<(), String> {
+        let root = cosmos_project::find_project_root(dir).map_err(|e| e.to_string())?;
+        let project = cosmos_project::load_project(&root).map_err(|e| e.to_string())?;
+        self.source_root = Some(project.source_root());
+        for file in &project.files {
+            let path = project.root.join(&file.path);
+            let Ok(url) = Url::from_file_path(&path) else {
+                continue;
+            };
+            let id = self.allocate();
+            self.analysis.set_file(id, &file.module, file.text.clone());
+            self.documents.insert(
+                id,
+                Document {
+                    url,
+                    module: file.module.clone(),
+                    text: file.text.clone(),
+                    disk_text: Some(file.text.clone()),
+                    open: false,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn allocate(&mut self) -> FileId {
+        let id = FileId(self.next_id);
+        self.next_id += 1;
+        id
+    }
+
+    pub fn file(&self, url: &Url) -> Option<FileId> {
+        self.documents
+            .iter()
+            .find(|(_, d)| &d.url == url)
+            .map(|(id, _)| *id)
+    }
+
+    /// The module name of a file the project did not load: from its path under the
+    /// source root, else its file name.
+    fn module_for(&self, url: &Url) -> String {
+        let path = url.to_file_path().ok();
+        let relative = path
+            .as_ref()
+            .zip(self.source_root.as_ref())
+            .and_then(|(p, root)| p.strip_prefix(root).ok());
+        if let Some(module) = relative.and_then(|r| cosmos_project::module_name(r).ok()) {
+            return module;
+        }
+        path.as_ref()
+            .and_then(|p| p.file_stem())
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "untitled".to_string())
+    }
+
+    /// The editor's text of a file, opened or changed.
+    pub fn set_text(&mut self, url: &Url, text: String) {
+        let id = match self.file(url) {
+            Some(id) => id,
+            None => {
+                let id = self.allocate();
+                let module = self.module_for(url);
+                self.documents.insert(
+                    id,
+                    Document {
+                        url: url.clone(),
+                        module,
+                        text: String::new(),
+                        disk_text: None,
+                        open: true,
+                    },
+                );
+                id
+            }
+        };
+        if let Some(doc) = self.documents.get_mut(&id) {
+            doc.open = true;
+            doc.text = text.clone();
+            self.analysis.set_file(id, &doc.module, text);
+        }
+    }
+
+    /// A file was saved: what is on disk is now the editor's text.
+    pub fn saved(&mut self, url: &Url) {
+        if let Some(doc) = self.file(url).and_then(|id| self.documents.get_mut(&id)) {
+            doc.disk_text = Some(doc.text.clone());
+        }
+    }
+
+    /// A file was closed: the analysis goes back to the disk's text, or forgets a file
+    /// that is not on disk.
+    pub fn close(&mut self, url: &Url) {
+        let Some(id) = self.file(url) else {
+            return;
+        };
+        let disk = url
+            .to_file_path()
+            .ok()
+            .and_then(|p| std::fs::read_to_string(p).ok());
+        match (disk, self.documents.get_mut(&id)) {
+            (Some(text), Some(doc)) => {
+                doc.open = false;
+                doc.text = text.clone();
+                doc.disk_text = Some(text.clone());
+                self.analysis.set_file(id, &doc.module, text);
+            }
+            _ => {
+                self.documents.remove(&id);
+                self.analysis.remove_file(id);
+            }
+        }
+    }
+}

@@ -1,6 +1,11 @@
 //! `cosmosc`: the one binary of Cosmos. This file only parses the command line and
 //! turns a command's outcome into the process's exit code.
 
+/// The compiler allocates many small trees; mimalloc serves that pattern much faster
+/// than the system allocator (a sixth of a cold check's time went to malloc and free).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod args;
 mod color;
 mod commands;

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 pub trait Db: salsa::Database {
     /// The cache of `file`'s previous parse, which only ever changes how fast it is
     /// parsed again, never the result.
-    fn reparse_cache(&self, file: FileId) -> Arc<Mutex<cosmos_syntax::ReparseCache>>;
+    /// `None` when the host parses each text once (a one-shot `cosmosc check`), where
+    /// keeping the pieces would cost time and memory for nothing.
+    fn reparse_cache(&self, file: FileId) -> Option<Arc<Mutex<cosmos_syntax::ReparseCache>>>;
 }
 
 /// One source file: its host-assigned id, its dotted module name and its text.
@@ -40,7 +42,13 @@ pub struct Parsed {
 
 #[salsa::tracked(returns(ref))]
 pub fn parse(db: &dyn Db, file: SourceFile) -> Parsed {
-    let cache = db.reparse_cache(file.id(db));
+    let Some(cache) = db.reparse_cache(file.id(db)) else {
+        let (module, errors) = cosmos_syntax::parse(file.text(db));
+        return Parsed {
+            module: Arc::new(module),
+            errors,
+        };
+    };
     let (module, errors) = match cache.lock() {
         Ok(mut cache) => cosmos_syntax::parse_incremental(file.text(db), &mut cache),
         // A parse that panicked while holding the cache left it unknown: start afresh.
@@ -84,19 +92,25 @@ type ReparseCaches = Arc<Mutex<HashMap<FileId, Arc<Mutex<cosmos_syntax::ReparseC
 #[derive(Clone)]
 pub struct Database {
     storage: salsa::Storage<Self>,
-    reparse: ReparseCaches,
+    /// `None` when re-parse caching is off.
+    reparse: Option<ReparseCaches>,
 }
 
 impl Default for Database {
     fn default() -> Self {
         Database {
             storage: salsa::Storage::new(None),
-            reparse: ReparseCaches::default(),
+            reparse: Some(ReparseCaches::default()),
         }
     }
 }
 
 impl Database {
+    /// Stops keeping each file's pieces for re-parsing (see [`Db::reparse_cache`]).
+    pub fn disable_reparse_cache(&mut self) {
+        self.reparse = None;
+    }
+
     /// A database that appends the name of every query it executes to `log`.
     pub fn with_execution_log(log: ExecutionLog) -> Self {
         Database {
@@ -107,7 +121,7 @@ impl Database {
                     entries.push(format!("{database_key:?}"));
                 }
             }))),
-            reparse: ReparseCaches::default(),
+            reparse: Some(ReparseCaches::default()),
         }
     }
 }
@@ -117,11 +131,12 @@ impl salsa::Database for Database {}
 
 #[salsa::db]
 impl Db for Database {
-    fn reparse_cache(&self, file: FileId) -> Arc<Mutex<cosmos_syntax::ReparseCache>> {
-        match self.reparse.lock() {
+    fn reparse_cache(&self, file: FileId) -> Option<Arc<Mutex<cosmos_syntax::ReparseCache>>> {
+        let caches = self.reparse.as_ref()?;
+        Some(match caches.lock() {
             Ok(mut caches) => caches.entry(file).or_default().clone(),
             // Another thread panicked while inserting; a fresh cache is always correct.
             Err(_) => Arc::default(),
-        }
+        })
     }
 }

@@ -141,6 +141,12 @@ impl Analysis {
         self.sync_project();
     }
 
+    /// For hosts that check each text once and exit (a one-shot `cosmosc check`): files
+    /// are parsed from scratch, with no pieces kept for re-parsing after an edit.
+    pub fn disable_reparse_cache(&mut self) {
+        self.db.disable_reparse_cache();
+    }
+
     /// Sets how many threads check files at once (at least one).
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);

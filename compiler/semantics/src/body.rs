@@ -4,10 +4,7 @@
 //! that an edit elsewhere in the file leaves it equal and salsa reuses its check.
 
 use crate::db::{Db, SourceFile, parse};
-use cosmos_syntax::ast::{
-    self, Block, ClauseKind, Else, Expr, ExprKind, ItemKind, MapKey, MemberKind, Stmt, StmtKind,
-    StrPart, TestStmt, TestStmtKind,
-};
+use cosmos_syntax::ast::{self, Block, ClauseKind, ItemKind, MemberKind, Shift, TestStmt};
 
 /// Where a body sits in its file, by item, member and clause index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -141,8 +138,8 @@ pub fn body_syntax(db: &dyn Db, file: SourceFile, path: BodyPath) -> Option<Body
     let (mut body, base) = locate(&parse(db, file).module, path)?;
     let delta = -i64::from(base);
     match &mut body {
-        BodySyntax::Block(b) => shift_block(b, delta),
-        BodySyntax::Test(stmts) => stmts.iter_mut().for_each(|s| shift_test_stmt(s, delta)),
+        BodySyntax::Block(b) => b.shift(delta),
+        BodySyntax::Test(stmts) => stmts.shift(delta),
     }
     Some(body)
 }
@@ -191,181 +188,4 @@ fn body_span(module: &ast::Module, path: BodyPath) -> Option<cosmos_diagnostics:
             }
         }
     })
-}
-
-fn shift_span(span: &mut cosmos_diagnostics::Span, delta: i64) {
-    *span = span.shifted(delta);
-}
-
-fn shift_ident(ident: &mut ast::Ident, delta: i64) {
-    shift_span(&mut ident.span, delta);
-}
-
-fn shift_type(ty: &mut ast::TypeRef, delta: i64) {
-    shift_span(&mut ty.span, delta);
-    match &mut ty.kind {
-        ast::TypeRefKind::Named { path, args } => {
-            path.iter_mut().for_each(|i| shift_ident(i, delta));
-            args.iter_mut().for_each(|a| shift_type(a, delta));
-        }
-        ast::TypeRefKind::Optional(inner) => shift_type(inner, delta),
-    }
-}
-
-pub(crate) fn shift_block(block: &mut Block, delta: i64) {
-    shift_span(&mut block.span, delta);
-    block.stmts.iter_mut().for_each(|s| shift_stmt(s, delta));
-}
-
-fn shift_stmt(stmt: &mut Stmt, delta: i64) {
-    shift_span(&mut stmt.span, delta);
-    match &mut stmt.kind {
-        StmtKind::Let { name, ty, value } => {
-            shift_ident(name, delta);
-            if let Some(ty) = ty {
-                shift_type(ty, delta);
-            }
-            shift_expr(value, delta);
-        }
-        StmtKind::Assign {
-            target,
-            op_span,
-            value,
-            ..
-        } => {
-            shift_expr(target, delta);
-            shift_span(op_span, delta);
-            shift_expr(value, delta);
-        }
-        StmtKind::For { var, iter, body } => {
-            shift_ident(var, delta);
-            shift_expr(iter, delta);
-            shift_block(body, delta);
-        }
-        StmtKind::Return(value) => {
-            if let Some(value) = value {
-                shift_expr(value, delta);
-            }
-        }
-        StmtKind::Expr(e) => shift_expr(e, delta),
-    }
-}
-
-fn shift_args(args: &mut [ast::Arg], delta: i64) {
-    for arg in args {
-        if let Some(name) = &mut arg.name {
-            shift_ident(name, delta);
-        }
-        shift_expr(&mut arg.value, delta);
-    }
-}
-
-fn shift_expr(expr: &mut Expr, delta: i64) {
-    shift_span(&mut expr.span, delta);
-    match &mut expr.kind {
-        ExprKind::Int(_)
-        | ExprKind::Float(_)
-        | ExprKind::Bool(_)
-        | ExprKind::Null
-        | ExprKind::Duration { .. } => {}
-        ExprKind::Str(s) => {
-            for part in &mut s.parts {
-                if let StrPart::Expr(e) = part {
-                    shift_expr(e, delta);
-                }
-            }
-        }
-        ExprKind::List(items) => items.iter_mut().for_each(|e| shift_expr(e, delta)),
-        ExprKind::Map(entries) => {
-            for entry in entries {
-                match &mut entry.key {
-                    MapKey::Name(i) => shift_ident(i, delta),
-                    MapKey::Expr(e) => shift_expr(e, delta),
-                }
-                shift_expr(&mut entry.value, delta);
-            }
-        }
-        ExprKind::Name(i) => shift_ident(i, delta),
-        ExprKind::Field { receiver, name, .. } => {
-            shift_expr(receiver, delta);
-            shift_ident(name, delta);
-        }
-        ExprKind::Call {
-            callee,
-            args,
-            closure,
-        } => {
-            shift_expr(callee, delta);
-            shift_args(args, delta);
-            if let Some(closure) = closure {
-                shift_span(&mut closure.span, delta);
-                closure
-                    .params
-                    .iter_mut()
-                    .for_each(|p| shift_ident(p, delta));
-                shift_block(&mut closure.body, delta);
-            }
-        }
-        ExprKind::Index { receiver, index } => {
-            shift_expr(receiver, delta);
-            shift_expr(index, delta);
-        }
-        ExprKind::Unary { operand, .. } => shift_expr(operand, delta),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            shift_expr(lhs, delta);
-            shift_expr(rhs, delta);
-        }
-        ExprKind::Ternary {
-            cond,
-            then,
-            otherwise,
-        } => {
-            shift_expr(cond, delta);
-            shift_expr(then, delta);
-            shift_expr(otherwise, delta);
-        }
-        ExprKind::If {
-            cond,
-            then,
-            otherwise,
-        } => {
-            shift_expr(cond, delta);
-            shift_block(then, delta);
-            if let Some(otherwise) = otherwise {
-                match &mut **otherwise {
-                    Else::Block(b) => shift_block(b, delta),
-                    Else::If(e) => shift_expr(e, delta),
-                }
-            }
-        }
-        ExprKind::Paren(inner) => shift_expr(inner, delta),
-    }
-}
-
-fn shift_test_stmt(stmt: &mut TestStmt, delta: i64) {
-    shift_span(&mut stmt.span, delta);
-    match &mut stmt.kind {
-        TestStmtKind::Start { workflow, args } => {
-            workflow.iter_mut().for_each(|i| shift_ident(i, delta));
-            shift_args(args, delta);
-        }
-        TestStmtKind::Mock {
-            function,
-            params,
-            answer,
-        } => {
-            shift_ident(function, delta);
-            params.iter_mut().for_each(|p| shift_ident(p, delta));
-            match answer {
-                ast::MockAnswer::Value(e) | ast::MockAnswer::Fails(e) => shift_expr(e, delta),
-            }
-        }
-        TestStmtKind::Run => {}
-        TestStmtKind::Signal { name, args } => {
-            shift_ident(name, delta);
-            shift_args(args, delta);
-        }
-        TestStmtKind::Advance(e) | TestStmtKind::Assert(e) => shift_expr(e, delta),
-        TestStmtKind::Stmt(s) => shift_stmt(s, delta),
-    }
 }

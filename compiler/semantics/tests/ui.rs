@@ -10,6 +10,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
+use support::{expectations, modules};
+
 use cosmos_diagnostics::{FileId, Files, human};
 use cosmos_semantics::{Analysis, std_sources};
 use std::collections::BTreeSet;
@@ -32,52 +36,6 @@ fn cases(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(path);
         }
     }
-}
-
-/// Splits a case into modules at `// --- module NAME` lines, keeping byte offsets by
-/// blanking the other modules' text rather than cutting it out.
-fn modules(text: &str) -> Vec<(String, String)> {
-    let mut starts: Vec<(usize, String)> = vec![(0, "main".to_string())];
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if let Some(name) = line.trim().strip_prefix("// --- module ") {
-            starts.push((offset, name.trim().to_string()));
-        }
-        offset += line.len();
-    }
-    let mut out = Vec::new();
-    for (i, (start, name)) in starts.iter().enumerate() {
-        let end = starts.get(i + 1).map_or(text.len(), |(s, _)| *s);
-        if i == 0 && starts.len() > 1 && text[..end].trim().is_empty() {
-            continue;
-        }
-        let blanked: String = text
-            .char_indices()
-            .map(|(at, c)| {
-                if (*start..end).contains(&at) || c == '\n' {
-                    c
-                } else {
-                    ' '
-                }
-            })
-            .collect();
-        out.push((name.clone(), blanked));
-    }
-    out
-}
-
-fn expectations(text: &str) -> BTreeSet<(usize, String)> {
-    let mut out = BTreeSet::new();
-    for (number, line) in text.lines().enumerate() {
-        for marker in ["// error:", "// warning:"] {
-            if let Some(at) = line.find(marker) {
-                for code in line[at + marker.len()..].split_whitespace() {
-                    out.insert((number + 1, code.to_string()));
-                }
-            }
-        }
-    }
-    out
 }
 
 #[test]

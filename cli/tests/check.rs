@@ -5,49 +5,18 @@
 // The helpers below fail the test they serve by panicking, as the tests themselves do.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+use support::{MANIFEST, code, cosmosc, project, stderr, stdout};
 
 use serde_json::Value;
-
-fn cosmosc(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cosmosc"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap()
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
 
 fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/examples/encode")
 }
-
-/// A temporary project with the given files (paths relative to its root).
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let path = dir.path().join(path);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
-    dir
-}
-
-const MANIFEST: (&str, &str) = ("cosmos.toml", "[project]\nname = \"demo\"\n");
 
 /// Asserts the failure mode of exit 2: one `error:` line on stderr, nothing on stdout.
 fn assert_usage_error(output: &Output) -> String {

@@ -2,45 +2,15 @@
 //! `--check` and its exit codes, files with syntax errors, and folder arguments.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn cosmosc(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cosmosc"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
-
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let path = dir.path().join(path);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
-    dir
-}
+use support::{MANIFEST, code, cosmosc, project, stderr, stdout};
 
 fn read(dir: &tempfile::TempDir, path: &str) -> String {
     fs::read_to_string(dir.path().join(path)).unwrap()
 }
 
-const MANIFEST: (&str, &str) = ("cosmos.toml", "[project]\nname = \"demo\"\n");
 const UGLY: &str = "def f(x:Int):Int{x*2}\n";
 const PRETTY: &str = "def f(x: Int): Int {\n    x * 2\n}\n";
 const BROKEN: &str = "def f(: Int {\n";

@@ -260,3 +260,29 @@ fn syntax_errors_exit_1_with_json_diagnostics() {
     assert_eq!(location["artifactLocation"]["uriBaseId"], "%SRCROOT%");
     assert!(location["region"]["startLine"].as_u64().unwrap() >= 1);
 }
+
+#[test]
+fn a_pool_missing_from_cosmos_toml_is_a_warning() {
+    let manifest = (
+        "cosmos.toml",
+        "[project]\nname = \"demo\"\n\n[pools.encoders]\nmax = 2\n",
+    );
+    let source =
+        "function encode(url: String): String {\n    command \"encode\"\n    pool \"encoder\"\n}\n";
+    let dir = project(&[manifest, ("src/main.emx", source)]);
+    let output = cosmosc(&["check", "--format", "json"], dir.path());
+    assert_eq!(code(&output), 0, "a warning alone does not fail the check");
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["diagnostics"][0]["code"], "W0006");
+    assert_eq!(json["diagnostics"][0]["line"], 3);
+    let denied = cosmosc(&["check", "--deny-warnings"], dir.path());
+    assert_eq!(code(&denied), 1);
+    let fixed = project(&[
+        manifest,
+        ("src/main.emx", &source.replace("encoder\"", "encoders\"")),
+    ]);
+    assert_eq!(
+        code(&cosmosc(&["check", "--deny-warnings"], fixed.path())),
+        0
+    );
+}

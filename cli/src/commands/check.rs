@@ -61,6 +61,7 @@ fn status(summary: Summary, deny_warnings: bool) -> Status {
 fn analyse(project: &Project) -> Vec<Diagnostic> {
     let mut analysis = Analysis::new();
     analysis.disable_reparse_cache();
+    analysis.set_declared_pools(project.config.pools.keys().cloned().collect());
     for file in &project.files {
         analysis.set_file(file.id, &file.module, file.text.clone());
     }

@@ -106,6 +106,7 @@ codes! {
     UNUSED_IMPORT = "W0003", "unused-import", "An imported name or module is never used.";
     UNUSED_LOCAL = "W0004", "unused-local", "A local is declared but never read.";
     UNREACHABLE_ERROR = "W0005", "unreachable-error", "An `error` block can never run because the rule's action calls no function.";
+    UNKNOWN_POOL = "W0006", "unknown-pool", "A function names a pool that `cosmos.toml` does not declare, so it runs with the default limits.";
 }
 
 #[cfg(test)]

@@ -33,6 +33,14 @@ pub struct ProjectFiles {
     pub files: Vec<SourceFile>,
 }
 
+/// What the project's `cosmos.toml` declares that the checker needs: the pool names
+/// (`[pools.NAME]`). `None` when the host has no configuration to give.
+#[salsa::input(singleton)]
+pub struct ProjectConfig {
+    #[returns(ref)]
+    pub pools: Option<Vec<String>>,
+}
+
 /// A file's syntax tree and syntax errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parsed {

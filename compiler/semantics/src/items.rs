@@ -261,6 +261,7 @@ impl ItemChecker<'_> {
                 SettingKind::Command => self.command(&s.value),
                 SettingKind::Pool => {
                     self.check_constant(&s.value, &Type::String);
+                    self.pool(&s.value);
                 }
                 SettingKind::Timeout => {
                     self.check_constant(&s.value, &Type::Duration);
@@ -313,6 +314,43 @@ impl ItemChecker<'_> {
                 .with_note("add `warm 1` (or more) to keep a worker running"),
             );
         }
+    }
+
+    /// Warns about a pool that `cosmos.toml` does not declare (when it is known): such
+    /// a function silently runs with the default limits, which is rarely what a typo
+    /// meant.
+    fn pool(&mut self, value: &ast::Expr) {
+        let ast::ExprKind::Str(literal) = &value.kind else {
+            return;
+        };
+        let Some(name) = literal.as_plain() else {
+            return;
+        };
+        let Some(config) = crate::db::ProjectConfig::try_get(self.db) else {
+            return;
+        };
+        let Some(pools) = config.pools(self.db) else {
+            return;
+        };
+        if name == "default" || pools.contains(&name) {
+            return;
+        }
+        let mut diagnostic = Diagnostic::new(
+            Code::UNKNOWN_POOL,
+            format!(
+                "pool `{name}` is not declared in cosmos.toml, so it runs with the default limits"
+            ),
+            Label::new(self.id, value.span, ""),
+        );
+        match crate::suggest::did_you_mean(&name, pools.iter().map(String::as_str)) {
+            Some(s) => diagnostic = diagnostic.with_note(format!("did you mean `{s}`?")),
+            None => {
+                diagnostic = diagnostic.with_note(format!(
+                    "declare it in cosmos.toml: `[pools.{name}]` with `max = …`"
+                ))
+            }
+        }
+        self.out.push(diagnostic);
     }
 
     fn command(&mut self, value: &ast::Expr) {

@@ -67,6 +67,9 @@ pub struct RuleSets {
 /// The analysis of one project: a salsa database behind a small API.
 pub struct Analysis {
     db: Database,
+    /// What `cosmos.toml` tells the checker (created with the database, so that queries
+    /// always see it).
+    config: db::ProjectConfig,
     /// How many threads check files at once.
     threads: usize,
     project: ProjectFiles,
@@ -92,8 +95,12 @@ impl Analysis {
 
     fn from_database(db: Database) -> Self {
         let project = ProjectFiles::new(&db, Vec::new());
+        let config = db::ProjectConfig::builder(None)
+            .pools_durability(Durability::MEDIUM)
+            .new(&db);
         let mut analysis = Analysis {
             db,
+            config,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             project,
             files: BTreeMap::new(),
@@ -150,6 +157,19 @@ impl Analysis {
     /// Sets how many threads check files at once (at least one).
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
+    }
+
+    /// Tells the checker which pools `cosmos.toml` declares (`[pools.NAME]`), so that a
+    /// function naming another pool is reported (W0006). Without this call no pool
+    /// names are checked.
+    pub fn set_declared_pools(&mut self, pools: Vec<String>) {
+        let config = self.config;
+        if config.pools(&self.db).as_ref() != Some(&pools) {
+            config
+                .set_pools(&mut self.db)
+                .with_durability(Durability::MEDIUM)
+                .to(Some(pools));
+        }
     }
 
     /// Removes a source file from the project.

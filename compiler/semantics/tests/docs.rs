@@ -11,7 +11,7 @@
 
 mod support;
 
-use support::{expectations, modules};
+use support::{declared_pools, expectations, modules};
 
 use cosmos_diagnostics::{CODES, FileId, Files, human};
 use cosmos_semantics::{Analysis, std_sources};
@@ -116,6 +116,9 @@ fn check(text: &str) -> (BTreeSet<(usize, String)>, String) {
         let id = FileId(index as u32);
         files.add(id, "example.emx", module_text.clone());
         analysis.set_file(id, &module, module_text);
+    }
+    if let Some(pools) = declared_pools(text) {
+        analysis.set_declared_pools(pools);
     }
     let diagnostics = analysis.diagnostics();
     let found = diagnostics

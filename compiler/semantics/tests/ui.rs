@@ -6,13 +6,14 @@
 //! start further modules. A case must also state what it expects: each line carrying
 //! a diagnostic's primary span ends with `// error: E0201` or `// warning: W0004`
 //! (several codes separated by spaces), or a file with no diagnostics says
-//! `// expect: clean` on its first line.
+//! `// expect: clean` on its first line. A line `// pools: a, b` declares the pools of
+//! the case's `cosmos.toml`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
-use support::{expectations, modules};
+use support::{declared_pools, expectations, modules};
 
 use cosmos_diagnostics::{FileId, Files, human};
 use cosmos_semantics::{Analysis, std_sources};
@@ -61,6 +62,9 @@ fn ui() {
             let id = FileId(index as u32);
             files.add(id, relative.clone(), module_text.clone());
             analysis.set_file(id, &module, module_text);
+        }
+        if let Some(pools) = declared_pools(&text) {
+            analysis.set_declared_pools(pools);
         }
         let diagnostics = analysis.diagnostics();
         assert!(analysis.std_diagnostics().is_empty(), "std has diagnostics");

@@ -51,3 +51,16 @@ pub fn expectations(text: &str) -> BTreeSet<(usize, String)> {
     }
     out
 }
+
+/// The pools declared by a `// pools: a, b` line, standing for the project's
+/// `cosmos.toml`.
+pub fn declared_pools(text: &str) -> Option<Vec<String>> {
+    let line = text.lines().find(|l| l.starts_with("// pools:"))?;
+    Some(
+        line["// pools:".len()..]
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+    )
+}

@@ -2,8 +2,12 @@
 //! completion items. Positions go through [`crate::position`].
 
 use crate::position::to_range;
-use cosmos_diagnostics::{Diagnostic, FileId, Severity};
-use cosmos_semantics::ide::{Completion, CompletionKind, DocumentSymbol, Hover, SymbolKind};
+use cosmos_diagnostics::{Diagnostic, FileId, Severity, Span};
+use cosmos_semantics::ide::{
+    CodeAction, Completion, CompletionKind, DocumentSymbol, Hover, SignatureHelp, SymbolKind,
+    Target, TokenKind,
+};
+use std::collections::HashMap;
 use tower_lsp::lsp_types::{self as lsp, Url};
 
 /// Where `docs/diagnostics.md` is published; each code's heading (`## E0201 name`)
@@ -63,9 +67,8 @@ pub fn diagnostic(texts: &dyn Texts, text: &str, d: &Diagnostic) -> lsp::Diagnos
     }
 }
 
-#[allow(deprecated)] // `DocumentSymbol::deprecated` must be written, though deprecated.
-pub fn symbol(text: &str, s: &DocumentSymbol) -> lsp::DocumentSymbol {
-    let kind = match s.kind {
+fn symbol_kind(kind: SymbolKind) -> lsp::SymbolKind {
+    match kind {
         SymbolKind::Workflow => lsp::SymbolKind::CLASS,
         SymbolKind::Input => lsp::SymbolKind::PROPERTY,
         SymbolKind::Fact => lsp::SymbolKind::FIELD,
@@ -78,7 +81,60 @@ pub fn symbol(text: &str, s: &DocumentSymbol) -> lsp::DocumentSymbol {
         SymbolKind::Function => lsp::SymbolKind::FUNCTION,
         SymbolKind::Def => lsp::SymbolKind::FUNCTION,
         SymbolKind::Test => lsp::SymbolKind::MODULE,
-    };
+    }
+}
+
+/// A location in a project file.
+pub fn location(texts: &dyn Texts, file: FileId, span: Span) -> Option<lsp::Location> {
+    Some(lsp::Location::new(
+        texts.url(file)?,
+        to_range(texts.text(file)?, span),
+    ))
+}
+
+/// The edit that writes `new_name` over every span.
+pub fn rename(texts: &dyn Texts, spans: &[Target], new_name: &str) -> lsp::WorkspaceEdit {
+    let mut changes: HashMap<Url, Vec<lsp::TextEdit>> = HashMap::new();
+    for target in spans {
+        if let Some(location) = location(texts, target.file, target.span) {
+            changes
+                .entry(location.uri)
+                .or_default()
+                .push(lsp::TextEdit::new(location.range, new_name.to_string()));
+        }
+    }
+    lsp::WorkspaceEdit::new(changes)
+}
+
+/// The symbols of one file whose names contain `query` (lower case), flattened, each
+/// with the name of its container.
+#[allow(deprecated)] // `SymbolInformation::deprecated` must be written, though deprecated.
+pub fn workspace_symbols(
+    url: &Url,
+    text: &str,
+    symbols: &[DocumentSymbol],
+    container: Option<&str>,
+    query: &str,
+    out: &mut Vec<lsp::SymbolInformation>,
+) {
+    for s in symbols {
+        if !s.name.is_empty() && s.name.to_lowercase().contains(query) {
+            out.push(lsp::SymbolInformation {
+                name: s.name.clone(),
+                kind: symbol_kind(s.kind),
+                tags: None,
+                deprecated: None,
+                location: lsp::Location::new(url.clone(), to_range(text, s.name_span)),
+                container_name: container.map(str::to_string),
+            });
+        }
+        workspace_symbols(url, text, &s.children, Some(&s.name), query, out);
+    }
+}
+
+#[allow(deprecated)] // `DocumentSymbol::deprecated` must be written, though deprecated.
+pub fn symbol(text: &str, s: &DocumentSymbol) -> lsp::DocumentSymbol {
+    let kind = symbol_kind(s.kind);
     lsp::DocumentSymbol {
         name: if s.name.is_empty() {
             "?".to_string()
@@ -136,4 +192,133 @@ pub fn completion(c: &Completion) -> lsp::CompletionItem {
         }),
         ..Default::default()
     }
+}
+
+pub fn signature_help(h: &SignatureHelp) -> lsp::SignatureHelp {
+    let parameters = h
+        .params
+        .iter()
+        .map(|p| lsp::ParameterInformation {
+            label: lsp::ParameterLabel::Simple(p.clone()),
+            documentation: None,
+        })
+        .collect();
+    lsp::SignatureHelp {
+        signatures: vec![lsp::SignatureInformation {
+            label: h.label.clone(),
+            documentation: h.doc.clone().map(|value| {
+                lsp::Documentation::MarkupContent(lsp::MarkupContent {
+                    kind: lsp::MarkupKind::Markdown,
+                    value,
+                })
+            }),
+            parameters: Some(parameters),
+            active_parameter: Some(h.active),
+        }],
+        active_signature: Some(0),
+        active_parameter: Some(h.active),
+    }
+}
+
+/// The token types of [`semantic_tokens`], in the order of their indices.
+pub const TOKEN_TYPES: &[lsp::SemanticTokenType] = &[
+    lsp::SemanticTokenType::KEYWORD,
+    lsp::SemanticTokenType::TYPE,
+    lsp::SemanticTokenType::ENUM,
+    lsp::SemanticTokenType::ENUM_MEMBER,
+    lsp::SemanticTokenType::PROPERTY,
+    lsp::SemanticTokenType::PARAMETER,
+    lsp::SemanticTokenType::FUNCTION,
+    lsp::SemanticTokenType::CLASS,
+    lsp::SemanticTokenType::VARIABLE,
+    lsp::SemanticTokenType::NAMESPACE,
+    lsp::SemanticTokenType::STRING,
+    lsp::SemanticTokenType::NUMBER,
+    lsp::SemanticTokenType::COMMENT,
+];
+
+fn token_type(kind: TokenKind) -> u32 {
+    match kind {
+        TokenKind::Keyword => 0,
+        TokenKind::Type => 1,
+        TokenKind::Enum => 2,
+        TokenKind::EnumMember => 3,
+        // Facts and record fields are properties; inputs, read-only, are parameters.
+        TokenKind::Fact | TokenKind::Field => 4,
+        TokenKind::Input => 5,
+        TokenKind::Function => 6,
+        TokenKind::Workflow => 7,
+        TokenKind::Variable => 8,
+        TokenKind::Namespace => 9,
+        TokenKind::String => 10,
+        TokenKind::Number => 11,
+        TokenKind::Comment => 12,
+    }
+}
+
+/// Tokens in LSP's relative encoding, one line each (a comment or string over several
+/// lines becomes one token per line), lengths in UTF-16 code units.
+pub fn semantic_tokens(text: &str, tokens: &[(Span, TokenKind)]) -> Vec<lsp::SemanticToken> {
+    let mut out = Vec::new();
+    let (mut line, mut character) = (0u32, 0u32);
+    for &(span, kind) in tokens {
+        let Some(slice) = text.get(span.range()) else {
+            continue;
+        };
+        let mut start = span.start;
+        for piece in slice.split('\n') {
+            let length = piece.encode_utf16().count() as u32;
+            let position = crate::position::to_position(text, start);
+            start += piece.len() as u32 + 1;
+            if length == 0 {
+                continue;
+            }
+            let delta_line = position.line - line;
+            let delta_start = if delta_line == 0 {
+                position.character - character
+            } else {
+                position.character
+            };
+            out.push(lsp::SemanticToken {
+                delta_line,
+                delta_start,
+                length,
+                token_type: token_type(kind),
+                token_modifiers_bitset: 0,
+            });
+            line = position.line;
+            character = position.character;
+        }
+    }
+    out
+}
+
+/// A quick fix, naming the client's diagnostics of the code it fixes.
+pub fn code_action(
+    texts: &dyn Texts,
+    action: &CodeAction,
+    diagnostics: &[lsp::Diagnostic],
+) -> lsp::CodeActionOrCommand {
+    let mut changes: HashMap<Url, Vec<lsp::TextEdit>> = HashMap::new();
+    for (file, span, new_text) in &action.edits {
+        if let Some(location) = location(texts, *file, *span) {
+            changes
+                .entry(location.uri)
+                .or_default()
+                .push(lsp::TextEdit::new(location.range, new_text.clone()));
+        }
+    }
+    let fixed: Vec<lsp::Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| d.code == Some(lsp::NumberOrString::String(action.fixes.to_string())))
+        .cloned()
+        .collect();
+    lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
+        title: action.title.clone(),
+        kind: Some(lsp::CodeActionKind::QUICKFIX),
+        diagnostics: (!fixed.is_empty()).then_some(fixed),
+        edit: Some(lsp::WorkspaceEdit::new(changes)),
+        is_preferred: Some(action.preferred),
+        ..Default::default()
+    })
 }

@@ -4,7 +4,7 @@
 //! project's check.
 
 use crate::convert;
-use crate::position::{to_offset, to_range};
+use crate::position::{to_offset, to_position, to_range};
 use crate::state::State;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -148,6 +148,38 @@ impl LanguageServer for Server {
                 document_symbol_provider: Some(OneOf::Left(true)),
                 definition_provider: Some(OneOf::Left(true)),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
+                references_provider: Some(OneOf::Left(true)),
+                rename_provider: Some(OneOf::Right(RenameOptions {
+                    prepare_provider: Some(true),
+                    work_done_progress_options: Default::default(),
+                })),
+                document_formatting_provider: Some(OneOf::Left(true)),
+                workspace_symbol_provider: Some(OneOf::Left(true)),
+                signature_help_provider: Some(SignatureHelpOptions {
+                    trigger_characters: Some(vec!["(".to_string(), ",".to_string()]),
+                    retrigger_characters: None,
+                    work_done_progress_options: Default::default(),
+                }),
+                inlay_hint_provider: Some(OneOf::Left(true)),
+                code_action_provider: Some(CodeActionProviderCapability::Options(
+                    CodeActionOptions {
+                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                        ..Default::default()
+                    },
+                )),
+                semantic_tokens_provider: Some(
+                    SemanticTokensServerCapabilities::SemanticTokensOptions(
+                        SemanticTokensOptions {
+                            legend: SemanticTokensLegend {
+                                token_types: convert::TOKEN_TYPES.to_vec(),
+                                token_modifiers: Vec::new(),
+                            },
+                            full: Some(SemanticTokensFullOptions::Bool(true)),
+                            range: None,
+                            work_done_progress_options: Default::default(),
+                        },
+                    ),
+                ),
                 completion_provider: Some(CompletionOptions {
                     trigger_characters: Some(vec![".".to_string()]),
                     ..Default::default()
@@ -275,5 +307,179 @@ impl LanguageServer for Server {
                 ))
             }),
         )
+    }
+
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let declaration = params.context.include_declaration;
+        Ok(
+            self.at(&params.text_document_position, |state, file, offset, _| {
+                let refs = state.analysis.references(file, offset, declaration);
+                Some(
+                    refs.iter()
+                        .filter_map(|r| convert::location(&*state, r.file, r.span))
+                        .collect(),
+                )
+            }),
+        )
+    }
+
+    async fn prepare_rename(
+        &self,
+        params: TextDocumentPositionParams,
+    ) -> Result<Option<PrepareRenameResponse>> {
+        let answer = self.at(&params, |state, file, offset, text| {
+            Some(
+                state
+                    .analysis
+                    .prepare_rename(file, offset)
+                    .map(|span| to_range(text, span)),
+            )
+        });
+        match answer {
+            Some(Ok(range)) => Ok(Some(PrepareRenameResponse::Range(range))),
+            Some(Err(message)) => Err(invalid_params(message)),
+            None => Ok(None),
+        }
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        let new_name = params.new_name;
+        let answer = self.at(&params.text_document_position, |state, file, offset, _| {
+            Some(
+                state
+                    .analysis
+                    .rename(file, offset, &new_name)
+                    .map(|refs| convert::rename(&*state, &refs, &new_name)),
+            )
+        });
+        match answer {
+            Some(Ok(edit)) => Ok(Some(edit)),
+            Some(Err(message)) => Err(invalid_params(message)),
+            None => Ok(None),
+        }
+    }
+
+    async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
+        let state = lock(&self.state);
+        let Some(doc) = state
+            .file(&params.text_document.uri)
+            .and_then(|file| state.documents.get(&file))
+        else {
+            return Ok(None);
+        };
+        let text = doc.text.clone();
+        drop(state);
+        // A file that does not parse is left as it is: no edits.
+        let Some(formatted) = guarded(|| cosmos_format::format(&text).ok()) else {
+            return Ok(Some(Vec::new()));
+        };
+        if formatted == text {
+            return Ok(Some(Vec::new()));
+        }
+        let whole = cosmos_diagnostics::Span::new(0, text.len() as u32);
+        Ok(Some(vec![TextEdit::new(to_range(&text, whole), formatted)]))
+    }
+
+    async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
+        Ok(self.at(
+            &params.text_document_position_params,
+            |state, file, offset, _| {
+                let help = state.analysis.signature_help(file, offset)?;
+                Some(convert::signature_help(&help))
+            },
+        ))
+    }
+
+    async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
+        let state = lock(&self.state);
+        let Some(file) = state.file(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let Some(doc) = state.documents.get(&file) else {
+            return Ok(None);
+        };
+        let text = &doc.text;
+        let within = cosmos_diagnostics::Span::new(
+            to_offset(text, params.range.start),
+            to_offset(text, params.range.end),
+        );
+        let hints = guarded(|| Some(state.analysis.inlay_hints(file, within))).unwrap_or_default();
+        Ok(Some(
+            hints
+                .iter()
+                .map(|h| InlayHint {
+                    position: to_position(text, h.offset),
+                    label: InlayHintLabel::String(h.label.clone()),
+                    kind: Some(InlayHintKind::TYPE),
+                    text_edits: None,
+                    tooltip: None,
+                    padding_left: None,
+                    padding_right: Some(h.label.starts_with("result")),
+                    data: None,
+                })
+                .collect(),
+        ))
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        params: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        let state = lock(&self.state);
+        let Some(file) = state.file(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let Some(doc) = state.documents.get(&file) else {
+            return Ok(None);
+        };
+        let tokens = guarded(|| Some(state.analysis.semantic_tokens(file))).unwrap_or_default();
+        Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
+            result_id: None,
+            data: convert::semantic_tokens(&doc.text, &tokens),
+        })))
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let state = lock(&self.state);
+        let Some(file) = state.file(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let Some(doc) = state.documents.get(&file) else {
+            return Ok(None);
+        };
+        let range = cosmos_diagnostics::Span::new(
+            to_offset(&doc.text, params.range.start),
+            to_offset(&doc.text, params.range.end),
+        );
+        let actions =
+            guarded(|| Some(state.analysis.code_actions(file, range))).unwrap_or_default();
+        Ok(Some(
+            actions
+                .iter()
+                .map(|a| convert::code_action(&*state, a, &params.context.diagnostics))
+                .collect(),
+        ))
+    }
+
+    async fn symbol(
+        &self,
+        params: WorkspaceSymbolParams,
+    ) -> Result<Option<Vec<SymbolInformation>>> {
+        let state = lock(&self.state);
+        let query = params.query.to_lowercase();
+        let mut out = Vec::new();
+        for (&file, doc) in &state.documents {
+            let symbols = guarded(|| Some(state.analysis.symbols(file))).unwrap_or_default();
+            convert::workspace_symbols(&doc.url, &doc.text, &symbols, None, &query, &mut out);
+        }
+        Ok(Some(out))
+    }
+}
+
+fn invalid_params(message: String) -> tower_lsp::jsonrpc::Error {
+    tower_lsp::jsonrpc::Error {
+        code: tower_lsp::jsonrpc::ErrorCode::InvalidParams,
+        message: message.into(),
+        data: None,
     }
 }

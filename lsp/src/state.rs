@@ -41,6 +41,8 @@ impl State {
         let root = cosmos_project::find_project_root(dir).map_err(|e| e.to_string())?;
         let project = cosmos_project::load_project(&root).map_err(|e| e.to_string())?;
         self.source_root = Some(project.source_root());
+        self.analysis
+            .set_declared_pools(project.config.pools.keys().cloned().collect());
         for file in &project.files {
             let path = project.root.join(&file.path);
             let Ok(url) = Url::from_file_path(&path) else {

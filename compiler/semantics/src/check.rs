@@ -79,6 +79,27 @@ pub struct BodyCheck {
     /// The type of every expression checked, by span relative to the body's start
     /// (for the IDE: hover and completion).
     pub types: Vec<(Span, Type)>,
+    /// What each name, field, enum member and call used in the body resolved to, by the
+    /// used name's span relative to the body's start (for the IDE: references, rename
+    /// and semantic tokens).
+    pub links: Vec<(Span, Link)>,
+}
+
+/// What a name used in a body refers to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Link {
+    /// A local, parameter, closure parameter or special (`result`, `error`, `it`), by its
+    /// name and defining span (body-relative, or the body's span for parameters and
+    /// specials).
+    Local(String, Span),
+    Input(String),
+    Fact(String),
+    /// A top-level declaration.
+    Decl(DeclKey),
+    EnumMember(DeclKey, String),
+    RecordField(DeclKey, String),
+    /// A built-in function or method.
+    Builtin(String),
 }
 
 /// Everything a body is checked against.
@@ -152,6 +173,8 @@ impl<'db> Checker<'db> {
         let mut out = self.out;
         out.diagnostics.sort_by_key(|d| (d.primary.span, d.code));
         out.diagnostics.dedup();
+        out.links.sort_by_key(|(span, _)| *span);
+        out.links.dedup();
         out
     }
 
@@ -166,6 +189,26 @@ impl<'db> Checker<'db> {
             .push(Diagnostic::new(code, message, label));
         let last = self.out.diagnostics.len() - 1;
         &mut self.out.diagnostics[last]
+    }
+
+    /// Records what the name at `span` resolved to.
+    pub fn link(&mut self, span: Span, link: Link) {
+        self.out.links.push((span, link));
+    }
+
+    /// Records a resolved name in value position.
+    pub(crate) fn link_name(&mut self, span: Span, name: &NameRef) {
+        let link = match name {
+            NameRef::Local(index) => match self.locals.get(*index) {
+                Some(local) => Link::Local(local.name.clone(), local.span),
+                None => return,
+            },
+            NameRef::Input(field) => Link::Input(field.name.clone()),
+            NameRef::Fact(field) => Link::Fact(field.name.clone()),
+            NameRef::Symbol(Symbol::Decl(_, key)) => Link::Decl(key.clone()),
+            NameRef::Symbol(Symbol::Module(_)) => return,
+        };
+        self.link(span, link);
     }
 
     pub fn define(&mut self, name: &str, ty: Type, span: Span, kind: LocalKind) {

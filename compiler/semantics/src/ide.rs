@@ -7,17 +7,27 @@
 //! and the checker's recorded expression types; completion reads the text around the
 //! cursor itself, because the text being typed rarely parses.
 
+mod actions;
 mod complete;
+mod hints;
 mod locate;
+mod refs;
 mod render;
+mod signature;
 mod symbols;
+mod tokens;
 
 use crate::Analysis;
 use crate::db::SourceFile;
 use cosmos_diagnostics::{FileId, Span};
 
+pub use actions::CodeAction;
 pub use complete::{Completion, CompletionKind};
+pub use hints::InlayHint;
+pub use refs::{RESERVED, is_identifier};
+pub use signature::SignatureHelp;
 pub use symbols::{DocumentSymbol, SymbolKind};
+pub use tokens::TokenKind;
 
 /// Where a name is declared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +78,58 @@ impl Analysis {
     pub fn completions(&self, file: FileId, offset: u32) -> Vec<Completion> {
         match self.source(file) {
             Some(source) => complete::completions(&self.db, source, offset),
+            None => Vec::new(),
+        }
+    }
+
+    /// Every use of the declaration at `offset` across the project, with the
+    /// declaration itself when `declaration` is set.
+    pub fn references(&self, file: FileId, offset: u32, declaration: bool) -> Vec<Target> {
+        match self.source(file) {
+            Some(source) => refs::references(self, source, offset, declaration),
+            None => Vec::new(),
+        }
+    }
+
+    /// The span of the name at `offset` if it can be renamed, else why not.
+    pub fn prepare_rename(&self, file: FileId, offset: u32) -> Result<Span, String> {
+        let source = self.source(file).ok_or("the file is not loaded")?;
+        refs::prepare_rename(self, source, offset)
+    }
+
+    /// The spans to replace with `new_name` to rename the declaration at `offset`, or why
+    /// the new name is refused.
+    pub fn rename(&self, file: FileId, offset: u32, new_name: &str) -> Result<Vec<Target>, String> {
+        let source = self.source(file).ok_or("the file is not loaded")?;
+        refs::rename(self, source, offset, new_name)
+    }
+
+    /// The signature of the call being typed at `offset`.
+    pub fn signature_help(&self, file: FileId, offset: u32) -> Option<SignatureHelp> {
+        signature::signature_help(&self.db, self.source(file)?, offset)
+    }
+
+    /// Inferred types to show in `within`: `def` locals without a written type, and
+    /// `result` in a reaction.
+    pub fn inlay_hints(&self, file: FileId, within: Span) -> Vec<InlayHint> {
+        match self.source(file) {
+            Some(source) => hints::inlay_hints(&self.db, source, within),
+            None => Vec::new(),
+        }
+    }
+
+    /// The file's tokens to colour, in order, with what each is.
+    pub fn semantic_tokens(&self, file: FileId) -> Vec<(Span, TokenKind)> {
+        match self.source(file) {
+            Some(source) => tokens::tokens(&self.db, source),
+            None => Vec::new(),
+        }
+    }
+
+    /// Fixes for the diagnostics of `file` that overlap `range`.
+    pub fn code_actions(&self, file: FileId, range: Span) -> Vec<CodeAction> {
+        match self.source(file) {
+            Some(source) => actions::code_actions(self, source, range),
             None => Vec::new(),
         }
     }

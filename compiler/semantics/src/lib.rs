@@ -12,6 +12,7 @@ mod db;
 mod diagnostics;
 pub mod ide;
 mod items;
+mod lower;
 mod scope;
 mod signatures;
 mod suggest;
@@ -20,6 +21,7 @@ pub mod types;
 pub use body::BodyPath;
 pub use check::BodyKind;
 pub use db::ExecutionLog;
+pub use lower::LowerError;
 pub use signatures::{FieldSig, WorkflowSig};
 
 use cosmos_diagnostics::{Diagnostic, FileId};
@@ -273,6 +275,22 @@ impl Analysis {
         self.files
             .values()
             .find_map(|file| diagnostics::rule_sets(&self.db, *file, workflow))
+    }
+
+    /// Lowers the whole project to the typed IR, standard library included. Refuses a
+    /// project with errors: only checked code is lowered.
+    pub fn lower_project(&self) -> Result<cosmos_ir::Program, LowerError> {
+        let errors = self
+            .diagnostics()
+            .into_iter()
+            .chain(self.std_diagnostics())
+            .filter(|d| d.severity == cosmos_diagnostics::Severity::Error)
+            .count();
+        if errors > 0 {
+            return Err(LowerError::HasErrors(errors));
+        }
+        let files: Vec<SourceFile> = self.files.values().copied().collect();
+        lower::lower_project(&self.db, &files)
     }
 
     /// The signature of a workflow, by name.

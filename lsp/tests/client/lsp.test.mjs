@@ -12,7 +12,9 @@ import {
   InitializeRequest, InitializedNotification, DidOpenTextDocumentNotification,
   DidChangeTextDocumentNotification, PublishDiagnosticsNotification,
   DocumentSymbolRequest, DefinitionRequest, HoverRequest, CompletionRequest,
-  ShutdownRequest, ExitNotification,
+  ReferencesRequest, PrepareRenameRequest, RenameRequest, DocumentFormattingRequest,
+  WorkspaceSymbolRequest, SignatureHelpRequest, InlayHintRequest,
+  SemanticTokensRequest, CodeActionRequest, ShutdownRequest, ExitNotification,
 } from 'vscode-languageserver-protocol/node.js';
 
 const cosmosc = process.env.COSMOSC;
@@ -49,7 +51,7 @@ workflow Encode {
 }
 `;
 
-let dir, child, conn, mainUri, typesUri;
+let dir, child, conn, mainUri, typesUri, capabilities;
 const versions = new Map();
 const latest = new Map();
 let waiters = [];
@@ -85,6 +87,23 @@ function at(text, needle, delta = 0, n = 0) {
   return { line, character };
 }
 
+/** The UTF-16 offset of a position in `text`. */
+function offsetOf(text, pos) {
+  const lines = text.split('\n');
+  let offset = 0;
+  for (let i = 0; i < pos.line; i++) offset += lines[i].length + 1;
+  return offset + pos.character;
+}
+
+/** `text` with LSP text edits applied. */
+function applyEdits(text, edits) {
+  const sorted = [...edits].sort((a, b) => offsetOf(text, b.range.start) - offsetOf(text, a.range.start));
+  for (const e of sorted) {
+    text = text.slice(0, offsetOf(text, e.range.start)) + e.newText + text.slice(offsetOf(text, e.range.end));
+  }
+  return text;
+}
+
 function hoverText(h) {
   return h?.contents?.value ?? '';
 }
@@ -111,6 +130,7 @@ before(async () => {
     workspaceFolders: [{ uri: rootUri, name: 'lsp-test' }],
   });
   assert.ok(init.capabilities.hoverProvider);
+  capabilities = init.capabilities;
   conn.sendNotification(InitializedNotification.type, {});
   for (const [uri, text] of [[mainUri, MAIN], [typesUri, TYPES]]) {
     versions.set(uri, 1);
@@ -247,6 +267,214 @@ test('half-typed text never crashes the server, and requests see the new text', 
   change(mainUri, renamed);
   const h = await conn.sendRequest(HoverRequest.type, { textDocument: { uri: mainUri }, position: at(renamed, 'remark.size', 1) });
   assert.ok(hoverText(h).includes('fact remark: String'), hoverText(h));
+  change(mainUri, MAIN);
+  await waitFor(() => errors(mainUri).length === 0, 'main.emx clean at the end');
+});
+
+const refs = (uri, pos, includeDeclaration = true) =>
+  conn.sendRequest(ReferencesRequest.type, { textDocument: { uri }, position: pos, context: { includeDeclaration } });
+const rename = (uri, pos, newName) =>
+  conn.sendRequest(RenameRequest.type, { textDocument: { uri }, position: pos, newName });
+const where = (locs) => locs.map((l) => `${l.uri === mainUri ? 'main' : 'types'}:${l.range.start.line}:${l.range.start.character}`).sort();
+
+test('find references across files: facts, types, enum members, functions, inputs', async () => {
+  let locs = await refs(mainUri, at(MAIN, 'inspection: Inspection?', 1));
+  assert.deepEqual(where(locs), where([
+    { uri: mainUri, range: { start: at(MAIN, 'inspection: Inspection?') } },
+    { uri: mainUri, range: { start: at(MAIN, 'inspection == null') } },
+    { uri: mainUri, range: { start: at(MAIN, 'inspection = result') } },
+  ]));
+  locs = await refs(mainUri, at(MAIN, 'inspection == null', 1), false);
+  assert.equal(locs.length, 2, JSON.stringify(locs));
+  // The type, from its declaration in another file: the import, a return type, a fact's type.
+  locs = await refs(typesUri, at(TYPES, 'Inspection {', 1));
+  assert.equal(locs.filter((l) => l.uri === typesUri).length, 1, JSON.stringify(locs));
+  assert.equal(locs.filter((l) => l.uri === mainUri).length, 3, JSON.stringify(locs));
+  locs = await refs(mainUri, at(MAIN, 'Codec.H264', 7));
+  assert.deepEqual(where(locs), where([
+    { uri: typesUri, range: { start: at(TYPES, 'H264') } },
+    { uri: mainUri, range: { start: at(MAIN, 'H264', 0, 0) } },
+    { uri: mainUri, range: { start: at(MAIN, 'H264', 0, 1) } },
+  ]));
+  locs = await refs(mainUri, at(MAIN, 'inspect(url', 2));
+  assert.equal(locs.length, 2, JSON.stringify(locs));
+  locs = await refs(mainUri, at(MAIN, 'url: source', 7));
+  assert.deepEqual(where(locs), where([
+    { uri: mainUri, range: { start: at(MAIN, 'source: String') } },
+    { uri: mainUri, range: { start: at(MAIN, 'url: source', 5) } },
+  ]));
+  // Nothing for a built-in.
+  assert.deepEqual(await refs(mainUri, at(MAIN, 'log(', 1)), []);
+});
+
+test('rename a fact, a type across files, an enum member and a local', async () => {
+  let edit = await rename(mainUri, at(MAIN, 'note.size', 1), 'remark');
+  assert.equal(applyEdits(MAIN, edit.changes[mainUri]), MAIN.replaceAll('note', 'remark'));
+  edit = await rename(mainUri, at(MAIN, 'Inspection?', 1), 'Probe');
+  assert.equal(applyEdits(MAIN, edit.changes[mainUri]), MAIN.replaceAll('Inspection', 'Probe'));
+  assert.equal(applyEdits(TYPES, edit.changes[typesUri]), TYPES.replaceAll('Inspection', 'Probe'));
+  edit = await rename(typesUri, at(TYPES, 'HEVC', 1), 'H265');
+  assert.equal(applyEdits(TYPES, edit.changes[typesUri]), TYPES.replace('HEVC', 'H265'));
+  assert.equal(edit.changes[mainUri], undefined);
+  edit = await rename(typesUri, at(TYPES, 'width', 1), 'w');
+  assert.equal(applyEdits(TYPES, edit.changes[typesUri]), TYPES.replace('width', 'w'));
+  // A local and a record field read through it, in a helper.
+  const withDef = MAIN + `
+def area(probe: Inspection): Int {
+    def w = probe.width
+    w * probe.height
+}
+`;
+  change(mainUri, withDef);
+  edit = await rename(mainUri, at(withDef, 'w * probe', 0), 'wide');
+  assert.equal(applyEdits(withDef, edit.changes[mainUri]), withDef.replace('def w =', 'def wide =').replace('w * probe', 'wide * probe'));
+  edit = await rename(mainUri, at(withDef, 'probe: Inspection', 1), 'p');
+  assert.equal(applyEdits(withDef, edit.changes[mainUri]), withDef.replace('area(probe', 'area(p').replace('= probe.', '= p.').replace('* probe.', '* p.'));
+  edit = await rename(mainUri, at(withDef, 'probe.width', 7), 'w');
+  assert.equal(applyEdits(withDef, edit.changes[mainUri]), withDef.replace('probe.width', 'probe.w'));
+  assert.equal(applyEdits(TYPES, edit.changes[typesUri]), TYPES.replace('width', 'w'));
+  change(mainUri, MAIN);
+});
+
+test('rename refuses invalid names with a message', async () => {
+  const refused = async (pos, newName, pattern) => {
+    await assert.rejects(rename(mainUri, pos, newName), (e) => { assert.match(e.message, pattern); return true; });
+  };
+  await refused(at(MAIN, 'note.size', 1), 'if', /reserved word/);
+  await refused(at(MAIN, 'note.size', 1), '2x', /not a name/);
+  await refused(at(MAIN, 'note.size', 1), 'codec', /already/);
+  await refused(at(MAIN, 'inspect(url', 1), 'Encode', /already/);
+  const prepared = await conn.sendRequest(PrepareRenameRequest.type, { textDocument: { uri: mainUri }, position: at(MAIN, 'note.size', 2) });
+  assert.deepEqual(prepared.start, at(MAIN, 'note.size'));
+  assert.deepEqual(prepared.end, at(MAIN, 'note.size', 4));
+  await assert.rejects(
+    conn.sendRequest(PrepareRenameRequest.type, { textDocument: { uri: mainUri }, position: at(MAIN, 'log(', 1) }),
+    /nothing here that can be renamed/,
+  );
+});
+
+test('formatting goes through cosmosc fmt, and leaves a broken file alone', async () => {
+  const format = async (text) => {
+    change(mainUri, text);
+    const edits = await conn.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri: mainUri }, options: { tabSize: 4, insertSpaces: true } });
+    return { edits, result: applyEdits(text, edits) };
+  };
+  const canonical = (await format(MAIN)).result;
+  assert.ok(canonical.includes('    reaction {\n            log("é😀日本")\n            inspection = result\n        }'), canonical);
+  const messy = MAIN.replace('workflow Encode {', 'workflow   Encode{').replace('    complete when', '          complete when');
+  const { edits, result } = await format(messy);
+  assert.ok(edits.length > 0);
+  assert.equal(result, canonical);
+  assert.deepEqual((await format(canonical)).edits, []);
+  assert.deepEqual((await format(MAIN.replace('workflow Encode {', 'workflow Encode {{'))).edits, []);
+  change(mainUri, MAIN);
+});
+
+test('workspace symbols find declarations in every file', async () => {
+  const symbols = await conn.sendRequest(WorkspaceSymbolRequest.type, { query: 'insp' });
+  const found = symbols.map((s) => `${s.name}@${s.location.uri === mainUri ? 'main' : 'types'}${s.containerName ? '<' + s.containerName : ''}`).sort();
+  assert.deepEqual(found, ['Inspection@types', 'inspect source@main<Encode', 'inspect@main', 'inspection@main<Encode']);
+  const all = await conn.sendRequest(WorkspaceSymbolRequest.type, { query: '' });
+  assert.ok(all.some((s) => s.name === 'H264' && s.containerName === 'Codec'));
+});
+
+test('signature help for functions, helpers, records and built-ins', async () => {
+  const typing = MAIN.replace('action { inspect(url: source) }', 'action { inspect(url: source, ) }')
+    .replace('complete when { note.size() > 0 }', 'complete when { area(Inspection(width: 1, h), x) > min(1, ) }');
+  change(mainUri, typing);
+  const help = (pos) => conn.sendRequest(SignatureHelpRequest.type, { textDocument: { uri: mainUri }, position: pos });
+  let h = await help(at(typing, 'inspect(url', 8));
+  assert.equal(h.signatures[0].label, 'inspect(url: String): Inspection');
+  assert.deepEqual(h.signatures[0].parameters.map((p) => p.label), ['url: String']);
+  assert.equal(h.activeParameter, 0);
+  h = await help(at(typing, 'width: 1, h', 10));
+  assert.equal(h.signatures[0].label, 'Inspection(width: Int, height: Int): Inspection');
+  assert.equal(h.activeParameter, 1);
+  h = await help(at(typing, 'min(1, ', 7));
+  assert.ok(h.signatures[0].label.startsWith('min('), h.signatures[0].label);
+  assert.ok(h.signatures[0].documentation.value.length > 0);
+  h = await help(at(typing, 'note', 0, 0));
+  assert.equal(h, null);
+  change(mainUri, MAIN);
+});
+
+test('inlay hints show inferred local types and the type of result', async () => {
+  const withDef = MAIN + `
+def area(probe: Inspection): Int {
+    def w = probe.width
+    def typed: Int = probe.height
+    def label = "x\${w}"
+    w * typed + label.size()
+}
+`;
+  change(mainUri, withDef);
+  const lines = withDef.split('\n').length;
+  const hints = await conn.sendRequest(InlayHintRequest.type, { textDocument: { uri: mainUri }, range: { start: { line: 0, character: 0 }, end: { line: lines, character: 0 } } });
+  const shown = hints.map((h) => `${h.position.line}:${h.position.character} ${h.label}`);
+  assert.deepEqual(shown, [
+    `${at(withDef, 'reaction {', 10).line}:${at(withDef, 'reaction {', 10).character} result: Inspection`,
+    `${at(withDef, 'w = probe').line}:${at(withDef, 'w = probe', 1).character} : Int`,
+    `${at(withDef, 'label =').line}:${at(withDef, 'label =', 5).character} : String`,
+  ]);
+  change(mainUri, MAIN);
+});
+
+test('semantic tokens classify keywords, declarations, names, strings, numbers and comments', async () => {
+  const text = MAIN.replace('workflow Encode {', '// the encoder\nworkflow Encode {');
+  change(mainUri, text);
+  const { data } = await conn.sendRequest(SemanticTokensRequest.type, { textDocument: { uri: mainUri } });
+  const lines = text.split('\n');
+  const types = capabilities.semanticTokensProvider.legend.tokenTypes;
+  const tokens = [];
+  let line = 0, character = 0;
+  for (let i = 0; i < data.length; i += 5) {
+    line += data[i];
+    character = data[i] === 0 ? character + data[i + 1] : data[i + 1];
+    tokens.push(`${lines[line].slice(character, character + data[i + 2])}:${types[data[i + 3]]}`);
+  }
+  for (const expected of [
+    'workflow:keyword', 'rule:keyword', 'match:keyword', 'reaction:keyword', 'function:keyword',
+    'Inspection:type', 'Codec:enum', 'H264:enumMember', 'Encode:class',
+    'inspection:property', 'source:parameter', 'inspect:function', 'log:function',
+    '"é😀日本"', '0:number', '// the encoder:comment', '"café":string',
+  ]) {
+    assert.ok(tokens.some((t) => t === expected || t.startsWith(expected + ':')), `${expected} in ${tokens.join(' ')}`);
+  }
+  // Every reference to the fact is a property, in the match and in the reaction.
+  assert.equal(tokens.filter((t) => t === 'inspection:property').length, 3, tokens.join(' '));
+  change(mainUri, MAIN);
+});
+
+test('code actions: a null guard in the match, an import, a suggestion', async () => {
+  const fix = async (text, needle, code, title) => {
+    change(mainUri, text);
+    const line = at(text, needle).line;
+    const mine = () => errors(mainUri).find((d) => d.code === code && d.range.start.line === line);
+    await waitFor(() => mine() !== undefined, `a ${code} on line ${line} of main.emx`);
+    const diagnostic = mine();
+    assert.ok(diagnostic, JSON.stringify(errors(mainUri)));
+    const actions = await conn.sendRequest(CodeActionRequest.type, {
+      textDocument: { uri: mainUri }, range: diagnostic.range, context: { diagnostics: [diagnostic] },
+    });
+    const action = actions.find((a) => a.title.includes(title));
+    assert.ok(action, JSON.stringify(actions.map((a) => a.title)));
+    assert.equal(action.kind, 'quickfix');
+    assert.equal(action.diagnostics[0].code, code);
+    return applyEdits(text, action.edit.changes[mainUri]);
+  };
+  // Using an optional fact in the action, unchecked in the match.
+  const unguarded = MAIN.replace('match { inspection == null && codec', 'match { codec')
+    .replace('inspect(url: source)', 'inspect(url: inspection.width.toString())');
+  const guarded = await fix(unguarded, 'inspection.width', 'E0202', '`inspection != null`');
+  assert.equal(guarded, unguarded.replace('match { codec', 'match { inspection != null && codec'));
+  change(mainUri, guarded);
+  await waitFor(() => !errors(mainUri).some((d) => d.code === 'E0202'), 'the null error to go');
+  // A type that is not imported, declared in media.types.
+  const unimported = MAIN.replace('{ Inspection, Codec }', '{ Inspection }');
+  assert.equal(await fix(unimported, 'codec: Codec', 'E0104', 'Import `Codec` from `media.types`'), MAIN);
+  // A misspelled fact.
+  const misspelled = MAIN.replace('note.size()', 'nte.size()');
+  assert.equal(await fix(misspelled, 'nte.size', 'E0103', 'Replace with `note`'), MAIN);
   change(mainUri, MAIN);
   await waitFor(() => errors(mainUri).length === 0, 'main.emx clean at the end');
 });

@@ -2,7 +2,7 @@
 //! functions, and the closures they take.
 
 use super::expr::TypeLevel;
-use super::{BodyKind, Checker, LocalKind, NameRef};
+use super::{BodyKind, Checker, Link, LocalKind, NameRef};
 use crate::builtins::{self, ClosureReturn, MethodType, Returns};
 use crate::scope::DeclKind;
 use crate::signatures::{FieldSig, def_sig, function_sig, record_sig};
@@ -39,6 +39,7 @@ impl Checker<'_> {
                         self.cx.scope.get(&name.text).cloned()
                 {
                     self.out.used.insert(name.text.clone());
+                    self.link(name.span, Link::Decl(key.clone()));
                     return self.call_decl(
                         TypeLevel::Decl(kind, key),
                         expr,
@@ -63,6 +64,7 @@ impl Checker<'_> {
                     return self.call_decl(level, expr, callee.span, args, closure);
                 }
                 if GLOBALS.contains(&name.text.as_str()) {
+                    self.link(name.span, Link::Builtin(name.text.clone()));
                     return self.call_global(
                         &name.text,
                         expr.span,

@@ -1,6 +1,6 @@
 //! Expressions: literals, names and paths, operators, conditionals.
 
-use super::{BodyKind, Checker, NameRef};
+use super::{BodyKind, Checker, Link, NameRef};
 use crate::scope::{DeclKind, Symbol, module_decl};
 use crate::signatures::enum_sig;
 use crate::suggest::did_you_mean;
@@ -434,7 +434,11 @@ impl Checker<'_> {
     }
 
     fn check_name(&mut self, name: &str, span: Span, expr: &Expr) -> Type {
-        match self.lookup(name) {
+        let found = self.lookup(name);
+        if let Some(found) = &found {
+            self.link_name(span, found);
+        }
+        match found {
             Some(NameRef::Local(index)) => {
                 let Some(local) = self.locals.get_mut(index) else {
                     return Type::Error;
@@ -528,7 +532,10 @@ impl Checker<'_> {
                     return None;
                 }
                 match self.lookup(&name.text)? {
-                    NameRef::Symbol(Symbol::Decl(kind, key)) => Some(TypeLevel::Decl(kind, key)),
+                    NameRef::Symbol(Symbol::Decl(kind, key)) => {
+                        self.link(name.span, Link::Decl(key.clone()));
+                        Some(TypeLevel::Decl(kind, key))
+                    }
                     NameRef::Symbol(Symbol::Module(m)) => Some(TypeLevel::Module(m)),
                     _ => None,
                 }
@@ -539,7 +546,10 @@ impl Checker<'_> {
                 safe: false,
             } => match self.type_level(receiver)? {
                 TypeLevel::Module(m) => match module_decl(self.db, &m, &name.text) {
-                    Some(Symbol::Decl(kind, key)) => Some(TypeLevel::Decl(kind, key)),
+                    Some(Symbol::Decl(kind, key)) => {
+                        self.link(name.span, Link::Decl(key.clone()));
+                        Some(TypeLevel::Decl(kind, key))
+                    }
                     _ => {
                         self.error(
                             Code::UNKNOWN_NAME,
@@ -571,6 +581,7 @@ impl Checker<'_> {
                         .map(|s| s.variants)
                         .unwrap_or_default();
                     if variants.iter().any(|v| v == name) {
+                        self.link(name_span, Link::EnumMember(key.clone(), name.to_string()));
                         Type::Enum(key)
                     } else {
                         let suggestion = did_you_mean(name, variants.iter().map(String::as_str))
@@ -635,7 +646,10 @@ impl Checker<'_> {
             Type::Record(key) => {
                 let sig = crate::signatures::record_sig(self.db, key).unwrap_or_default();
                 match sig.fields.iter().find(|f| f.name == name) {
-                    Some(field) => field.ty.clone(),
+                    Some(field) => {
+                        self.link(name_span, Link::RecordField(key.clone(), name.to_string()));
+                        field.ty.clone()
+                    }
                     None => {
                         let suggestion =
                             did_you_mean(name, sig.fields.iter().map(|f| f.name.as_str()))

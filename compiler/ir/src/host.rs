@@ -1,0 +1,373 @@
+//! The API the runtime calls: for one workflow, start an instance from JSON input and
+//! run its bodies — `match`, `action`, `reaction`, `error`, signal handlers, `complete
+//! when`, `output` — with facts converted to and from JSON by their declared types.
+//!
+//! This is the interpreter's host; the JIT will offer the same API over native code.
+
+use crate::interp::{self, Effects, Env, Facts, RuntimeError};
+use crate::json::{ShapeError, from_json, to_json};
+use crate::value::{CallTarget, Value};
+use crate::{FieldLayout, Function, Program, WorkflowIr};
+use serde_json::{Map, Value as Json};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HostError {
+    #[error("no workflow `{0}`")]
+    UnknownWorkflow(String),
+    #[error("workflow `{workflow}` has no rule {rule:?}")]
+    UnknownRule { workflow: String, rule: String },
+    #[error("workflow `{workflow}` has no signal `{signal}`")]
+    UnknownSignal { workflow: String, signal: String },
+    #[error("rule {rule:?} has no `{part}`")]
+    MissingPart { rule: String, part: &'static str },
+    #[error("{what}: {error}")]
+    Shape { what: String, error: ShapeError },
+    #[error("{what} must be a JSON object")]
+    NotAnObject { what: String },
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+/// One instance's state: its inputs and facts, in layout order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    pub inputs: Vec<Value>,
+    pub facts: Vec<Value>,
+}
+
+/// A call an action asks for, with JSON arguments keyed by parameter name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallRequest {
+    Function {
+        name: String,
+        args: Map<String, Json>,
+    },
+    /// `sleep(d)`, in milliseconds.
+    Sleep { ms: i64 },
+}
+
+/// What an action evaluated to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionValue {
+    /// A `Call<T>`: the reaction's `result` is a `T`.
+    Call(CallRequest),
+    /// A `List<Call<T>>`: `result` is a `List<T>`, in order.
+    Calls(Vec<CallRequest>),
+    /// A plain value: `result` is that value.
+    Value(Json),
+}
+
+/// What the `error` block is told about a failed call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallFailure {
+    pub message: String,
+    /// `FAILED`, `TIMEOUT`, `BAD_OUTPUT` or `CRASHED`.
+    pub kind: String,
+    pub attempt: i64,
+    pub function: String,
+    pub stderr: Option<String>,
+}
+
+/// One workflow of a program, ready to run.
+pub struct WorkflowHost<'p> {
+    program: &'p Program,
+    workflow: &'p WorkflowIr,
+}
+
+fn object<'j>(json: &'j Json, what: &str) -> Result<&'j Map<String, Json>, HostError> {
+    json.as_object().ok_or_else(|| HostError::NotAnObject {
+        what: what.to_string(),
+    })
+}
+
+impl<'p> WorkflowHost<'p> {
+    pub fn new(program: &'p Program, name: &str) -> Result<Self, HostError> {
+        let workflow = program
+            .workflow(name)
+            .ok_or_else(|| HostError::UnknownWorkflow(name.to_string()))?;
+        Ok(WorkflowHost { program, workflow })
+    }
+
+    pub fn workflow(&self) -> &'p WorkflowIr {
+        self.workflow
+    }
+
+    /// Reads fields (inputs, record-like objects) from a JSON object: given ones by
+    /// type, missing ones from their defaults, optional ones without a default as null.
+    fn read_fields(
+        &self,
+        fields: &[FieldLayout],
+        json: &Json,
+        what: &str,
+    ) -> Result<Vec<Value>, HostError> {
+        let map = object(json, what)?;
+        if let Some(extra) = map.keys().find(|k| !fields.iter().any(|f| &f.name == *k)) {
+            return Err(HostError::Shape {
+                what: what.to_string(),
+                error: ShapeError {
+                    path: format!("$.{extra}"),
+                    expected: "a declared name".to_string(),
+                    found: format!("an unknown field `{extra}`"),
+                },
+            });
+        }
+        let mut out = Vec::with_capacity(fields.len());
+        for field in fields {
+            out.push(match map.get(&field.name) {
+                Some(v) => from_json(self.program, &field.ty, v).map_err(|mut error| {
+                    error.path = error.path.replacen('$', &format!("$.{}", field.name), 1);
+                    HostError::Shape {
+                        what: what.to_string(),
+                        error,
+                    }
+                })?,
+                None => self.default(field, what)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn default(&self, field: &FieldLayout, what: &str) -> Result<Value, HostError> {
+        match &field.default {
+            Some(d) => Ok(interp::eval_const(self.program, d)?),
+            None if matches!(field.ty, crate::Ty::Optional(_)) => Ok(Value::Null),
+            None => Err(HostError::Shape {
+                what: what.to_string(),
+                error: ShapeError {
+                    path: format!("$.{}", field.name),
+                    expected: format!(
+                        "a value of type {}",
+                        crate::json::ty_name(self.program, &field.ty)
+                    ),
+                    found: "nothing".to_string(),
+                },
+            }),
+        }
+    }
+
+    /// A new instance from its JSON input; facts start at their initial values.
+    pub fn start(&self, input: &Json) -> Result<Instance, HostError> {
+        let inputs = self.read_fields(&self.workflow.inputs, input, "the input")?;
+        let mut facts = Vec::with_capacity(self.workflow.facts.len());
+        for fact in &self.workflow.facts {
+            facts.push(self.default(fact, "the facts")?);
+        }
+        Ok(Instance { inputs, facts })
+    }
+
+    /// The facts as a JSON object keyed by fact name.
+    pub fn facts_to_json(&self, instance: &Instance) -> Json {
+        let mut out = Map::new();
+        for (field, v) in self.workflow.facts.iter().zip(&instance.facts) {
+            out.insert(field.name.clone(), to_json(self.program, v));
+        }
+        Json::Object(out)
+    }
+
+    /// Facts read back from [`WorkflowHost::facts_to_json`]'s form.
+    pub fn facts_from_json(&self, json: &Json) -> Result<Vec<Value>, HostError> {
+        self.read_fields(&self.workflow.facts, json, "the facts")
+    }
+
+    fn rule(&self, name: &str) -> Result<&'p crate::RuleIr, HostError> {
+        self.workflow
+            .rules
+            .iter()
+            .find(|r| r.name == name)
+            .ok_or_else(|| HostError::UnknownRule {
+                workflow: self.workflow.name.clone(),
+                rule: name.to_string(),
+            })
+    }
+
+    fn run_read(&self, f: &Function, instance: &Instance, now: i64) -> Result<Value, HostError> {
+        let env = Env {
+            inputs: &instance.inputs,
+            facts: Facts::Read(&instance.facts),
+            now,
+        };
+        Ok(interp::run(self.program, f, Vec::new(), env)?.0)
+    }
+
+    fn run_write(
+        &self,
+        f: &Function,
+        args: Vec<Value>,
+        instance: &mut Instance,
+        now: i64,
+    ) -> Result<Effects, HostError> {
+        // A handler that fails at run time leaves the facts as they were.
+        let mut facts = instance.facts.clone();
+        let env = Env {
+            inputs: &instance.inputs,
+            facts: Facts::Write(&mut facts),
+            now,
+        };
+        let (_, effects) = interp::run(self.program, f, args, env)?;
+        instance.facts = facts;
+        Ok(effects)
+    }
+
+    /// Whether the rule's `match` holds (a rule without one always matches).
+    pub fn matches(&self, rule: &str, instance: &Instance, now: i64) -> Result<bool, HostError> {
+        match &self.rule(rule)?.matcher {
+            None => Ok(true),
+            Some(f) => Ok(self.run_read(f, instance, now)? == Value::Bool(true)),
+        }
+    }
+
+    pub fn action(
+        &self,
+        rule: &str,
+        instance: &Instance,
+        now: i64,
+    ) -> Result<ActionValue, HostError> {
+        let Some(f) = &self.rule(rule)?.action else {
+            return Err(HostError::MissingPart {
+                rule: rule.to_string(),
+                part: "action",
+            });
+        };
+        Ok(match self.run_read(f, instance, now)? {
+            Value::Call(call) => ActionValue::Call(self.request(&call)),
+            Value::List(items) if matches!(&f.ret, crate::Ty::List(t) if matches!(**t, crate::Ty::Call(_))) => {
+                ActionValue::Calls(
+                    items
+                        .iter()
+                        .filter_map(|i| match i {
+                            Value::Call(c) => Some(self.request(c)),
+                            _ => None,
+                        })
+                        .collect(),
+                )
+            }
+            other => ActionValue::Value(to_json(self.program, &other)),
+        })
+    }
+
+    fn request(&self, call: &crate::value::PendingCall) -> CallRequest {
+        match call.target {
+            CallTarget::Sleep => CallRequest::Sleep {
+                ms: match call.args.first() {
+                    Some(Value::Duration(ms)) => *ms,
+                    _ => 0,
+                },
+            },
+            CallTarget::Function(id) => {
+                let function = self.program.functions.get(id.0 as usize);
+                let mut args = Map::new();
+                if let Some(function) = function {
+                    for ((name, _), v) in function.params.iter().zip(&call.args) {
+                        args.insert(name.clone(), to_json(self.program, v));
+                    }
+                }
+                CallRequest::Function {
+                    name: function.map_or_else(String::new, |f| f.name.clone()),
+                    args,
+                }
+            }
+        }
+    }
+
+    /// Runs the rule's `reaction` with the call's JSON result; facts change in place.
+    pub fn reaction(
+        &self,
+        rule: &str,
+        instance: &mut Instance,
+        result: &Json,
+        now: i64,
+    ) -> Result<Effects, HostError> {
+        let Some(f) = &self.rule(rule)?.reaction else {
+            return Ok(Effects::default());
+        };
+        let ty = f
+            .slots
+            .first()
+            .map(|s| s.ty.clone())
+            .unwrap_or(crate::Ty::Json);
+        let result = from_json(self.program, &ty, result).map_err(|error| HostError::Shape {
+            what: format!("the result for rule {rule:?}"),
+            error,
+        })?;
+        self.run_write(f, vec![result], instance, now)
+    }
+
+    /// Runs the rule's `error` block; `None` when the rule has none (the instance fails).
+    pub fn error(
+        &self,
+        rule: &str,
+        instance: &mut Instance,
+        failure: &CallFailure,
+        now: i64,
+    ) -> Result<Option<Effects>, HostError> {
+        let Some(f) = &self.rule(rule)?.error else {
+            return Ok(None);
+        };
+        let ty = f
+            .slots
+            .first()
+            .map(|s| s.ty.clone())
+            .unwrap_or(crate::Ty::Json);
+        let json = serde_json::json!({
+            "message": failure.message,
+            "kind": failure.kind,
+            "attempt": failure.attempt,
+            "function": failure.function,
+            "stderr": failure.stderr,
+        });
+        let error = from_json(self.program, &ty, &json).map_err(|error| HostError::Shape {
+            what: "the call error".to_string(),
+            error,
+        })?;
+        self.run_write(f, vec![error], instance, now).map(Some)
+    }
+
+    /// Runs a signal handler with its JSON arguments (an object keyed by parameter name).
+    pub fn signal(
+        &self,
+        name: &str,
+        instance: &mut Instance,
+        args: &Json,
+        now: i64,
+    ) -> Result<Effects, HostError> {
+        let Some(signal) = self.workflow.signals.iter().find(|s| s.name == name) else {
+            return Err(HostError::UnknownSignal {
+                workflow: self.workflow.name.clone(),
+                signal: name.to_string(),
+            });
+        };
+        let f = &signal.handler;
+        let params: Vec<FieldLayout> = f
+            .slots
+            .iter()
+            .take(f.params as usize)
+            .map(|s| FieldLayout {
+                name: s.name.clone(),
+                ty: s.ty.clone(),
+                default: None,
+            })
+            .collect();
+        let values =
+            self.read_fields(&params, args, &format!("the arguments of signal `{name}`"))?;
+        self.run_write(f, values, instance, now)
+    }
+
+    /// Whether `complete when` holds (false without one).
+    pub fn complete_when(&self, instance: &Instance, now: i64) -> Result<bool, HostError> {
+        match &self.workflow.complete_when {
+            None => Ok(false),
+            Some(f) => Ok(self.run_read(f, instance, now)? == Value::Bool(true)),
+        }
+    }
+
+    /// The workflow's `output`, as JSON (`None` without one).
+    pub fn output(&self, instance: &Instance, now: i64) -> Result<Option<Json>, HostError> {
+        match &self.workflow.output {
+            None => Ok(None),
+            Some(f) => Ok(Some(to_json(
+                self.program,
+                &self.run_read(f, instance, now)?,
+            ))),
+        }
+    }
+}

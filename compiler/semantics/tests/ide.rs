@@ -1,0 +1,188 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The editor queries through `Analysis`: references, rename and its refusals,
+//! signature help and inlay hints, on a small two-module project.
+
+use cosmos_diagnostics::{FileId, Span};
+use cosmos_semantics::Analysis;
+
+const TYPES: &str = "type Probe { width: Int }\nenum Codec { H264, HEVC }\n";
+const MAIN: &str = r#"import media.types { Probe, Codec }
+
+def area(p: Probe): Int {
+    def w = p.width
+    w * 2
+}
+
+workflow W {
+    facts {
+        probe: Probe?
+        codec: Codec = Codec.H264
+    }
+    rule "r" {
+        match { probe == null }
+        action { area(p: Probe(width: 1)) }
+        reaction { probe = Probe(width: result) }
+    }
+}
+"#;
+
+fn project() -> Analysis {
+    let mut analysis = Analysis::new();
+    analysis.set_file(FileId(0), "media.types", TYPES.to_string());
+    analysis.set_file(FileId(1), "main", MAIN.to_string());
+    analysis
+}
+
+fn offset(text: &str, needle: &str, delta: u32) -> u32 {
+    text.find(needle).unwrap() as u32 + delta
+}
+
+fn texts(analysis: &Analysis, file: FileId, offset: u32) -> Vec<(u32, String)> {
+    let mut refs: Vec<(u32, String)> = analysis
+        .references(file, offset, true)
+        .iter()
+        .map(|t| {
+            let text = if t.file == FileId(0) { TYPES } else { MAIN };
+            (t.file.0, text[t.span.range()].to_string())
+        })
+        .collect();
+    refs.sort();
+    refs
+}
+
+#[test]
+fn references_cover_declaration_imports_types_and_bodies() {
+    let analysis = project();
+    let refs = texts(&analysis, FileId(0), offset(TYPES, "Probe", 1));
+    // The declaration, the import, a parameter's type, a fact's type, two calls.
+    assert_eq!(refs.len(), 6, "{refs:?}");
+    assert_eq!(refs.iter().filter(|(f, _)| *f == 0).count(), 1);
+    let field = texts(&analysis, FileId(0), offset(TYPES, "width", 1));
+    assert_eq!(field.len(), 2, "the declaration and `p.width`: {field:?}");
+    let local = analysis.references(FileId(1), offset(MAIN, "w * 2", 0), true);
+    assert_eq!(local.len(), 2);
+}
+
+#[test]
+fn rename_refuses_bad_names() {
+    let analysis = project();
+    let at = offset(MAIN, "probe == null", 1);
+    assert!(
+        analysis
+            .rename(FileId(1), at, "return")
+            .unwrap_err()
+            .contains("reserved")
+    );
+    assert!(
+        analysis
+            .rename(FileId(1), at, "a-b")
+            .unwrap_err()
+            .contains("not a name")
+    );
+    assert!(
+        analysis
+            .rename(FileId(1), at, "codec")
+            .unwrap_err()
+            .contains("already")
+    );
+    assert_eq!(analysis.rename(FileId(1), at, "found").unwrap().len(), 3);
+    let local = offset(MAIN, "w * 2", 0);
+    assert!(
+        analysis
+            .rename(FileId(1), local, "p")
+            .unwrap_err()
+            .contains("already")
+    );
+    let builtin = offset(MAIN, "null", 1);
+    assert!(analysis.prepare_rename(FileId(1), builtin).is_err());
+}
+
+#[test]
+fn signature_help_and_inlay_hints() {
+    let analysis = project();
+    let help = analysis
+        .signature_help(FileId(1), offset(MAIN, "width: 1)", 7))
+        .unwrap();
+    assert_eq!(help.label, "Probe(width: Int): Probe");
+    let help = analysis
+        .signature_help(FileId(1), offset(MAIN, "p: Probe(", 1))
+        .unwrap();
+    assert_eq!(help.label, "area(p: Probe): Int");
+    let hints = analysis.inlay_hints(FileId(1), Span::new(0, MAIN.len() as u32));
+    let labels: Vec<&str> = hints.iter().map(|h| h.label.as_str()).collect();
+    assert_eq!(labels, [": Int", "result: Int"]);
+    assert_eq!(hints[0].offset, offset(MAIN, "w = p", 1));
+}
+
+#[test]
+fn code_actions_fix_null_imports_and_misspellings() {
+    let mut analysis = project();
+    let unguarded = MAIN
+        .replace("match { probe == null }", "match { codec == Codec.H264 }")
+        .replace("Probe(width: 1)", "Probe(width: probe.width)");
+    analysis.set_file(FileId(1), "main", unguarded.clone());
+    let at = offset(&unguarded, "probe.width", 0);
+    let actions = analysis.code_actions(FileId(1), Span::new(at, at + 5));
+    let guard = actions.iter().find(|a| a.fixes == "E0202").unwrap();
+    assert_eq!(guard.edits[0].2, "probe != null && ");
+    assert_eq!(
+        guard.edits[0].1.start,
+        offset(&unguarded, "codec == Codec", 0)
+    );
+
+    let either = unguarded.replace(
+        "codec == Codec.H264",
+        "codec == Codec.H264 || codec == Codec.HEVC",
+    );
+    analysis.set_file(FileId(1), "main", either.clone());
+    let at = offset(&either, "probe.width", 0);
+    let actions = analysis.code_actions(FileId(1), Span::new(at, at + 5));
+    let guard = actions.iter().find(|a| a.fixes == "E0202").unwrap();
+    let texts: Vec<&str> = guard.edits.iter().map(|e| e.2.as_str()).collect();
+    assert_eq!(texts, ["probe != null && (", ")"]);
+
+    let unimported = MAIN.replace("{ Probe, Codec }", "{ Probe }");
+    analysis.set_file(FileId(1), "main", unimported.clone());
+    let at = offset(&unimported, "codec: Codec", 7);
+    let actions = analysis.code_actions(FileId(1), Span::new(at, at));
+    let import = actions.iter().find(|a| a.fixes == "E0104").unwrap();
+    assert_eq!(import.title, "Import `Codec` from `media.types`");
+    assert_eq!(import.edits[0].2, ", Codec");
+
+    let misspelled = MAIN.replace("w * 2", "ww * 2");
+    analysis.set_file(FileId(1), "main", misspelled.clone());
+    let at = offset(&misspelled, "ww * 2", 0);
+    let actions = analysis.code_actions(FileId(1), Span::new(at, at));
+    assert_eq!(actions[0].title, "Replace with `w`");
+}
+
+#[test]
+fn semantic_tokens_classify_names() {
+    use cosmos_semantics::ide::TokenKind;
+    let analysis = project();
+    let tokens = analysis.semantic_tokens(FileId(1));
+    let kind_of = |needle: &str, n: usize| {
+        let start = MAIN.match_indices(needle).nth(n).unwrap().0 as u32;
+        tokens
+            .iter()
+            .find(|(s, _)| s.start == start)
+            .map(|(_, k)| *k)
+    };
+    assert_eq!(kind_of("workflow", 0), Some(TokenKind::Keyword));
+    assert_eq!(kind_of("match", 0), Some(TokenKind::Keyword));
+    assert_eq!(kind_of("probe", 1), Some(TokenKind::Fact));
+    assert_eq!(kind_of("H264", 0), Some(TokenKind::EnumMember));
+    assert_eq!(kind_of("Codec", 1), Some(TokenKind::Enum));
+    assert_eq!(kind_of("area", 1), Some(TokenKind::Function));
+    assert_eq!(kind_of("\"r\"", 0), Some(TokenKind::String));
+    assert_eq!(kind_of("2", 0), Some(TokenKind::Number));
+    assert_eq!(kind_of("w ", 1), Some(TokenKind::Variable));
+}
+
+#[test]
+fn references_of_a_parameter() {
+    let analysis = project();
+    let refs = analysis.references(FileId(1), offset(MAIN, "p.width", 0), true);
+    // The parameter and its use in the helper.
+    assert_eq!(refs.len(), 2);
+}

@@ -24,9 +24,36 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     Check(CheckArgs),
+    Compile(CompileArgs),
     Fmt(FmtArgs),
     /// Runs the language server on stdin and stdout (for editors)
     Lsp,
+    Test(TestArgs),
+}
+
+/// Runs the project's `test` blocks on the engine, with every function mocked.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Runs the project's `test` blocks (LANGUAGE.md section 8). Each test drives one \
+instance on a virtual clock with every function mocked; a call with no mock fails the test.\n\n\
+The project is found by walking up from DIR to the nearest folder holding `cosmos.toml`.",
+    after_help = "Output (stdout):\n  \
+one line per test: `PASS name (12 ms)` or `FAIL name`, followed for a failure by the failing \
+assert with the value of each part, the instance's status and its history\n  \
+a summary line: `N passed, M failed`\n\n\
+Exit status:\n  \
+0  every test passed\n  \
+1  some test failed\n  \
+2  usage error, or the project could not be loaded or has errors; one `error:` line on stderr"
+)]
+pub(crate) struct TestArgs {
+    /// A folder in the project, or below its root
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Run only the tests whose name contains TEXT
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
 }
 
 /// Checks a project: parses and type-checks every `.emx` file under its source root.
@@ -57,6 +84,41 @@ pub(crate) struct CheckArgs {
     /// Exit with status 1 when there are warnings, even without errors
     #[arg(long)]
     pub deny_warnings: bool,
+}
+
+/// Compiles a project: checks it, lowers it to the typed IR and writes a bundle.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Compiles a project: checks it as `cosmosc check` does, lowers every body to the \
+typed IR and writes a bundle that the runtime loads without reading the sources again.\n\n\
+The project is found by walking up from DIR to the nearest folder holding `cosmos.toml`. \
+The bundle holds the checked IR, the SHA-256 of every source file and the compiler's version; \
+only this version of cosmosc loads it (recompile after upgrading). It is written to FILE, by \
+default `<project root>/target/<project name>.cosmos`, replacing it whole.",
+    after_help = "Output:\n  \
+stderr  diagnostics as `check` renders them for people; then, when the bundle is written, \
+`compiled N workflows, M functions to FILE` (M counts compiled bodies: defs, and each rule's \
+match, action, reaction and error block, signal handlers, complete-when and output)\n  \
+stdout  only with --emit: `ir` prints the typed IR of every body, for people to read; \
+--emit alone writes no bundle, --emit with -o writes one as well\n\n\
+Exit status:\n  \
+0  compiled\n  \
+1  the project has errors, or uses something the compiler cannot compile yet; nothing is written\n  \
+2  usage error, the project could not be loaded, or the bundle could not be written; \
+one `error:` line on stderr"
+)]
+pub(crate) struct CompileArgs {
+    /// A folder in the project, or below its root
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Where to write the bundle [default: <project root>/target/<project name>.cosmos]
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print a form of the program for people on stdout (no bundle is written unless -o is given)
+    #[arg(long, value_enum, value_name = "FORM")]
+    pub emit: Option<Emit>,
 }
 
 /// Formats `.emx` files in the one canonical style.
@@ -92,6 +154,13 @@ pub(crate) enum Format {
     Json,
     /// SARIF 2.1.0, on stdout
     Sarif,
+}
+
+/// What `compile --emit` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Emit {
+    /// The typed IR of every body
+    Ir,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,5 +2,7 @@
 //! or an error for `main` to print.
 
 pub(crate) mod check;
+pub(crate) mod compile;
 pub(crate) mod fmt;
 pub(crate) mod lsp;
+pub(crate) mod test;

@@ -15,8 +15,9 @@ use tower_lsp::jsonrpc::Result;
 use tower_lsp::lsp_types::*;
 use tower_lsp::{Client, LanguageServer};
 
-/// How long the text must stay unchanged before diagnostics are computed.
-const DEBOUNCE: Duration = Duration::from_millis(50);
+/// How long the text must stay unchanged before diagnostics are computed: long enough
+/// to let a burst of keystrokes settle, short against the ~10 ms a re-check takes.
+const DEBOUNCE: Duration = Duration::from_millis(10);
 
 pub struct Server {
     client: Client,
@@ -82,11 +83,15 @@ impl Server {
                         break;
                     }
                 }
-                let state = state.clone();
-                let published = tokio::task::spawn_blocking(move || collect(&state)).await;
-                if let Ok(published) = published {
-                    for (url, diagnostics) in published {
-                        client.publish_diagnostics(url, diagnostics, None).await;
+                // The files open in the editor first: the person is looking at them.
+                for open in [true, false] {
+                    let state = state.clone();
+                    let published =
+                        tokio::task::spawn_blocking(move || collect(&state, open)).await;
+                    if let Ok(published) = published {
+                        for (url, diagnostics) in published {
+                            client.publish_diagnostics(url, diagnostics, None).await;
+                        }
                     }
                 }
             }
@@ -94,9 +99,15 @@ impl Server {
     }
 }
 
-/// Every project file's diagnostics, one file per lock.
-fn collect(state: &Mutex<State>) -> Vec<(Url, Vec<Diagnostic>)> {
-    let files: Vec<_> = lock(state).documents.keys().copied().collect();
+/// The diagnostics of the project files that are (or are not) open in the editor, one
+/// file per lock.
+fn collect(state: &Mutex<State>, open: bool) -> Vec<(Url, Vec<Diagnostic>)> {
+    let files: Vec<_> = lock(state)
+        .documents
+        .iter()
+        .filter(|(_, doc)| doc.open == open)
+        .map(|(file, _)| *file)
+        .collect();
     let mut out = Vec::new();
     for file in files {
         let state = lock(state);

@@ -73,7 +73,7 @@ fn analyse(project: &Project) -> Vec<Diagnostic> {
 }
 
 /// The project's files and the standard library's, which labels may point into.
-fn files(project: &Project) -> Files {
+pub(crate) fn files(project: &Project) -> Files {
     let mut files = Files::new();
     for file in &project.files {
         files.add(file.id, file.path.clone(), file.text.clone());
@@ -90,7 +90,7 @@ fn print(text: &str) -> std::io::Result<()> {
     out.flush()
 }
 
-fn summary_line(files: usize, summary: Summary) -> String {
+pub(crate) fn summary_line(files: usize, summary: Summary) -> String {
     format!(
         "checked {}: {}, {}",
         plural(files, "file"),
@@ -99,7 +99,7 @@ fn summary_line(files: usize, summary: Summary) -> String {
     )
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("{n} {word}")
     } else {

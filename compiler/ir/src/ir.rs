@@ -67,7 +67,7 @@ pub enum Ty {
 }
 
 /// A whole compiled project.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Program {
     /// Source files by index, as module names (`media.probe`), for spans.
     pub files: Vec<String>,
@@ -489,6 +489,24 @@ impl Program {
 
     pub fn enum_layout(&self, id: EnumId) -> Option<&EnumLayout> {
         self.enums.get(id.0 as usize)
+    }
+
+    /// Every body of the program: helpers (`def`s) first, then, workflow by workflow,
+    /// each rule's `match`, action, reaction and `error` block, the signal handlers,
+    /// complete-when and output.
+    pub fn bodies(&self) -> impl Iterator<Item = &Function> {
+        let workflows = self.workflows.iter().flat_map(|w| {
+            let rules = w.rules.iter().flat_map(|r| {
+                [&r.matcher, &r.action, &r.reaction, &r.error]
+                    .into_iter()
+                    .flatten()
+            });
+            rules
+                .chain(w.signals.iter().map(|s| &s.handler))
+                .chain(w.complete_when.iter())
+                .chain(w.output.iter())
+        });
+        self.helpers.iter().chain(workflows)
     }
 
     /// The IR of every body, for people (`cosmosc compile --emit ir`, golden tests).

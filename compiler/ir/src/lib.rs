@@ -6,6 +6,7 @@
 //! serialisable data. Every record, enum and workflow has a layout fixed at compile
 //! time, so reading a fact, an input or a field is an access by index.
 
+pub mod bundle;
 mod dump;
 pub mod host;
 pub mod interp;

@@ -21,7 +21,7 @@ pub mod types;
 pub use body::BodyPath;
 pub use check::BodyKind;
 pub use db::ExecutionLog;
-pub use lower::LowerError;
+pub use lower::{AssertIr, AssertPart, LowerError, MockIr, TestIr, TestStep};
 pub use signatures::{FieldSig, WorkflowSig};
 
 use cosmos_diagnostics::{Diagnostic, FileId};
@@ -291,6 +291,21 @@ impl Analysis {
         }
         let files: Vec<SourceFile> = self.files.values().copied().collect();
         lower::lower_project(&self.db, &files)
+    }
+
+    /// Lowers the project, as [`Analysis::lower_project`] does, and its `test` blocks.
+    pub fn lower_with_tests(&self) -> Result<(cosmos_ir::Program, Vec<TestIr>), LowerError> {
+        let errors = self
+            .diagnostics()
+            .into_iter()
+            .chain(self.std_diagnostics())
+            .filter(|d| d.severity == cosmos_diagnostics::Severity::Error)
+            .count();
+        if errors > 0 {
+            return Err(LowerError::HasErrors(errors));
+        }
+        let files: Vec<SourceFile> = self.files.values().copied().collect();
+        lower::lower_project_and_tests(&self.db, &files)
     }
 
     /// The signature of a workflow, by name.

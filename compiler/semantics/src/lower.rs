@@ -8,6 +8,9 @@
 
 mod body;
 mod expr;
+mod test;
+
+pub use test::{AssertIr, AssertPart, MockIr, TestIr, TestStep};
 
 use crate::body::BodyPath;
 use crate::db::{Db, SourceFile, parse};
@@ -77,6 +80,22 @@ pub(crate) struct Lowering<'db> {
 
 /// Lowers every file of the project (the standard library included).
 pub(crate) fn lower_project(db: &dyn Db, files: &[SourceFile]) -> Result<ir::Program, LowerError> {
+    lower_all(db, files, false).map(|(program, _)| program)
+}
+
+/// Lowers the project and its `test` blocks.
+pub(crate) fn lower_project_and_tests(
+    db: &dyn Db,
+    files: &[SourceFile],
+) -> Result<(ir::Program, Vec<test::TestIr>), LowerError> {
+    lower_all(db, files, true)
+}
+
+fn lower_all(
+    db: &dyn Db,
+    files: &[SourceFile],
+    with_tests: bool,
+) -> Result<(ir::Program, Vec<test::TestIr>), LowerError> {
     let mut ids = Ids {
         records: BTreeMap::new(),
         record_fields: BTreeMap::new(),
@@ -137,7 +156,13 @@ pub(crate) fn lower_project(db: &dyn Db, files: &[SourceFile]) -> Result<ir::Pro
     for file in files {
         lowering.lower_file(*file, &mut program)?;
     }
-    Ok(program)
+    let mut tests = Vec::new();
+    if with_tests {
+        for file in files {
+            tests.extend(lowering.lower_tests(*file)?);
+        }
+    }
+    Ok((program, tests))
 }
 
 impl Lowering<'_> {

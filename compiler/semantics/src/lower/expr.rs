@@ -597,6 +597,27 @@ impl BodyLower<'_, '_> {
                 for a in args {
                     values.push(self.expr(&a.value)?);
                 }
+                // `fired(rule)` in a test's assert: the count, from the fired map.
+                if name.text == "fired"
+                    && let Some(map) = self.local(super::test::FIRED)
+                    && let Some(rule) = values.pop()
+                {
+                    let int_map = ir::Ty::Map(Box::new(ir::Ty::String), Box::new(ir::Ty::Int));
+                    let count = e(
+                        ir::ExprKind::MapGet {
+                            map: b(e(ir::ExprKind::Local(map), int_map)),
+                            key: b(rule),
+                        },
+                        ir::Ty::Optional(Box::new(ir::Ty::Int)),
+                    );
+                    return Ok(e(
+                        ir::ExprKind::Elvis {
+                            value: b(count),
+                            otherwise: b(e(ir::ExprKind::Const(ir::Const::Int(0)), ir::Ty::Int)),
+                        },
+                        ir::Ty::Int,
+                    ));
+                }
                 match name.text.as_str() {
                     "now" => Ok(e(ir::ExprKind::Now, ir::Ty::Time)),
                     "sleep" => match values.pop() {

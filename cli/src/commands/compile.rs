@@ -1,0 +1,138 @@
+//! `cosmosc compile`: checks the project as `check` does, lowers it to the typed IR and
+//! writes a bundle (`cosmos_ir::bundle`) that the runtime loads without the sources.
+//! Diagnostics and the summary line go to stderr; stdout carries only `--emit` output.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use cosmos_diagnostics::{Summary, human};
+use cosmos_ir::bundle::{Bundle, BundleError, BundleSource, EXTENSION};
+use cosmos_project::{Project, ProjectError, find_project_root, load_project};
+use cosmos_semantics::Analysis;
+
+use crate::Status;
+use crate::args::{ColorChoice, CompileArgs, Emit};
+use crate::commands::check;
+
+/// Why `compile` could not do its job (exit 2), as opposed to the project not
+/// compiling (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CompileError {
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+}
+
+pub(crate) fn run(args: &CompileArgs, color: ColorChoice) -> Result<Status, CompileError> {
+    let root = find_project_root(&args.dir)?;
+    let project = load_project(&root)?;
+
+    let mut analysis = Analysis::new();
+    analysis.disable_reparse_cache();
+    analysis.set_declared_pools(project.config.pools.keys().cloned().collect());
+    for file in &project.files {
+        analysis.set_file(file.id, &file.module, file.text.clone());
+    }
+    let diagnostics = analysis.diagnostics();
+    let summary = Summary::of(&diagnostics);
+
+    let stderr = std::io::stderr();
+    let colored = crate::color::enabled(color, &stderr);
+    let mut err = stderr.lock();
+    if !diagnostics.is_empty() {
+        let files = check::files(&project);
+        err.write_all(human::render(&diagnostics, &files, colored).as_bytes())?;
+    }
+    if summary.errors > 0 {
+        writeln!(err, "{}", check::summary_line(project.files.len(), summary))?;
+        err.flush()?;
+        return Ok(Status::Failed);
+    }
+
+    let program = match analysis.lower_project() {
+        Ok(program) => program,
+        Err(error) => {
+            writeln!(err, "error: {error}")?;
+            err.flush()?;
+            return Ok(Status::Failed);
+        }
+    };
+    // The process ends soon after this; see `check`.
+    std::mem::forget(analysis);
+
+    let bundle = Bundle::new(
+        env!("CARGO_PKG_VERSION"),
+        project.config.project.name.clone(),
+        sources(&project),
+        program,
+    );
+    let (workflows, bodies) = bundle.counts();
+
+    if args.emit == Some(Emit::Ir) {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bundle.program.dump().as_bytes())?;
+        out.flush()?;
+    }
+
+    // `--emit` alone only prints; `-o` (or no `--emit`) writes the bundle.
+    if args.emit.is_none() || args.output.is_some() {
+        let path = match &args.output {
+            Some(path) => path.clone(),
+            None => default_output(&project),
+        };
+        write_bundle(&path, &bundle.to_bytes()?)?;
+        writeln!(
+            err,
+            "compiled {}, {} to {}",
+            check::plural(workflows, "workflow"),
+            check::plural(bodies, "function"),
+            path.display()
+        )?;
+    }
+    err.flush()?;
+    Ok(Status::Clean)
+}
+
+/// `<project root>/target/<project name>.cosmos`.
+pub(crate) fn default_output(project: &Project) -> PathBuf {
+    project
+        .root
+        .join("target")
+        .join(format!("{}.{EXTENSION}", project.config.project.name))
+}
+
+fn sources(project: &Project) -> Vec<BundleSource> {
+    project
+        .files
+        .iter()
+        .map(|file| BundleSource::new(&file.path, &file.module, file.text.as_bytes()))
+        .collect()
+}
+
+/// Writes through a temporary file beside `path` and renames it into place, so that
+/// a failed write never leaves a partial bundle where the runtime would load it.
+fn write_bundle(path: &Path, bytes: &[u8]) -> Result<(), CompileError> {
+    let fail = |source| CompileError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(fail)?;
+    }
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
+    std::fs::write(&temporary, bytes).map_err(fail)?;
+    std::fs::rename(&temporary, path).map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        fail(e)
+    })
+}

@@ -1,0 +1,131 @@
+//! `cosmosc test`, run as the real binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn cosmosc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cosmosc"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn manifest(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn the_shared_encode_example_passes_all_three_tests() {
+    let out = cosmosc(&[
+        "test",
+        manifest("../../shared/examples/encode").to_str().unwrap(),
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("PASS ").count(), 3, "{text}");
+    assert!(text.ends_with("3 passed, 0 failed\n"), "{text}");
+}
+
+#[test]
+fn the_local_encode_example_passes_all_three_tests() {
+    let out = cosmosc(&["test", manifest("../examples/encode").to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("PASS a long source waits for a reviewer ("),
+        "{text}"
+    );
+    assert!(text.ends_with("3 passed, 0 failed\n"), "{text}");
+}
+
+#[test]
+fn filter_runs_only_matching_tests() {
+    let out = cosmosc(&[
+        "test",
+        manifest("../examples/encode").to_str().unwrap(),
+        "--filter",
+        "reviewer",
+    ]);
+    assert!(stdout(&out).ends_with("1 passed, 0 failed\n"));
+}
+
+const WORKFLOW: &str = r#"
+type Size { bytes: Int }
+
+function measure(url: String): Size {
+    command "measure"
+}
+
+workflow Measure {
+    input { url: String }
+    facts { size: Int? }
+    rule "measure" {
+        match { size == null }
+        action { measure(url: url) }
+        reaction { size = result.bytes }
+    }
+    complete when { size != null }
+}
+
+test "a wrong expectation" {
+    start Measure(url: "a")
+    mock measure(url) = Size(bytes: 7)
+    run
+    assert status == COMPLETED && size == 8
+}
+
+test "no mock" {
+    start Measure(url: "a")
+    run
+    assert status == COMPLETED
+}
+
+test "a right expectation" {
+    start Measure(url: "a")
+    mock measure(url) = Size(bytes: 7)
+    run
+    assert size == 7
+}
+"#;
+
+fn temp_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cosmos.toml"), "[project]\nname = \"t\"\n").unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/main.emx"), WORKFLOW).unwrap();
+    dir
+}
+
+#[test]
+fn a_failing_test_exits_1_names_it_and_shows_the_values() {
+    let dir = temp_project();
+    let out = cosmosc(&["test", dir.path().to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL a wrong expectation\n"), "{text}");
+    assert!(
+        text.contains("assert status == COMPLETED && size == 8"),
+        "{text}"
+    );
+    assert!(text.contains("status: COMPLETED"), "{text}");
+    assert!(text.contains("reaction of \"measure\": size = 7"), "{text}");
+    assert!(text.contains("PASS a right expectation ("), "{text}");
+    assert!(text.ends_with("1 passed, 2 failed\n"), "{text}");
+}
+
+#[test]
+fn a_call_with_no_mock_fails_clearly() {
+    let dir = temp_project();
+    let out = cosmosc(&["test", dir.path().to_str().unwrap(), "--filter", "no mock"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL no mock\n"), "{text}");
+    assert!(text.contains("no mock for function `measure`"), "{text}");
+    assert!(text.ends_with("0 passed, 1 failed\n"), "{text}");
+}

@@ -1,0 +1,1009 @@
+//! The forward-chaining engine of LANGUAGE.md section 5, pure and in memory.
+//!
+//! An [`InstanceState`] changes only through [`Engine::handle`], which takes one
+//! [`Event`] (a closed enum, handled in one `match`) and the event's logical time, and
+//! returns the [`Command`]s for the outside world (calls to enqueue, timers to start)
+//! together with the history entries it appended. The engine has no store, no
+//! processes and no clock: whoever drives it (the runtime, or `cosmosc test` on a
+//! virtual clock) delivers call results and timer firings as events.
+//!
+//! The rules, in the order section 5 states them:
+//! - a rule is eligible when it is not in flight, its `match` holds, and it never
+//!   fired or a value in its read set differs from the one it saw when it last fired;
+//! - eligible rules fire by priority (higher first), then declaration order; a pure
+//!   action's reaction runs at once and eligibility is computed again before the next
+//!   rule fires;
+//! - after every change `complete when` is checked; `complete()`, `complete(v)` and
+//!   `fail(m)` finish the instance; `output` is evaluated on completion;
+//! - an unfinished instance with nothing in flight, no eligible rule and no pending
+//!   timer is `STALLED`.
+
+use cosmos_ir::Program;
+use cosmos_ir::host::{ActionValue, CallFailure, CallRequest, HostError, Instance, WorkflowHost};
+use cosmos_ir::interp::{Effects, Finish};
+use cosmos_ir::json::to_json;
+use cosmos_ir::value::{Value, equal};
+use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// How many rules may fire in one step before the engine decides that pure rules are
+/// re-enabling each other forever and fails the instance.
+pub const MAX_FIRINGS_PER_STEP: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Running,
+    Stalled,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    /// The name Emx uses (`std.core.Status`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Stalled => "STALLED",
+            Status::Completed => "COMPLETED",
+            Status::Failed => "FAILED",
+            Status::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(self, Status::Completed | Status::Failed | Status::Cancelled)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One call of one firing: `index` is its place in a fan-out (0 for a single call).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CallId {
+    pub rule: String,
+    pub firing: u64,
+    pub index: usize,
+    pub attempt: i64,
+}
+
+pub type TimerId = u64;
+
+/// Why a call failed, as the executor reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    /// `FAILED`, `TIMEOUT`, `BAD_OUTPUT` or `CRASHED`.
+    pub kind: String,
+    pub stderr: Option<String>,
+}
+
+/// Everything that can happen to an instance.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The instance begins: the first rules fire.
+    Start,
+    CallCompleted {
+        call: CallId,
+        result: Json,
+    },
+    CallFailed {
+        call: CallId,
+        failure: Failure,
+    },
+    TimerFired {
+        timer: TimerId,
+    },
+    Signal {
+        name: String,
+        args: Json,
+    },
+    Cancel,
+}
+
+/// What the engine asks of the outside world.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Run `function` with `args`; `key` is the idempotency key (instance, rule,
+    /// firing, index, attempt) that makes a redelivered call recognisable.
+    Call {
+        call: CallId,
+        key: String,
+        function: String,
+        args: Map<String, Json>,
+    },
+    /// Deliver [`Event::TimerFired`] at `at` (milliseconds since the epoch).
+    StartTimer { timer: TimerId, at: i64 },
+}
+
+/// One line of an instance's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// The logical time of the step, so that a history replays to the same facts.
+    pub at: i64,
+    pub event: History,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum History {
+    Started {
+        input: Json,
+    },
+    /// A rule fired; `calls` is 0 for a pure action.
+    Fired {
+        rule: String,
+        firing: u64,
+        calls: usize,
+    },
+    Reacted {
+        rule: String,
+        changed: Vec<(String, Json)>,
+    },
+    CallFailed {
+        rule: String,
+        function: String,
+        attempt: i64,
+        kind: String,
+        message: String,
+    },
+    ErrorHandled {
+        rule: String,
+        changed: Vec<(String, Json)>,
+    },
+    Retrying {
+        rule: String,
+        function: String,
+        attempt: i64,
+        after_ms: Option<i64>,
+    },
+    Signalled {
+        name: String,
+        changed: Vec<(String, Json)>,
+    },
+    Log {
+        message: String,
+    },
+    Completed {
+        output: Option<Json>,
+    },
+    Failed {
+        message: String,
+    },
+    Cancelled,
+    Stalled,
+}
+
+fn changes(changed: &[(String, Json)]) -> String {
+    if changed.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = changed.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+    format!(": {}", parts.join(", "))
+}
+
+impl fmt::Display for HistoryEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ", cosmos_ir::format_time(self.at))?;
+        match &self.event {
+            History::Started { input } => write!(f, "started with {input}"),
+            History::Fired {
+                rule,
+                firing,
+                calls,
+            } => match calls {
+                0 => write!(f, "fired {rule:?} (#{firing}, pure)"),
+                1 => write!(f, "fired {rule:?} (#{firing}, 1 call)"),
+                n => write!(f, "fired {rule:?} (#{firing}, {n} calls)"),
+            },
+            History::Reacted { rule, changed } => {
+                write!(f, "reaction of {rule:?}{}", changes(changed))
+            }
+            History::CallFailed {
+                rule,
+                function,
+                attempt,
+                kind,
+                message,
+            } => write!(
+                f,
+                "call {function} of {rule:?} failed ({kind}, attempt {attempt}): {message}"
+            ),
+            History::ErrorHandled { rule, changed } => {
+                write!(f, "error handler of {rule:?}{}", changes(changed))
+            }
+            History::Retrying {
+                rule,
+                function,
+                attempt,
+                after_ms,
+            } => match after_ms {
+                Some(ms) => write!(
+                    f,
+                    "retrying {function} of {rule:?} (attempt {attempt}) after {}",
+                    cosmos_ir::value::format_duration(*ms)
+                ),
+                None => write!(f, "retrying {function} of {rule:?} (attempt {attempt})"),
+            },
+            History::Signalled { name, changed } => {
+                write!(f, "signal {name}{}", changes(changed))
+            }
+            History::Log { message } => write!(f, "log: {message}"),
+            History::Completed { output: Some(o) } => write!(f, "COMPLETED with output {o}"),
+            History::Completed { output: None } => write!(f, "COMPLETED"),
+            History::Failed { message } => write!(f, "FAILED: {message}"),
+            History::Cancelled => write!(f, "CANCELLED"),
+            History::Stalled => write!(f, "STALLED: nothing in flight, no rule eligible"),
+        }
+    }
+}
+
+/// What one step produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Step {
+    pub commands: Vec<Command>,
+    /// The entries this step appended to the instance's history.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// An event the engine refuses; the instance is left exactly as it was.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error("the instance is {0}; it takes no more events")]
+    Finished(Status),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum SlotState {
+    Pending,
+    Done(Json),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Slot {
+    request: CallRequest,
+    attempt: i64,
+    state: SlotState,
+}
+
+/// One firing of a rule whose action is waiting for calls.
+#[derive(Debug, Clone, PartialEq)]
+struct Flight {
+    firing: u64,
+    /// A `List<Call<T>>` (the result is a list) rather than one `Call<T>`.
+    many: bool,
+    slots: Vec<Slot>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum TimerKind {
+    /// `sleep(d)`, as slot `index` of a firing.
+    Sleep {
+        rule: String,
+        firing: u64,
+        index: usize,
+    },
+    /// `retry(after:)`: the slot's call runs again when the timer fires.
+    Retry {
+        rule: String,
+        firing: u64,
+        index: usize,
+    },
+    /// The rule's `timeout`.
+    Deadline { rule: String, firing: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Timer {
+    id: TimerId,
+    at: i64,
+    kind: TimerKind,
+}
+
+/// One workflow instance as the engine sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceState {
+    pub id: String,
+    pub values: Instance,
+    pub status: Status,
+    /// The `output` (or `complete(value)`'s value) once completed.
+    pub output: Option<Json>,
+    /// Why the instance failed.
+    pub failure: Option<String>,
+    pub history: Vec<HistoryEntry>,
+    /// Per rule: the values of its read set when it last fired.
+    refraction: BTreeMap<String, Vec<Value>>,
+    in_flight: BTreeMap<String, Flight>,
+    timers: Vec<Timer>,
+    fired: BTreeMap<String, u64>,
+    next_timer: TimerId,
+}
+
+impl InstanceState {
+    /// How many times a rule fired.
+    pub fn fired(&self, rule: &str) -> u64 {
+        self.fired.get(rule).copied().unwrap_or(0)
+    }
+
+    pub fn fired_counts(&self) -> &BTreeMap<String, u64> {
+        &self.fired
+    }
+
+    /// The rules waiting for calls or timers.
+    pub fn in_flight(&self) -> impl Iterator<Item = &str> {
+        self.in_flight.keys().map(String::as_str)
+    }
+
+    /// Pending timers and when they are due.
+    pub fn timers(&self) -> impl Iterator<Item = (TimerId, i64)> + '_ {
+        self.timers.iter().map(|t| (t.id, t.at))
+    }
+}
+
+/// The engine for one workflow of a program.
+pub struct Engine<'p> {
+    program: &'p Program,
+    host: WorkflowHost<'p>,
+    /// Rule indices in firing order: priority (higher first), then declaration order.
+    order: Vec<usize>,
+}
+
+/// The step in progress: what goes out, and the time it happens at.
+struct Cx {
+    now: i64,
+    step: Step,
+}
+
+impl Cx {
+    fn log(&mut self, event: History) {
+        self.step.history.push(HistoryEntry {
+            at: self.now,
+            event,
+        });
+    }
+}
+
+impl<'p> Engine<'p> {
+    pub fn new(program: &'p Program, workflow: &str) -> Result<Self, EngineError> {
+        let host = WorkflowHost::new(program, workflow)?;
+        let mut order: Vec<usize> = (0..host.workflow().rules.len()).collect();
+        order.sort_by_key(|&i| {
+            std::cmp::Reverse(host.workflow().rules.get(i).map_or(0, |r| r.priority))
+        });
+        Ok(Engine {
+            program,
+            host,
+            order,
+        })
+    }
+
+    pub fn host(&self) -> &WorkflowHost<'p> {
+        &self.host
+    }
+
+    pub fn program(&self) -> &'p Program {
+        self.program
+    }
+
+    /// A new instance from its JSON input, not yet started: send [`Event::Start`].
+    pub fn instantiate(&self, id: &str, input: &Json) -> Result<InstanceState, EngineError> {
+        let values = self.host.start(input)?;
+        Ok(InstanceState {
+            id: id.to_string(),
+            values,
+            status: Status::Running,
+            output: None,
+            failure: None,
+            history: Vec::new(),
+            refraction: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            timers: Vec::new(),
+            fired: BTreeMap::new(),
+            next_timer: 1,
+        })
+    }
+
+    /// Handles one event at logical time `now`. A refused event (a signal the workflow
+    /// does not have or with a bad payload, an event for a finished instance) changes
+    /// nothing; events for calls or timers that no longer matter are ignored.
+    pub fn handle(
+        &self,
+        instance: &mut InstanceState,
+        now: i64,
+        event: Event,
+    ) -> Result<Step, EngineError> {
+        let mut cx = Cx {
+            now,
+            step: Step::default(),
+        };
+        if instance.status.is_finished() {
+            return match event {
+                Event::Signal { .. } | Event::Start => Err(EngineError::Finished(instance.status)),
+                _ => Ok(cx.step),
+            };
+        }
+        let outcome = match event {
+            Event::Start => {
+                let input = self.inputs_json(instance);
+                cx.log(History::Started { input });
+                Ok(())
+            }
+            Event::CallCompleted { call, result } => {
+                self.call_completed(instance, &call, result, &mut cx)
+            }
+            Event::CallFailed { call, failure } => {
+                self.call_failed(instance, &call, &failure, &mut cx)
+            }
+            Event::TimerFired { timer } => self.timer_fired(instance, timer, &mut cx),
+            Event::Signal { name, args } => {
+                let before = instance.values.facts.clone();
+                match self.host.signal(&name, &mut instance.values, &args, now) {
+                    Ok(effects) => {
+                        let changed = self.changed(&before, &instance.values.facts);
+                        cx.log(History::Signalled { name, changed });
+                        self.effects(instance, effects, &mut cx)
+                    }
+                    Err(HostError::Runtime(e)) => Err(HostError::Runtime(e)),
+                    Err(refused) => return Err(refused.into()),
+                }
+            }
+            Event::Cancel => {
+                instance.status = Status::Cancelled;
+                instance.in_flight.clear();
+                instance.timers.clear();
+                cx.log(History::Cancelled);
+                Ok(())
+            }
+        };
+        let outcome = outcome.and_then(|()| self.settle(instance, &mut cx));
+        if let Err(error) = outcome {
+            self.fail(instance, format!("run-time error: {error}"), &mut cx);
+        }
+        self.update_status(instance, &mut cx);
+        instance.history.extend(cx.step.history.iter().cloned());
+        Ok(cx.step)
+    }
+
+    fn inputs_json(&self, instance: &InstanceState) -> Json {
+        let mut out = Map::new();
+        for (field, v) in self
+            .host
+            .workflow()
+            .inputs
+            .iter()
+            .zip(&instance.values.inputs)
+        {
+            out.insert(field.name.clone(), to_json(self.program, v));
+        }
+        Json::Object(out)
+    }
+
+    fn changed(&self, before: &[Value], after: &[Value]) -> Vec<(String, Json)> {
+        self.host
+            .workflow()
+            .facts
+            .iter()
+            .zip(before.iter().zip(after))
+            .filter(|(_, (a, b))| !equal(a, b))
+            .map(|(f, (_, b))| (f.name.clone(), to_json(self.program, b)))
+            .collect()
+    }
+
+    /// Fires eligible rules until none is left, checking `complete when` after every
+    /// change.
+    fn settle(&self, instance: &mut InstanceState, cx: &mut Cx) -> Result<(), HostError> {
+        let mut budget = MAX_FIRINGS_PER_STEP;
+        while !instance.status.is_finished() {
+            if self.host.complete_when(&instance.values, cx.now)? {
+                self.complete(instance, None, cx)?;
+                break;
+            }
+            let Some(rule) = self.next_eligible(instance, cx.now)? else {
+                break;
+            };
+            if budget == 0 {
+                self.fail(
+                    instance,
+                    format!(
+                        "more than {MAX_FIRINGS_PER_STEP} rules fired in one step: pure rules keep enabling each other"
+                    ),
+                    cx,
+                );
+                break;
+            }
+            budget -= 1;
+            self.fire(instance, &rule, cx)?;
+        }
+        Ok(())
+    }
+
+    fn read_set(&self, instance: &InstanceState, reads: &[String]) -> Vec<Value> {
+        let w = self.host.workflow();
+        reads
+            .iter()
+            .map(|name| {
+                if let Some(i) = w.facts.iter().position(|f| &f.name == name) {
+                    instance.values.facts.get(i).cloned().unwrap_or(Value::Null)
+                } else if let Some(i) = w.inputs.iter().position(|f| &f.name == name) {
+                    instance
+                        .values
+                        .inputs
+                        .get(i)
+                        .cloned()
+                        .unwrap_or(Value::Null)
+                } else {
+                    Value::Null
+                }
+            })
+            .collect()
+    }
+
+    fn next_eligible(
+        &self,
+        instance: &InstanceState,
+        now: i64,
+    ) -> Result<Option<String>, HostError> {
+        let rules = &self.host.workflow().rules;
+        for rule in self.order.iter().filter_map(|&i| rules.get(i)) {
+            if instance.in_flight.contains_key(&rule.name) {
+                continue;
+            }
+            if let Some(seen) = instance.refraction.get(&rule.name) {
+                let current = self.read_set(instance, &rule.reads);
+                let unchanged = seen.len() == current.len()
+                    && seen.iter().zip(&current).all(|(a, b)| equal(a, b));
+                if unchanged {
+                    continue;
+                }
+            }
+            if self.host.matches(&rule.name, &instance.values, now)? {
+                return Ok(Some(rule.name.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    fn fire(&self, instance: &mut InstanceState, rule: &str, cx: &mut Cx) -> Result<(), HostError> {
+        let Some(ir) = self.host.workflow().rules.iter().find(|r| r.name == rule) else {
+            return Ok(());
+        };
+        let seen = self.read_set(instance, &ir.reads);
+        instance.refraction.insert(rule.to_string(), seen);
+        let count = instance.fired.entry(rule.to_string()).or_insert(0);
+        *count += 1;
+        let firing = *count;
+        let (many, requests) = match self.host.action(rule, &instance.values, cx.now)? {
+            ActionValue::Value(json) => {
+                cx.log(History::Fired {
+                    rule: rule.to_string(),
+                    firing,
+                    calls: 0,
+                });
+                return self.react(instance, rule, &json, cx);
+            }
+            ActionValue::Call(request) => (false, vec![request]),
+            ActionValue::Calls(requests) => (true, requests),
+        };
+        cx.log(History::Fired {
+            rule: rule.to_string(),
+            firing,
+            calls: requests.len(),
+        });
+        if requests.is_empty() {
+            return self.react(instance, rule, &Json::Array(Vec::new()), cx);
+        }
+        let slots = requests
+            .into_iter()
+            .map(|request| Slot {
+                request,
+                attempt: 1,
+                state: SlotState::Pending,
+            })
+            .collect();
+        instance.in_flight.insert(
+            rule.to_string(),
+            Flight {
+                firing,
+                many,
+                slots,
+            },
+        );
+        let count = instance.in_flight.get(rule).map_or(0, |f| f.slots.len());
+        for index in 0..count {
+            self.dispatch(instance, rule, index, cx);
+        }
+        if let Some(ms) = ir.timeout_ms {
+            self.start_timer(
+                instance,
+                cx.now.saturating_add(ms),
+                TimerKind::Deadline {
+                    rule: rule.to_string(),
+                    firing,
+                },
+                cx,
+            );
+        }
+        Ok(())
+    }
+
+    fn start_timer(&self, instance: &mut InstanceState, at: i64, kind: TimerKind, cx: &mut Cx) {
+        let id = instance.next_timer;
+        instance.next_timer += 1;
+        instance.timers.push(Timer { id, at, kind });
+        cx.step.commands.push(Command::StartTimer { timer: id, at });
+    }
+
+    /// Sends slot `index` of the rule's flight out: a call, or a timer for `sleep`.
+    fn dispatch(&self, instance: &mut InstanceState, rule: &str, index: usize, cx: &mut Cx) {
+        let Some(flight) = instance.in_flight.get(rule) else {
+            return;
+        };
+        let firing = flight.firing;
+        let Some(slot) = flight.slots.get(index) else {
+            return;
+        };
+        match &slot.request {
+            CallRequest::Function { name, args } => {
+                let call = CallId {
+                    rule: rule.to_string(),
+                    firing,
+                    index,
+                    attempt: slot.attempt,
+                };
+                cx.step.commands.push(Command::Call {
+                    key: format!(
+                        "{}/{}/{}/{}/{}",
+                        instance.id, rule, firing, index, slot.attempt
+                    ),
+                    call,
+                    function: name.clone(),
+                    args: args.clone(),
+                });
+            }
+            CallRequest::Sleep { ms } => {
+                let at = cx.now.saturating_add((*ms).max(0));
+                self.start_timer(
+                    instance,
+                    at,
+                    TimerKind::Sleep {
+                        rule: rule.to_string(),
+                        firing,
+                        index,
+                    },
+                    cx,
+                );
+            }
+        }
+    }
+
+    /// The pending slot a call event is about, if the event still matters.
+    fn live_slot<'i>(instance: &'i mut InstanceState, call: &CallId) -> Option<&'i mut Slot> {
+        let flight = instance.in_flight.get_mut(&call.rule)?;
+        if flight.firing != call.firing {
+            return None;
+        }
+        let slot = flight.slots.get_mut(call.index)?;
+        (slot.attempt == call.attempt && slot.state == SlotState::Pending).then_some(slot)
+    }
+
+    fn call_completed(
+        &self,
+        instance: &mut InstanceState,
+        call: &CallId,
+        result: Json,
+        cx: &mut Cx,
+    ) -> Result<(), HostError> {
+        let Some(slot) = Self::live_slot(instance, call) else {
+            return Ok(());
+        };
+        slot.state = SlotState::Done(result);
+        let Some(flight) = instance.in_flight.get(&call.rule) else {
+            return Ok(());
+        };
+        if flight.slots.iter().any(|s| s.state == SlotState::Pending) {
+            return Ok(());
+        }
+        let Some(flight) = instance.in_flight.remove(&call.rule) else {
+            return Ok(());
+        };
+        instance.timers.retain(|t| {
+            !matches!(&t.kind, TimerKind::Deadline { rule, firing } if *rule == call.rule && *firing == flight.firing)
+        });
+        let mut results: Vec<Json> = flight
+            .slots
+            .into_iter()
+            .map(|s| match s.state {
+                SlotState::Done(v) => v,
+                SlotState::Pending => Json::Null,
+            })
+            .collect();
+        let result = if flight.many {
+            Json::Array(results)
+        } else {
+            results.pop().unwrap_or(Json::Null)
+        };
+        self.react(instance, &call.rule, &result, cx)
+    }
+
+    fn react(
+        &self,
+        instance: &mut InstanceState,
+        rule: &str,
+        result: &Json,
+        cx: &mut Cx,
+    ) -> Result<(), HostError> {
+        let before = instance.values.facts.clone();
+        let effects = self
+            .host
+            .reaction(rule, &mut instance.values, result, cx.now)?;
+        let changed = self.changed(&before, &instance.values.facts);
+        cx.log(History::Reacted {
+            rule: rule.to_string(),
+            changed,
+        });
+        self.effects(instance, effects, cx)
+    }
+
+    /// Logs and `complete`/`fail` of a handler (a `retry` is the caller's business).
+    fn effects(
+        &self,
+        instance: &mut InstanceState,
+        effects: Effects,
+        cx: &mut Cx,
+    ) -> Result<(), HostError> {
+        for message in effects.log {
+            cx.log(History::Log { message });
+        }
+        match effects.finish {
+            Some(Finish::Complete(value)) => self.complete(instance, value, cx),
+            Some(Finish::Fail(message)) => {
+                self.fail(instance, message, cx);
+                Ok(())
+            }
+            Some(Finish::Retry(_)) | None => Ok(()),
+        }
+    }
+
+    fn call_failed(
+        &self,
+        instance: &mut InstanceState,
+        call: &CallId,
+        failure: &Failure,
+        cx: &mut Cx,
+    ) -> Result<(), HostError> {
+        let Some(slot) = Self::live_slot(instance, call) else {
+            return Ok(());
+        };
+        let function = match &slot.request {
+            CallRequest::Function { name, .. } => name.clone(),
+            CallRequest::Sleep { .. } => "sleep".to_string(),
+        };
+        cx.log(History::CallFailed {
+            rule: call.rule.clone(),
+            function: function.clone(),
+            attempt: call.attempt,
+            kind: failure.kind.clone(),
+            message: failure.message.clone(),
+        });
+        let error = CallFailure {
+            message: failure.message.clone(),
+            kind: failure.kind.clone(),
+            attempt: call.attempt,
+            function: function.clone(),
+            stderr: failure.stderr.clone(),
+        };
+        let before = instance.values.facts.clone();
+        let Some(effects) = self
+            .host
+            .error(&call.rule, &mut instance.values, &error, cx.now)?
+        else {
+            instance.in_flight.remove(&call.rule);
+            self.fail(
+                instance,
+                format!(
+                    "rule {:?}: {function} failed ({}): {}",
+                    call.rule, failure.kind, failure.message
+                ),
+                cx,
+            );
+            return Ok(());
+        };
+        let changed = self.changed(&before, &instance.values.facts);
+        cx.log(History::ErrorHandled {
+            rule: call.rule.clone(),
+            changed,
+        });
+        if let Some(Finish::Retry(after)) = effects.finish {
+            for message in effects.log {
+                cx.log(History::Log { message });
+            }
+            return self.retry(instance, call, &function, after, cx);
+        }
+        // The firing is over: calls of it still out are abandoned.
+        if let Some(flight) = instance.in_flight.remove(&call.rule) {
+            instance.timers.retain(|t| match &t.kind {
+                TimerKind::Sleep { rule, firing, .. }
+                | TimerKind::Retry { rule, firing, .. }
+                | TimerKind::Deadline { rule, firing } => {
+                    !(*rule == call.rule && *firing == flight.firing)
+                }
+            });
+        }
+        self.effects(instance, effects, cx)
+    }
+
+    /// `retry()` / `retry(after: d)`: the same call with the same arguments, attempt + 1.
+    fn retry(
+        &self,
+        instance: &mut InstanceState,
+        call: &CallId,
+        function: &str,
+        after: Option<i64>,
+        cx: &mut Cx,
+    ) -> Result<(), HostError> {
+        let Some(slot) = Self::live_slot(instance, call) else {
+            return Ok(());
+        };
+        slot.attempt += 1;
+        let attempt = slot.attempt;
+        cx.log(History::Retrying {
+            rule: call.rule.clone(),
+            function: function.to_string(),
+            attempt,
+            after_ms: after,
+        });
+        match after {
+            Some(ms) if ms > 0 => {
+                self.start_timer(
+                    instance,
+                    cx.now.saturating_add(ms),
+                    TimerKind::Retry {
+                        rule: call.rule.clone(),
+                        firing: call.firing,
+                        index: call.index,
+                    },
+                    cx,
+                );
+            }
+            _ => self.dispatch(instance, &call.rule, call.index, cx),
+        }
+        Ok(())
+    }
+
+    fn timer_fired(
+        &self,
+        instance: &mut InstanceState,
+        timer: TimerId,
+        cx: &mut Cx,
+    ) -> Result<(), HostError> {
+        let Some(position) = instance.timers.iter().position(|t| t.id == timer) else {
+            return Ok(());
+        };
+        let timer = instance.timers.remove(position);
+        match timer.kind {
+            TimerKind::Sleep {
+                rule,
+                firing,
+                index,
+            } => {
+                let attempt = instance
+                    .in_flight
+                    .get(&rule)
+                    .and_then(|f| f.slots.get(index))
+                    .map_or(0, |s| s.attempt);
+                let call = CallId {
+                    rule,
+                    firing,
+                    index,
+                    attempt,
+                };
+                let now = to_json(self.program, &Value::Time(cx.now));
+                self.call_completed(instance, &call, now, cx)
+            }
+            TimerKind::Retry {
+                rule,
+                firing,
+                index,
+            } => {
+                if instance
+                    .in_flight
+                    .get(&rule)
+                    .is_some_and(|f| f.firing == firing)
+                {
+                    self.dispatch(instance, &rule, index, cx);
+                }
+                Ok(())
+            }
+            TimerKind::Deadline { rule, firing } => {
+                let pending = instance.in_flight.get(&rule).and_then(|f| {
+                    if f.firing != firing {
+                        return None;
+                    }
+                    f.slots
+                        .iter()
+                        .enumerate()
+                        .find(|(_, s)| s.state == SlotState::Pending)
+                        .map(|(index, s)| (index, s.attempt))
+                });
+                let Some((index, attempt)) = pending else {
+                    return Ok(());
+                };
+                // The deadline covers the action: a retried call gets a new one.
+                let timeout = self
+                    .host
+                    .workflow()
+                    .rules
+                    .iter()
+                    .find(|r| r.name == rule)
+                    .and_then(|r| r.timeout_ms);
+                let call = CallId {
+                    rule: rule.clone(),
+                    firing,
+                    index,
+                    attempt,
+                };
+                let failure = Failure {
+                    message: "the rule's timeout passed".to_string(),
+                    kind: "TIMEOUT".to_string(),
+                    stderr: None,
+                };
+                self.call_failed(instance, &call, &failure, cx)?;
+                if let (Some(ms), true) = (timeout, instance.in_flight.contains_key(&rule)) {
+                    self.start_timer(
+                        instance,
+                        cx.now.saturating_add(ms),
+                        TimerKind::Deadline { rule, firing },
+                        cx,
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn complete(
+        &self,
+        instance: &mut InstanceState,
+        value: Option<Json>,
+        cx: &mut Cx,
+    ) -> Result<(), HostError> {
+        let output = match value {
+            Some(v) => Some(v),
+            None => self.host.output(&instance.values, cx.now)?,
+        };
+        instance.status = Status::Completed;
+        instance.output = output.clone();
+        instance.in_flight.clear();
+        instance.timers.clear();
+        cx.log(History::Completed { output });
+        Ok(())
+    }
+
+    fn fail(&self, instance: &mut InstanceState, message: String, cx: &mut Cx) {
+        instance.status = Status::Failed;
+        instance.failure = Some(message.clone());
+        instance.in_flight.clear();
+        instance.timers.clear();
+        cx.log(History::Failed { message });
+    }
+
+    fn update_status(&self, instance: &mut InstanceState, cx: &mut Cx) {
+        if instance.status.is_finished() {
+            return;
+        }
+        if instance.in_flight.is_empty() && instance.timers.is_empty() {
+            if instance.status != Status::Stalled {
+                cx.log(History::Stalled);
+            }
+            instance.status = Status::Stalled;
+        } else {
+            instance.status = Status::Running;
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! The Cosmos runtime. For now its pure core: the forward-chaining [`engine`] of
+//! LANGUAGE.md section 5, and [`sim`], which drives it on a virtual clock with
+//! answered calls (what `cosmosc test` runs on). The store, queue and executor of
+//! DESIGN.md build on these.
+
+pub mod engine;
+pub mod sim;

@@ -97,8 +97,9 @@ only this version of cosmosc loads it (recompile after upgrading). It is written
 default `<project root>/target/<project name>.cosmos`, replacing it whole.",
     after_help = "Output:\n  \
 stderr  diagnostics as `check` renders them for people; then, when the bundle is written, \
-`compiled N workflows, M functions to FILE` (M counts compiled bodies: defs, and each rule's \
-match, action, reaction and error block, signal handlers, complete-when and output)\n  \
+`compiled N workflows, M functions (the standard library's included) to FILE` (M counts \
+compiled bodies: defs, and each rule's match, action, reaction and error block, signal handlers, \
+complete-when and output, the standard library's helpers included)\n  \
 stdout  only with --emit: `ir` prints the typed IR of every body, for people to read; \
 --emit alone writes no bundle, --emit with -o writes one as well\n\n\
 Exit status:\n  \

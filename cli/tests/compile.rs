@@ -86,7 +86,7 @@ fn the_example_compiles_to_a_bundle_that_reads_back() {
     assert_eq!(
         stderr(&output),
         format!(
-            "compiled {workflows} workflow, {bodies} functions to {}\n",
+            "compiled {workflows} workflow, {bodies} functions (the standard library's included) to {}\n",
             path.display()
         )
     );
@@ -137,7 +137,7 @@ fn output_goes_where_o_says_relative_to_the_current_folder() {
     assert_eq!(code(&output), 0, "stderr: {}", stderr(&output));
     assert_eq!(
         stderr(&output),
-        "compiled 1 workflow, 5 functions to out/tiny.bundle\n"
+        "compiled 1 workflow, 30 functions (the standard library's included) to out/tiny.bundle\n"
     );
     let bytes = fs::read(dir.path().join("out/tiny.bundle")).unwrap();
     assert!(bytes.starts_with(MAGIC));
@@ -223,7 +223,7 @@ fn emit_ir_with_o_also_writes_the_bundle() {
     assert!(stdout(&output).contains("workflow main.Count"));
     assert_eq!(
         stderr(&output),
-        "compiled 1 workflow, 5 functions to tiny.cosmos\n"
+        "compiled 1 workflow, 30 functions (the standard library's included) to tiny.cosmos\n"
     );
     let bundle = Bundle::read(&fs::read(dir.path().join("tiny.cosmos")).unwrap(), VERSION);
     assert_eq!(bundle.unwrap().program.dump(), stdout(&output));

@@ -91,7 +91,7 @@ pub(crate) fn run(args: &CompileArgs, color: ColorChoice) -> Result<Status, Comp
         write_bundle(&path, &bundle.to_bytes()?)?;
         writeln!(
             err,
-            "compiled {}, {} to {}",
+            "compiled {}, {} (the standard library's included) to {}",
             check::plural(workflows, "workflow"),
             check::plural(bodies, "function"),
             path.display()

@@ -44,12 +44,26 @@ pub struct StdSource {
 /// files below it.
 pub const STD_FILE_BASE: u32 = 0x4000_0000;
 
-static STD: &[StdSource] = &[StdSource {
-    module: "std.core",
-    path: "std/core.emx",
-    text: include_str!("../../../std/core.emx"),
-    file: FileId(STD_FILE_BASE),
-}];
+static STD: &[StdSource] = &[
+    StdSource {
+        module: "std.core",
+        path: "std/core.emx",
+        text: include_str!("../../../std/core.emx"),
+        file: FileId(STD_FILE_BASE),
+    },
+    StdSource {
+        module: "std.media",
+        path: "std/media.emx",
+        text: include_str!("../../../std/media.emx"),
+        file: FileId(STD_FILE_BASE + 1),
+    },
+    StdSource {
+        module: "std.retry",
+        path: "std/retry.emx",
+        text: include_str!("../../../std/retry.emx"),
+        file: FileId(STD_FILE_BASE + 2),
+    },
+];
 
 /// The standard library's modules.
 pub fn std_sources() -> &'static [StdSource] {

@@ -294,21 +294,18 @@ impl Analysis {
     /// Lowers the whole project to the typed IR, standard library included. Refuses a
     /// project with errors: only checked code is lowered.
     pub fn lower_project(&self) -> Result<cosmos_ir::Program, LowerError> {
-        let errors = self
-            .diagnostics()
-            .into_iter()
-            .chain(self.std_diagnostics())
-            .filter(|d| d.severity == cosmos_diagnostics::Severity::Error)
-            .count();
-        if errors > 0 {
-            return Err(LowerError::HasErrors(errors));
-        }
-        let files: Vec<SourceFile> = self.files.values().copied().collect();
+        let files = self.checked_files()?;
         lower::lower_project(&self.db, &files)
     }
 
     /// Lowers the project, as [`Analysis::lower_project`] does, and its `test` blocks.
     pub fn lower_with_tests(&self) -> Result<(cosmos_ir::Program, Vec<TestIr>), LowerError> {
+        let files = self.checked_files()?;
+        lower::lower_project_and_tests(&self.db, &files)
+    }
+
+    /// Every file, when the project (standard library included) has no errors.
+    fn checked_files(&self) -> Result<Vec<SourceFile>, LowerError> {
         let errors = self
             .diagnostics()
             .into_iter()
@@ -318,8 +315,7 @@ impl Analysis {
         if errors > 0 {
             return Err(LowerError::HasErrors(errors));
         }
-        let files: Vec<SourceFile> = self.files.values().copied().collect();
-        lower::lower_project_and_tests(&self.db, &files)
+        Ok(self.files.values().copied().collect())
     }
 
     /// The signature of a workflow, by name.

@@ -65,6 +65,57 @@ pub fn equal(a: &Value, b: &Value) -> bool {
         (Value::Record(r, x), Value::Record(s, y)) => {
             r == s && x.len() == y.len() && x.iter().zip(y).all(|(a, b)| equal(a, b))
         }
+        // A `Json` value (a test's `output`) against a value written in Emx: compare
+        // the JSON the Emx value would become, where that needs no declarations.
+        (Value::Json(json), other) | (other, Value::Json(json)) => {
+            plain_json(other).is_some_and(|converted| json_equal(json, &converted))
+        }
+        _ => a == b,
+    }
+}
+
+/// The JSON of a value built only from scalars, strings, durations, lists and
+/// string-keyed maps (records, enums and times need the program; see `json::to_json`).
+fn plain_json(value: &Value) -> Option<serde_json::Value> {
+    use serde_json::Value as J;
+    Some(match value {
+        Value::Null => J::Null,
+        Value::Int(i) | Value::Duration(i) => J::from(*i),
+        Value::Float(f) => J::from(*f),
+        Value::Bool(b) => J::Bool(*b),
+        Value::Str(s) => J::String(s.clone()),
+        Value::Json(json) => json.clone(),
+        Value::List(items) => J::Array(items.iter().map(plain_json).collect::<Option<_>>()?),
+        Value::Map(entries) => {
+            let mut object = serde_json::Map::new();
+            for (key, value) in entries {
+                let Value::Str(key) = key else {
+                    return None;
+                };
+                object.insert(key.clone(), plain_json(value)?);
+            }
+            J::Object(object)
+        }
+        Value::Time(_) | Value::Record(..) | Value::Enum(..) | Value::Call(_) => return None,
+    })
+}
+
+/// JSON equality where an integer equals the float of the same number.
+fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    match (a, b) {
+        (J::Number(x), J::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (J::Array(x), J::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_equal(a, b))
+        }
+        (J::Object(x), J::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|other| json_equal(v, other)))
+        }
         _ => a == b,
     }
 }
@@ -244,6 +295,23 @@ mod tests {
         assert_eq!(format_float(0.1), "0.1");
         assert_eq!(format_float(f64::NAN), "NaN");
         assert_eq!(format_float(f64::NEG_INFINITY), "-Infinity");
+    }
+
+    #[test]
+    fn json_equals_the_emx_value_it_would_become() {
+        let output = Value::Json(serde_json::json!({"labels": ["1080p", "720p"], "bytes": 40}));
+        let written = Value::Map(vec![
+            (Value::Str("bytes".into()), Value::Int(40)),
+            (
+                Value::Str("labels".into()),
+                Value::List(vec![Value::Str("1080p".into()), Value::Str("720p".into())]),
+            ),
+        ]);
+        assert!(equal(&output, &written));
+        assert!(equal(&written, &output));
+        let other = Value::Map(vec![(Value::Str("bytes".into()), Value::Int(41))]);
+        assert!(!equal(&output, &other));
+        assert!(equal(&Value::Json(serde_json::json!(2.0)), &Value::Int(2)));
     }
 
     #[test]

@@ -259,6 +259,7 @@ impl Checker<'_> {
             Some(Type::List(t)) => Some((**t).clone()),
             Some(Type::Optional(inner)) => match &**inner {
                 Type::List(t) => Some((**t).clone()),
+                Type::Json => Some(Type::Json),
                 _ => None,
             },
             Some(Type::Json) => Some(Type::Json),
@@ -326,6 +327,7 @@ impl Checker<'_> {
             Some(Type::Map(k, v)) => (Some((**k).clone()), Some((**v).clone())),
             Some(Type::Optional(inner)) => match &**inner {
                 Type::Map(k, v) => (Some((**k).clone()), Some((**v).clone())),
+                Type::Json => (Some(Type::String), Some(Type::Json)),
                 _ => (None, None),
             },
             Some(Type::Json) => (Some(Type::String), Some(Type::Json)),

@@ -255,13 +255,9 @@ impl Checker<'_> {
     }
 
     fn check_list(&mut self, items: &[Expr], expected: Option<&Type>, span: Span) -> Type {
-        let expected_element = match expected {
-            Some(Type::List(t)) => Some((**t).clone()),
-            Some(Type::Optional(inner)) => match &**inner {
-                Type::List(t) => Some((**t).clone()),
-                Type::Json => Some(Type::Json),
-                _ => None,
-            },
+        // A literal where `T?` is expected is a `T`.
+        let expected_element = match expected.map(Type::non_null) {
+            Some(Type::List(t)) => Some(*t),
             Some(Type::Json) => Some(Type::Json),
             _ => None,
         };
@@ -323,13 +319,9 @@ impl Checker<'_> {
         expected: Option<&Type>,
         span: Span,
     ) -> Type {
-        let (expected_key, expected_value) = match expected {
-            Some(Type::Map(k, v)) => (Some((**k).clone()), Some((**v).clone())),
-            Some(Type::Optional(inner)) => match &**inner {
-                Type::Map(k, v) => (Some((**k).clone()), Some((**v).clone())),
-                Type::Json => (Some(Type::String), Some(Type::Json)),
-                _ => (None, None),
-            },
+        // A literal where `T?` is expected is a `T`.
+        let (expected_key, expected_value) = match expected.map(Type::non_null) {
+            Some(Type::Map(k, v)) => (Some(*k), Some(*v)),
             Some(Type::Json) => (Some(Type::String), Some(Type::Json)),
             _ => (None, None),
         };

@@ -28,7 +28,79 @@ pub(crate) enum Command {
     Fmt(FmtArgs),
     /// Runs the language server on stdin and stdout (for editors)
     Lsp,
+    Run(RunArgs),
+    Serve(ServeArgs),
     Test(TestArgs),
+}
+
+/// Runs one instance of a workflow to the end on the embedded store.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Runs one instance of WORKFLOW to the end on a store (by default the SQLite file \
+.cosmos/cosmos.db under the project's root), running its functions as processes in the \
+project's root folder, and streams the instance's history to stderr as it happens.\n\n\
+The project is found by walking up from DIR (default `.`) to the nearest folder holding \
+`cosmos.toml`.",
+    after_help = "Output:\n  \
+stderr  the instance's history, one line per event, as it happens\n  \
+stdout  with --json only: one document at the end, {\"id\", \"status\", \"output\", \"facts\"}\n\n\
+Exit status:\n  \
+0  the instance completed\n  \
+1  it failed or stalled, or the project has errors\n  \
+2  usage error, bad input, or the project or store could not be loaded; one `error:` line on stderr"
+)]
+pub(crate) struct RunArgs {
+    /// [DIR] WORKFLOW: a folder in the project (default `.`) and the workflow to run
+    #[arg(value_name = "[DIR] WORKFLOW", num_args = 1..=2, required = true)]
+    pub target: Vec<String>,
+
+    /// The instance's input: a JSON object, or @FILE to read it from a file
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    pub input: String,
+
+    /// The store: a SQLite file path (relative to the project's root) [env: COSMOS_STORE]
+    /// [default: [runtime] store of cosmos.toml, else .cosmos/cosmos.db]
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+
+    /// Print {"id", "status", "output", "facts"} on stdout at the end
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the runtime with its HTTP API.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Runs the runtime: compiles the project (or loads a bundle written by \
+`cosmosc compile`), then serves the HTTP API of docs/runtime.md while the engine steps \
+instances and the executor runs their functions as processes in the project's root folder. \
+SIGTERM or Ctrl-C stops it gracefully: no new work is taken, running calls get a grace \
+period, and the leases of the rest are released for the next start.",
+    after_help = "Settings (flag, then environment, then [runtime] of cosmos.toml, then default):\n  \
+--listen  COSMOS_LISTEN  listen   127.0.0.1:8080\n  \
+--store   COSMOS_STORE   store    .cosmos/cosmos.db under the project's root\n  \
+          COSMOS_TOKEN   token    none: with a token, requests need `Authorization: Bearer TOKEN`\n\n\
+Exit status:\n  \
+0  stopped by a signal\n  \
+1  the project has errors\n  \
+2  the project, bundle or store could not be loaded, or the address is taken"
+)]
+pub(crate) struct ServeArgs {
+    /// A folder in the project, or below its root
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Serve this bundle (from `cosmosc compile`) instead of compiling the sources
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+
+    /// The address to listen on, such as 127.0.0.1:8080 (port 0 picks a free one)
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// The store: a SQLite file path (relative to the project's root)
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }
 
 /// Runs the project's `test` blocks on the engine, with every function mocked.

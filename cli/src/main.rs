@@ -33,6 +33,8 @@ fn main() -> ExitCode {
         Command::Fmt(args) => commands::fmt::run(args).map_err(Into::into),
         Command::Test(args) => commands::test::run(args).map_err(Into::into),
         Command::Lsp => commands::lsp::run().map_err(Into::into),
+        Command::Run(args) => commands::run::run(args, cli.color).map_err(Into::into),
+        Command::Serve(args) => commands::serve::run(args, cli.color).map_err(Into::into),
     };
     match result {
         Ok(Status::Clean) => ExitCode::SUCCESS,

@@ -23,6 +23,7 @@ use cosmos_ir::host::{ActionValue, CallFailure, CallRequest, HostError, Instance
 use cosmos_ir::interp::{Effects, Finish};
 use cosmos_ir::json::to_json;
 use cosmos_ir::value::{Value, equal};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,7 +32,8 @@ use std::fmt;
 /// re-enabling each other forever and fails the instance.
 pub const MAX_FIRINGS_PER_STEP: usize = 10_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     Running,
     Stalled,
@@ -64,7 +66,7 @@ impl fmt::Display for Status {
 }
 
 /// One call of one firing: `index` is its place in a fan-out (0 for a single call).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct CallId {
     pub rule: String,
     pub firing: u64,
@@ -75,7 +77,7 @@ pub struct CallId {
 pub type TimerId = u64;
 
 /// Why a call failed, as the executor reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     pub message: String,
     /// `FAILED`, `TIMEOUT`, `BAD_OUTPUT` or `CRASHED`.
@@ -84,7 +86,8 @@ pub struct Failure {
 }
 
 /// Everything that can happen to an instance.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// The instance begins: the first rules fire.
     Start,
@@ -107,7 +110,7 @@ pub enum Event {
 }
 
 /// What the engine asks of the outside world.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Command {
     /// Run `function` with `args`; `key` is the idempotency key (instance, rule,
     /// firing, index, attempt) that makes a redelivered call recognisable.
@@ -122,14 +125,15 @@ pub enum Command {
 }
 
 /// One line of an instance's history.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     /// The logical time of the step, so that a history replays to the same facts.
     pub at: i64,
     pub event: History,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum History {
     Started {
         input: Json,
@@ -259,13 +263,13 @@ pub enum EngineError {
     Finished(Status),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum SlotState {
     Pending,
     Done(Json),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Slot {
     request: CallRequest,
     attempt: i64,
@@ -273,7 +277,7 @@ struct Slot {
 }
 
 /// One firing of a rule whose action is waiting for calls.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Flight {
     firing: u64,
     /// A `List<Call<T>>` (the result is a list) rather than one `Call<T>`.
@@ -281,7 +285,7 @@ struct Flight {
     slots: Vec<Slot>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum TimerKind {
     /// `sleep(d)`, as slot `index` of a firing.
     Sleep {
@@ -299,7 +303,7 @@ enum TimerKind {
     Deadline { rule: String, firing: u64 },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Timer {
     id: TimerId,
     at: i64,
@@ -307,7 +311,7 @@ struct Timer {
 }
 
 /// One workflow instance as the engine sees it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstanceState {
     pub id: String,
     pub values: Instance,
@@ -316,6 +320,8 @@ pub struct InstanceState {
     pub output: Option<Json>,
     /// Why the instance failed.
     pub failure: Option<String>,
+    /// Kept in memory for simulations; a store keeps history in its own table.
+    #[serde(skip)]
     pub history: Vec<HistoryEntry>,
     /// Per rule: the values of its read set when it last fired.
     refraction: BTreeMap<String, Vec<Value>>,
@@ -344,6 +350,40 @@ impl InstanceState {
     pub fn timers(&self) -> impl Iterator<Item = (TimerId, i64)> + '_ {
         self.timers.iter().map(|t| (t.id, t.at))
     }
+
+    /// The calls (and `sleep`s) the instance is waiting for.
+    pub fn waiting(&self) -> Vec<Waiting> {
+        let mut out = Vec::new();
+        for (rule, flight) in &self.in_flight {
+            for (index, slot) in flight.slots.iter().enumerate() {
+                if slot.state != SlotState::Pending {
+                    continue;
+                }
+                let function = match &slot.request {
+                    CallRequest::Function { name, .. } => name.clone(),
+                    CallRequest::Sleep { .. } => "sleep".to_string(),
+                };
+                out.push(Waiting {
+                    rule: rule.clone(),
+                    firing: flight.firing,
+                    index,
+                    function,
+                    attempt: slot.attempt,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// A call an instance is waiting for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waiting {
+    pub rule: String,
+    pub firing: u64,
+    pub index: usize,
+    pub function: String,
+    pub attempt: i64,
 }
 
 /// The engine for one workflow of a program.

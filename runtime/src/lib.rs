@@ -3,5 +3,11 @@
 //! answered calls (what `cosmosc test` runs on). The store, queue and executor of
 //! DESIGN.md build on these.
 
+pub mod api;
+pub mod connect;
+pub mod deployment;
 pub mod engine;
+pub mod executor;
+pub mod node;
 pub mod sim;
+pub mod store;

@@ -29,14 +29,14 @@ pub enum HostError {
 }
 
 /// One instance's state: its inputs and facts, in layout order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Instance {
     pub inputs: Vec<Value>,
     pub facts: Vec<Value>,
 }
 
 /// A call an action asks for, with JSON arguments keyed by parameter name.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum CallRequest {
     Function {
         name: String,

@@ -4,10 +4,11 @@
 //! "Formatting values").
 
 use crate::{EnumId, FunctionId, Program, RecordId};
+use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::fmt::Write;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Value {
     Null,
     Int(i64),
@@ -29,14 +30,14 @@ pub enum Value {
 }
 
 /// A call an action asks the runtime to make.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingCall {
     pub target: CallTarget,
     /// In parameter order.
     pub args: Vec<Value>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CallTarget {
     Function(FunctionId),
     /// `sleep(d)`; its one argument is the duration.

@@ -10,9 +10,11 @@
 mod actions;
 mod complete;
 mod hints;
+mod hover;
 mod locate;
 mod refs;
 mod render;
+mod repair;
 mod signature;
 mod symbols;
 mod tokens;
@@ -71,7 +73,7 @@ impl Analysis {
     /// What to show when hovering at `offset`.
     pub fn hover(&self, file: FileId, offset: u32) -> Option<Hover> {
         let source = self.source(file)?;
-        locate::hover(self, source, offset)
+        hover::hover(self, source, offset)
     }
 
     /// What may be typed at `offset`.

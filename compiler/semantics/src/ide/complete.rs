@@ -8,6 +8,7 @@ use crate::db::{Db, SourceFile, module_file};
 use crate::scope::{DeclKind, Symbol, module_scope};
 use crate::signatures::{WorkflowSig, module_signatures};
 use crate::types::{DeclKey, Type};
+use cosmos_diagnostics::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompletionKind {
@@ -32,6 +33,9 @@ pub struct Completion {
     /// A type or signature.
     pub detail: Option<String>,
     pub doc: Option<String>,
+    /// The text the completion replaces, when it is more than the word at the cursor
+    /// (a dotted module path in an `import`).
+    pub replace: Option<Span>,
 }
 
 fn item(label: &str, kind: CompletionKind, detail: Option<String>) -> Completion {
@@ -40,7 +44,72 @@ fn item(label: &str, kind: CompletionKind, detail: Option<String>) -> Completion
         kind,
         detail,
         doc: None,
+        replace: None,
     }
+}
+
+/// In an `import` line: module paths (`import me` → `media.probe`), or after the
+/// module's `{` the names it declares that are not listed yet.
+fn import_completions(
+    db: &dyn Db,
+    file: SourceFile,
+    prefix: &str,
+    cut_end: usize,
+) -> Option<Vec<Completion>> {
+    let line_start = prefix.rfind(['\n', ';']).map_or(0, |i| i + 1);
+    let line = prefix.get(line_start..)?;
+    let indent = line.len() - line.trim_start().len();
+    let rest = line.trim_start().strip_prefix("import")?;
+    if !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let own = file.module(db);
+    if let Some((path, listed)) = rest.split_once('{') {
+        let listed: Vec<&str> = listed
+            .split(',')
+            .filter_map(|entry| entry.split_whitespace().next())
+            .collect();
+        let module = module_file(db, path.trim())?;
+        return Some(
+            crate::scope::declared_names(db, module)
+                .iter()
+                .filter(|(name, _)| !listed.contains(&name.as_str()))
+                .map(|(name, kind)| {
+                    let kind = match kind {
+                        DeclKind::Record => CompletionKind::Type,
+                        DeclKind::Enum => CompletionKind::Enum,
+                        DeclKind::Function => CompletionKind::Function,
+                        DeclKind::Def => CompletionKind::Def,
+                        DeclKind::Workflow => CompletionKind::Workflow,
+                    };
+                    item(name, kind, None)
+                })
+                .collect(),
+        );
+    }
+    let typed = rest.trim_start();
+    let start = line_start + indent + "import".len() + (rest.len() - typed.len());
+    if typed.contains(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')) {
+        return Some(Vec::new());
+    }
+    let replace = Span::new(start as u32, cut_end as u32);
+    let project = crate::db::ProjectFiles::try_get(db)?;
+    let mut modules: Vec<&String> = project
+        .files(db)
+        .iter()
+        .map(|f| f.module(db))
+        .filter(|m| *m != own && m.as_str() != crate::scope::PRELUDE)
+        .collect();
+    modules.sort();
+    Some(
+        modules
+            .into_iter()
+            .map(|m| Completion {
+                replace: Some(replace),
+                ..item(m, CompletionKind::Module, None)
+            })
+            .collect(),
+    )
 }
 
 /// One open brace before the cursor and the words that opened it.
@@ -119,6 +188,16 @@ pub(super) fn completions(db: &dyn Db, file: SourceFile, offset: u32) -> Vec<Com
     }
     let prefix = text.get(..end).unwrap_or_default();
     let before = prefix.trim_end_matches(|c: char| c.is_alphanumeric() || c == '_');
+    // The rest of the word under the cursor, which a completion replaces.
+    let cut_end = end
+        + text
+            .get(end..)
+            .unwrap_or_default()
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(text.len() - end);
+    if let Some(items) = import_completions(db, file, prefix, cut_end) {
+        return items;
+    }
     let stack = openers(before);
     let workflow_name = stack
         .iter()
@@ -136,6 +215,7 @@ pub(super) fn completions(db: &dyn Db, file: SourceFile, offset: u32) -> Vec<Com
 
     if let Some(receiver) = before.strip_suffix('.') {
         let receiver = receiver.strip_suffix('?').unwrap_or(receiver);
+
         let chain_start = receiver
             .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '?'))
             .map_or(0, |i| i + 1);
@@ -145,6 +225,12 @@ pub(super) fn completions(db: &dyn Db, file: SourceFile, offset: u32) -> Vec<Com
             .split('.')
             .map(|s| s.trim_end_matches('?'))
             .collect();
+        if !is_static(db, file, workflow.as_ref(), &chain)
+            && let Some(ty) = super::repair::receiver_type(db, file, receiver.len(), cut_end)
+            && !ty.is_error()
+        {
+            return type_members(db, &ty);
+        }
         return member_completions(db, file, workflow.as_ref(), body, &chain);
     }
 
@@ -298,6 +384,31 @@ fn member_completions(
         };
         ty = field;
     }
+    type_members(db, &ty)
+}
+
+/// Whether `chain` is a type or a module (`Codec.`, `types.`), whose members are its
+/// declarations rather than a value's.
+fn is_static(
+    db: &dyn Db,
+    file: SourceFile,
+    workflow: Option<&WorkflowSig>,
+    chain: &[&str],
+) -> bool {
+    let [name] = chain else {
+        return false;
+    };
+    let value = workflow.is_some_and(|w| w.input(name).is_some() || w.fact(name).is_some());
+    !value
+        && matches!(
+            module_scope(db, file).get(name),
+            Some(Symbol::Module(_) | Symbol::Decl(DeclKind::Enum, _))
+        )
+}
+
+/// The members of a value of type `ty` (of `T` for a `T?`): a record's fields, the
+/// built-in methods of the others.
+fn type_members(db: &dyn Db, ty: &Type) -> Vec<Completion> {
     let ty = ty.non_null();
     let receiver = match &ty {
         Type::Record(key) => {
@@ -347,4 +458,48 @@ fn enum_members(db: &dyn Db, key: &DeclKey) -> Vec<Completion> {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use crate::Analysis;
+    use cosmos_diagnostics::{FileId, Span};
+
+    /// The completions at `|` in `main`, beside two modules of types.
+    fn complete(main: &str) -> Vec<super::Completion> {
+        let offset = main.find('|').unwrap();
+        let mut analysis = Analysis::new();
+        analysis.set_file(FileId(0), "media.probe", "type Probe { width: Int }\nenum Codec { H264 }\ndef twice(x: Int): Int { x * 2 }\n".into());
+        analysis.set_file(FileId(1), "media.types", "type Other { a: Int }\n".into());
+        analysis.set_file(FileId(2), "main", main.replacen('|', "", 1));
+        analysis.completions(FileId(2), offset as u32)
+    }
+
+    #[test]
+    fn module_paths_in_an_import_replace_the_typed_path() {
+        let items = complete("import me|\n");
+        let labels: Vec<&str> = items.iter().map(|c| c.label.as_str()).collect();
+        assert!(labels.contains(&"media.probe") && labels.contains(&"media.types"), "{labels:?}");
+        assert!(labels.contains(&"std.media"), "{labels:?}");
+        assert!(!labels.contains(&"main"), "not the module itself: {labels:?}");
+        assert_eq!(items[0].replace, Some(Span::new(7, 9)));
+        // Half a dotted path, with the rest of the word after the cursor.
+        let items = complete("import media.p|ro\n");
+        assert_eq!(items[0].replace, Some(Span::new(7, 16)));
+    }
+
+    #[test]
+    fn names_of_the_module_inside_braces() {
+        let labels: Vec<String> = complete("import media.probe { |\n")
+            .into_iter()
+            .map(|c| c.label)
+            .collect();
+        assert_eq!(labels, ["Probe", "Codec", "twice"]);
+        let labels: Vec<String> = complete("import media.probe { Probe, tw|")
+            .into_iter()
+            .map(|c| c.label)
+            .collect();
+        assert_eq!(labels, ["Codec", "twice"]);
+    }
 }

@@ -1,9 +1,7 @@
 //! What is at an offset, and what it refers to: a walk down the syntax tree that keeps
 //! the locals in scope, then resolution through the module scope and signatures.
 
-use super::render;
-use super::{Hover, Target};
-use crate::Analysis;
+use super::Target;
 use crate::bodies::check_body;
 use crate::body::{BodyPath, body_base};
 use crate::builtins::{BUILTINS, Builtin, Receiver};
@@ -12,19 +10,30 @@ use crate::scope::{Symbol, declarations, module_scope};
 use crate::types::{DeclKey, Type};
 use cosmos_diagnostics::Span;
 use cosmos_syntax::ast::{
-    Block, ClauseKind, Else, Expr, ExprKind, Field, Ident, Import, Item, ItemKind, MapKey,
+    Arg, Block, ClauseKind, Else, Expr, ExprKind, Field, Ident, Import, Item, ItemKind, MapKey,
     MemberKind, Module, Rule, StmtKind, StrPart, TestStmtKind, TypeRef, TypeRefKind, Variant,
     Workflow,
 };
 
 /// A name bound inside a body.
 #[derive(Clone, Copy)]
-struct Local<'a> {
-    name: &'a Ident,
+pub(super) struct Local<'a> {
+    pub(super) name: &'a Ident,
+}
+
+/// What a named argument's label names: a parameter of the called function or helper,
+/// a field of the constructed record, an input of the started workflow, a parameter of
+/// the signal sent in a test.
+#[derive(Clone, Copy)]
+pub(super) enum LabelOwner<'a> {
+    Call(&'a Expr),
+    Start(&'a [Ident]),
+    /// The workflow the test started before, and the signal's name.
+    Signal(Option<&'a [Ident]>, &'a Ident),
 }
 
 /// The syntax at the offset.
-enum Hit<'a> {
+pub(super) enum Hit<'a> {
     ItemName(&'a Item),
     Variant(&'a Variant, &'a Ident),
     FieldDecl(&'a Field, &'static str),
@@ -43,6 +52,11 @@ enum Hit<'a> {
         name: &'a Ident,
         body: Option<BodyPath>,
     },
+    /// The label of a named argument, `url` in `inspect(url: source)`.
+    Label {
+        label: &'a Ident,
+        owner: LabelOwner<'a>,
+    },
 }
 
 struct Walker<'a> {
@@ -50,6 +64,8 @@ struct Walker<'a> {
     workflow: Option<&'a Workflow>,
     locals: Vec<Local<'a>>,
     body: Option<BodyPath>,
+    /// The workflow a test started, for the labels of the signals it sends.
+    started: Option<&'a [Ident]>,
     hit: Option<Hit<'a>>,
 }
 
@@ -121,15 +137,44 @@ impl<'a> Walker<'a> {
                 }
                 self.body = Some(BodyPath::Test { item: index });
                 self.locals.clear();
+                self.started = None;
                 for stmt in &t.body {
                     match &stmt.kind {
-                        TestStmtKind::Start { args, .. } | TestStmtKind::Signal { args, .. } => {
-                            args.iter().for_each(|a| self.expr(&a.value));
+                        TestStmtKind::Start { workflow, args } => {
+                            if let Some(i) = workflow.iter().position(|p| on(p, self.offset)) {
+                                self.hit = Some(Hit::TypePath(workflow, i));
+                            }
+                            self.args(args, LabelOwner::Start(workflow));
+                            self.started = Some(workflow);
                         }
-                        TestStmtKind::Mock { answer, .. } => match answer {
-                            cosmos_syntax::ast::MockAnswer::Value(e)
-                            | cosmos_syntax::ast::MockAnswer::Fails(e) => self.expr(e),
-                        },
+                        TestStmtKind::Signal { name, args } => {
+                            self.args(args, LabelOwner::Signal(self.started, name));
+                        }
+                        TestStmtKind::Mock {
+                            function,
+                            params,
+                            answer,
+                        } => {
+                            if on(function, self.offset) {
+                                self.hit = Some(Hit::Name {
+                                    ident: function,
+                                    local: None,
+                                    body: self.body,
+                                });
+                            }
+                            let mark = self.locals.len();
+                            for p in params {
+                                if on(p, self.offset) && self.hit.is_none() {
+                                    self.hit = Some(Hit::LocalDecl(p, self.body));
+                                }
+                                self.locals.push(Local { name: p });
+                            }
+                            match answer {
+                                cosmos_syntax::ast::MockAnswer::Value(e)
+                                | cosmos_syntax::ast::MockAnswer::Fails(e) => self.expr(e),
+                            }
+                            self.locals.truncate(mark);
+                        }
                         TestStmtKind::Advance(e) | TestStmtKind::Assert(e) => self.expr(e),
                         TestStmtKind::Stmt(s) => self.stmt(s),
                         TestStmtKind::Run => {}
@@ -243,6 +288,19 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// A call's arguments: their labels, then their values.
+    fn args(&mut self, args: &'a [Arg], owner: LabelOwner<'a>) {
+        for arg in args {
+            if let Some(label) = &arg.name
+                && on(label, self.offset)
+                && self.hit.is_none()
+            {
+                self.hit = Some(Hit::Label { label, owner });
+            }
+            self.expr(&arg.value);
+        }
+    }
+
     fn block(&mut self, block: &'a Block) {
         let mark = self.locals.len();
         for stmt in &block.stmts {
@@ -346,7 +404,7 @@ impl<'a> Walker<'a> {
                 closure,
             } => {
                 self.expr(callee);
-                args.iter().for_each(|a| self.expr(&a.value));
+                self.args(args, LabelOwner::Call(callee));
                 if let Some(closure) = closure {
                     let mark = self.locals.len();
                     for p in &closure.params {
@@ -395,12 +453,13 @@ impl<'a> Walker<'a> {
     }
 }
 
-fn find(module: &Module, offset: u32) -> Option<(Hit<'_>, Option<&Workflow>)> {
+pub(super) fn find(module: &Module, offset: u32) -> Option<(Hit<'_>, Option<&Workflow>)> {
     let mut walker = Walker {
         offset,
         workflow: None,
         locals: Vec::new(),
         body: None,
+        started: None,
         hit: None,
     };
     walker.module(module);
@@ -427,7 +486,7 @@ fn decl_target(db: &dyn Db, key: &DeclKey) -> Option<Target> {
 }
 
 /// What a name at the top of an expression means.
-enum Named<'a> {
+pub(super) enum Named<'a> {
     Local(&'a Ident),
     Input(&'a Field),
     Fact(&'a Field),
@@ -435,7 +494,7 @@ enum Named<'a> {
     Builtin(&'static Builtin),
 }
 
-fn resolve_name<'a>(
+pub(super) fn resolve_name<'a>(
     db: &dyn Db,
     file: SourceFile,
     workflow: Option<&'a Workflow>,
@@ -472,7 +531,7 @@ fn resolve_name<'a>(
 }
 
 /// The type the checker recorded for an expression of a body.
-fn recorded_type(
+pub(super) fn recorded_type(
     db: &dyn Db,
     file: SourceFile,
     body: Option<BodyPath>,
@@ -490,14 +549,14 @@ fn recorded_type(
 }
 
 /// What `receiver.name` refers to.
-enum MemberOf {
+pub(super) enum MemberOf {
     Variant(DeclKey),
     ModuleDecl(Symbol),
     RecordField(DeclKey, Type),
     Builtin(&'static Builtin),
 }
 
-fn resolve_member(
+pub(super) fn resolve_member(
     db: &dyn Db,
     file: SourceFile,
     workflow: Option<&Workflow>,
@@ -551,7 +610,7 @@ fn resolve_member(
         .map(MemberOf::Builtin)
 }
 
-fn variant_target(db: &dyn Db, key: &DeclKey, name: &str) -> Option<Target> {
+pub(super) fn variant_target(db: &dyn Db, key: &DeclKey, name: &str) -> Option<Target> {
     let (file, index) = find_decl(db, key)?;
     let ItemKind::Enum(e) = &parse(db, file).module.items.get(index)?.kind else {
         return None;
@@ -585,12 +644,72 @@ fn symbol_target(db: &dyn Db, symbol: &Symbol) -> Option<Target> {
     }
 }
 
-fn type_path_symbol(db: &dyn Db, file: SourceFile, path: &[Ident], index: usize) -> Option<Symbol> {
+pub(super) fn type_path_symbol(db: &dyn Db, file: SourceFile, path: &[Ident], index: usize) -> Option<Symbol> {
     let first = module_scope(db, file).get(&path.first()?.text)?.clone();
     match (index, &first, path.get(1)) {
         (0, _, _) => Some(first),
         (1, Symbol::Module(module), Some(name)) => {
             crate::scope::module_decl(db, module, &name.text)
+        }
+        _ => None,
+    }
+}
+
+/// The declaration a named argument's label names: the file it is in, the parameter,
+/// field or input, and which of these it is.
+pub(super) fn label_decl(
+    db: &dyn Db,
+    file: SourceFile,
+    owner: LabelOwner<'_>,
+    label: &str,
+) -> Option<(SourceFile, Field, &'static str)> {
+    let scope = module_scope(db, file);
+    let symbol = match owner {
+        LabelOwner::Call(callee) => match &callee.kind {
+            // A call looks past values to the declaration, as the checker does.
+            ExprKind::Name(name) => scope.get(&name.text).cloned(),
+            ExprKind::Field { receiver, name, .. } => match &receiver.kind {
+                ExprKind::Name(m) => match scope.get(&m.text) {
+                    Some(Symbol::Module(module)) => {
+                        crate::scope::module_decl(db, module, &name.text)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        },
+        LabelOwner::Start(path) | LabelOwner::Signal(Some(path), _) => {
+            type_path_symbol(db, file, path, path.len().checked_sub(1)?)
+        }
+        LabelOwner::Signal(None, _) => None,
+    }?;
+    let Symbol::Decl(_, key) = symbol else {
+        return None;
+    };
+    let (decl_file, index) = find_decl(db, &key)?;
+    let module = &parse(db, decl_file).module;
+    let find = |fields: &[Field], role| {
+        fields
+            .iter()
+            .find(|f| f.name.text == label)
+            .map(|f| (decl_file, f.clone(), role))
+    };
+    match (&module.items.get(index)?.kind, owner) {
+        (ItemKind::Type(d), LabelOwner::Call(_)) => find(&d.fields, "field"),
+        (ItemKind::Function(d), LabelOwner::Call(_)) => find(&d.params, "parameter"),
+        (ItemKind::Def(d), LabelOwner::Call(_)) => find(&d.params, "parameter"),
+        (ItemKind::Workflow(w), LabelOwner::Start(_)) => w.members.iter().find_map(|m| match &m.kind {
+            MemberKind::Input(fields) => find(fields, "input"),
+            _ => None,
+        }),
+        (ItemKind::Workflow(w), LabelOwner::Signal(_, signal)) => {
+            w.members.iter().find_map(|m| match &m.kind {
+                MemberKind::Signal(s) if s.name.text == signal.text => {
+                    find(&s.params, "parameter")
+                }
+                _ => None,
+            })
         }
         _ => None,
     }
@@ -639,217 +758,12 @@ pub(super) fn definition(db: &dyn Db, file: SourceFile, offset: u32) -> Option<T
             MemberOf::RecordField(key, _) => field_target(db, &key, &name.text),
             MemberOf::Builtin(_) => None,
         },
-    }
-}
-
-fn builtin_hover(span: Span, builtin: &Builtin) -> Hover {
-    Hover {
-        span,
-        signature: builtin.signature.to_string(),
-        doc: Some(builtin.doc.to_string()),
-    }
-}
-
-fn symbol_hover(db: &dyn Db, span: Span, symbol: &Symbol) -> Option<Hover> {
-    match symbol {
-        Symbol::Module(module) => Some(Hover {
-            span,
-            signature: format!("import {module}"),
-            doc: None,
-        }),
-        Symbol::Decl(_, key) => {
-            let (file, index) = find_decl(db, key)?;
-            let item = parse(db, file).module.items.get(index)?.clone();
-            Some(Hover {
-                span,
-                signature: render::item_signature(file.text(db), &item),
-                doc: item.doc.clone(),
+        Hit::Label { label, owner } => {
+            let (decl_file, field, _) = label_decl(db, file, owner, &label.text)?;
+            Some(Target {
+                file: decl_file.id(db),
+                span: field.name.span,
             })
         }
     }
-}
-
-fn field_hover(text: &str, span: Span, field: &Field, role: &str) -> Hover {
-    let written = text.get(field.span.range()).unwrap_or(&field.name.text);
-    Hover {
-        span,
-        signature: format!("{role} {written}"),
-        doc: field.doc.clone(),
-    }
-}
-
-pub(super) fn hover(analysis: &Analysis, file: SourceFile, offset: u32) -> Option<Hover> {
-    let db = &analysis.db;
-    let module = parse(db, file).module.clone();
-    let text = file.text(db);
-    let (hit, workflow) = find(&module, offset)?;
-    match hit {
-        Hit::ItemName(item) => Some(Hover {
-            span: crate::scope::item_name_span(&item.kind)?,
-            signature: render::item_signature(text, item),
-            doc: item.doc.clone(),
-        }),
-        Hit::Variant(v, enum_name) => Some(Hover {
-            span: v.name.span,
-            signature: format!("{}.{}", enum_name.text, v.name.text),
-            doc: v.doc.clone(),
-        }),
-        Hit::FieldDecl(f, role) => Some(field_hover(text, f.name.span, f, role)),
-        Hit::RuleName(w, rule) => {
-            let sets = analysis
-                .rule_sets(&w.name.text)
-                .and_then(|rules| rules.into_iter().find(|r| r.name == rule.name.text));
-            let doc = sets.map(|s| {
-                let list = |names: &std::collections::BTreeSet<String>| {
-                    if names.is_empty() {
-                        "nothing".to_string()
-                    } else {
-                        names
-                            .iter()
-                            .map(|n| format!("`{n}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    }
-                };
-                format!("reads: {}\n\nwrites: {}", list(&s.reads), list(&s.writes))
-            });
-            Some(Hover {
-                span: rule.name.span,
-                signature: format!(
-                    "rule {}",
-                    text.get(rule.name.span.range()).unwrap_or_default()
-                ),
-                doc,
-            })
-        }
-        Hit::LocalDecl(ident, body) => {
-            let ty = local_type(db, file, body, ident);
-            Some(Hover {
-                span: ident.span,
-                signature: match ty {
-                    Some(ty) => format!("{}: {ty}", ident.text),
-                    None => ident.text.clone(),
-                },
-                doc: None,
-            })
-        }
-        Hit::ImportModule(import) => {
-            let path: Vec<&str> = import.path.iter().map(|i| i.text.as_str()).collect();
-            let span = import.path.first()?.span.to(import.path.last()?.span);
-            symbol_hover(db, span, &Symbol::Module(path.join(".")))
-        }
-        Hit::ImportName(import, name) => {
-            let path: Vec<&str> = import.path.iter().map(|i| i.text.as_str()).collect();
-            let symbol = crate::scope::module_decl(db, &path.join("."), &name.text)?;
-            symbol_hover(db, name.span, &symbol)
-        }
-        Hit::TypePath(path, index) => {
-            let symbol = type_path_symbol(db, file, path, index)?;
-            symbol_hover(db, path.get(index)?.span, &symbol)
-        }
-        Hit::Name { ident, local, body } => {
-            let span = ident.span;
-            match resolve_name(db, file, workflow, local, &ident.text) {
-                Some(Named::Local(_)) | None => {
-                    let ty = recorded_type(db, file, body, span)?;
-                    Some(Hover {
-                        span,
-                        signature: format!("{}: {ty}", ident.text),
-                        doc: None,
-                    })
-                }
-                Some(Named::Input(f)) => Some(field_hover(text, span, f, "input")),
-                Some(Named::Fact(f)) => Some(field_hover(text, span, f, "fact")),
-                Some(Named::Symbol(symbol)) => symbol_hover(db, span, &symbol),
-                Some(Named::Builtin(b)) => Some(builtin_hover(span, b)),
-            }
-        }
-        Hit::Member {
-            receiver,
-            name,
-            body,
-        } => {
-            let span = name.span;
-            match resolve_member(db, file, workflow, receiver, &name.text, body)? {
-                MemberOf::Builtin(b) => Some(builtin_hover(span, b)),
-                MemberOf::ModuleDecl(symbol) => symbol_hover(db, span, &symbol),
-                MemberOf::Variant(key) => {
-                    let target = variant_target(db, &key, &name.text);
-                    let doc = target.and_then(|_| {
-                        let (file, index) = find_decl(db, &key)?;
-                        match &parse(db, file).module.items.get(index)?.kind {
-                            ItemKind::Enum(e) => e
-                                .variants
-                                .iter()
-                                .find(|v| v.name.text == name.text)
-                                .and_then(|v| v.doc.clone()),
-                            _ => None,
-                        }
-                    });
-                    Some(Hover {
-                        span,
-                        signature: format!("{}.{}", key.name, name.text),
-                        doc,
-                    })
-                }
-                MemberOf::RecordField(key, ty) => Some(Hover {
-                    span,
-                    signature: format!("{}.{}: {ty}", key.name, name.text),
-                    doc: None,
-                }),
-            }
-        }
-    }
-}
-
-/// A local's type where it is declared: the type recorded for its first use, or for
-/// the value it is bound to.
-fn local_type(
-    db: &dyn Db,
-    file: SourceFile,
-    body: Option<BodyPath>,
-    ident: &Ident,
-) -> Option<Type> {
-    let body = body?;
-    let base = body_base(db, file, body);
-    let relative = ident.span.shifted(-i64::from(base));
-    let check = check_body(db, file, body);
-    let syntax = crate::body::body_syntax(db, file, body).as_ref()?;
-    // The first expression after the declaration that names it.
-    let uses = names_after(syntax, &ident.text, relative.end);
-    uses.iter().find_map(|span| {
-        check
-            .types
-            .iter()
-            .find(|(s, _)| s == span)
-            .map(|(_, t)| t.clone())
-    })
-}
-
-fn names_after(syntax: &crate::body::BodySyntax, name: &str, after: u32) -> Vec<Span> {
-    fn expr(e: &Expr, name: &str, after: u32, out: &mut Vec<Span>) {
-        if let ExprKind::Name(i) = &e.kind
-            && i.text == name
-            && e.span.start >= after
-        {
-            out.push(e.span);
-        }
-        render::children(e, &mut |child| expr(child, name, after, out));
-    }
-    let mut out = Vec::new();
-    match syntax {
-        crate::body::BodySyntax::Block(b) => {
-            render::block_exprs(b, &mut |e| expr(e, name, after, &mut out));
-        }
-        crate::body::BodySyntax::Test(stmts) => {
-            for s in stmts {
-                if let TestStmtKind::Stmt(stmt) = &s.kind {
-                    render::stmt_exprs(stmt, &mut |e| expr(e, name, after, &mut out));
-                } else if let TestStmtKind::Assert(e) = &s.kind {
-                    expr(e, name, after, &mut out);
-                }
-            }
-        }
-    }
-    out
 }

@@ -1,0 +1,144 @@
+//! `cosmosc run`: runs one instance of a workflow to the end on the embedded store,
+//! streaming its history to stderr; with `--json`, one document on stdout at the end.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cosmos_runtime::connect::{ConnectError, default_store, open_store};
+use cosmos_runtime::deployment::{Deployment, DeploymentError};
+use cosmos_runtime::node::{Node, NodeConfig, NodeError, executor_for, now_ms};
+use cosmos_runtime::store::{InstanceRecord, StoreError};
+use serde_json::{Value as Json, json};
+
+use crate::Status;
+use crate::args::{ColorChoice, RunArgs};
+use crate::commands::build::{BuildError, build};
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RunError {
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Deployment(#[from] DeploymentError),
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("--input is not JSON: {0}")]
+    Input(serde_json::Error),
+    #[error("cannot read {}: {source}", path.display())]
+    InputFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+pub(crate) fn run(args: &RunArgs, color: ColorChoice) -> Result<Status, RunError> {
+    let (dir, workflow) = match args.target.as_slice() {
+        [workflow] => (PathBuf::from("."), workflow.clone()),
+        [dir, workflow] => (PathBuf::from(dir), workflow.clone()),
+        _ => return Err(RunError::Usage("expected [DIR] WORKFLOW".to_string())),
+    };
+    let input = read_input(&args.input)?;
+    let Some((project, bytes)) = build(&dir, color)? else {
+        return Ok(Status::Failed);
+    };
+    let url = args
+        .store
+        .clone()
+        .or_else(|| std::env::var("COSMOS_STORE").ok())
+        .or_else(|| project.config.runtime.store.clone())
+        .unwrap_or_else(|| default_store(&project.root).display().to_string());
+    let store = open_store(&url, &project.root)?;
+    // One process per SQLite file: leases left by a process that died are free.
+    store.release_all_leases()?;
+    let deployment = Deployment::deploy(store.as_ref(), &bytes, now_ms())?;
+    let executor = executor_for(
+        deployment.current().1,
+        project.root.clone(),
+        &project.config.pools,
+    );
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    let record = tokio.block_on(async move {
+        let node = Node::start(store, deployment, executor, NodeConfig::default());
+        let outcome = follow(&node, &workflow, input).await;
+        node.stop().await;
+        outcome
+    })?;
+    if args.json {
+        let document = json!({
+            "id": record.id,
+            "status": record.status,
+            "output": record.output,
+            "facts": record.facts,
+        });
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{document}")?;
+        out.flush()?;
+    }
+    Ok(if record.status == "COMPLETED" {
+        Status::Clean
+    } else {
+        Status::Failed
+    })
+}
+
+fn read_input(input: &str) -> Result<Json, RunError> {
+    let text = match input.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).map_err(|source| RunError::InputFile {
+            path: PathBuf::from(path),
+            source,
+        })?,
+        None => input.to_string(),
+    };
+    serde_json::from_str(&text).map_err(RunError::Input)
+}
+
+/// Starts the instance and prints its history as it grows, until it is finished or
+/// stalled.
+async fn follow(node: &Node, workflow: &str, input: Json) -> Result<InstanceRecord, RunError> {
+    let mut commits = node.commits();
+    let (id, _) = node.start_instance(workflow, input, None).await?;
+    let mut seen = 0;
+    loop {
+        let store = Arc::clone(node.store());
+        let id2 = id.clone();
+        let (rows, record) = tokio::task::spawn_blocking(move || {
+            let rows = store.history(&id2, seen)?;
+            let record = store.instance(&id2)?;
+            Ok::<_, StoreError>((rows, record))
+        })
+        .await
+        .map_err(|e| RunError::Node(NodeError::Internal(e.to_string())))??;
+        {
+            let mut err = std::io::stderr().lock();
+            for row in &rows {
+                writeln!(err, "{}", row.text)?;
+                seen = seen.max(row.seq);
+            }
+        }
+        let Some(record) = record else {
+            return Err(RunError::Node(NodeError::UnknownInstance(id)));
+        };
+        if matches!(
+            record.status.as_str(),
+            "COMPLETED" | "FAILED" | "CANCELLED" | "STALLED"
+        ) {
+            return Ok(record);
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(250), commits.changed()).await;
+    }
+}

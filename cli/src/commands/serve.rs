@@ -1,0 +1,169 @@
+//! `cosmosc serve`: the runtime with its HTTP API, until SIGTERM or Ctrl-C, when it
+//! stops taking work, lets running calls finish for a grace period and releases the
+//! leases of the rest.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use cosmos_project::{find_project_root, load_project};
+use cosmos_runtime::api::{self, ApiConfig};
+use cosmos_runtime::connect::{ConnectError, default_store, open_store};
+use cosmos_runtime::deployment::{Deployment, DeploymentError};
+use cosmos_runtime::node::{Node, NodeConfig, executor_for, now_ms};
+use cosmos_runtime::store::StoreError;
+
+use crate::Status;
+use crate::args::{ColorChoice, ServeArgs};
+use crate::commands::build::{BuildError, build};
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServeError {
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Project(#[from] cosmos_project::ProjectError),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Deployment(#[from] DeploymentError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot read bundle {}: {source}", path.display())]
+    Bundle {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("the server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeError> {
+    let (root, pools, config_runtime, bytes) = match &args.bundle {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|source| ServeError::Bundle {
+                path: path.clone(),
+                source,
+            })?;
+            // Functions run in the project's root: the folder of cosmos.toml above
+            // DIR when there is one, else DIR itself.
+            match find_project_root(&args.dir) {
+                Ok(root) => {
+                    let project = load_project(&root)?;
+                    (root, project.config.pools, project.config.runtime, bytes)
+                }
+                Err(_) => (
+                    args.dir.clone(),
+                    Default::default(),
+                    Default::default(),
+                    bytes,
+                ),
+            }
+        }
+        None => {
+            let Some((project, bytes)) = build(&args.dir, color)? else {
+                return Ok(Status::Failed);
+            };
+            (
+                project.root,
+                project.config.pools,
+                project.config.runtime,
+                bytes,
+            )
+        }
+    };
+    let url = args
+        .store
+        .clone()
+        .or_else(|| std::env::var("COSMOS_STORE").ok())
+        .or_else(|| config_runtime.store.clone())
+        .unwrap_or_else(|| default_store(&root).display().to_string());
+    let listen = args
+        .listen
+        .clone()
+        .or_else(|| std::env::var("COSMOS_LISTEN").ok())
+        .or_else(|| config_runtime.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let token = std::env::var("COSMOS_TOKEN")
+        .ok()
+        .or_else(|| config_runtime.token.clone())
+        .filter(|t| !t.is_empty());
+
+    let store = open_store(&url, &root)?;
+    // One process per SQLite file: leases left by a process that died are free now.
+    let released = store.release_all_leases()?;
+    let deployment = Deployment::deploy(store.as_ref(), &bytes, now_ms())?;
+    let executor = executor_for(deployment.current().1, root.clone(), &pools);
+
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    tokio.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .map_err(|source| ServeError::Listen {
+                addr: listen.clone(),
+                source,
+            })?;
+        let local = listener
+            .local_addr()
+            .map_or(listen.clone(), |a| a.to_string());
+        let node = Node::start(store, deployment, executor, NodeConfig::default());
+        let app = api::router(
+            node.clone(),
+            ApiConfig {
+                token,
+                ..ApiConfig::default()
+            },
+        );
+        {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(
+                err,
+                "cosmosc serve: listening on http://{local} (store {url}{})",
+                if released > 0 {
+                    format!(", {released} leases of a previous run released")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await;
+        let _ = writeln!(std::io::stderr(), "cosmosc serve: stopping");
+        node.stop().await;
+        served.map_err(ServeError::Serve)?;
+        Ok(Status::Clean)
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

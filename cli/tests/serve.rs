@@ -1,0 +1,332 @@
+//! `cosmosc serve` as a user runs it: a real process on a temporary SQLite file, real
+//! function processes, real HTTP, and real `kill -9`s.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHAIN: &str = r#"
+/** Doubles n, slowly. */
+function work(n: Int): Int {
+    command ["sh", "functions/work.sh"]
+    timeout 20.s
+}
+
+workflow Chain {
+    input { seed: Int }
+    facts {
+        step: Int = 0
+        total: Int = 0
+        seen: List<Int> = []
+    }
+
+    rule "work" {
+        match { step < 5 }
+        action { work(n: seed + step) }
+        reaction {
+            total += result
+            seen << result
+            step += 1
+        }
+    }
+
+    signal bump(by: Int) {
+        total += by
+    }
+
+    complete when { step == 5 }
+    output { [total: total, steps: step] }
+}
+"#;
+
+/// Reads `{"n": N}` and prints 2N after a short, varying pause.
+const WORK: &str = r#"read line
+n=$(printf '%s' "$line" | tr -dc '0-9-')
+sleep 0.0$(( n % 7 + 2 ))
+echo $(( n * 2 ))
+"#;
+
+fn chain_project() -> tempfile::TempDir {
+    support::project(&[
+        support::MANIFEST,
+        ("src/main.emx", CHAIN),
+        ("functions/work.sh", WORK),
+    ])
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(root: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cosmosc"))
+            .args([
+                "serve",
+                ".",
+                "--listen",
+                "127.0.0.1:0",
+                "--store",
+                "state.db",
+            ])
+            .args(extra)
+            .current_dir(root)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("serve exited before listening")
+                .unwrap();
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, base }
+    }
+
+    fn kill9(mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-9", &pid]).status().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        call(agent().get(format!("{}{path}", self.base)).call())
+    }
+
+    fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        call(agent().post(format!("{}{path}", self.base)).send_json(body))
+    }
+
+    fn post_raw(&self, path: &str, body: &str) -> (u16, Value) {
+        call(
+            agent()
+                .post(format!("{}{path}", self.base))
+                .content_type("application/json")
+                .send(body),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn call(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
+    match result {
+        Ok(mut response) => {
+            let status = response.status().as_u16();
+            let text = response.body_mut().read_to_string().unwrap();
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            )
+        }
+        Err(ureq::Error::StatusCode(code)) => (code, Value::Null),
+        Err(e) => panic!("request failed: {e}"),
+    }
+}
+
+/// An HTTP client that returns 4xx and 5xx responses instead of failing on them.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// The output an uncrashed run of Chain gives for `seed`.
+fn expected_total(seed: i64) -> i64 {
+    (0..5).map(|step| 2 * (seed + step)).sum()
+}
+
+fn wait_all_finished(server: &Server, ids: &[String], limit: Duration) {
+    let start = Instant::now();
+    loop {
+        let unfinished = ids
+            .iter()
+            .filter(|id| {
+                let (_, body) = server.get(&format!("/v1/instances/{id}"));
+                body["status"] == "RUNNING"
+            })
+            .count();
+        if unfinished == 0 {
+            return;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{unfinished} instances still running after {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn instances_survive_kill_9_with_every_reaction_applied_once() {
+    let project = chain_project();
+    let root = project.path();
+    let server = Server::start(root, &[]);
+    let mut ids = Vec::new();
+    for seed in 0..24 {
+        let (status, body) = server.post("/v1/workflows/Chain/instances", json!({"seed": seed}));
+        assert_eq!(status, 201, "{body}");
+        ids.push((seed, body["id"].as_str().unwrap().to_string()));
+    }
+    // Kill the runtime at moments spread over the run, restarting it each time.
+    let mut server = Some(server);
+    for pause in [130, 370, 90, 520, 260] {
+        std::thread::sleep(Duration::from_millis(pause));
+        server.take().unwrap().kill9();
+        server = Some(Server::start(root, &[]));
+    }
+    let server = server.unwrap();
+    let only_ids: Vec<String> = ids.iter().map(|(_, id)| id.clone()).collect();
+    wait_all_finished(&server, &only_ids, Duration::from_secs(120));
+
+    for (seed, id) in &ids {
+        let (_, body) = server.get(&format!("/v1/instances/{id}"));
+        assert_eq!(body["status"], "COMPLETED", "{body}");
+        let total = expected_total(*seed);
+        assert_eq!(
+            body["output"],
+            json!({"total": total, "steps": 5}),
+            "{body}"
+        );
+        let seen: Vec<i64> = (0..5).map(|step| 2 * (seed + step)).collect();
+        assert_eq!(body["facts"]["seen"], json!(seen), "{body}");
+        let (_, history) = server.get(&format!("/v1/instances/{id}/history"));
+        let rows = history["history"].as_array().unwrap();
+        let fired: Vec<i64> = rows
+            .iter()
+            .filter(|r| r["kind"] == "fired")
+            .map(|r| r["data"]["firing"].as_i64().unwrap())
+            .collect();
+        assert_eq!(fired, vec![1, 2, 3, 4, 5], "each firing once: {history}");
+        let reacted = rows.iter().filter(|r| r["kind"] == "reacted").count();
+        assert_eq!(reacted, 5, "each reaction once: {history}");
+    }
+}
+
+#[test]
+fn bad_requests_get_4xx_and_change_nothing() {
+    let project = chain_project();
+    let server = Server::start(project.path(), &[]);
+    let (status, body) = server.post("/v1/workflows/Nope/instances", json!({"seed": 1}));
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = server.post("/v1/workflows/Chain/instances", json!({"seed": "x"}));
+    assert_eq!(status, 400);
+    let (status, _) = server.post("/v1/workflows/Chain/instances", json!({}));
+    assert_eq!(status, 400);
+    let (status, _) = server.post_raw("/v1/workflows/Chain/instances", "{not json");
+    assert_eq!(status, 400);
+    let (status, _) = server.get("/v1/instances/does-not-exist");
+    assert_eq!(status, 404);
+    let big = format!(
+        "{{\"seed\": 1, \"pad\": \"{}\"}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let (status, _) = server.post_raw("/v1/workflows/Chain/instances", &big);
+    assert_eq!(status, 413);
+    let (_, list) = server.get("/v1/instances");
+    assert_eq!(list["instances"], json!([]), "nothing was created");
+
+    let (status, body) = server.post("/v1/workflows/Chain/instances", json!({"seed": 3}));
+    assert_eq!(status, 201);
+    let id = body["id"].as_str().unwrap().to_string();
+    let (status, _) = server.post(&format!("/v1/instances/{id}/signals/nope"), json!({}));
+    assert_eq!(status, 404);
+    let (status, _) = server.post(
+        &format!("/v1/instances/{id}/signals/bump"),
+        json!({"by": "two"}),
+    );
+    assert_eq!(status, 400);
+    let (_, history) = server.get(&format!("/v1/instances/{id}/history"));
+    assert!(
+        !history["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "signalled"),
+        "a refused signal leaves no trace: {history}"
+    );
+    let (status, _) = server.post(
+        &format!("/v1/instances/{id}/signals/bump"),
+        json!({"by": 100}),
+    );
+    assert_eq!(status, 200);
+    wait_all_finished(&server, &[id.clone()], Duration::from_secs(30));
+    let (_, body) = server.get(&format!("/v1/instances/{id}"));
+    assert_eq!(
+        body["output"]["total"],
+        json!(expected_total(3) + 100),
+        "{body}"
+    );
+}
+
+#[test]
+fn a_token_guards_the_api_but_not_healthz() {
+    let project = support::project(&[
+        (
+            "cosmos.toml",
+            "[project]\nname = \"demo\"\n\n[runtime]\ntoken = \"sesame\"\n",
+        ),
+        ("src/main.emx", CHAIN),
+        ("functions/work.sh", WORK),
+    ]);
+    let server = Server::start(project.path(), &[]);
+    let (status, _) = server.get("/v1/instances");
+    assert_eq!(status, 401);
+    let (status, _) = server.get("/healthz");
+    assert_eq!(status, 200);
+    let response = agent()
+        .get(format!("{}/v1/instances", server.base))
+        .header("Authorization", "Bearer sesame")
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let mut metrics = agent()
+        .get(format!("{}/metrics", server.base))
+        .header("Authorization", "Bearer sesame")
+        .call()
+        .unwrap();
+    let text = metrics.body_mut().read_to_string().unwrap();
+    assert!(
+        text.contains("cosmos_queue_messages") || text.contains("cosmos_pool_max"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_idempotency_key_starts_one_instance() {
+    let project = chain_project();
+    let server = Server::start(project.path(), &[]);
+    let send = || {
+        call(
+            agent()
+                .post(format!("{}/v1/workflows/Chain/instances", server.base))
+                .header("Idempotency-Key", "order-42")
+                .send_json(json!({"seed": 1})),
+        )
+    };
+    let (first, a) = send();
+    let (second, b) = send();
+    assert_eq!((first, second), (201, 200));
+    assert_eq!(a["id"], b["id"]);
+}

@@ -1,0 +1,329 @@
+//! The API the runtime calls, over native code: the same methods, signatures and
+//! types as `cosmos_ir::host::WorkflowHost`, so switching from the interpreter to the
+//! JIT is a change of one type. JSON conversions and field defaults (constant
+//! expressions, not bodies) are shared with the interpreter's host.
+
+use cosmos_ir::host::{ActionValue, CallFailure, CallRequest, HostError, Instance, WorkflowHost};
+use cosmos_ir::interp::Effects;
+use cosmos_ir::json::{ShapeError, from_json, to_json};
+use cosmos_ir::value::{CallTarget, PendingCall, Value};
+use cosmos_ir::{FieldLayout, RuleIr, Ty, WorkflowIr};
+use serde_json::{Map, Value as Json};
+
+use crate::compiled::{Code, CompiledProgram, Outcome, RuleCode, WorkflowCode};
+
+/// One workflow of a compiled program, ready to run.
+pub struct JitWorkflowHost<'p> {
+    compiled: &'p CompiledProgram,
+    workflow: &'p WorkflowIr,
+    code: &'p WorkflowCode,
+    json: WorkflowHost<'p>,
+}
+
+impl<'p> JitWorkflowHost<'p> {
+    pub fn new(compiled: &'p CompiledProgram, name: &str) -> Result<Self, HostError> {
+        let program = compiled.program();
+        let index = program
+            .workflows
+            .iter()
+            .position(|w| w.name == name)
+            .ok_or_else(|| HostError::UnknownWorkflow(name.to_string()))?;
+        let (Some(workflow), Some(code)) =
+            (program.workflows.get(index), compiled.workflows.get(index))
+        else {
+            return Err(HostError::UnknownWorkflow(name.to_string()));
+        };
+        Ok(JitWorkflowHost {
+            compiled,
+            workflow,
+            code,
+            json: WorkflowHost::new(program, name)?,
+        })
+    }
+
+    pub fn workflow(&self) -> &'p WorkflowIr {
+        self.workflow
+    }
+
+    /// A new instance from its JSON input; facts start at their initial values.
+    pub fn start(&self, input: &Json) -> Result<Instance, HostError> {
+        self.json.start(input)
+    }
+
+    /// The facts as a JSON object keyed by fact name.
+    pub fn facts_to_json(&self, instance: &Instance) -> Json {
+        self.json.facts_to_json(instance)
+    }
+
+    /// Facts read back from [`JitWorkflowHost::facts_to_json`]'s form.
+    pub fn facts_from_json(&self, json: &Json) -> Result<Vec<Value>, HostError> {
+        self.json.facts_from_json(json)
+    }
+
+    fn rule(&self, name: &str) -> Result<(&'p RuleIr, &'p RuleCode), HostError> {
+        self.workflow
+            .rules
+            .iter()
+            .zip(&self.code.rules)
+            .find(|(r, _)| r.name == name)
+            .ok_or_else(|| HostError::UnknownRule {
+                workflow: self.workflow.name.clone(),
+                rule: name.to_string(),
+            })
+    }
+
+    fn run(
+        &self,
+        code: &Code,
+        args: Vec<Value>,
+        instance: &Instance,
+        now: i64,
+    ) -> Result<Outcome, HostError> {
+        Ok(self.compiled.run(
+            code,
+            &self.workflow.inputs,
+            &self.workflow.facts,
+            args,
+            &instance.inputs,
+            &instance.facts,
+            now,
+        )?)
+    }
+
+    fn run_write(
+        &self,
+        code: &Code,
+        args: Vec<Value>,
+        instance: &mut Instance,
+        now: i64,
+    ) -> Result<Effects, HostError> {
+        // A handler that fails at run time leaves the facts as they were.
+        let out = self.run(code, args, instance, now)?;
+        for (i, v) in out.assigned {
+            if let Some(fact) = instance.facts.get_mut(i as usize) {
+                *fact = v;
+            }
+        }
+        Ok(out.effects)
+    }
+
+    /// Whether the rule's `match` holds (a rule without one always matches).
+    pub fn matches(&self, rule: &str, instance: &Instance, now: i64) -> Result<bool, HostError> {
+        match &self.rule(rule)?.1.matcher {
+            None => Ok(true),
+            Some(code) => Ok(self.run(code, Vec::new(), instance, now)?.value == Value::Bool(true)),
+        }
+    }
+
+    pub fn action(
+        &self,
+        rule: &str,
+        instance: &Instance,
+        now: i64,
+    ) -> Result<ActionValue, HostError> {
+        let (ir, code) = self.rule(rule)?;
+        let (Some(f), Some(code)) = (&ir.action, &code.action) else {
+            return Err(HostError::MissingPart {
+                rule: rule.to_string(),
+                part: "action",
+            });
+        };
+        let program = self.compiled.program();
+        Ok(match self.run(code, Vec::new(), instance, now)?.value {
+            Value::Call(call) => ActionValue::Call(self.request(&call)),
+            Value::List(items) if matches!(&f.ret, Ty::List(t) if matches!(**t, Ty::Call(_))) => {
+                ActionValue::Calls(
+                    items
+                        .iter()
+                        .filter_map(|i| match i {
+                            Value::Call(c) => Some(self.request(c)),
+                            _ => None,
+                        })
+                        .collect(),
+                )
+            }
+            other => ActionValue::Value(to_json(program, &other)),
+        })
+    }
+
+    fn request(&self, call: &PendingCall) -> CallRequest {
+        let program = self.compiled.program();
+        match call.target {
+            CallTarget::Sleep => CallRequest::Sleep {
+                ms: match call.args.first() {
+                    Some(Value::Duration(ms)) => *ms,
+                    _ => 0,
+                },
+            },
+            CallTarget::Function(id) => {
+                let function = program.functions.get(id.0 as usize);
+                let mut args = Map::new();
+                if let Some(function) = function {
+                    for ((name, _), v) in function.params.iter().zip(&call.args) {
+                        args.insert(name.clone(), to_json(program, v));
+                    }
+                }
+                CallRequest::Function {
+                    name: function.map_or_else(String::new, |f| f.name.clone()),
+                    args,
+                }
+            }
+        }
+    }
+
+    /// Runs the rule's `reaction` with the call's JSON result; facts change in place.
+    pub fn reaction(
+        &self,
+        rule: &str,
+        instance: &mut Instance,
+        result: &Json,
+        now: i64,
+    ) -> Result<Effects, HostError> {
+        let (ir, code) = self.rule(rule)?;
+        let (Some(f), Some(code)) = (&ir.reaction, &code.reaction) else {
+            return Ok(Effects::default());
+        };
+        let ty = f.slots.first().map(|s| s.ty.clone()).unwrap_or(Ty::Json);
+        let result = from_json(self.compiled.program(), &ty, result).map_err(|error| {
+            HostError::Shape {
+                what: format!("the result for rule {rule:?}"),
+                error,
+            }
+        })?;
+        self.run_write(code, vec![result], instance, now)
+    }
+
+    /// Runs the rule's `error` block; `None` when the rule has none (the instance fails).
+    pub fn error(
+        &self,
+        rule: &str,
+        instance: &mut Instance,
+        failure: &CallFailure,
+        now: i64,
+    ) -> Result<Option<Effects>, HostError> {
+        let (ir, code) = self.rule(rule)?;
+        let (Some(f), Some(code)) = (&ir.error, &code.error) else {
+            return Ok(None);
+        };
+        let ty = f.slots.first().map(|s| s.ty.clone()).unwrap_or(Ty::Json);
+        let json = serde_json::json!({
+            "message": failure.message,
+            "kind": failure.kind,
+            "attempt": failure.attempt,
+            "function": failure.function,
+            "stderr": failure.stderr,
+        });
+        let error = from_json(self.compiled.program(), &ty, &json).map_err(|error| {
+            HostError::Shape {
+                what: "the call error".to_string(),
+                error,
+            }
+        })?;
+        self.run_write(code, vec![error], instance, now).map(Some)
+    }
+
+    /// Runs a signal handler with its JSON arguments (an object keyed by parameter name).
+    pub fn signal(
+        &self,
+        name: &str,
+        instance: &mut Instance,
+        args: &Json,
+        now: i64,
+    ) -> Result<Effects, HostError> {
+        let Some((signal, code)) = self
+            .workflow
+            .signals
+            .iter()
+            .zip(&self.code.signals)
+            .find(|(s, _)| s.name == name)
+        else {
+            return Err(HostError::UnknownSignal {
+                workflow: self.workflow.name.clone(),
+                signal: name.to_string(),
+            });
+        };
+        let f = &signal.handler;
+        let params: Vec<FieldLayout> = f
+            .slots
+            .iter()
+            .take(f.params as usize)
+            .map(|s| FieldLayout {
+                name: s.name.clone(),
+                ty: s.ty.clone(),
+                default: None,
+            })
+            .collect();
+        let values = self.read_args(&params, args, &format!("the arguments of signal `{name}`"))?;
+        self.run_write(code, values, instance, now)
+    }
+
+    /// Reads a signal's arguments as `WorkflowHost` reads them: every parameter is
+    /// required unless optional, and unknown names are refused.
+    fn read_args(
+        &self,
+        fields: &[FieldLayout],
+        json: &Json,
+        what: &str,
+    ) -> Result<Vec<Value>, HostError> {
+        let program = self.compiled.program();
+        let map = json.as_object().ok_or_else(|| HostError::NotAnObject {
+            what: what.to_string(),
+        })?;
+        if let Some(extra) = map.keys().find(|k| !fields.iter().any(|f| &f.name == *k)) {
+            return Err(HostError::Shape {
+                what: what.to_string(),
+                error: ShapeError {
+                    path: format!("$.{extra}"),
+                    expected: "a declared name".to_string(),
+                    found: format!("an unknown field `{extra}`"),
+                },
+            });
+        }
+        let mut out = Vec::with_capacity(fields.len());
+        for field in fields {
+            out.push(match map.get(&field.name) {
+                Some(v) => from_json(program, &field.ty, v).map_err(|mut error| {
+                    error.path = error.path.replacen('$', &format!("$.{}", field.name), 1);
+                    HostError::Shape {
+                        what: what.to_string(),
+                        error,
+                    }
+                })?,
+                None if matches!(field.ty, Ty::Optional(_)) => Value::Null,
+                None => {
+                    return Err(HostError::Shape {
+                        what: what.to_string(),
+                        error: ShapeError {
+                            path: format!("$.{}", field.name),
+                            expected: format!(
+                                "a value of type {}",
+                                cosmos_ir::json::ty_name(program, &field.ty)
+                            ),
+                            found: "nothing".to_string(),
+                        },
+                    });
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// Whether `complete when` holds (false without one).
+    pub fn complete_when(&self, instance: &Instance, now: i64) -> Result<bool, HostError> {
+        match &self.code.complete_when {
+            None => Ok(false),
+            Some(code) => Ok(self.run(code, Vec::new(), instance, now)?.value == Value::Bool(true)),
+        }
+    }
+
+    /// The workflow's `output`, as JSON (`None` without one).
+    pub fn output(&self, instance: &Instance, now: i64) -> Result<Option<Json>, HostError> {
+        match &self.code.output {
+            None => Ok(None),
+            Some(code) => {
+                let v = self.run(code, Vec::new(), instance, now)?.value;
+                Ok(Some(to_json(self.compiled.program(), &v)))
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The Cranelift JIT: compiles every IR body of an Emx program (rule `match`,
+//! action, reaction and `error` blocks, helpers, signal handlers, `complete when`,
+//! `output`) into a native function in one `JITModule`, and runs them behind
+//! [`JitWorkflowHost`], which has the shape of `cosmos_ir::host::WorkflowHost`.
+//!
+//! Scalars (`Int`, `Float`, `Bool`, `Duration`, `Time`, enum variants) live in
+//! registers; everything else is a handle to a `cosmos_ir::value::Value` owned by a
+//! per-evaluation arena and reached through the host functions of one table
+//! (`runtime::HOST`). A workflow's facts and inputs have a layout fixed at compile
+//! time, one 8-byte cell each, so reading a scalar fact is one load at a fixed
+//! offset. The reference interpreter defines the semantics; the differential tests
+//! hold the JIT to it, runtime errors included.
+
+mod compiled;
+mod host;
+mod runtime;
+mod translate;
+mod uses;
+
+pub use compiled::CompiledProgram;
+pub use host::JitWorkflowHost;
+
+use std::collections::HashMap;
+
+use cosmos_ir::{Function, Program};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{FuncId, Linkage, Module};
+
+use compiled::{Code, RuleCode, WorkflowCode};
+use translate::{Fields, Interned, ModuleCx};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodegenError {
+    #[error("this machine is not supported by Cranelift: {0}")]
+    Isa(String),
+    #[error("invalid Cranelift setting: {0}")]
+    Setting(#[from] settings::SetError),
+    #[error(transparent)]
+    Module(#[from] Box<cranelift_module::ModuleError>),
+    #[error("internal JIT error: {0}")]
+    Internal(String),
+}
+
+impl From<cranelift_module::ModuleError> for CodegenError {
+    fn from(e: cranelift_module::ModuleError) -> Self {
+        CodegenError::Module(Box::new(e))
+    }
+}
+
+/// The compiler: `Jit::compile(&program)` gives a [`CompiledProgram`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Jit;
+
+/// One body to compile: where its code goes and what it sees.
+struct Pending<'p> {
+    function: &'p Function,
+    fields: Fields<'p>,
+    id: FuncId,
+}
+
+impl Jit {
+    /// Compiles every body of `program`.
+    pub fn compile(program: &Program) -> Result<CompiledProgram, CodegenError> {
+        let started = std::time::Instant::now();
+        let mut flags = settings::builder();
+        flags.set("use_colocated_libcalls", "false")?;
+        flags.set("is_pic", "false")?;
+        flags.set("opt_level", "speed")?;
+        let isa = cranelift_native::builder()
+            .map_err(|e| CodegenError::Isa(e.to_string()))?
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| CodegenError::Isa(e.to_string()))?;
+        let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+        for f in runtime::HOST {
+            jb.symbol(f.name, f.ptr.0);
+        }
+        let mut module = JITModule::new(jb);
+
+        let mut host_ids = HashMap::new();
+        for f in runtime::HOST {
+            let sig = translate::host_signature(&module, f.params, f.ret);
+            host_ids.insert(f.name, module.declare_function(f.name, Linkage::Import, &sig)?);
+        }
+        let sig = translate::body_signature(&module);
+        let declare = |module: &mut JITModule, name: String| {
+            module.declare_function(&name, Linkage::Local, &sig)
+        };
+
+        let none = Fields {
+            inputs: &[],
+            facts: &[],
+        };
+        let mut pending = Vec::new();
+        let mut helper_ids = Vec::new();
+        for (i, h) in program.helpers.iter().enumerate() {
+            let id = declare(&mut module, format!("helper{i}"))?;
+            helper_ids.push(id);
+            pending.push(Pending {
+                function: h,
+                fields: none,
+                id,
+            });
+        }
+        let body = |module: &mut JITModule, f, pending: &mut Vec<Pending<'_>>, fields, name| {
+            add_body(module, &sig, f, pending, fields, name)
+        };
+        let mut workflows = Vec::new();
+        for (wi, w) in program.workflows.iter().enumerate() {
+            let fields = Fields {
+                inputs: &w.inputs,
+                facts: &w.facts,
+            };
+            let mut rules = Vec::new();
+            for (ri, r) in w.rules.iter().enumerate() {
+                let p = format!("w{wi}_r{ri}");
+                rules.push(RuleCode {
+                    matcher: body(&mut module, &r.matcher, &mut pending, fields, format!("{p}_match"))?,
+                    action: body(&mut module, &r.action, &mut pending, fields, format!("{p}_action"))?,
+                    reaction: body(&mut module, &r.reaction, &mut pending, fields, format!("{p}_reaction"))?,
+                    error: body(&mut module, &r.error, &mut pending, fields, format!("{p}_error"))?,
+                });
+            }
+            let mut signals = Vec::new();
+            for (si, s) in w.signals.iter().enumerate() {
+                let id = declare(&mut module, format!("w{wi}_s{si}"))?;
+                pending.push(Pending {
+                    function: &s.handler,
+                    fields,
+                    id,
+                });
+                signals.push(Code::new(id, &s.handler));
+            }
+            workflows.push(WorkflowCode {
+                rules,
+                signals,
+                complete_when: body(&mut module, &w.complete_when, &mut pending, fields, format!("w{wi}_complete_when"))?,
+                output: body(&mut module, &w.output, &mut pending, fields, format!("w{wi}_output"))?,
+            });
+        }
+        let helpers: Vec<Code> = helper_ids
+            .iter()
+            .zip(&program.helpers)
+            .map(|(id, f)| Code::new(*id, f))
+            .collect();
+
+        let mut interned = Interned::default();
+        let mut ctx = module.make_context();
+        let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
+        let mut clif = Vec::with_capacity(pending.len());
+        for p in &pending {
+            ctx.func.signature = translate::body_signature(&module);
+            let mut mcx = ModuleCx {
+                module: &mut module,
+                host_ids: &host_ids,
+                helper_ids: &helper_ids,
+                program,
+                interned: &mut interned,
+            };
+            translate::translate(&mut mcx, &mut ctx.func, &mut fctx, p.function, p.fields)?;
+            clif.push((p.function.name.clone(), ctx.func.display().to_string()));
+            module
+                .define_function(p.id, &mut ctx)
+                .map_err(|e| CodegenError::Internal(format!("{}: {e:?}", p.function.name)))?;
+            module.clear_context(&mut ctx);
+        }
+        module.finalize_definitions()?;
+
+        let shared = runtime::Shared::new(
+            program.clone(),
+            interned.spans,
+            interned.thunks,
+            interned.consts,
+        );
+        let mut compiled = CompiledProgram::new(shared, module, helpers, workflows, clif);
+        compiled.set_compile_time(started.elapsed(), pending.len());
+        Ok(compiled)
+    }
+
+    /// The Cranelift IR of every body of `program` (`cosmosc compile --emit clif`).
+    pub fn clif(program: &Program) -> Result<String, CodegenError> {
+        Ok(Jit::compile(program)?.clif_text())
+    }
+}
+
+/// Declares one optional body and queues it for translation.
+fn add_body<'p>(
+    module: &mut JITModule,
+    sig: &cranelift_codegen::ir::Signature,
+    f: &'p Option<Function>,
+    pending: &mut Vec<Pending<'p>>,
+    fields: Fields<'p>,
+    name: String,
+) -> Result<Option<Code>, CodegenError> {
+    let Some(function) = f else { return Ok(None) };
+    let id = module.declare_function(&name, Linkage::Local, sig)?;
+    pending.push(Pending {
+        function,
+        fields,
+        id,
+    });
+    Ok(Some(Code::new(id, function)))
+}

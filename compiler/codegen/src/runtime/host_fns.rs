@@ -1,0 +1,487 @@
+//! The host functions native code calls, declared once in [`HOST`]: each entry's
+//! symbol, address and signature come from one macro arm, so they cannot drift apart.
+//! Built-ins with a native implementation are named as in the interpreter's table
+//! (`cosmos_ir::interp::builtins::IMPLEMENTED`), `String.contains` for
+//! `(Receiver::String, "contains")`; every other built-in goes through
+//! `rt.builtin`, which runs the interpreter's own implementation.
+
+use super::{Abi, AbiTy, Ctx, FnPtr, HostFn, STATUS_FINISH, builder, cells, cx, handle_of, val};
+use cosmos_ir::interp::{self, Env, Facts, Finish, RuntimeErrorKind};
+use cosmos_ir::value::{self, CallTarget, PendingCall, Value};
+use cosmos_ir::{EnumId, FunctionId, RecordId, Span};
+
+macro_rules! host {
+    ($( $sym:literal => fn $name:ident($($p:ident : $t:ty),*) -> $r:ty $body:block )*) => {
+        $( extern "C" fn $name($($p: $t),*) -> $r $body )*
+
+        /// Every host function native code may call.
+        pub(crate) static HOST: &[HostFn] = &[$(
+            HostFn {
+                name: $sym,
+                ptr: FnPtr($name as *const u8),
+                params: &[$(<$t as AbiTy>::ABI),*],
+                ret: <$r as AbiTy>::ABI,
+            }
+        ),*];
+    };
+}
+
+fn id32(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn internal(c: &mut Ctx, what: &str) -> i64 {
+    c.raise(RuntimeErrorKind::Internal(what.to_string()), Span::default());
+    0
+}
+
+fn values(hs: &[i64]) -> Vec<Value> {
+    hs.iter().map(|h| val(*h).clone()).collect()
+}
+
+fn bool64(b: bool) -> i64 {
+    i64::from(b)
+}
+
+/// Runs an interpreter thunk (a built-in or an operator over its parameters).
+fn run_thunk(c: &mut Ctx, thunk: i64, args: Vec<Value>) -> i64 {
+    let shared = c.shared();
+    let Some(f) = usize::try_from(thunk).ok().and_then(|i| shared.thunks.get(i)) else {
+        return internal(c, "an unknown thunk");
+    };
+    let env = Env {
+        inputs: &[],
+        facts: Facts::Read(&[]),
+        now: c.now,
+    };
+    match interp::run(&shared.program, f, args, env) {
+        Ok((v, _)) => c.alloc(v),
+        Err(e) => {
+            c.raise(e.kind, e.span);
+            0
+        }
+    }
+}
+
+/// Where an assignment path goes (`rt.place`).
+enum Step {
+    Field(u32),
+    Index(i64, Span),
+    Key(Value),
+}
+
+const MODE_ASSIGN: i64 = 0;
+const MODE_APPEND: i64 = 1;
+const MODE_CONCAT: i64 = 2;
+const MODE_ARITH: i64 = 3;
+
+/// Copies `root`, applies one assignment through `steps` as the interpreter's
+/// `Machine::store` does, and returns the new root.
+fn place(c: &mut Ctx, root: Value, steps: Vec<Step>, mode: i64, v: Value, aux: i64, span: Span) -> i64 {
+    let existing = mode == MODE_CONCAT || mode == MODE_ARITH;
+    let mut root = root;
+    let mut target = &mut root;
+    for step in steps {
+        target = match (step, target) {
+            (Step::Field(i), Value::Record(_, fields)) => match fields.get_mut(i as usize) {
+                Some(v) => v,
+                None => return internal(c, "a field index out of range"),
+            },
+            (Step::Index(i, span), Value::List(items)) => {
+                let len = items.len();
+                match usize::try_from(i).ok().and_then(|i| items.get_mut(i)) {
+                    Some(v) => v,
+                    None => {
+                        c.raise(RuntimeErrorKind::IndexOutOfRange { index: i, len }, span);
+                        return 0;
+                    }
+                }
+            }
+            (Step::Key(k), Value::Map(entries)) => {
+                let position = match entries.iter().position(|(e, _)| value::equal(e, &k)) {
+                    Some(p) => p,
+                    None => {
+                        if existing {
+                            c.raise(
+                                RuntimeErrorKind::InvalidArgument(
+                                    "`m[k]` has no entry to update".to_string(),
+                                ),
+                                span,
+                            );
+                            return 0;
+                        }
+                        entries.push((k, Value::Null));
+                        entries.len() - 1
+                    }
+                };
+                match entries.get_mut(position) {
+                    Some((_, v)) => v,
+                    None => return internal(c, "a map entry vanished"),
+                }
+            }
+            (_, Value::Null) => {
+                c.raise(
+                    RuntimeErrorKind::InvalidArgument("assigned through a null value".to_string()),
+                    Span::default(),
+                );
+                return 0;
+            }
+            _ => return internal(c, "an assignment path through a value of the wrong shape"),
+        };
+    }
+    match mode {
+        MODE_ASSIGN => *target = v,
+        MODE_APPEND => match target {
+            Value::List(items) => items.push(v),
+            _ => return internal(c, "`<<` on a value that is not a list"),
+        },
+        MODE_CONCAT => {
+            let program = &c.shared().program;
+            let mut text = value::format(program, target);
+            text.push_str(&value::format(program, &v));
+            *target = Value::Str(text);
+        }
+        _ => {
+            let old = std::mem::replace(target, Value::Null);
+            let h = run_thunk(c, aux, vec![old, v]);
+            if c.status != 0 {
+                return 0;
+            }
+            *target = val(h).clone();
+        }
+    }
+    c.alloc(root)
+}
+
+fn str_op(a: i64, b: i64, f: impl Fn(&str, &str) -> bool) -> i64 {
+    match (val(a), val(b)) {
+        (Value::Str(a), Value::Str(b)) => bool64(f(a, b)),
+        _ => 0,
+    }
+}
+
+fn len_of(v: &Value) -> i64 {
+    match v {
+        Value::List(items) => items.len() as i64,
+        Value::Map(entries) => entries.len() as i64,
+        _ => 0,
+    }
+}
+
+host! {
+    "rt.box_int" => fn box_int(ctx: *mut Ctx, n: i64) -> i64 { cx(ctx).alloc(Value::Int(n)) }
+    "rt.box_duration" => fn box_duration(ctx: *mut Ctx, n: i64) -> i64 { cx(ctx).alloc(Value::Duration(n)) }
+    "rt.box_time" => fn box_time(ctx: *mut Ctx, n: i64) -> i64 { cx(ctx).alloc(Value::Time(n)) }
+    "rt.box_float" => fn box_float(ctx: *mut Ctx, f: f64) -> i64 { cx(ctx).alloc(Value::Float(f)) }
+    "rt.box_bool" => fn box_bool(ctx: *mut Ctx, b: i64) -> i64 { cx(ctx).alloc(Value::Bool(b != 0)) }
+    "rt.box_enum" => fn box_enum(ctx: *mut Ctx, e: i64, v: i64) -> i64 {
+        cx(ctx).alloc(Value::Enum(EnumId(id32(e)), id32(v)))
+    }
+    "rt.unbox_int" => fn unbox_int(h: i64) -> i64 {
+        match val(h) {
+            Value::Int(n) | Value::Duration(n) | Value::Time(n) => *n,
+            Value::Enum(_, v) => i64::from(*v),
+            Value::Bool(b) => i64::from(*b),
+            _ => 0,
+        }
+    }
+    "rt.unbox_float" => fn unbox_float(h: i64) -> f64 {
+        match val(h) {
+            Value::Float(f) => *f,
+            Value::Int(n) => *n as f64,
+            _ => 0.0,
+        }
+    }
+    "rt.widen" => fn widen(ctx: *mut Ctx, h: i64) -> i64 {
+        match val(h) {
+            Value::Int(n) => cx(ctx).alloc(Value::Float(*n as f64)),
+            _ => h,
+        }
+    }
+    "rt.equal" => fn equal(a: i64, b: i64) -> i64 { bool64(value::equal(val(a), val(b))) }
+    "rt.compare" => fn compare(a: i64, b: i64, op: i64) -> i64 {
+        let Some(order) = value::compare(val(a), val(b)) else { return 0 };
+        bool64(match op {
+            0 => order.is_lt(),
+            1 => order.is_le(),
+            2 => order.is_gt(),
+            _ => order.is_ge(),
+        })
+    }
+    "rt.frem" => fn frem(a: f64, b: f64) -> f64 { a % b }
+    "rt.raise" => fn raise(ctx: *mut Ctx, kind: i64, span: i64) -> i64 {
+        let c = cx(ctx);
+        let span = c.shared().span(span);
+        let kind = match kind {
+            0 => RuntimeErrorKind::IntOverflow,
+            1 => RuntimeErrorKind::DivisionByZero,
+            2 => RuntimeErrorKind::RecursionLimit,
+            _ => RuntimeErrorKind::Internal("an unknown error".to_string()),
+        };
+        c.raise(kind, span);
+        0
+    }
+    "rt.field" => fn field(ctx: *mut Ctx, h: i64, index: i64) -> i64 {
+        match val(h) {
+            Value::Record(_, fields) => match usize::try_from(index).ok().and_then(|i| fields.get(i)) {
+                Some(v) => handle_of(v),
+                None => internal(cx(ctx), "a field of a value that is not a record"),
+            },
+            Value::Null => internal(cx(ctx), "a field of null"),
+            _ => internal(cx(ctx), "a field of a value that is not a record"),
+        }
+    }
+    "rt.index" => fn index(ctx: *mut Ctx, list: i64, i: i64, span: i64) -> i64 {
+        let Value::List(items) = val(list) else {
+            return internal(cx(ctx), "an index of a value that is not a list");
+        };
+        match usize::try_from(i).ok().and_then(|i| items.get(i)) {
+            Some(v) => handle_of(v),
+            None => {
+                let c = cx(ctx);
+                let span = c.shared().span(span);
+                c.raise(RuntimeErrorKind::IndexOutOfRange { index: i, len: items.len() }, span);
+                0
+            }
+        }
+    }
+    "rt.map_get" => fn map_get(ctx: *mut Ctx, map: i64, key: i64) -> i64 {
+        let Value::Map(entries) = val(map) else {
+            return internal(cx(ctx), "an entry of a value that is not a map");
+        };
+        value::map_get(entries, val(key)).map_or(0, handle_of)
+    }
+    "rt.len" => fn len(h: i64) -> i64 { len_of(val(h)) }
+    "rt.list_at" => fn list_at(h: i64, i: i64) -> i64 {
+        match val(h) {
+            Value::List(items) => usize::try_from(i).ok().and_then(|i| items.get(i)).map_or(0, handle_of),
+            _ => 0,
+        }
+    }
+    "rt.map_key" => fn map_key(h: i64, i: i64) -> i64 {
+        match val(h) {
+            Value::Map(entries) => usize::try_from(i).ok().and_then(|i| entries.get(i)).map_or(0, |e| handle_of(&e.0)),
+            _ => 0,
+        }
+    }
+    "rt.map_value" => fn map_value(h: i64, i: i64) -> i64 {
+        match val(h) {
+            Value::Map(entries) => usize::try_from(i).ok().and_then(|i| entries.get(i)).map_or(0, |e| handle_of(&e.1)),
+            _ => 0,
+        }
+    }
+    "rt.list_new" => fn list_new(ctx: *mut Ctx, items: i64, n: i64) -> i64 {
+        let items = values(cells(items, n));
+        cx(ctx).alloc(Value::List(items))
+    }
+    "rt.map_new" => fn map_new(ctx: *mut Ctx, entries: i64, n: i64) -> i64 {
+        let mut out = Vec::new();
+        for pair in cells(entries, n.saturating_mul(2)).chunks(2) {
+            if let [k, v] = pair {
+                value::map_put(&mut out, val(*k).clone(), val(*v).clone());
+            }
+        }
+        cx(ctx).alloc(Value::Map(out))
+    }
+    "rt.record_new" => fn record_new(ctx: *mut Ctx, record: i64, fields: i64, n: i64) -> i64 {
+        let fields = values(cells(fields, n));
+        cx(ctx).alloc(Value::Record(RecordId(id32(record)), fields))
+    }
+    "rt.call_new" => fn call_new(ctx: *mut Ctx, function: i64, args: i64, n: i64) -> i64 {
+        let args = values(cells(args, n));
+        cx(ctx).alloc(Value::Call(PendingCall { target: CallTarget::Function(FunctionId(id32(function))), args }))
+    }
+    "rt.sleep_new" => fn sleep_new(ctx: *mut Ctx, d: i64) -> i64 {
+        let args = vec![val(d).clone()];
+        cx(ctx).alloc(Value::Call(PendingCall { target: CallTarget::Sleep, args }))
+    }
+    "rt.format" => fn format(ctx: *mut Ctx, parts: i64, n: i64) -> i64 {
+        let c = cx(ctx);
+        let mut out = String::new();
+        for h in cells(parts, n) {
+            match val(*h) {
+                Value::Str(s) => out.push_str(s),
+                other => out.push_str(&value::format(&c.shared().program, other)),
+            }
+        }
+        c.alloc(Value::Str(out))
+    }
+    "rt.range" => fn range(ctx: *mut Ctx, a: i64, b: i64, inclusive: i64, span: i64) -> i64 {
+        let c = cx(ctx);
+        let span = c.shared().span(span);
+        let end = if inclusive != 0 { b.checked_add(1) } else { Some(b) };
+        let Some(end) = end else {
+            c.raise(RuntimeErrorKind::IntOverflow, span);
+            return 0;
+        };
+        if end.saturating_sub(a) > interp::MAX_RANGE {
+            c.raise(
+                RuntimeErrorKind::InvalidArgument(format!(
+                    "the range {a}..{b} has more than {} elements",
+                    interp::MAX_RANGE
+                )),
+                span,
+            );
+            return 0;
+        }
+        c.alloc(Value::List((a..end).map(Value::Int).collect()))
+    }
+    "rt.list_concat" => fn list_concat(ctx: *mut Ctx, a: i64, b: i64) -> i64 {
+        match (val(a), val(b)) {
+            (Value::List(x), Value::List(y)) => {
+                let mut out = x.clone();
+                out.extend(y.iter().cloned());
+                cx(ctx).alloc(Value::List(out))
+            }
+            _ => internal(cx(ctx), "`ListConcat` on values that are not lists"),
+        }
+    }
+    "rt.map_merge" => fn map_merge(ctx: *mut Ctx, a: i64, b: i64) -> i64 {
+        match (val(a), val(b)) {
+            (Value::Map(x), Value::Map(y)) => {
+                let mut out = x.clone();
+                for (k, v) in y {
+                    value::map_put(&mut out, k.clone(), v.clone());
+                }
+                cx(ctx).alloc(Value::Map(out))
+            }
+            _ => internal(cx(ctx), "`MapMerge` on values that are not maps"),
+        }
+    }
+    "rt.builder_list" => fn builder_list(ctx: *mut Ctx) -> i64 {
+        let c = cx(ctx);
+        let p = Box::into_raw(Box::new(Value::List(Vec::new())));
+        c.arena.push(p);
+        p as i64
+    }
+    "rt.builder_map" => fn builder_map(ctx: *mut Ctx) -> i64 {
+        let c = cx(ctx);
+        let p = Box::into_raw(Box::new(Value::Map(Vec::new())));
+        c.arena.push(p);
+        p as i64
+    }
+    "rt.builder_push" => fn builder_push(b: i64, item: i64) -> i64 {
+        let item = val(item).clone();
+        if let Some(Value::List(items)) = builder(b) {
+            items.push(item);
+        }
+        0
+    }
+    "rt.builder_put" => fn builder_put(b: i64, k: i64, v: i64) -> i64 {
+        let entry = (val(k).clone(), val(v).clone());
+        if let Some(Value::Map(entries)) = builder(b) {
+            entries.push(entry);
+        }
+        0
+    }
+    "rt.sort_by" => fn sort_by(ctx: *mut Ctx, keys: i64, items: i64) -> i64 {
+        let (Value::List(keys), Value::List(items)) = (val(keys), val(items)) else {
+            return internal(cx(ctx), "`sortBy` without its lists");
+        };
+        let mut pairs: Vec<(&Value, &Value)> = keys.iter().zip(items).collect();
+        // Stable, so equal keys keep their order.
+        pairs.sort_by(|a, b| value::compare(a.0, b.0).unwrap_or(std::cmp::Ordering::Equal));
+        let out = pairs.into_iter().map(|(_, item)| item.clone()).collect();
+        cx(ctx).alloc(Value::List(out))
+    }
+    "rt.enum_value_of" => fn enum_value_of(ctx: *mut Ctx, e: i64, name: i64) -> i64 {
+        let c = cx(ctx);
+        let Value::Str(s) = val(name) else {
+            return internal(c, "`valueOf` of a value that is not a string");
+        };
+        let id = EnumId(id32(e));
+        let found = c
+            .shared()
+            .program
+            .enum_layout(id)
+            .and_then(|l| l.variants.iter().position(|v| v == s));
+        match found {
+            Some(i) => c.alloc(Value::Enum(id, i as u32)),
+            None => 0,
+        }
+    }
+    "rt.builtin" => fn builtin(ctx: *mut Ctx, thunk: i64, args: i64, n: i64) -> i64 {
+        let args = values(cells(args, n));
+        run_thunk(cx(ctx), thunk, args)
+    }
+    "rt.place" => fn place_update(ctx: *mut Ctx, root: i64, steps: i64, n: i64, mode: i64, v: i64, aux: i64, span: i64) -> i64 {
+        let c = cx(ctx);
+        let mut path = Vec::new();
+        for step in cells(steps, n.saturating_mul(3)).chunks(3) {
+            path.push(match step {
+                [0, i, _] => Step::Field(id32(*i)),
+                [1, i, span] => Step::Index(*i, c.shared().span(*span)),
+                [_, k, _] => Step::Key(val(*k).clone()),
+                _ => return internal(c, "a malformed assignment path"),
+            });
+        }
+        let span = c.shared().span(span);
+        place(c, val(root).clone(), path, mode, val(v).clone(), aux, span)
+    }
+    "rt.log" => fn log(ctx: *mut Ctx, h: i64) -> i64 {
+        let c = cx(ctx);
+        let line = value::format(&c.shared().program, val(h));
+        c.effects.log.push(line);
+        0
+    }
+    "rt.complete" => fn complete(ctx: *mut Ctx, has: i64, h: i64) -> i64 {
+        let c = cx(ctx);
+        let output = (has != 0).then(|| cosmos_ir::json::to_json(&c.shared().program, val(h)));
+        c.effects.finish = Some(Finish::Complete(output));
+        c.status = STATUS_FINISH;
+        0
+    }
+    "rt.fail" => fn fail(ctx: *mut Ctx, h: i64) -> i64 {
+        let c = cx(ctx);
+        let message = value::format(&c.shared().program, val(h));
+        c.effects.finish = Some(Finish::Fail(message));
+        c.status = STATUS_FINISH;
+        0
+    }
+    "rt.retry" => fn retry(ctx: *mut Ctx, has: i64, ms: i64) -> i64 {
+        let c = cx(ctx);
+        c.effects.finish = Some(Finish::Retry((has != 0).then_some(ms)));
+        c.status = STATUS_FINISH;
+        0
+    }
+    "String.size" => fn str_size(h: i64) -> i64 {
+        match val(h) {
+            Value::Str(s) => s.chars().count() as i64,
+            _ => 0,
+        }
+    }
+    "String.isEmpty" => fn str_is_empty(h: i64) -> i64 {
+        bool64(matches!(val(h), Value::Str(s) if s.is_empty()))
+    }
+    "String.contains" => fn str_contains(a: i64, b: i64) -> i64 { str_op(a, b, |a, b| a.contains(b)) }
+    "String.startsWith" => fn str_starts_with(a: i64, b: i64) -> i64 { str_op(a, b, |a, b| a.starts_with(b)) }
+    "String.endsWith" => fn str_ends_with(a: i64, b: i64) -> i64 { str_op(a, b, |a, b| a.ends_with(b)) }
+    "List.contains" => fn list_contains(list: i64, x: i64) -> i64 {
+        match val(list) {
+            Value::List(items) => {
+                let x = val(x);
+                bool64(items.iter().any(|i| value::equal(i, x)))
+            }
+            _ => 0,
+        }
+    }
+    "Map.containsKey" => fn map_contains_key(map: i64, k: i64) -> i64 {
+        match val(map) {
+            Value::Map(entries) => bool64(value::map_get(entries, val(k)).is_some()),
+            _ => 0,
+        }
+    }
+    "Enum.name" => fn enum_name(ctx: *mut Ctx, e: i64, v: i64) -> i64 {
+        let c = cx(ctx);
+        let name = value::enum_name(&c.shared().program, EnumId(id32(e)), id32(v)).to_string();
+        c.alloc(Value::Str(name))
+    }
+}
+
+/// The signature of a host function by name, for tests and the translator.
+pub(crate) fn find(name: &str) -> Option<&'static HostFn> {
+    HOST.iter().find(|f| f.name == name)
+}
+
+#[allow(dead_code)]
+fn _assert_abi(_: Abi) {}

@@ -1,0 +1,459 @@
+//! Translates one IR body into Cranelift IR: a walk of the structured tree that maps
+//! slots to frontend variables (which build SSA themselves), keeps scalars in
+//! registers and reaches everything else through the host functions of
+//! [`crate::runtime::HOST`].
+//!
+//! Every body has the native signature `(ctx, args) -> bits`: arguments are 8-byte
+//! cells (scalars unboxed, others as handles) and the result is one such cell. A
+//! failed operation stores its error in the context, sets `ctx.status` and returns;
+//! callers check the status after every call that can fail.
+
+mod expr;
+mod loops;
+mod stmt;
+
+use std::collections::HashMap;
+
+use cosmos_ir::value::Value;
+use cosmos_ir::{self as ir, FieldLayout, Span, Ty};
+use cranelift_codegen::ir::{
+    self as cl, AbiParam, InstBuilder, MemFlags, StackSlotData, StackSlotKind, types,
+};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use cranelift_module::{FuncId, Module};
+use cranelift_jit::JITModule;
+
+use crate::CodegenError;
+use crate::runtime::{Abi, CtxOffsets};
+
+/// How a value of a type is held in native code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repr {
+    /// `Int`, `Duration`, `Time`, an enum's variant index.
+    I64,
+    F64,
+    /// 0 or 1.
+    Bool,
+    /// A handle (0 is null): strings, collections, records, optionals, Json, calls.
+    Ptr,
+}
+
+impl Repr {
+    pub fn of(ty: &Ty) -> Repr {
+        match ty {
+            Ty::Int | Ty::Duration | Ty::Time | Ty::Enum(_) => Repr::I64,
+            Ty::Float => Repr::F64,
+            Ty::Bool => Repr::Bool,
+            _ => Repr::Ptr,
+        }
+    }
+
+    pub fn cl(self) -> cl::Type {
+        match self {
+            Repr::I64 | Repr::Ptr => types::I64,
+            Repr::F64 => types::F64,
+            Repr::Bool => types::I8,
+        }
+    }
+}
+
+/// The native signature every body shares.
+pub(crate) fn body_signature(module: &JITModule) -> cl::Signature {
+    let mut sig = module.make_signature();
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params.push(AbiParam::new(types::I64));
+    sig.returns.push(AbiParam::new(types::I64));
+    sig
+}
+
+/// Spans, interpreter thunks and constants gathered while translating, owned by the
+/// compiled program afterwards.
+#[derive(Default)]
+pub(crate) struct Interned {
+    pub spans: Vec<Span>,
+    span_ids: HashMap<Span, i64>,
+    pub thunks: Vec<ir::Function>,
+    pub consts: Vec<Value>,
+    const_ids: HashMap<String, i64>,
+}
+
+impl Interned {
+    pub fn span(&mut self, span: Span) -> i64 {
+        if let Some(id) = self.span_ids.get(&span) {
+            return *id;
+        }
+        let id = self.spans.len() as i64;
+        self.spans.push(span);
+        self.span_ids.insert(span, id);
+        id
+    }
+
+    fn string(&mut self, s: &str) -> i64 {
+        if let Some(id) = self.const_ids.get(s) {
+            return *id;
+        }
+        let id = self.consts.len() as i64;
+        self.consts.push(Value::Str(s.to_string()));
+        self.const_ids.insert(s.to_string(), id);
+        id
+    }
+
+    fn thunk(&mut self, f: ir::Function) -> i64 {
+        self.thunks.push(f);
+        self.thunks.len() as i64 - 1
+    }
+}
+
+/// What a translation needs from the module being built.
+pub(crate) struct ModuleCx<'m> {
+    pub module: &'m mut JITModule,
+    pub host_ids: &'m HashMap<&'static str, FuncId>,
+    pub helper_ids: &'m [FuncId],
+    pub program: &'m ir::Program,
+    pub interned: &'m mut Interned,
+}
+
+/// The workflow layouts a body sees (empty for helpers).
+#[derive(Clone, Copy)]
+pub(crate) struct Fields<'w> {
+    pub inputs: &'w [FieldLayout],
+    pub facts: &'w [FieldLayout],
+}
+
+/// Translates `f` into `func` (whose signature is already [`body_signature`]).
+pub(crate) fn translate(
+    mcx: &mut ModuleCx<'_>,
+    func: &mut cl::Function,
+    fctx: &mut cranelift_frontend::FunctionBuilderContext,
+    f: &ir::Function,
+    fields: Fields<'_>,
+) -> Result<(), CodegenError> {
+    let mut b = FunctionBuilder::new(func, fctx);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let params = b.block_params(entry).to_vec();
+    let (ctx, args) = match params.as_slice() {
+        [ctx, args] => (*ctx, *args),
+        _ => return Err(CodegenError::Internal("a body without its two parameters".into())),
+    };
+    let mut slots = Vec::with_capacity(f.slots.len());
+    for (i, slot) in f.slots.iter().enumerate() {
+        let repr = Repr::of(&slot.ty);
+        let var = b.declare_var(repr.cl());
+        let init = if (i as u32) < f.params {
+            let bits = b.ins().load(types::I64, MemFlags::trusted(), args, (i * 8) as i32);
+            from_bits(&mut b, bits, repr)
+        } else {
+            zero(&mut b, repr)
+        };
+        b.def_var(var, init);
+        slots.push((var, slot.ty.clone()));
+    }
+    let ret_block = b.create_block();
+    b.append_block_param(ret_block, types::I64);
+    let unwind_block = b.create_block();
+    let mut t = Translator {
+        b,
+        mcx,
+        fields,
+        ctx,
+        slots,
+        ret_ty: f.ret.clone(),
+        ret_block,
+        unwind_block,
+        host_refs: HashMap::new(),
+        helper_refs: HashMap::new(),
+    };
+    let (v, ty) = t.block(&f.body)?;
+    let v = t.coerce(v, &ty, &f.ret);
+    let bits = to_bits(&mut t.b, v, Repr::of(&f.ret));
+    t.b.ins().jump(ret_block, &[bits.into()]);
+
+    t.b.switch_to_block(ret_block);
+    let out = t.b.block_params(ret_block).to_vec();
+    t.b.ins().return_(&out);
+    t.b.switch_to_block(unwind_block);
+    t.b.set_cold_block(unwind_block);
+    let z = t.b.ins().iconst(types::I64, 0);
+    t.b.ins().return_(&[z]);
+    t.b.seal_all_blocks();
+    t.b.finalize();
+    Ok(())
+}
+
+pub(crate) fn zero(b: &mut FunctionBuilder<'_>, repr: Repr) -> cl::Value {
+    match repr {
+        Repr::F64 => b.ins().f64const(0.0),
+        r => b.ins().iconst(r.cl(), 0),
+    }
+}
+
+pub(crate) fn to_bits(b: &mut FunctionBuilder<'_>, v: cl::Value, repr: Repr) -> cl::Value {
+    match repr {
+        Repr::F64 => b.ins().bitcast(types::I64, MemFlags::new(), v),
+        Repr::Bool => b.ins().uextend(types::I64, v),
+        _ => v,
+    }
+}
+
+pub(crate) fn from_bits(b: &mut FunctionBuilder<'_>, bits: cl::Value, repr: Repr) -> cl::Value {
+    match repr {
+        Repr::F64 => b.ins().bitcast(types::F64, MemFlags::new(), bits),
+        Repr::Bool => b.ins().ireduce(types::I8, bits),
+        _ => bits,
+    }
+}
+
+pub(crate) struct Translator<'a, 'm, 'f> {
+    pub b: FunctionBuilder<'f>,
+    mcx: &'a mut ModuleCx<'m>,
+    fields: Fields<'a>,
+    ctx: cl::Value,
+    slots: Vec<(Variable, Ty)>,
+    ret_ty: Ty,
+    ret_block: cl::Block,
+    unwind_block: cl::Block,
+    host_refs: HashMap<&'static str, cl::FuncRef>,
+    helper_refs: HashMap<u32, cl::FuncRef>,
+}
+
+impl Translator<'_, '_, '_> {
+    fn interned(&mut self) -> &mut Interned {
+        self.mcx.interned
+    }
+
+    fn program(&self) -> &ir::Program {
+        self.mcx.program
+    }
+
+    fn span(&mut self, span: Span) -> cl::Value {
+        let id = self.mcx.interned.span(span);
+        self.b.ins().iconst(types::I64, id)
+    }
+
+    fn iconst(&mut self, n: i64) -> cl::Value {
+        self.b.ins().iconst(types::I64, n)
+    }
+
+    /// Calls a host function by its name in [`crate::runtime::HOST`].
+    fn host(&mut self, name: &'static str, args: &[cl::Value]) -> Result<cl::Value, CodegenError> {
+        let fref = match self.host_refs.get(name) {
+            Some(f) => *f,
+            None => {
+                let id = *self
+                    .mcx
+                    .host_ids
+                    .get(name)
+                    .ok_or_else(|| CodegenError::Internal(format!("no host function `{name}`")))?;
+                let f = self.mcx.module.declare_func_in_func(id, self.b.func);
+                self.host_refs.insert(name, f);
+                f
+            }
+        };
+        let inst = self.b.ins().call(fref, args);
+        self.b
+            .inst_results(inst)
+            .first()
+            .copied()
+            .ok_or_else(|| CodegenError::Internal(format!("`{name}` returns nothing")))
+    }
+
+    /// Like [`Translator::host`], with the context as the first argument.
+    fn host_cx(&mut self, name: &'static str, args: &[cl::Value]) -> Result<cl::Value, CodegenError> {
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(self.ctx);
+        all.extend_from_slice(args);
+        self.host(name, &all)
+    }
+
+    /// A host call that can fail: unwinds when it set the status.
+    fn host_checked(&mut self, name: &'static str, args: &[cl::Value]) -> Result<cl::Value, CodegenError> {
+        let v = self.host_cx(name, args)?;
+        self.check_status();
+        Ok(v)
+    }
+
+    /// Continues only when `ctx.status` is still OK.
+    fn check_status(&mut self) {
+        let status = self
+            .b
+            .ins()
+            .load(types::I64, MemFlags::trusted(), self.ctx, CtxOffsets::STATUS);
+        let next = self.b.create_block();
+        self.b.ins().brif(status, self.unwind_block, &[], next, &[]);
+        self.b.switch_to_block(next);
+    }
+
+    /// Raises a native error (`rt.raise` kinds) when `cond` is non-zero.
+    fn raise_if(&mut self, cond: cl::Value, kind: i64, span: Span) -> Result<(), CodegenError> {
+        let fail = self.b.create_block();
+        let next = self.b.create_block();
+        self.b.set_cold_block(fail);
+        self.b.ins().brif(cond, fail, &[], next, &[]);
+        self.b.switch_to_block(fail);
+        let kind = self.iconst(kind);
+        let span = self.span(span);
+        self.host_cx("rt.raise", &[kind, span])?;
+        self.b.ins().jump(self.unwind_block, &[]);
+        self.b.switch_to_block(next);
+        Ok(())
+    }
+
+    /// Ends the current block by unwinding (after `complete`, `fail`, `retry`) and
+    /// continues in an unreachable block.
+    fn unwind(&mut self) {
+        self.b.ins().jump(self.unwind_block, &[]);
+        self.dead_block();
+    }
+
+    fn dead_block(&mut self) {
+        let dead = self.b.create_block();
+        self.b.switch_to_block(dead);
+    }
+
+    /// A stack array of i64 cells, filled with `cells`; returns its address.
+    fn cells(&mut self, cells: &[cl::Value]) -> cl::Value {
+        let size = (cells.len().max(1) * 8) as u32;
+        let slot = self
+            .b
+            .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
+        for (i, c) in cells.iter().enumerate() {
+            self.b.ins().stack_store(*c, slot, (i * 8) as i32);
+        }
+        self.b.ins().stack_addr(types::I64, slot, 0)
+    }
+
+    /// Converts a value held as `from` into how `to` is held: boxing, unboxing or
+    /// nothing.
+    pub(crate) fn coerce(&mut self, v: cl::Value, from: &Ty, to: &Ty) -> cl::Value {
+        let (rf, rt) = (Repr::of(from), Repr::of(to));
+        if matches!(from, Ty::Never) {
+            return zero(&mut self.b, rt);
+        }
+        if rf == rt {
+            return v;
+        }
+        let r = match (rf, rt) {
+            (_, Repr::Ptr) => self.boxed(v, from),
+            (Repr::Ptr, _) => self.unbox(v, to),
+            (Repr::I64, Repr::F64) => Ok(self.b.ins().fcvt_from_sint(types::F64, v)),
+            (Repr::F64, Repr::I64) => Ok(self.b.ins().fcvt_to_sint_sat(types::I64, v)),
+            (Repr::Bool, Repr::I64) => Ok(self.b.ins().uextend(types::I64, v)),
+            (Repr::I64, Repr::Bool) => Ok(self.b.ins().ireduce(types::I8, v)),
+            _ => Ok(zero(&mut self.b, rt)),
+        };
+        r.unwrap_or_else(|_| zero(&mut self.b, rt))
+    }
+
+    /// A handle for a value held as `ty`.
+    pub(crate) fn boxed(&mut self, v: cl::Value, ty: &Ty) -> Result<cl::Value, CodegenError> {
+        match ty {
+            Ty::Int => self.host_cx("rt.box_int", &[v]),
+            Ty::Duration => self.host_cx("rt.box_duration", &[v]),
+            Ty::Time => self.host_cx("rt.box_time", &[v]),
+            Ty::Float => self.host_cx("rt.box_float", &[v]),
+            Ty::Bool => {
+                let w = self.b.ins().uextend(types::I64, v);
+                self.host_cx("rt.box_bool", &[w])
+            }
+            Ty::Enum(id) => {
+                let e = self.iconst(i64::from(id.0));
+                self.host_cx("rt.box_enum", &[e, v])
+            }
+            _ => Ok(v),
+        }
+    }
+
+    /// The value behind a handle, held as `ty`.
+    pub(crate) fn unbox(&mut self, h: cl::Value, ty: &Ty) -> Result<cl::Value, CodegenError> {
+        match Repr::of(ty) {
+            Repr::Ptr => Ok(h),
+            Repr::I64 => self.host("rt.unbox_int", &[h]),
+            Repr::F64 => self.host("rt.unbox_float", &[h]),
+            Repr::Bool => {
+                let n = self.host("rt.unbox_int", &[h])?;
+                Ok(self.b.ins().ireduce(types::I8, n))
+            }
+        }
+    }
+
+    /// Compiles an expression and boxes it into a handle.
+    fn handle(&mut self, e: &ir::Expr) -> Result<cl::Value, CodegenError> {
+        let v = self.expr(e)?;
+        self.boxed(v, &e.ty)
+    }
+
+    /// Compiles a block; returns its value and the type it is held as.
+    pub(crate) fn block(&mut self, block: &ir::Block) -> Result<(cl::Value, Ty), CodegenError> {
+        for stmt in &block.stmts {
+            self.stmt(stmt)?;
+        }
+        match &block.value {
+            Some(e) => Ok((self.expr(e)?, e.ty.clone())),
+            None => Ok((self.iconst(0), Ty::Null)),
+        }
+    }
+
+    /// A block's value held as `ty`.
+    fn block_as(&mut self, block: &ir::Block, ty: &Ty) -> Result<cl::Value, CodegenError> {
+        let (v, from) = self.block(block)?;
+        Ok(self.coerce(v, &from, ty))
+    }
+
+    fn slot(&self, slot: ir::Slot) -> Option<(Variable, Ty)> {
+        self.slots.get(slot.0 as usize).cloned()
+    }
+
+    fn set_slot(&mut self, slot: ir::Slot, v: cl::Value, from: &Ty) {
+        if let Some((var, ty)) = self.slot(slot) {
+            let v = self.coerce(v, from, &ty);
+            self.b.def_var(var, v);
+        }
+    }
+
+    /// Loads a fact's or input's cell as its declared type.
+    fn load_cell(&mut self, base: i32, index: u32, ty: &Ty) -> cl::Value {
+        let table = self.b.ins().load(types::I64, MemFlags::trusted(), self.ctx, base);
+        let repr = Repr::of(ty);
+        self.b
+            .ins()
+            .load(repr.cl(), MemFlags::trusted(), table, (index as i32) * 8)
+    }
+
+    fn store_fact(&mut self, index: u32, v: cl::Value) {
+        let table = self
+            .b
+            .ins()
+            .load(types::I64, MemFlags::trusted(), self.ctx, CtxOffsets::FACTS);
+        self.b
+            .ins()
+            .store(MemFlags::trusted(), v, table, (index as i32) * 8);
+    }
+
+    fn fact_ty(&self, index: u32) -> Ty {
+        self.fields
+            .facts
+            .get(index as usize)
+            .map_or(Ty::Null, |f| f.ty.clone())
+    }
+
+    fn input_ty(&self, index: u32) -> Ty {
+        self.fields
+            .inputs
+            .get(index as usize)
+            .map_or(Ty::Null, |f| f.ty.clone())
+    }
+}
+
+/// The parameter and result kinds of a host function as a Cranelift signature.
+pub(crate) fn host_signature(module: &JITModule, params: &[Abi], ret: Abi) -> cl::Signature {
+    let abi = |a: Abi| match a {
+        Abi::I64 => AbiParam::new(types::I64),
+        Abi::F64 => AbiParam::new(types::F64),
+    };
+    let mut sig = module.make_signature();
+    sig.params.extend(params.iter().map(|p| abi(*p)));
+    sig.returns.push(abi(ret));
+    sig
+}

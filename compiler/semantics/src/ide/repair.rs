@@ -1,0 +1,280 @@
+//! The type of the value before a `.` being typed. The text rarely parses at that
+//! moment (`p.` is not an expression), so the file's recorded checks know nothing of
+//! the body being edited. Instead the body is checked again from a repaired copy of the
+//! text: the `.` (or `?.`) and the partial name after it are cut out, which leaves the
+//! receiver a complete expression (`def p = probe; p`), and the checker records its
+//! type as it records every expression's. Locals, `result`, `error`, `it` and closure
+//! parameters all come out of the same check that the compiler runs.
+
+use crate::body::{BodyPath, BodySyntax, bodies, locate};
+use crate::check::{BodyKind, Checker, Context, LocalKind};
+use crate::db::{Db, SourceFile};
+use crate::scope::module_scope;
+use crate::signatures::{module_signatures, resolve_type};
+use crate::types::Type;
+use cosmos_diagnostics::Span;
+use cosmos_syntax::ast::{ClauseKind, ItemKind, MemberKind, Module, TypeRef};
+
+/// The type of the expression that ends at `dot` (where the `.` or `?.` starts), when
+/// the text from `dot` up to `cut_end` is removed.
+pub(super) fn receiver_type(
+    db: &dyn Db,
+    file: SourceFile,
+    dot: usize,
+    cut_end: usize,
+) -> Option<Type> {
+    let text = file.text(db);
+    let repaired = format!("{}{}", text.get(..dot)?, text.get(cut_end..)?);
+    let (module, _) = cosmos_syntax::parse(&repaired);
+    let dot = u32::try_from(dot).ok()?;
+    let path = bodies(&module).into_iter().find(|path| {
+        body_span(&module, *path).is_some_and(|span| span.start < dot && dot <= span.end)
+    })?;
+    let types = check(db, file, &module, path)?;
+    types
+        .into_iter()
+        .filter(|(span, _)| span.end == dot && span.start < dot)
+        .min_by_key(|(span, _)| span.end - span.start)
+        .map(|(_, ty)| ty)
+}
+
+/// The span of a body in the repaired module.
+fn body_span(module: &Module, path: BodyPath) -> Option<Span> {
+    let item = module.items.get(path.item() as usize)?;
+    match locate(module, path)? {
+        (BodySyntax::Block(block), _) => Some(block.span),
+        (BodySyntax::Test(_), _) => Some(item.span),
+    }
+}
+
+/// What the checker needs to know about a body besides its syntax.
+struct Info {
+    kind: BodyKind,
+    workflow: Option<String>,
+    /// A helper's parameters and result, a signal's parameters.
+    params: Vec<(String, TypeRef)>,
+    ret: Option<TypeRef>,
+    /// For a reaction, its rule's action.
+    action: Option<BodyPath>,
+}
+
+fn info(module: &Module, path: BodyPath) -> Option<Info> {
+    let item = module.items.get(path.item() as usize)?;
+    let workflow = match &item.kind {
+        ItemKind::Workflow(w) => Some(w),
+        _ => None,
+    };
+    let mut info = Info {
+        kind: BodyKind::Constant,
+        workflow: workflow.map(|w| w.name.text.clone()),
+        params: Vec::new(),
+        ret: None,
+        action: None,
+    };
+    let member = |m: u32| workflow.and_then(|w| w.members.get(m as usize));
+    match path {
+        BodyPath::Def { .. } => {
+            let ItemKind::Def(d) = &item.kind else {
+                return None;
+            };
+            info.kind = BodyKind::Def;
+            info.params = d
+                .params
+                .iter()
+                .map(|p| (p.name.text.clone(), p.ty.clone()))
+                .collect();
+            info.ret = Some(d.ret.clone());
+        }
+        BodyPath::Test { .. } => info.kind = BodyKind::Test,
+        BodyPath::Signal { member: m, .. } => {
+            let MemberKind::Signal(s) = &member(m)?.kind else {
+                return None;
+            };
+            info.kind = BodyKind::Signal;
+            info.params = s
+                .params
+                .iter()
+                .map(|p| (p.name.text.clone(), p.ty.clone()))
+                .collect();
+        }
+        BodyPath::CompleteWhen { .. } => info.kind = BodyKind::CompleteWhen,
+        BodyPath::Output { .. } => info.kind = BodyKind::Output,
+        BodyPath::Clause {
+            item: i,
+            member: m,
+            clause,
+        } => {
+            let MemberKind::Rule(rule) = &member(m)?.kind else {
+                return None;
+            };
+            info.kind = match &rule.clauses.get(clause as usize)?.kind {
+                ClauseKind::Match(_) => BodyKind::Match,
+                ClauseKind::Action(_) => BodyKind::Action,
+                ClauseKind::Reaction(_) => BodyKind::Reaction,
+                ClauseKind::Error(_) => BodyKind::Error,
+                ClauseKind::Priority(_) | ClauseKind::Timeout(_) => return None,
+            };
+            info.action = rule
+                .clauses
+                .iter()
+                .position(|c| matches!(c.kind, ClauseKind::Action(_)))
+                .map(|c| BodyPath::Clause {
+                    item: i,
+                    member: m,
+                    clause: c as u32,
+                });
+        }
+    }
+    Some(info)
+}
+
+/// Checks one body of the repaired module against the rest of the project, returning
+/// the type of every expression (absolute spans) and, for an action, its value.
+fn check(
+    db: &dyn Db,
+    file: SourceFile,
+    module: &Module,
+    path: BodyPath,
+) -> Option<Vec<(Span, Type)>> {
+    check_with_value(db, file, module, path).map(|(types, _)| types)
+}
+
+fn check_with_value(
+    db: &dyn Db,
+    file: SourceFile,
+    module: &Module,
+    path: BodyPath,
+) -> Option<(Vec<(Span, Type)>, Option<Type>)> {
+    let info = info(module, path)?;
+    let (syntax, _) = locate(module, path)?;
+    let scope = module_scope(db, file);
+    let sigs = module_signatures(db, file);
+    let resolve = |ty: &TypeRef| resolve_type(db, &scope, ty, &mut Vec::new());
+    // The reaction's `result`: the value of the rule's action, checked the same way.
+    let result = match (info.kind, info.action) {
+        (BodyKind::Reaction, Some(action)) => {
+            let value = check_with_value(db, file, module, action)
+                .and_then(|(_, value)| value)
+                .unwrap_or(Type::Error);
+            Some(match value {
+                Type::Call(t) => *t,
+                Type::List(element) => match *element {
+                    Type::Call(t) => Type::list(*t),
+                    other => Type::list(other),
+                },
+                other => other,
+            })
+        }
+        (BodyKind::Reaction, None) => Some(Type::Error),
+        _ => None,
+    };
+    let def_ret = info.ret.as_ref().map(resolve);
+    let cx = Context {
+        kind: info.kind,
+        file: file.id(db),
+        scope: scope.clone(),
+        workflow: info
+            .workflow
+            .as_ref()
+            .and_then(|w| sigs.workflows.get(w))
+            .cloned(),
+        def_ret: def_ret.clone(),
+        result: result.clone(),
+        match_narrowed: Vec::new(),
+    };
+    let mut checker = Checker::new(db, cx);
+    let value = match &syntax {
+        BodySyntax::Test(stmts) => {
+            checker.check_test(stmts);
+            None
+        }
+        BodySyntax::Block(block) => {
+            for (name, ty) in &info.params {
+                checker.define(name, resolve(ty), block.span, LocalKind::ReadOnly);
+            }
+            match info.kind {
+                BodyKind::Reaction => {
+                    let ty = result.unwrap_or(Type::Error);
+                    checker.define("result", ty, block.span, LocalKind::ReadOnly);
+                }
+                BodyKind::Error => {
+                    let ty = Type::Record(Checker::core_type("CallError"));
+                    checker.define("error", ty, block.span, LocalKind::ReadOnly);
+                }
+                _ => {}
+            }
+            let expected = match info.kind {
+                BodyKind::Def => def_ret,
+                BodyKind::Match | BodyKind::CompleteWhen => Some(Type::Bool),
+                BodyKind::Output => Some(Type::Json),
+                _ => None,
+            };
+            let want_value = !matches!(
+                info.kind,
+                BodyKind::Reaction | BodyKind::Error | BodyKind::Signal
+            );
+            Some(checker.check_block(block, want_value, expected.as_ref()))
+        }
+    };
+    Some((checker.out.types, value))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use crate::Analysis;
+    use crate::ide::CompletionKind;
+    use cosmos_diagnostics::FileId;
+
+    const TYPES: &str = "type Probe { width: Int, height: Int }\n";
+
+    /// The labels completed at the end of `text`'s `marker` (which is removed).
+    fn complete(text: &str) -> Vec<String> {
+        let offset = text.find('|').unwrap();
+        let text = text.replacen('|', "", 1);
+        let mut analysis = Analysis::new();
+        analysis.set_file(FileId(0), "media.types", TYPES.to_string());
+        analysis.set_file(FileId(1), "main", text);
+        analysis
+            .completions(FileId(1), offset as u32)
+            .into_iter()
+            .filter(|c| matches!(c.kind, CompletionKind::Field | CompletionKind::Method))
+            .map(|c| c.label)
+            .collect()
+    }
+
+    const HEAD: &str = "import media.types { Probe }\n\nfunction probe(url: String): Probe {\n    command \"probe\"\n}\n\n";
+
+    #[test]
+    fn members_of_a_local_in_a_helper() {
+        let labels = complete(&format!(
+            "{HEAD}def area(x: Probe): Int {{\n    def p = x\n    p.|\n}}\n"
+        ));
+        assert_eq!(labels, ["width", "height"]);
+        // A parameter, half a name typed.
+        let labels = complete(&format!("{HEAD}def area(x: Probe): Int {{\n    x.wi|\n}}\n"));
+        assert_eq!(labels, ["width", "height"]);
+    }
+
+    #[test]
+    fn members_of_result_error_it_and_optionals() {
+        let workflow = |body: &str| {
+            format!(
+                "{HEAD}workflow W {{\n    input {{ source: String }}\n    facts {{ p: Probe?\n names: List<String> = [] }}\n    rule \"r\" {{\n        match {{ p == null }}\n        action {{ probe(url: source) }}\n        {body}\n    }}\n}}\n"
+            )
+        };
+        let result = complete(&workflow("reaction { result.| }"));
+        assert_eq!(result, ["width", "height"]);
+        let error = complete(&workflow("error { log(error.|) }"));
+        assert!(error.contains(&"message".to_string()), "{error:?}");
+        assert!(error.contains(&"attempt".to_string()), "{error:?}");
+        let it = complete(&workflow("reaction { p = result; log(names.find { it.| }) }"));
+        assert!(it.contains(&"toUpperCase".to_string()), "{it:?}");
+        let named = complete(&workflow("reaction { names.each { n -> log(n.|) } }"));
+        assert!(named.contains(&"trim".to_string()), "{named:?}");
+        let optional = complete(&workflow("reaction { def w = p?.| }"));
+        assert_eq!(optional, ["width", "height"]);
+        let local = complete(&workflow("reaction { def q = result\n q.w| }"));
+        assert_eq!(local, ["width", "height"]);
+    }
+}

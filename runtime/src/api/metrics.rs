@@ -1,0 +1,83 @@
+//! `/metrics` in Prometheus' text format: queue depths by state, pool occupancy and
+//! call counts, and the node's own counters.
+
+use super::{AppState, blocking};
+use crate::api::ApiError;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use std::fmt::Write;
+
+pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let now = crate::node::now_ms();
+    let queues = blocking(&state.node, move |store| store.queue_stats(now)).await?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP cosmos_queue_messages Messages in a queue, by state.\n# TYPE cosmos_queue_messages gauge"
+    );
+    for q in &queues {
+        for (s, n) in [
+            ("ready", q.ready),
+            ("delayed", q.delayed),
+            ("leased", q.leased),
+            ("dead", q.dead),
+        ] {
+            let _ = writeln!(
+                out,
+                "cosmos_queue_messages{{queue=\"{}\",state=\"{s}\"}} {n}",
+                q.queue
+            );
+        }
+    }
+    let pools = state.node.executor().stats();
+    let gauges: [(&str, &str); 4] = [
+        ("cosmos_pool_max", "Processes a pool may run at once."),
+        ("cosmos_pool_running", "Processes of a pool running a call."),
+        (
+            "cosmos_pool_waiting",
+            "Calls waiting for a pool's capacity.",
+        ),
+        ("cosmos_pool_warm_idle", "Idle warm workers of a pool."),
+    ];
+    for (name, help) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for p in &pools {
+            let v = match name {
+                "cosmos_pool_max" => u64::from(p.max),
+                "cosmos_pool_running" => p.running as u64,
+                "cosmos_pool_waiting" => p.waiting as u64,
+                _ => p.warm_idle as u64,
+            };
+            let _ = writeln!(out, "{name}{{pool=\"{}\"}} {v}", p.pool);
+        }
+    }
+    let counters: [(&str, &str); 3] = [
+        (
+            "cosmos_pool_processes_started_total",
+            "Processes a pool started.",
+        ),
+        (
+            "cosmos_calls_completed_total",
+            "Calls that returned a value.",
+        ),
+        ("cosmos_calls_failed_total", "Calls that failed."),
+    ];
+    for (name, help) in counters {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for p in &pools {
+            let v = match name {
+                "cosmos_pool_processes_started_total" => p.started_processes,
+                "cosmos_calls_completed_total" => p.completed,
+                _ => p.failed,
+            };
+            let _ = writeln!(out, "{name}{{pool=\"{}\"}} {v}", p.pool);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP cosmos_steps_total Engine steps this node committed.\n# TYPE cosmos_steps_total counter\ncosmos_steps_total {}",
+        *state.node.commits().borrow()
+    );
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
+}

@@ -1,0 +1,297 @@
+//! The HTTP API of DESIGN.md (axum): start, read, history, signal, cancel, list and
+//! filter instances, queue and pool stats, `/metrics` (Prometheus text) and
+//! `/healthz`. A bearer token guards everything but `/healthz` when one is
+//! configured; bodies are limited in size; bad requests get a 4xx that names the
+//! problem and change nothing.
+
+mod error;
+mod metrics;
+
+pub use error::ApiError;
+
+use crate::engine::{Event, InstanceState};
+use crate::node::{Node, NodeError};
+use crate::store::{InstanceFilter, InstanceRecord, StoreError};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Map, Value as Json_, json};
+use std::sync::Arc;
+
+/// The largest request body accepted, by default.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct ApiConfig {
+    /// Required as `Authorization: Bearer TOKEN` when set.
+    pub token: Option<String>,
+    pub body_limit: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            token: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    node: Node,
+    token: Option<Arc<str>>,
+}
+
+/// The API's routes over `node`.
+pub fn router(node: Node, config: ApiConfig) -> Router {
+    let state = AppState {
+        node,
+        token: config.token.map(Arc::from),
+    };
+    let guarded = Router::new()
+        .route("/v1/workflows/{name}/instances", post(start))
+        .route("/v1/instances", get(list))
+        .route("/v1/instances/{id}", get(instance))
+        .route("/v1/instances/{id}/history", get(history))
+        .route("/v1/instances/{id}/signals/{signal}", post(signal))
+        .route("/v1/instances/{id}/cancel", post(cancel))
+        .route("/v1/queues", get(queues))
+        .route("/v1/pools", get(pools))
+        .route("/metrics", get(metrics::metrics))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .merge(guarded)
+        .fallback(|| async {
+            ApiError::not_found("no_route", "no such endpoint; see docs/runtime.md")
+        })
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .with_state(state)
+}
+
+async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if let Some(token) = &state.token {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given != Some(token) {
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "this runtime requires `Authorization: Bearer <token>`",
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// A JSON object from a request body, or a 4xx naming what is wrong with it.
+fn object_body(body: &Bytes, what: &str) -> Result<Map<String, Json_>, ApiError> {
+    if body.is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Json_>(body) {
+        Ok(Json_::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad_request(
+            "bad_json",
+            format!("{what} must be a JSON object"),
+        )),
+        Err(e) => Err(ApiError::bad_request(
+            "bad_json",
+            format!("{what} is not valid JSON: {e}"),
+        )),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    node: &Node,
+    f: impl FnOnce(&dyn crate::store::Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = Arc::clone(node.store());
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(ApiError::from)
+}
+
+async fn start(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let input = object_body(&body, "the input")?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let (id, new) = state
+        .node
+        .start_instance(&name, Json_::Object(input), key)
+        .await?;
+    let record = state.node.instance(&id).await?;
+    let code = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((code, Json(view(&record))).into_response())
+}
+
+/// An instance as the API shows it.
+fn view(record: &InstanceRecord) -> Json_ {
+    let waiting = serde_json::from_value::<InstanceState>(record.state.clone())
+        .map(|s| s.waiting())
+        .unwrap_or_default();
+    json!({
+        "id": record.id,
+        "workflow": record.workflow,
+        "status": record.status,
+        "input": record.input,
+        "facts": record.facts,
+        "output": record.output,
+        "failure": record.failure,
+        "in_flight": waiting,
+        "bundle": record.bundle,
+        "created_at": cosmos_ir::format_time(record.created_at),
+        "updated_at": cosmos_ir::format_time(record.updated_at),
+    })
+}
+
+async fn instance(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Json_>, ApiError> {
+    let record = state.node.instance(&id).await?;
+    Ok(Json(view(&record)))
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    after: Option<i64>,
+}
+
+async fn history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Json<Json_>, ApiError> {
+    let id2 = id.clone();
+    let after = query.after.unwrap_or(0);
+    let (record, rows) = blocking(&state.node, move |store| {
+        Ok((store.instance(&id2)?, store.history(&id2, after)?))
+    })
+    .await?;
+    if record.is_none() {
+        return Err(NodeError::UnknownInstance(id).into());
+    }
+    let rows: Vec<Json_> = rows
+        .into_iter()
+        .map(|row| {
+            json!({
+                "seq": row.seq,
+                "at": cosmos_ir::format_time(row.at),
+                "kind": row.kind,
+                "text": row.text,
+                "data": row.data,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "history": rows })))
+}
+
+async fn signal(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Json_>, ApiError> {
+    let args = object_body(&body, "the signal's arguments")?;
+    state
+        .node
+        .send(
+            &id,
+            Event::Signal {
+                name,
+                args: Json_::Object(args),
+            },
+        )
+        .await?;
+    let record = state.node.instance(&id).await?;
+    Ok(Json(view(&record)))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Json_>, ApiError> {
+    state.node.send(&id, Event::Cancel).await?;
+    let record = state.node.instance(&id).await?;
+    Ok(Json(view(&record)))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    workflow: Option<String>,
+    status: Option<String>,
+    limit: Option<usize>,
+    after: Option<String>,
+}
+
+const STATUSES: [&str; 5] = ["RUNNING", "STALLED", "COMPLETED", "FAILED", "CANCELLED"];
+
+async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Json_>, ApiError> {
+    let status = query.status.map(|s| s.to_ascii_uppercase());
+    if let Some(s) = &status
+        && !STATUSES.contains(&s.as_str())
+    {
+        return Err(ApiError::bad_request(
+            "bad_status",
+            format!(
+                "unknown status {s:?}; expected one of {}",
+                STATUSES.join(", ")
+            ),
+        ));
+    }
+    let filter = InstanceFilter {
+        workflow: query.workflow,
+        status,
+        limit: query.limit.unwrap_or(100).clamp(1, 1000),
+        after: query.after,
+    };
+    let rows = blocking(&state.node, move |store| store.list_instances(&filter)).await?;
+    let rows: Vec<Json_> = rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "workflow": r.workflow,
+                "status": r.status,
+                "created_at": cosmos_ir::format_time(r.created_at),
+                "updated_at": cosmos_ir::format_time(r.updated_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "instances": rows })))
+}
+
+async fn queues(State(state): State<AppState>) -> Result<Json<Json_>, ApiError> {
+    let now = crate::node::now_ms();
+    let stats = blocking(&state.node, move |store| store.queue_stats(now)).await?;
+    Ok(Json(json!({ "queues": stats })))
+}
+
+async fn pools(State(state): State<AppState>) -> Json<Json_> {
+    Json(json!({ "pools": state.node.executor().stats() }))
+}

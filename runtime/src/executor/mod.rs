@@ -1,0 +1,310 @@
+//! The function executor of DESIGN.md ("The runtime", **Executor**): runs the
+//! project's external `function`s as processes in the project's root folder.
+//!
+//! - [`oneshot`]: one process per call (JSON arguments on stdin, one JSON value on
+//!   stdout), killed with its whole process group on timeout.
+//! - [`warm`]: long-lived workers speaking the `COSMOS_PROTOCOL=lines` protocol,
+//!   which is also how `batch N` micro-batches reach them.
+//! - [`pool`]: the scheduler: pools bound how many processes are alive at once,
+//!   keep idle warm workers, and hand capacity to the highest-priority waiting call.
+//! - [`output`]: process plumbing shared by the others (bounded reads, stderr tails,
+//!   process-group kills, exit descriptions).
+//!
+//! Nothing a process does can bring the runtime down: every failure becomes a
+//! [`CallError`] for the call.
+
+mod oneshot;
+mod output;
+mod pool;
+mod warm;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tokio::sync::oneshot as reply;
+
+use self::output::lock;
+use self::pool::{Inner, Pool, State};
+
+/// Timeout used when the compiled settings give none (LANGUAGE.md: `10.min`).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How to run one external function (its compiled `function` settings).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionSpec {
+    /// The name calls use ([`CallJob::function`]).
+    pub name: String,
+    /// Program and arguments, run as argv (never through a shell).
+    pub command: Vec<String>,
+    /// The pool whose capacity the function's processes use.
+    pub pool: String,
+    /// Per call (one-shot) or per message (warm worker).
+    pub timeout: Duration,
+    /// Worker processes kept running between calls; 0 runs one process per call.
+    pub warm: u32,
+    /// Up to this many calls in one message to a warm worker (1: no batching).
+    pub batch: u32,
+    /// Higher runs first.
+    pub priority: i64,
+}
+
+impl FunctionSpec {
+    /// The spec of a compiled external function.
+    pub fn from_ir(f: &cosmos_ir::ExternFunction) -> FunctionSpec {
+        let s = &f.settings;
+        let timeout = match u64::try_from(s.timeout_ms) {
+            Ok(ms) if ms > 0 => Duration::from_millis(ms),
+            _ => DEFAULT_TIMEOUT,
+        };
+        let to_u32 = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+        FunctionSpec {
+            name: f.name.clone(),
+            command: s.command.clone(),
+            pool: if s.pool.is_empty() {
+                "default".to_string()
+            } else {
+                s.pool.clone()
+            },
+            timeout,
+            warm: to_u32(s.warm),
+            batch: to_u32(s.batch).max(1),
+            priority: s.priority,
+        }
+    }
+}
+
+/// A pool's configuration (`[pools.NAME]` in cosmos.toml).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolSpec {
+    pub name: String,
+    /// At most this many processes alive at once, warm workers included.
+    pub max: u32,
+    /// At most this many idle warm workers kept; 0 means no bound beyond `max`.
+    pub warm: u32,
+}
+
+/// Bounds on what the executor reads from a process.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutorLimits {
+    /// Largest stdout of a one-shot call (or line of a warm worker) accepted.
+    pub max_stdout_bytes: usize,
+    /// How much of the end of stderr is attached to errors.
+    pub stderr_tail_bytes: usize,
+}
+
+impl Default for ExecutorLimits {
+    fn default() -> Self {
+        ExecutorLimits {
+            max_stdout_bytes: 16 * 1024 * 1024,
+            stderr_tail_bytes: 4 * 1024,
+        }
+    }
+}
+
+/// One call to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallJob {
+    /// Idempotency key; one-shot processes get it as `COSMOS_IDEMPOTENCY_KEY`.
+    pub key: String,
+    /// The function's name.
+    pub function: String,
+    /// The arguments, keyed by parameter name.
+    pub args: Map<String, Value>,
+    /// Extra priority, added to the function's own.
+    pub priority: i64,
+}
+
+/// How a call failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallErrorKind {
+    /// Non-zero exit, `{"error": …}` from a worker, or the process could not start.
+    Failed,
+    /// Did not finish within the function's timeout (its process group was killed).
+    Timeout,
+    /// Output that is not one JSON value, or too much of it.
+    BadOutput,
+    /// Terminated by a signal, or a worker that died while serving.
+    Crashed,
+}
+
+impl CallErrorKind {
+    /// The kind as the language spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CallErrorKind::Failed => "FAILED",
+            CallErrorKind::Timeout => "TIMEOUT",
+            CallErrorKind::BadOutput => "BAD_OUTPUT",
+            CallErrorKind::Crashed => "CRASHED",
+        }
+    }
+}
+
+/// A failed call: what happened, and the tail of the process's stderr.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallError {
+    pub kind: CallErrorKind,
+    pub message: String,
+    /// The last `stderr_tail_bytes` of stderr (lossy UTF-8), when it was non-empty.
+    pub stderr: Option<String>,
+}
+
+impl CallError {
+    pub(crate) fn new(kind: CallErrorKind, message: impl Into<String>) -> CallError {
+        CallError {
+            kind,
+            message: message.into(),
+            stderr: None,
+        }
+    }
+
+    pub(crate) fn with_stderr(mut self, stderr: Option<String>) -> CallError {
+        self.stderr = stderr;
+        self
+    }
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind.name(), self.message)
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// What goes wrong before a process produces anything; each becomes a
+/// [`CallError`] of kind [`CallErrorKind::Failed`].
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    #[error("unknown function `{0}`")]
+    UnknownFunction(String),
+    #[error("function `{0}` has an empty command")]
+    EmptyCommand(String),
+    #[error("cannot start `{program}`: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot encode the arguments: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("the executor is shut down")]
+    ShutDown,
+    #[error("the call was abandoned by the executor")]
+    Abandoned,
+}
+
+impl From<ExecutorError> for CallError {
+    fn from(e: ExecutorError) -> CallError {
+        CallError::new(CallErrorKind::Failed, e.to_string())
+    }
+}
+
+/// A pool's counters, as the API and `/metrics` show them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PoolStats {
+    pub pool: String,
+    pub max: u32,
+    /// Processes alive doing work (one-shot calls, busy or starting warm workers).
+    pub running: u32,
+    /// Calls queued for capacity.
+    pub waiting: u32,
+    /// Warm workers alive and idle.
+    pub warm_idle: u32,
+    /// Processes started since the executor was made.
+    pub started_processes: u64,
+    /// Calls that returned a value.
+    pub completed: u64,
+    /// Calls that ended with an error.
+    pub failed: u64,
+}
+
+/// Runs calls to external functions; cheap to clone (an `Arc` inside).
+#[derive(Clone)]
+pub struct Executor {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("root", &self.inner.root)
+            .field("functions", &self.inner.functions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Executor {
+    /// An executor running `functions` in `root`. Pools named by a function but
+    /// absent from `pools` get `max = DEFAULT_POOL_MAX`, `warm = 0`.
+    pub fn new(
+        root: PathBuf,
+        functions: Vec<FunctionSpec>,
+        pools: Vec<PoolSpec>,
+        limits: ExecutorLimits,
+    ) -> Executor {
+        let mut state = State::default();
+        for p in pools {
+            state
+                .pools
+                .insert(p.name.clone(), Pool::new(&p.name, p.max, p.warm));
+        }
+        for f in &functions {
+            state
+                .pools
+                .entry(f.pool.clone())
+                .or_insert_with(|| Pool::with_defaults(&f.pool));
+        }
+        let functions = functions
+            .into_iter()
+            .map(|f| (f.name.clone(), Arc::new(f)))
+            .collect();
+        Executor {
+            inner: Arc::new(Inner {
+                root,
+                functions,
+                limits,
+                state: std::sync::Mutex::new(state),
+            }),
+        }
+    }
+
+    /// Runs one call: waits for capacity in the function's pool, runs it, and
+    /// returns the JSON value it produced (not yet checked against the result type).
+    pub async fn call(&self, job: CallJob) -> Result<Value, CallError> {
+        let Some(spec) = self.inner.functions.get(&job.function).cloned() else {
+            return Err(ExecutorError::UnknownFunction(job.function).into());
+        };
+        if spec.command.is_empty() {
+            return Err(ExecutorError::EmptyCommand(job.function).into());
+        }
+        let (tx, rx) = reply::channel();
+        {
+            let mut state = lock(&self.inner.state);
+            if state.shut_down {
+                return Err(ExecutorError::ShutDown.into());
+            }
+            state.enqueue(&self.inner, spec, job, tx);
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(ExecutorError::Abandoned.into()))
+    }
+
+    /// The counters of every pool, by pool name.
+    pub fn stats(&self) -> Vec<PoolStats> {
+        lock(&self.inner.state)
+            .pools
+            .values()
+            .map(Pool::stats)
+            .collect()
+    }
+
+    /// Stops the warm workers (closes their stdin, kills their group after a grace
+    /// period) and fails queued calls. Calls already running finish; their workers
+    /// are stopped when they do. Later calls fail.
+    pub async fn shutdown(&self) {
+        pool::shutdown(&self.inner).await;
+    }
+}

@@ -1,0 +1,174 @@
+//! One process per call: the JSON arguments go to stdin, one JSON value comes
+//! back on stdout. The process runs in its own process group, which is killed
+//! whole on timeout or when stdout grows past the limit.
+
+use std::path::Path;
+use std::pin::pin;
+use std::process::Stdio;
+
+use serde_json::{Map, Value};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+use tokio::time::Instant;
+
+use super::output::{
+    Bounded, Ended, GRACE, Tail, drain_stderr, format_duration, kill_and_reap, kill_group, lock,
+    parse_value, read_bounded, settle_stderr,
+};
+use super::{CallError, CallErrorKind, ExecutorError, ExecutorLimits, FunctionSpec};
+
+/// How the first phase of a run ended.
+enum Phase {
+    Exited(std::process::ExitStatus),
+    WaitFailed(std::io::Error),
+    TooLong,
+    TimedOut,
+}
+
+/// Runs `spec` once with `args`, with `COSMOS_IDEMPOTENCY_KEY` set to `key`.
+pub(crate) async fn run(
+    root: &Path,
+    spec: &FunctionSpec,
+    limits: &ExecutorLimits,
+    key: &str,
+    args: &Map<String, Value>,
+) -> Result<Value, CallError> {
+    let Some((program, rest)) = spec.command.split_first() else {
+        return Err(ExecutorError::EmptyCommand(spec.name.clone()).into());
+    };
+    let input = serde_json::to_vec(args).map_err(ExecutorError::from)?;
+    let mut child = Command::new(program)
+        .args(rest)
+        .current_dir(root)
+        .env("COSMOS_IDEMPOTENCY_KEY", key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| ExecutorError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
+    let pgid = child.id();
+    let tail = Tail::shared(limits.stderr_tail_bytes);
+    let mut stderr_task = drain_stderr(child.stderr.take(), tail.clone());
+    // The process may never read stdin (or exit early): a failed write is fine.
+    let stdin_task = child.stdin.take().map(|mut stdin| {
+        tokio::spawn(async move {
+            let _ = stdin.write_all(&input).await;
+            let _ = stdin.shutdown().await;
+        })
+    });
+    let stdout = child.stdout.take();
+    let max = limits.max_stdout_bytes;
+    let mut out_fut = pin!(async move {
+        match stdout {
+            Some(s) => read_bounded(s, max).await,
+            None => Ok(Bounded::Complete(Vec::new())),
+        }
+    });
+
+    let deadline = Instant::now() + spec.timeout;
+    let mut stdout_done = None;
+    let phase = loop {
+        tokio::select! {
+            r = child.wait() => break match r {
+                Ok(status) => Phase::Exited(status),
+                Err(e) => Phase::WaitFailed(e),
+            },
+            r = &mut out_fut, if stdout_done.is_none() => {
+                if matches!(r, Ok(Bounded::TooLong)) {
+                    break Phase::TooLong;
+                }
+                stdout_done = Some(r);
+            }
+            () = tokio::time::sleep_until(deadline) => break Phase::TimedOut,
+        }
+    };
+
+    let result = match phase {
+        Phase::TimedOut => {
+            kill_and_reap(&mut child, pgid).await;
+            Err(CallError::new(
+                CallErrorKind::Timeout,
+                format!("did not finish within {}", format_duration(spec.timeout)),
+            ))
+        }
+        Phase::TooLong => {
+            kill_and_reap(&mut child, pgid).await;
+            Err(CallError::new(
+                CallErrorKind::BadOutput,
+                format!("output exceeds {max} bytes"),
+            ))
+        }
+        Phase::WaitFailed(e) => {
+            kill_and_reap(&mut child, pgid).await;
+            Err(CallError::new(
+                CallErrorKind::Failed,
+                format!("cannot wait for `{program}`: {e}"),
+            ))
+        }
+        Phase::Exited(status) => {
+            let out = match stdout_done {
+                Some(r) => r,
+                // Exited, but something it started still holds stdout open: give
+                // it a moment, then kill what is left of the group.
+                None => match tokio::time::timeout(GRACE, &mut out_fut).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        kill_group(pgid);
+                        tokio::time::timeout(GRACE, &mut out_fut)
+                            .await
+                            .unwrap_or_else(|_| Err(std::io::Error::other("stdout was left open")))
+                    }
+                },
+            };
+            finish(Ended::of(status), out, max)
+        }
+    };
+    if let Some(task) = stdin_task {
+        task.abort();
+    }
+    match result {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            settle_stderr(&mut stderr_task).await;
+            let stderr = lock(&tail).text_since(0);
+            Err(e.with_stderr(stderr))
+        }
+    }
+}
+
+/// The outcome of a process that exited by itself.
+fn finish(ended: Ended, out: std::io::Result<Bounded>, max: usize) -> Result<Value, CallError> {
+    match ended {
+        Ended::Signal(sig) => {
+            return Err(CallError::new(
+                CallErrorKind::Crashed,
+                format!("killed by signal {sig}"),
+            ));
+        }
+        Ended::Code(code) => {
+            return Err(CallError::new(
+                CallErrorKind::Failed,
+                format!("exited with status {code}"),
+            ));
+        }
+        Ended::Success => {}
+    }
+    match out {
+        Err(e) => Err(CallError::new(
+            CallErrorKind::BadOutput,
+            format!("cannot read stdout: {e}"),
+        )),
+        Ok(Bounded::TooLong) => Err(CallError::new(
+            CallErrorKind::BadOutput,
+            format!("output exceeds {max} bytes"),
+        )),
+        Ok(Bounded::Complete(bytes)) => {
+            parse_value(&bytes).map_err(|m| CallError::new(CallErrorKind::BadOutput, m))
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! Warm workers: long-lived processes started with `COSMOS_PROTOCOL=lines`,
+//! speaking one JSON message per line. We write
+//! `{"id": n, "calls": [args, …]}`; the worker answers
+//! `{"id": n, "results": [{"ok": value} | {"error": message}, …]}`, one result per
+//! call, in order. A worker that dies, answers garbage or misses the function's
+//! timeout is killed (its whole process group) and its calls fail.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::task::JoinHandle;
+
+use super::output::{
+    Ended, Line, SharedTail, Tail, drain_stderr, format_duration, kill_and_reap, kill_group, lock,
+    prefix, read_line_bounded, settle_stderr,
+};
+use super::{CallError, CallErrorKind, ExecutorError, ExecutorLimits, FunctionSpec};
+
+/// Distinguishes workers in the pool's idle list.
+static NEXT_WORKER: AtomicU64 = AtomicU64::new(1);
+
+/// A running warm worker of one function.
+pub(crate) struct Worker {
+    pub(crate) id: u64,
+    pub(crate) function: Arc<FunctionSpec>,
+    child: Child,
+    pgid: Option<u32>,
+    stdin: Option<ChildStdin>,
+    stdout: Option<BufReader<ChildStdout>>,
+    tail: SharedTail,
+    stderr_task: Option<JoinHandle<()>>,
+    next_message: u64,
+    max_line: usize,
+}
+
+/// A message to a worker.
+#[derive(Serialize)]
+struct Message<'a> {
+    id: u64,
+    calls: &'a [&'a Map<String, Value>],
+}
+
+impl Drop for Worker {
+    /// A safety net: a worker dropped while alive takes its whole group with it.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            kill_group(self.pgid);
+        }
+    }
+}
+
+/// What serving one message left.
+pub(crate) enum Served {
+    /// The worker answered; it can serve again.
+    Healthy(Vec<Result<Value, CallError>>),
+    /// The worker is dead (and reaped); every call of the message gets this error.
+    Dead(CallError),
+}
+
+/// How one exchange of lines went.
+enum Exchange {
+    Answer(Vec<Result<Value, CallError>>),
+    /// The pipe closed (the worker exited, or closed stdout).
+    Closed,
+    /// The worker answered something we cannot use; it must die.
+    Garbage(String),
+}
+
+impl Worker {
+    /// Starts a worker for `function` in `root`.
+    pub(crate) fn spawn(
+        root: &Path,
+        function: Arc<FunctionSpec>,
+        limits: &ExecutorLimits,
+    ) -> Result<Worker, ExecutorError> {
+        let Some((program, rest)) = function.command.split_first() else {
+            return Err(ExecutorError::EmptyCommand(function.name.clone()));
+        };
+        let mut child = Command::new(program)
+            .args(rest)
+            .current_dir(root)
+            .env("COSMOS_PROTOCOL", "lines")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| ExecutorError::Spawn {
+                program: program.clone(),
+                source,
+            })?;
+        let tail = Tail::shared(limits.stderr_tail_bytes);
+        let stderr_task = drain_stderr(child.stderr.take(), tail.clone());
+        Ok(Worker {
+            id: NEXT_WORKER.fetch_add(1, Ordering::Relaxed),
+            pgid: child.id(),
+            stdin: child.stdin.take(),
+            stdout: child.stdout.take().map(BufReader::new),
+            child,
+            function,
+            tail,
+            stderr_task,
+            next_message: 1,
+            max_line: limits.max_stdout_bytes,
+        })
+    }
+
+    /// Whether the process is gone (it is reaped if so).
+    pub(crate) fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends `calls` as one message and waits for the answer, within the
+    /// function's timeout.
+    pub(crate) async fn serve(&mut self, calls: &[&Map<String, Value>]) -> Served {
+        let id = self.next_message;
+        self.next_message += 1;
+        let since = lock(&self.tail).total();
+        let mut line = match serde_json::to_vec(&Message { id, calls }) {
+            Ok(line) => line,
+            Err(e) => {
+                // Nothing was sent: the worker is still fine, but it is simplest to
+                // treat the message as undeliverable.
+                let err: CallError = ExecutorError::Encode(e).into();
+                return Served::Healthy(calls.iter().map(|_| Err(err.clone())).collect());
+            }
+        };
+        line.push(b'\n');
+        let timeout = self.function.timeout;
+        let exchange = tokio::time::timeout(timeout, self.exchange(id, &line, calls.len())).await;
+        let dead = match exchange {
+            Ok(Exchange::Answer(results)) => {
+                let stderr = lock(&self.tail).text_since(since);
+                let results = results
+                    .into_iter()
+                    .map(|r| r.map_err(|e| e.with_stderr(stderr.clone())))
+                    .collect();
+                return Served::Healthy(results);
+            }
+            Err(_) => {
+                kill_and_reap(&mut self.child, self.pgid).await;
+                CallError::new(
+                    CallErrorKind::Timeout,
+                    format!("worker did not answer within {}", format_duration(timeout)),
+                )
+            }
+            Ok(Exchange::Garbage(message)) => {
+                kill_and_reap(&mut self.child, self.pgid).await;
+                CallError::new(CallErrorKind::BadOutput, message)
+            }
+            Ok(Exchange::Closed) => self.collect_exit().await,
+        };
+        settle_stderr(&mut self.stderr_task).await;
+        let stderr = lock(&self.tail).text_since(since);
+        Served::Dead(dead.with_stderr(stderr))
+    }
+
+    /// Writes the message and reads lines until a non-blank one answers it.
+    async fn exchange(&mut self, id: u64, line: &[u8], calls: usize) -> Exchange {
+        let (Some(stdin), Some(stdout)) = (self.stdin.as_mut(), self.stdout.as_mut()) else {
+            return Exchange::Closed;
+        };
+        if stdin.write_all(line).await.is_err() || stdin.flush().await.is_err() {
+            return Exchange::Closed;
+        }
+        loop {
+            match read_line_bounded(stdout, self.max_line).await {
+                Err(_) | Ok(Line::Eof) => return Exchange::Closed,
+                Ok(Line::TooLong) => {
+                    return Exchange::Garbage(format!(
+                        "worker's answer exceeds {} bytes",
+                        self.max_line
+                    ));
+                }
+                Ok(Line::Text(bytes)) if bytes.trim_ascii().is_empty() => {}
+                Ok(Line::Text(bytes)) => return parse_answer(&bytes, id, calls),
+            }
+        }
+    }
+
+    /// After the worker's stdout closed: how did it end?
+    async fn collect_exit(&mut self) -> CallError {
+        let status = tokio::time::timeout(Duration::from_secs(1), self.child.wait()).await;
+        let ended = match status {
+            Ok(Ok(status)) => Some(Ended::of(status)),
+            _ => {
+                kill_and_reap(&mut self.child, self.pgid).await;
+                None
+            }
+        };
+        match ended {
+            Some(Ended::Signal(sig)) => CallError::new(
+                CallErrorKind::Crashed,
+                format!("worker killed by signal {sig}"),
+            ),
+            Some(Ended::Code(code)) => CallError::new(
+                CallErrorKind::Failed,
+                format!("worker exited with status {code}"),
+            ),
+            Some(Ended::Success) => CallError::new(
+                CallErrorKind::Crashed,
+                "worker exited (status 0) without answering",
+            ),
+            None => CallError::new(
+                CallErrorKind::Crashed,
+                "worker closed its stdout without answering",
+            ),
+        }
+    }
+
+    /// Kills the worker's process group at once and reaps it.
+    pub(crate) async fn kill(mut self) {
+        kill_and_reap(&mut self.child, self.pgid).await;
+    }
+
+    /// Closes the worker's stdin, lets it exit within `grace`, then kills its group.
+    pub(crate) async fn stop(mut self, grace: Duration) {
+        self.stdin = None;
+        match tokio::time::timeout(grace, self.child.wait()).await {
+            Ok(Ok(_)) => {}
+            _ => kill_and_reap(&mut self.child, self.pgid).await,
+        }
+    }
+}
+
+/// Parses a worker's answer to message `id` of `calls` calls.
+fn parse_answer(bytes: &[u8], id: u64, calls: usize) -> Exchange {
+    let value: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return Exchange::Garbage(format!(
+                "worker answered a line that is not JSON ({e}): {}",
+                prefix(bytes)
+            ));
+        }
+    };
+    if value.get("id").and_then(Value::as_u64) != Some(id) {
+        return Exchange::Garbage(format!(
+            "worker answered message {id} with a line of another or no id: {}",
+            prefix(bytes)
+        ));
+    }
+    let Some(results) = value.get("results").and_then(Value::as_array) else {
+        return Exchange::Garbage(format!(
+            "worker's answer has no \"results\" list: {}",
+            prefix(bytes)
+        ));
+    };
+    if results.len() != calls {
+        return Exchange::Garbage(format!(
+            "worker answered {} results to {calls} calls",
+            results.len()
+        ));
+    }
+    Exchange::Answer(results.iter().map(parse_result).collect())
+}
+
+/// One `{"ok": value}` or `{"error": message}`.
+fn parse_result(result: &Value) -> Result<Value, CallError> {
+    if let Some(v) = result.get("ok") {
+        return Ok(v.clone());
+    }
+    match result.get("error") {
+        Some(Value::String(m)) => Err(CallError::new(CallErrorKind::Failed, m.clone())),
+        Some(other) => Err(CallError::new(CallErrorKind::Failed, other.to_string())),
+        None => Err(CallError::new(
+            CallErrorKind::BadOutput,
+            format!(
+                "worker's result is neither {{\"ok\": …}} nor {{\"error\": …}}: {}",
+                prefix(result.to_string().as_bytes())
+            ),
+        )),
+    }
+}

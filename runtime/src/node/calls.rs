@@ -1,0 +1,188 @@
+//! The call loop: leases call messages, runs them on the executor, checks each result
+//! against the function's declared type, and turns it into an engine event — the
+//! acknowledgement of the call and the enqueueing of its event in one transaction, so
+//! a result is neither lost nor delivered twice.
+
+use super::messages::{self, CallMessage};
+use super::{Inner, now_ms};
+use crate::engine::{Event, Failure};
+use crate::executor::{CallErrorKind, CallJob};
+use crate::store::{LeaseRequest, Leased};
+use cosmos_ir::json::{from_json, ty_name};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// How long past a function's own timeout a call's lease lasts: long enough for the
+/// executor to kill the process and report, short enough that a dead runtime's calls
+/// come back soon.
+const LEASE_MARGIN_MS: i64 = 30_000;
+
+pub(super) async fn run(inner: Arc<Inner>) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(inner.config.max_calls));
+    loop {
+        if inner.stopping() {
+            break;
+        }
+        let free = permits.available_permits();
+        let leased = if free == 0 {
+            Vec::new()
+        } else {
+            let store = Arc::clone(&inner.store);
+            let request = LeaseRequest {
+                queue: messages::CALLS.to_string(),
+                owner: inner.config.owner.clone(),
+                now: now_ms(),
+                lease_ms: inner.config.lease_ms,
+                limit: free,
+                filter: BTreeMap::new(),
+            };
+            match tokio::task::spawn_blocking(move || store.lease(&request)).await {
+                Ok(Ok(leased)) => leased,
+                Ok(Err(error)) => {
+                    tracing::error!(%error, "cannot lease calls");
+                    Vec::new()
+                }
+                Err(error) => {
+                    tracing::error!(%error, "lease task failed");
+                    Vec::new()
+                }
+            }
+        };
+        if leased.is_empty() {
+            inner.wait_for_calls().await;
+            continue;
+        }
+        for message in leased {
+            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                return;
+            };
+            let inner = Arc::clone(&inner);
+            inner
+                .calls_running
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                run_one(&inner, message).await;
+                inner
+                    .calls_running
+                    .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                inner.idle.notify_waiters();
+                drop(permit);
+            });
+        }
+    }
+}
+
+fn failure(kind: &str, message: String, stderr: Option<String>) -> Failure {
+    Failure {
+        message,
+        kind: kind.to_string(),
+        stderr,
+    }
+}
+
+async fn run_one(inner: &Arc<Inner>, message: Leased) {
+    let owner = inner.config.owner.clone();
+    let call: CallMessage = match serde_json::from_value(message.payload.clone()) {
+        Ok(call) => call,
+        Err(error) => {
+            let store = Arc::clone(&inner.store);
+            let reason = format!("unreadable call message: {error}");
+            let _ =
+                tokio::task::spawn_blocking(move || store.dead_letter(message.id, &owner, &reason))
+                    .await;
+            return;
+        }
+    };
+    let program = {
+        let store = Arc::clone(&inner.store);
+        let inner2 = Arc::clone(inner);
+        let bundle = call.bundle.clone();
+        tokio::task::spawn_blocking(move || inner2.deployment.program(store.as_ref(), &bundle))
+            .await
+    };
+    let function = match &program {
+        Ok(Ok(p)) => p
+            .functions
+            .iter()
+            .find(|f| f.name == call.function)
+            .cloned(),
+        _ => None,
+    };
+    let event = if message.attempts > messages::CALL_MAX_ATTEMPTS {
+        Event::CallFailed {
+            call: call.call.clone(),
+            failure: failure(
+                CallErrorKind::Crashed.name(),
+                format!(
+                    "the runtime stopped while running this call {} times",
+                    messages::CALL_MAX_ATTEMPTS
+                ),
+                None,
+            ),
+        }
+    } else if let (Ok(Ok(program)), Some(function)) = (&program, function) {
+        let timeout = function.settings.timeout_ms.max(0);
+        {
+            let store = Arc::clone(&inner.store);
+            let owner = owner.clone();
+            let until = now_ms()
+                .saturating_add(timeout)
+                .saturating_add(LEASE_MARGIN_MS);
+            let _ =
+                tokio::task::spawn_blocking(move || store.extend(message.id, &owner, until)).await;
+        }
+        let job = CallJob {
+            key: call.key.clone(),
+            function: call.function.clone(),
+            args: call.args.clone(),
+            priority: 0,
+        };
+        match inner.executor.call(job).await {
+            Ok(value) => match from_json(program, &function.ret, &value) {
+                Ok(_) => Event::CallCompleted {
+                    call: call.call.clone(),
+                    result: value,
+                },
+                Err(shape) => Event::CallFailed {
+                    call: call.call.clone(),
+                    failure: failure(
+                        CallErrorKind::BadOutput.name(),
+                        format!(
+                            "`{}` returned a value that is not a {}: {shape}",
+                            call.function,
+                            ty_name(program, &function.ret)
+                        ),
+                        None,
+                    ),
+                },
+            },
+            Err(error) => Event::CallFailed {
+                call: call.call.clone(),
+                failure: failure(error.kind.name(), error.message, error.stderr),
+            },
+        }
+    } else {
+        Event::CallFailed {
+            call: call.call.clone(),
+            failure: failure(
+                CallErrorKind::Failed.name(),
+                format!("the deployed bundle has no function `{}`", call.function),
+                None,
+            ),
+        }
+    };
+    let event_message = messages::event(&call.instance, event, now_ms(), 0);
+    let store = Arc::clone(&inner.store);
+    let acked = tokio::task::spawn_blocking(move || {
+        store.ack_and_enqueue(message.id, &owner, &[event_message], now_ms())
+    })
+    .await;
+    match acked {
+        Ok(Ok(true)) => inner.wake_events.notify_one(),
+        Ok(Ok(false)) => {
+            tracing::warn!(key = %call.key, "the call's lease was lost; its result is dropped");
+        }
+        Ok(Err(error)) => tracing::error!(%error, key = %call.key, "cannot record a call result"),
+        Err(error) => tracing::error!(%error, "result task failed"),
+    }
+}

@@ -1,0 +1,295 @@
+//! A runtime node: one process's engine loop and call loop over a shared store, with
+//! the executor that runs functions. Several nodes may share one store (PostgreSQL);
+//! a SQLite file has one node.
+//!
+//! Everything that happens to an instance reaches it as a message on the `events`
+//! queue, exclusive per instance, so an instance takes one step at a time; starting an
+//! instance and answering a signal or a cancel are steps taken directly, guarded by
+//! the instance's version.
+
+mod calls;
+mod events;
+pub mod messages;
+mod step;
+
+use crate::deployment::{Deployment, DeploymentError};
+use crate::engine::{EngineError, Event};
+use crate::executor::{Executor, ExecutorLimits, FunctionSpec, PoolSpec};
+use crate::store::{InstanceRecord, Store, StoreError};
+use cosmos_ir::host::HostError;
+use serde_json::Value as Json;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+pub use step::Applied;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Deployment(#[from] DeploymentError),
+    /// The event or input was refused: nothing changed.
+    #[error(transparent)]
+    Refused(#[from] EngineError),
+    #[error("no instance {0:?}")]
+    UnknownInstance(String),
+    #[error("{0}")]
+    State(String),
+    #[error("the instance kept changing under this request; try again")]
+    Busy,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<HostError> for NodeError {
+    fn from(e: HostError) -> Self {
+        NodeError::Refused(EngineError::Host(e))
+    }
+}
+
+/// How a node runs.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Names this node's leases; unique per process.
+    pub owner: String,
+    /// How long an engine lease lasts before another node may take the message.
+    pub lease_ms: i64,
+    /// Calls running at once, across pools (each pool bounds its own processes).
+    pub max_calls: usize,
+    /// How often idle loops look at the store when nothing woke them (other nodes'
+    /// messages, timers).
+    pub poll: Duration,
+    /// How long a graceful stop waits for running calls before releasing their leases.
+    pub grace: Duration,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            owner: format!("node-{}-{}", std::process::id(), uuid::Uuid::now_v7()),
+            lease_ms: 30_000,
+            max_calls: 64,
+            poll: Duration::from_millis(200),
+            grace: Duration::from_secs(10),
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) deployment: Deployment,
+    pub(crate) executor: Executor,
+    pub(crate) config: NodeConfig,
+    pub(crate) wake_events: Notify,
+    pub(crate) wake_calls: Notify,
+    /// Woken after every committed step and finished call.
+    pub(crate) idle: Notify,
+    pub(crate) calls_running: AtomicUsize,
+    stopping: AtomicBool,
+    commits: tokio::sync::watch::Sender<u64>,
+}
+
+impl Inner {
+    pub(crate) fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    pub(crate) async fn wait_for_calls(&self) {
+        let _ = tokio::time::timeout(self.config.poll, self.wake_calls.notified()).await;
+    }
+
+    /// Counts `steps` committed steps and wakes whoever follows them.
+    pub(crate) fn committed(&self, steps: usize) {
+        self.commits
+            .send_modify(|n| *n = n.wrapping_add(steps as u64));
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A running node; clone it freely.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+/// The executor's view of a program: its functions and the project's pools.
+pub fn executor_for(
+    program: &cosmos_ir::Program,
+    root: PathBuf,
+    pools: &std::collections::BTreeMap<String, cosmos_project::PoolConfig>,
+) -> Executor {
+    let functions = program
+        .functions
+        .iter()
+        .map(FunctionSpec::from_ir)
+        .collect();
+    let pools = pools
+        .iter()
+        .map(|(name, p)| PoolSpec {
+            name: name.clone(),
+            max: p.max,
+            warm: p.warm,
+        })
+        .collect();
+    Executor::new(root, functions, pools, ExecutorLimits::default())
+}
+
+impl Node {
+    /// Starts a node's loops on the current tokio runtime.
+    pub fn start(
+        store: Arc<dyn Store>,
+        deployment: Deployment,
+        executor: Executor,
+        config: NodeConfig,
+    ) -> Node {
+        let (commits, _) = tokio::sync::watch::channel(0);
+        let inner = Arc::new(Inner {
+            store,
+            deployment,
+            executor,
+            config,
+            wake_events: Notify::new(),
+            wake_calls: Notify::new(),
+            idle: Notify::new(),
+            calls_running: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+            commits,
+        });
+        tokio::spawn(events::run(Arc::clone(&inner)));
+        tokio::spawn(calls::run(Arc::clone(&inner)));
+        Node { inner }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub fn deployment(&self) -> &Deployment {
+        &self.inner.deployment
+    }
+
+    pub fn executor(&self) -> &Executor {
+        &self.inner.executor
+    }
+
+    /// A receiver of how many steps this node committed; it changes after each.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.commits.subscribe()
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> Result<T, NodeError> + Send + 'static,
+    ) -> Result<T, NodeError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(|e| NodeError::Internal(e.to_string()))?
+    }
+
+    /// Starts an instance of `workflow` with `input`; with an idempotency key that
+    /// was used before, returns that instance instead. Bad input changes nothing.
+    pub async fn start_instance(
+        &self,
+        workflow: &str,
+        input: Json,
+        idempotency_key: Option<String>,
+    ) -> Result<(String, bool), NodeError> {
+        let workflow = workflow.to_string();
+        let result = self
+            .blocking(move |inner| {
+                let id = uuid::Uuid::now_v7().to_string();
+                step::start(
+                    inner.store.as_ref(),
+                    &inner.deployment,
+                    id,
+                    &workflow,
+                    &input,
+                    idempotency_key,
+                    now_ms(),
+                )
+            })
+            .await?;
+        self.inner.committed(1);
+        self.inner.wake_calls.notify_one();
+        self.inner.wake_events.notify_one();
+        Ok(result)
+    }
+
+    /// Sends a signal (or a cancel) to an instance as a step of its own. A refused
+    /// event (unknown signal, bad payload, finished instance) changes nothing.
+    pub async fn send(&self, id: &str, event: Event) -> Result<(), NodeError> {
+        for _ in 0..20 {
+            let id2 = id.to_string();
+            let event2 = event.clone();
+            let outcome = self
+                .blocking(move |inner| {
+                    step::apply(
+                        inner.store.as_ref(),
+                        &inner.deployment,
+                        &id2,
+                        event2,
+                        now_ms(),
+                        None,
+                    )
+                })
+                .await;
+            match outcome {
+                Ok(Applied::Committed { .. }) => {
+                    self.inner.committed(1);
+                    self.inner.wake_calls.notify_one();
+                    self.inner.wake_events.notify_one();
+                    return Ok(());
+                }
+                Ok(Applied::Refused(error)) => return Err(NodeError::Refused(error)),
+                Ok(Applied::Missing) => return Err(NodeError::UnknownInstance(id.to_string())),
+                Err(NodeError::Store(StoreError::Conflict { .. })) => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Err(NodeError::Busy)
+    }
+
+    pub async fn instance(&self, id: &str) -> Result<InstanceRecord, NodeError> {
+        let id2 = id.to_string();
+        self.blocking(move |inner| Ok(inner.store.instance(&id2)?))
+            .await?
+            .ok_or_else(|| NodeError::UnknownInstance(id.to_string()))
+    }
+
+    /// Stops leasing, waits up to the grace period for running calls to finish, then
+    /// releases every lease this node still holds and stops the warm workers.
+    pub async fn stop(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+        self.inner.wake_calls.notify_waiters();
+        self.inner.wake_events.notify_waiters();
+        let deadline = tokio::time::Instant::now() + self.inner.config.grace;
+        while self.inner.calls_running.load(Ordering::SeqCst) > 0 {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let _ = tokio::time::timeout(
+                left.min(Duration::from_millis(50)),
+                self.inner.idle.notified(),
+            )
+            .await;
+        }
+        let owner = self.inner.config.owner.clone();
+        let store = Arc::clone(&self.inner.store);
+        let _ = tokio::task::spawn_blocking(move || store.release_owner(&owner)).await;
+        self.inner.executor.shutdown().await;
+    }
+}

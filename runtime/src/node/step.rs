@@ -1,0 +1,147 @@
+//! One engine step against the store: load the instance, hand the engine one event,
+//! and commit the new state, its history lines, the messages its commands become and
+//! the acknowledgement of the message that carried the event — all in one
+//! transaction, so a step happens exactly once or not at all.
+
+use super::NodeError;
+use super::messages;
+use crate::deployment::Deployment;
+use crate::engine::{Engine, EngineError, Event, InstanceState, Step};
+use crate::store::{InstanceRecord, MessageId, NewHistory, NewInstance, StepCommit, Store};
+use cosmos_ir::Program;
+use serde_json::Value as Json;
+
+/// How a step went.
+#[derive(Debug)]
+pub enum Applied {
+    /// Committed; `calls` and `events` say which queues got new messages.
+    Committed { calls: bool, events: bool },
+    /// The engine refused the event (a signal it does not have, a finished instance).
+    Refused(EngineError),
+    /// The instance does not exist.
+    Missing,
+}
+
+/// The commit of `step` taken on `state`, which was at `version`.
+pub(super) fn commit_of(
+    engine: &Engine<'_>,
+    program: &Program,
+    bundle: &str,
+    state: &InstanceState,
+    step: Step,
+    version: i64,
+    now: i64,
+    ack: Option<(MessageId, String)>,
+) -> Result<(StepCommit, bool, bool), NodeError> {
+    let history = step
+        .history
+        .iter()
+        .map(|entry| NewHistory {
+            at: entry.at,
+            kind: kind_of(&entry.event),
+            text: entry.to_string(),
+            data: serde_json::to_value(&entry.event).unwrap_or(Json::Null),
+        })
+        .collect();
+    let enqueue = messages::for_commands(program, &state.id, bundle, step.commands, now);
+    let calls = enqueue.iter().any(|m| m.queue == messages::CALLS);
+    let events = enqueue.iter().any(|m| m.queue == messages::EVENTS);
+    let commit = StepCommit {
+        instance: state.id.clone(),
+        expected_version: version,
+        status: state.status.name().to_string(),
+        facts: engine.host().facts_to_json(&state.values),
+        output: state.output.clone(),
+        failure: state.failure.clone(),
+        state: serde_json::to_value(state).map_err(|e| NodeError::State(e.to_string()))?,
+        now,
+        history,
+        enqueue,
+        ack,
+    };
+    Ok((commit, calls, events))
+}
+
+fn kind_of(event: &crate::engine::History) -> String {
+    match serde_json::to_value(event) {
+        Ok(Json::Object(map)) => map
+            .get("event")
+            .and_then(Json::as_str)
+            .unwrap_or("event")
+            .to_string(),
+        _ => "event".to_string(),
+    }
+}
+
+pub(super) fn load_state(record: &InstanceRecord) -> Result<InstanceState, NodeError> {
+    serde_json::from_value(record.state.clone()).map_err(|e| {
+        NodeError::State(format!(
+            "instance {}: unreadable engine state: {e}",
+            record.id
+        ))
+    })
+}
+
+/// Applies `event` to instance `id`, acknowledging `ack` in the same transaction.
+pub(super) fn apply(
+    store: &dyn Store,
+    deployment: &Deployment,
+    id: &str,
+    event: Event,
+    now: i64,
+    ack: Option<(MessageId, String)>,
+) -> Result<Applied, NodeError> {
+    let Some(record) = store.instance(id)? else {
+        return Ok(Applied::Missing);
+    };
+    let program = deployment.program(store, &record.bundle)?;
+    let engine = Engine::new(&program, &record.workflow)?;
+    let mut state = load_state(&record)?;
+    let step = match engine.handle(&mut state, now, event) {
+        Ok(step) => step,
+        Err(refused) => return Ok(Applied::Refused(refused)),
+    };
+    let (commit, calls, events) = commit_of(
+        &engine,
+        &program,
+        &record.bundle,
+        &state,
+        step,
+        record.version,
+        now,
+        ack,
+    )?;
+    store.commit_step(commit)?;
+    Ok(Applied::Committed { calls, events })
+}
+
+/// Creates an instance of `workflow` on the current bundle and takes its first step.
+/// Returns the instance id (an existing one when the idempotency key was used before)
+/// and whether it is new.
+pub(super) fn start(
+    store: &dyn Store,
+    deployment: &Deployment,
+    id: String,
+    workflow: &str,
+    input: &Json,
+    idempotency_key: Option<String>,
+    now: i64,
+) -> Result<(String, bool), NodeError> {
+    let (bundle, program) = deployment.current();
+    let engine = Engine::new(program, workflow)?;
+    let mut state = engine.instantiate(&id, input)?;
+    let step = engine.handle(&mut state, now, Event::Start)?;
+    let (commit, _, _) = commit_of(&engine, program, bundle, &state, step, 0, now, None)?;
+    let new = NewInstance {
+        id: id.clone(),
+        workflow: workflow.to_string(),
+        bundle: bundle.to_string(),
+        input: input.clone(),
+        idempotency_key,
+        created_at: now,
+    };
+    match store.create_instance(new, commit)? {
+        crate::store::Created::New => Ok((id, true)),
+        crate::store::Created::Existing(existing) => Ok((existing, false)),
+    }
+}

@@ -1,0 +1,371 @@
+//! The store: instances, their history, compiled bundles and the durable queue, all
+//! in one transactional database (DESIGN.md, "The runtime", **Queue** and **Store**).
+//!
+//! [`Store`] is the interface the engine, the executor and the API program against;
+//! [`SqliteStore`] implements it on one SQLite file, and a PostgreSQL backend will
+//! implement the same trait, which is why nothing here names a SQLite type (except
+//! the [`StoreError::Sqlite`] wrapper).
+//!
+//! # Time
+//!
+//! Every time is an `i64` count of milliseconds since the Unix epoch, passed in by
+//! the caller (`now`, `visible_at`, `lease_until`, ...). The store never reads the
+//! clock, so tests drive it on a virtual clock and are deterministic.
+//!
+//! # The queue
+//!
+//! The model is Netflix Timestone. A message lives in a named queue and is in one of
+//! three states:
+//!
+//! - **ready**: waiting. It may be leased once `visible_at <= now` (a message with a
+//!   future `visible_at` is *delayed*: this is how timers are stored).
+//! - **leased**: held by an `owner` until `lease_until`. The owner finishes with
+//!   [`Store::ack`] (the message is deleted), [`Store::release`] (back to ready, a
+//!   nack), [`Store::dead_letter`], or keeps it with [`Store::extend`]. A lease whose
+//!   `lease_until <= now` is *expired* and counts as not held: the next
+//!   [`Store::lease`] on that queue takes the message back (ready again, or dead when
+//!   `max_attempts` is reached) and redelivers it with `attempts + 1`. Delivery is
+//!   therefore at least once.
+//! - **dead**: parked with a reason, never delivered again ([`Store::dead_letters`]).
+//!
+//! [`Store::lease`] hands out visible ready messages by highest `priority`, then
+//! earliest `deadline` (messages without one after all that have one), then oldest
+//! (lowest id). With an `exclusivity` value, at most one message per (queue, value)
+//! is leased at any time: a message whose value already has a live lease is skipped,
+//! and one lease call takes at most one message per value. `filter` selects messages
+//! whose metadata has the given key/value pairs.
+//!
+//! An `idempotency_key` is unique per queue among live (ready or leased) messages:
+//! enqueueing a duplicate writes nothing and returns the existing message's id.
+//!
+//! Operations taking `now` ([`Store::ack`], [`Store::ack_and_enqueue`], the `ack` of
+//! a [`StepCommit`]) refuse an expired lease even when nobody took the message yet.
+//! [`Store::release`], [`Store::extend`] and [`Store::dead_letter`] have no `now` and
+//! accept a lease that is expired but not yet taken back (which is safe: no other
+//! lease of the message or of its exclusivity value can exist until it is).
+//!
+//! # Instances
+//!
+//! An instance row holds what the engine needs to resume it (its opaque `state`), what
+//! the API shows (`status`, `facts`, `output`, `failure`), and a `version` for
+//! optimistic concurrency: every [`StepCommit`] names the version it read and writes
+//! version + 1, or fails with [`StoreError::Conflict`] and writes nothing. A step's
+//! instance update, history rows, enqueued messages and the ack of the message it
+//! consumed are one transaction: after a `kill -9` at any moment either all of a step
+//! is there or none of it.
+
+mod sqlite;
+
+pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+/// A message's id: unique in the store and never reused.
+pub type MessageId = i64;
+
+/// A message to enqueue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewMessage {
+    pub queue: String,
+    /// Higher first.
+    pub priority: i64,
+    /// Earliest first within a priority; `None` after all `Some`.
+    pub deadline: Option<i64>,
+    /// Not leasable before this time.
+    pub visible_at: i64,
+    /// At most one leased message per (queue, value).
+    pub exclusivity: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub payload: Json,
+    /// Unique per queue among live (ready or leased) messages: enqueueing a duplicate
+    /// is a no-op returning the existing id.
+    pub idempotency_key: Option<String>,
+    /// After this many leases, the next expiry or release moves the message to the
+    /// dead letters.
+    pub max_attempts: Option<u32>,
+}
+
+impl NewMessage {
+    /// A message with priority 0, no deadline, visible at `visible_at`, and nothing
+    /// else set.
+    pub fn new(queue: impl Into<String>, payload: Json, visible_at: i64) -> Self {
+        NewMessage {
+            queue: queue.into(),
+            priority: 0,
+            deadline: None,
+            visible_at,
+            exclusivity: None,
+            metadata: BTreeMap::new(),
+            payload,
+            idempotency_key: None,
+            max_attempts: None,
+        }
+    }
+}
+
+/// A message handed out by [`Store::lease`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leased {
+    pub id: MessageId,
+    pub queue: String,
+    pub priority: i64,
+    pub payload: Json,
+    pub metadata: BTreeMap<String, String>,
+    pub exclusivity: Option<String>,
+    /// Including this lease.
+    pub attempts: u32,
+    pub lease_until: i64,
+    pub idempotency_key: Option<String>,
+}
+
+/// What [`Store::lease`] takes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LeaseRequest {
+    pub queue: String,
+    pub owner: String,
+    pub now: i64,
+    /// The lease lasts until `now + lease_ms`.
+    pub lease_ms: i64,
+    /// At most this many messages (0 leases nothing).
+    pub limit: usize,
+    /// The message's metadata must have each of these keys with the given value.
+    pub filter: BTreeMap<String, String>,
+}
+
+/// A new workflow instance (see [`Store::create_instance`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewInstance {
+    pub id: String,
+    pub workflow: String,
+    /// The hash of the bundle it starts on.
+    pub bundle: String,
+    pub input: Json,
+    pub idempotency_key: Option<String>,
+    pub created_at: i64,
+}
+
+/// One instance as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    pub id: String,
+    pub workflow: String,
+    pub bundle: String,
+    /// `RUNNING`, `STALLED`, `COMPLETED`, `FAILED` or `CANCELLED`.
+    pub status: String,
+    pub input: Json,
+    pub facts: Json,
+    pub output: Option<Json>,
+    pub failure: Option<String>,
+    /// The engine's opaque serialized state.
+    pub state: Json,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub idempotency_key: Option<String>,
+}
+
+/// A history event to append.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewHistory {
+    pub at: i64,
+    pub kind: String,
+    /// A human-readable line.
+    pub text: String,
+    pub data: Json,
+}
+
+/// A stored history event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryRow {
+    /// 1, 2, ... per instance, in the order the events were committed.
+    pub seq: i64,
+    pub at: i64,
+    pub kind: String,
+    pub text: String,
+    pub data: Json,
+}
+
+/// Everything one engine step changes, committed in ONE transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepCommit {
+    pub instance: String,
+    /// Optimistic check: a mismatch is [`StoreError::Conflict`] and nothing is written.
+    pub expected_version: i64,
+    pub status: String,
+    pub facts: Json,
+    pub output: Option<Json>,
+    pub failure: Option<String>,
+    pub state: Json,
+    pub now: i64,
+    pub history: Vec<NewHistory>,
+    pub enqueue: Vec<NewMessage>,
+    /// The leased message this step consumed (id, owner): deleted in the same
+    /// transaction. If the lease is no longer held by the owner (taken by another
+    /// owner, acked, or expired at `now`), the result is [`StoreError::LeaseLost`] and
+    /// nothing is written.
+    pub ack: Option<(MessageId, String)>,
+}
+
+/// Which instances [`Store::list_instances`] returns, in id order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InstanceFilter {
+    pub workflow: Option<String>,
+    pub status: Option<String>,
+    /// At most this many; 0 means no limit.
+    pub limit: usize,
+    /// Only ids greater than this one (for paging: pass the last id of the page).
+    pub after: Option<String>,
+}
+
+/// One line of [`Store::list_instances`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceSummary {
+    pub id: String,
+    pub workflow: String,
+    pub status: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Message counts of one queue at a time `now`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueStats {
+    pub queue: String,
+    /// Ready and visible, plus leased with an expired lease (both can be leased now).
+    pub ready: u64,
+    /// Ready but not visible before a later time.
+    pub delayed: u64,
+    /// Held by a live lease.
+    pub leased: u64,
+    pub dead: u64,
+}
+
+/// What [`Store::create_instance`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Created {
+    /// The instance was created.
+    New,
+    /// The idempotency key was already used by this instance; nothing was written.
+    Existing(String),
+}
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The instance's version is not the one the step was computed from.
+    #[error("instance {instance} changed concurrently: expected version {expected}, found {actual}")]
+    Conflict {
+        instance: String,
+        expected: i64,
+        actual: i64,
+    },
+    /// The lease on a message is no longer held by this owner.
+    #[error("lease on message {id} is no longer held by {owner}")]
+    LeaseLost { id: MessageId, owner: String },
+    /// No such instance.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// An instance with this id already exists.
+    #[error("duplicate: {0}")]
+    Duplicate(String),
+    /// The database schema cannot be brought to this build's version.
+    #[error("store schema: {0}")]
+    Migration(String),
+    /// A stored row cannot be read back (bad JSON, out-of-range number, ...).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// The caller passed something the store cannot accept.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("store i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The store. Methods block (on disk I/O and on other processes' locks): call them
+/// from `tokio::task::spawn_blocking` or a dedicated thread, never directly on an
+/// async worker thread. Every method's writes are one transaction.
+pub trait Store: Send + Sync {
+    // ---- instances ----
+
+    /// Inserts the instance and its first step atomically (`first.instance` must be
+    /// `new.id` and `first.expected_version` 0; the instance's version becomes 1).
+    /// With an idempotency key already used (by any instance), returns
+    /// `Ok(Created::Existing(id))` and writes nothing. An id already in use is
+    /// [`StoreError::Duplicate`].
+    fn create_instance(&self, new: NewInstance, first: StepCommit) -> Result<Created, StoreError>;
+    fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError>;
+    fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>, StoreError>;
+    /// The instance's history events with `seq > after_seq`, in order (empty for an
+    /// unknown instance).
+    fn history(&self, id: &str, after_seq: i64) -> Result<Vec<HistoryRow>, StoreError>;
+    /// Applies one step; the version goes up by one. See [`StepCommit`].
+    fn commit_step(&self, commit: StepCommit) -> Result<(), StoreError>;
+    /// Ids of the instances with status `RUNNING`, in id order.
+    fn unfinished_instances(&self) -> Result<Vec<String>, StoreError>;
+
+    // ---- bundles: compiled programs by content hash, so that running instances
+    // keep their bundle after a redeploy ----
+
+    /// Stores a bundle; storing a hash again is a no-op.
+    fn put_bundle(&self, hash: &str, bytes: &[u8], now: i64) -> Result<(), StoreError>;
+    fn bundle(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    // ---- queue ----
+
+    /// Enqueues the messages in one transaction, returning their ids in order (for a
+    /// duplicate idempotency key, the existing live message's id).
+    fn enqueue(&self, messages: &[NewMessage], now: i64) -> Result<Vec<MessageId>, StoreError>;
+    /// Leases up to `limit` visible messages: highest priority, then earliest
+    /// deadline, then oldest; skipping exclusivity values that already have a live
+    /// lease (and taking at most one per value). An expired lease counts as not held:
+    /// such messages are redelivered with attempts+1 (or dead-lettered when
+    /// max_attempts is reached).
+    fn lease(&self, request: &LeaseRequest) -> Result<Vec<Leased>, StoreError>;
+    /// Deletes a leased message; false if the lease was lost (or expired at `now`).
+    fn ack(&self, id: MessageId, owner: &str, now: i64) -> Result<bool, StoreError>;
+    /// Atomically acks one message and enqueues others (how a finished call becomes
+    /// an engine event without being lost or doubled). False, and nothing enqueued,
+    /// if the lease was lost.
+    fn ack_and_enqueue(
+        &self,
+        id: MessageId,
+        owner: &str,
+        messages: &[NewMessage],
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Nack: back to ready, visible at `visible_at` (or dead when max_attempts is
+    /// reached). False if the lease was lost.
+    fn release(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool, StoreError>;
+    /// Moves the lease's end to `lease_until`. False if the lease was lost.
+    fn extend(&self, id: MessageId, owner: &str, lease_until: i64) -> Result<bool, StoreError>;
+    /// Moves a leased message to the dead letters. False if the lease was lost.
+    fn dead_letter(&self, id: MessageId, owner: &str, reason: &str) -> Result<bool, StoreError>;
+    /// Graceful shutdown: every lease of `owner` goes back to ready, immediately
+    /// visible, and the attempt it counted is given back (the owner never worked on
+    /// it to the end). Returns how many.
+    fn release_owner(&self, owner: &str) -> Result<u64, StoreError>;
+    /// Restart after a crash of the only process using the store (SQLite): every
+    /// lease is treated as expired now (the attempt counts; dead when max_attempts is
+    /// reached, so a message that crashes the runtime cannot loop forever). Returns
+    /// how many leases were ended.
+    fn release_all_leases(&self) -> Result<u64, StoreError>;
+    /// The earliest `visible_at` after `now` of a ready message of `queue` (the next
+    /// timer), so a worker can sleep until then.
+    fn next_visible_at(&self, queue: &str, now: i64) -> Result<Option<i64>, StoreError>;
+    /// The earliest `lease_until` after `now` of a leased message of `queue`: when an
+    /// expired lease may make a message leasable again.
+    fn next_lease_expiry(&self, queue: &str, now: i64) -> Result<Option<i64>, StoreError>;
+    /// Counts per queue, in queue-name order.
+    fn queue_stats(&self, now: i64) -> Result<Vec<QueueStats>, StoreError>;
+    /// The oldest dead letters of `queue`: (id, payload, reason).
+    fn dead_letters(
+        &self,
+        queue: &str,
+        limit: usize,
+    ) -> Result<Vec<(MessageId, Json, String)>, StoreError>;
+}

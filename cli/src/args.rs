@@ -25,6 +25,7 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     Check(CheckArgs),
     Compile(CompileArgs),
+    Explain(ExplainArgs),
     Fmt(FmtArgs),
     /// Runs the language server on stdin and stdout (for editors)
     Lsp,
@@ -64,6 +65,37 @@ pub(crate) struct RunArgs {
     pub store: Option<String>,
 
     /// Print {"id", "status", "output", "facts"} on stdout at the end
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Explains why each rule of an instance did or didn't fire.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Explains, for each rule of a stored instance, whether it is in flight, \
+eligible, refracted (its match holds but nothing it reads changed since it fired) or not \
+matching, with the value of each condition of its match, evaluated now on the bundle the \
+instance runs on. Reads the store of the project found from DIR (default `.`), the one \
+`cosmosc run` and `cosmosc serve` use. The HTTP API gives the same answer at \
+GET /v1/instances/{id}/rules.",
+    after_help = "Output (stdout): one block per rule, or with --json {\"rules\": [...]}\n\n\
+Exit status:\n  \
+0  explained\n  \
+2  no such instance, or the project or store could not be loaded"
+)]
+pub(crate) struct ExplainArgs {
+    /// The instance's id (printed by `cosmosc run --json` and the API)
+    pub instance: String,
+
+    /// A folder in the project, or below its root
+    #[arg(long, default_value = ".")]
+    pub dir: String,
+
+    /// The store: a SQLite file path (relative to the project's root) [env: COSMOS_STORE]
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+
+    /// Print {"rules": [...]} as JSON
     #[arg(long)]
     pub json: bool,
 }

@@ -4,6 +4,7 @@
 pub(crate) mod build;
 pub(crate) mod check;
 pub(crate) mod compile;
+pub(crate) mod explain;
 pub(crate) mod fmt;
 pub(crate) mod lsp;
 pub(crate) mod run;

@@ -191,11 +191,22 @@ fn instances_survive_kill_9_with_every_reaction_applied_once() {
     }
     // Kill the runtime at moments spread over the run, restarting it each time.
     let mut server = Some(server);
-    for pause in [130, 370, 90, 520, 260] {
+    let mut interrupted = 0;
+    for pause in [130, 370, 90, 520, 260, 45, 180] {
         std::thread::sleep(Duration::from_millis(pause));
+        let running = server
+            .as_ref()
+            .unwrap()
+            .get("/v1/instances?status=RUNNING")
+            .1;
+        interrupted = interrupted.max(running["instances"].as_array().unwrap().len());
         server.take().unwrap().kill9();
         server = Some(Server::start(root, &[]));
     }
+    assert!(
+        interrupted > 0,
+        "the kills must land while instances are running"
+    );
     let server = server.unwrap();
     let only_ids: Vec<String> = ids.iter().map(|(_, id)| id.clone()).collect();
     wait_all_finished(&server, &only_ids, Duration::from_secs(120));

@@ -166,7 +166,7 @@ pub fn hover(text: &str, h: &Hover) -> lsp::Hover {
     }
 }
 
-pub fn completion(c: &Completion) -> lsp::CompletionItem {
+pub fn completion(text: &str, c: &Completion) -> lsp::CompletionItem {
     let kind = match c.kind {
         CompletionKind::Keyword => lsp::CompletionItemKind::KEYWORD,
         CompletionKind::Fact => lsp::CompletionItemKind::FIELD,
@@ -189,6 +189,10 @@ pub fn completion(c: &Completion) -> lsp::CompletionItem {
                 kind: lsp::MarkupKind::Markdown,
                 value,
             })
+        }),
+        // A dotted path replaces all of what was typed of it, not only the last word.
+        text_edit: c.replace.map(|span| {
+            lsp::CompletionTextEdit::Edit(lsp::TextEdit::new(to_range(text, span), c.label.clone()))
         }),
         ..Default::default()
     }

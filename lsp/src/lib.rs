@@ -7,9 +7,11 @@
 //! [`Analysis`]: cosmos_semantics::Analysis
 
 pub mod convert;
+mod diagnostics;
 pub mod position;
 mod server;
 mod state;
+mod stdlib;
 
 /// Serves LSP on stdin and stdout until the client exits.
 pub async fn run_stdio() {

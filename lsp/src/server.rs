@@ -1,37 +1,26 @@
 //! The LSP handlers. Every edit updates the analysis at once, so that a request after a
-//! change sees the new text; diagnostics are published by a background task, debounced,
-//! which takes the lock one file at a time so that requests never wait for a whole
-//! project's check.
+//! change sees the new text; diagnostics are published by a background task on a
+//! snapshot of the analysis (see [`crate::diagnostics`]), so that requests never wait
+//! for a check.
 
-use crate::convert;
+use crate::convert::{self, Texts};
+use crate::diagnostics::{self, Changes, lock};
 use crate::position::{to_offset, to_position, to_range};
 use crate::state::State;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
-use tokio::sync::Notify;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use tower_lsp::jsonrpc::Result;
 use tower_lsp::lsp_types::*;
 use tower_lsp::{Client, LanguageServer};
 
-/// How long the text must stay unchanged before diagnostics are computed: long enough
-/// to let a burst of keystrokes settle, short against the ~10 ms a re-check takes.
-const DEBOUNCE: Duration = Duration::from_millis(10);
-
 pub struct Server {
     client: Client,
     state: Arc<Mutex<State>>,
-    /// Bumped on every change; the diagnostics task waits for it to settle.
-    generation: Arc<AtomicU64>,
-    changed: Arc<Notify>,
-}
-
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    // A panic while holding the lock was caught; the state is still usable.
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    changes: Changes,
+    /// What the client said it supports, in `initialize`.
+    watch_files: AtomicBool,
+    progress: AtomicBool,
 }
 
 /// Runs `f`, turning a panic in the compiler into "no answer" rather than a dead server.
@@ -44,17 +33,17 @@ impl Server {
         Server {
             client,
             state: Arc::default(),
-            generation: Arc::default(),
-            changed: Arc::default(),
+            changes: Changes::default(),
+            watch_files: AtomicBool::new(false),
+            progress: AtomicBool::new(false),
         }
     }
 
     fn touch(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        self.changed.notify_one();
+        self.changes.touch();
     }
 
-    /// Answers a request about a position in a document.
+    /// Answers a request about a position in a document (or in a module of `std`).
     fn at<T>(
         &self,
         doc: &TextDocumentPositionParams,
@@ -62,67 +51,35 @@ impl Server {
     ) -> Option<T> {
         let state = lock(&self.state);
         let file = state.file(&doc.text_document.uri)?;
-        let text = state.documents.get(&file)?.text.clone();
+        let text = state.text(file)?.to_string();
         let offset = to_offset(&text, doc.position);
         guarded(|| f(&state, file, offset, &text))
     }
 
-    fn spawn_diagnostics(&self) {
-        let client = self.client.clone();
-        let state = self.state.clone();
-        let generation = self.generation.clone();
-        let changed = self.changed.clone();
-        tokio::spawn(async move {
-            loop {
-                changed.notified().await;
-                // Debounce: wait until no change arrived for a whole period.
-                loop {
-                    let seen = generation.load(Ordering::SeqCst);
-                    tokio::time::sleep(DEBOUNCE).await;
-                    if generation.load(Ordering::SeqCst) == seen {
-                        break;
-                    }
-                }
-                // The files open in the editor first: the person is looking at them.
-                for open in [true, false] {
-                    let state = state.clone();
-                    let published =
-                        tokio::task::spawn_blocking(move || collect(&state, open)).await;
-                    if let Ok(published) = published {
-                        for (url, diagnostics) in published {
-                            client.publish_diagnostics(url, diagnostics, None).await;
-                        }
-                    }
-                }
-            }
-        });
+    /// `cosmos.toml` changed: the checker gets its pools again.
+    async fn reload_config(&self) {
+        let result = lock(&self.state).reload_config();
+        if let Err(error) = result {
+            self.client
+                .log_message(
+                    MessageType::WARNING,
+                    format!("cosmos.toml not reloaded: {error}"),
+                )
+                .await;
+        }
+        self.touch();
     }
-}
 
-/// The diagnostics of the project files that are (or are not) open in the editor, one
-/// file per lock.
-fn collect(state: &Mutex<State>, open: bool) -> Vec<(Url, Vec<Diagnostic>)> {
-    let files: Vec<_> = lock(state)
-        .documents
-        .iter()
-        .filter(|(_, doc)| doc.open == open)
-        .map(|(file, _)| *file)
-        .collect();
-    let mut out = Vec::new();
-    for file in files {
-        let state = lock(state);
-        let Some(doc) = state.documents.get(&file) else {
-            continue;
-        };
-        let diagnostics =
-            guarded(|| Some(state.analysis.file_diagnostics(file))).unwrap_or_default();
-        let converted = diagnostics
-            .iter()
-            .map(|d| convert::diagnostic(&*state, &doc.text, d))
-            .collect();
-        out.push((doc.url.clone(), converted));
+    fn is_manifest(&self, url: &Url) -> bool {
+        let manifest = lock(&self.state).manifest();
+        let path = url.to_file_path().ok();
+        match (manifest, path) {
+            (Some(manifest), Some(path)) => {
+                path == manifest || std::fs::canonicalize(&path).is_ok_and(|p| p == manifest)
+            }
+            _ => false,
+        }
     }
-    out
 }
 
 #[tower_lsp::async_trait]
@@ -135,6 +92,28 @@ impl LanguageServer for Server {
             .map(|f| f.uri.clone())
             .or(params.root_uri.clone())
             .and_then(|uri| uri.to_file_path().ok());
+        let client = &params.capabilities;
+        let watch = client
+            .workspace
+            .as_ref()
+            .and_then(|w| w.did_change_watched_files.as_ref())
+            .and_then(|w| w.dynamic_registration)
+            .unwrap_or(false);
+        self.watch_files.store(watch, Ordering::SeqCst);
+        let progress = client
+            .window
+            .as_ref()
+            .and_then(|w| w.work_done_progress)
+            .unwrap_or(false);
+        self.progress.store(progress, Ordering::SeqCst);
+        match crate::stdlib::materialize() {
+            Ok(files) => lock(&self.state).std_files = files,
+            Err(error) => {
+                self.client
+                    .log_message(MessageType::WARNING, error.to_string())
+                    .await;
+            }
+        }
         if let Some(folder) = folder {
             let result = lock(&self.state).load(&folder);
             if let Err(error) = result {
@@ -205,8 +184,40 @@ impl LanguageServer for Server {
     }
 
     async fn initialized(&self, _: InitializedParams) {
-        self.spawn_diagnostics();
+        if self.watch_files.load(Ordering::SeqCst) {
+            let options = DidChangeWatchedFilesRegistrationOptions {
+                watchers: vec![FileSystemWatcher {
+                    glob_pattern: GlobPattern::String("**/cosmos.toml".to_string()),
+                    kind: None,
+                }],
+            };
+            let registration = Registration {
+                id: "cosmos.toml".to_string(),
+                method: "workspace/didChangeWatchedFiles".to_string(),
+                register_options: serde_json::to_value(options).ok(),
+            };
+            if let Err(error) = self.client.register_capability(vec![registration]).await {
+                self.client
+                    .log_message(
+                        MessageType::WARNING,
+                        format!("cannot watch cosmos.toml: {error}"),
+                    )
+                    .await;
+            }
+        }
+        diagnostics::spawn(
+            self.client.clone(),
+            self.state.clone(),
+            self.changes.clone(),
+            self.progress.load(Ordering::SeqCst),
+        );
         self.touch();
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        if params.changes.iter().any(|c| self.is_manifest(&c.uri)) {
+            self.reload_config().await;
+        }
     }
 
     async fn shutdown(&self) -> Result<()> {
@@ -227,6 +238,10 @@ impl LanguageServer for Server {
     }
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        if self.is_manifest(&params.text_document.uri) {
+            self.reload_config().await;
+            return;
+        }
         let mut state = lock(&self.state);
         if let Some(text) = params.text {
             state.set_text(&params.text_document.uri, text);
@@ -276,25 +291,10 @@ impl LanguageServer for Server {
         Ok(self.at(
             &params.text_document_position_params,
             |state, file, offset, _| {
+                // Into `std`: the copy written to the cache folder.
                 let target = state.analysis.definition(file, offset)?;
-                let doc = state.documents.get(&target.file);
-                let (uri, text) = match doc {
-                    Some(doc) => (doc.url.clone(), doc.text.as_str()),
-                    // Into `std`: shown as an untitled document of its text.
-                    None => {
-                        let source = cosmos_semantics::std_sources()
-                            .iter()
-                            .find(|s| s.file == target.file)?;
-                        (
-                            Url::parse(&format!("cosmos-std:///{}", source.path)).ok()?,
-                            source.text,
-                        )
-                    }
-                };
-                Some(GotoDefinitionResponse::Scalar(Location::new(
-                    uri,
-                    to_range(text, target.span),
-                )))
+                convert::location(state, target.file, target.span)
+                    .map(GotoDefinitionResponse::Scalar)
             },
         ))
     }
@@ -310,14 +310,15 @@ impl LanguageServer for Server {
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
-        Ok(
-            self.at(&params.text_document_position, |state, file, offset, _| {
+        Ok(self.at(
+            &params.text_document_position,
+            |state, file, offset, text| {
                 let items = state.analysis.completions(file, offset);
                 Some(CompletionResponse::Array(
-                    items.iter().map(convert::completion).collect(),
+                    items.iter().map(|c| convert::completion(text, c)).collect(),
                 ))
-            }),
-        )
+            },
+        ))
     }
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {

@@ -2,6 +2,7 @@
 //! name, text as on disk and text as in the editor.
 
 use crate::convert::Texts;
+use crate::stdlib::StdFile;
 use cosmos_diagnostics::FileId;
 use cosmos_semantics::Analysis;
 use std::collections::BTreeMap;
@@ -20,26 +21,48 @@ pub struct Document {
 #[derive(Default)]
 pub struct State {
     pub analysis: Analysis,
+    /// The project's files and the files opened from elsewhere; never the standard
+    /// library's, so that its diagnostics are never published.
     pub documents: BTreeMap<FileId, Document>,
+    /// The standard library's modules, as written to the cache folder.
+    pub std_files: Vec<StdFile>,
+    /// The folder holding `cosmos.toml`.
+    pub root: Option<PathBuf>,
     pub source_root: Option<PathBuf>,
     next_id: u32,
 }
 
 impl Texts for State {
     fn url(&self, file: FileId) -> Option<Url> {
-        self.documents.get(&file).map(|d| d.url.clone())
+        match self.documents.get(&file) {
+            Some(d) => Some(d.url.clone()),
+            None => self.std_file(file).map(|s| s.url.clone()),
+        }
     }
 
     fn text(&self, file: FileId) -> Option<&str> {
-        self.documents.get(&file).map(|d| d.text.as_str())
+        match self.documents.get(&file) {
+            Some(d) => Some(d.text.as_str()),
+            None => self.std_file(file).map(|s| s.text),
+        }
     }
 }
 
 impl State {
+    fn std_file(&self, file: FileId) -> Option<&StdFile> {
+        self.std_files.iter().find(|s| s.file == file)
+    }
+
+    /// Whether `url` is the written copy of a module of `std` (read-only).
+    pub fn is_std(&self, url: &Url) -> bool {
+        self.std_files.iter().any(|s| &s.url == url)
+    }
+
     /// Loads the project holding `dir`, if there is one.
     pub fn load(&mut self, dir: &Path) -> Result<(), String> {
         let root = cosmos_project::find_project_root(dir).map_err(|e| e.to_string())?;
         let project = cosmos_project::load_project(&root).map_err(|e| e.to_string())?;
+        self.root = Some(root);
         self.source_root = Some(project.source_root());
         self.analysis
             .set_declared_pools(project.config.pools.keys().cloned().collect());
@@ -70,11 +93,37 @@ impl State {
         id
     }
 
+    /// The file at `url`: a document, or a module of `std`.
     pub fn file(&self, url: &Url) -> Option<FileId> {
         self.documents
             .iter()
             .find(|(_, d)| &d.url == url)
             .map(|(id, _)| *id)
+            .or_else(|| {
+                self.std_files
+                    .iter()
+                    .find(|s| &s.url == url)
+                    .map(|s| s.file)
+            })
+    }
+
+    /// The path of the project's `cosmos.toml`.
+    pub fn manifest(&self) -> Option<PathBuf> {
+        self.root.as_ref().map(|root| root.join("cosmos.toml"))
+    }
+
+    /// Reads `cosmos.toml` again and gives the checker its pools. A manifest that does
+    /// not parse leaves the previous configuration in place.
+    pub fn reload_config(&mut self) -> Result<(), String> {
+        let Some(manifest) = self.manifest() else {
+            return Ok(());
+        };
+        let text = std::fs::read_to_string(&manifest)
+            .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
+        let config = cosmos_project::Config::parse(&manifest, &text).map_err(|e| e.to_string())?;
+        self.analysis
+            .set_declared_pools(config.pools.keys().cloned().collect());
+        Ok(())
     }
 
     /// The module name of a file the project did not load: from its path under the
@@ -94,8 +143,12 @@ impl State {
             .unwrap_or_else(|| "untitled".to_string())
     }
 
-    /// The editor's text of a file, opened or changed.
+    /// The editor's text of a file, opened or changed. The copies of `std` are
+    /// read-only: their text stays the compiled-in one.
     pub fn set_text(&mut self, url: &Url, text: String) {
+        if self.is_std(url) {
+            return;
+        }
         let id = match self.file(url) {
             Some(id) => id,
             None => {
@@ -131,6 +184,9 @@ impl State {
     /// A file was closed: the analysis goes back to the disk's text, or forgets a file
     /// that is not on disk.
     pub fn close(&mut self, url: &Url) {
+        if self.is_std(url) {
+            return;
+        }
         let Some(id) = self.file(url) else {
             return;
         };

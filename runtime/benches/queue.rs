@@ -100,8 +100,9 @@ fn single(path: &Path, n: usize, backlog: usize) -> f64 {
 }
 
 /// Leases of 100: each message enqueued on its own (`batched_enqueue` false) or 100
-/// per call, leased 100 per call, and acked one by one.
-fn batched(path: &Path, n: usize, batched_enqueue: bool) -> f64 {
+/// per call, leased 100 per call, and acked one by one (`batched_ack` false) or 100
+/// per call (`ack_many`).
+fn batched(path: &Path, n: usize, batched_enqueue: bool, batched_ack: bool) -> f64 {
     let store = SqliteStore::open(path).unwrap();
     let start = Instant::now();
     let mut i = 0;
@@ -117,8 +118,14 @@ fn batched(path: &Path, n: usize, batched_enqueue: bool) -> f64 {
         }
         let leased = store.lease(&request(100, now)).unwrap();
         assert_eq!(leased.len(), batch.len());
-        for l in &leased {
-            assert!(store.ack(l.id, "worker-1", now).unwrap());
+        if batched_ack {
+            let ids: Vec<_> = leased.iter().map(|l| l.id).collect();
+            let acked = store.ack_many(&ids, "worker-1", now).unwrap();
+            assert!(acked.iter().all(|&a| a));
+        } else {
+            for l in &leased {
+                assert!(store.ack(l.id, "worker-1", now).unwrap());
+            }
         }
         i += batch.len();
     }
@@ -134,12 +141,25 @@ fn main() {
     let n = env_usize("COSMOS_BENCH_N", 20_000);
     let runs = env_usize("COSMOS_BENCH_RUNS", 5).max(1);
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &dyn Fn(&Path) -> f64); 5] = [
-        ("reference: INSERT + DELETE, one transaction each", &|p| reference(p, n)),
-        ("one at a time: enqueue 1, lease 1, ack", &|p| single(p, n, 0)),
-        ("one at a time, 10,000 ready messages behind", &|p| single(p, n, 10_000)),
-        ("enqueue 1 × 100, lease 100, ack 1 × 100", &|p| batched(p, n, false)),
-        ("enqueue 100, lease 100, ack 1 × 100", &|p| batched(p, n, true)),
+    let cases: [(&str, &dyn Fn(&Path) -> f64); 6] = [
+        ("reference: INSERT + DELETE, one transaction each", &|p| {
+            reference(p, n)
+        }),
+        ("one at a time: enqueue 1, lease 1, ack", &|p| {
+            single(p, n, 0)
+        }),
+        ("one at a time, 10,000 ready messages behind", &|p| {
+            single(p, n, 10_000)
+        }),
+        ("enqueue 1 × 100, lease 100, ack 1 × 100", &|p| {
+            batched(p, n, false, false)
+        }),
+        ("enqueue 100, lease 100, ack 1 × 100", &|p| {
+            batched(p, n, true, false)
+        }),
+        ("enqueue 100, lease 100, ack 100 (`ack_many`)", &|p| {
+            batched(p, n, true, true)
+        }),
     ];
     let mut results: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
     for run in 0..runs {

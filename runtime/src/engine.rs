@@ -584,6 +584,18 @@ impl<'p> Engine<'p> {
             .collect()
     }
 
+    /// Whether `rule` fired before and nothing it reads changed since.
+    pub fn refracted(&self, instance: &InstanceState, rule: &str) -> bool {
+        let Some(seen) = instance.refraction.get(rule) else {
+            return false;
+        };
+        let Some(ir) = self.host.workflow().rules.iter().find(|r| r.name == rule) else {
+            return false;
+        };
+        let current = self.read_set(instance, &ir.reads);
+        seen.len() == current.len() && seen.iter().zip(&current).all(|(a, b)| equal(a, b))
+    }
+
     fn next_eligible(
         &self,
         instance: &InstanceState,
@@ -594,13 +606,8 @@ impl<'p> Engine<'p> {
             if instance.in_flight.contains_key(&rule.name) {
                 continue;
             }
-            if let Some(seen) = instance.refraction.get(&rule.name) {
-                let current = self.read_set(instance, &rule.reads);
-                let unchanged = seen.len() == current.len()
-                    && seen.iter().zip(&current).all(|(a, b)| equal(a, b));
-                if unchanged {
-                    continue;
-                }
+            if self.refracted(instance, &rule.name) {
+                continue;
             }
             if self.host.matches(&rule.name, &instance.values, now)? {
                 return Ok(Some(rule.name.clone()));

@@ -8,6 +8,7 @@ pub mod connect;
 pub mod deployment;
 pub mod engine;
 pub mod executor;
+pub mod explain;
 pub mod node;
 pub mod sim;
 pub mod store;

@@ -16,7 +16,9 @@ use tempfile::TempDir;
 /// call: `{"x": n}` → `{"ok": 2n}`; `{"op": "crash"}` dies by SIGKILL;
 /// `{"op": "exit"}` exits with status 3; `{"op": "error"}` answers
 /// `{"error": "no good"}`; `{"op": "garbage"}` answers a line that is not JSON;
-/// `{"op": "hang"}` never answers. `{"sleep": s}` sleeps before answering.
+/// `{"op": "hang"}` never answers. `{"sleep": s}` sleeps before answering,
+/// `{"wait_for": file}` waits for the file to exist, `{"note": n}` appends `n` to
+/// `order`.
 const WORKER: &str = r#"
 import json, os, signal, sys, time
 if os.environ.get("COSMOS_PROTOCOL") != "lines":
@@ -31,6 +33,11 @@ for line in sys.stdin:
     ops = [c.get("op") for c in calls]
     for c in calls:
         time.sleep(c.get("sleep", 0))
+        while "wait_for" in c and not os.path.exists(c["wait_for"]):
+            time.sleep(0.01)
+        if "note" in c:
+            with open("order", "a") as f:
+                f.write(c["note"] + "\n")
     if "crash" in ops:
         sys.stderr.write("dying now\n")
         sys.stderr.flush()
@@ -321,11 +328,12 @@ async fn waiting_calls_are_micro_batched() {
         .collect();
     assert_eq!(sizes.iter().sum::<usize>(), 8, "{sizes:?}");
     assert!(sizes.iter().all(|&n| n <= 4), "{sizes:?}");
-    assert!(sizes.iter().any(|&n| n > 1), "{sizes:?}");
+    // The first call starts the worker alone; the 7 that queued meanwhile go 4 + 3.
+    assert_eq!(sizes, [1, 4, 3]);
     assert_eq!(lines(&dir.path().join("starts")).len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pool_max_bounds_running_processes() {
     let dir = project();
     let mut f = sh(
@@ -516,6 +524,210 @@ async fn idle_warm_worker_is_evicted_for_another_function() {
     );
     assert_eq!(lines(&dir.path().join("starts")).len(), 2);
     exec.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_workers_bounded_by_function_warm_and_pool_warm() {
+    let dir = project();
+    let mut f = worker("w", 2, 1);
+    f.pool = "p".into();
+    let exec = executor(
+        &dir,
+        vec![f],
+        vec![PoolSpec {
+            name: "p".into(),
+            max: 4,
+            warm: 1,
+        }],
+    );
+    let handles: Vec<_> = (0..6)
+        .map(|x| {
+            let exec = exec.clone();
+            tokio::spawn(async move { exec.call(job("w", json!({ "x": x, "sleep": 0.1 }))).await })
+        })
+        .collect();
+    for (x, h) in handles.into_iter().enumerate() {
+        assert_eq!(h.await.unwrap().unwrap(), json!(x * 2));
+    }
+    let starts = lines(&dir.path().join("starts"));
+    assert_eq!(starts.len(), 2, "{starts:?}");
+    // The pool keeps one idle worker; the other is stopped.
+    until(|| starts.iter().filter(|p| alive(p)).count() == 1).await;
+    let stats = &exec.stats()[0];
+    assert_eq!((stats.warm_idle, stats.running, stats.completed), (1, 0, 6));
+    exec.shutdown().await;
+    until(|| starts.iter().all(|p| !alive(p))).await;
+}
+
+#[tokio::test]
+async fn abandoned_waiting_call_leaves_the_queue() {
+    let dir = project();
+    let mut gate = sh("gate", "while [ ! -f go ]; do sleep 0.01; done; echo 0");
+    gate.pool = "one".into();
+    let mut rec = sh("rec", "echo ran >> ran; echo 1");
+    rec.pool = "one".into();
+    let exec = executor(
+        &dir,
+        vec![gate, rec],
+        vec![PoolSpec {
+            name: "one".into(),
+            max: 1,
+            warm: 0,
+        }],
+    );
+    let gated = tokio::spawn({
+        let exec = exec.clone();
+        async move { exec.call(job("gate", json!({}))).await }
+    });
+    until(|| exec.stats()[0].running == 1).await;
+    let abandoned = tokio::spawn({
+        let exec = exec.clone();
+        async move { exec.call(job("rec", json!({}))).await }
+    });
+    until(|| exec.stats()[0].waiting == 1).await;
+    abandoned.abort();
+    let _ = abandoned.await;
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    gated.await.unwrap().unwrap();
+    assert_eq!(exec.call(job("rec", json!({}))).await.unwrap(), json!(1));
+    assert_eq!(lines(&dir.path().join("ran")).len(), 1);
+    assert_eq!(exec.stats()[0].waiting, 0);
+}
+
+#[tokio::test]
+async fn higher_call_is_not_starved_by_lower_calls_reusing_a_worker() {
+    let dir = project();
+    let mut w = worker("w", 1, 1);
+    w.pool = "one".into();
+    let mut h = sh("h", "echo h >> order; echo 1");
+    h.pool = "one".into();
+    let exec = executor(
+        &dir,
+        vec![w, h],
+        vec![PoolSpec {
+            name: "one".into(),
+            max: 1,
+            warm: 0,
+        }],
+    );
+    let spawn = |j: CallJob| {
+        let exec = exec.clone();
+        tokio::spawn(async move { exec.call(j).await })
+    };
+    let first = spawn(job("w", json!({"wait_for": "go", "note": "w1"})));
+    until(|| exec.stats()[0].running == 1).await;
+    let second = spawn(job("w", json!({"note": "w2"})));
+    until(|| exec.stats()[0].waiting == 1).await;
+    let mut high = job("h", json!({}));
+    high.priority = 5;
+    let high = spawn(high);
+    until(|| exec.stats()[0].waiting == 2).await;
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    first.await.unwrap().unwrap();
+    high.await.unwrap().unwrap();
+    second.await.unwrap().unwrap();
+    // The idle worker was killed to make room for `h`, which ran before `w2`.
+    assert_eq!(lines(&dir.path().join("order")), ["w1", "h", "w2"]);
+    assert_eq!(lines(&dir.path().join("starts")).len(), 2);
+    exec.shutdown().await;
+}
+
+/// How many process groups (each executor process is the leader of one) have
+/// live processes whose current directory is `dir`. Groups, not processes: the
+/// `python3` on PATH may be a shim that runs helpers of its own.
+fn groups_in(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let groups: std::collections::HashSet<String> = entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter(|e| std::fs::read_link(e.path().join("cwd")).is_ok_and(|cwd| cwd == dir))
+        .filter_map(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // pid (comm) state ppid pgrp …
+            let (_, rest) = stat.rsplit_once(") ")?;
+            rest.split(' ').nth(2).map(str::to_string)
+        })
+        .collect();
+    groups.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_load_never_exceeds_the_pool() {
+    let dir = project();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::write(
+        root.join("one.py"),
+        "import json, sys\nprint(json.load(sys.stdin)['x'] + 1)\n",
+    )
+    .unwrap();
+    let mut one = sh("one", "");
+    one.command = vec!["python3".into(), "one.py".into()];
+    let mut w = worker("w", 2, 3);
+    let mut v = worker("v", 1, 1);
+    v.priority = 3;
+    for f in [&mut one, &mut w, &mut v] {
+        f.pool = "s".into();
+    }
+    let exec = executor(
+        &dir,
+        vec![one, w, v],
+        vec![PoolSpec {
+            name: "s".into(),
+            max: 2,
+            warm: 1,
+        }],
+    );
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = tokio::task::spawn_blocking({
+        let (exec, done, root) = (exec.clone(), done.clone(), root.clone());
+        move || {
+            let mut most = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let n = groups_in(&root);
+                let s = &exec.stats()[0];
+                assert!(n <= 2, "{n} process groups alive");
+                assert!(s.running + s.warm_idle <= 2, "{s:?}");
+                most = most.max(n);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            most
+        }
+    });
+    let handles: Vec<_> = (0..40i64)
+        .map(|i| {
+            let exec = exec.clone();
+            let (function, args) = match i % 4 {
+                0 => ("one", json!({ "x": i })),
+                3 if i % 8 == 3 => ("v", json!({ "op": "crash" })),
+                3 => ("v", json!({ "x": i })),
+                _ => ("w", json!({ "x": i })),
+            };
+            let mut j = job(function, args);
+            j.priority = (i * 7) % 5;
+            tokio::spawn(async move { (i, exec.call(j).await) })
+        })
+        .collect();
+    for h in handles {
+        let (i, result) = h.await.unwrap();
+        match i % 4 {
+            0 => assert_eq!(result.unwrap(), json!(i + 1)),
+            3 if i % 8 == 3 => assert_eq!(result.unwrap_err().kind, CallErrorKind::Crashed),
+            _ => assert_eq!(result.unwrap(), json!(i * 2)),
+        }
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(sampler.await.unwrap() >= 1);
+    let s = &exec.stats()[0];
+    assert_eq!((s.running, s.waiting, s.completed, s.failed), (0, 0, 35, 5));
+    exec.shutdown().await;
+    until(|| groups_in(&root) == 0).await;
 }
 
 #[test]

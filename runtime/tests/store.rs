@@ -97,23 +97,133 @@ fn migrations_apply_once_and_reopen_works() {
     let (_dir, path) = temp();
     {
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
+        assert_eq!(store.schema_version().unwrap(), 2);
         store.put_bundle("h", b"x", T0).unwrap();
     }
     for _ in 0..2 {
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
+        assert_eq!(store.schema_version().unwrap(), 2);
         assert_eq!(store.bundle("h").unwrap().as_deref(), Some(&b"x"[..]));
     }
     let conn = rusqlite::Connection::open(&path).unwrap();
     let rows: i64 = conn
         .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(rows, 1);
+    assert_eq!(rows, 2);
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
+}
+
+/// A database written by schema 1 (ready/leased/dead only, idempotency on
+/// `idempotency_key`) keeps its messages, their ids and its id counter through
+/// migration 2.
+#[test]
+fn schema_1_databases_are_migrated() {
+    let (_dir, path) = temp();
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY,
+                 name TEXT NOT NULL) STRICT;
+             INSERT INTO schema_version VALUES (1, 'init');",
+        )
+        .unwrap();
+        conn.execute_batch(include_str!("../src/store/migrations/0001_init.sql"))
+            .unwrap();
+        let insert = "INSERT INTO messages (id, queue, state, priority, deadline_ord, visible_at,
+                          metadata, payload, idempotency_key, attempts, owner, lease_until,
+                          enqueued_at, dead_reason)
+                      VALUES (?1, 'q', ?2, 0, 9223372036854775807, ?3, '{}', ?4, ?5, ?6, ?7, ?8,
+                          ?9, ?10)";
+        let rows: [(
+            i64,
+            i64,
+            i64,
+            &str,
+            Option<&str>,
+            i64,
+            Option<&str>,
+            Option<i64>,
+            Option<&str>,
+        ); 4] = [
+            (3, 0, T0, "\"ready\"", Some("k-ready"), 0, None, None, None),
+            (5, 0, T0 + 500, "\"timer\"", None, 0, None, None, None),
+            (
+                8,
+                1,
+                T0,
+                "\"leased\"",
+                Some("k-leased"),
+                1,
+                Some("w"),
+                Some(T0 + 1_000),
+                None,
+            ),
+            (
+                9,
+                2,
+                T0,
+                "\"dead\"",
+                Some("k-dead"),
+                3,
+                None,
+                None,
+                Some("gave up"),
+            ),
+        ];
+        for (id, state, visible_at, payload, key, attempts, owner, lease_until, reason) in rows {
+            conn.execute(
+                insert,
+                rusqlite::params![
+                    id,
+                    state,
+                    visible_at,
+                    payload,
+                    key,
+                    attempts,
+                    owner,
+                    lease_until,
+                    T0,
+                    reason
+                ],
+            )
+            .unwrap();
+        }
+        // Messages up to 20 existed once (acked since).
+        conn.execute(
+            "UPDATE sqlite_sequence SET seq = 20 WHERE name = 'messages'",
+            [],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(stats(&store, "q", T0), (1, 1, 1, 1));
+    assert_eq!(store.next_visible_at("q", T0).unwrap(), Some(T0 + 500));
+    // Live keys still deduplicate; the dead one is free again.
+    let m = |key: &str| NewMessage {
+        idempotency_key: Some(key.into()),
+        ..msg("q", json!(key))
+    };
+    let ids = store
+        .enqueue(&[m("k-ready"), m("k-leased"), m("k-dead")], T0)
+        .unwrap();
+    assert_eq!(&ids[..2], &[3, 8]);
+    assert_eq!(ids[2], 21, "ids continue after the old counter");
+    assert!(store.ack(8, "w", T0 + 1).unwrap());
+    let leased = store.lease(&request("q", "w", T0 + 500, 10)).unwrap();
+    assert_eq!(
+        payloads(&leased),
+        vec![json!("ready"), json!("timer"), json!("k-dead")]
+    );
+    assert_eq!(store.dead_letters("q", 0).unwrap()[0].2, "gave up");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
 }
 
 #[test]
@@ -187,7 +297,14 @@ fn priority_then_earliest_deadline_then_oldest() {
     let (_dir2, path2) = temp();
     let store = SqliteStore::open(&path2).unwrap();
     store
-        .enqueue(&[m("a", 0, None), m("b", 1, Some(T0 + 9)), m("c", 1, Some(T0 + 3))], T0)
+        .enqueue(
+            &[
+                m("a", 0, None),
+                m("b", 1, Some(T0 + 9)),
+                m("c", 1, Some(T0 + 3)),
+            ],
+            T0,
+        )
         .unwrap();
     let mut order = Vec::new();
     while let Some(l) = store.lease(&request("q", "w", T0, 1)).unwrap().pop() {
@@ -209,14 +326,27 @@ fn visible_at_delays_delivery() {
             T0,
         )
         .unwrap();
-    assert!(store.lease(&request("timers", "w", T0, 10)).unwrap().is_empty());
+    assert!(
+        store
+            .lease(&request("timers", "w", T0, 10))
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.next_visible_at("timers", T0).unwrap(), Some(T0 + 100));
     assert_eq!(store.next_visible_at("other", T0).unwrap(), None);
     assert_eq!(stats(&store, "timers", T0), (0, 2, 0, 0));
-    assert!(store.lease(&request("timers", "w", T0 + 99, 10)).unwrap().is_empty());
+    assert!(
+        store
+            .lease(&request("timers", "w", T0 + 99, 10))
+            .unwrap()
+            .is_empty()
+    );
     let leased = store.lease(&request("timers", "w", T0 + 100, 10)).unwrap();
     assert_eq!(payloads(&leased), vec![json!("later")]);
-    assert_eq!(store.next_visible_at("timers", T0 + 100).unwrap(), Some(T0 + 500));
+    assert_eq!(
+        store.next_visible_at("timers", T0 + 100).unwrap(),
+        Some(T0 + 500)
+    );
     assert_eq!(
         store.next_lease_expiry("timers", T0 + 100).unwrap(),
         Some(T0 + 1_100)
@@ -260,7 +390,10 @@ fn metadata_filters() {
         payloads(&leased)
     };
     assert_eq!(lease(&[("pool", "py")]), vec![json!("a"), json!("c")]);
-    assert_eq!(lease(&[("pool", "py"), ("kind", "batch")]), vec![json!("c")]);
+    assert_eq!(
+        lease(&[("pool", "py"), ("kind", "batch")]),
+        vec![json!("c")]
+    );
     assert_eq!(lease(&[("pool", "rb")]), Vec::<Json>::new());
     assert_eq!(lease(&[("missing", "x")]), Vec::<Json>::new());
     assert_eq!(lease(&[("we\"ird.key", "v")]), vec![json!("d")]);
@@ -290,7 +423,12 @@ fn exclusivity_one_lease_per_value() {
     assert_eq!(payloads(&first), vec![json!("i1-a"), json!("i2-a")]);
     assert_eq!(first[0].exclusivity.as_deref(), Some("i1"));
     // The second i1 message is not leasable while the first is held.
-    assert!(store.lease(&request("engine", "w2", T0 + 1, 10)).unwrap().is_empty());
+    assert!(
+        store
+            .lease(&request("engine", "w2", T0 + 1, 10))
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.ack(first[0].id, "w1", T0 + 2).unwrap());
     let second = store.lease(&request("engine", "w2", T0 + 3, 10)).unwrap();
     assert_eq!(payloads(&second), vec![json!("i1-b")]);
@@ -304,7 +442,13 @@ fn exclusivity_one_lease_per_value() {
             T0,
         )
         .unwrap();
-    assert_eq!(store.lease(&request("other", "w", T0 + 3, 10)).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .lease(&request("other", "w", T0 + 3, 10))
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -318,14 +462,23 @@ fn exclusivity_is_freed_by_lease_expiry() {
     store.enqueue(&[m("a"), m("b")], T0).unwrap();
     let first = store.lease(&request("engine", "w1", T0, 10)).unwrap();
     assert_eq!(payloads(&first), vec![json!("a")]);
-    assert!(store.lease(&request("engine", "w2", T0 + 999, 10)).unwrap().is_empty());
+    assert!(
+        store
+            .lease(&request("engine", "w2", T0 + 999, 10))
+            .unwrap()
+            .is_empty()
+    );
     // Expired: "a" is redelivered first (it is older), still one per value.
-    let again = store.lease(&request("engine", "w2", T0 + 1_000, 10)).unwrap();
+    let again = store
+        .lease(&request("engine", "w2", T0 + 1_000, 10))
+        .unwrap();
     assert_eq!(payloads(&again), vec![json!("a")]);
     assert_eq!(again[0].attempts, 2);
     assert!(!store.ack(first[0].id, "w1", T0 + 1_001).unwrap());
     assert!(store.ack(again[0].id, "w2", T0 + 1_001).unwrap());
-    let last = store.lease(&request("engine", "w2", T0 + 1_002, 10)).unwrap();
+    let last = store
+        .lease(&request("engine", "w2", T0 + 1_002, 10))
+        .unwrap();
     assert_eq!(payloads(&last), vec![json!("b")]);
 }
 
@@ -339,7 +492,10 @@ fn lease_expiry_redelivers_with_attempts_plus_one() {
     let mut r = request("q", "w1", T0, 1);
     r.lease_ms = 100;
     let first = store.lease(&r).unwrap();
-    assert_eq!((first[0].id, first[0].attempts, first[0].lease_until), (id, 1, T0 + 100));
+    assert_eq!(
+        (first[0].id, first[0].attempts, first[0].lease_until),
+        (id, 1, T0 + 100)
+    );
     r.now = T0 + 99;
     assert!(store.lease(&r).unwrap().is_empty());
     r.now = T0 + 100;
@@ -418,7 +574,9 @@ fn idempotency_key_dedupes_live_messages() {
         idempotency_key: Some(key.into()),
         ..msg(queue, json!(payload))
     };
-    let ids = store.enqueue(&[m("q", "k", 1), m("q", "k", 2)], T0).unwrap();
+    let ids = store
+        .enqueue(&[m("q", "k", 1), m("q", "k", 2)], T0)
+        .unwrap();
     assert_eq!(ids[0], ids[1]);
     let again = store.enqueue(&[m("q", "k", 3)], T0).unwrap();
     assert_eq!(again, vec![ids[0]]);
@@ -448,11 +606,36 @@ fn lost_leases_are_refused() {
     assert!(!store.release(id, "a", T0).unwrap());
     assert!(!store.extend(id, "a", T0 + 9_999).unwrap());
     assert!(!store.dead_letter(id, "a", "no").unwrap());
-    assert!(!store.ack_and_enqueue(id, "a", &[msg("q", json!("x"))], T0 + 1_001).unwrap());
+    assert!(
+        !store
+            .ack_and_enqueue(id, "a", &[msg("q", json!("x"))], T0 + 1_001)
+            .unwrap()
+    );
     assert_eq!(stats(&store, "q", T0 + 1_001), (0, 0, 1, 0));
     assert!(store.ack(id, "b", T0 + 1_001).unwrap());
     assert!(!store.ack(id, "b", T0 + 1_001).unwrap());
     assert!(!store.ack(12_345, "b", T0).unwrap());
+}
+
+#[test]
+fn ack_many_reports_each_lease() {
+    let (_dir, path) = temp();
+    let store = SqliteStore::open(&path).unwrap();
+    let ids = store
+        .enqueue(
+            &[msg("q", json!(1)), msg("q", json!(2)), msg("q", json!(3))],
+            T0,
+        )
+        .unwrap();
+    store.lease(&request("q", "a", T0, 2)).unwrap();
+    store.lease(&request("q", "b", T0, 1)).unwrap();
+    assert_eq!(
+        store
+            .ack_many(&[ids[0], ids[2], ids[1], 999], "a", T0 + 1)
+            .unwrap(),
+        vec![true, false, true, false]
+    );
+    assert_eq!(stats(&store, "q", T0 + 1), (0, 0, 1, 0));
 }
 
 #[test]
@@ -465,7 +648,11 @@ fn ack_and_enqueue_is_atomic() {
         exclusivity: Some("i1".into()),
         ..msg("engine", json!("result"))
     };
-    assert!(store.ack_and_enqueue(id, "w", &[event.clone()], T0 + 1).unwrap());
+    assert!(
+        store
+            .ack_and_enqueue(id, "w", &[event.clone()], T0 + 1)
+            .unwrap()
+    );
     assert_eq!(stats(&store, "calls", T0 + 1), (0, 0, 0, 0));
     assert_eq!(stats(&store, "engine", T0 + 1), (1, 0, 0, 0));
     // Done twice (a retried completion): the second is refused and enqueues nothing.
@@ -496,7 +683,10 @@ fn release_owner_and_release_all_leases() {
     assert_eq!(store.release_owner("a").unwrap(), 2);
     assert_eq!(stats(&store, "q", T0), (2, 0, 1, 0));
     let again = store.lease(&request("q", "c", T0, 2)).unwrap();
-    assert_eq!(again.iter().map(|l| l.attempts).collect::<Vec<_>>(), vec![1, 1]);
+    assert_eq!(
+        again.iter().map(|l| l.attempts).collect::<Vec<_>>(),
+        vec![1, 1]
+    );
     // After a crash: every lease ends as if expired; max_attempts applies.
     assert_eq!(store.release_all_leases().unwrap(), 3);
     assert_eq!(stats(&store, "q", T0), (2, 0, 0, 1));
@@ -518,7 +708,9 @@ fn create_instance_and_idempotency() {
         data: json!(null),
     }];
     assert_eq!(
-        store.create_instance(new_instance("i1", Some("key-1")), first).unwrap(),
+        store
+            .create_instance(new_instance("i1", Some("key-1")), first)
+            .unwrap(),
         Created::New
     );
     let record = store.instance("i1").unwrap().unwrap();
@@ -531,7 +723,9 @@ fn create_instance_and_idempotency() {
     let mut again = first_step("i2");
     again.enqueue = vec![msg("calls", json!("second call"))];
     assert_eq!(
-        store.create_instance(new_instance("i2", Some("key-1")), again).unwrap(),
+        store
+            .create_instance(new_instance("i2", Some("key-1")), again)
+            .unwrap(),
         Created::Existing("i1".into())
     );
     assert!(store.instance("i2").unwrap().is_none());
@@ -625,7 +819,9 @@ fn commit_step_lease_lost_writes_nothing() {
         .unwrap();
     let event = store.enqueue(&[msg("engine", json!("e"))], T0).unwrap()[0];
     store.lease(&request("engine", "w1", T0, 1)).unwrap();
-    store.lease(&request("engine", "w2", T0 + 1_000, 1)).unwrap();
+    store
+        .lease(&request("engine", "w2", T0 + 1_000, 1))
+        .unwrap();
     let mut commit = step("i1", 1, T0 + 1_001);
     commit.ack = Some((event, "w1".into()));
     commit.enqueue = vec![msg("calls", json!("x"))];
@@ -658,10 +854,15 @@ fn history_order_and_paging() {
             });
         }
         store.commit_step(commit).unwrap();
-        store.commit_step(step("i2", version, T0 + version)).unwrap();
+        store
+            .commit_step(step("i2", version, T0 + version))
+            .unwrap();
     }
     let all = store.history("i1", 0).unwrap();
-    assert_eq!(all.iter().map(|h| h.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(
+        all.iter().map(|h| h.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
     assert_eq!(all[2].kind, "fact");
     assert_eq!(all[2].data, json!([1, 2]));
     assert_eq!(all[1].text, "step from version 2");
@@ -727,7 +928,10 @@ fn list_and_unfinished_instances() {
         vec!["c", "d"]
     );
     let summary = &store.list_instances(&InstanceFilter::default()).unwrap()[1];
-    assert_eq!((summary.workflow.as_str(), summary.status.as_str()), ("refund", "RUNNING"));
+    assert_eq!(
+        (summary.workflow.as_str(), summary.status.as_str()),
+        ("refund", "RUNNING")
+    );
     assert_eq!(store.unfinished_instances().unwrap(), vec!["a", "b", "d"]);
 }
 
@@ -750,18 +954,27 @@ fn corrupt_rows_are_reported_with_their_id() {
         .unwrap();
     let id = store.enqueue(&[msg("q", json!(1))], T0).unwrap()[0];
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute("UPDATE instances SET facts = '{not json' WHERE id = 'i1'", [])
+    conn.execute(
+        "UPDATE instances SET facts = '{not json' WHERE id = 'i1'",
+        [],
+    )
+    .unwrap();
+    conn.execute("UPDATE messages SET payload = 'nope'", [])
         .unwrap();
-    conn.execute("UPDATE messages SET payload = 'nope'", []).unwrap();
     drop(conn);
     match store.instance("i1") {
         Err(StoreError::Corrupt(message)) => {
-            assert!(message.contains("i1") && message.contains("facts"), "{message}")
+            assert!(
+                message.contains("i1") && message.contains("facts"),
+                "{message}"
+            )
         }
         other => panic!("expected a corrupt row, got {other:?}"),
     }
     match store.lease(&request("q", "w", T0, 1)) {
-        Err(StoreError::Corrupt(message)) => assert!(message.contains(&id.to_string()), "{message}"),
+        Err(StoreError::Corrupt(message)) => {
+            assert!(message.contains(&id.to_string()), "{message}")
+        }
         other => panic!("expected a corrupt row, got {other:?}"),
     }
 }
@@ -794,10 +1007,15 @@ fn everything_survives_a_reopen() {
     assert_eq!(store.bundle("h").unwrap(), Some(b"bundle".to_vec()));
     assert_eq!(stats(&store, "calls", T0), (1, 0, 0, 0));
     assert_eq!(stats(&store, "engine", T0), (0, 0, 1, 0));
-    assert_eq!(store.next_visible_at("timers", T0).unwrap(), Some(T0 + 60_000));
+    assert_eq!(
+        store.next_visible_at("timers", T0).unwrap(),
+        Some(T0 + 60_000)
+    );
     // The lease survived too: the owner can still ack.
     assert!(store.ack(event, "w", T0 + 1).unwrap());
-    let leased = store.lease(&request("timers", "w", T0 + 60_000, 1)).unwrap();
+    let leased = store
+        .lease(&request("timers", "w", T0 + 60_000, 1))
+        .unwrap();
     assert_eq!(leased[0].id, timer);
 }
 
@@ -893,7 +1111,12 @@ fn kill_9_leaves_no_partial_step() {
     let mut reported = BTreeMap::new();
     for round in 0..4u64 {
         let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child_writer", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "crash_child_writer",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CRASH_ENV, &path)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -102,9 +102,6 @@ impl Jit {
                 id,
             });
         }
-        let body = |module: &mut JITModule, f, pending: &mut Vec<Pending<'_>>, fields, name| {
-            add_body(module, &sig, f, pending, fields, name)
-        };
         let mut workflows = Vec::new();
         for (wi, w) in program.workflows.iter().enumerate() {
             let fields = Fields {
@@ -115,10 +112,10 @@ impl Jit {
             for (ri, r) in w.rules.iter().enumerate() {
                 let p = format!("w{wi}_r{ri}");
                 rules.push(RuleCode {
-                    matcher: body(&mut module, &r.matcher, &mut pending, fields, format!("{p}_match"))?,
-                    action: body(&mut module, &r.action, &mut pending, fields, format!("{p}_action"))?,
-                    reaction: body(&mut module, &r.reaction, &mut pending, fields, format!("{p}_reaction"))?,
-                    error: body(&mut module, &r.error, &mut pending, fields, format!("{p}_error"))?,
+                    matcher: add_body(&mut module, &sig, &r.matcher, &mut pending, fields, format!("{p}_match"))?,
+                    action: add_body(&mut module, &sig, &r.action, &mut pending, fields, format!("{p}_action"))?,
+                    reaction: add_body(&mut module, &sig, &r.reaction, &mut pending, fields, format!("{p}_reaction"))?,
+                    error: add_body(&mut module, &sig, &r.error, &mut pending, fields, format!("{p}_error"))?,
                 });
             }
             let mut signals = Vec::new();
@@ -134,8 +131,8 @@ impl Jit {
             workflows.push(WorkflowCode {
                 rules,
                 signals,
-                complete_when: body(&mut module, &w.complete_when, &mut pending, fields, format!("w{wi}_complete_when"))?,
-                output: body(&mut module, &w.output, &mut pending, fields, format!("w{wi}_output"))?,
+                complete_when: add_body(&mut module, &sig, &w.complete_when, &mut pending, fields, format!("w{wi}_complete_when"))?,
+                output: add_body(&mut module, &sig, &w.output, &mut pending, fields, format!("w{wi}_output"))?,
             });
         }
         let helpers: Vec<Code> = helper_ids

@@ -15,8 +15,6 @@
 mod host_fns;
 
 pub(crate) use host_fns::HOST;
-#[cfg(test)]
-pub(crate) use host_fns::find;
 
 use cosmos_ir::interp::{Effects, RuntimeError, RuntimeErrorKind};
 use cosmos_ir::value::Value;

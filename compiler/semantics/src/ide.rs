@@ -55,6 +55,12 @@ impl Analysis {
         self.files.get(&file).copied()
     }
 
+    /// The text of a file as the analysis has it.
+    pub fn file_text(&self, file: FileId) -> Option<&str> {
+        self.source(file)
+            .map(|source| source.text(&self.db).as_str())
+    }
+
     /// The outline of a file: declarations, and a workflow's inputs, facts, rules and
     /// signals.
     pub fn symbols(&self, file: FileId) -> Vec<DocumentSymbol> {

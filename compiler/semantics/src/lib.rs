@@ -318,6 +318,20 @@ impl Analysis {
         Ok(self.files.values().copied().collect())
     }
 
+    /// A read-only copy of the analysis as it is now, for another thread: see
+    /// [`Snapshot`].
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            analysis: Analysis {
+                db: self.db.clone(),
+                config: self.config,
+                threads: self.threads,
+                project: self.project,
+                files: self.files.clone(),
+            },
+        }
+    }
+
     /// The signature of a workflow, by name.
     pub fn workflow_signature(&self, workflow: &str) -> Option<WorkflowSig> {
         self.files.values().find_map(|file| {
@@ -326,5 +340,27 @@ impl Analysis {
                 .get(workflow)
                 .cloned()
         })
+    }
+}
+
+/// A read-only handle on an [`Analysis`], to compute answers on another thread while
+/// the host keeps editing the original. A change to the original (`set_file`, …)
+/// cancels the work of every snapshot and waits until they are dropped, so that a
+/// snapshot's answers never mix two states: run the work through
+/// [`Snapshot::catch`] and drop the snapshot when it returns [`Cancelled`].
+pub struct Snapshot {
+    analysis: Analysis,
+}
+
+/// The analysis changed while a snapshot was computing: its answer would be stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the analysis changed while the answer was being computed")]
+pub struct Cancelled;
+
+impl Snapshot {
+    /// Runs `f` on the snapshot, or reports that the original changed meanwhile.
+    pub fn catch<T>(&self, f: impl FnOnce(&Analysis) -> T) -> Result<T, Cancelled> {
+        salsa::Cancelled::catch(std::panic::AssertUnwindSafe(|| f(&self.analysis)))
+            .map_err(|_| Cancelled)
     }
 }

@@ -58,7 +58,8 @@ fn references_cover_declaration_imports_types_and_bodies() {
     assert_eq!(refs.len(), 6, "{refs:?}");
     assert_eq!(refs.iter().filter(|(f, _)| *f == 0).count(), 1);
     let field = texts(&analysis, FileId(0), offset(TYPES, "width", 1));
-    assert_eq!(field.len(), 2, "the declaration and `p.width`: {field:?}");
+    // The declaration, `p.width`, and the labels of `Probe(width: 1)` and `Probe(width: result)`.
+    assert_eq!(field.len(), 4, "{field:?}");
     let local = analysis.references(FileId(1), offset(MAIN, "w * 2", 0), true);
     assert_eq!(local.len(), 2);
 }
@@ -183,6 +184,83 @@ fn semantic_tokens_classify_names() {
 fn references_of_a_parameter() {
     let analysis = project();
     let refs = analysis.references(FileId(1), offset(MAIN, "p.width", 0), true);
-    // The parameter and its use in the helper.
-    assert_eq!(refs.len(), 2);
+    // The parameter, its use in the helper and the label of `area(p: …)`.
+    assert_eq!(refs.len(), 3);
+    let label = offset(MAIN, "p: Probe(width", 0);
+    assert!(refs.iter().any(|r| r.span.start == label), "{refs:?}");
+}
+
+#[test]
+fn rename_reaches_named_argument_labels() {
+    let analysis = project();
+    let apply = |edits: &[cosmos_semantics::ide::Target], file: FileId, text: &str, new: &str| {
+        let mut out = text.to_string();
+        let mut spans: Vec<Span> = edits
+            .iter()
+            .filter(|t| t.file == file)
+            .map(|t| t.span)
+            .collect();
+        spans.sort_by_key(|s| std::cmp::Reverse(s.start));
+        for s in spans {
+            out.replace_range(s.range(), new);
+        }
+        out
+    };
+    // A helper's parameter, from its label at the call.
+    let edits = analysis
+        .rename(FileId(1), offset(MAIN, "p: Probe(width", 0), "probe2")
+        .unwrap();
+    assert_eq!(
+        apply(&edits, FileId(1), MAIN, "probe2"),
+        MAIN.replace("area(p: Probe)", "area(probe2: Probe)")
+            .replace("= p.width", "= probe2.width")
+            .replace("area(p: Probe(", "area(probe2: Probe(")
+    );
+    // A record field, from its declaration: the constructor labels follow.
+    let edits = analysis
+        .rename(FileId(0), offset(TYPES, "width", 0), "w")
+        .unwrap();
+    assert_eq!(
+        apply(&edits, FileId(0), TYPES, "w"),
+        TYPES.replace("width", "w")
+    );
+    assert_eq!(
+        apply(&edits, FileId(1), MAIN, "w"),
+        MAIN.replace("width", "w")
+    );
+    // Hover on a label shows what it names.
+    let hover = analysis
+        .hover(FileId(1), offset(MAIN, "width: 1", 1))
+        .unwrap();
+    assert_eq!(hover.signature, "field width: Int");
+}
+
+#[test]
+fn test_labels_name_inputs_and_signal_parameters() {
+    let main = r#"workflow W {
+    input { source: String }
+    facts { by: String? }
+    signal approve(who: String) { by = who }
+    rule "r" {
+        match { by != null }
+        action { source }
+    }
+}
+
+test "t" {
+    start W(source: "s")
+    signal approve(who: "ana")
+    run
+}
+"#;
+    let mut analysis = Analysis::new();
+    analysis.set_file(FileId(1), "main", main.to_string());
+    let at = |needle: &str| main.find(needle).unwrap() as u32;
+    let input = analysis.definition(FileId(1), at("source: \"s\"")).unwrap();
+    assert_eq!(input.span.start, at("source: String"));
+    let param = analysis.definition(FileId(1), at("who: \"ana\"")).unwrap();
+    assert_eq!(param.span.start, at("who: String"));
+    let refs = analysis.references(FileId(1), at("source: String"), true);
+    // The input, its use in the action and the label in `start`.
+    assert_eq!(refs.len(), 3, "{refs:?}");
 }

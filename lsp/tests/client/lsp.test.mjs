@@ -15,6 +15,8 @@ import {
   ReferencesRequest, PrepareRenameRequest, RenameRequest, DocumentFormattingRequest,
   WorkspaceSymbolRequest, SignatureHelpRequest, InlayHintRequest,
   SemanticTokensRequest, CodeActionRequest, ShutdownRequest, ExitNotification,
+  RegistrationRequest, WorkDoneProgressCreateRequest, WorkDoneProgress,
+  DidChangeWatchedFilesNotification, DidCloseTextDocumentNotification,
 } from 'vscode-languageserver-protocol/node.js';
 
 const cosmosc = process.env.COSMOSC;
@@ -51,10 +53,19 @@ workflow Encode {
 }
 `;
 
-let dir, child, conn, mainUri, typesUri, capabilities;
+let dir, child, conn, mainUri, typesUri, tomlUri, capabilities;
 const versions = new Map();
 const latest = new Map();
+/** Every diagnostics notification, in order of arrival: { uri, diagnostics, at }. */
+const published = [];
+/** The server's dynamic registrations and work-done progress, as the client saw them. */
+const registrations = [];
+const progress = [];
 let waiters = [];
+
+function notifyWaiters() {
+  waiters = waiters.filter((w) => { if (w.predicate()) { w.resolve(); return false; } return true; });
+}
 
 function errors(uri) {
   return (latest.get(uri) ?? []).filter((d) => d.severity === 1);
@@ -117,16 +128,36 @@ before(async () => {
   mainUri = pathToFileURL(fs.realpathSync(path.join(dir, 'src', 'main.emx'))).href;
   typesUri = pathToFileURL(fs.realpathSync(path.join(dir, 'src', 'media', 'types.emx'))).href;
 
-  child = spawn(cosmosc, ['lsp'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  tomlUri = pathToFileURL(fs.realpathSync(path.join(dir, 'cosmos.toml'))).href;
+
+  // The standard library is written under the cache folder the server is given.
+  const env = { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache') };
+  child = spawn(cosmosc, ['lsp'], { stdio: ['pipe', 'pipe', 'inherit'], env });
   conn = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
   conn.onNotification(PublishDiagnosticsNotification.type, (p) => {
     latest.set(p.uri, p.diagnostics);
-    waiters = waiters.filter((w) => { if (w.predicate()) { w.resolve(); return false; } return true; });
+    published.push({ uri: p.uri, diagnostics: p.diagnostics, at: performance.now() });
+    notifyWaiters();
+  });
+  conn.onRequest(RegistrationRequest.type, (p) => {
+    registrations.push(...p.registrations);
+    return null;
+  });
+  conn.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => {
+    conn.onProgress(WorkDoneProgress.type, token, (value) => {
+      progress.push({ ...value, at: performance.now() });
+      notifyWaiters();
+    });
+    return null;
   });
   conn.listen();
   const rootUri = pathToFileURL(fs.realpathSync(dir)).href;
   const init = await conn.sendRequest(InitializeRequest.type, {
-    processId: process.pid, rootUri, capabilities: {},
+    processId: process.pid, rootUri,
+    capabilities: {
+      workspace: { didChangeWatchedFiles: { dynamicRegistration: true } },
+      window: { workDoneProgress: true },
+    },
     workspaceFolders: [{ uri: rootUri, name: 'lsp-test' }],
   });
   assert.ok(init.capabilities.hoverProvider);
@@ -477,4 +508,170 @@ test('code actions: a null guard in the match, an import, a suggestion', async (
   assert.equal(await fix(misspelled, 'nte.size', 'E0103', 'Replace with `note`'), MAIN);
   change(mainUri, MAIN);
   await waitFor(() => errors(mainUri).length === 0, 'main.emx clean at the end');
+});
+
+test('rename and references reach the labels of named arguments', async () => {
+  // A function's parameter: its label at the call follows, and references list it.
+  let edit = await rename(mainUri, at(MAIN, 'url: String', 1), 'address');
+  assert.equal(applyEdits(MAIN, edit.changes[mainUri]),
+    MAIN.replace('inspect(url: String)', 'inspect(address: String)').replace('inspect(url: source)', 'inspect(address: source)'));
+  let locs = await refs(mainUri, at(MAIN, 'url: source', 1));
+  assert.deepEqual(where(locs), where([
+    { uri: mainUri, range: { start: at(MAIN, 'url: String') } },
+    { uri: mainUri, range: { start: at(MAIN, 'url: source') } },
+  ]));
+  // A helper's parameter and a record's fields, across files, from a label.
+  const withCalls = MAIN + `
+def make(w: Int): Inspection {
+    Inspection(width: w, height: twice(n: w))
+}
+
+def twice(n: Int): Int {
+    n * 2
+}
+`;
+  change(mainUri, withCalls);
+  edit = await rename(mainUri, at(withCalls, 'width: w', 1), 'wide');
+  assert.equal(applyEdits(TYPES, edit.changes[typesUri]), TYPES.replace('width', 'wide'));
+  assert.equal(applyEdits(withCalls, edit.changes[mainUri]), withCalls.replace('width: w', 'wide: w'));
+  locs = await refs(typesUri, at(TYPES, 'height', 1));
+  assert.deepEqual(where(locs), where([
+    { uri: typesUri, range: { start: at(TYPES, 'height') } },
+    { uri: mainUri, range: { start: at(withCalls, 'height: twice') } },
+  ]));
+  edit = await rename(mainUri, at(withCalls, 'n: Int', 0), 'count');
+  assert.equal(applyEdits(withCalls, edit.changes[mainUri]),
+    withCalls.replace('twice(n: w)', 'twice(count: w)').replace('twice(n: Int)', 'twice(count: Int)').replace('n * 2', 'count * 2'));
+  const h = await conn.sendRequest(HoverRequest.type, { textDocument: { uri: mainUri }, position: at(withCalls, 'height: twice', 1) });
+  assert.ok(hoverText(h).includes('field height: Int'), hoverText(h));
+  change(mainUri, MAIN);
+});
+
+test('completion after a dot on locals, result, error, it and optionals', async () => {
+  const helper = (body) => MAIN + `\ndef area(sure: Inspection, probe: Inspection?, names: List<String>): Int {\n${body}\n}\n`;
+  const cases = [
+    // A local, then an optional local after `?.`, then a half-typed name.
+    [helper('    def p = sure\n    p.'), 'p.', 2, ['width', 'height']],
+    [helper('    def p = probe\n    p?.'), 'p?.', 3, ['width', 'height']],
+    [helper('    def p = probe\n    p?.hei'), 'p?.hei', 5, ['width', 'height']],
+    // `it` and a named closure parameter.
+    [helper('    names.count { it. }'), 'it.', 3, ['toUpperCase', 'size']],
+    [helper('    names.count { n -> n. }'), 'n.', 2, ['trim', 'size']],
+    // `result` in a reaction, `error` in an error block.
+    [MAIN.replace('inspection = result }', 'inspection = result; log(result.) }'), 'result.', 7, ['width', 'height']],
+    [MAIN.replace('inspection = result }', 'inspection = result }\n        error { log(error.) }'), 'error.', 6, ['message', 'attempt', 'kind']],
+  ];
+  for (const [text, needle, delta, expected] of cases) {
+    change(mainUri, text);
+    const items = await conn.sendRequest(CompletionRequest.type, { textDocument: { uri: mainUri }, position: at(text, needle, delta) });
+    const labels = items.map((i) => i.label);
+    for (const label of expected) assert.ok(labels.includes(label), `${label} after ${needle}: ${labels.join(',')}`);
+    assert.ok(!labels.includes('workflow'), `no keywords after ${needle}`);
+  }
+  change(mainUri, MAIN);
+});
+
+test('completion of module paths and names in imports', async () => {
+  const typing = MAIN.replace('import media.types { Inspection, Codec }', 'import me');
+  change(mainUri, typing);
+  let items = await conn.sendRequest(CompletionRequest.type, { textDocument: { uri: mainUri }, position: at(typing, 'import me', 9) });
+  const types = items.find((i) => i.label === 'media.types');
+  assert.ok(types, items.map((i) => i.label).join(','));
+  assert.ok(items.some((i) => i.label === 'std.media'));
+  assert.ok(!items.some((i) => i.label === 'main'), 'not the module itself');
+  // The whole typed path is replaced, so `media.ty` becomes `media.types`.
+  assert.deepEqual(types.textEdit.range, { start: at(typing, 'me'), end: at(typing, 'import me', 9) });
+  const braces = MAIN.replace('{ Inspection, Codec }', '{ Inspection, ');
+  change(mainUri, braces);
+  items = await conn.sendRequest(CompletionRequest.type, { textDocument: { uri: mainUri }, position: at(braces, 'Inspection, ', 12) });
+  assert.deepEqual(items.map((i) => i.label), ['Codec']);
+  change(mainUri, MAIN);
+});
+
+test('go to definition into std opens a read-only file whose diagnostics are never published', async () => {
+  const text = MAIN.replace('inspection = result }', 'inspection = result }\n        error { log(error.message) }');
+  change(mainUri, text);
+  const loc = await conn.sendRequest(DefinitionRequest.type, { textDocument: { uri: mainUri }, position: at(text, 'error.message', 7) });
+  assert.ok(loc.uri.startsWith('file://'), loc.uri);
+  const file = new URL(loc.uri);
+  assert.ok(fs.realpathSync(file.pathname).startsWith(fs.realpathSync(path.join(dir, 'cache', 'cosmos', 'std'))), loc.uri);
+  assert.ok(loc.uri.endsWith('/core.emx'), loc.uri);
+  const core = fs.readFileSync(file, 'utf8');
+  assert.equal(core.split('\n')[loc.range.start.line].slice(loc.range.start.character, loc.range.end.character), 'message');
+  assert.equal(fs.statSync(file).mode & 0o222, 0, 'read-only');
+  // Opened in the editor, it answers requests, and no diagnostics are published for it.
+  conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: loc.uri, languageId: 'emx', version: 1, text: core } });
+  const h = await conn.sendRequest(HoverRequest.type, { textDocument: { uri: loc.uri }, position: at(core, 'type CallError', 6) });
+  assert.ok(hoverText(h).includes('type CallError'), hoverText(h));
+  const before = published.length;
+  change(mainUri, MAIN);
+  await waitFor(() => published.slice(before).some((p) => p.uri === mainUri), 'a new round of diagnostics');
+  conn.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri: loc.uri } });
+  assert.ok(!published.some((p) => p.uri === loc.uri), 'no diagnostics for std');
+});
+
+test('a change to cosmos.toml reloads the declared pools', async () => {
+  assert.ok(registrations.some((r) => r.method === 'workspace/didChangeWatchedFiles'
+    && r.registerOptions.watchers.some((w) => w.globPattern === '**/cosmos.toml')), JSON.stringify(registrations));
+  const pooled = MAIN.replace('command "probe"', 'command "probe"\n    pool "encoders"');
+  const unknownPool = () => (latest.get(mainUri) ?? []).some((d) => d.code === 'W0006');
+  const toml = path.join(dir, 'cosmos.toml');
+  const rewrite = (text) => {
+    fs.writeFileSync(toml, text);
+    conn.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: tomlUri, type: 2 }] });
+  };
+  change(mainUri, pooled);
+  await waitFor(unknownPool, 'W0006 for the undeclared pool');
+  rewrite('[project]\nname = "lsp-test"\n\n[pools.encoders]\nmax = 2\n');
+  await waitFor(() => !unknownPool() && latest.has(mainUri), 'W0006 gone once the pool is declared');
+  rewrite('[project]\nname = "lsp-test"\n');
+  await waitFor(unknownPool, 'W0006 back once the pool is removed');
+  change(mainUri, MAIN);
+  await waitFor(() => !unknownPool(), 'no pool, no warning');
+});
+
+/** `n` helpers that call each other, so that their check takes a while. */
+function bigFile(n, extra) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    out.push(`def h${i}(x: Int, s: String): Int {
+    def a = [x, x + 1, x + 2].collect { it * 2 }.sum()
+    def b = s.split(",").findAll { it.size() > ${i % 7} }.size()
+    if (a > b) a + h${Math.max(i - 1, 0)}(x - 1, s) else b
+}
+`);
+  }
+  return out.join('\n') + extra;
+}
+
+test('a long check runs in the background: requests answer meanwhile, and an edit cancels it', async () => {
+  const bigUri = pathToFileURL(path.join(fs.realpathSync(path.join(dir, 'src')), 'big.emx')).href;
+  const checking = (after) => () => progress.some((p) => p.at > after && p.kind === 'report' && p.message === 'big.emx');
+  const bigPublished = (after) => published.find((p) => p.uri === bigUri && p.at > after);
+  // The first check of a big file: a hover on another file is answered while it runs.
+  let start = performance.now();
+  versions.set(bigUri, 1);
+  conn.sendNotification(DidOpenTextDocumentNotification.type, {
+    textDocument: { uri: bigUri, languageId: 'emx', version: 1, text: bigFile(3000, '') },
+  });
+  await waitFor(checking(start), 'the check of big.emx to start', 30000);
+  const began = performance.now();
+  const h = await conn.sendRequest(HoverRequest.type, { textDocument: { uri: mainUri }, position: at(MAIN, 'inspection == null', 2) });
+  const answered = performance.now();
+  assert.ok(hoverText(h).includes('fact inspection'), hoverText(h));
+  assert.equal(bigPublished(start), undefined, 'the hover is answered before the check ends');
+  await waitFor(() => bigPublished(start) !== undefined, 'the diagnostics of big.emx', 30000);
+  const checked = bigPublished(start).at;
+  assert.ok((answered - began) * 4 < checked - began, `hover took ${answered - began} ms, the check ${checked - began} ms`);
+  console.log(`hover took ${answered - began} ms, the check ${checked - began} ms`);
+  // An edit during a check cancels it: the stale diagnostics (an error) are never published.
+  start = performance.now();
+  change(bigUri, bigFile(3000, '\ndef wrong(): Int {\n    "text"\n}\n'));
+  await waitFor(checking(start), 'the check of the version with an error', 30000);
+  const fixed = performance.now();
+  change(bigUri, bigFile(3000, '\ndef right(): Int {\n    3\n}\n'));
+  await waitFor(() => bigPublished(fixed) !== undefined, 'the diagnostics of the fixed version', 30000);
+  const seen = published.filter((p) => p.uri === bigUri && p.at > start);
+  assert.deepEqual(seen.map((p) => p.diagnostics.filter((d) => d.severity === 1).length), [0], JSON.stringify(seen.map((p) => p.diagnostics)));
+  conn.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri: bigUri } });
 });

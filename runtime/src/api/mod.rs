@@ -59,6 +59,7 @@ pub fn router(node: Node, config: ApiConfig) -> Router {
         .route("/v1/instances", get(list))
         .route("/v1/instances/{id}", get(instance))
         .route("/v1/instances/{id}/history", get(history))
+        .route("/v1/instances/{id}/rules", get(rules))
         .route("/v1/instances/{id}/signals/{signal}", post(signal))
         .route("/v1/instances/{id}/cancel", post(cancel))
         .route("/v1/queues", get(queues))
@@ -173,6 +174,14 @@ async fn instance(
 ) -> Result<Json<Json_>, ApiError> {
     let record = state.node.instance(&id).await?;
     Ok(Json(view(&record)))
+}
+
+async fn rules(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Json_>, ApiError> {
+    let rules = state.node.explain(&id).await?;
+    Ok(Json(json!({ "rules": rules })))
 }
 
 #[derive(Deserialize)]

@@ -1,13 +1,13 @@
 //! The function executor of DESIGN.md ("The runtime", **Executor**): runs the
 //! project's external `function`s as processes in the project's root folder.
 //!
-//! - [`oneshot`]: one process per call (JSON arguments on stdin, one JSON value on
+//! - `oneshot`: one process per call (JSON arguments on stdin, one JSON value on
 //!   stdout), killed with its whole process group on timeout.
-//! - [`warm`]: long-lived workers speaking the `COSMOS_PROTOCOL=lines` protocol,
+//! - `warm`: long-lived workers speaking the `COSMOS_PROTOCOL=lines` protocol,
 //!   which is also how `batch N` micro-batches reach them.
-//! - [`pool`]: the scheduler: pools bound how many processes are alive at once,
+//! - `pool`: the scheduler: pools bound how many processes are alive at once,
 //!   keep idle warm workers, and hand capacity to the highest-priority waiting call.
-//! - [`output`]: process plumbing shared by the others (bounded reads, stderr tails,
+//! - `output`: process plumbing shared by the others (bounded reads, stderr tails,
 //!   process-group kills, exit descriptions).
 //!
 //! Nothing a process does can bring the runtime down: every failure becomes a
@@ -178,20 +178,27 @@ impl std::error::Error for CallError {}
 /// [`CallError`] of kind [`CallErrorKind::Failed`].
 #[derive(Debug, thiserror::Error)]
 pub enum ExecutorError {
+    /// `call` named a function the executor was not given.
     #[error("unknown function `{0}`")]
     UnknownFunction(String),
+    /// The function's `command` is empty.
     #[error("function `{0}` has an empty command")]
     EmptyCommand(String),
+    /// The program was not found, not executable, or could not be spawned.
     #[error("cannot start `{program}`: {source}")]
     Spawn {
         program: String,
         #[source]
         source: std::io::Error,
     },
+    /// The arguments could not be written as JSON.
     #[error("cannot encode the arguments: {0}")]
     Encode(#[from] serde_json::Error),
+    /// `shutdown` was called: queued and later calls fail with this.
     #[error("the executor is shut down")]
     ShutDown,
+    /// The task running the call went away without answering (the async
+    /// runtime is shutting down).
     #[error("the call was abandoned by the executor")]
     Abandoned,
 }

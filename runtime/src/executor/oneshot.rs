@@ -12,8 +12,8 @@ use tokio::process::Command;
 use tokio::time::Instant;
 
 use super::output::{
-    Bounded, Ended, GRACE, Tail, drain_stderr, format_duration, kill_and_reap, kill_group, lock,
-    parse_value, read_bounded, settle_stderr,
+    Bounded, Ended, GRACE, GroupChild, Tail, drain_stderr, format_duration, kill_and_reap,
+    kill_group, lock, parse_value, read_bounded, settle_stderr,
 };
 use super::{CallError, CallErrorKind, ExecutorError, ExecutorLimits, FunctionSpec};
 
@@ -37,7 +37,7 @@ pub(crate) async fn run(
         return Err(ExecutorError::EmptyCommand(spec.name.clone()).into());
     };
     let input = serde_json::to_vec(args).map_err(ExecutorError::from)?;
-    let mut child = Command::new(program)
+    let spawned = Command::new(program)
         .args(rest)
         .current_dir(root)
         .env("COSMOS_IDEMPOTENCY_KEY", key)
@@ -51,7 +51,9 @@ pub(crate) async fn run(
             program: program.clone(),
             source,
         })?;
-    let pgid = child.id();
+    let mut guard = GroupChild::new(spawned);
+    let pgid = guard.pgid;
+    let child = &mut guard.child;
     let tail = Tail::shared(limits.stderr_tail_bytes);
     let mut stderr_task = drain_stderr(child.stderr.take(), tail.clone());
     // The process may never read stdin (or exit early): a failed write is fine.
@@ -90,21 +92,21 @@ pub(crate) async fn run(
 
     let result = match phase {
         Phase::TimedOut => {
-            kill_and_reap(&mut child, pgid).await;
+            kill_and_reap(child, pgid).await;
             Err(CallError::new(
                 CallErrorKind::Timeout,
                 format!("did not finish within {}", format_duration(spec.timeout)),
             ))
         }
         Phase::TooLong => {
-            kill_and_reap(&mut child, pgid).await;
+            kill_and_reap(child, pgid).await;
             Err(CallError::new(
                 CallErrorKind::BadOutput,
                 format!("output exceeds {max} bytes"),
             ))
         }
         Phase::WaitFailed(e) => {
-            kill_and_reap(&mut child, pgid).await;
+            kill_and_reap(child, pgid).await;
             Err(CallError::new(
                 CallErrorKind::Failed,
                 format!("cannot wait for `{program}`: {e}"),

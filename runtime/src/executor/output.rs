@@ -160,6 +160,31 @@ pub(crate) fn kill_group(pgid: Option<u32>) {
     }
 }
 
+/// A child running in its own process group. Dropped while the child still runs
+/// (say, its call's task was dropped), it takes the whole group with it.
+pub(crate) struct GroupChild {
+    pub(crate) child: Child,
+    pub(crate) pgid: Option<u32>,
+}
+
+impl GroupChild {
+    pub(crate) fn new(child: Child) -> GroupChild {
+        GroupChild {
+            pgid: child.id(),
+            child,
+        }
+    }
+}
+
+impl Drop for GroupChild {
+    fn drop(&mut self) {
+        // Only while the leader is unreaped is its pid sure to still name the group.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            kill_group(self.pgid);
+        }
+    }
+}
+
 /// Kills the group of `child` and reaps it.
 pub(crate) async fn kill_and_reap(child: &mut Child, pgid: Option<u32>) {
     kill_group(pgid);

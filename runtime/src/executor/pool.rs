@@ -177,10 +177,14 @@ impl Pool {
         self.queue.retain(|_, w| !w.reply.is_closed());
         loop {
             let (decision, evict_for) = self.decide();
+            // Make room for the best call first, so that lower calls reusing idle
+            // workers cannot starve it; this evicts at most once per pump.
+            if let Some(function) = evict_for
+                && self.evict_one(inner, &function)
+            {
+                continue;
+            }
             let Some((key, action)) = decision else {
-                if let Some(function) = evict_for {
-                    self.evict_one(inner, &function);
-                }
                 break;
             };
             match action {
@@ -202,6 +206,7 @@ impl Pool {
                     self.busy += 1;
                     self.started += 1;
                     *self.workers.entry(function.name.clone()).or_insert(0) += 1;
+                    tracing::debug!(pool = %self.name, function = %function.name, "starting a warm worker");
                     tokio::spawn(serve(
                         inner.clone(),
                         self.name.clone(),
@@ -240,8 +245,8 @@ impl Pool {
         self.trim_idle(inner);
     }
 
-    /// The first waiting call that can start, and (when none can) the function of
-    /// the best call that waits for a slot, to make room for.
+    /// The first waiting call that can start, and the function of the best call
+    /// that waits for a slot when none is free (to make room for).
     fn decide(&self) -> (Option<(QueueKey, Action)>, Option<String>) {
         let free = self.alive < self.max;
         let mut blocked: HashSet<&str> = HashSet::new();
@@ -253,7 +258,7 @@ impl Pool {
             }
             if f.warm > 0 {
                 if let Some(w) = self.idle.iter().rev().find(|w| w.function.name == f.name) {
-                    return (Some((*key, Action::UseIdle(w.id))), None);
+                    return (Some((*key, Action::UseIdle(w.id))), evict_for);
                 }
                 if self.workers_of(&f.name) >= f.warm {
                     // Waits for one of its own workers, not for a slot.
@@ -288,22 +293,30 @@ impl Pool {
         keys.iter().filter_map(|k| self.queue.remove(k)).collect()
     }
 
-    /// Kills one idle worker of a function other than `except`, unless a slot
-    /// is already being freed.
-    fn evict_one(&mut self, inner: &Arc<Inner>, except: &str) {
+    /// Kills one idle worker of a function other than `except` (preferring
+    /// workers no waiting call wants, then the longest idle), unless a slot is
+    /// already being freed. Whether it did.
+    fn evict_one(&mut self, inner: &Arc<Inner>, except: &str) -> bool {
         if self.stopping > 0 {
-            return;
+            return false;
         }
-        let Some(worker) = self
+        let wanted = |name: &str| self.queue.values().any(|w| w.function.name == name);
+        let victim = self
             .idle
             .iter()
-            .position(|w| w.function.name != except)
-            .and_then(|pos| self.idle.remove(pos))
-        else {
-            return;
+            .position(|w| w.function.name != except && !wanted(&w.function.name))
+            .or_else(|| self.idle.iter().position(|w| w.function.name != except));
+        let Some(worker) = victim.and_then(|pos| self.idle.remove(pos)) else {
+            return false;
         };
         self.stopping += 1;
+        tracing::debug!(
+            pool = %self.name,
+            function = %worker.function.name,
+            "killing an idle warm worker to make room"
+        );
         tokio::spawn(stop_worker(inner.clone(), self.name.clone(), worker, false));
+        true
     }
 
     /// Stops the longest-idle workers beyond the pool's `warm` bound.
@@ -371,6 +384,13 @@ async fn serve(
             finish_batch(&inner, &pool, Some(worker), &function, batch, results);
         }
         Served::Dead(err) => {
+            tracing::warn!(
+                pool,
+                function = %function.name,
+                kind = err.kind.name(),
+                "warm worker lost: {}",
+                err.message
+            );
             let results = vec![Err(err); batch.len()];
             finish_batch(&inner, &pool, None, &function, batch, results);
         }

@@ -116,6 +116,17 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Explains the rules of a stored instance running on `program` (see
+/// [`crate::explain`]).
+pub fn explain_record(
+    program: &cosmos_ir::Program,
+    record: &InstanceRecord,
+) -> Result<Vec<crate::explain::RuleExplanation>, NodeError> {
+    let engine = crate::engine::Engine::new(program, &record.workflow)?;
+    let state = step::load_state(record)?;
+    Ok(crate::explain::explain(&engine, &state, now_ms()))
+}
+
 /// A running node; clone it freely.
 #[derive(Clone)]
 pub struct Node {
@@ -267,6 +278,26 @@ impl Node {
         self.blocking(move |inner| Ok(inner.store.instance(&id2)?))
             .await?
             .ok_or_else(|| NodeError::UnknownInstance(id.to_string()))
+    }
+
+    /// For each rule of instance `id`: in flight, eligible, refracted or not
+    /// matching, with the values of its match's conditions, now.
+    pub async fn explain(
+        &self,
+        id: &str,
+    ) -> Result<Vec<crate::explain::RuleExplanation>, NodeError> {
+        let id2 = id.to_string();
+        self.blocking(move |inner| {
+            let record = inner
+                .store
+                .instance(&id2)?
+                .ok_or_else(|| NodeError::UnknownInstance(id2.clone()))?;
+            let program = inner
+                .deployment
+                .program(inner.store.as_ref(), &record.bundle)?;
+            explain_record(&program, &record)
+        })
+        .await
     }
 
     /// Stops leasing, waits up to the grace period for running calls to finish, then

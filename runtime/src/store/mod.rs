@@ -17,8 +17,10 @@
 //! The model is Netflix Timestone. A message lives in a named queue and is in one of
 //! three states:
 //!
-//! - **ready**: waiting. It may be leased once `visible_at <= now` (a message with a
-//!   future `visible_at` is *delayed*: this is how timers are stored).
+//! - **ready**: waiting. It may be leased once `visible_at <= now`. A message
+//!   enqueued (or released) with a `visible_at` after the `now` of that call is
+//!   *scheduled* (*delayed* in [`QueueStats`]): this is how timers are stored; it is
+//!   kept apart from the ready messages until [`Store::lease`] finds it due.
 //! - **leased**: held by an `owner` until `lease_until`. The owner finishes with
 //!   [`Store::ack`] (the message is deleted), [`Store::release`] (back to ready, a
 //!   nack), [`Store::dead_letter`], or keeps it with [`Store::extend`]. A lease whose
@@ -256,7 +258,9 @@ pub enum Created {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The instance's version is not the one the step was computed from.
-    #[error("instance {instance} changed concurrently: expected version {expected}, found {actual}")]
+    #[error(
+        "instance {instance} changed concurrently: expected version {expected}, found {actual}"
+    )]
     Conflict {
         instance: String,
         expected: i64,
@@ -328,6 +332,9 @@ pub trait Store: Send + Sync {
     fn lease(&self, request: &LeaseRequest) -> Result<Vec<Leased>, StoreError>;
     /// Deletes a leased message; false if the lease was lost (or expired at `now`).
     fn ack(&self, id: MessageId, owner: &str, now: i64) -> Result<bool, StoreError>;
+    /// Acks several messages leased by `owner` in one transaction (a worker that
+    /// finished a batch): for each id, whether its lease was still held.
+    fn ack_many(&self, ids: &[MessageId], owner: &str, now: i64) -> Result<Vec<bool>, StoreError>;
     /// Atomically acks one message and enqueues others (how a finished call becomes
     /// an engine event without being lost or doubled). False, and nothing enqueued,
     /// if the lease was lost.

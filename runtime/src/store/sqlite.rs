@@ -51,11 +51,22 @@ use super::{
 
 type Result<T> = std::result::Result<T, StoreError>;
 
-/// The migrations, in order: (version, SQL).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];
+/// `messages.state` of a message enqueued ready, or scheduled (a timer).
+const READY: i64 = 0;
+const SCHEDULED: i64 = 3;
+
+/// The migrations, in order: (version, name, SQL).
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/0001_init.sql")),
+    (
+        2,
+        "queue_states",
+        include_str!("migrations/0002_queue_states.sql"),
+    ),
+];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How hard a commit waits for the disk (SQLite's `synchronous` pragma).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -182,7 +193,8 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 // ---- conversions ----
 
 fn json_text(value: &Json) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| StoreError::Invalid(format!("unserializable JSON: {e}")))
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::Invalid(format!("unserializable JSON: {e}")))
 }
 
 fn parse_json(text: &str, table: &str, id: &dyn std::fmt::Display, column: &str) -> Result<Json> {
@@ -197,7 +209,9 @@ fn parse_metadata(text: &str, id: MessageId) -> Result<BTreeMap<String, String>>
 
 fn to_u32(value: i64, table: &str, id: &dyn std::fmt::Display, column: &str) -> Result<u32> {
     u32::try_from(value).map_err(|_| {
-        StoreError::Corrupt(format!("{table} {id}: column {column}: {value} out of range"))
+        StoreError::Corrupt(format!(
+            "{table} {id}: column {column}: {value} out of range"
+        ))
     })
 }
 
@@ -222,7 +236,7 @@ fn enqueue_in(conn: &Connection, messages: &[NewMessage], now: i64) -> Result<Ve
             let existing: Option<MessageId> = conn
                 .prepare_cached(
                     "SELECT id FROM messages
-                     WHERE queue = ?1 AND idempotency_key = ?2 AND state IN (0, 1)",
+                     WHERE queue = ?1 AND live_key = ?2",
                 )?
                 .query_row(params![message.queue, key], |row| row.get(0))
                 .optional()?;
@@ -237,9 +251,9 @@ fn enqueue_in(conn: &Connection, messages: &[NewMessage], now: i64) -> Result<Ve
         let id = conn
             .prepare_cached(
                 "INSERT INTO messages (queue, state, priority, deadline, deadline_ord, visible_at,
-                     exclusivity, metadata, payload, idempotency_key, max_attempts, attempts,
-                     enqueued_at)
-                 VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11)",
+                     exclusivity, metadata, payload, idempotency_key, live_key, max_attempts,
+                     attempts, enqueued_at)
+                 VALUES (?1, ?12, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, 0, ?11)",
             )?
             .insert(params![
                 message.queue,
@@ -253,28 +267,38 @@ fn enqueue_in(conn: &Connection, messages: &[NewMessage], now: i64) -> Result<Ve
                 message.idempotency_key,
                 message.max_attempts.map(i64::from),
                 now,
+                if message.visible_at > now {
+                    SCHEDULED
+                } else {
+                    READY
+                },
             ])?;
         ids.push(id);
     }
     Ok(ids)
 }
 
-/// Ends the expired leases of `queue` at `now`: back to ready, or dead when the
-/// message has had `max_attempts` leases.
-fn reclaim_expired(conn: &Connection, queue: &str, now: i64) -> Result<usize> {
-    Ok(conn
-        .prepare_cached(
-            "UPDATE messages SET
-                 state = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
-                              THEN 2 ELSE 0 END,
-                 dead_reason = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
-                              THEN 'lease expired after ' || attempts || ' attempt(s)'
-                              ELSE NULL END,
-                 owner = NULL,
-                 lease_until = NULL
-             WHERE queue = ?1 AND state = 1 AND lease_until <= ?2",
-        )?
-        .execute(params![queue, now])?)
+/// Makes the scheduled messages of `queue` that are due at `now` ready, and ends the
+/// expired leases: back to ready, or dead when the message has had `max_attempts`
+/// leases. When there is nothing to do these are index probes that write nothing.
+fn prepare_queue(conn: &Connection, queue: &str, now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE messages SET state = 0 WHERE queue = ?1 AND state = 3 AND visible_at <= ?2",
+    )?
+    .execute(params![queue, now])?;
+    conn.prepare_cached(
+        "UPDATE messages SET state = 2, live_key = NULL, owner = NULL, lease_until = NULL,
+             dead_reason = 'lease expired after ' || attempts || ' attempt(s)'
+         WHERE queue = ?1 AND state = 1 AND lease_until <= ?2
+           AND max_attempts IS NOT NULL AND attempts >= max_attempts",
+    )?
+    .execute(params![queue, now])?;
+    conn.prepare_cached(
+        "UPDATE messages SET state = 0, owner = NULL, lease_until = NULL
+         WHERE queue = ?1 AND state = 1 AND lease_until <= ?2",
+    )?
+    .execute(params![queue, now])?;
+    Ok(())
 }
 
 /// Deletes message `id` if `owner` holds a live lease on it at `now`.
@@ -318,7 +342,7 @@ fn candidates_query(request: &LeaseRequest) -> (String, Vec<Value>) {
 }
 
 fn lease_in(conn: &Connection, request: &LeaseRequest) -> Result<Vec<Leased>> {
-    reclaim_expired(conn, &request.queue, request.now)?;
+    prepare_queue(conn, &request.queue, request.now)?;
     if request.limit == 0 {
         return Ok(Vec::new());
     }
@@ -718,6 +742,17 @@ impl Store for SqliteStore {
         ack_in(&conn, id, owner, now)
     }
 
+    fn ack_many(&self, ids: &[MessageId], owner: &str, now: i64) -> Result<Vec<bool>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let acked = ids
+            .iter()
+            .map(|&id| ack_in(&tx, id, owner, now))
+            .collect::<Result<Vec<bool>>>()?;
+        tx.commit()?;
+        Ok(acked)
+    }
+
     fn ack_and_enqueue(
         &self,
         id: MessageId,
@@ -741,10 +776,12 @@ impl Store for SqliteStore {
             .prepare_cached(
                 "UPDATE messages SET
                      state = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
-                                  THEN 2 ELSE 0 END,
+                                  THEN 2 ELSE 3 END,
                      dead_reason = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
                                   THEN 'released after ' || attempts || ' attempt(s)'
                                   ELSE NULL END,
+                     live_key = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
+                                  THEN NULL ELSE live_key END,
                      visible_at = ?3,
                      owner = NULL,
                      lease_until = NULL
@@ -768,7 +805,8 @@ impl Store for SqliteStore {
         let conn = self.conn();
         let changed = conn
             .prepare_cached(
-                "UPDATE messages SET state = 2, dead_reason = ?3, owner = NULL, lease_until = NULL
+                "UPDATE messages SET state = 2, dead_reason = ?3, live_key = NULL, owner = NULL,
+                     lease_until = NULL
                  WHERE id = ?1 AND state = 1 AND owner = ?2",
             )?
             .execute(params![id, owner, reason])?;
@@ -798,6 +836,8 @@ impl Store for SqliteStore {
                                   THEN 'lease ended by a restart after ' || attempts
                                        || ' attempt(s)'
                                   ELSE NULL END,
+                     live_key = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
+                                  THEN NULL ELSE live_key END,
                      owner = NULL,
                      lease_until = NULL
                  WHERE state = 1",
@@ -811,7 +851,7 @@ impl Store for SqliteStore {
         Ok(conn
             .prepare_cached(
                 "SELECT MIN(visible_at) FROM messages
-                 WHERE queue = ?1 AND state = 0 AND visible_at > ?2",
+                 WHERE queue = ?1 AND state = 3 AND visible_at > ?2",
             )?
             .query_row(params![queue, now], |row| row.get(0))?)
     }
@@ -830,9 +870,10 @@ impl Store for SqliteStore {
         let conn = self.conn();
         let mut statement = conn.prepare_cached(
             "SELECT queue,
-                 SUM(CASE WHEN (state = 0 AND visible_at <= ?1) OR (state = 1 AND lease_until <= ?1)
+                 SUM(CASE WHEN (state IN (0, 3) AND visible_at <= ?1)
+                            OR (state = 1 AND lease_until <= ?1)
                           THEN 1 ELSE 0 END),
-                 SUM(CASE WHEN state = 0 AND visible_at > ?1 THEN 1 ELSE 0 END),
+                 SUM(CASE WHEN state IN (0, 3) AND visible_at > ?1 THEN 1 ELSE 0 END),
                  SUM(CASE WHEN state = 1 AND lease_until > ?1 THEN 1 ELSE 0 END),
                  SUM(CASE WHEN state = 2 THEN 1 ELSE 0 END)
              FROM messages GROUP BY queue ORDER BY queue",
@@ -865,12 +906,15 @@ impl Store for SqliteStore {
         let mut dead = Vec::new();
         for row in rows {
             let (id, payload, reason) = row?;
-            dead.push((id, parse_json(&payload, "messages", &id, "payload")?, reason));
+            dead.push((
+                id,
+                parse_json(&payload, "messages", &id, "payload")?,
+                reason,
+            ));
         }
         Ok(dead)
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -924,13 +968,19 @@ mod tests {
             queue: "q".into(),
             ..LeaseRequest::default()
         };
-        for filter in [BTreeMap::new(), BTreeMap::from([("k".to_string(), "v".to_string())])] {
+        for filter in [
+            BTreeMap::new(),
+            BTreeMap::from([("k".to_string(), "v".to_string())]),
+        ] {
             request.filter = filter;
             let (sql, values) = candidates_query(&request);
             let plan = plan(&conn, &sql, values);
             assert!(plan.contains("USING INDEX messages_ready"), "{plan}");
             assert!(plan.contains("messages_leased_exclusive"), "{plan}");
-            assert!(!plan.contains("TEMP B-TREE"), "sorts instead of using the index:\n{plan}");
+            assert!(
+                !plan.contains("TEMP B-TREE"),
+                "sorts instead of using the index:\n{plan}"
+            );
         }
         let plan = plan(
             &conn,

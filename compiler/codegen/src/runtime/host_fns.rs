@@ -5,7 +5,7 @@
 //! `(Receiver::String, "contains")`; every other built-in goes through
 //! `rt.builtin`, which runs the interpreter's own implementation.
 
-use super::{Abi, AbiTy, Ctx, FnPtr, HostFn, STATUS_FINISH, builder, cells, cx, handle_of, val};
+use super::{AbiTy, Ctx, FnPtr, HostFn, STATUS_FINISH, builder, cells, cx, handle_of, val};
 use cosmos_ir::interp::{self, Env, Facts, Finish, RuntimeErrorKind};
 use cosmos_ir::value::{self, CallTarget, PendingCall, Value};
 use cosmos_ir::{EnumId, FunctionId, RecordId, Span};
@@ -478,10 +478,3 @@ host! {
     }
 }
 
-/// The signature of a host function by name, for tests and the translator.
-pub(crate) fn find(name: &str) -> Option<&'static HostFn> {
-    HOST.iter().find(|f| f.name == name)
-}
-
-#[allow(dead_code)]
-fn _assert_abi(_: Abi) {}

@@ -14,7 +14,6 @@ use crate::CodegenError;
 pub(crate) struct Item {
     pub elem: cl::Value,
     pub value: cl::Value,
-    pub index: cl::Value,
 }
 
 impl Translator<'_, '_, '_> {
@@ -51,15 +50,10 @@ impl Translator<'_, '_, '_> {
             Item {
                 elem: self.host("rt.map_key", &[src, index])?,
                 value: self.host("rt.map_value", &[src, index])?,
-                index,
             }
         } else {
             let elem = self.host("rt.list_at", &[src, index])?;
-            Item {
-                elem,
-                value: elem,
-                index,
-            }
+            Item { elem, value: elem }
         };
         f(self, item, index)?;
         let index = self.b.use_var(i);

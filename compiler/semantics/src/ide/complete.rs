@@ -470,7 +470,12 @@ mod tests {
     fn complete(main: &str) -> Vec<super::Completion> {
         let offset = main.find('|').unwrap();
         let mut analysis = Analysis::new();
-        analysis.set_file(FileId(0), "media.probe", "type Probe { width: Int }\nenum Codec { H264 }\ndef twice(x: Int): Int { x * 2 }\n".into());
+        analysis.set_file(
+            FileId(0),
+            "media.probe",
+            "type Probe { width: Int }\nenum Codec { H264 }\ndef twice(x: Int): Int { x * 2 }\n"
+                .into(),
+        );
         analysis.set_file(FileId(1), "media.types", "type Other { a: Int }\n".into());
         analysis.set_file(FileId(2), "main", main.replacen('|', "", 1));
         analysis.completions(FileId(2), offset as u32)
@@ -480,9 +485,15 @@ mod tests {
     fn module_paths_in_an_import_replace_the_typed_path() {
         let items = complete("import me|\n");
         let labels: Vec<&str> = items.iter().map(|c| c.label.as_str()).collect();
-        assert!(labels.contains(&"media.probe") && labels.contains(&"media.types"), "{labels:?}");
+        assert!(
+            labels.contains(&"media.probe") && labels.contains(&"media.types"),
+            "{labels:?}"
+        );
         assert!(labels.contains(&"std.media"), "{labels:?}");
-        assert!(!labels.contains(&"main"), "not the module itself: {labels:?}");
+        assert!(
+            !labels.contains(&"main"),
+            "not the module itself: {labels:?}"
+        );
         assert_eq!(items[0].replace, Some(Span::new(7, 9)));
         // Half a dotted path, with the rest of the word after the cursor.
         let items = complete("import media.p|ro\n");

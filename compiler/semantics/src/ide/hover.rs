@@ -1,8 +1,8 @@
 //! Hover: what to show for the syntax at an offset, from what [`locate`] finds there.
 
 use super::locate::{
-    Hit, MemberOf, Named, find, find_decl, label_decl, recorded_type, resolve_member,
-    resolve_name, type_path_symbol, variant_target,
+    Hit, MemberOf, Named, find, find_decl, label_decl, recorded_type, resolve_member, resolve_name,
+    type_path_symbol, variant_target,
 };
 use super::{Hover, render};
 use crate::Analysis;

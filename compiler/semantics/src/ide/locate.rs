@@ -644,7 +644,12 @@ fn symbol_target(db: &dyn Db, symbol: &Symbol) -> Option<Target> {
     }
 }
 
-pub(super) fn type_path_symbol(db: &dyn Db, file: SourceFile, path: &[Ident], index: usize) -> Option<Symbol> {
+pub(super) fn type_path_symbol(
+    db: &dyn Db,
+    file: SourceFile,
+    path: &[Ident],
+    index: usize,
+) -> Option<Symbol> {
     let first = module_scope(db, file).get(&path.first()?.text)?.clone();
     match (index, &first, path.get(1)) {
         (0, _, _) => Some(first),
@@ -699,15 +704,15 @@ pub(super) fn label_decl(
         (ItemKind::Type(d), LabelOwner::Call(_)) => find(&d.fields, "field"),
         (ItemKind::Function(d), LabelOwner::Call(_)) => find(&d.params, "parameter"),
         (ItemKind::Def(d), LabelOwner::Call(_)) => find(&d.params, "parameter"),
-        (ItemKind::Workflow(w), LabelOwner::Start(_)) => w.members.iter().find_map(|m| match &m.kind {
-            MemberKind::Input(fields) => find(fields, "input"),
-            _ => None,
-        }),
+        (ItemKind::Workflow(w), LabelOwner::Start(_)) => {
+            w.members.iter().find_map(|m| match &m.kind {
+                MemberKind::Input(fields) => find(fields, "input"),
+                _ => None,
+            })
+        }
         (ItemKind::Workflow(w), LabelOwner::Signal(_, signal)) => {
             w.members.iter().find_map(|m| match &m.kind {
-                MemberKind::Signal(s) if s.name.text == signal.text => {
-                    find(&s.params, "parameter")
-                }
+                MemberKind::Signal(s) if s.name.text == signal.text => find(&s.params, "parameter"),
                 _ => None,
             })
         }

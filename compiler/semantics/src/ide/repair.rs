@@ -252,7 +252,9 @@ mod tests {
         ));
         assert_eq!(labels, ["width", "height"]);
         // A parameter, half a name typed.
-        let labels = complete(&format!("{HEAD}def area(x: Probe): Int {{\n    x.wi|\n}}\n"));
+        let labels = complete(&format!(
+            "{HEAD}def area(x: Probe): Int {{\n    x.wi|\n}}\n"
+        ));
         assert_eq!(labels, ["width", "height"]);
     }
 
@@ -268,7 +270,9 @@ mod tests {
         let error = complete(&workflow("error { log(error.|) }"));
         assert!(error.contains(&"message".to_string()), "{error:?}");
         assert!(error.contains(&"attempt".to_string()), "{error:?}");
-        let it = complete(&workflow("reaction { p = result; log(names.find { it.| }) }"));
+        let it = complete(&workflow(
+            "reaction { p = result; log(names.find { it.| }) }",
+        ));
         assert!(it.contains(&"toUpperCase".to_string()), "{it:?}");
         let named = complete(&workflow("reaction { names.each { n -> log(n.|) } }"));
         assert!(named.contains(&"trim".to_string()), "{named:?}");

@@ -341,3 +341,58 @@ fn an_idempotency_key_starts_one_instance() {
     assert_eq!((first, second), (201, 200));
     assert_eq!(a["id"], b["id"]);
 }
+
+const V1: &str = r#"
+workflow Gate {
+    facts { by: String? }
+    signal approve(who: String) { by = "v1:${who}" }
+    complete when { by != null }
+    output { [by: by] }
+}
+"#;
+
+const V2: &str = r#"
+workflow Gate {
+    facts { by: String? }
+    signal approve(who: String) { by = "v2:${who}" }
+    complete when { by != null }
+    output { [by: by] }
+}
+"#;
+
+#[test]
+fn a_new_bundle_leaves_running_instances_on_theirs_and_sigterm_stops_cleanly() {
+    let project = support::project(&[support::MANIFEST, ("src/main.emx", V1)]);
+    let root = project.path();
+    let server = Server::start(root, &[]);
+    let (status, old) = server.post("/v1/workflows/Gate/instances", json!({}));
+    assert_eq!(status, 201, "{old}");
+    assert_eq!(old["status"], "STALLED", "it waits for its signal");
+    let old_id = old["id"].as_str().unwrap().to_string();
+
+    // SIGTERM: a graceful stop, exit 0.
+    let mut server = server;
+    let pid = server.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let exit = server.child.wait().unwrap();
+    assert!(exit.success(), "serve exits 0 after SIGTERM: {exit:?}");
+    drop(server);
+
+    // Deploy v2: new instances run it, the old instance keeps v1.
+    std::fs::write(root.join("src/main.emx"), V2).unwrap();
+    let server = Server::start(root, &[]);
+    let (_, new) = server.post("/v1/workflows/Gate/instances", json!({}));
+    let new_id = new["id"].as_str().unwrap().to_string();
+    assert_ne!(new["bundle"], old["bundle"]);
+    for id in [&old_id, &new_id] {
+        let (status, body) =
+            server.post(&format!("/v1/instances/{id}/signals/approve"), json!({"who": "ann"}));
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, old) = server.get(&format!("/v1/instances/{old_id}"));
+    let (_, new) = server.get(&format!("/v1/instances/{new_id}"));
+    assert_eq!(old["output"], json!({"by": "v1:ann"}), "{old}");
+    assert_eq!(new["output"], json!({"by": "v2:ann"}), "{new}");
+    let (status, _) = server.post(&format!("/v1/instances/{old_id}/signals/approve"), json!({"who": "bo"}));
+    assert_eq!(status, 409, "a completed instance takes no more signals");
+}

@@ -30,8 +30,8 @@ pub(super) fn receiver_type(
     let path = bodies(&module).into_iter().find(|path| {
         body_span(&module, *path).is_some_and(|span| span.start < dot && dot <= span.end)
     })?;
-    let types = check(db, file, &module, path)?;
-    types
+    check(db, file, &module, path)?
+        .types
         .into_iter()
         .filter(|(span, _)| span.end == dot && span.start < dot)
         .min_by_key(|(span, _)| span.end - span.start)
@@ -128,33 +128,25 @@ fn info(module: &Module, path: BodyPath) -> Option<Info> {
     Some(info)
 }
 
-/// Checks one body of the repaired module against the rest of the project, returning
-/// the type of every expression (absolute spans) and, for an action, its value.
-fn check(
-    db: &dyn Db,
-    file: SourceFile,
-    module: &Module,
-    path: BodyPath,
-) -> Option<Vec<(Span, Type)>> {
-    check_with_value(db, file, module, path).map(|(types, _)| types)
+/// What checking a body of the repaired module found: the type of every expression
+/// (absolute spans), and the body's value.
+struct Checked {
+    types: Vec<(Span, Type)>,
+    value: Option<Type>,
 }
 
-fn check_with_value(
-    db: &dyn Db,
-    file: SourceFile,
-    module: &Module,
-    path: BodyPath,
-) -> Option<(Vec<(Span, Type)>, Option<Type>)> {
+/// Checks one body of the repaired module against the rest of the project.
+fn check(db: &dyn Db, file: SourceFile, module: &Module, path: BodyPath) -> Option<Checked> {
     let info = info(module, path)?;
     let (syntax, _) = locate(module, path)?;
     let scope = module_scope(db, file);
     let sigs = module_signatures(db, file);
-    let resolve = |ty: &TypeRef| resolve_type(db, &scope, ty, &mut Vec::new());
+    let resolve = |ty: &TypeRef| resolve_type(db, scope, ty, &mut Vec::new());
     // The reaction's `result`: the value of the rule's action, checked the same way.
     let result = match (info.kind, info.action) {
         (BodyKind::Reaction, Some(action)) => {
-            let value = check_with_value(db, file, module, action)
-                .and_then(|(_, value)| value)
+            let value = check(db, file, module, action)
+                .and_then(|checked| checked.value)
                 .unwrap_or(Type::Error);
             Some(match value {
                 Type::Call(t) => *t,
@@ -216,7 +208,10 @@ fn check_with_value(
             Some(checker.check_block(block, want_value, expected.as_ref()))
         }
     };
-    Some((checker.out.types, value))
+    Some(Checked {
+        types: checker.out.types,
+        value,
+    })
 }
 
 #[cfg(test)]

@@ -204,7 +204,8 @@ stderr  diagnostics as `check` renders them for people; then, when the bundle is
 `compiled N workflows, M functions (the standard library's included) to FILE` (M counts \
 compiled bodies: defs, and each rule's match, action, reaction and error block, signal handlers, \
 complete-when and output, the standard library's helpers included)\n  \
-stdout  only with --emit: `ir` prints the typed IR of every body, for people to read; \
+stdout  only with --emit: `ir` prints the typed IR of every body, `clif` the Cranelift IR the JIT \
+compiles each body to (headed `;; NAME`), for people to read; \
 --emit alone writes no bundle, --emit with -o writes one as well\n\n\
 Exit status:\n  \
 0  compiled\n  \
@@ -266,6 +267,8 @@ pub(crate) enum Format {
 pub(crate) enum Emit {
     /// The typed IR of every body
     Ir,
+    /// The Cranelift IR the JIT compiles every body to, each headed by its name
+    Clif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

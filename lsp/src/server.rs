@@ -272,14 +272,15 @@ impl LanguageServer for Server {
         let Some(file) = state.file(&params.text_document.uri) else {
             return Ok(None);
         };
-        let Some(doc) = state.documents.get(&file) else {
+        // A document, or a module of `std` opened from go to definition.
+        let Some(text) = state.text(file) else {
             return Ok(None);
         };
         let symbols = guarded(|| Some(state.analysis.symbols(file))).unwrap_or_default();
         Ok(Some(DocumentSymbolResponse::Nested(
             symbols
                 .iter()
-                .map(|s| convert::symbol(&doc.text, s))
+                .map(|s| convert::symbol(text, s))
                 .collect(),
         )))
     }
@@ -407,10 +408,10 @@ impl LanguageServer for Server {
         let Some(file) = state.file(&params.text_document.uri) else {
             return Ok(None);
         };
-        let Some(doc) = state.documents.get(&file) else {
+        // A document, or a module of `std` opened from go to definition.
+        let Some(text) = state.text(file) else {
             return Ok(None);
         };
-        let text = &doc.text;
         let within = cosmos_diagnostics::Span::new(
             to_offset(text, params.range.start),
             to_offset(text, params.range.end),
@@ -441,13 +442,14 @@ impl LanguageServer for Server {
         let Some(file) = state.file(&params.text_document.uri) else {
             return Ok(None);
         };
-        let Some(doc) = state.documents.get(&file) else {
+        // A document, or a module of `std` opened from go to definition.
+        let Some(text) = state.text(file) else {
             return Ok(None);
         };
         let tokens = guarded(|| Some(state.analysis.semantic_tokens(file))).unwrap_or_default();
         Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
             result_id: None,
-            data: convert::semantic_tokens(&doc.text, &tokens),
+            data: convert::semantic_tokens(text, &tokens),
         })))
     }
 
@@ -456,12 +458,13 @@ impl LanguageServer for Server {
         let Some(file) = state.file(&params.text_document.uri) else {
             return Ok(None);
         };
-        let Some(doc) = state.documents.get(&file) else {
+        // A document, or a module of `std` opened from go to definition.
+        let Some(text) = state.text(file) else {
             return Ok(None);
         };
         let range = cosmos_diagnostics::Span::new(
-            to_offset(&doc.text, params.range.start),
-            to_offset(&doc.text, params.range.end),
+            to_offset(text, params.range.start),
+            to_offset(text, params.range.end),
         );
         let actions =
             guarded(|| Some(state.analysis.code_actions(file, range))).unwrap_or_default();

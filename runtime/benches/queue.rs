@@ -137,11 +137,14 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// One measured case: messages per second on a fresh database at the given path.
+type Case<'a> = dyn Fn(&Path) -> f64 + 'a;
+
 fn main() {
     let n = env_usize("COSMOS_BENCH_N", 20_000);
     let runs = env_usize("COSMOS_BENCH_RUNS", 5).max(1);
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &dyn Fn(&Path) -> f64); 6] = [
+    let cases: [(&str, &Case<'_>); 6] = [
         ("reference: INSERT + DELETE, one transaction each", &|p| {
             reference(p, n)
         }),

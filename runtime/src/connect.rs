@@ -26,9 +26,28 @@ pub fn default_store(root: &Path) -> PathBuf {
     root.join(".cosmos").join("cosmos.db")
 }
 
+/// What kind of store a URL opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// A SQLite file: one runtime process at a time, so a starting runtime may take
+    /// back every lease left in it (`Store::release_all_leases`).
+    Sqlite,
+    /// PostgreSQL: shared by several runtime processes; leases only expire.
+    Postgres,
+}
+
+/// The kind of store `url` names.
+pub fn store_kind(url: &str) -> StoreKind {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        StoreKind::Postgres
+    } else {
+        StoreKind::Sqlite
+    }
+}
+
 /// Opens the store `url` names, relative paths taken from `root`.
 pub fn open_store(url: &str, root: &Path) -> Result<Arc<dyn Store>, ConnectError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if store_kind(url) == StoreKind::Postgres {
         return Err(ConnectError::Unsupported(url.to_string()));
     }
     let path = url

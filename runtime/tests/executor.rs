@@ -228,6 +228,25 @@ async fn timeout_kills_the_whole_group() {
 }
 
 #[tokio::test]
+async fn background_leftovers_die_with_the_call() {
+    let dir = project();
+    let f = sh(
+        "bg",
+        "sleep 100 >/dev/null 2>&1 & echo $! > bg.pid; sleep 100 & echo $! > bg2.pid; echo 5",
+    );
+    let exec = executor(&dir, vec![f], vec![]);
+    let start = Instant::now();
+    assert_eq!(exec.call(job("bg", json!({}))).await.unwrap(), json!(5));
+    // The second sleep holds stdout open: it is killed, not waited for.
+    assert!(start.elapsed() < Duration::from_secs(5));
+    for file in ["bg.pid", "bg2.pid"] {
+        let pid = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        let pid = pid.trim().to_string();
+        until(|| !alive(&pid)).await;
+    }
+}
+
+#[tokio::test]
 async fn garbage_output_is_bad_output() {
     let dir = project();
     let f = sh("garbage", "echo 'hello there, not json'");

@@ -137,60 +137,57 @@ fn schema_1_databases_are_migrated() {
                           enqueued_at, dead_reason)
                       VALUES (?1, 'q', ?2, 0, 9223372036854775807, ?3, '{}', ?4, ?5, ?6, ?7, ?8,
                           ?9, ?10)";
-        let rows: [(
-            i64,
-            i64,
-            i64,
-            &str,
-            Option<&str>,
-            i64,
-            Option<&str>,
-            Option<i64>,
-            Option<&str>,
-        ); 4] = [
-            (3, 0, T0, "\"ready\"", Some("k-ready"), 0, None, None, None),
-            (5, 0, T0 + 500, "\"timer\"", None, 0, None, None, None),
-            (
-                8,
-                1,
-                T0,
-                "\"leased\"",
-                Some("k-leased"),
-                1,
-                Some("w"),
-                Some(T0 + 1_000),
-                None,
-            ),
-            (
-                9,
-                2,
-                T0,
-                "\"dead\"",
-                Some("k-dead"),
-                3,
-                None,
-                None,
-                Some("gave up"),
-            ),
-        ];
-        for (id, state, visible_at, payload, key, attempts, owner, lease_until, reason) in rows {
-            conn.execute(
-                insert,
-                rusqlite::params![
-                    id,
-                    state,
-                    visible_at,
-                    payload,
-                    key,
-                    attempts,
-                    owner,
-                    lease_until,
-                    T0,
-                    reason
-                ],
-            )
-            .unwrap();
-        }
+        let execute = |params: &[&dyn rusqlite::ToSql]| conn.execute(insert, params).unwrap();
+        let none: Option<&str> = None;
+        let no_lease: Option<i64> = None;
+        execute(&[
+            &3,
+            &0,
+            &T0,
+            &"\"ready\"",
+            &"k-ready",
+            &0,
+            &none,
+            &no_lease,
+            &T0,
+            &none,
+        ]);
+        execute(&[
+            &5,
+            &0,
+            &(T0 + 500),
+            &"\"timer\"",
+            &none,
+            &0,
+            &none,
+            &no_lease,
+            &T0,
+            &none,
+        ]);
+        execute(&[
+            &8,
+            &1,
+            &T0,
+            &"\"leased\"",
+            &"k-leased",
+            &1,
+            &"w",
+            &(T0 + 1_000),
+            &T0,
+            &none,
+        ]);
+        execute(&[
+            &9,
+            &2,
+            &T0,
+            &"\"dead\"",
+            &"k-dead",
+            &3,
+            &none,
+            &no_lease,
+            &T0,
+            &"gave up",
+        ]);
         // Messages up to 20 existed once (acked since).
         conn.execute(
             "UPDATE sqlite_sequence SET seq = 20 WHERE name = 'messages'",
@@ -650,7 +647,7 @@ fn ack_and_enqueue_is_atomic() {
     };
     assert!(
         store
-            .ack_and_enqueue(id, "w", &[event.clone()], T0 + 1)
+            .ack_and_enqueue(id, "w", std::slice::from_ref(&event), T0 + 1)
             .unwrap()
     );
     assert_eq!(stats(&store, "calls", T0 + 1), (0, 0, 0, 0));

@@ -81,6 +81,20 @@ pub(crate) fn run(args: &CompileArgs, color: ColorChoice) -> Result<Status, Comp
         out.write_all(bundle.program.dump().as_bytes())?;
         out.flush()?;
     }
+    if args.emit == Some(Emit::Clif) {
+        match cosmos_codegen::Jit::clif(&bundle.program) {
+            Ok(text) => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes())?;
+                out.flush()?;
+            }
+            Err(error) => {
+                writeln!(err, "error: {error}")?;
+                err.flush()?;
+                return Ok(Status::Failed);
+            }
+        }
+    }
 
     // `--emit` alone only prints; `-o` (or no `--emit`) writes the bundle.
     if args.emit.is_none() || args.output.is_some() {

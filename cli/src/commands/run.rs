@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cosmos_runtime::connect::{ConnectError, default_store, open_store};
+use cosmos_runtime::connect::{ConnectError, StoreKind, default_store, open_store, store_kind};
 use cosmos_runtime::deployment::{Deployment, DeploymentError};
 use cosmos_runtime::node::{Node, NodeConfig, NodeError, executor_for, now_ms};
 use cosmos_runtime::store::{InstanceRecord, StoreError};
@@ -61,7 +61,9 @@ pub(crate) fn run(args: &RunArgs, color: ColorChoice) -> Result<Status, RunError
         .unwrap_or_else(|| default_store(&project.root).display().to_string());
     let store = open_store(&url, &project.root)?;
     // One process per SQLite file: leases left by a process that died are free.
-    store.release_all_leases()?;
+    if store_kind(&url) == StoreKind::Sqlite {
+        store.release_all_leases()?;
+    }
     let deployment = Deployment::deploy(store.as_ref(), &bytes, now_ms())?;
     let executor = executor_for(
         deployment.current().1,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use cosmos_project::{find_project_root, load_project};
 use cosmos_runtime::api::{self, ApiConfig};
-use cosmos_runtime::connect::{ConnectError, default_store, open_store};
+use cosmos_runtime::connect::{ConnectError, StoreKind, default_store, open_store, store_kind};
 use cosmos_runtime::deployment::{Deployment, DeploymentError};
 use cosmos_runtime::node::{Node, NodeConfig, executor_for, now_ms};
 use cosmos_runtime::store::StoreError;
@@ -97,7 +97,11 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
 
     let store = open_store(&url, &root)?;
     // One process per SQLite file: leases left by a process that died are free now.
-    let released = store.release_all_leases()?;
+    // PostgreSQL is shared by several processes: their leases expire instead.
+    let released = match store_kind(&url) {
+        StoreKind::Sqlite => store.release_all_leases()?,
+        StoreKind::Postgres => 0,
+    };
     let deployment = Deployment::deploy(store.as_ref(), &bytes, now_ms())?;
     let executor = executor_for(deployment.current().1, root.clone(), &pools);
 

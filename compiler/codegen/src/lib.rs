@@ -147,6 +147,7 @@ impl Jit {
         let mut clif = Vec::with_capacity(pending.len());
         for p in &pending {
             ctx.func.signature = translate::body_signature(&module);
+            ctx.func.name = cranelift_codegen::ir::UserFuncName::user(0, p.id.as_u32());
             let mut mcx = ModuleCx {
                 module: &mut module,
                 host_ids: &host_ids,

@@ -195,6 +195,12 @@ impl Ctx {
 
 impl Drop for Ctx {
     fn drop(&mut self) {
+        self.free_arena();
+    }
+}
+
+impl Ctx {
+    fn free_arena(&mut self) {
         for p in self.arena.drain(..) {
             // SAFETY: every arena pointer came from `Box::into_raw` in `Ctx::alloc`
             // and is freed once, here, after native code has returned.
@@ -206,9 +212,10 @@ impl Drop for Ctx {
 /// The native signature of every compiled body: `(ctx, args) -> value bits`.
 pub(crate) type BodyFn = extern "C" fn(*mut Ctx, *const u64) -> u64;
 
-/// One evaluation: a context plus the cells of facts and inputs it points at.
+/// One evaluation context plus the cells of facts and inputs it points at. It can
+/// be reused for several calls ([`Evaluation::reset`] frees what a call made).
 pub(crate) struct Evaluation<'s> {
-    ctx: Box<Ctx>,
+    ctx: Ctx,
     facts: Vec<u64>,
     inputs: Vec<u64>,
     _shared: std::marker::PhantomData<&'s Shared>,
@@ -216,8 +223,8 @@ pub(crate) struct Evaluation<'s> {
 
 impl<'s> Evaluation<'s> {
     pub fn new(shared: &'s Shared, facts: Vec<u64>, inputs: Vec<u64>, now: i64) -> Self {
-        let mut eval = Evaluation {
-            ctx: Box::new(Ctx {
+        Evaluation {
+            ctx: Ctx {
                 status: STATUS_OK,
                 facts: std::ptr::null_mut(),
                 inputs: std::ptr::null(),
@@ -228,14 +235,11 @@ impl<'s> Evaluation<'s> {
                 arena: Vec::new(),
                 error: None,
                 effects: Effects::default(),
-            }),
+            },
             facts,
             inputs,
             _shared: std::marker::PhantomData,
-        };
-        eval.ctx.facts = eval.facts.as_mut_ptr();
-        eval.ctx.inputs = eval.inputs.as_ptr();
-        eval
+        }
     }
 
     pub fn alloc(&mut self, v: Value) -> i64 {
@@ -250,6 +254,20 @@ impl<'s> Evaluation<'s> {
         &mut self.ctx
     }
 
+    pub fn set_now(&mut self, now: i64) {
+        self.ctx.now = now;
+    }
+
+    /// Frees every value the last call made and clears its status and effects,
+    /// keeping the cells.
+    pub fn reset(&mut self) {
+        self.ctx.free_arena();
+        self.ctx.status = STATUS_OK;
+        self.ctx.depth = 0;
+        self.ctx.error = None;
+        self.ctx.effects = Effects::default();
+    }
+
     /// Runs a compiled body. `code` must be a body compiled by this crate's `Jit`
     /// from the program behind `shared`, whose module is still alive.
     pub fn call(&mut self, code: *const u8, args: &[u64]) -> u64 {
@@ -257,10 +275,11 @@ impl<'s> Evaluation<'s> {
         // `translate::body_signature`) and its module outlives `CompiledProgram`'s
         // borrowers, so the pointer is a live function of that type.
         let f: BodyFn = unsafe { std::mem::transmute::<*const u8, BodyFn>(code) };
-        // The cells may have moved since `new` if the vectors were touched.
+        // The cells are pointed at here, where neither they nor the context move
+        // until the call returns.
         self.ctx.facts = self.facts.as_mut_ptr();
         self.ctx.inputs = self.inputs.as_ptr();
-        f(&mut *self.ctx, args.as_ptr())
+        f(&mut self.ctx, args.as_ptr())
     }
 
     /// A value behind a handle produced by this evaluation, copied out.

@@ -1,6 +1,7 @@
 //! One process per call: the JSON arguments go to stdin, one JSON value comes
 //! back on stdout. The process runs in its own process group, which is killed
-//! whole on timeout or when stdout grows past the limit.
+//! whole on timeout or when stdout grows past the limit, and after the process
+//! exits (so nothing it started in the background outlives the call).
 
 use std::path::Path;
 use std::pin::pin;
@@ -113,19 +114,18 @@ pub(crate) async fn run(
             ))
         }
         Phase::Exited(status) => {
+            // Whatever it left running in its group goes too: it would hold the
+            // pool's slot without being counted, and maybe our stdout pipe.
+            kill_group(pgid);
             let out = match stdout_done {
                 Some(r) => r,
-                // Exited, but something it started still holds stdout open: give
-                // it a moment, then kill what is left of the group.
-                None => match tokio::time::timeout(GRACE, &mut out_fut).await {
-                    Ok(r) => r,
-                    Err(_) => {
-                        kill_group(pgid);
-                        tokio::time::timeout(GRACE, &mut out_fut)
-                            .await
-                            .unwrap_or_else(|_| Err(std::io::Error::other("stdout was left open")))
-                    }
-                },
+                None => tokio::time::timeout(GRACE, &mut out_fut)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(std::io::Error::other(
+                            "it was left open by a process outside the group",
+                        ))
+                    }),
             };
             finish(Ended::of(status), out, max)
         }

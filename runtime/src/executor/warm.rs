@@ -190,7 +190,10 @@ impl Worker {
     async fn collect_exit(&mut self) -> CallError {
         let status = tokio::time::timeout(Duration::from_secs(1), self.child.wait()).await;
         let ended = match status {
-            Ok(Ok(status)) => Some(Ended::of(status)),
+            Ok(Ok(status)) => {
+                kill_group(self.pgid);
+                Some(Ended::of(status))
+            }
             _ => {
                 kill_and_reap(&mut self.child, self.pgid).await;
                 None
@@ -225,7 +228,7 @@ impl Worker {
     pub(crate) async fn stop(mut self, grace: Duration) {
         self.stdin = None;
         match tokio::time::timeout(grace, self.child.wait()).await {
-            Ok(Ok(_)) => {}
+            Ok(Ok(_)) => kill_group(self.pgid),
             _ => kill_and_reap(&mut self.child, self.pgid).await,
         }
     }

@@ -142,9 +142,12 @@ pub(crate) struct ServeArgs {
 instance on a virtual clock with every function mocked; a call with no mock fails the test.\n\n\
 The project is found by walking up from DIR to the nearest folder holding `cosmos.toml`.",
     after_help = "Output (stdout):\n  \
-one line per test: `PASS name (12 ms)` or `FAIL name`, followed for a failure by the failing \
-assert with the value of each part, the instance's status and its history\n  \
-a summary line: `N passed, M failed`\n\n\
+human  one line per test: `PASS name (12 ms)` or `FAIL name`, followed for a failure by the \
+failing assert with the value of each part, the instance's status and its history; then a \
+summary line: `N passed, M failed`\n  \
+json   one document: {\"tests\": [{\"name\", \"module\", \"passed\", \"ms\", \"failure\"}], \
+\"passed\": N, \"failed\": M}\n  \
+junit  JUnit XML (<testsuites>), one <testsuite> per module, the failure report in <failure>\n\n\
 Exit status:\n  \
 0  every test passed\n  \
 1  some test failed\n  \
@@ -158,6 +161,21 @@ pub(crate) struct TestArgs {
     /// Run only the tests whose name contains TEXT
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TestFormat::Human)]
+    pub format: TestFormat,
+}
+
+/// How `cosmosc test` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TestFormat {
+    /// One line per test and a summary line, on stdout
+    Human,
+    /// One JSON document on stdout: {"tests": [...], "passed": N, "failed": M}
+    Json,
+    /// JUnit XML on stdout, for CI systems
+    Junit,
 }
 
 /// Checks a project: parses and type-checks every `.emx` file under its source root.

@@ -129,3 +129,66 @@ fn a_call_with_no_mock_fails_clearly() {
     assert!(text.contains("no mock for function `measure`"), "{text}");
     assert!(text.ends_with("0 passed, 1 failed\n"), "{text}");
 }
+
+#[test]
+fn format_json_reports_every_test_with_its_failure() {
+    let dir = temp_project();
+    let out = cosmosc(&["test", dir.path().to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["passed"], 1);
+    assert_eq!(doc["failed"], 2);
+    let tests = doc["tests"].as_array().unwrap();
+    let wrong = tests
+        .iter()
+        .find(|t| t["name"] == "a wrong expectation")
+        .unwrap();
+    assert_eq!(wrong["passed"], false);
+    assert_eq!(wrong["module"], "main");
+    assert!(
+        wrong["failure"]
+            .as_str()
+            .unwrap()
+            .contains("assert status == COMPLETED && size == 8")
+    );
+    let right = tests
+        .iter()
+        .find(|t| t["name"] == "a right expectation")
+        .unwrap();
+    assert_eq!(right["passed"], true);
+    assert!(right["failure"].is_null());
+}
+
+#[test]
+fn format_junit_writes_a_suite_per_module_for_ci() {
+    let dir = temp_project();
+    let out = cosmosc(&["test", dir.path().to_str().unwrap(), "--format", "junit"]);
+    assert_eq!(out.status.code(), Some(1));
+    let xml = stdout(&out);
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"t\" tests=\"3\" failures=\"2\""), "{xml}");
+    assert!(
+        xml.contains("<testsuite name=\"main\" tests=\"3\" failures=\"2\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase name=\"a right expectation\" classname=\"main\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<failure message=\"assert failed (line"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("status == COMPLETED &amp;&amp; size == 8"),
+        "{xml}"
+    );
+    assert!(xml.trim_end().ends_with("</testsuites>"), "{xml}");
+    let passing = cosmosc(&[
+        "test",
+        manifest("../examples/encode").to_str().unwrap(),
+        "--format",
+        "junit",
+    ]);
+    assert_eq!(passing.status.code(), Some(0));
+    assert!(stdout(&passing).contains("failures=\"0\""));
+}

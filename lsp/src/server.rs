@@ -278,10 +278,7 @@ impl LanguageServer for Server {
         };
         let symbols = guarded(|| Some(state.analysis.symbols(file))).unwrap_or_default();
         Ok(Some(DocumentSymbolResponse::Nested(
-            symbols
-                .iter()
-                .map(|s| convert::symbol(text, s))
-                .collect(),
+            symbols.iter().map(|s| convert::symbol(text, s)).collect(),
         )))
     }
 

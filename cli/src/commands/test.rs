@@ -19,7 +19,11 @@ use cosmos_semantics::{Analysis, AssertIr, MockIr, TestIr, TestStep};
 use serde_json::{Map, Value as Json};
 
 use crate::Status;
-use crate::args::TestArgs;
+use crate::args::{TestArgs, TestFormat};
+
+mod report;
+
+use report::TestResult;
 
 /// The virtual clock's start: 2026-01-01T00:00:00Z.
 const EPOCH_MS: i64 = 1_767_225_600_000;
@@ -39,9 +43,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<Status, TestError> {
     let root = find_project_root(&args.dir)?;
     let project = load_project(&root)?;
     let (program, tests) = lower(&project)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let (mut passed, mut failed) = (0usize, 0usize);
+    let mut results = Vec::new();
     for test in &tests {
         if args
             .filter
@@ -52,24 +54,22 @@ pub(crate) fn run(args: &TestArgs) -> Result<Status, TestError> {
         }
         let started = Instant::now();
         let outcome = run_test(&program, test);
-        let ms = started.elapsed().as_millis();
-        match outcome {
-            Ok(()) => {
-                passed += 1;
-                writeln!(out, "PASS {} ({ms} ms)", test.name)?;
-            }
-            Err(report) => {
-                failed += 1;
-                writeln!(out, "FAIL {}", test.name)?;
-                for line in report.lines() {
-                    writeln!(out, "    {line}")?;
-                }
-            }
-        }
+        results.push(TestResult {
+            name: test.name.clone(),
+            module: test.module.clone(),
+            ms: started.elapsed().as_millis(),
+            failure: outcome.err(),
+        });
     }
-    writeln!(out, "{passed} passed, {failed} failed")?;
+    let text = match args.format {
+        TestFormat::Human => report::human(&results),
+        TestFormat::Json => report::json(&results),
+        TestFormat::Junit => report::junit(&project.config.project.name, &results),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
     out.flush()?;
-    Ok(if failed == 0 {
+    Ok(if report::counts(&results).1 == 0 {
         Status::Clean
     } else {
         Status::Failed

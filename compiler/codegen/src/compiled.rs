@@ -72,8 +72,6 @@ pub struct CompiledProgram {
     bodies: usize,
 }
 
-// SAFETY-free note: `JITModule` is neither `Send` nor `Sync`, so neither is this.
-
 impl CompiledProgram {
     pub(crate) fn new(
         shared: Shared,
@@ -146,13 +144,57 @@ impl CompiledProgram {
     /// runs it outside any workflow.
     pub fn run_helper(&self, index: usize, args: Vec<Value>) -> Result<Value, RuntimeError> {
         let Some(code) = self.helpers.get(index) else {
-            return Err(RuntimeError {
-                kind: RuntimeErrorKind::Internal(format!("no helper {index}")),
-                span: Span::default(),
-            });
+            return Err(internal("no such helper"));
         };
         let out = self.run(code, &[], &[], args, &[], &[], 0)?;
         Ok(out.value)
+    }
+
+    /// The cells of an instance's facts and inputs: those `wanted` (all when
+    /// `None`), in layout order.
+    pub(crate) fn evaluation<'a>(
+        &'a self,
+        input_layout: &[FieldLayout],
+        fact_layout: &[FieldLayout],
+        inputs: &'a [Value],
+        facts: &'a [Value],
+        wanted: Option<&Uses>,
+        now: i64,
+    ) -> Evaluation<'a> {
+        let fill = |layout: &[FieldLayout], values: &[Value], which: Option<&[u32]>| {
+            let mut cells = vec![0u64; layout.len()];
+            let mut put = |i: usize| {
+                if let (Some(cell), Some(v), Some(f)) = (cells.get_mut(i), values.get(i), layout.get(i)) {
+                    *cell = to_cell(v, &f.ty);
+                }
+            };
+            match which {
+                Some(which) => which.iter().for_each(|i| put(*i as usize)),
+                None => (0..layout.len()).for_each(&mut put),
+            }
+            cells
+        };
+        let fact_cells = fill(fact_layout, facts, wanted.map(|u| u.facts.as_slice()));
+        let input_cells = fill(input_layout, inputs, wanted.map(|u| u.inputs.as_slice()));
+        Evaluation::new(&self.shared, fact_cells, input_cells, now)
+    }
+
+    /// Calls a body without arguments in a prepared evaluation and reads a `Bool`
+    /// result; the evaluation is reset for the next call.
+    pub(crate) fn test(&self, code: &Code, eval: &mut Evaluation<'_>, now: i64) -> Result<bool, RuntimeError> {
+        if code.addr == 0 {
+            return Err(internal("a body without code"));
+        }
+        eval.set_now(now);
+        let bits = eval.call(code.addr as *const u8, &[]);
+        let ctx = eval.ctx();
+        let out = match ctx.status {
+            STATUS_ERROR => Err(ctx.error.take().unwrap_or_else(|| internal("an error without its description"))),
+            STATUS_FINISH => Ok(false),
+            _ => Ok(bits & 0xff != 0),
+        };
+        eval.reset();
+        out
     }
 
     /// One evaluation of a body against an instance's inputs and facts.
@@ -167,25 +209,7 @@ impl CompiledProgram {
         facts: &[Value],
         now: i64,
     ) -> Result<Outcome, RuntimeError> {
-        let mut fact_cells = vec![0u64; fact_layout.len()];
-        for i in &code.uses.facts {
-            let i = *i as usize;
-            if let (Some(cell), Some(v), Some(f)) =
-                (fact_cells.get_mut(i), facts.get(i), fact_layout.get(i))
-            {
-                *cell = to_cell(v, &f.ty);
-            }
-        }
-        let mut input_cells = vec![0u64; input_layout.len()];
-        for i in &code.uses.inputs {
-            let i = *i as usize;
-            if let (Some(cell), Some(v), Some(f)) =
-                (input_cells.get_mut(i), inputs.get(i), input_layout.get(i))
-            {
-                *cell = to_cell(v, &f.ty);
-            }
-        }
-        let mut eval = Evaluation::new(&self.shared, fact_cells, input_cells, now);
+        let mut eval = self.evaluation(input_layout, fact_layout, inputs, facts, Some(&code.uses), now);
         let mut arg_cells = Vec::with_capacity(code.params.len().max(1));
         for (v, ty) in args.into_iter().zip(&code.params) {
             arg_cells.push(match Repr::of(ty) {
@@ -194,22 +218,12 @@ impl CompiledProgram {
             });
         }
         if code.addr == 0 {
-            return Err(RuntimeError {
-                kind: RuntimeErrorKind::Internal("a body without code".into()),
-                span: Span::default(),
-            });
+            return Err(internal("a body without code"));
         }
         let bits = eval.call(code.addr as *const u8, &arg_cells);
         let ctx = eval.ctx();
-        match ctx.status {
-            STATUS_ERROR => {
-                return Err(ctx.error.take().unwrap_or(RuntimeError {
-                    kind: RuntimeErrorKind::Internal("an error without its description".into()),
-                    span: Span::default(),
-                }));
-            }
-            STATUS_FINISH => {}
-            _ => {}
+        if ctx.status == STATUS_ERROR {
+            return Err(ctx.error.take().unwrap_or_else(|| internal("an error without its description")));
         }
         let finished = ctx.status == STATUS_FINISH;
         let effects = std::mem::take(&mut ctx.effects);
@@ -239,6 +253,13 @@ impl CompiledProgram {
             effects,
             assigned,
         })
+    }
+}
+
+fn internal(what: &str) -> RuntimeError {
+    RuntimeError {
+        kind: RuntimeErrorKind::Internal(what.to_string()),
+        span: Span::default(),
     }
 }
 

@@ -11,6 +11,14 @@ use cosmos_ir::{FieldLayout, RuleIr, Ty, WorkflowIr};
 use serde_json::{Map, Value as Json};
 
 use crate::compiled::{Code, CompiledProgram, Outcome, RuleCode, WorkflowCode};
+use crate::runtime::Evaluation;
+
+/// An instance's facts and inputs laid out in cells once, to evaluate many rules'
+/// `match` (and `complete when`) against it without laying them out again: reading
+/// a fact is then one load. Made by [`JitWorkflowHost::prepare`].
+pub struct PreparedInstance<'a> {
+    eval: Evaluation<'a>,
+}
 
 /// One workflow of a compiled program, ready to run.
 pub struct JitWorkflowHost<'p> {
@@ -306,6 +314,45 @@ impl<'p> JitWorkflowHost<'p> {
             });
         }
         Ok(out)
+    }
+
+    /// The index of a rule by name, for [`JitWorkflowHost::matches_prepared`].
+    pub fn rule_index(&self, rule: &str) -> Option<usize> {
+        self.workflow.rules.iter().position(|r| r.name == rule)
+    }
+
+    /// Lays out an instance's facts and inputs for repeated evaluation.
+    pub fn prepare<'a>(&'a self, instance: &'a Instance) -> PreparedInstance<'a> {
+        PreparedInstance {
+            eval: self.compiled.evaluation(
+                &self.workflow.inputs,
+                &self.workflow.facts,
+                &instance.inputs,
+                &instance.facts,
+                None,
+                0,
+            ),
+        }
+    }
+
+    /// [`JitWorkflowHost::matches`] of the rule at `rule` (its index in the
+    /// workflow) against a prepared instance.
+    pub fn matches_prepared(
+        &self,
+        rule: usize,
+        prepared: &mut PreparedInstance<'_>,
+        now: i64,
+    ) -> Result<bool, HostError> {
+        let Some(code) = self.code.rules.get(rule) else {
+            return Err(HostError::UnknownRule {
+                workflow: self.workflow.name.clone(),
+                rule: format!("#{rule}"),
+            });
+        };
+        match &code.matcher {
+            None => Ok(true),
+            Some(code) => Ok(self.compiled.test(code, &mut prepared.eval, now)?),
+        }
     }
 
     /// Whether `complete when` holds (false without one).

@@ -18,7 +18,7 @@ mod translate;
 mod uses;
 
 pub use compiled::CompiledProgram;
-pub use host::JitWorkflowHost;
+pub use host::{JitWorkflowHost, PreparedInstance};
 
 use std::collections::HashMap;
 

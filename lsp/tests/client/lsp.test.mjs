@@ -603,6 +603,8 @@ test('go to definition into std opens a read-only file whose diagnostics are nev
   conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: loc.uri, languageId: 'emx', version: 1, text: core } });
   const h = await conn.sendRequest(HoverRequest.type, { textDocument: { uri: loc.uri }, position: at(core, 'type CallError', 6) });
   assert.ok(hoverText(h).includes('type CallError'), hoverText(h));
+  const { data } = await conn.sendRequest(SemanticTokensRequest.type, { textDocument: { uri: loc.uri } });
+  assert.ok(data.length > 0, 'std is coloured');
   const before = published.length;
   change(mainUri, MAIN);
   await waitFor(() => published.slice(before).some((p) => p.uri === mainUri), 'a new round of diagnostics');
@@ -663,7 +665,6 @@ test('a long check runs in the background: requests answer meanwhile, and an edi
   await waitFor(() => bigPublished(start) !== undefined, 'the diagnostics of big.emx', 30000);
   const checked = bigPublished(start).at;
   assert.ok((answered - began) * 4 < checked - began, `hover took ${answered - began} ms, the check ${checked - began} ms`);
-  console.log(`hover took ${answered - began} ms, the check ${checked - began} ms`);
   // An edit during a check cancels it: the stale diagnostics (an error) are never published.
   start = performance.now();
   change(bigUri, bigFile(3000, '\ndef wrong(): Int {\n    "text"\n}\n'));

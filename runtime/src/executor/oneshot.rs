@@ -114,8 +114,8 @@ pub(crate) async fn run(
             ))
         }
         Phase::Exited(status) => {
-            // Whatever it left running in its group goes too: it would hold the
-            // pool's slot without being counted, and maybe our stdout pipe.
+            // Whatever it left running in its group goes too: it would run outside
+            // the pool's count, and might hold our stdout pipe open.
             kill_group(pgid);
             let out = match stdout_done {
                 Some(r) => r,

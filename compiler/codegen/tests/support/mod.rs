@@ -288,6 +288,9 @@ fn compare_workflow(program: &Program, jit: &CompiledProgram, name: &str, seed: 
             let mi = ih.matches(r, &a, now);
             let mj = jh.matches(r, &b, now);
             check(format!("rule {r:?} match"), &mi, &mj);
+            let index = jh.rule_index(r).expect("a rule index");
+            let mp = jh.matches_prepared(index, &mut jh.prepare(&b), now);
+            check(format!("rule {r:?} prepared match"), &mi, &mp);
             let ai = ih.action(r, &a, now);
             let aj = jh.action(r, &b, now);
             check(format!("rule {r:?} action"), &ai, &aj);

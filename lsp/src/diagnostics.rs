@@ -31,6 +31,9 @@ use tower_lsp::lsp_types::*;
 /// to let a burst of keystrokes settle, short against the ~10 ms a re-check takes.
 const DEBOUNCE: Duration = Duration::from_millis(10);
 
+/// How long the client may take to accept a progress token.
+const PROGRESS_CREATE_TIMEOUT: Duration = Duration::from_secs(2);
+
 pub fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     // A panic while holding the lock was caught; the state is still usable.
     state
@@ -101,12 +104,15 @@ pub fn spawn(client: Client, state: Arc<Mutex<State>>, changes: Changes, progres
             round += 1;
             let token = progress.then(|| NumberOrString::String(format!("cosmos/check/{round}")));
             if let Some(token) = &token {
-                let created = client
-                    .send_request::<WorkDoneProgressCreate>(WorkDoneProgressCreateParams {
+                // A client that never answers must not stop the diagnostics.
+                let created = tokio::time::timeout(
+                    PROGRESS_CREATE_TIMEOUT,
+                    client.send_request::<WorkDoneProgressCreate>(WorkDoneProgressCreateParams {
                         token: token.clone(),
-                    })
-                    .await;
-                if created.is_ok() {
+                    }),
+                )
+                .await;
+                if matches!(created, Ok(Ok(()))) {
                     report(&client, token, begin()).await;
                 }
             }

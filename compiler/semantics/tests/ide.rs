@@ -264,3 +264,27 @@ test "t" {
     // The input, its use in the action and the label in `start`.
     assert_eq!(refs.len(), 3, "{refs:?}");
 }
+
+#[test]
+fn tests_name_the_mocked_function_and_the_mock_parameters() {
+    let main = r#"function inspect(url: String): Int {
+    command "probe"
+}
+
+test "t" {
+    mock inspect(u) = u.size()
+}
+"#;
+    let mut analysis = Analysis::new();
+    analysis.set_file(FileId(1), "main", main.to_string());
+    let at = |needle: &str| main.find(needle).unwrap() as u32;
+    let function = analysis.definition(FileId(1), at("inspect(u)")).unwrap();
+    assert_eq!(function.span.start, at("inspect(url"));
+    let param = analysis.definition(FileId(1), at("u.size")).unwrap();
+    assert_eq!(param.span.start, at("u)"));
+    // Renaming the function renames the mock.
+    let edits = analysis
+        .rename(FileId(1), at("inspect(url"), "probe")
+        .unwrap();
+    assert_eq!(edits.len(), 2, "{edits:?}");
+}

@@ -121,7 +121,12 @@ async fn run_one(inner: &Arc<Inner>, message: Leased) {
             ),
         }
     } else if let (Ok(Ok(program)), Some(function)) = (&program, function) {
-        let timeout = function.settings.timeout_ms.max(0);
+        let timeout = i64::try_from(
+            crate::executor::FunctionSpec::from_ir(&function)
+                .timeout
+                .as_millis(),
+        )
+        .unwrap_or(i64::MAX);
         {
             let store = Arc::clone(&inner.store);
             let owner = owner.clone();

@@ -22,17 +22,28 @@ pub enum Applied {
     Missing,
 }
 
+/// What a step ran on: the engine of the instance's workflow, its program and the
+/// hash of that program's bundle.
+pub(super) struct Ran<'a> {
+    pub engine: &'a Engine<'a>,
+    pub program: &'a Program,
+    pub bundle: &'a str,
+}
+
 /// The commit of `step` taken on `state`, which was at `version`.
 pub(super) fn commit_of(
-    engine: &Engine<'_>,
-    program: &Program,
-    bundle: &str,
+    ran: &Ran<'_>,
     state: &InstanceState,
     step: Step,
     version: i64,
     now: i64,
     ack: Option<(MessageId, String)>,
 ) -> Result<(StepCommit, bool, bool), NodeError> {
+    let Ran {
+        engine,
+        program,
+        bundle,
+    } = ran;
     let history = step
         .history
         .iter()
@@ -101,16 +112,12 @@ pub(super) fn apply(
         Ok(step) => step,
         Err(refused) => return Ok(Applied::Refused(refused)),
     };
-    let (commit, calls, events) = commit_of(
-        &engine,
-        &program,
-        &record.bundle,
-        &state,
-        step,
-        record.version,
-        now,
-        ack,
-    )?;
+    let ran = Ran {
+        engine: &engine,
+        program: &program,
+        bundle: &record.bundle,
+    };
+    let (commit, calls, events) = commit_of(&ran, &state, step, record.version, now, ack)?;
     store.commit_step(commit)?;
     Ok(Applied::Committed { calls, events })
 }
@@ -131,7 +138,12 @@ pub(super) fn start(
     let engine = Engine::new(program, workflow)?;
     let mut state = engine.instantiate(&id, input)?;
     let step = engine.handle(&mut state, now, Event::Start)?;
-    let (commit, _, _) = commit_of(&engine, program, bundle, &state, step, 0, now, None)?;
+    let ran = Ran {
+        engine: &engine,
+        program,
+        bundle,
+    };
+    let (commit, _, _) = commit_of(&ran, &state, step, 0, now, None)?;
     let new = NewInstance {
         id: id.clone(),
         workflow: workflow.to_string(),

@@ -133,6 +133,7 @@ impl SqliteStore {
             Synchronous::Full => "FULL",
         };
         conn.pragma_update(None, "synchronous", synchronous)?;
+        if let Ok(v) = std::env::var("XX_CKPT") { conn.pragma_update(None, "wal_autocheckpoint", v.parse::<i64>().unwrap_or(1000))?; }
         conn.set_prepared_statement_cache_capacity(64);
         migrate(&mut conn)?;
         Ok(SqliteStore {

@@ -4,7 +4,8 @@
 //! The uses are found by resolving each whole-word occurrence of the declaration's name
 //! in the project's files with [`locate::definition`], so that references agree with go
 //! to definition by construction: type names, imports, module-qualified names, names
-//! in bodies, enum members and record fields all resolve the same way.
+//! in bodies, enum members, record fields and the labels of named arguments all resolve
+//! the same way.
 
 use super::{Target, locate};
 use crate::Analysis;

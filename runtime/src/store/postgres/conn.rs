@@ -1,0 +1,381 @@
+//! Connections, the pool, transactions and retries of the PostgreSQL store.
+//!
+//! # Retries
+//!
+//! Every operation runs as a closure that may be called again: a transient failure
+//! (the connection was lost or refused, the server is shutting down or starting, a
+//! serialization failure or a deadlock) rolls back whatever the attempt did and the
+//! whole operation runs again on another connection, after an exponential backoff
+//! with jitter (`backon`), up to [`PostgresOptions::retries`] times.
+//!
+//! # A commit whose answer was lost
+//!
+//! When the connection breaks while `COMMIT` is in flight, the transaction may or may
+//! not have committed. Each write transaction learns its id when it begins (`BEGIN;
+//! SELECT txid_current()`, one round trip), and such a failure is resolved by asking
+//! the server on another connection: `txid_status(id)` says `committed` (the attempt's
+//! result is returned as if the answer had arrived), `aborted` (the operation runs
+//! again) or `in progress` (asked again shortly). A retried operation therefore never
+//! applies twice. Independently of that, a retried step would fail with
+//! [`StoreError::Conflict`] or [`StoreError::LeaseLost`] rather than apply twice, as
+//! its expected version and acked lease are gone.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use backon::{BlockingRetryable, ExponentialBuilder};
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Statement};
+
+use super::super::StoreError;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// Prepared statements kept per connection at most (dynamic queries vary a little).
+const STATEMENT_CACHE: usize = 256;
+
+/// How the PostgreSQL store connects and retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresOptions {
+    /// Connections in the pool at most.
+    pub pool_size: u32,
+    /// How long an operation waits for a connection of the pool (a new connection to
+    /// an unreachable server fails after this long).
+    pub connect_timeout: Duration,
+    /// How many times an operation is tried again after a transient failure.
+    pub retries: usize,
+    /// The first pause before a retry; pauses double up to `max_backoff`.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        PostgresOptions {
+            pool_size: 8,
+            connect_timeout: Duration::from_secs(5),
+            retries: 10,
+            min_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+/// One connection and its prepared statements.
+pub(crate) struct Conn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+    /// Set when the connection's state is unknown (a failed rollback, a lost commit):
+    /// the pool drops it instead of handing it out again.
+    broken: bool,
+}
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+impl Conn {
+    fn statement(&mut self, sql: &str) -> std::result::Result<Statement, postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql)?;
+        if self.statements.len() >= STATEMENT_CACHE {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), statement.clone());
+        Ok(statement)
+    }
+
+    pub(crate) fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
+        let statement = self.statement(sql)?;
+        Ok(self.client.query(&statement, params)?)
+    }
+
+    pub(crate) fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
+        let statement = self.statement(sql)?;
+        Ok(self.client.query_opt(&statement, params)?)
+    }
+
+    pub(crate) fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row> {
+        let statement = self.statement(sql)?;
+        Ok(self.client.query_one(&statement, params)?)
+    }
+
+    pub(crate) fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64> {
+        let statement = self.statement(sql)?;
+        Ok(self.client.execute(&statement, params)?)
+    }
+
+    /// Begins a read-committed transaction and returns its id.
+    fn begin(&mut self) -> std::result::Result<i64, postgres::Error> {
+        let messages = self
+            .client
+            .simple_query("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT txid_current()")?;
+        let txid = messages.iter().find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(row) => row.get(0).and_then(|t| t.parse().ok()),
+            _ => None,
+        });
+        Ok(txid.unwrap_or(0))
+    }
+
+    fn rollback(&mut self) {
+        if self.client.is_closed() || self.client.batch_execute("ROLLBACK").is_err() {
+            self.broken = true;
+        }
+    }
+}
+
+/// Opens connections for the pool.
+#[derive(Debug)]
+pub(crate) struct Manager {
+    pub(crate) config: postgres::Config,
+}
+
+impl Manager {
+    pub(crate) fn connect_client(&self) -> std::result::Result<Client, postgres::Error> {
+        self.config.connect(NoTls)
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> std::result::Result<Conn, postgres::Error> {
+        Ok(Conn {
+            client: self.connect_client()?,
+            statements: HashMap::new(),
+            broken: false,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> std::result::Result<(), postgres::Error> {
+        conn.client.simple_query("").map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.broken || conn.client.is_closed()
+    }
+}
+
+/// Whether an error is worth trying again on another connection.
+pub(crate) fn transient(error: &postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    if let Some(code) = error.code() {
+        let code = code.code();
+        return code.starts_with("08") // connection exception
+            || code.starts_with("57P") // admin / crash shutdown, cannot connect now
+            || matches!(code, "40001" | "40P01" | "53300" | "53400");
+    }
+    // No SQLSTATE: an I/O error, or a failure to connect at all.
+    std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
+}
+
+/// A failed `COMMIT` whose outcome is unknown: the server went away rather than
+/// answering with an ERROR.
+fn commit_outcome_unknown(error: &postgres::Error) -> bool {
+    match error.as_db_error() {
+        None => true,
+        Some(db) => db.severity() != "ERROR",
+    }
+}
+
+/// What a write transaction's closure decides.
+pub(crate) enum Finish<T> {
+    Commit(T),
+    /// Roll back, and return this anyway (an idempotent no-op found late).
+    Rollback(T),
+}
+
+/// Why an attempt failed.
+enum Failure {
+    Transient(StoreError),
+    Fatal(StoreError),
+}
+
+impl Failure {
+    fn of(error: StoreError) -> Failure {
+        let retry = match &error {
+            StoreError::Postgres(e) => transient(e),
+            StoreError::Unavailable(_) => true,
+            _ => false,
+        };
+        if retry {
+            Failure::Transient(error)
+        } else {
+            Failure::Fatal(error)
+        }
+    }
+
+    fn into_inner(self) -> StoreError {
+        match self {
+            Failure::Transient(e) | Failure::Fatal(e) => e,
+        }
+    }
+}
+
+/// The pool and the retry policy.
+pub(crate) struct Db {
+    pool: r2d2::Pool<Manager>,
+    options: PostgresOptions,
+    /// Test hook: this many next commits behave as if the answer to `COMMIT` was lost.
+    lose_commit_answers: AtomicU32,
+}
+
+impl Db {
+    pub(crate) fn new(manager: Manager, options: PostgresOptions) -> Db {
+        let pool = r2d2::Pool::builder()
+            .max_size(options.pool_size.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(options.connect_timeout)
+            .test_on_check_out(false)
+            .error_handler(Box::new(LogErrors))
+            .build_unchecked(manager);
+        Db {
+            pool,
+            options,
+            lose_commit_answers: AtomicU32::new(0),
+        }
+    }
+
+    pub(crate) fn lose_commit_answers(&self, n: u32) {
+        self.lose_commit_answers.store(n, Ordering::SeqCst);
+    }
+
+    fn take_lost_answer(&self) -> bool {
+        self.lose_commit_answers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    fn conn(&self) -> Result<r2d2::PooledConnection<Manager>> {
+        self.pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(format!("no PostgreSQL connection: {e}")))
+    }
+
+    fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::new()
+            .with_min_delay(self.options.min_backoff)
+            .with_max_delay(self.options.max_backoff)
+            .with_max_times(self.options.retries)
+            .with_jitter()
+    }
+
+    fn retrying<T>(
+        &self,
+        what: &'static str,
+        attempt: impl FnMut() -> std::result::Result<T, Failure>,
+    ) -> Result<T> {
+        attempt
+            .retry(self.backoff())
+            .sleep(std::thread::sleep)
+            .when(|failure| matches!(failure, Failure::Transient(_)))
+            .notify(|failure, pause| {
+                if let Failure::Transient(error) = failure {
+                    tracing::warn!(%error, ?pause, what, "PostgreSQL store: retrying");
+                }
+            })
+            .call()
+            .map_err(Failure::into_inner)
+    }
+
+    /// Runs `f` outside a transaction (each statement commits alone): for reads.
+    pub(crate) fn read<T>(
+        &self,
+        what: &'static str,
+        mut f: impl FnMut(&mut Conn) -> Result<T>,
+    ) -> Result<T> {
+        self.retrying(what, || {
+            let mut conn = self.conn().map_err(Failure::of)?;
+            f(&mut conn).map_err(Failure::of)
+        })
+    }
+
+    /// Runs `f` in one transaction, retried as a whole on transient failures.
+    pub(crate) fn write<T>(
+        &self,
+        what: &'static str,
+        mut f: impl FnMut(&mut Conn) -> Result<Finish<T>>,
+    ) -> Result<T> {
+        self.retrying(what, || self.write_once(&mut f))
+    }
+
+    fn write_once<T>(
+        &self,
+        f: &mut impl FnMut(&mut Conn) -> Result<Finish<T>>,
+    ) -> std::result::Result<T, Failure> {
+        let mut conn = self.conn().map_err(Failure::of)?;
+        let txid = conn
+            .begin()
+            .map_err(|e| Failure::of(StoreError::Postgres(e)))?;
+        let value = match f(&mut conn) {
+            Err(error) => {
+                conn.rollback();
+                return Err(Failure::of(error));
+            }
+            Ok(Finish::Rollback(value)) => {
+                conn.rollback();
+                return Ok(value);
+            }
+            Ok(Finish::Commit(value)) => value,
+        };
+        match conn.client.batch_execute("COMMIT") {
+            Ok(()) if !self.take_lost_answer() => Ok(value),
+            Ok(()) => {
+                conn.broken = true;
+                drop(conn);
+                self.resolve(txid, value, StoreError::Unavailable("lost answer (test)".into()))
+            }
+            Err(error) if commit_outcome_unknown(&error) => {
+                conn.broken = true;
+                drop(conn);
+                self.resolve(txid, value, StoreError::Postgres(error))
+            }
+            Err(error) => Err(Failure::of(StoreError::Postgres(error))),
+        }
+    }
+
+    /// Finds out whether transaction `txid`, whose `COMMIT` got no answer, committed.
+    fn resolve<T>(
+        &self,
+        txid: i64,
+        value: T,
+        cause: StoreError,
+    ) -> std::result::Result<T, Failure> {
+        tracing::warn!(txid, error = %cause, "PostgreSQL store: commit outcome unknown, asking");
+        let status = self.retrying("txid_status", || {
+            let mut conn = self.conn().map_err(Failure::of)?;
+            let row = conn
+                .query_one("SELECT txid_status($1)", &[&txid])
+                .map_err(Failure::of)?;
+            let status: Option<String> = row.get(0);
+            match status.as_deref() {
+                Some("in progress") => Err(Failure::Transient(StoreError::Unavailable(format!(
+                    "transaction {txid} is still in progress"
+                )))),
+                Some(status) => Ok(status.to_string()),
+                None => Err(Failure::Fatal(StoreError::Unavailable(format!(
+                    "cannot tell whether transaction {txid} committed"
+                )))),
+            }
+        });
+        match status {
+            Ok(status) if status == "committed" => Ok(value),
+            // Aborted: nothing was written; the operation runs again.
+            Ok(_) => Err(Failure::Transient(cause)),
+            Err(error) => Err(Failure::Fatal(error)),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct LogErrors;
+
+impl r2d2::HandleError<postgres::Error> for LogErrors {
+    fn handle_error(&self, error: postgres::Error) {
+        tracing::warn!(%error, "PostgreSQL store: cannot connect");
+    }
+}

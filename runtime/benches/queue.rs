@@ -4,7 +4,8 @@
 //! a connection set up like the store's (WAL, synchronous=NORMAL).
 //!
 //! `cargo bench -p cosmos-runtime --bench queue` (`COSMOS_BENCH_N` messages per run,
-//! default 20,000; `COSMOS_BENCH_RUNS` runs, default 5; the median is reported).
+//! default 20,000; `COSMOS_BENCH_RUNS` runs, default 5, the median is reported;
+//! `COSMOS_BENCH_CHECKPOINT` overrides `SqliteOptions::wal_autocheckpoint`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use cosmos_runtime::store::{LeaseRequest, NewMessage, SqliteStore, Store};
+use cosmos_runtime::store::{LeaseRequest, NewMessage, SqliteOptions, SqliteStore, Store};
 use serde_json::json;
 
 const T0: i64 = 1_767_225_600_000;
@@ -22,6 +23,23 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The store's options, with `COSMOS_BENCH_CHECKPOINT` (pages) replacing the default
+/// `wal_autocheckpoint`; the reference uses the same.
+fn options() -> SqliteOptions {
+    let default = SqliteOptions::default();
+    SqliteOptions {
+        wal_autocheckpoint: env_usize(
+            "COSMOS_BENCH_CHECKPOINT",
+            default.wal_autocheckpoint as usize,
+        ) as u32,
+        ..default
+    }
+}
+
+fn open(path: &Path) -> SqliteStore {
+    SqliteStore::open_with(path, &options()).unwrap()
 }
 
 fn message(i: usize) -> NewMessage {
@@ -55,6 +73,8 @@ fn reference(path: &Path, n: usize) -> f64 {
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .unwrap();
     conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    conn.pragma_update(None, "wal_autocheckpoint", options().wal_autocheckpoint)
+        .unwrap();
     conn.execute_batch(
         "CREATE TABLE t (id INTEGER PRIMARY KEY, queue TEXT NOT NULL, payload TEXT NOT NULL)",
     )
@@ -78,7 +98,7 @@ fn reference(path: &Path, n: usize) -> f64 {
 /// One message at a time: enqueue it, lease it, ack it (three transactions), with
 /// `backlog` other ready messages (of lower priority) in the queue.
 fn single(path: &Path, n: usize, backlog: usize) -> f64 {
-    let store = SqliteStore::open(path).unwrap();
+    let store = open(path);
     let waiting: Vec<NewMessage> = (0..backlog)
         .map(|i| NewMessage {
             priority: -1,
@@ -103,7 +123,7 @@ fn single(path: &Path, n: usize, backlog: usize) -> f64 {
 /// per call, leased 100 per call, and acked one by one (`batched_ack` false) or 100
 /// per call (`ack_many`).
 fn batched(path: &Path, n: usize, batched_enqueue: bool, batched_ack: bool) -> f64 {
-    let store = SqliteStore::open(path).unwrap();
+    let store = open(path);
     let start = Instant::now();
     let mut i = 0;
     while i < n {
@@ -173,7 +193,11 @@ fn main() {
         }
     }
     let reference = median(results[0].clone());
-    println!("{n} messages per run, median of {runs} runs, ratio against the reference\n");
+    println!(
+        "{n} messages per run, median of {runs} runs, wal_autocheckpoint {} pages, \
+         ratio against the reference\n",
+        options().wal_autocheckpoint
+    );
     println!("| case | messages/s | ratio |");
     println!("| --- | ---: | ---: |");
     for ((name, _), values) in cases.iter().zip(results) {

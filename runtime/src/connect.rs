@@ -2,9 +2,12 @@
 //!
 //! - a path, or `sqlite:PATH` / `sqlite://PATH`: a SQLite file (created with its
 //!   folder when missing); a relative path is relative to the project's root;
-//! - `postgres://…` / `postgresql://…`: a PostgreSQL database.
+//! - `postgres://…` / `postgresql://…`: a PostgreSQL database, shared by any number
+//!   of runtime processes (`postgres://user:password@host:5432/db`; libpq's URL
+//!   parameters such as `connect_timeout`, `application_name` or
+//!   `options=-c%20search_path%3DNAME` are understood; TLS is not).
 
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,8 +20,24 @@ pub enum ConnectError {
     },
     #[error("cannot open store {url}: {source}")]
     Open { url: String, source: StoreError },
-    #[error("store {0}: PostgreSQL is not supported by this build yet; use a SQLite file")]
+    #[error("store {0}: not supported by this build")]
     Unsupported(String),
+}
+
+/// `url` with its password, if any, replaced by `***` (for messages and logs).
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
 }
 
 /// Where a project's store lives when nothing says otherwise.
@@ -48,7 +67,11 @@ pub fn store_kind(url: &str) -> StoreKind {
 /// Opens the store `url` names, relative paths taken from `root`.
 pub fn open_store(url: &str, root: &Path) -> Result<Arc<dyn Store>, ConnectError> {
     if store_kind(url) == StoreKind::Postgres {
-        return Err(ConnectError::Unsupported(url.to_string()));
+        let store = PostgresStore::open(url).map_err(|source| ConnectError::Open {
+            url: redact(url),
+            source,
+        })?;
+        return Ok(Arc::new(store));
     }
     let path = url
         .strip_prefix("sqlite://")
@@ -66,4 +89,36 @@ pub fn open_store(url: &str, root: &Path) -> Result<Arc<dyn Store>, ConnectError
         source,
     })?;
     Ok(Arc::new(store))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_redaction() {
+        assert_eq!(store_kind("postgres://h/db"), StoreKind::Postgres);
+        assert_eq!(store_kind("postgresql://h/db"), StoreKind::Postgres);
+        assert_eq!(store_kind("state.db"), StoreKind::Sqlite);
+        assert_eq!(
+            redact("postgres://ann:s3cr@t@db:5432/x?sslmode=disable"),
+            "postgres://ann:***@db:5432/x?sslmode=disable"
+        );
+        assert_eq!(redact("postgres://ann@db/x"), "postgres://ann@db/x");
+        assert_eq!(redact("state.db"), "state.db");
+    }
+
+    #[test]
+    fn an_unreachable_postgres_is_an_open_error_without_the_password() {
+        let url = "postgres://ann:hunter2@127.0.0.1:1/none?connect_timeout=1";
+        match open_store(url, Path::new(".")) {
+            Err(error @ ConnectError::Open { .. }) => {
+                let message = error.to_string();
+                assert!(!message.contains("hunter2"), "{message}");
+                assert!(message.contains("127.0.0.1"), "{message}");
+            }
+            Err(other) => panic!("expected an open error, got {other}"),
+            Ok(_) => panic!("nothing listens on port 1"),
+        }
+    }
 }

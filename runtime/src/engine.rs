@@ -19,7 +19,9 @@
 //!   timer is `STALLED`.
 
 use cosmos_ir::Program;
-use cosmos_ir::host::{ActionValue, CallFailure, CallRequest, HostError, Instance, WorkflowHost};
+use cosmos_ir::host::{
+    ActionValue, CallFailure, CallRequest, Handlers, HostError, Instance, WorkflowHost,
+};
 use cosmos_ir::interp::{Effects, Finish};
 use cosmos_ir::json::to_json;
 use cosmos_ir::value::{Value, equal};
@@ -389,7 +391,7 @@ pub struct Waiting {
 /// The engine for one workflow of a program.
 pub struct Engine<'p> {
     program: &'p Program,
-    host: WorkflowHost<'p>,
+    host: Box<dyn Handlers + 'p>,
     /// Rule indices in firing order: priority (higher first), then declaration order.
     order: Vec<usize>,
 }
@@ -410,21 +412,27 @@ impl Cx {
 }
 
 impl<'p> Engine<'p> {
+    /// The engine for `workflow`, its bodies run by the reference interpreter.
     pub fn new(program: &'p Program, workflow: &str) -> Result<Self, EngineError> {
         let host = WorkflowHost::new(program, workflow)?;
+        Ok(Engine::with_handlers(program, Box::new(host)))
+    }
+
+    /// The engine for the workflow `host` runs (the JIT's handlers, say).
+    pub fn with_handlers(program: &'p Program, host: Box<dyn Handlers + 'p>) -> Self {
         let mut order: Vec<usize> = (0..host.workflow().rules.len()).collect();
         order.sort_by_key(|&i| {
             std::cmp::Reverse(host.workflow().rules.get(i).map_or(0, |r| r.priority))
         });
-        Ok(Engine {
+        Engine {
             program,
             host,
             order,
-        })
+        }
     }
 
-    pub fn host(&self) -> &WorkflowHost<'p> {
-        &self.host
+    pub fn host(&self) -> &dyn Handlers {
+        self.host.as_ref()
     }
 
     pub fn program(&self) -> &'p Program {

@@ -66,26 +66,26 @@ workflow Bench {
         approved: Bool = false
         deadline: Int = 0
     }
-    rule "p01" { match { status == "new" } action { 1 } }
-    rule "p02" { match { attempts < 3 && !approved } action { 1 } }
-    rule "p03" { match { size * 2 + 1 > 1000 } action { 1 } }
-    rule "p04" { match { tags.contains("urgent") } action { 1 } }
-    rule "p05" { match { scores.any { it > 90 } } action { 1 } }
-    rule "p06" { match { meta.containsKey("owner") } action { 1 } }
-    rule "p07" { match { owner != null } action { 1 } }
-    rule "p08" { match { owner == null || status == "done" } action { 1 } }
-    rule "p09" { match { region == "eu" && tier == Tier.PRO } action { 1 } }
-    rule "p10" { match { size % 7 == 3 || attempts == 2 } action { 1 } }
-    rule "p11" { match { !tags.isEmpty() && tags.contains("video") } action { 1 } }
-    rule "p12" { match { scores.size() > 2 && scores[0] < scores[1] } action { 1 } }
-    rule "p13" { match { meta.containsKey("priority") && attempts > 0 } action { 1 } }
-    rule "p14" { match { deadline - size > 500 } action { 1 } }
-    rule "p15" { match { status != "failed" && approved } action { 1 } }
-    rule "p16" { match { tier != Tier.FREE || size < 100 } action { 1 } }
-    rule "p17" { match { region == "us" || region == "eu" } action { 1 } }
-    rule "p18" { match { scores.any { it == attempts } } action { 1 } }
-    rule "p19" { match { !(approved || owner != null) } action { 1 } }
-    rule "p20" { match { size >= 1000 && size <= 5000 && attempts == 0 } action { 1 } }
+    rule "p01" { match { status == "new" }; action { 1 } }
+    rule "p02" { match { attempts < 3 && !approved }; action { 1 } }
+    rule "p03" { match { size * 2 + 1 > 1000 }; action { 1 } }
+    rule "p04" { match { tags.contains("urgent") }; action { 1 } }
+    rule "p05" { match { scores.any { it > 90 } }; action { 1 } }
+    rule "p06" { match { meta.containsKey("owner") }; action { 1 } }
+    rule "p07" { match { owner != null }; action { 1 } }
+    rule "p08" { match { owner == null || status == "done" }; action { 1 } }
+    rule "p09" { match { region == "eu" && tier == Tier.PRO }; action { 1 } }
+    rule "p10" { match { size % 7 == 3 || attempts == 2 }; action { 1 } }
+    rule "p11" { match { !tags.isEmpty() && tags.contains("video") }; action { 1 } }
+    rule "p12" { match { scores.size() > 2 && scores[0] < scores[1] }; action { 1 } }
+    rule "p13" { match { meta.containsKey("priority") && attempts > 0 }; action { 1 } }
+    rule "p14" { match { deadline - size > 500 }; action { 1 } }
+    rule "p15" { match { status != "failed" && approved }; action { 1 } }
+    rule "p16" { match { tier != Tier.FREE || size < 100 }; action { 1 } }
+    rule "p17" { match { region == "us" || region == "eu" }; action { 1 } }
+    rule "p18" { match { scores.any { it == attempts } }; action { 1 } }
+    rule "p19" { match { !(approved || owner != null) }; action { 1 } }
+    rule "p20" { match { size >= 1000 && size <= 5000 && attempts == 0 }; action { 1 } }
     rule "bump" {
         match { attempts < 1000000 }
         action { size + 1 }
@@ -222,10 +222,13 @@ fn ns_per(d: Duration, n: usize) -> f64 {
 fn main() {
     let mut analysis = Analysis::new();
     analysis.set_file(FileId(0), "main", SOURCE.to_string());
-    assert!(
-        analysis.diagnostics().iter().all(|d| d.severity != cosmos_diagnostics::Severity::Error),
-        "the benchmark program has errors"
-    );
+    let errors: Vec<String> = analysis
+        .diagnostics()
+        .iter()
+        .filter(|d| d.severity == cosmos_diagnostics::Severity::Error)
+        .map(|d| format!("{}: {} at {:?}", d.code.code, d.message, d.primary.span))
+        .collect();
+    assert!(errors.is_empty(), "the benchmark program has errors: {errors:?}");
     let program = analysis.lower_project().unwrap();
 
     // Compile time: several compiles of the whole program, per body.

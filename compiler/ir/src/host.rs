@@ -68,6 +68,94 @@ pub struct CallFailure {
     pub stderr: Option<String>,
 }
 
+/// The bodies of one workflow as the engine calls them. The reference interpreter
+/// ([`WorkflowHost`]) and the JIT (`cosmos_codegen::JitWorkflowHost`) both implement it,
+/// with the same results: the JIT is differentially tested against the interpreter.
+pub trait Handlers {
+    fn workflow(&self) -> &WorkflowIr;
+    /// A new instance from its JSON input; facts start at their initial values.
+    fn start(&self, input: &Json) -> Result<Instance, HostError>;
+    /// The facts as a JSON object keyed by fact name.
+    fn facts_to_json(&self, instance: &Instance) -> Json;
+    fn matches(&self, rule: &str, instance: &Instance, now: i64) -> Result<bool, HostError>;
+    fn action(&self, rule: &str, instance: &Instance, now: i64) -> Result<ActionValue, HostError>;
+    fn reaction(
+        &self,
+        rule: &str,
+        instance: &mut Instance,
+        result: &Json,
+        now: i64,
+    ) -> Result<Effects, HostError>;
+    /// `None` when the rule has no `error` block.
+    fn error(
+        &self,
+        rule: &str,
+        instance: &mut Instance,
+        error: &CallFailure,
+        now: i64,
+    ) -> Result<Option<Effects>, HostError>;
+    fn signal(
+        &self,
+        name: &str,
+        instance: &mut Instance,
+        args: &Json,
+        now: i64,
+    ) -> Result<Effects, HostError>;
+    fn complete_when(&self, instance: &Instance, now: i64) -> Result<bool, HostError>;
+    fn output(&self, instance: &Instance, now: i64) -> Result<Option<Json>, HostError>;
+}
+
+impl Handlers for WorkflowHost<'_> {
+    fn workflow(&self) -> &WorkflowIr {
+        WorkflowHost::workflow(self)
+    }
+    fn start(&self, input: &Json) -> Result<Instance, HostError> {
+        WorkflowHost::start(self, input)
+    }
+    fn facts_to_json(&self, instance: &Instance) -> Json {
+        WorkflowHost::facts_to_json(self, instance)
+    }
+    fn matches(&self, rule: &str, instance: &Instance, now: i64) -> Result<bool, HostError> {
+        WorkflowHost::matches(self, rule, instance, now)
+    }
+    fn action(&self, rule: &str, instance: &Instance, now: i64) -> Result<ActionValue, HostError> {
+        WorkflowHost::action(self, rule, instance, now)
+    }
+    fn reaction(
+        &self,
+        rule: &str,
+        instance: &mut Instance,
+        result: &Json,
+        now: i64,
+    ) -> Result<Effects, HostError> {
+        WorkflowHost::reaction(self, rule, instance, result, now)
+    }
+    fn error(
+        &self,
+        rule: &str,
+        instance: &mut Instance,
+        error: &CallFailure,
+        now: i64,
+    ) -> Result<Option<Effects>, HostError> {
+        WorkflowHost::error(self, rule, instance, error, now)
+    }
+    fn signal(
+        &self,
+        name: &str,
+        instance: &mut Instance,
+        args: &Json,
+        now: i64,
+    ) -> Result<Effects, HostError> {
+        WorkflowHost::signal(self, name, instance, args, now)
+    }
+    fn complete_when(&self, instance: &Instance, now: i64) -> Result<bool, HostError> {
+        WorkflowHost::complete_when(self, instance, now)
+    }
+    fn output(&self, instance: &Instance, now: i64) -> Result<Option<Json>, HostError> {
+        WorkflowHost::output(self, instance, now)
+    }
+}
+
 /// One workflow of a program, ready to run.
 pub struct WorkflowHost<'p> {
     program: &'p Program,

@@ -142,7 +142,7 @@ fn the_encode_example_runs_to_completion_through_the_host_api() {
     assert_eq!(
         transcode.settings,
         cosmos_ir::FunctionSettings {
-            command: vec!["python3".to_string(), "functions/transcode.py".to_string()],
+            command: vec!["sh".to_string(), "functions/transcode.sh".to_string()],
             pool: "transcoders".to_string(),
             timeout_ms: 600_000,
             warm: 1,

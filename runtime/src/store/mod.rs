@@ -56,8 +56,10 @@
 //! consumed are one transaction: after a `kill -9` at any moment either all of a step
 //! is there or none of it.
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::{POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 use std::collections::BTreeMap;
@@ -286,6 +288,12 @@ pub enum StoreError {
     Invalid(String),
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    /// The database could not be reached (after retrying), or could not say whether a
+    /// transaction committed.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
     #[error("store i/o: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -369,7 +377,7 @@ pub trait Store: Send + Sync {
     fn next_lease_expiry(&self, queue: &str, now: i64) -> Result<Option<i64>, StoreError>;
     /// Counts per queue, in queue-name order.
     fn queue_stats(&self, now: i64) -> Result<Vec<QueueStats>, StoreError>;
-    /// The oldest dead letters of `queue`: (id, payload, reason).
+    /// The oldest dead letters of `queue`: (id, payload, reason); `limit` 0 means all.
     fn dead_letters(
         &self,
         queue: &str,

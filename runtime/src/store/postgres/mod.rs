@@ -1,0 +1,665 @@
+//! [`PostgresStore`]: the [`Store`] on PostgreSQL, for several runtime processes
+//! (nodes) sharing one database. Nodes need no configuration of each other: pointing
+//! them at the same database is enough.
+//!
+//! # Connections
+//!
+//! The synchronous `postgres` client behind an `r2d2` pool ([`PostgresOptions`]);
+//! statements are prepared once per connection. Every method blocks, like the SQLite
+//! store's: call it from `tokio::task::spawn_blocking`. Writes are read-committed
+//! transactions; connection loss is retried with backoff, and a commit whose answer
+//! was lost is resolved with `txid_status` so that nothing is applied twice (see
+//! `conn.rs`). TLS is not supported: connect over a trusted network or a local socket.
+//!
+//! # Leases across nodes
+//!
+//! See `queue.rs`: `FOR UPDATE SKIP LOCKED` to pick messages, an advisory lock per
+//! exclusivity value, and a unique partial index so that the database itself refuses
+//! two live leases of one (queue, value). Leases held by a node that died expire and
+//! are taken back by the next lease on the queue, from any node, exactly as on SQLite;
+//! [`Store::release_all_leases`] exists but a runtime never calls it on PostgreSQL
+//! (other nodes' leases are alive).
+//!
+//! # Schema
+//!
+//! `migrations/postgres/NNNN_*.sql`, applied in order in one transaction under an
+//! advisory lock (nodes starting together migrate once), each recorded in
+//! `schema_version`. A schema newer than this build knows is refused. The tables live
+//! in the connection's current schema: put `options=-c search_path=NAME` in the URL to
+//! use another one than `public`.
+
+mod conn;
+mod queue;
+
+use std::str::FromStr;
+
+use postgres::Row;
+use postgres::types::ToSql;
+use serde_json::Value as Json;
+
+use super::{
+    Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
+    MessageId, NewInstance, NewMessage, QueueStats, StepCommit, Store, StoreError,
+};
+use conn::{Db, Finish, Manager};
+pub use conn::PostgresOptions;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// The migrations, in order: (version, name, SQL).
+const MIGRATIONS: &[(i32, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
+
+/// The schema version this build writes.
+pub const POSTGRES_SCHEMA_VERSION: i32 = 1;
+
+/// The [`Store`] on PostgreSQL.
+pub struct PostgresStore {
+    db: Db,
+    /// Where it connects, without the password.
+    target: String,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database `url` names (`postgres://user@host:port/db?…`, or a
+    /// libpq key/value string) with the default options, bringing its schema up to date.
+    pub fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, &PostgresOptions::default())
+    }
+
+    pub fn open_with(url: &str, options: &PostgresOptions) -> Result<Self> {
+        let mut config = postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Invalid(format!("bad PostgreSQL URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.connect_timeout);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("cosmos");
+        }
+        let target = format!(
+            "{:?}/{}",
+            config.get_hosts(),
+            config.get_dbname().unwrap_or_default()
+        );
+        let manager = Manager { config };
+        let mut client = manager.connect_client()?;
+        migrate(&mut client)?;
+        drop(client);
+        Ok(PostgresStore {
+            db: Db::new(manager, options.clone()),
+            target,
+        })
+    }
+
+    /// The schema version of the database.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.db.read("schema_version", |conn| {
+            let row = conn.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?;
+            Ok(i64::from(row.get::<_, i32>(0)))
+        })
+    }
+
+    /// Test hook: the next `n` commits behave as if the connection broke while the
+    /// answer to `COMMIT` was on its way (they did commit; the store must find out).
+    #[doc(hidden)]
+    pub fn lose_commit_answers(&self, n: u32) {
+        self.db.lose_commit_answers(n);
+    }
+}
+
+fn migrate(client: &mut postgres::Client) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.batch_execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(
+             'cosmos' || chr(31) || 'migrate' || chr(31) || COALESCE(current_schema(), ''), 0));
+         CREATE TABLE IF NOT EXISTS schema_version (
+             version INTEGER NOT NULL PRIMARY KEY,
+             name    TEXT    NOT NULL
+         );",
+    )?;
+    let current: i32 = tx
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?
+        .get(0);
+    if current > POSTGRES_SCHEMA_VERSION {
+        return Err(StoreError::Migration(format!(
+            "the database has schema version {current}, newer than the \
+             {POSTGRES_SCHEMA_VERSION} this build of Cosmos knows; use a newer Cosmos"
+        )));
+    }
+    for &(version, name, sql) in MIGRATIONS {
+        if version <= current {
+            continue;
+        }
+        tx.batch_execute(sql)
+            .map_err(|e| StoreError::Migration(format!("migration {version} ({name}): {e}")))?;
+        tx.execute(
+            "INSERT INTO schema_version (version, name) VALUES ($1, $2)",
+            &[&version, &name],
+        )?;
+        tracing::info!(version, name, "applied PostgreSQL store migration");
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+// ---- conversions ----
+
+pub(super) fn json_text(value: &Json) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::Invalid(format!("unserializable JSON: {e}")))
+}
+
+pub(super) fn parse_json(
+    text: &str,
+    table: &str,
+    id: &dyn std::fmt::Display,
+    column: &str,
+) -> Result<Json> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("{table} {id}: column {column}: {e}")))
+}
+
+pub(super) fn to_u32(value: i64, table: &str, id: &dyn std::fmt::Display, column: &str) -> Result<u32> {
+    u32::try_from(value).map_err(|_| {
+        StoreError::Corrupt(format!("{table} {id}: column {column}: {value} out of range"))
+    })
+}
+
+fn count(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// `LIMIT $n`: NULL is no limit.
+fn sql_limit(limit: usize) -> Option<i64> {
+    (limit > 0).then(|| i64::try_from(limit).unwrap_or(i64::MAX))
+}
+
+fn optional_json(value: Option<&Json>) -> Result<Option<String>> {
+    value.map(json_text).transpose()
+}
+
+// ---- instances, inside a transaction ----
+
+/// The ack of a step, checked before anything else it writes (see the SQLite store).
+fn step_ack(conn: &mut conn::Conn, commit: &StepCommit) -> Result<()> {
+    if let Some((id, owner)) = &commit.ack
+        && !queue::ack_in(conn, *id, owner, commit.now)?
+    {
+        return Err(StoreError::LeaseLost {
+            id: *id,
+            owner: owner.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// The rest of a step besides the instance row: its history rows and new messages.
+fn step_rest(conn: &mut conn::Conn, commit: &StepCommit) -> Result<()> {
+    if !commit.history.is_empty() {
+        let mut at = Vec::with_capacity(commit.history.len());
+        let mut kind = Vec::with_capacity(commit.history.len());
+        let mut text = Vec::with_capacity(commit.history.len());
+        let mut data = Vec::with_capacity(commit.history.len());
+        for event in &commit.history {
+            at.push(event.at);
+            kind.push(event.kind.as_str());
+            text.push(event.text.as_str());
+            data.push(json_text(&event.data)?);
+        }
+        conn.execute(
+            "INSERT INTO history (instance, seq, at, kind, text, data)
+             SELECT $1, (SELECT COALESCE(MAX(seq), 0) FROM history WHERE instance = $1) + u.i,
+                    u.at, u.kind, u.text, u.data
+             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])
+                  WITH ORDINALITY AS u(at, kind, text, data, i)",
+            &[&commit.instance, &at, &kind, &text, &data],
+        )?;
+    }
+    queue::enqueue_in(conn, &commit.enqueue, commit.now)?;
+    Ok(())
+}
+
+fn decode_instance(row: &Row) -> Result<InstanceRecord> {
+    let id: String = row.get(0);
+    let input: String = row.get(4);
+    let facts: String = row.get(5);
+    let output: Option<String> = row.get(6);
+    let state: String = row.get(8);
+    Ok(InstanceRecord {
+        input: parse_json(&input, "instances", &id, "input")?,
+        facts: parse_json(&facts, "instances", &id, "facts")?,
+        output: output
+            .as_deref()
+            .map(|text| parse_json(text, "instances", &id, "output"))
+            .transpose()?,
+        state: parse_json(&state, "instances", &id, "state")?,
+        workflow: row.get(1),
+        bundle: row.get(2),
+        status: row.get(3),
+        failure: row.get(7),
+        version: row.get(9),
+        created_at: row.get(10),
+        updated_at: row.get(11),
+        idempotency_key: row.get(12),
+        id,
+    })
+}
+
+fn create_in(conn: &mut conn::Conn, new: &NewInstance, first: &StepCommit) -> Result<Finish<Created>> {
+    if let Some(key) = &new.idempotency_key
+        && let Some(row) =
+            conn.query_opt("SELECT id FROM instances WHERE idempotency_key = $1", &[key])?
+    {
+        return Ok(Finish::Rollback(Created::Existing(row.get(0))));
+    }
+    if first.expected_version != 0 {
+        return Err(StoreError::Conflict {
+            instance: new.id.clone(),
+            expected: first.expected_version,
+            actual: 0,
+        });
+    }
+    if conn
+        .query_opt("SELECT 1 FROM instances WHERE id = $1", &[&new.id])?
+        .is_some()
+    {
+        return Err(StoreError::Duplicate(format!("instance {}", new.id)));
+    }
+    step_ack(conn, first)?;
+    let inserted = conn.query_opt(
+        "INSERT INTO instances (id, workflow, bundle, status, input, facts, output, failure,
+             state, version, created_at, updated_at, idempotency_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $12)
+         ON CONFLICT DO NOTHING
+         RETURNING 1",
+        &[
+            &new.id,
+            &new.workflow,
+            &new.bundle,
+            &first.status,
+            &json_text(&new.input)?,
+            &json_text(&first.facts)?,
+            &optional_json(first.output.as_ref())?,
+            &first.failure,
+            &json_text(&first.state)?,
+            &new.created_at,
+            &first.now,
+            &new.idempotency_key,
+        ],
+    )?;
+    if inserted.is_none() {
+        // Another node created it (or used the key) since the checks above.
+        if let Some(key) = &new.idempotency_key
+            && let Some(row) =
+                conn.query_opt("SELECT id FROM instances WHERE idempotency_key = $1", &[key])?
+        {
+            return Ok(Finish::Rollback(Created::Existing(row.get(0))));
+        }
+        return Err(StoreError::Duplicate(format!("instance {}", new.id)));
+    }
+    step_rest(conn, first)?;
+    Ok(Finish::Commit(Created::New))
+}
+
+fn commit_in(conn: &mut conn::Conn, commit: &StepCommit) -> Result<()> {
+    step_ack(conn, commit)?;
+    let updated = conn.execute(
+        "UPDATE instances SET status = $3, facts = $4, output = $5, failure = $6,
+             state = $7, version = version + 1, updated_at = $8
+         WHERE id = $1 AND version = $2",
+        &[
+            &commit.instance,
+            &commit.expected_version,
+            &commit.status,
+            &json_text(&commit.facts)?,
+            &optional_json(commit.output.as_ref())?,
+            &commit.failure,
+            &json_text(&commit.state)?,
+            &commit.now,
+        ],
+    )?;
+    if updated != 1 {
+        let actual = conn.query_opt(
+            "SELECT version FROM instances WHERE id = $1",
+            &[&commit.instance],
+        )?;
+        return Err(match actual {
+            None => StoreError::NotFound(format!("instance {}", commit.instance)),
+            Some(row) => StoreError::Conflict {
+                instance: commit.instance.clone(),
+                expected: commit.expected_version,
+                actual: row.get(0),
+            },
+        });
+    }
+    step_rest(conn, commit)
+}
+
+/// `UPDATE … SET` expressions that end a lease as expired: back to `ready_state`, or
+/// dead with `reason` when the message has had `max_attempts` leases.
+fn end_lease(ready_state: i16, reason: &str) -> String {
+    format!(
+        "state = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
+                      THEN 2 ELSE {ready_state} END,
+         dead_reason = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
+                      THEN '{reason} ' || attempts || ' attempt(s)' ELSE NULL END,
+         live_key = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
+                      THEN NULL ELSE live_key END,
+         owner = NULL,
+         lease_until = NULL"
+    )
+}
+
+impl Store for PostgresStore {
+    fn create_instance(&self, new: NewInstance, first: StepCommit) -> Result<Created> {
+        if first.instance != new.id {
+            return Err(StoreError::Invalid(format!(
+                "the first step of instance {} names instance {}",
+                new.id, first.instance
+            )));
+        }
+        self.db
+            .write("create_instance", |conn| create_in(conn, &new, &first))
+    }
+
+    fn instance(&self, id: &str) -> Result<Option<InstanceRecord>> {
+        self.db.read("instance", |conn| {
+            conn.query_opt(
+                "SELECT id, workflow, bundle, status, input, facts, output, failure, state,
+                        version, created_at, updated_at, idempotency_key
+                 FROM instances WHERE id = $1",
+                &[&id],
+            )?
+            .as_ref()
+            .map(decode_instance)
+            .transpose()
+        })
+    }
+
+    fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>> {
+        let mut sql = String::from(
+            "SELECT id, workflow, status, created_at, updated_at FROM instances WHERE TRUE",
+        );
+        let mut values: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        for (column, value) in [
+            ("workflow = ", &filter.workflow),
+            ("status = ", &filter.status),
+            ("id > ", &filter.after),
+        ] {
+            if let Some(value) = value {
+                values.push(value);
+                sql.push_str(&format!(" AND {column}${}", values.len()));
+            }
+        }
+        let limit = sql_limit(filter.limit);
+        values.push(&limit);
+        sql.push_str(&format!(" ORDER BY id LIMIT ${}", values.len()));
+        self.db.read("list_instances", |conn| {
+            Ok(conn
+                .query(&sql, &values)?
+                .iter()
+                .map(|row| InstanceSummary {
+                    id: row.get(0),
+                    workflow: row.get(1),
+                    status: row.get(2),
+                    created_at: row.get(3),
+                    updated_at: row.get(4),
+                })
+                .collect())
+        })
+    }
+
+    fn history(&self, id: &str, after_seq: i64) -> Result<Vec<HistoryRow>> {
+        self.db.read("history", |conn| {
+            let rows = conn.query(
+                "SELECT seq, at, kind, text, data FROM history
+                 WHERE instance = $1 AND seq > $2 ORDER BY seq",
+                &[&id, &after_seq],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let seq: i64 = row.get(0);
+                    let data: String = row.get(4);
+                    Ok(HistoryRow {
+                        seq,
+                        at: row.get(1),
+                        kind: row.get(2),
+                        text: row.get(3),
+                        data: parse_json(&data, "history", &format_args!("{id}#{seq}"), "data")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn commit_step(&self, commit: StepCommit) -> Result<()> {
+        self.db.write("commit_step", |conn| {
+            commit_in(conn, &commit).map(Finish::Commit)
+        })
+    }
+
+    fn unfinished_instances(&self) -> Result<Vec<String>> {
+        self.db.read("unfinished_instances", |conn| {
+            Ok(conn
+                .query(
+                    "SELECT id FROM instances WHERE status = 'RUNNING' ORDER BY id",
+                    &[],
+                )?
+                .iter()
+                .map(|row| row.get(0))
+                .collect())
+        })
+    }
+
+    fn put_bundle(&self, hash: &str, bytes: &[u8], now: i64) -> Result<()> {
+        self.db.write("put_bundle", |conn| {
+            conn.execute(
+                "INSERT INTO bundles (hash, bytes, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (hash) DO NOTHING",
+                &[&hash, &bytes, &now],
+            )?;
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    fn bundle(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+        self.db.read("bundle", |conn| {
+            Ok(conn
+                .query_opt("SELECT bytes FROM bundles WHERE hash = $1", &[&hash])?
+                .map(|row| row.get(0)))
+        })
+    }
+
+    fn enqueue(&self, messages: &[NewMessage], now: i64) -> Result<Vec<MessageId>> {
+        self.db.write("enqueue", |conn| {
+            queue::enqueue_in(conn, messages, now).map(Finish::Commit)
+        })
+    }
+
+    fn lease(&self, request: &LeaseRequest) -> Result<Vec<Leased>> {
+        self.db.write("lease", |conn| {
+            match queue::lease_in(conn, request) {
+                // The unique index caught two leases of one exclusivity value (it cannot
+                // with the advisory locks; should it, the lease is simply taken again).
+                Err(StoreError::Postgres(e))
+                    if e.as_db_error()
+                        .and_then(|d| d.constraint())
+                        .is_some_and(|c| c == "messages_leased_exclusive") =>
+                {
+                    tracing::warn!(error = %e, "PostgreSQL store: exclusivity collision");
+                    Ok(Finish::Rollback(Vec::new()))
+                }
+                other => other.map(Finish::Commit),
+            }
+        })
+    }
+
+    fn ack(&self, id: MessageId, owner: &str, now: i64) -> Result<bool> {
+        self.db.write("ack", |conn| {
+            queue::ack_in(conn, id, owner, now).map(Finish::Commit)
+        })
+    }
+
+    fn ack_many(&self, ids: &[MessageId], owner: &str, now: i64) -> Result<Vec<bool>> {
+        self.db.write("ack_many", |conn| {
+            let acked = ids
+                .iter()
+                .map(|&id| queue::ack_in(conn, id, owner, now))
+                .collect::<Result<Vec<bool>>>()?;
+            Ok(Finish::Commit(acked))
+        })
+    }
+
+    fn ack_and_enqueue(
+        &self,
+        id: MessageId,
+        owner: &str,
+        messages: &[NewMessage],
+        now: i64,
+    ) -> Result<bool> {
+        self.db.write("ack_and_enqueue", |conn| {
+            if !queue::ack_in(conn, id, owner, now)? {
+                return Ok(Finish::Rollback(false));
+            }
+            queue::enqueue_in(conn, messages, now)?;
+            Ok(Finish::Commit(true))
+        })
+    }
+
+    fn release(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool> {
+        let sql = format!(
+            "UPDATE messages SET {}, visible_at = $3 WHERE id = $1 AND state = 1 AND owner = $2",
+            end_lease(3, "released after")
+        );
+        self.db.write("release", |conn| {
+            let changed = conn.execute(&sql, &[&id, &owner, &visible_at])?;
+            Ok(Finish::Commit(changed == 1))
+        })
+    }
+
+    fn extend(&self, id: MessageId, owner: &str, lease_until: i64) -> Result<bool> {
+        self.db.write("extend", |conn| {
+            let changed = conn.execute(
+                "UPDATE messages SET lease_until = $3 WHERE id = $1 AND state = 1 AND owner = $2",
+                &[&id, &owner, &lease_until],
+            )?;
+            Ok(Finish::Commit(changed == 1))
+        })
+    }
+
+    fn dead_letter(&self, id: MessageId, owner: &str, reason: &str) -> Result<bool> {
+        self.db.write("dead_letter", |conn| {
+            let changed = conn.execute(
+                "UPDATE messages SET state = 2, dead_reason = $3, live_key = NULL, owner = NULL,
+                     lease_until = NULL
+                 WHERE id = $1 AND state = 1 AND owner = $2",
+                &[&id, &owner, &reason],
+            )?;
+            Ok(Finish::Commit(changed == 1))
+        })
+    }
+
+    fn release_owner(&self, owner: &str) -> Result<u64> {
+        self.db.write("release_owner", |conn| {
+            let changed = conn.execute(
+                "UPDATE messages SET state = 0, owner = NULL, lease_until = NULL,
+                     attempts = GREATEST(attempts - 1, 0)
+                 WHERE state = 1 AND owner = $1",
+                &[&owner],
+            )?;
+            Ok(Finish::Commit(changed))
+        })
+    }
+
+    fn release_all_leases(&self) -> Result<u64> {
+        let sql = format!(
+            "UPDATE messages SET {} WHERE state = 1",
+            end_lease(0, "lease ended by a restart after")
+        );
+        self.db.write("release_all_leases", |conn| {
+            Ok(Finish::Commit(conn.execute(&sql, &[])?))
+        })
+    }
+
+    fn next_visible_at(&self, queue: &str, now: i64) -> Result<Option<i64>> {
+        self.db.read("next_visible_at", |conn| {
+            Ok(conn
+                .query_one(
+                    "SELECT MIN(visible_at) FROM messages
+                     WHERE queue = $1 AND state = 3 AND visible_at > $2",
+                    &[&queue, &now],
+                )?
+                .get(0))
+        })
+    }
+
+    fn next_lease_expiry(&self, queue: &str, now: i64) -> Result<Option<i64>> {
+        self.db.read("next_lease_expiry", |conn| {
+            Ok(conn
+                .query_one(
+                    "SELECT MIN(lease_until) FROM messages
+                     WHERE queue = $1 AND state = 1 AND lease_until > $2",
+                    &[&queue, &now],
+                )?
+                .get(0))
+        })
+    }
+
+    fn queue_stats(&self, now: i64) -> Result<Vec<QueueStats>> {
+        self.db.read("queue_stats", |conn| {
+            let rows = conn.query(
+                "SELECT queue,
+                     count(*) FILTER (WHERE (state IN (0, 3) AND visible_at <= $1)
+                                         OR (state = 1 AND lease_until <= $1)),
+                     count(*) FILTER (WHERE state IN (0, 3) AND visible_at > $1),
+                     count(*) FILTER (WHERE state = 1 AND lease_until > $1),
+                     count(*) FILTER (WHERE state = 2)
+                 FROM messages GROUP BY queue ORDER BY queue",
+                &[&now],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|row| QueueStats {
+                    queue: row.get(0),
+                    ready: count(row.get(1)),
+                    delayed: count(row.get(2)),
+                    leased: count(row.get(3)),
+                    dead: count(row.get(4)),
+                })
+                .collect())
+        })
+    }
+
+    fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<(MessageId, Json, String)>> {
+        let limit = sql_limit(limit);
+        self.db.read("dead_letters", |conn| {
+            let rows = conn.query(
+                "SELECT id, payload, COALESCE(dead_reason, '') FROM messages
+                 WHERE queue = $1 AND state = 2 ORDER BY id LIMIT $2",
+                &[&queue, &limit],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let id: MessageId = row.get(0);
+                    let payload: String = row.get(1);
+                    Ok((
+                        id,
+                        parse_json(&payload, "messages", &id, "payload")?,
+                        row.get(2),
+                    ))
+                })
+                .collect()
+        })
+    }
+}

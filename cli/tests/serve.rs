@@ -385,14 +385,72 @@ fn a_new_bundle_leaves_running_instances_on_theirs_and_sigterm_stops_cleanly() {
     let new_id = new["id"].as_str().unwrap().to_string();
     assert_ne!(new["bundle"], old["bundle"]);
     for id in [&old_id, &new_id] {
-        let (status, body) =
-            server.post(&format!("/v1/instances/{id}/signals/approve"), json!({"who": "ann"}));
+        let (status, body) = server.post(
+            &format!("/v1/instances/{id}/signals/approve"),
+            json!({"who": "ann"}),
+        );
         assert_eq!(status, 200, "{body}");
     }
     let (_, old) = server.get(&format!("/v1/instances/{old_id}"));
     let (_, new) = server.get(&format!("/v1/instances/{new_id}"));
     assert_eq!(old["output"], json!({"by": "v1:ann"}), "{old}");
     assert_eq!(new["output"], json!({"by": "v2:ann"}), "{new}");
-    let (status, _) = server.post(&format!("/v1/instances/{old_id}/signals/approve"), json!({"who": "bo"}));
+    let (status, _) = server.post(
+        &format!("/v1/instances/{old_id}/signals/approve"),
+        json!({"who": "bo"}),
+    );
     assert_eq!(status, 409, "a completed instance takes no more signals");
+}
+
+#[test]
+fn sigterm_lets_a_running_call_finish_and_nothing_runs_twice() {
+    let source = r#"
+function slow(): Int { command "sh functions/slow.sh" }
+workflow Once {
+    facts { n: Int? }
+    rule "go" {
+        match { n == null }
+        action { slow() }
+        reaction { n = result }
+    }
+    complete when { n != null }
+    output { [n: n] }
+}
+"#;
+    // Counts its runs in runs.log, then takes a second.
+    let slow = "echo run >> runs.log\nsleep 1\necho 7\n";
+    let project = support::project(&[
+        support::MANIFEST,
+        ("src/main.emx", source),
+        ("functions/slow.sh", slow),
+    ]);
+    let root = project.path();
+    let mut server = Server::start(root, &[]);
+    let (status, body) = server.post("/v1/workflows/Once/instances", json!({}));
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    let started = Instant::now();
+    while !root.join("runs.log").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the call never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = server.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let exit = server.child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    drop(server);
+
+    let server = Server::start(root, &[]);
+    wait_all_finished(&server, &[id.clone()], Duration::from_secs(20));
+    let (_, body) = server.get(&format!("/v1/instances/{id}"));
+    assert_eq!(body["output"], json!({"n": 7}), "{body}");
+    let runs = std::fs::read_to_string(root.join("runs.log")).unwrap();
+    assert_eq!(
+        runs.lines().count(),
+        1,
+        "the call finished during the stop: {runs}"
+    );
 }

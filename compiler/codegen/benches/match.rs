@@ -202,6 +202,17 @@ fn instance(host: &WorkflowHost<'_>, f: &Facts) -> Instance {
     instance
 }
 
+/// The text of a predicate's `match`, from the source.
+fn match_text(rule: &str) -> String {
+    let needle = format!("rule \"{rule}\" {{ match {{ ");
+    SOURCE
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&needle))
+        .and_then(|rest| rest.split(" }; action").next())
+        .unwrap_or(rule)
+        .replace('|', "\\|")
+}
+
 /// The median of `RUNS` timed runs of `f` after one warm-up run.
 fn median(mut f: impl FnMut() -> usize) -> (Duration, usize) {
     let mut count = f();
@@ -373,4 +384,31 @@ fn main() {
     );
     println!("| facts per instance: plain struct | {plain_bytes:.0} B | |");
     println!("\n{INSTANCES} instances × 20 predicates, median of {RUNS} runs after a warm-up; {hand_count} matches.");
+
+    // Per predicate, against instances prepared once (preparing is timed above).
+    let mut prepared: Vec<_> = instances.iter().map(|i| host.prepare(i)).collect();
+    println!("\n| predicate | hand-written | JIT (prepared) | interpreter | JIT / hand | interpreter / JIT |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for (p, name) in names.iter().enumerate() {
+        let (h, _) = median(|| plain.iter().filter(|f| black_box(HAND[p])(f)).count());
+        let (j, _) = median(|| {
+            prepared
+                .iter_mut()
+                .filter(|i| host.matches_prepared(indices[p], i, 0).unwrap())
+                .count()
+        });
+        let (t, _) = median(|| {
+            instances
+                .iter()
+                .filter(|i| interp.matches(name, i, 0).unwrap())
+                .count()
+        });
+        let (h, j, t) = (ns_per(h, INSTANCES), ns_per(j, INSTANCES), ns_per(t, INSTANCES));
+        println!(
+            "| `{}` | {h:.1} ns | {j:.1} ns | {t:.1} ns | {:.1}× | {:.1}× |",
+            match_text(name),
+            j / h,
+            t / j
+        );
+    }
 }

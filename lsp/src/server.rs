@@ -186,13 +186,19 @@ impl LanguageServer for Server {
     async fn initialized(&self, _: InitializedParams) {
         if self.watch_files.load(Ordering::SeqCst) {
             let options = DidChangeWatchedFilesRegistrationOptions {
-                watchers: vec![FileSystemWatcher {
-                    glob_pattern: GlobPattern::String("**/cosmos.toml".to_string()),
-                    kind: None,
-                }],
+                watchers: vec![
+                    FileSystemWatcher {
+                        glob_pattern: GlobPattern::String("**/cosmos.toml".to_string()),
+                        kind: None,
+                    },
+                    FileSystemWatcher {
+                        glob_pattern: GlobPattern::String("**/*.emx".to_string()),
+                        kind: None,
+                    },
+                ],
             };
             let registration = Registration {
-                id: "cosmos.toml".to_string(),
+                id: "cosmos-files".to_string(),
                 method: "workspace/didChangeWatchedFiles".to_string(),
                 register_options: serde_json::to_value(options).ok(),
             };
@@ -200,7 +206,7 @@ impl LanguageServer for Server {
                 self.client
                     .log_message(
                         MessageType::WARNING,
-                        format!("cannot watch cosmos.toml: {error}"),
+                        format!("cannot watch cosmos.toml and .emx files: {error}"),
                     )
                     .await;
             }
@@ -218,6 +224,26 @@ impl LanguageServer for Server {
         if params.changes.iter().any(|c| self.is_manifest(&c.uri)) {
             self.reload_config().await;
         }
+        let sources: Vec<&Url> = params
+            .changes
+            .iter()
+            .map(|c| &c.uri)
+            .filter(|u| u.path().ends_with(".emx"))
+            .collect();
+        if sources.is_empty() {
+            return;
+        }
+        let removed: Vec<Url> = {
+            let mut state = lock(&self.state);
+            sources
+                .into_iter()
+                .filter_map(|url| state.disk_changed(url))
+                .collect()
+        };
+        for url in removed {
+            self.client.publish_diagnostics(url, Vec::new(), None).await;
+        }
+        self.touch();
     }
 
     async fn shutdown(&self) -> Result<()> {

@@ -174,6 +174,58 @@ impl State {
         }
     }
 
+    /// An `.emx` file changed on disk outside the editor (created, changed, deleted by
+    /// a checkout, a generator, another editor). Files open in the editor keep the
+    /// editor's text. Returns the URL of a file the analysis no longer has, whose
+    /// diagnostics the editor must clear.
+    pub fn disk_changed(&mut self, url: &Url) -> Option<Url> {
+        if self.is_std(url) {
+            return None;
+        }
+        let path = url.to_file_path().ok()?;
+        let inside = self
+            .source_root
+            .as_ref()
+            .is_some_and(|root| path.starts_with(root));
+        let disk = std::fs::read_to_string(&path).ok();
+        match (self.file(url), disk) {
+            (Some(id), Some(text)) => {
+                let doc = self.documents.get_mut(&id)?;
+                doc.disk_text = Some(text.clone());
+                if !doc.open {
+                    doc.text = text.clone();
+                    self.analysis.set_file(id, &doc.module, text);
+                }
+                None
+            }
+            (Some(id), None) => {
+                if self.documents.get(&id).is_some_and(|d| d.open) {
+                    return None;
+                }
+                self.documents.remove(&id);
+                self.analysis.remove_file(id);
+                Some(url.clone())
+            }
+            (None, Some(text)) if inside => {
+                let id = self.allocate();
+                let module = self.module_for(url);
+                self.analysis.set_file(id, &module, text.clone());
+                self.documents.insert(
+                    id,
+                    Document {
+                        url: url.clone(),
+                        module,
+                        text: text.clone(),
+                        disk_text: Some(text),
+                        open: false,
+                    },
+                );
+                None
+            }
+            (None, _) => None,
+        }
+    }
+
     /// A file was saved: what is on disk is now the editor's text.
     pub fn saved(&mut self, url: &Url) {
         if let Some(doc) = self.file(url).and_then(|id| self.documents.get_mut(&id)) {

@@ -261,11 +261,17 @@ impl<'s> Evaluation<'s> {
     /// Frees every value the last call made and clears its status and effects,
     /// keeping the cells.
     pub fn reset(&mut self) {
-        self.ctx.free_arena();
-        self.ctx.status = STATUS_OK;
-        self.ctx.depth = 0;
-        self.ctx.error = None;
-        self.ctx.effects = Effects::default();
+        // Only what a call changed is touched: a `match` that allocated nothing and
+        // did not fail leaves the context's other cache lines alone.
+        if !self.ctx.arena.is_empty() {
+            self.ctx.free_arena();
+        }
+        if self.ctx.status != STATUS_OK {
+            self.ctx.status = STATUS_OK;
+            self.ctx.depth = 0;
+            self.ctx.error = None;
+            self.ctx.effects = Effects::default();
+        }
     }
 
     /// Runs a compiled body. `code` must be a body compiled by this crate's `Jit`

@@ -632,6 +632,32 @@ test('a change to cosmos.toml reloads the declared pools', async () => {
   await waitFor(() => !unknownPool(), 'no pool, no warning');
 });
 
+test('.emx files created or deleted outside the editor are picked up', async () => {
+  assert.ok(registrations.some((r) => r.method === 'workspace/didChangeWatchedFiles'
+    && r.registerOptions.watchers.some((w) => w.globPattern === '**/*.emx')), JSON.stringify(registrations));
+  const errors = () => (latest.get(mainUri) ?? []).filter((d) => d.severity === 1);
+  const folder = path.join(fs.realpathSync(path.join(dir, 'src')), 'extra');
+  const file = path.join(folder, 'tools.emx');
+  const toolsUri = pathToFileURL(file).href;
+  const notify = (type) => conn.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: toolsUri, type }] });
+  const uses = MAIN.replace('import media.types', 'import extra.tools { triple }\nimport media.types')
+    + '\ndef nine(): Int {\n    triple(3)\n}\n';
+  change(mainUri, uses);
+  await waitFor(() => errors().length > 0, 'an error for the missing module');
+  fs.mkdirSync(folder, { recursive: true });
+  fs.writeFileSync(file, 'def triple(x: Int): Int {\n    x * 3\n}\n');
+  notify(1);
+  await waitFor(() => errors().length === 0 && latest.has(mainUri), 'the new module is seen: ' + JSON.stringify(errors()));
+  const before = published.length;
+  fs.rmSync(folder, { recursive: true });
+  notify(3);
+  await waitFor(() => errors().length > 0, 'the deleted module is missing again');
+  assert.ok(published.slice(before).some((p) => p.uri === toolsUri && p.diagnostics.length === 0),
+    'the deleted file\'s diagnostics are cleared');
+  change(mainUri, MAIN);
+  await waitFor(() => errors().length === 0, 'back to the original text');
+});
+
 /** `n` helpers that call each other, so that their check takes a while. */
 function bigFile(n, extra) {
   const out = [];

@@ -110,6 +110,18 @@ impl PostgresStore {
         })
     }
 
+    /// How many messages `owner` holds a lease on (live or expired but not yet taken
+    /// back).
+    pub fn leases_held(&self, owner: &str) -> Result<u64> {
+        self.db.read("leases_held", |conn| {
+            let row = conn.query_one(
+                "SELECT count(*) FROM messages WHERE state = 1 AND owner = $1",
+                &[&owner],
+            )?;
+            Ok(count(row.get(0)))
+        })
+    }
+
     /// Test hook: the next `n` commits behave as if the connection broke while the
     /// answer to `COMMIT` was on its way (they did commit; the store must find out).
     #[doc(hidden)]

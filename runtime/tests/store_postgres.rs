@@ -1,0 +1,383 @@
+//! What only PostgreSQL has: several stores (processes) on one database leasing at
+//! once, leases expiring from one store to another, connection loss, lost commit
+//! answers, concurrent migrations. Each test runs in a fresh schema of the server
+//! `COSMOS_TEST_POSTGRES` names, and is skipped (with a message) without it. The
+//! behaviour both backends share is tested by `store.rs`, on both.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod pg;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+use cosmos_runtime::store::{
+    Created, LeaseRequest, NewHistory, NewInstance, NewMessage, POSTGRES_SCHEMA_VERSION,
+    PostgresOptions, PostgresStore, StepCommit, Store, StoreError,
+};
+use serde_json::json;
+
+const T0: i64 = 1_767_225_600_000;
+
+fn now_ms() -> i64 {
+    cosmos_runtime::node::now_ms()
+}
+
+fn request(queue: &str, owner: &str, now: i64, limit: usize, lease_ms: i64) -> LeaseRequest {
+    LeaseRequest {
+        queue: queue.into(),
+        owner: owner.into(),
+        now,
+        lease_ms,
+        limit,
+        filter: BTreeMap::new(),
+    }
+}
+
+fn new_instance(id: &str) -> NewInstance {
+    NewInstance {
+        id: id.into(),
+        workflow: "w".into(),
+        bundle: "b".into(),
+        input: json!({}),
+        idempotency_key: None,
+        created_at: T0,
+    }
+}
+
+fn step(instance: &str, expected_version: i64, now: i64) -> StepCommit {
+    StepCommit {
+        instance: instance.into(),
+        expected_version,
+        status: "RUNNING".into(),
+        facts: json!({"version": expected_version + 1}),
+        output: None,
+        failure: None,
+        state: json!({}),
+        now,
+        history: vec![NewHistory {
+            at: now,
+            kind: "step".into(),
+            text: format!("step from {expected_version}"),
+            data: json!(expected_version),
+        }],
+        enqueue: Vec::new(),
+        ack: None,
+    }
+}
+
+#[test]
+fn migrations_apply_once_and_a_too_new_schema_is_refused() {
+    let Some(schema) = pg::schema("migrations_apply_once_and_a_too_new_schema_is_refused") else {
+        return;
+    };
+    for _ in 0..2 {
+        let store = PostgresStore::open(&schema.url).unwrap();
+        assert_eq!(store.schema_version().unwrap(), i64::from(POSTGRES_SCHEMA_VERSION));
+    }
+    let mut client = schema.client();
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM schema_version", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, i64::from(POSTGRES_SCHEMA_VERSION));
+    client
+        .execute("INSERT INTO schema_version VALUES (999, 'future')", &[])
+        .unwrap();
+    match PostgresStore::open(&schema.url) {
+        Err(StoreError::Migration(message)) => assert!(message.contains("999"), "{message}"),
+        other => panic!("expected a migration error, got {other:?}"),
+    }
+}
+
+#[test]
+fn nodes_starting_together_migrate_once() {
+    let Some(schema) = pg::schema("nodes_starting_together_migrate_once") else {
+        return;
+    };
+    let barrier = Arc::new(Barrier::new(4));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let url = schema.url.clone();
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                PostgresStore::open(&url).map(|s| s.schema_version().unwrap())
+            })
+        })
+        .collect();
+    for handle in handles {
+        assert_eq!(
+            handle.join().unwrap().unwrap(),
+            i64::from(POSTGRES_SCHEMA_VERSION)
+        );
+    }
+}
+
+/// Four stores (as four processes would have), two threads each, lease one queue of
+/// messages spread over a few exclusivity values: no value is ever held twice, and
+/// every message is delivered exactly once (the leases never expire here).
+#[test]
+fn concurrent_leasing_never_hands_out_two_leases_of_one_value() {
+    let Some(schema) = pg::schema("concurrent_leasing_never_hands_out_two_leases_of_one_value")
+    else {
+        return;
+    };
+    const VALUES: usize = 12;
+    const PER_VALUE: usize = 15;
+    let stores: Vec<Arc<PostgresStore>> = (0..4)
+        .map(|_| Arc::new(PostgresStore::open(&schema.url).unwrap()))
+        .collect();
+    let messages: Vec<NewMessage> = (0..VALUES * PER_VALUE)
+        .map(|n| NewMessage {
+            exclusivity: Some(format!("i{}", n % VALUES)),
+            // Some plain messages too, which may go to anyone at any time.
+            ..NewMessage::new("engine", json!(n), T0)
+        })
+        .chain((0..30).map(|n| NewMessage::new("engine", json!(10_000 + n), T0)))
+        .collect();
+    let total = messages.len();
+    stores[0].enqueue(&messages, T0).unwrap();
+
+    let held = Arc::new(Mutex::new(HashSet::<String>::new()));
+    let seen = Arc::new(Mutex::new(Vec::<i64>::new()));
+    let max_parallel = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for (s, store) in stores.iter().enumerate() {
+        for t in 0..2 {
+            let store = Arc::clone(store);
+            let (held, seen, max_parallel) = (held.clone(), seen.clone(), max_parallel.clone());
+            workers.push(std::thread::spawn(move || {
+                let owner = format!("node{s}-{t}");
+                let started = Instant::now();
+                loop {
+                    assert!(started.elapsed() < Duration::from_secs(60), "too slow");
+                    if seen.lock().unwrap().len() >= total {
+                        break;
+                    }
+                    let leased = store
+                        .lease(&request("engine", &owner, now_ms(), 4, 600_000))
+                        .unwrap();
+                    if leased.is_empty() {
+                        std::thread::sleep(Duration::from_millis(2));
+                        continue;
+                    }
+                    {
+                        let mut held = held.lock().unwrap();
+                        for message in &leased {
+                            if let Some(value) = &message.exclusivity {
+                                assert!(held.insert(value.clone()), "{value} leased twice");
+                            }
+                        }
+                        max_parallel.fetch_max(held.len(), Ordering::SeqCst);
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                    for message in &leased {
+                        // Forget the value before the ack: until the ack the database
+                        // still holds the lease, so nobody else can have it yet.
+                        if let Some(value) = &message.exclusivity {
+                            held.lock().unwrap().remove(value);
+                        }
+                        assert!(store.ack(message.id, &owner, now_ms()).unwrap());
+                        seen.lock().unwrap().push(message.payload.as_i64().unwrap());
+                    }
+                }
+            }));
+        }
+    }
+    // Meanwhile the database never holds two leases of one value.
+    let checker = {
+        let done = Arc::clone(&done);
+        let mut client = schema.client();
+        std::thread::spawn(move || {
+            let mut checks = 0;
+            while !done.load(Ordering::SeqCst) {
+                let doubled = client
+                    .query(
+                        "SELECT queue, exclusivity FROM messages WHERE state = 1
+                         AND exclusivity IS NOT NULL GROUP BY 1, 2 HAVING count(*) > 1",
+                        &[],
+                    )
+                    .unwrap();
+                assert!(doubled.is_empty(), "two leases of one value");
+                checks += 1;
+            }
+            checks
+        })
+    };
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    assert!(checker.join().unwrap() > 0);
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort_unstable();
+    let mut expected: Vec<i64> = (0..(VALUES * PER_VALUE) as i64).collect();
+    expected.extend(10_000..10_030);
+    assert_eq!(seen, expected, "each message exactly once");
+    assert!(
+        max_parallel.load(Ordering::SeqCst) > 1,
+        "values were leased in parallel"
+    );
+}
+
+/// A lease taken by one store (a node that then dies) expires and is taken by another
+/// store with attempts + 1; the first owner's ack is refused; max_attempts dead-letters.
+#[test]
+fn leases_expire_from_one_store_to_another() {
+    let Some(schema) = pg::schema("leases_expire_from_one_store_to_another") else {
+        return;
+    };
+    let a = PostgresStore::open(&schema.url).unwrap();
+    let b = PostgresStore::open(&schema.url).unwrap();
+    let m = |n: i64| NewMessage {
+        exclusivity: Some("i1".into()),
+        max_attempts: Some(3),
+        ..NewMessage::new("engine", json!(n), T0)
+    };
+    let ids = a.enqueue(&[m(1), m(2)], T0).unwrap();
+    let first = a.lease(&request("engine", "a", T0, 10, 1_000)).unwrap();
+    assert_eq!(first.len(), 1, "one per value");
+    assert_eq!((first[0].id, first[0].attempts), (ids[0], 1));
+    assert!(b.lease(&request("engine", "b", T0 + 999, 10, 1_000)).unwrap().is_empty());
+    assert_eq!(b.next_lease_expiry("engine", T0).unwrap(), Some(T0 + 1_000));
+    let again = b.lease(&request("engine", "b", T0 + 1_000, 10, 1_000)).unwrap();
+    assert_eq!((again[0].id, again[0].attempts), (ids[0], 2));
+    assert!(!a.ack(ids[0], "a", T0 + 1_001).unwrap());
+    // b dies too; a third lease is the last attempt, and its expiry dead-letters it.
+    let third = a.lease(&request("engine", "a", T0 + 2_000, 10, 1_000)).unwrap();
+    assert_eq!((third[0].id, third[0].attempts), (ids[0], 3));
+    let after = b.lease(&request("engine", "b", T0 + 3_000, 10, 1_000)).unwrap();
+    assert_eq!((after[0].id, after[0].attempts), (ids[1], 1));
+    let dead = a.dead_letters("engine", 0).unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].0, ids[0]);
+    assert!(dead[0].2.contains("expired after 3"), "{}", dead[0].2);
+    assert_eq!(b.leases_held("b").unwrap(), 1);
+    assert_eq!(a.leases_held("a").unwrap(), 0);
+}
+
+/// Backends killed by the server (`pg_terminate_backend`) every few milliseconds while
+/// a store works: every operation still succeeds, and every step is there once.
+#[test]
+fn terminated_connections_are_retried_and_nothing_is_applied_twice() {
+    let Some(schema) =
+        pg::schema("terminated_connections_are_retried_and_nothing_is_applied_twice")
+    else {
+        return;
+    };
+    let app = format!("cosmos_{}", schema.name);
+    let url = pg::with_param(&schema.url, &format!("application_name={app}"));
+    let options = PostgresOptions {
+        pool_size: 3,
+        retries: 30,
+        ..PostgresOptions::default()
+    };
+    let store = Arc::new(PostgresStore::open_with(&url, &options).unwrap());
+    let mut first = step("i1", 0, T0);
+    first.history.clear();
+    first.enqueue = vec![NewMessage {
+        exclusivity: Some("i1".into()),
+        ..NewMessage::new("engine", json!(1), T0)
+    }];
+    store.create_instance(new_instance("i1"), first).unwrap();
+
+    let done = Arc::new(AtomicBool::new(false));
+    let killer = {
+        let done = Arc::clone(&done);
+        let mut admin = schema.admin();
+        std::thread::spawn(move || {
+            let mut killed = 0;
+            while !done.load(Ordering::SeqCst) {
+                let rows = admin
+                    .query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                         WHERE application_name = $1",
+                        &[&app],
+                    )
+                    .unwrap();
+                killed += rows.len();
+                std::thread::sleep(Duration::from_millis(15));
+            }
+            killed
+        })
+    };
+    let steps = 150;
+    for n in 0..steps {
+        let now = T0 + n;
+        let record = store.instance("i1").unwrap().unwrap();
+        let leased = store
+            .lease(&request("engine", "w", now, 1, 60_000))
+            .unwrap();
+        assert_eq!(leased.len(), 1, "step {n}: the instance's one message");
+        let mut commit = step("i1", record.version, now);
+        commit.ack = Some((leased[0].id, "w".into()));
+        commit.enqueue = vec![NewMessage {
+            exclusivity: Some("i1".into()),
+            ..NewMessage::new("engine", json!(record.version + 1), now)
+        }];
+        store.commit_step(commit).unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    let killed = killer.join().unwrap();
+    assert!(killed > 10, "the connections were killed {killed} times");
+
+    let record = store.instance("i1").unwrap().unwrap();
+    assert_eq!(record.version, 1 + steps);
+    let history = store.history("i1", 0).unwrap();
+    assert_eq!(history.len() as i64, steps);
+    assert!(history.iter().zip(1..).all(|(h, seq)| h.seq == seq));
+    let mut client = schema.client();
+    let live: Vec<String> = client
+        .query("SELECT payload FROM messages WHERE state IN (0, 1)", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(live, vec![(1 + steps).to_string()]);
+}
+
+/// A commit whose answer never arrived (the connection broke during `COMMIT`) is
+/// looked up by its transaction id: it is reported as done, not applied again.
+#[test]
+fn a_lost_commit_answer_is_resolved_not_repeated() {
+    let Some(schema) = pg::schema("a_lost_commit_answer_is_resolved_not_repeated") else {
+        return;
+    };
+    let store = PostgresStore::open(&schema.url).unwrap();
+    let mut first = step("i1", 0, T0);
+    first.history.clear();
+    store.lose_commit_answers(1);
+    assert_eq!(
+        store.create_instance(new_instance("i1"), first).unwrap(),
+        Created::New
+    );
+    store.lose_commit_answers(1);
+    store.commit_step(step("i1", 1, T0 + 1)).unwrap();
+    store.lose_commit_answers(1);
+    let ids = store
+        .enqueue(&[NewMessage::new("q", json!("once"), T0)], T0)
+        .unwrap();
+    let record = store.instance("i1").unwrap().unwrap();
+    assert_eq!(record.version, 2);
+    assert_eq!(store.history("i1", 0).unwrap().len(), 1);
+    let leased = store.lease(&request("q", "w", T0, 10, 1_000)).unwrap();
+    assert_eq!(leased.len(), 1);
+    assert_eq!(leased[0].id, ids[0]);
+    store.lose_commit_answers(1);
+    assert!(store.ack(ids[0], "w", T0 + 1).unwrap(), "acked once, reported as acked");
+}
+
+#[test]
+fn open_store_takes_postgres_urls() {
+    let Some(schema) = pg::schema("open_store_takes_postgres_urls") else {
+        return;
+    };
+    let store =
+        cosmos_runtime::connect::open_store(&schema.url, std::path::Path::new(".")).unwrap();
+    store.put_bundle("h", b"bytes", T0).unwrap();
+    assert_eq!(store.bundle("h").unwrap(), Some(b"bytes".to_vec()));
+}

@@ -111,7 +111,8 @@ period, and the leases of the rest are released for the next start.",
     after_help = "Settings (flag, then environment, then [runtime] of cosmos.toml, then default):\n  \
 --listen  COSMOS_LISTEN  listen   127.0.0.1:8080\n  \
 --store   COSMOS_STORE   store    .cosmos/cosmos.db under the project's root\n  \
-          COSMOS_TOKEN   token    none: with a token, requests need `Authorization: Bearer TOKEN`\n\n\
+          COSMOS_TOKEN   token    none: with a token, requests need `Authorization: Bearer TOKEN`\n  \
+          COSMOS_LOG     -        warn: what the runtime logs to stderr (error, warn, info, debug)\n\n\
 Exit status:\n  \
 0  stopped by a signal\n  \
 1  the project has errors\n  \

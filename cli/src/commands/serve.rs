@@ -44,7 +44,20 @@ pub(crate) enum ServeError {
     Serve(std::io::Error),
 }
 
+/// Runtime problems (a call result that could not be recorded, a step that could not
+/// be applied) are logged to stderr; `COSMOS_LOG` sets the level (`warn` by default,
+/// `info`/`debug` for more), with `tracing`'s filter syntax.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COSMOS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeError> {
+    init_logging();
     let (root, pools, config_runtime, bytes) = match &args.bundle {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|source| ServeError::Bundle {

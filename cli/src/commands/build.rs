@@ -55,7 +55,9 @@ pub(crate) fn build(
     let program = analysis
         .lower_project()
         .map_err(|e| BuildError::Lower(e.to_string()))?;
-    std::mem::forget(analysis);
+    // Dropped, not forgotten as `check` does: `serve` lives on, and the compiler's
+    // memory would stay resident for nothing.
+    drop(analysis);
     let sources = project
         .files
         .iter()

@@ -161,8 +161,9 @@ impl CompiledProgram {
         wanted: Option<&Uses>,
         now: i64,
     ) -> Evaluation<'a> {
-        let fill = |layout: &[FieldLayout], values: &[Value], which: Option<&[u32]>| {
-            let mut cells = vec![0u64; layout.len()];
+        let mut cells = vec![0u64; fact_layout.len() + input_layout.len()];
+        let (fact_cells, input_cells) = cells.split_at_mut(fact_layout.len());
+        let fill = |cells: &mut [u64], layout: &[FieldLayout], values: &[Value], which: Option<&[u32]>| {
             let mut put = |i: usize| {
                 if let (Some(cell), Some(v), Some(f)) = (cells.get_mut(i), values.get(i), layout.get(i)) {
                     *cell = to_cell(v, &f.ty);
@@ -172,11 +173,10 @@ impl CompiledProgram {
                 Some(which) => which.iter().for_each(|i| put(*i as usize)),
                 None => (0..layout.len()).for_each(&mut put),
             }
-            cells
         };
-        let fact_cells = fill(fact_layout, facts, wanted.map(|u| u.facts.as_slice()));
-        let input_cells = fill(input_layout, inputs, wanted.map(|u| u.inputs.as_slice()));
-        Evaluation::new(&self.shared, fact_cells, input_cells, now)
+        fill(fact_cells, fact_layout, facts, wanted.map(|u| u.facts.as_slice()));
+        fill(input_cells, input_layout, inputs, wanted.map(|u| u.inputs.as_slice()));
+        Evaluation::new(&self.shared, cells, fact_layout.len(), now)
     }
 
     /// Calls a body without arguments in a prepared evaluation and reads a `Bool`
@@ -210,7 +210,7 @@ impl CompiledProgram {
         now: i64,
     ) -> Result<Outcome, RuntimeError> {
         let mut eval = self.evaluation(input_layout, fact_layout, inputs, facts, Some(&code.uses), now);
-        let mut arg_cells = Vec::with_capacity(code.params.len().max(1));
+        let mut arg_cells = Vec::with_capacity(code.params.len());
         for (v, ty) in args.into_iter().zip(&code.params) {
             arg_cells.push(match Repr::of(ty) {
                 Repr::Ptr => eval.alloc(v) as u64,

@@ -98,6 +98,19 @@ impl<'p> JitWorkflowHost<'p> {
         )?)
     }
 
+    /// A `Bool` body (`match`, `complete when`) against an instance.
+    fn test(&self, code: &Code, instance: &Instance, now: i64) -> Result<bool, HostError> {
+        let mut eval = self.compiled.evaluation(
+            &self.workflow.inputs,
+            &self.workflow.facts,
+            &instance.inputs,
+            &instance.facts,
+            Some(&code.uses),
+            now,
+        );
+        Ok(self.compiled.test(code, &mut eval, now)?)
+    }
+
     fn run_write(
         &self,
         code: &Code,
@@ -119,7 +132,7 @@ impl<'p> JitWorkflowHost<'p> {
     pub fn matches(&self, rule: &str, instance: &Instance, now: i64) -> Result<bool, HostError> {
         match &self.rule(rule)?.1.matcher {
             None => Ok(true),
-            Some(code) => Ok(self.run(code, Vec::new(), instance, now)?.value == Value::Bool(true)),
+            Some(code) => self.test(code, instance, now),
         }
     }
 
@@ -359,7 +372,7 @@ impl<'p> JitWorkflowHost<'p> {
     pub fn complete_when(&self, instance: &Instance, now: i64) -> Result<bool, HostError> {
         match &self.code.complete_when {
             None => Ok(false),
-            Some(code) => Ok(self.run(code, Vec::new(), instance, now)?.value == Value::Bool(true)),
+            Some(code) => self.test(code, instance, now),
         }
     }
 

@@ -216,13 +216,15 @@ pub(crate) type BodyFn = extern "C" fn(*mut Ctx, *const u64) -> u64;
 /// be reused for several calls ([`Evaluation::reset`] frees what a call made).
 pub(crate) struct Evaluation<'s> {
     ctx: Ctx,
-    facts: Vec<u64>,
-    inputs: Vec<u64>,
+    /// The facts' cells, then the inputs' cells: one allocation.
+    cells: Vec<u64>,
+    facts: usize,
     _shared: std::marker::PhantomData<&'s Shared>,
 }
 
 impl<'s> Evaluation<'s> {
-    pub fn new(shared: &'s Shared, facts: Vec<u64>, inputs: Vec<u64>, now: i64) -> Self {
+    /// `cells` holds `facts` fact cells followed by the input cells.
+    pub fn new(shared: &'s Shared, cells: Vec<u64>, facts: usize, now: i64) -> Self {
         Evaluation {
             ctx: Ctx {
                 status: STATUS_OK,
@@ -236,8 +238,8 @@ impl<'s> Evaluation<'s> {
                 error: None,
                 effects: Effects::default(),
             },
+            cells,
             facts,
-            inputs,
             _shared: std::marker::PhantomData,
         }
     }
@@ -247,7 +249,7 @@ impl<'s> Evaluation<'s> {
     }
 
     pub fn facts(&self) -> &[u64] {
-        &self.facts
+        self.cells.get(..self.facts).unwrap_or_default()
     }
 
     pub fn ctx(&mut self) -> &mut Ctx {
@@ -283,8 +285,8 @@ impl<'s> Evaluation<'s> {
         let f: BodyFn = unsafe { std::mem::transmute::<*const u8, BodyFn>(code) };
         // The cells are pointed at here, where neither they nor the context move
         // until the call returns.
-        self.ctx.facts = self.facts.as_mut_ptr();
-        self.ctx.inputs = self.inputs.as_ptr();
+        self.ctx.facts = self.cells.as_mut_ptr();
+        self.ctx.inputs = self.cells.as_ptr().wrapping_add(self.facts);
         f(&mut self.ctx, args.as_ptr())
     }
 

@@ -352,6 +352,37 @@ fn visible_at_delays_delivery() {
 }
 
 #[test]
+fn a_release_into_the_future_is_a_timer() {
+    let (_dir, path) = temp();
+    let store = SqliteStore::open(&path).unwrap();
+    let id = store.enqueue(&[msg("q", json!("retry me"))], T0).unwrap()[0];
+    store.lease(&request("q", "w", T0, 1)).unwrap();
+    assert!(store.release(id, "w", T0 + 5_000).unwrap());
+    assert_eq!(stats(&store, "q", T0 + 1), (0, 1, 0, 0));
+    assert_eq!(
+        store.next_visible_at("q", T0 + 1).unwrap(),
+        Some(T0 + 5_000)
+    );
+    assert!(
+        store
+            .lease(&request("q", "w", T0 + 4_999, 1))
+            .unwrap()
+            .is_empty()
+    );
+    let again = store.lease(&request("q", "w", T0 + 5_000, 1)).unwrap();
+    assert_eq!((again[0].id, again[0].attempts), (id, 2));
+    // Released "now": leasable at once.
+    assert!(store.release(id, "w", T0 + 5_000).unwrap());
+    assert_eq!(
+        store
+            .lease(&request("q", "w", T0 + 5_000, 1))
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
 fn metadata_filters() {
     let (_dir, path) = temp();
     let store = SqliteStore::open(&path).unwrap();

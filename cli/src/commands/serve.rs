@@ -132,7 +132,20 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
         let local = listener
             .local_addr()
             .map_or(listen.clone(), |a| a.to_string());
-        let node = Node::start(store, deployment, executor, NodeConfig::default());
+        // COSMOS_LEASE_MS: how long a node's engine leases last (docs/runtime.md).
+        let node = Node::start(
+            store,
+            deployment,
+            executor,
+            NodeConfig {
+                lease_ms: std::env::var("COSMOS_LEASE_MS")
+                    .ok()
+                    .and_then(|ms| ms.parse::<i64>().ok())
+                    .filter(|&ms| ms > 0)
+                    .unwrap_or(NodeConfig::default().lease_ms),
+                ..NodeConfig::default()
+            },
+        );
         let app = api::router(
             node.clone(),
             ApiConfig {

@@ -39,7 +39,10 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        BYTES.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        BYTES.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         // SAFETY: the caller's contract is passed on unchanged.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -123,7 +126,12 @@ const FREE: u8 = 0;
 const HAND: [Predicate; 20] = [
     |f| f.status == "new",
     |f| f.attempts < 3 && !f.approved,
-    |f| f.size.checked_mul(2).and_then(|x| x.checked_add(1)).is_some_and(|x| x > 1000),
+    |f| {
+        f.size
+            .checked_mul(2)
+            .and_then(|x| x.checked_add(1))
+            .is_some_and(|x| x > 1000)
+    },
     |f| f.tags.iter().any(|t| t == "urgent"),
     |f| f.scores.iter().any(|s| *s > 90),
     |f| f.meta.contains_key("owner"),
@@ -138,7 +146,7 @@ const HAND: [Predicate; 20] = [
     |f| f.status != "failed" && f.approved,
     |f| f.tier != FREE || f.size < 100,
     |f| f.region == "us" || f.region == "eu",
-    |f| f.scores.iter().any(|s| *s == f.attempts),
+    |f| f.scores.contains(&f.attempts),
     |f| !(f.approved || f.owner.is_some()),
     |f| f.size >= 1000 && f.size <= 5000 && f.attempts == 0,
 ];
@@ -164,7 +172,10 @@ fn facts(i: usize) -> Facts {
     let scores = (0..r.below(5)).map(|_| r.below(100) as i64).collect();
     let mut meta = HashMap::new();
     for _ in 0..r.below(3) {
-        meta.insert(pick(&mut r, &["owner", "priority", "team"]), pick(&mut r, &["a", "b"]));
+        meta.insert(
+            pick(&mut r, &["owner", "priority", "team"]),
+            pick(&mut r, &["a", "b"]),
+        );
     }
     Facts {
         region: pick(&mut r, &["eu", "us", "ap"]),
@@ -239,7 +250,10 @@ fn main() {
         .filter(|d| d.severity == cosmos_diagnostics::Severity::Error)
         .map(|d| format!("{}: {} at {:?}", d.code.code, d.message, d.primary.span))
         .collect();
-    assert!(errors.is_empty(), "the benchmark program has errors: {errors:?}");
+    assert!(
+        errors.is_empty(),
+        "the benchmark program has errors: {errors:?}"
+    );
     let program = analysis.lower_project().unwrap();
 
     // Compile time: several compiles of the whole program, per body.
@@ -277,8 +291,16 @@ fn main() {
     for (i, f) in plain.iter().enumerate().take(500) {
         for (p, name) in names.iter().enumerate() {
             let expected = HAND[p](f);
-            assert_eq!(interp.matches(name, &instances[i], 0).unwrap(), expected, "{name} #{i}");
-            assert_eq!(host.matches(name, &instances[i], 0).unwrap(), expected, "{name} #{i}");
+            assert_eq!(
+                interp.matches(name, &instances[i], 0).unwrap(),
+                expected,
+                "{name} #{i}"
+            );
+            assert_eq!(
+                host.matches(name, &instances[i], 0).unwrap(),
+                expected,
+                "{name} #{i}"
+            );
         }
     }
 
@@ -383,11 +405,15 @@ fn main() {
         "| facts per instance: `Instance` (`Vec<Value>`, inputs and facts) | {instance_bytes:.0} B | JIT cells while evaluating: {cells_bytes} B |"
     );
     println!("| facts per instance: plain struct | {plain_bytes:.0} B | |");
-    println!("\n{INSTANCES} instances × 20 predicates, median of {RUNS} runs after a warm-up; {hand_count} matches.");
+    println!(
+        "\n{INSTANCES} instances × 20 predicates, median of {RUNS} runs after a warm-up; {hand_count} matches."
+    );
 
     // Per predicate, against instances prepared once (preparing is timed above).
     let mut prepared: Vec<_> = instances.iter().map(|i| host.prepare(i)).collect();
-    println!("\n| predicate | hand-written | JIT (prepared) | interpreter | JIT / hand | interpreter / JIT |");
+    println!(
+        "\n| predicate | hand-written | JIT (prepared) | interpreter | JIT / hand | interpreter / JIT |"
+    );
     println!("| --- | --- | --- | --- | --- | --- |");
     for (p, name) in names.iter().enumerate() {
         let (h, _) = median(|| plain.iter().filter(|f| black_box(HAND[p])(f)).count());
@@ -404,7 +430,11 @@ fn main() {
                 .filter(|i| interp.matches(name, i, 0).unwrap())
                 .count()
         });
-        let (h, j, t) = (ns_per(h, INSTANCES), ns_per(j, INSTANCES), ns_per(t, INSTANCES));
+        let (h, j, t) = (
+            ns_per(h, INSTANCES),
+            ns_per(j, INSTANCES),
+            ns_per(t, INSTANCES),
+        );
         println!(
             "| `{}` | {h:.1} ns | {j:.1} ns | {t:.1} ns | {:.1}× | {:.1}× |",
             match_text(name),

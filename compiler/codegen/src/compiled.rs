@@ -163,25 +163,43 @@ impl CompiledProgram {
     ) -> Evaluation<'a> {
         let mut cells = vec![0u64; fact_layout.len() + input_layout.len()];
         let (fact_cells, input_cells) = cells.split_at_mut(fact_layout.len());
-        let fill = |cells: &mut [u64], layout: &[FieldLayout], values: &[Value], which: Option<&[u32]>| {
-            let mut put = |i: usize| {
-                if let (Some(cell), Some(v), Some(f)) = (cells.get_mut(i), values.get(i), layout.get(i)) {
-                    *cell = to_cell(v, &f.ty);
+        let fill =
+            |cells: &mut [u64], layout: &[FieldLayout], values: &[Value], which: Option<&[u32]>| {
+                let mut put = |i: usize| {
+                    if let (Some(cell), Some(v), Some(f)) =
+                        (cells.get_mut(i), values.get(i), layout.get(i))
+                    {
+                        *cell = to_cell(v, &f.ty);
+                    }
+                };
+                match which {
+                    Some(which) => which.iter().for_each(|i| put(*i as usize)),
+                    None => (0..layout.len()).for_each(&mut put),
                 }
             };
-            match which {
-                Some(which) => which.iter().for_each(|i| put(*i as usize)),
-                None => (0..layout.len()).for_each(&mut put),
-            }
-        };
-        fill(fact_cells, fact_layout, facts, wanted.map(|u| u.facts.as_slice()));
-        fill(input_cells, input_layout, inputs, wanted.map(|u| u.inputs.as_slice()));
+        fill(
+            fact_cells,
+            fact_layout,
+            facts,
+            wanted.map(|u| u.facts.as_slice()),
+        );
+        fill(
+            input_cells,
+            input_layout,
+            inputs,
+            wanted.map(|u| u.inputs.as_slice()),
+        );
         Evaluation::new(&self.shared, cells, fact_layout.len(), now)
     }
 
     /// Calls a body without arguments in a prepared evaluation and reads a `Bool`
     /// result; the evaluation is reset for the next call.
-    pub(crate) fn test(&self, code: &Code, eval: &mut Evaluation<'_>, now: i64) -> Result<bool, RuntimeError> {
+    pub(crate) fn test(
+        &self,
+        code: &Code,
+        eval: &mut Evaluation<'_>,
+        now: i64,
+    ) -> Result<bool, RuntimeError> {
         if code.addr == 0 {
             return Err(internal("a body without code"));
         }
@@ -189,7 +207,10 @@ impl CompiledProgram {
         let bits = eval.call(code.addr as *const u8, &[]);
         let ctx = eval.ctx();
         let out = match ctx.status {
-            STATUS_ERROR => Err(ctx.error.take().unwrap_or_else(|| internal("an error without its description"))),
+            STATUS_ERROR => Err(ctx
+                .error
+                .take()
+                .unwrap_or_else(|| internal("an error without its description"))),
             STATUS_FINISH => Ok(false),
             _ => Ok(bits & 0xff != 0),
         };
@@ -209,7 +230,14 @@ impl CompiledProgram {
         facts: &[Value],
         now: i64,
     ) -> Result<Outcome, RuntimeError> {
-        let mut eval = self.evaluation(input_layout, fact_layout, inputs, facts, Some(&code.uses), now);
+        let mut eval = self.evaluation(
+            input_layout,
+            fact_layout,
+            inputs,
+            facts,
+            Some(&code.uses),
+            now,
+        );
         let mut arg_cells = Vec::with_capacity(code.params.len());
         for (v, ty) in args.into_iter().zip(&code.params) {
             arg_cells.push(match Repr::of(ty) {
@@ -223,7 +251,10 @@ impl CompiledProgram {
         let bits = eval.call(code.addr as *const u8, &arg_cells);
         let ctx = eval.ctx();
         if ctx.status == STATUS_ERROR {
-            return Err(ctx.error.take().unwrap_or_else(|| internal("an error without its description")));
+            return Err(ctx
+                .error
+                .take()
+                .unwrap_or_else(|| internal("an error without its description")));
         }
         let finished = ctx.status == STATUS_FINISH;
         let effects = std::mem::take(&mut ctx.effects);

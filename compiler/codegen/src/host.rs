@@ -205,12 +205,11 @@ impl<'p> JitWorkflowHost<'p> {
             return Ok(Effects::default());
         };
         let ty = f.slots.first().map(|s| s.ty.clone()).unwrap_or(Ty::Json);
-        let result = from_json(self.compiled.program(), &ty, result).map_err(|error| {
-            HostError::Shape {
+        let result =
+            from_json(self.compiled.program(), &ty, result).map_err(|error| HostError::Shape {
                 what: format!("the result for rule {rule:?}"),
                 error,
-            }
-        })?;
+            })?;
         self.run_write(code, vec![result], instance, now)
     }
 
@@ -234,12 +233,11 @@ impl<'p> JitWorkflowHost<'p> {
             "function": failure.function,
             "stderr": failure.stderr,
         });
-        let error = from_json(self.compiled.program(), &ty, &json).map_err(|error| {
-            HostError::Shape {
+        let error =
+            from_json(self.compiled.program(), &ty, &json).map_err(|error| HostError::Shape {
                 what: "the call error".to_string(),
                 error,
-            }
-        })?;
+            })?;
         self.run_write(code, vec![error], instance, now).map(Some)
     }
 

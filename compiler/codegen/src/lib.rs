@@ -80,11 +80,14 @@ impl Jit {
         let mut host_ids = HashMap::new();
         for f in runtime::HOST {
             let sig = translate::host_signature(&module, f.params, f.ret);
-            host_ids.insert(f.name, module.declare_function(f.name, Linkage::Import, &sig)?);
+            host_ids.insert(
+                f.name,
+                module.declare_function(f.name, Linkage::Import, &sig)?,
+            );
         }
         let sig = translate::body_signature(&module);
-        let declare = |module: &mut JITModule, name: String| {
-            module.declare_function(&name, Linkage::Local, &sig)
+        let declare = |module: &mut JITModule, name: String| -> Result<FuncId, CodegenError> {
+            Ok(module.declare_function(&name, Linkage::Local, &sig)?)
         };
 
         let none = Fields {
@@ -112,10 +115,38 @@ impl Jit {
             for (ri, r) in w.rules.iter().enumerate() {
                 let p = format!("w{wi}_r{ri}");
                 rules.push(RuleCode {
-                    matcher: add_body(&mut module, &sig, &r.matcher, &mut pending, fields, format!("{p}_match"))?,
-                    action: add_body(&mut module, &sig, &r.action, &mut pending, fields, format!("{p}_action"))?,
-                    reaction: add_body(&mut module, &sig, &r.reaction, &mut pending, fields, format!("{p}_reaction"))?,
-                    error: add_body(&mut module, &sig, &r.error, &mut pending, fields, format!("{p}_error"))?,
+                    matcher: add_body(
+                        &mut module,
+                        &sig,
+                        &r.matcher,
+                        &mut pending,
+                        fields,
+                        format!("{p}_match"),
+                    )?,
+                    action: add_body(
+                        &mut module,
+                        &sig,
+                        &r.action,
+                        &mut pending,
+                        fields,
+                        format!("{p}_action"),
+                    )?,
+                    reaction: add_body(
+                        &mut module,
+                        &sig,
+                        &r.reaction,
+                        &mut pending,
+                        fields,
+                        format!("{p}_reaction"),
+                    )?,
+                    error: add_body(
+                        &mut module,
+                        &sig,
+                        &r.error,
+                        &mut pending,
+                        fields,
+                        format!("{p}_error"),
+                    )?,
                 });
             }
             let mut signals = Vec::new();
@@ -131,8 +162,22 @@ impl Jit {
             workflows.push(WorkflowCode {
                 rules,
                 signals,
-                complete_when: add_body(&mut module, &sig, &w.complete_when, &mut pending, fields, format!("w{wi}_complete_when"))?,
-                output: add_body(&mut module, &sig, &w.output, &mut pending, fields, format!("w{wi}_output"))?,
+                complete_when: add_body(
+                    &mut module,
+                    &sig,
+                    &w.complete_when,
+                    &mut pending,
+                    fields,
+                    format!("w{wi}_complete_when"),
+                )?,
+                output: add_body(
+                    &mut module,
+                    &sig,
+                    &w.output,
+                    &mut pending,
+                    fields,
+                    format!("w{wi}_output"),
+                )?,
             });
         }
         let helpers: Vec<Code> = helper_ids

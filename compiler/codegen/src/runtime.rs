@@ -75,7 +75,12 @@ unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
 
 impl Shared {
-    pub fn new(program: Program, spans: Vec<Span>, thunks: Vec<Function>, consts: Vec<Value>) -> Self {
+    pub fn new(
+        program: Program,
+        spans: Vec<Span>,
+        thunks: Vec<Function>,
+        consts: Vec<Value>,
+    ) -> Self {
         let consts: Vec<*mut Value> = consts
             .into_iter()
             .map(|v| Box::into_raw(Box::new(v)))

@@ -20,8 +20,8 @@ use cranelift_codegen::ir::{
     self as cl, AbiParam, InstBuilder, MemFlags, StackSlotData, StackSlotKind, types,
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
-use cranelift_module::{FuncId, Module};
 use cranelift_jit::JITModule;
+use cranelift_module::{FuncId, Module};
 
 use crate::CodegenError;
 use crate::runtime::{Abi, CtxOffsets};
@@ -135,14 +135,20 @@ pub(crate) fn translate(
     let params = b.block_params(entry).to_vec();
     let (ctx, args) = match params.as_slice() {
         [ctx, args] => (*ctx, *args),
-        _ => return Err(CodegenError::Internal("a body without its two parameters".into())),
+        _ => {
+            return Err(CodegenError::Internal(
+                "a body without its two parameters".into(),
+            ));
+        }
     };
     let mut slots = Vec::with_capacity(f.slots.len());
     for (i, slot) in f.slots.iter().enumerate() {
         let repr = Repr::of(&slot.ty);
         let var = b.declare_var(repr.cl());
         let init = if (i as u32) < f.params {
-            let bits = b.ins().load(types::I64, MemFlags::trusted(), args, (i * 8) as i32);
+            let bits = b
+                .ins()
+                .load(types::I64, MemFlags::trusted(), args, (i * 8) as i32);
             from_bits(&mut b, bits, repr)
         } else {
             zero(&mut b, repr)
@@ -241,11 +247,10 @@ impl Translator<'_, '_, '_> {
         let fref = match self.host_refs.get(name) {
             Some(f) => *f,
             None => {
-                let id = *self
-                    .mcx
-                    .host_ids
-                    .get(name)
-                    .ok_or_else(|| CodegenError::Internal(format!("no host function `{name}`")))?;
+                let id =
+                    *self.mcx.host_ids.get(name).ok_or_else(|| {
+                        CodegenError::Internal(format!("no host function `{name}`"))
+                    })?;
                 let f = self.mcx.module.declare_func_in_func(id, self.b.func);
                 self.host_refs.insert(name, f);
                 f
@@ -260,7 +265,11 @@ impl Translator<'_, '_, '_> {
     }
 
     /// Like [`Translator::host`], with the context as the first argument.
-    fn host_cx(&mut self, name: &'static str, args: &[cl::Value]) -> Result<cl::Value, CodegenError> {
+    fn host_cx(
+        &mut self,
+        name: &'static str,
+        args: &[cl::Value],
+    ) -> Result<cl::Value, CodegenError> {
         let mut all = Vec::with_capacity(args.len() + 1);
         all.push(self.ctx);
         all.extend_from_slice(args);
@@ -268,7 +277,11 @@ impl Translator<'_, '_, '_> {
     }
 
     /// A host call that can fail: unwinds when it set the status.
-    fn host_checked(&mut self, name: &'static str, args: &[cl::Value]) -> Result<cl::Value, CodegenError> {
+    fn host_checked(
+        &mut self,
+        name: &'static str,
+        args: &[cl::Value],
+    ) -> Result<cl::Value, CodegenError> {
         let v = self.host_cx(name, args)?;
         self.check_status();
         Ok(v)
@@ -276,10 +289,12 @@ impl Translator<'_, '_, '_> {
 
     /// Continues only when `ctx.status` is still OK.
     fn check_status(&mut self) {
-        let status = self
-            .b
-            .ins()
-            .load(types::I64, MemFlags::trusted(), self.ctx, CtxOffsets::STATUS);
+        let status = self.b.ins().load(
+            types::I64,
+            MemFlags::trusted(),
+            self.ctx,
+            CtxOffsets::STATUS,
+        );
         let next = self.b.create_block();
         self.b.ins().brif(status, self.unwind_block, &[], next, &[]);
         self.b.switch_to_block(next);
@@ -315,9 +330,11 @@ impl Translator<'_, '_, '_> {
     /// A stack array of i64 cells, filled with `cells`; returns its address.
     fn cells(&mut self, cells: &[cl::Value]) -> cl::Value {
         let size = (cells.len().max(1) * 8) as u32;
-        let slot = self
-            .b
-            .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
+        let slot = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            size,
+            3,
+        ));
         for (i, c) in cells.iter().enumerate() {
             self.b.ins().stack_store(*c, slot, (i * 8) as i32);
         }
@@ -414,7 +431,10 @@ impl Translator<'_, '_, '_> {
 
     /// Loads a fact's or input's cell as its declared type.
     fn load_cell(&mut self, base: i32, index: u32, ty: &Ty) -> cl::Value {
-        let table = self.b.ins().load(types::I64, MemFlags::trusted(), self.ctx, base);
+        let table = self
+            .b
+            .ins()
+            .load(types::I64, MemFlags::trusted(), self.ctx, base);
         let repr = Repr::of(ty);
         self.b
             .ins()

@@ -91,8 +91,10 @@ impl Walk {
 
     fn expr(&mut self, e: &Expr) {
         match &e.kind {
-            ExprKind::Const(_) | ExprKind::Local(_) | ExprKind::EnumValue { .. } | ExprKind::Now => {
-            }
+            ExprKind::Const(_)
+            | ExprKind::Local(_)
+            | ExprKind::EnumValue { .. }
+            | ExprKind::Now => {}
             ExprKind::Input(i) => {
                 self.inputs.insert(*i);
             }

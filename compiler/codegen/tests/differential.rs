@@ -12,7 +12,11 @@ use support::{compare_program, compile, corpus};
 #[test]
 fn every_program_in_the_repository_runs_the_same_in_the_jit() {
     let programs = corpus();
-    assert!(programs.len() > 20, "expected a corpus, found {}", programs.len());
+    assert!(
+        programs.len() > 20,
+        "expected a corpus, found {}",
+        programs.len()
+    );
     let mut diffs = Vec::new();
     let mut bodies = 0;
     for (name, program) in &programs {
@@ -23,7 +27,12 @@ fn every_program_in_the_repository_runs_the_same_in_the_jit() {
         }
     }
     assert!(bodies > 100, "only {bodies} bodies");
-    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
 }
 
 /// Generates random well-typed programs; returns how many the checker accepted and

@@ -81,7 +81,11 @@ fn evaluations_free_everything_they_allocate() {
     let host = JitWorkflowHost::new(&jit, "Leaky").unwrap();
     let input = json!({"names": ["alpha", "beta", "gamma"]});
     let template = host.start(&input).unwrap();
-    let total = program.helpers.iter().position(|h| h.name.contains("total")).unwrap();
+    let total = program
+        .helpers
+        .iter()
+        .position(|h| h.name.contains("total"))
+        .unwrap();
 
     let run = |rounds: usize| {
         for _ in 0..rounds {
@@ -99,7 +103,9 @@ fn evaluations_free_everything_they_allocate() {
             assert!(host.matches("overflow", &instance, 0).is_err());
             assert!(host.output(&instance, 0).unwrap().is_some());
             let items = instance.facts[0].clone();
-            let Value::List(_) = items else { panic!("a list") };
+            let Value::List(_) = items else {
+                panic!("a list")
+            };
             assert!(jit.run_helper(total, vec![items]).is_ok());
         }
     };

@@ -12,7 +12,11 @@ use serde_json::json;
 use support::{compile, lower_source};
 
 fn helper(program: &cosmos_ir::Program, name: &str) -> usize {
-    program.helpers.iter().position(|h| h.name.contains(name)).unwrap()
+    program
+        .helpers
+        .iter()
+        .position(|h| h.name.contains(name))
+        .unwrap()
 }
 
 #[test]
@@ -23,14 +27,24 @@ fn integer_arithmetic_is_checked() {
     .unwrap();
     let jit = compile("arith", &program);
     let add = helper(&program, "add");
-    assert_eq!(jit.run_helper(add, vec![Value::Int(2), Value::Int(3)]), Ok(Value::Int(5)));
-    let e = jit.run_helper(add, vec![Value::Int(i64::MAX), Value::Int(1)]).unwrap_err();
+    assert_eq!(
+        jit.run_helper(add, vec![Value::Int(2), Value::Int(3)]),
+        Ok(Value::Int(5))
+    );
+    let e = jit
+        .run_helper(add, vec![Value::Int(i64::MAX), Value::Int(1)])
+        .unwrap_err();
     assert_eq!(e.kind, RuntimeErrorKind::IntOverflow);
     let div = helper(&program, "div");
-    let e = jit.run_helper(div, vec![Value::Int(1), Value::Int(0)]).unwrap_err();
+    let e = jit
+        .run_helper(div, vec![Value::Int(1), Value::Int(0)])
+        .unwrap_err();
     assert_eq!(e.kind, RuntimeErrorKind::DivisionByZero);
     let fact = helper(&program, "fact");
-    assert_eq!(jit.run_helper(fact, vec![Value::Int(10)]), Ok(Value::Int(3_628_800)));
+    assert_eq!(
+        jit.run_helper(fact, vec![Value::Int(10)]),
+        Ok(Value::Int(3_628_800))
+    );
     let e = jit.run_helper(fact, vec![Value::Int(30)]).unwrap_err();
     assert_eq!(e.kind, RuntimeErrorKind::IntOverflow);
 }

@@ -31,7 +31,10 @@ fn id32(n: i64) -> u32 {
 }
 
 fn internal(c: &mut Ctx, what: &str) -> i64 {
-    c.raise(RuntimeErrorKind::Internal(what.to_string()), Span::default());
+    c.raise(
+        RuntimeErrorKind::Internal(what.to_string()),
+        Span::default(),
+    );
     0
 }
 
@@ -46,7 +49,10 @@ fn bool64(b: bool) -> i64 {
 /// Runs an interpreter thunk (a built-in or an operator over its parameters).
 fn run_thunk(c: &mut Ctx, thunk: i64, args: Vec<Value>) -> i64 {
     let shared = c.shared();
-    let Some(f) = usize::try_from(thunk).ok().and_then(|i| shared.thunks.get(i)) else {
+    let Some(f) = usize::try_from(thunk)
+        .ok()
+        .and_then(|i| shared.thunks.get(i))
+    else {
         return internal(c, "an unknown thunk");
     };
     let env = Env {
@@ -77,7 +83,15 @@ const MODE_ARITH: i64 = 3;
 
 /// Copies `root`, applies one assignment through `steps` as the interpreter's
 /// `Machine::store` does, and returns the new root.
-fn place(c: &mut Ctx, root: Value, steps: Vec<Step>, mode: i64, v: Value, aux: i64, span: Span) -> i64 {
+fn place(
+    c: &mut Ctx,
+    root: Value,
+    steps: Vec<Step>,
+    mode: i64,
+    v: Value,
+    aux: i64,
+    span: Span,
+) -> i64 {
     let existing = mode == MODE_CONCAT || mode == MODE_ARITH;
     let mut root = root;
     let mut target = &mut root;
@@ -256,6 +270,32 @@ host! {
         match val(h) {
             Value::List(items) => usize::try_from(i).ok().and_then(|i| items.get(i)).map_or(0, handle_of),
             _ => 0,
+        }
+    }
+    "rt.list_int_at" => fn list_int_at(h: i64, i: i64) -> i64 {
+        match val(h) {
+            Value::List(items) => usize::try_from(i).ok().and_then(|i| items.get(i)).map_or(0, |v| match v {
+                Value::Int(n) | Value::Duration(n) | Value::Time(n) => *n,
+                Value::Enum(_, x) => i64::from(*x),
+                _ => 0,
+            }),
+            _ => 0,
+        }
+    }
+    "rt.list_float_at" => fn list_float_at(h: i64, i: i64) -> f64 {
+        match val(h) {
+            Value::List(items) => usize::try_from(i).ok().and_then(|i| items.get(i)).map_or(0.0, |v| match v {
+                Value::Float(f) => *f,
+                Value::Int(n) => *n as f64,
+                _ => 0.0,
+            }),
+            _ => 0.0,
+        }
+    }
+    "rt.str_eq" => fn str_eq(a: i64, b: i64) -> i64 {
+        match (val(a), val(b)) {
+            (Value::Str(x), Value::Str(y)) => bool64(x == y),
+            (x, y) => bool64(value::equal(x, y)),
         }
     }
     "rt.map_key" => fn map_key(h: i64, i: i64) -> i64 {
@@ -478,3 +518,27 @@ host! {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::HOST;
+    use cosmos_ir::interp::builtins::IMPLEMENTED;
+
+    /// Host functions are named `rt.*` (the JIT's own operations) or exactly as a
+    /// built-in of the interpreter's table, so one table lists what exists.
+    #[test]
+    fn host_functions_are_named_after_the_builtins_they_implement() {
+        for f in HOST {
+            if f.name.starts_with("rt.") {
+                continue;
+            }
+            let known = IMPLEMENTED
+                .iter()
+                .any(|(receiver, name)| format!("{receiver:?}.{name}") == f.name);
+            assert!(known, "`{}` is not a built-in of the interpreter", f.name);
+        }
+        let mut names: Vec<&str> = HOST.iter().map(|f| f.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), HOST.len(), "a host function is declared twice");
+    }
+}

@@ -6,8 +6,8 @@ use cranelift_codegen::ir::{self as cl, InstBuilder, condcodes::FloatCC, condcod
 
 use super::{Repr, Translator};
 use crate::CodegenError;
-use cranelift_module::Module;
 use crate::runtime::CtxOffsets;
+use cranelift_module::Module;
 
 /// `rt.raise` kinds.
 pub(crate) const RAISE_OVERFLOW: i64 = 0;
@@ -33,14 +33,18 @@ impl Translator<'_, '_, '_> {
                 Const::Null => (self.iconst(0), Ty::Null),
                 Const::Str(s) => {
                     let id = self.interned().string(s);
-                    let table =
-                        self.b
-                            .ins()
-                            .load(types::I64, cl::MemFlags::trusted(), self.ctx, CtxOffsets::CONSTS);
-                    let h = self
-                        .b
-                        .ins()
-                        .load(types::I64, cl::MemFlags::trusted(), table, (id * 8) as i32);
+                    let table = self.b.ins().load(
+                        types::I64,
+                        cl::MemFlags::trusted(),
+                        self.ctx,
+                        CtxOffsets::CONSTS,
+                    );
+                    let h = self.b.ins().load(
+                        types::I64,
+                        cl::MemFlags::trusted(),
+                        table,
+                        (id * 8) as i32,
+                    );
                     (h, Ty::String)
                 }
             },
@@ -123,7 +127,11 @@ impl Translator<'_, '_, '_> {
                         let z = self.iconst(0);
                         let (r, overflow) = self.b.ins().ssub_overflow(z, n);
                         self.raise_if(overflow, RAISE_OVERFLOW, *span)?;
-                        let ty = if *op == UnOp::NegInt { Ty::Int } else { Ty::Duration };
+                        let ty = if *op == UnOp::NegInt {
+                            Ty::Int
+                        } else {
+                            Ty::Duration
+                        };
                         (r, ty)
                     }
                 }
@@ -159,7 +167,10 @@ impl Translator<'_, '_, '_> {
                 let v = self.expr(inner)?;
                 match Repr::of(&inner.ty) {
                     Repr::I64 => (self.b.ins().fcvt_from_sint(types::F64, v), Ty::Float),
-                    Repr::Ptr => (self.host_cx("rt.widen", &[v])?, Ty::Optional(Box::new(Ty::Float))),
+                    Repr::Ptr => (
+                        self.host_cx("rt.widen", &[v])?,
+                        Ty::Optional(Box::new(Ty::Float)),
+                    ),
                     _ => (v, inner.ty.clone()),
                 }
             }
@@ -175,7 +186,10 @@ impl Translator<'_, '_, '_> {
                 let b = self.coerce(b, &to.ty, &Ty::Int);
                 let inc = self.iconst(i64::from(*inclusive));
                 let span = self.span(*span);
-                (self.host_checked("rt.range", &[a, b, inc, span])?, Ty::List(Box::new(Ty::Int)))
+                (
+                    self.host_checked("rt.range", &[a, b, inc, span])?,
+                    Ty::List(Box::new(Ty::Int)),
+                )
             }
             ExprKind::Format(parts) => {
                 let mut hs = Vec::with_capacity(parts.len());
@@ -262,7 +276,9 @@ impl Translator<'_, '_, '_> {
                 body,
                 span,
             } => self.loop_expr(*kind, source, params, body, &e.ty, *span)?,
-            ExprKind::CallHelper { helper, args, span } => self.call_helper(*helper, args, *span)?,
+            ExprKind::CallHelper { helper, args, span } => {
+                self.call_helper(*helper, args, *span)?
+            }
             ExprKind::Call { function, args } => {
                 let mut hs = Vec::with_capacity(args.len());
                 for arg in args {
@@ -278,10 +294,12 @@ impl Translator<'_, '_, '_> {
                 (self.host_cx("rt.sleep_new", &[h])?, e.ty.clone())
             }
             ExprKind::Now => {
-                let now = self
-                    .b
-                    .ins()
-                    .load(types::I64, cl::MemFlags::trusted(), self.ctx, CtxOffsets::NOW);
+                let now = self.b.ins().load(
+                    types::I64,
+                    cl::MemFlags::trusted(),
+                    self.ctx,
+                    CtxOffsets::NOW,
+                );
                 (now, Ty::Time)
             }
             ExprKind::If {
@@ -387,7 +405,14 @@ impl Translator<'_, '_, '_> {
                 } else {
                     self.b.ins().sdiv(x, y)
                 };
-                (r, if op == DurationDivInt { Ty::Duration } else { Ty::Int })
+                (
+                    r,
+                    if op == DurationDivInt {
+                        Ty::Duration
+                    } else {
+                        Ty::Int
+                    },
+                )
             }
             FloatAdd | FloatSub | FloatMul | FloatDiv | FloatRem => {
                 let x = self.coerce(a, at, &Ty::Float);
@@ -408,19 +433,36 @@ impl Translator<'_, '_, '_> {
                 let r = if same {
                     match Repr::of(at) {
                         Repr::F64 => {
-                            let cc = if op == Eq { FloatCC::Equal } else { FloatCC::NotEqual };
+                            let cc = if op == Eq {
+                                FloatCC::Equal
+                            } else {
+                                FloatCC::NotEqual
+                            };
                             self.b.ins().fcmp(cc, a, b)
                         }
                         _ => {
-                            let cc = if op == Eq { IntCC::Equal } else { IntCC::NotEqual };
+                            let cc = if op == Eq {
+                                IntCC::Equal
+                            } else {
+                                IntCC::NotEqual
+                            };
                             self.b.ins().icmp(cc, a, b)
                         }
                     }
                 } else {
                     let x = self.boxed(a, at)?;
                     let y = self.boxed(b, bt)?;
-                    let r = self.host("rt.equal", &[x, y])?;
-                    let cc = if op == Eq { IntCC::NotEqual } else { IntCC::Equal };
+                    let f = if *at == Ty::String && *bt == Ty::String {
+                        "rt.str_eq"
+                    } else {
+                        "rt.equal"
+                    };
+                    let r = self.host(f, &[x, y])?;
+                    let cc = if op == Eq {
+                        IntCC::NotEqual
+                    } else {
+                        IntCC::Equal
+                    };
                     self.b.ins().icmp_imm(cc, r, 0)
                 };
                 (r, Ty::Bool)
@@ -476,7 +518,10 @@ impl Translator<'_, '_, '_> {
         span: ir::Span,
     ) -> Result<(cl::Value, Ty), CodegenError> {
         let Some(f) = self.program().helpers.get(helper.0 as usize) else {
-            return Err(CodegenError::Internal(format!("unknown helper {}", helper.0)));
+            return Err(CodegenError::Internal(format!(
+                "unknown helper {}",
+                helper.0
+            )));
         };
         let defaults = f.defaults.clone();
         let param_tys: Vec<Ty> = f.slots.iter().map(|s| s.ty.clone()).collect();
@@ -494,10 +539,12 @@ impl Translator<'_, '_, '_> {
             let v = self.coerce(v, &ty, &to);
             cells.push(super::to_bits(&mut self.b, v, Repr::of(&to)));
         }
-        let depth = self
-            .b
-            .ins()
-            .load(types::I64, cl::MemFlags::trusted(), self.ctx, CtxOffsets::DEPTH);
+        let depth = self.b.ins().load(
+            types::I64,
+            cl::MemFlags::trusted(),
+            self.ctx,
+            CtxOffsets::DEPTH,
+        );
         let too_deep = self.b.ins().icmp_imm(
             IntCC::SignedGreaterThanOrEqual,
             depth,
@@ -524,14 +571,19 @@ impl Translator<'_, '_, '_> {
         };
         let inst = self.b.ins().call(fref, &[self.ctx, p]);
         let bits = self.b.inst_results(inst)[0];
-        let depth = self
-            .b
-            .ins()
-            .load(types::I64, cl::MemFlags::trusted(), self.ctx, CtxOffsets::DEPTH);
+        let depth = self.b.ins().load(
+            types::I64,
+            cl::MemFlags::trusted(),
+            self.ctx,
+            CtxOffsets::DEPTH,
+        );
         let shallower = self.b.ins().iadd_imm(depth, -1);
-        self.b
-            .ins()
-            .store(cl::MemFlags::trusted(), shallower, self.ctx, CtxOffsets::DEPTH);
+        self.b.ins().store(
+            cl::MemFlags::trusted(),
+            shallower,
+            self.ctx,
+            CtxOffsets::DEPTH,
+        );
         self.check_status();
         let v = super::from_bits(&mut self.b, bits, Repr::of(&ret));
         Ok((v, ret))

@@ -9,7 +9,31 @@ use super::expr::RAISE_OVERFLOW;
 use super::{Repr, Translator};
 use crate::CodegenError;
 
-/// One iteration's element: a list item, or a map entry.
+/// How a loop over a list reads its items: as handles, or (when only the scalar
+/// is needed) unboxed by the host in the same call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fetch {
+    Handle,
+    Int,
+    Float,
+}
+
+impl Fetch {
+    /// Unboxed when the element is a scalar, the loop variable holds it unboxed and
+    /// nothing needs the element's handle.
+    pub fn for_elem(elem: &Ty, slot: Option<&Ty>, needs_handle: bool) -> Fetch {
+        let scalar = |t: &Ty| Repr::of(t);
+        match (scalar(elem), slot.map(scalar)) {
+            _ if needs_handle => Fetch::Handle,
+            (Repr::I64, Some(Repr::I64)) => Fetch::Int,
+            (Repr::F64, Some(Repr::F64)) => Fetch::Float,
+            _ => Fetch::Handle,
+        }
+    }
+}
+
+/// One iteration's element: a list item (a handle, or the scalar itself per
+/// [`Fetch`]), or a map entry.
 #[derive(Clone, Copy)]
 pub(crate) struct Item {
     pub elem: cl::Value,
@@ -22,15 +46,17 @@ impl Translator<'_, '_, '_> {
     pub(crate) fn for_each(
         &mut self,
         src: cl::Value,
+        fetch: Fetch,
         f: impl FnMut(&mut Self, Item, cl::Value) -> Result<(), CodegenError>,
     ) -> Result<(), CodegenError> {
-        self.emit_loop(src, false, f)
+        self.emit_loop(src, false, fetch, f)
     }
 
     fn emit_loop(
         &mut self,
         src: cl::Value,
         map: bool,
+        fetch: Fetch,
         mut f: impl FnMut(&mut Self, Item, cl::Value) -> Result<(), CodegenError>,
     ) -> Result<(), CodegenError> {
         let len = self.host("rt.len", &[src])?;
@@ -52,7 +78,11 @@ impl Translator<'_, '_, '_> {
                 value: self.host("rt.map_value", &[src, index])?,
             }
         } else {
-            let elem = self.host("rt.list_at", &[src, index])?;
+            let elem = match fetch {
+                Fetch::Handle => self.host("rt.list_at", &[src, index])?,
+                Fetch::Int => self.host("rt.list_int_at", &[src, index])?,
+                Fetch::Float => self.host("rt.list_float_at", &[src, index])?,
+            };
             Item { elem, value: elem }
         };
         f(self, item, index)?;
@@ -118,9 +148,23 @@ impl Translator<'_, '_, '_> {
         };
         let done = self.b.create_block();
         let param = |i: usize| params.get(i).copied();
-        self.emit_loop(src, is_map, |t, item, index| {
+        let slot_ty = param(0).and_then(|p| self.slot(p)).map(|(_, ty)| ty);
+        let fetch = if is_map {
+            Fetch::Handle
+        } else {
+            Fetch::for_elem(
+                &elem_ty,
+                slot_ty.as_ref(),
+                matches!(kind, Find | FindAll | SortBy),
+            )
+        };
+        self.emit_loop(src, is_map, fetch, |t, item, index| {
             if let Some(p) = param(0) {
-                t.set_slot_handle(p, item.elem, &elem_ty)?;
+                if fetch == Fetch::Handle {
+                    t.set_slot_handle(p, item.elem, &elem_ty)?;
+                } else {
+                    t.set_slot(p, item.elem, &elem_ty);
+                }
             }
             if is_map {
                 if let Some(p) = param(1) {

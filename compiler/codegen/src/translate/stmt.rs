@@ -59,8 +59,14 @@ impl Translator<'_, '_, '_> {
                     Ty::List(t) => (**t).clone(),
                     _ => Ty::Json,
                 };
-                self.for_each(l, |t, item, _| {
-                    t.set_slot_handle(*var, item.elem, &elem)?;
+                let slot_ty = self.slot(*var).map(|(_, ty)| ty);
+                let fetch = super::loops::Fetch::for_elem(&elem, slot_ty.as_ref(), false);
+                self.for_each(l, fetch, |t, item, _| {
+                    if fetch == super::loops::Fetch::Handle {
+                        t.set_slot_handle(*var, item.elem, &elem)?;
+                    } else {
+                        t.set_slot(*var, item.elem, &elem);
+                    }
                     t.block(body)?;
                     Ok(())
                 })?;
@@ -119,7 +125,11 @@ impl Translator<'_, '_, '_> {
             let v = if Repr::of(&ty) == Repr::Ptr {
                 h
             } else {
-                let held = if Repr::of(elem) == Repr::Ptr { &ty } else { elem };
+                let held = if Repr::of(elem) == Repr::Ptr {
+                    &ty
+                } else {
+                    elem
+                };
                 let v = self.unbox(h, held)?;
                 self.coerce(v, held, &ty)
             };

@@ -20,9 +20,10 @@ pub enum T {
     OptInt,
     Color,
     Point,
+    Dur,
 }
 
-const ALL: [T; 10] = [
+const ALL: [T; 11] = [
     T::Int,
     T::Float,
     T::Bool,
@@ -33,6 +34,7 @@ const ALL: [T; 10] = [
     T::OptInt,
     T::Color,
     T::Point,
+    T::Dur,
 ];
 
 impl T {
@@ -48,6 +50,7 @@ impl T {
             T::OptInt => "Int?",
             T::Color => "Color",
             T::Point => "Point",
+            T::Dur => "Duration",
         }
     }
 }
@@ -157,14 +160,23 @@ impl Gen {
                 8 => format!("{}.sum()", self.expr(T::Ints, d)),
                 9 => format!("xs.count {{ {} }}", self.closure(T::Bool, T::Int, d)),
                 10 => format!("({} ?: {})", self.expr(T::OptInt, d), self.expr(T::Int, d)),
-                11 => format!("({} ? {} : {})", self.expr(T::Bool, d), self.expr(T::Int, d), self.expr(T::Int, d)),
+                11 => format!(
+                    "({} ? {} : {})",
+                    self.expr(T::Bool, d),
+                    self.expr(T::Int, d),
+                    self.expr(T::Int, d)
+                ),
                 12 => format!("{}[{}]", self.expr(T::Ints, d), self.expr(T::Int, d)),
                 13 => format!("{}.x", self.expr(T::Point, d)),
                 14 => format!("xs.sum {{ {} }}", self.closure(T::Int, T::Int, d)),
                 15 => format!("({}).abs()", self.expr(T::Int, d)),
                 16 => format!("min({}, {})", self.expr(T::Int, d), self.expr(T::Int, d)),
                 17 => format!("max({}, {})", self.expr(T::Int, d), self.expr(T::Int, d)),
-                18 => format!("{}.indexOf({})", self.expr(T::Ints, d), self.expr(T::Int, d)),
+                18 => format!(
+                    "{}.indexOf({})",
+                    self.expr(T::Ints, d),
+                    self.expr(T::Int, d)
+                ),
                 19 => format!("tri(({}) % 60)", self.expr(T::Int, d)),
                 20 => format!("({}).round()", self.expr(T::Float, d)),
                 _ => format!("{}.size()", self.expr(T::Map, d)),
@@ -180,7 +192,7 @@ impl Gen {
                 7 => format!("(-{})", self.expr(T::Float, d)),
                 _ => format!("max({}, {})", self.expr(T::Float, d), self.expr(T::Int, d)),
             },
-            T::Bool => match self.below(24) {
+            T::Bool => match self.below(25) {
                 0 => format!("({} < {})", self.expr(T::Int, d), self.expr(T::Int, d)),
                 1 => format!("({} >= {})", self.expr(T::Int, d), self.expr(T::Int, d)),
                 2 => format!("({} == {})", self.expr(T::Int, d), self.expr(T::Int, d)),
@@ -189,11 +201,23 @@ impl Gen {
                 5 => format!("({} && {})", self.expr(T::Bool, d), self.expr(T::Bool, d)),
                 6 => format!("({} || {})", self.expr(T::Bool, d), self.expr(T::Bool, d)),
                 7 => format!("(!{})", self.expr(T::Bool, d)),
-                8 => format!("{}.contains({})", self.expr(T::Ints, d), self.expr(T::Int, d)),
+                8 => format!(
+                    "{}.contains({})",
+                    self.expr(T::Ints, d),
+                    self.expr(T::Int, d)
+                ),
                 9 => format!("xs.any {{ {} }}", self.closure(T::Bool, T::Int, d)),
                 10 => format!("xs.every {{ {} }}", self.closure(T::Bool, T::Int, d)),
-                11 => format!("{}.containsKey({})", self.expr(T::Map, d), self.expr(T::Str, d)),
-                12 => format!("{}.startsWith({})", self.expr(T::Str, d), self.expr(T::Str, d)),
+                11 => format!(
+                    "{}.containsKey({})",
+                    self.expr(T::Map, d),
+                    self.expr(T::Str, d)
+                ),
+                12 => format!(
+                    "{}.startsWith({})",
+                    self.expr(T::Str, d),
+                    self.expr(T::Str, d)
+                ),
                 13 => format!("({} == null)", self.expr(T::OptInt, d)),
                 14 => format!("({} != null)", self.expr(T::OptInt, d)),
                 15 => format!("({} in {})", self.expr(T::Int, d), self.expr(T::Ints, d)),
@@ -204,24 +228,47 @@ impl Gen {
                 20 => format!("({} < {})", self.expr(T::Str, d), self.expr(T::Str, d)),
                 21 => format!("({} == {})", self.expr(T::Float, d), self.expr(T::Float, d)),
                 22 => format!("m.any {{ {} }}", self.map_closure(T::Bool, d)),
+                23 => format!("({} < {})", self.expr(T::Dur, d), self.expr(T::Dur, d)),
                 _ => format!("({} == {})", self.expr(T::Map, d), self.expr(T::Map, d)),
             },
-            T::Str => match self.below(16) {
+            T::Str => match self.below(17) {
                 0 => format!("({} + {})", self.expr(T::Str, d), self.expr(T::Str, d)),
-                1 => format!("\"x${{{}}}y${{{}}}z\"", self.expr(T::Int, d), self.expr(T::Float, d)),
+                1 => format!(
+                    "\"x${{{}}}y${{{}}}z\"",
+                    self.expr(T::Int, d),
+                    self.expr(T::Float, d)
+                ),
                 2 => format!("{}.toUpperCase()", self.expr(T::Str, d)),
                 3 => format!("{}.join(\",\")", self.expr(T::Ints, d)),
                 4 => format!("{}.name()", self.expr(T::Color, d)),
                 5 => format!("\"${{{}}}\"", self.expr(T::Ints, d)),
-                6 => format!("\"${{{}}} ${{{}}}\"", self.expr(T::Map, d), self.expr(T::Bool, d)),
+                6 => format!(
+                    "\"${{{}}} ${{{}}}\"",
+                    self.expr(T::Map, d),
+                    self.expr(T::Bool, d)
+                ),
                 7 => format!("\"${{{}}}\"", self.expr(T::Point, d)),
                 8 => format!("\"${{{}}}\"", self.expr(T::OptInt, d)),
                 9 => format!("{}.trim()", self.expr(T::Str, d)),
                 10 => format!("{}.replace(\"a\", \"bb\")", self.expr(T::Str, d)),
-                11 => format!("({} ? {} : {})", self.expr(T::Bool, d), self.expr(T::Str, d), self.expr(T::Str, d)),
+                11 => format!(
+                    "({} ? {} : {})",
+                    self.expr(T::Bool, d),
+                    self.expr(T::Str, d),
+                    self.expr(T::Str, d)
+                ),
                 12 => format!("{}.join(\"-\")", self.expr(T::Strs, d)),
-                13 => format!("({}.tag ?: {})", self.expr(T::Point, d), self.expr(T::Str, d)),
-                14 => format!("{}.substring({})", self.expr(T::Str, d), self.expr(T::Int, d)),
+                13 => format!(
+                    "({}.tag ?: {})",
+                    self.expr(T::Point, d),
+                    self.expr(T::Str, d)
+                ),
+                14 => format!(
+                    "{}.substring({})",
+                    self.expr(T::Str, d),
+                    self.expr(T::Int, d)
+                ),
+                15 => format!("\"${{{}}}\"", self.expr(T::Dur, d)),
                 _ => format!("\"${{{}}}\"", self.expr(T::Strs, d)),
             },
             T::Ints => match self.below(13) {
@@ -259,14 +306,38 @@ impl Gen {
                 3 => format!("{}.toInteger()", self.expr(T::Str, d)),
                 4 => format!("{}.max()", self.expr(T::Ints, d)),
                 5 => format!("{}.get({})", self.expr(T::Map, d), self.expr(T::Str, d)),
-                _ => format!("({} ? {} : null)", self.expr(T::Bool, d), self.expr(T::Int, d)),
+                _ => format!(
+                    "({} ? {} : null)",
+                    self.expr(T::Bool, d),
+                    self.expr(T::Int, d)
+                ),
             },
             T::Color => match self.below(2) {
-                0 => format!("(Color.valueOf({}) ?: {})", self.expr(T::Str, d), self.expr(T::Color, d)),
-                _ => format!("({} ? {} : {})", self.expr(T::Bool, d), self.expr(T::Color, d), self.expr(T::Color, d)),
+                0 => format!(
+                    "(Color.valueOf({}) ?: {})",
+                    self.expr(T::Str, d),
+                    self.expr(T::Color, d)
+                ),
+                _ => format!(
+                    "({} ? {} : {})",
+                    self.expr(T::Bool, d),
+                    self.expr(T::Color, d),
+                    self.expr(T::Color, d)
+                ),
+            },
+            T::Dur => match self.below(5) {
+                0 => format!("({} + {})", self.expr(T::Dur, d), self.expr(T::Dur, d)),
+                1 => format!("({} * {})", self.expr(T::Dur, d), self.expr(T::Int, d)),
+                2 => format!("({} - {})", self.expr(T::Dur, d), self.expr(T::Dur, d)),
+                3 => format!("({} / {})", self.expr(T::Dur, d), self.expr(T::Int, d)),
+                _ => format!("(-{})", self.expr(T::Dur, d)),
             },
             T::Point => match self.below(2) {
-                0 => format!("Point(x: {}, name: {})", self.expr(T::Int, d), self.expr(T::Str, d)),
+                0 => format!(
+                    "Point(x: {}, name: {})",
+                    self.expr(T::Int, d),
+                    self.expr(T::Str, d)
+                ),
                 _ => format!(
                     "Point(x: {}, name: {}, tag: {})",
                     self.expr(T::Int, d),
@@ -285,17 +356,33 @@ impl Gen {
         }
         match t {
             T::Int => self
-                .pick(&["0", "1", "2", "-1", "7", "1000", "9223372036854775807", "3037000500"])
+                .pick(&[
+                    "0",
+                    "1",
+                    "2",
+                    "-1",
+                    "7",
+                    "1000",
+                    "9223372036854775807",
+                    "3037000500",
+                ])
                 .to_string(),
-            T::Float => self.pick(&["1.5", "0.0", "-2.25", "1e300", "0.1"]).to_string(),
+            T::Float => self
+                .pick(&["1.5", "0.0", "-2.25", "1e300", "0.1"])
+                .to_string(),
             T::Bool => self.pick(&["true", "false"]).to_string(),
-            T::Str => self.pick(&["\"\"", "\"a\"", "\"a,b\"", "\"12\"", "\" RED \""]).to_string(),
+            T::Str => self
+                .pick(&["\"\"", "\"a\"", "\"a,b\"", "\"12\"", "\" RED \""])
+                .to_string(),
             T::Ints => self.pick(&["xs", "[1, 2, 3]", "[0]"]).to_string(),
             T::Strs => self.pick(&["ws", "[\"a\", \"b\"]"]).to_string(),
             T::Map => self.pick(&["m", "[a: 1]", "[z: 2, a: 3]"]).to_string(),
             T::OptInt => self.pick(&["o", "null", "5"]).to_string(),
-            T::Color => self.pick(&["Color.RED", "Color.GREEN", "Color.BLUE", "c"]).to_string(),
+            T::Color => self
+                .pick(&["Color.RED", "Color.GREEN", "Color.BLUE", "c"])
+                .to_string(),
             T::Point => self.pick(&["p", "Point(x: 1, name: \"n\")"]).to_string(),
+            T::Dur => self.pick(&["1.s", "90.min", "2.h", "1500.ms", "0.s"]).to_string(),
         }
     }
 
@@ -324,7 +411,13 @@ impl Gen {
                         T::Str => format!("{name} += {}", self.expr(T::Int, d)),
                         T::Ints => format!("{name} << {}", self.expr(T::Int, d)),
                         T::Strs => format!("{name} << {}", self.expr(T::Str, d)),
-                        T::Map => format!("{name}[{}] = {}", self.expr(T::Str, d), self.expr(T::Int, d)),
+                        T::Map => format!(
+                            "{name}[{}] = {}",
+                            self.expr(T::Str, d),
+                            self.expr(T::Int, d)
+                        ),
+                        T::Point => format!("{name}.x += {}", self.expr(T::Int, d)),
+                        T::Dur => format!("{name} += {}", self.expr(T::Dur, d)),
                         _ => format!("{name} = {}", self.expr(t, d)),
                     };
                     out.push_str(&format!("{indent}{line}\n"));
@@ -361,14 +454,22 @@ impl Gen {
                     out.push_str(&format!("{indent}xs.each {{ {name} += it }}\n"));
                 }
             }
-            _ => {
-                if let Some((name, t)) = self.assignable_var()
-                    && t == T::Map
-                {
+            _ => match self.assignable_var() {
+                Some((name, T::Map)) => {
                     let k = self.expr(T::Str, d);
                     out.push_str(&format!("{indent}{name}[{k}] += 1\n"));
                 }
-            }
+                Some((name, T::Ints)) => {
+                    let i = self.expr(T::Int, d);
+                    let v = self.expr(T::Int, d);
+                    out.push_str(&format!("{indent}{name}[{i}] = {v}\n"));
+                }
+                Some((name, T::Point)) => {
+                    let v = self.expr(T::Str, d);
+                    out.push_str(&format!("{indent}{name}.name = {v}\n"));
+                }
+                _ => {}
+            },
         }
     }
 
@@ -423,7 +524,12 @@ impl Gen {
         let s = strs[self.below(strs.len())].to_string();
         let xs = (0..self.below(5)).map(|_| Value::Int(int(self))).collect();
         let m = (0..self.below(3))
-            .map(|i| (Value::Str(["a", "b", "z"][i].to_string()), Value::Int(int(self))))
+            .map(|i| {
+                (
+                    Value::Str(["a", "b", "z"][i].to_string()),
+                    Value::Int(int(self)),
+                )
+            })
             .collect();
         let o = if self.below(2) == 0 {
             Value::Null
@@ -436,7 +542,10 @@ impl Gen {
         } else {
             Value::Str("t".to_string())
         };
-        let p = Value::Record(point, vec![Value::Int(int(self)), Value::Str(s.clone()), tag]);
+        let p = Value::Record(
+            point,
+            vec![Value::Int(int(self)), Value::Str(s.clone()), tag],
+        );
         let ws = (0..self.below(4))
             .map(|i| Value::Str(strs[i % strs.len()].to_string()))
             .collect();

@@ -97,8 +97,8 @@ pub fn corpus() -> Vec<(String, Program)> {
             .iter()
             .map(|f| (f.module.clone(), f.text.clone()))
             .collect();
-        let program = lower(&modules)
-            .unwrap_or_else(|e| panic!("{} does not lower: {e}", dir.display()));
+        let program =
+            lower(&modules).unwrap_or_else(|e| panic!("{} does not lower: {e}", dir.display()));
         out.push((dir.display().to_string(), program));
     }
     out
@@ -110,7 +110,7 @@ pub fn sample(program: &Program, ty: &Ty, seed: u64, depth: u32) -> Json {
     match ty {
         Ty::Int => pick(&[json!(2), json!(0), json!(7), json!(-3), json!(1080)]),
         Ty::Float => pick(&[json!(1.5), json!(0.0), json!(-2.25), json!(1e10)]),
-        Ty::Bool => json!(seed % 2 == 0),
+        Ty::Bool => json!(seed.is_multiple_of(2)),
         Ty::String => pick(&[json!("a"), json!(""), json!("hello world"), json!("42")]),
         Ty::Duration => json!(1000 * (seed as i64 % 5)),
         Ty::Time => json!("2026-01-01T00:00:00Z"),
@@ -136,7 +136,10 @@ pub fn sample(program: &Program, ty: &Ty, seed: u64, depth: u32) -> Json {
                         .unwrap_or_default(),
                     _ => ["a", "b", "c"][i % 3].to_string(),
                 };
-                m.insert(key, sample(program, v, seed.wrapping_add(i as u64 + 3), depth + 1));
+                m.insert(
+                    key,
+                    sample(program, v, seed.wrapping_add(i as u64 + 3), depth + 1),
+                );
             }
             Json::Object(m)
         }
@@ -266,10 +269,17 @@ pub fn compare_program(program: &Program, jit: &CompiledProgram) -> Vec<String> 
     diffs
 }
 
-fn compare_workflow(program: &Program, jit: &CompiledProgram, name: &str, seed: u64) -> Vec<String> {
+fn compare_workflow(
+    program: &Program,
+    jit: &CompiledProgram,
+    name: &str,
+    seed: u64,
+) -> Vec<String> {
     let mut diffs = Vec::new();
-    let (Ok(ih), Ok(jh)) = (WorkflowHost::new(program, name), JitWorkflowHost::new(jit, name))
-    else {
+    let (Ok(ih), Ok(jh)) = (
+        WorkflowHost::new(program, name),
+        JitWorkflowHost::new(jit, name),
+    ) else {
         return vec![format!("workflow {name}: a host could not be made")];
     };
     let w = ih.workflow();
@@ -314,7 +324,7 @@ fn compare_workflow(program: &Program, jit: &CompiledProgram, name: &str, seed: 
                 let failure = CallFailure {
                     message: "it broke".to_string(),
                     kind: "FAILED".to_string(),
-                    attempt: round as i64 + 1,
+                    attempt: round + 1,
                     function: "f".to_string(),
                     stderr: (round % 2 == 0).then(|| "trace".to_string()),
                 };
@@ -345,13 +355,28 @@ fn compare_workflow(program: &Program, jit: &CompiledProgram, name: &str, seed: 
             let si = ih.signal(&signal.name, &mut a, &args, now);
             let sj = jh.signal(&signal.name, &mut b, &args, now);
             check(format!("signal {}", signal.name), &si, &sj);
-            check(format!("facts after signal {}", signal.name), &a.facts, &b.facts);
+            check(
+                format!("facts after signal {}", signal.name),
+                &a.facts,
+                &b.facts,
+            );
         }
-        check("complete when".to_string(), &ih.complete_when(&a, now), &jh.complete_when(&b, now));
-        check("output".to_string(), &ih.output(&a, now), &jh.output(&b, now));
-        check("facts json".to_string(), &ih.facts_to_json(&a), &jh.facts_to_json(&b));
+        check(
+            "complete when".to_string(),
+            &ih.complete_when(&a, now),
+            &jh.complete_when(&b, now),
+        );
+        check(
+            "output".to_string(),
+            &ih.output(&a, now),
+            &jh.output(&b, now),
+        );
+        check(
+            "facts json".to_string(),
+            &ih.facts_to_json(&a),
+            &jh.facts_to_json(&b),
+        );
     }
-    drop(check);
     diffs
 }
 
@@ -364,7 +389,9 @@ fn check_same(
 ) {
     let (x, y) = (format!("{x:?}"), format!("{y:?}"));
     if x != y && !x.contains("RecursionLimit") && !x.contains("TooDeep") {
-        diffs.push(format!("{label} {what}:\n  interpreter: {x}\n  jit:         {y}"));
+        diffs.push(format!(
+            "{label} {what}:\n  interpreter: {x}\n  jit:         {y}"
+        ));
     }
 }
 

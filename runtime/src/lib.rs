@@ -10,5 +10,6 @@ pub mod engine;
 pub mod executor;
 pub mod explain;
 pub mod node;
+pub mod replay;
 pub mod sim;
 pub mod store;

@@ -128,8 +128,12 @@ async fn follow(node: &Node, workflow: &str, input: Json) -> Result<InstanceReco
         {
             let mut err = std::io::stderr().lock();
             for row in &rows {
-                writeln!(err, "{}", row.text)?;
                 seen = seen.max(row.seq);
+                // The events a step applied are for replay and the API; the lines
+                // of the step itself say what they did.
+                if row.kind != cosmos_runtime::replay::RECEIVED {
+                    writeln!(err, "{}", row.text)?;
+                }
             }
         }
         let Some(record) = record else {

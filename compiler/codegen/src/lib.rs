@@ -38,6 +38,10 @@ pub enum CodegenError {
     Setting(#[from] settings::SetError),
     #[error(transparent)]
     Module(#[from] Box<cranelift_module::ModuleError>),
+    /// A body nests deeper than translation's stack budget
+    /// (`cosmos_ir::stack::STACK_BUDGET`).
+    #[error("a body nests too deeply to compile")]
+    TooDeep,
     #[error("internal JIT error: {0}")]
     Internal(String),
 }

@@ -346,3 +346,12 @@ pub(crate) fn free_module(module: cranelift_jit::JITModule) {
     // compiled program, so none is running, and no body address outlives it.
     unsafe { module.free_memory() };
 }
+
+// SAFETY: after `Jit::compile` the module is never used again except to free it in
+// `Drop` (with `&mut self`); its code is immutable and may run on any thread, each
+// evaluation on its own `Ctx`; everything else a `CompiledProgram` holds is plain
+// data or `Shared`, which is `Send + Sync` itself.
+unsafe impl Send for crate::CompiledProgram {}
+// SAFETY: as above: shared access only reads the program, the constants and the
+// bodies' addresses.
+unsafe impl Sync for crate::CompiledProgram {}

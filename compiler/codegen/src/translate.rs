@@ -170,6 +170,7 @@ pub(crate) fn translate(
         unwind_block,
         host_refs: HashMap::new(),
         helper_refs: HashMap::new(),
+        stack: cosmos_ir::stack::StackGuard::new(),
     };
     let (v, ty) = t.block(&f.body)?;
     let v = t.coerce(v, &ty, &f.ret);
@@ -222,6 +223,8 @@ pub(crate) struct Translator<'a, 'm, 'f> {
     unwind_block: cl::Block,
     host_refs: HashMap<&'static str, cl::FuncRef>,
     helper_refs: HashMap<u32, cl::FuncRef>,
+    /// Translation recurses over the tree; a tree too deep for the stack is refused.
+    stack: cosmos_ir::stack::StackGuard,
 }
 
 impl Translator<'_, '_, '_> {

@@ -86,3 +86,21 @@ workflow Count {
         Some(json!({"seen": 2, "last": "b!"}))
     );
 }
+
+#[test]
+fn a_compiled_program_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<cosmos_codegen::CompiledProgram>();
+    let program = lower_source("def twice(n: Int): Int { n * 2 }\n").unwrap();
+    let jit = std::sync::Arc::new(compile("threads", &program));
+    let index = helper(&program, "twice");
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let jit = jit.clone();
+            std::thread::spawn(move || jit.run_helper(index, vec![Value::Int(i)]))
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        assert_eq!(h.join().unwrap(), Ok(Value::Int(2 * i as i64)));
+    }
+}

@@ -108,6 +108,7 @@ pub(super) fn apply(
     let program = deployment.program(store, &record.bundle)?;
     let engine = Engine::new(&program, &record.workflow)?;
     let mut state = load_state(&record)?;
+    let received = crate::replay::received(&event, now);
     let step = match engine.handle(&mut state, now, event) {
         Ok(step) => step,
         Err(refused) => return Ok(Applied::Refused(refused)),
@@ -117,7 +118,8 @@ pub(super) fn apply(
         program: &program,
         bundle: &record.bundle,
     };
-    let (commit, calls, events) = commit_of(&ran, &state, step, record.version, now, ack)?;
+    let (mut commit, calls, events) = commit_of(&ran, &state, step, record.version, now, ack)?;
+    commit.history.insert(0, received);
     store.commit_step(commit)?;
     Ok(Applied::Committed { calls, events })
 }

@@ -17,6 +17,9 @@ pub(crate) const RAISE_RECURSION: i64 = 2;
 impl Translator<'_, '_, '_> {
     /// Compiles an expression; the result is held as `Repr::of(&e.ty)`.
     pub(crate) fn expr(&mut self, e: &ir::Expr) -> Result<cl::Value, CodegenError> {
+        if self.stack.exceeded() {
+            return Err(CodegenError::TooDeep);
+        }
         let (v, natural) = self.expr_natural(e)?;
         Ok(self.coerce(v, &natural, &e.ty))
     }

@@ -218,7 +218,8 @@ impl Failure {
 
 /// The pool and the retry policy.
 pub(crate) struct Db {
-    pool: r2d2::Pool<Manager>,
+    /// Always `Some` until dropped (see `Drop`).
+    pool: Option<r2d2::Pool<Manager>>,
     options: PostgresOptions,
     /// Test hook: this many next commits behave as if the answer to `COMMIT` was lost.
     lose_commit_answers: AtomicU32,
@@ -234,7 +235,7 @@ impl Db {
             .error_handler(Box::new(LogErrors))
             .build_unchecked(manager);
         Db {
-            pool,
+            pool: Some(pool),
             options,
             lose_commit_answers: AtomicU32::new(0),
         }
@@ -252,6 +253,8 @@ impl Db {
 
     fn conn(&self) -> Result<r2d2::PooledConnection<Manager>> {
         self.pool
+            .as_ref()
+            .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?
             .get()
             .map_err(|e| StoreError::Unavailable(format!("no PostgreSQL connection: {e}")))
     }
@@ -368,6 +371,26 @@ impl Db {
             Ok(_) => Err(Failure::Transient(cause)),
             Err(error) => Err(Failure::Fatal(error)),
         }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            drop_outside_runtime(pool);
+        }
+    }
+}
+
+/// Drops `value`, which holds `postgres` clients, on a thread of its own when this
+/// thread may be driving async tasks: a client blocks on its own runtime to close, and
+/// tokio forbids that on a runtime's thread (the last `Arc` of a store may well be
+/// dropped by an async task).
+pub(crate) fn drop_outside_runtime<T: Send + 'static>(value: T) {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        let _ = std::thread::spawn(move || drop(value)).join();
+    } else {
+        drop(value);
     }
 }
 

@@ -94,8 +94,9 @@ impl PostgresStore {
         );
         let manager = Manager { config };
         let mut client = manager.connect_client()?;
-        migrate(&mut client)?;
-        drop(client);
+        let migrated = migrate(&mut client);
+        conn::drop_outside_runtime(client);
+        migrated?;
         Ok(PostgresStore {
             db: Db::new(manager, options.clone()),
             target,

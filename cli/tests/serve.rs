@@ -282,7 +282,7 @@ fn bad_requests_get_4xx_and_change_nothing() {
         json!({"by": 100}),
     );
     assert_eq!(status, 200);
-    wait_all_finished(&server, &[id.clone()], Duration::from_secs(30));
+    wait_all_finished(&server, std::slice::from_ref(&id), Duration::from_secs(30));
     let (_, body) = server.get(&format!("/v1/instances/{id}"));
     assert_eq!(
         body["output"]["total"],
@@ -444,7 +444,7 @@ workflow Once {
     drop(server);
 
     let server = Server::start(root, &[]);
-    wait_all_finished(&server, &[id.clone()], Duration::from_secs(20));
+    wait_all_finished(&server, std::slice::from_ref(&id), Duration::from_secs(20));
     let (_, body) = server.get(&format!("/v1/instances/{id}"));
     assert_eq!(body["output"], json!({"n": 7}), "{body}");
     let runs = std::fs::read_to_string(root.join("runs.log")).unwrap();

@@ -177,8 +177,7 @@ fn step_overhead(cosmosc: &str, exe: &str) -> (Vec<f64>, Vec<f64>) {
     }
     drop(stdin);
     child.wait().unwrap();
-    let reference =
-        gaps(&std::fs::read_to_string(reference_dir.path().join("ticks.log")).unwrap());
+    let reference = gaps(&std::fs::read_to_string(reference_dir.path().join("ticks.log")).unwrap());
     (runtime, reference)
 }
 
@@ -196,7 +195,14 @@ impl Drop for Server {
 
 fn serve(cosmosc: &str, root: &Path) -> Server {
     let mut child = Command::new(cosmosc)
-        .args(["serve", ".", "--listen", "127.0.0.1:0", "--store", "serve.db"])
+        .args([
+            "serve",
+            ".",
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            "serve.db",
+        ])
         .current_dir(root)
         .stderr(Stdio::piped())
         .spawn()

@@ -305,3 +305,65 @@ workflow Gate {
     assert_eq!(code(&missing), 2);
     assert!(stderr(&missing).contains("no instance \"nope\""));
 }
+
+#[test]
+fn run_works_on_its_own_instance_and_leaves_others_in_the_store_alone() {
+    let dir = project(&[
+        support::MANIFEST,
+        (
+            "functions/slow.sh",
+            "echo slow >> runs.log\nsleep 3\necho 1\n",
+        ),
+        ("functions/fast.sh", "echo 2\n"),
+        (
+            "src/main.emx",
+            r#"
+function slow(): Int { command "sh functions/slow.sh" }
+function fast(): Int { command "sh functions/fast.sh" }
+workflow Slow {
+    facts { n: Int? }
+    rule "go" {
+        match { n == null }
+        action { slow() }
+        reaction { n = result }
+    }
+    complete when { n != null }
+}
+workflow Fast {
+    facts { n: Int? }
+    rule "go" {
+        match { n == null }
+        action { fast() }
+        reaction { n = result }
+    }
+    complete when { n != null }
+}
+"#,
+        ),
+    ]);
+    // A run killed mid-call leaves a RUNNING instance and a leased call in the store.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cosmosc"))
+        .args(["run", ".", "Slow"])
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !dir.path().join("runs.log").exists() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Another run on the same store does its own work only.
+    let (status, doc, err) = run_json(dir.path(), "Fast", "{}");
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(doc["status"], "COMPLETED");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let runs = std::fs::read_to_string(dir.path().join("runs.log")).unwrap();
+    assert_eq!(
+        runs.lines().count(),
+        1,
+        "the killed run's call was not run again"
+    );
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cosmos_runtime::connect::{ConnectError, StoreKind, default_store, open_store, store_kind};
 use cosmos_runtime::deployment::{Deployment, DeploymentError};
-use cosmos_runtime::node::{Node, NodeConfig, NodeError, executor_for, now_ms};
+use cosmos_runtime::node::{Node, NodeConfig, NodeError, executor_for, new_instance_id, now_ms};
 use cosmos_runtime::store::{InstanceRecord, StoreError};
 use serde_json::{Value as Json, json};
 
@@ -74,9 +74,16 @@ pub(crate) fn run(args: &RunArgs, color: ColorChoice) -> Result<Status, RunError
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
+    // The store may hold other instances (earlier runs, a `serve`): this run works on
+    // its own instance only.
+    let id = new_instance_id();
+    let config = NodeConfig {
+        only_instance: Some(id.clone()),
+        ..NodeConfig::default()
+    };
     let record = tokio.block_on(async move {
-        let node = Node::start(store, deployment, executor, NodeConfig::default());
-        let outcome = follow(&node, &workflow, input).await;
+        let node = Node::start(store, deployment, executor, config);
+        let outcome = follow(&node, id, &workflow, input).await;
         node.stop().await;
         outcome
     })?;
@@ -111,9 +118,14 @@ fn read_input(input: &str) -> Result<Json, RunError> {
 
 /// Starts the instance and prints its history as it grows, until it is finished or
 /// stalled.
-async fn follow(node: &Node, workflow: &str, input: Json) -> Result<InstanceRecord, RunError> {
+async fn follow(
+    node: &Node,
+    id: String,
+    workflow: &str,
+    input: Json,
+) -> Result<InstanceRecord, RunError> {
     let mut commits = node.commits();
-    let (id, _) = node.start_instance(workflow, input, None).await?;
+    let (id, _) = node.start_instance_as(id, workflow, input, None).await?;
     let mut seen = 0;
     loop {
         let store = Arc::clone(node.store());

@@ -161,7 +161,7 @@ impl CompiledProgram {
         wanted: Option<&Uses>,
         now: i64,
     ) -> Evaluation<'a> {
-        let mut cells = vec![0u64; fact_layout.len() + input_layout.len()];
+        let mut cells = Evaluation::spare_cells(fact_layout.len() + input_layout.len());
         let (fact_cells, input_cells) = cells.split_at_mut(fact_layout.len());
         let fill =
             |cells: &mut [u64], layout: &[FieldLayout], values: &[Value], which: Option<&[u32]>| {

@@ -228,6 +228,15 @@ pub(crate) struct Evaluation<'s> {
 }
 
 impl<'s> Evaluation<'s> {
+    /// An empty vector for cells, reusing the last evaluation's on this thread so
+    /// that a `match` through the host API allocates nothing.
+    pub fn spare_cells(len: usize) -> Vec<u64> {
+        let mut cells = SPARE_CELLS.take();
+        cells.clear();
+        cells.resize(len, 0);
+        cells
+    }
+
     /// `cells` holds `facts` fact cells followed by the input cells.
     pub fn new(shared: &'s Shared, cells: Vec<u64>, facts: usize, now: i64) -> Self {
         Evaluation {
@@ -298,6 +307,19 @@ impl<'s> Evaluation<'s> {
     /// A value behind a handle produced by this evaluation, copied out.
     pub fn value(&self, h: i64) -> Value {
         val(h).clone()
+    }
+}
+
+thread_local! {
+    static SPARE_CELLS: std::cell::Cell<Vec<u64>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+impl Drop for Evaluation<'_> {
+    fn drop(&mut self) {
+        let cells = std::mem::take(&mut self.cells);
+        if cells.capacity() <= 256 {
+            SPARE_CELLS.set(cells);
+        }
     }
 }
 

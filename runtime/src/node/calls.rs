@@ -9,7 +9,6 @@ use crate::engine::{Event, Failure};
 use crate::executor::{CallErrorKind, CallJob};
 use crate::store::{LeaseRequest, Leased};
 use cosmos_ir::json::{from_json, ty_name};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// How long past a function's own timeout a call's lease lasts: long enough for the
@@ -34,7 +33,7 @@ pub(super) async fn run(inner: Arc<Inner>) {
                 now: now_ms(),
                 lease_ms: inner.config.lease_ms,
                 limit: free,
-                filter: BTreeMap::new(),
+                filter: inner.lease_filter(),
             };
             match tokio::task::spawn_blocking(move || store.lease(&request)).await {
                 Ok(Ok(leased)) => leased,

@@ -5,7 +5,6 @@ use super::messages::{self, EventMessage};
 use super::step::{self, Applied};
 use super::{Inner, NodeError, now_ms};
 use crate::store::{LeaseRequest, Leased, StoreError};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,7 +62,7 @@ fn round(inner: &Inner) -> Result<(usize, bool), NodeError> {
         now: now_ms(),
         lease_ms: inner.config.lease_ms,
         limit: BATCH,
-        filter: BTreeMap::new(),
+        filter: inner.lease_filter(),
     })?;
     let mut calls = false;
     let count = leased.len();

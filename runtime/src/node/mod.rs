@@ -65,6 +65,8 @@ pub struct NodeConfig {
     pub poll: Duration,
     /// How long a graceful stop waits for running calls before releasing their leases.
     pub grace: Duration,
+    /// Work on this instance only (`cosmosc run`), leaving others in the store alone.
+    pub only_instance: Option<String>,
 }
 
 impl Default for NodeConfig {
@@ -75,6 +77,7 @@ impl Default for NodeConfig {
             max_calls: 64,
             poll: Duration::from_millis(200),
             grace: Duration::from_secs(10),
+            only_instance: None,
         }
     }
 }
@@ -103,10 +106,24 @@ impl Inner {
     }
 
     /// Counts `steps` committed steps and wakes whoever follows them.
+    /// The metadata a lease must match: the instance this node is limited to.
+    pub(crate) fn lease_filter(&self) -> std::collections::BTreeMap<String, String> {
+        self.config
+            .only_instance
+            .iter()
+            .map(|id| ("instance".to_string(), id.clone()))
+            .collect()
+    }
+
     pub(crate) fn committed(&self, steps: usize) {
         self.commits
             .send_modify(|n| *n = n.wrapping_add(steps as u64));
     }
+}
+
+/// A new instance id: a UUIDv7, so that ids sort by creation time.
+pub fn new_instance_id() -> String {
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// Milliseconds since the Unix epoch.
@@ -216,10 +233,22 @@ impl Node {
         input: Json,
         idempotency_key: Option<String>,
     ) -> Result<(String, bool), NodeError> {
+        self.start_instance_as(new_instance_id(), workflow, input, idempotency_key)
+            .await
+    }
+
+    /// [`Node::start_instance`] with the id chosen by the caller (from
+    /// [`new_instance_id`]), for a node that works on that instance only.
+    pub async fn start_instance_as(
+        &self,
+        id: String,
+        workflow: &str,
+        input: Json,
+        idempotency_key: Option<String>,
+    ) -> Result<(String, bool), NodeError> {
         let workflow = workflow.to_string();
         let result = self
             .blocking(move |inner| {
-                let id = uuid::Uuid::now_v7().to_string();
                 step::start(
                     inner.store.as_ref(),
                     &inner.deployment,

@@ -454,3 +454,40 @@ workflow Once {
         "the call finished during the stop: {runs}"
     );
 }
+
+#[test]
+fn serve_runs_a_compiled_bundle_without_the_sources() {
+    let project = chain_project();
+    let root = project.path();
+    let out = support::cosmosc(&["compile", ".", "-o", "app.cosmos"], root);
+    assert_eq!(support::code(&out), 0, "{}", support::stderr(&out));
+    // The sources are gone: the bundle is all the runtime needs.
+    std::fs::remove_dir_all(root.join("src")).unwrap();
+    let server = Server::start(root, &["--bundle", "app.cosmos"]);
+    let (status, body) = server.post("/v1/workflows/Chain/instances", json!({"seed": 2}));
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    wait_all_finished(&server, std::slice::from_ref(&id), Duration::from_secs(30));
+    let (_, body) = server.get(&format!("/v1/instances/{id}"));
+    assert_eq!(body["output"]["total"], json!(expected_total(2)), "{body}");
+
+    // A bundle that is not one is refused with a message, before listening.
+    std::fs::write(root.join("bad.cosmos"), "not a bundle").unwrap();
+    let out = support::cosmosc(
+        &[
+            "serve",
+            ".",
+            "--bundle",
+            "bad.cosmos",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        root,
+    );
+    assert_eq!(support::code(&out), 2);
+    assert!(
+        support::stderr(&out).starts_with("error: "),
+        "{}",
+        support::stderr(&out)
+    );
+}

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use cosmos_project::{find_project_root, load_project};
+use cosmos_project::{Config, MANIFEST, find_project_root};
 use cosmos_runtime::api::{self, ApiConfig};
 use cosmos_runtime::connect::{ConnectError, StoreKind, default_store, open_store, store_kind};
 use cosmos_runtime::deployment::{Deployment, DeploymentError};
@@ -28,6 +28,11 @@ pub(crate) enum ServeError {
     Deployment(#[from] DeploymentError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot read {}: {source}", path.display())]
+    Manifest {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot read bundle {}: {source}", path.display())]
     Bundle {
         path: PathBuf,
@@ -66,10 +71,18 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
             })?;
             // Functions run in the project's root: the folder of cosmos.toml above
             // DIR when there is one, else DIR itself.
+            // Only its cosmos.toml is read: a bundle needs no sources.
             match find_project_root(&args.dir) {
                 Ok(root) => {
-                    let project = load_project(&root)?;
-                    (root, project.config.pools, project.config.runtime, bytes)
+                    let manifest = root.join(MANIFEST);
+                    let text = std::fs::read_to_string(&manifest).map_err(|source| {
+                        ServeError::Manifest {
+                            path: manifest.clone(),
+                            source,
+                        }
+                    })?;
+                    let config = Config::parse(&manifest, &text)?;
+                    (root, config.pools, config.runtime, bytes)
                 }
                 Err(_) => (
                     args.dir.clone(),

@@ -194,6 +194,7 @@ impl CompiledProgram {
 
     /// Calls a body without arguments in a prepared evaluation and reads a `Bool`
     /// result; the evaluation is reset for the next call.
+    #[inline]
     pub(crate) fn test(
         &self,
         code: &Code,

@@ -348,6 +348,7 @@ impl<'p> JitWorkflowHost<'p> {
 
     /// [`JitWorkflowHost::matches`] of the rule at `rule` (its index in the
     /// workflow) against a prepared instance.
+    #[inline]
     pub fn matches_prepared(
         &self,
         rule: usize,

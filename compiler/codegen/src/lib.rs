@@ -71,6 +71,16 @@ impl Jit {
         flags.set("use_colocated_libcalls", "false")?;
         flags.set("is_pic", "false")?;
         flags.set("opt_level", "speed")?;
+        // The verifier checks every function the translator builds; it costs about a
+        // third of compile time, so release builds (the runtime) leave it to the tests.
+        flags.set(
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
         let isa = cranelift_native::builder()
             .map_err(|e| CodegenError::Isa(e.to_string()))?
             .finish(settings::Flags::new(flags))

@@ -230,6 +230,7 @@ pub(crate) struct Evaluation<'s> {
 impl<'s> Evaluation<'s> {
     /// An empty vector for cells, reusing the last evaluation's on this thread so
     /// that a `match` through the host API allocates nothing.
+    #[inline]
     pub fn spare_cells(len: usize) -> Vec<u64> {
         let mut cells = SPARE_CELLS.take();
         cells.clear();
@@ -266,16 +267,19 @@ impl<'s> Evaluation<'s> {
         self.cells.get(..self.facts).unwrap_or_default()
     }
 
+    #[inline]
     pub fn ctx(&mut self) -> &mut Ctx {
         &mut self.ctx
     }
 
+    #[inline]
     pub fn set_now(&mut self, now: i64) {
         self.ctx.now = now;
     }
 
     /// Frees every value the last call made and clears its status and effects,
     /// keeping the cells.
+    #[inline]
     pub fn reset(&mut self) {
         // Only what a call changed is touched: a `match` that allocated nothing and
         // did not fail leaves the context's other cache lines alone.
@@ -292,6 +296,7 @@ impl<'s> Evaluation<'s> {
 
     /// Runs a compiled body. `code` must be a body compiled by this crate's `Jit`
     /// from the program behind `shared`, whose module is still alive.
+    #[inline]
     pub fn call(&mut self, code: *const u8, args: &[u64]) -> u64 {
         // SAFETY: every body is compiled with the `BodyFn` signature (see
         // `translate::body_signature`) and its module outlives `CompiledProgram`'s

@@ -26,7 +26,9 @@ struct Schema {
 
 fn schema(test: &str) -> Option<Schema> {
     let Ok(base) = std::env::var(ENV) else {
-        eprintln!("skipped: set {ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) to run {test}");
+        eprintln!(
+            "skipped: set {ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) to run {test}"
+        );
         return None;
     };
     let name = format!(
@@ -147,7 +149,10 @@ impl Server {
     }
 
     fn metrics(&self) -> String {
-        let mut response = agent().get(format!("{}/metrics", self.base)).call().unwrap();
+        let mut response = agent()
+            .get(format!("{}/metrics", self.base))
+            .call()
+            .unwrap();
         response.body_mut().read_to_string().unwrap()
     }
 }
@@ -221,8 +226,7 @@ fn call_intervals(root: &Path) -> BTreeMap<String, Vec<(String, i64, i64)>> {
     let mut calls: BTreeMap<String, Vec<(String, i64, i64)>> = BTreeMap::new();
     for line in log.lines() {
         let mut parts = line.split_whitespace();
-        let (Some(key), Some(start), Some(end)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(key), Some(start), Some(end)) = (parts.next(), parts.next(), parts.next()) else {
             continue;
         };
         let instance = key.split('/').next().unwrap().to_string();
@@ -262,7 +266,10 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
     let victim = nodes.next().unwrap();
     let (_, running) = victim.get("/v1/instances?status=RUNNING");
     let running = running["instances"].as_array().unwrap().len();
-    assert!(running > 0, "the kill must land while instances are running");
+    assert!(
+        running > 0,
+        "the kill must land while instances are running"
+    );
     let victim_metrics = victim.metrics();
     victim.kill9();
     let survivors: Vec<Server> = nodes.collect();
@@ -277,7 +284,11 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
         let (_, body) = survivors[1].get(&format!("/v1/instances/{id}"));
         assert_eq!(body["status"], "COMPLETED", "{body}");
         let total: i64 = (0..5).map(|step| 2 * (seed + step)).sum();
-        assert_eq!(body["output"], json!({"total": total, "steps": 5}), "{body}");
+        assert_eq!(
+            body["output"],
+            json!({"total": total, "steps": 5}),
+            "{body}"
+        );
         let seen: Vec<i64> = (0..5).map(|step| 2 * (seed + step)).collect();
         assert_eq!(body["facts"]["seen"], json!(seen), "{body}");
 
@@ -365,8 +376,7 @@ workflow Gate {
 /// whichever node signals it, and after A stops.
 #[test]
 fn a_new_bundle_on_one_node_leaves_running_instances_on_theirs() {
-    let Some(schema) = schema("a_new_bundle_on_one_node_leaves_running_instances_on_theirs")
-    else {
+    let Some(schema) = schema("a_new_bundle_on_one_node_leaves_running_instances_on_theirs") else {
         return;
     };
     let v1 = support::project(&[support::MANIFEST, ("src/main.emx", V1)]);

@@ -75,7 +75,10 @@ fn migrations_apply_once_and_a_too_new_schema_is_refused() {
     };
     for _ in 0..2 {
         let store = PostgresStore::open(&schema.url).unwrap();
-        assert_eq!(store.schema_version().unwrap(), i64::from(POSTGRES_SCHEMA_VERSION));
+        assert_eq!(
+            store.schema_version().unwrap(),
+            i64::from(POSTGRES_SCHEMA_VERSION)
+        );
     }
     let mut client = schema.client();
     let rows: i64 = client
@@ -242,15 +245,25 @@ fn leases_expire_from_one_store_to_another() {
     let first = a.lease(&request("engine", "a", T0, 10, 1_000)).unwrap();
     assert_eq!(first.len(), 1, "one per value");
     assert_eq!((first[0].id, first[0].attempts), (ids[0], 1));
-    assert!(b.lease(&request("engine", "b", T0 + 999, 10, 1_000)).unwrap().is_empty());
+    assert!(
+        b.lease(&request("engine", "b", T0 + 999, 10, 1_000))
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(b.next_lease_expiry("engine", T0).unwrap(), Some(T0 + 1_000));
-    let again = b.lease(&request("engine", "b", T0 + 1_000, 10, 1_000)).unwrap();
+    let again = b
+        .lease(&request("engine", "b", T0 + 1_000, 10, 1_000))
+        .unwrap();
     assert_eq!((again[0].id, again[0].attempts), (ids[0], 2));
     assert!(!a.ack(ids[0], "a", T0 + 1_001).unwrap());
     // b dies too; a third lease is the last attempt, and its expiry dead-letters it.
-    let third = a.lease(&request("engine", "a", T0 + 2_000, 10, 1_000)).unwrap();
+    let third = a
+        .lease(&request("engine", "a", T0 + 2_000, 10, 1_000))
+        .unwrap();
     assert_eq!((third[0].id, third[0].attempts), (ids[0], 3));
-    let after = b.lease(&request("engine", "b", T0 + 3_000, 10, 1_000)).unwrap();
+    let after = b
+        .lease(&request("engine", "b", T0 + 3_000, 10, 1_000))
+        .unwrap();
     assert_eq!((after[0].id, after[0].attempts), (ids[1], 1));
     let dead = a.dead_letters("engine", 0).unwrap();
     assert_eq!(dead.len(), 1);
@@ -370,7 +383,10 @@ fn a_lost_commit_answer_is_resolved_not_repeated() {
     assert_eq!(leased.len(), 1);
     assert_eq!(leased[0].id, ids[0]);
     store.lose_commit_answers(1);
-    assert!(store.ack(ids[0], "w", T0 + 1).unwrap(), "acked once, reported as acked");
+    assert!(
+        store.ack(ids[0], "w", T0 + 1).unwrap(),
+        "acked once, reported as acked"
+    );
 }
 
 #[test]

@@ -48,9 +48,38 @@ pub(crate) struct RuleCode {
 
 pub(crate) struct WorkflowCode {
     pub rules: Vec<RuleCode>,
+    /// Rule indices by name: the host API names rules on every call.
+    pub by_name: RuleNames,
     pub signals: Vec<Code>,
     pub complete_when: Option<Code>,
     pub output: Option<Code>,
+}
+
+/// A map from rule names to indices, hashed with FNV-1a: rule names are short, and
+/// the default SipHash would cost more than the linear search it replaces.
+pub(crate) type RuleNames =
+    std::collections::HashMap<String, usize, std::hash::BuildHasherDefault<Fnv>>;
+
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
 }
 
 /// What one evaluation produced.

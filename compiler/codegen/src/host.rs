@@ -69,11 +69,10 @@ impl<'p> JitWorkflowHost<'p> {
     }
 
     fn rule(&self, name: &str) -> Result<(&'p RuleIr, &'p RuleCode), HostError> {
-        self.workflow
-            .rules
-            .iter()
-            .zip(&self.code.rules)
-            .find(|(r, _)| r.name == name)
+        self.code
+            .by_name
+            .get(name)
+            .and_then(|i| Some((self.workflow.rules.get(*i)?, self.code.rules.get(*i)?)))
             .ok_or_else(|| HostError::UnknownRule {
                 workflow: self.workflow.name.clone(),
                 rule: name.to_string(),
@@ -329,7 +328,7 @@ impl<'p> JitWorkflowHost<'p> {
 
     /// The index of a rule by name, for [`JitWorkflowHost::matches_prepared`].
     pub fn rule_index(&self, rule: &str) -> Option<usize> {
-        self.workflow.rules.iter().position(|r| r.name == rule)
+        self.code.by_name.get(rule).copied()
     }
 
     /// Lays out an instance's facts and inputs for repeated evaluation.

@@ -10,6 +10,17 @@
 //! time, one 8-byte cell each, so reading a scalar fact is one load at a fixed
 //! offset. The reference interpreter defines the semantics; the differential tests
 //! hold the JIT to it, runtime errors included.
+//!
+//! Not done yet (see docs/benchmarks.md, "JIT (issue 3)"):
+//! - optional scalars (`Int?`, `Bool?`, …) are handles like other optionals (null is
+//!   handle 0, so a null check is a compare in a register), not an unboxed flag and
+//!   payload pair: making a non-null one allocates in the arena;
+//! - `match` evaluation is about 3× hand-written Rust with a prepared instance
+//!   ([`JitWorkflowHost::prepare`]), not the 2× of DESIGN.md's targets, and about 10×
+//!   through [`JitWorkflowHost::matches`], which lays out the cells on every call;
+//! - field defaults met by `start` and JSON conversion are constant expressions
+//!   evaluated by the interpreter (`interp::eval_const`), as in `WorkflowHost`; every
+//!   body, and every default used inside a body, is native code.
 
 mod compiled;
 mod host;
@@ -175,6 +186,13 @@ impl Jit {
             }
             workflows.push(WorkflowCode {
                 rules,
+                by_name: w
+                    .rules
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .map(|(i, r)| (r.name.clone(), i))
+                    .collect(),
                 signals,
                 complete_when: add_body(
                     &mut module,
@@ -215,7 +233,8 @@ impl Jit {
                 interned: &mut interned,
             };
             translate::translate(&mut mcx, &mut ctx.func, &mut fctx, p.function, p.fields)?;
-            clif.push((p.function.name.clone(), ctx.func.display().to_string()));
+            let text = named(&ctx.func.display().to_string(), &module);
+            clif.push((p.function.name.clone(), text));
             module
                 .define_function(p.id, &mut ctx)
                 .map_err(|e| CodegenError::Internal(format!("{}: {e:?}", p.function.name)))?;
@@ -257,4 +276,39 @@ fn add_body<'p>(
         id,
     });
     Ok(Some(Code::new(id, function)))
+}
+
+/// CLIF text with every `u0:N` (a function of the module, by `FuncId`) written as
+/// `%symbol`, so that the text reads by name and does not change when the host
+/// table grows.
+fn named(text: &str, module: &JITModule) -> String {
+    let mut out = String::with_capacity(text.len());
+    let functions = module.declarations().get_functions().count();
+    let mut rest = text;
+    while let Some(at) = rest.find("u0:") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 3..];
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let name = after[..digits]
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (*n as usize) < functions)
+            .and_then(|n| {
+                module
+                    .declarations()
+                    .get_function_decl(FuncId::from_u32(n))
+                    .name
+                    .clone()
+            });
+        match name {
+            Some(name) => {
+                out.push('%');
+                out.push_str(&name);
+            }
+            None => out.push_str(&rest[at..at + 3 + digits]),
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
 }

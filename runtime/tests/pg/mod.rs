@@ -19,7 +19,9 @@ pub struct TestSchema {
 /// A fresh schema, or `None` (and a visible message) when no server is configured.
 pub fn schema(test: &str) -> Option<TestSchema> {
     let Ok(base) = std::env::var(ENV) else {
-        eprintln!("skipped: set {ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) to run {test}");
+        eprintln!(
+            "skipped: set {ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) to run {test}"
+        );
         return None;
     };
     let name = format!("t_{}", uuid::Uuid::now_v7().simple());

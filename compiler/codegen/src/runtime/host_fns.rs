@@ -259,6 +259,10 @@ host! {
             }
         }
     }
+    "rt.index_int" => fn index_int(ctx: *mut Ctx, list: i64, i: i64, span: i64) -> i64 {
+        let h = index(ctx, list, i, span);
+        unbox_int(h)
+    }
     "rt.map_get" => fn map_get(ctx: *mut Ctx, map: i64, key: i64) -> i64 {
         let Value::Map(entries) = val(map) else {
             return internal(cx(ctx), "an entry of a value that is not a map");
@@ -497,11 +501,12 @@ host! {
     "String.startsWith" => fn str_starts_with(a: i64, b: i64) -> i64 { str_op(a, b, |a, b| a.starts_with(b)) }
     "String.endsWith" => fn str_ends_with(a: i64, b: i64) -> i64 { str_op(a, b, |a, b| a.ends_with(b)) }
     "List.contains" => fn list_contains(list: i64, x: i64) -> i64 {
-        match val(list) {
-            Value::List(items) => {
-                let x = val(x);
-                bool64(items.iter().any(|i| value::equal(i, x)))
+        match (val(list), val(x)) {
+            // Strings equal only strings: compare the text without the general walk.
+            (Value::List(items), Value::Str(x)) => {
+                bool64(items.iter().any(|i| matches!(i, Value::Str(s) if s == x)))
             }
+            (Value::List(items), x) => bool64(items.iter().any(|i| value::equal(i, x))),
             _ => 0,
         }
     }

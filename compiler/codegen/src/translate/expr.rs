@@ -251,6 +251,10 @@ impl Translator<'_, '_, '_> {
                 let i = self.expr(index)?;
                 let i = self.coerce(i, &index.ty, &Ty::Int);
                 let span = self.span(*span);
+                if Repr::of(&e.ty) == Repr::I64 {
+                    let n = self.host_checked("rt.index_int", &[l, i, span])?;
+                    return Ok((n, e.ty.clone()));
+                }
                 let h = self.host_checked("rt.index", &[l, i, span])?;
                 (self.unbox(h, &e.ty)?, e.ty.clone())
             }

@@ -382,7 +382,9 @@ impl Gen {
                 .pick(&["Color.RED", "Color.GREEN", "Color.BLUE", "c"])
                 .to_string(),
             T::Point => self.pick(&["p", "Point(x: 1, name: \"n\")"]).to_string(),
-            T::Dur => self.pick(&["1.s", "90.min", "2.h", "1500.ms", "0.s"]).to_string(),
+            T::Dur => self
+                .pick(&["1.s", "90.min", "2.h", "1500.ms", "0.s"])
+                .to_string(),
         }
     }
 
@@ -484,17 +486,72 @@ impl Gen {
     /// A whole module: declarations, a recursive helper and `def f(…): T`.
     pub fn program(&mut self) -> String {
         let ret = ALL[self.below(ALL.len())];
+        let (env, assignable) = (self.env.clone(), self.assignable.clone());
         let mut body = String::new();
         for _ in 0..self.below(6) {
             self.stmt(&mut body, "    ", 3);
         }
         let value = self.expr(ret, 4);
+        self.env = env;
+        self.assignable = assignable;
         format!(
             "enum Color {{ RED, GREEN, BLUE }}\n\
              type Point {{ x: Int, name: String, tag: String? }}\n\
              def tri(n: Int): Int {{ if (n <= 0) 0 else n + tri(n - 1) }}\n\
              def f({PARAMS}): {} {{\n{body}    {value}\n}}\n",
             ret.emx()
+        )
+    }
+
+    /// A workflow over the same names as `f`'s parameters (its inputs) and facts of
+    /// every type, whose rules' `match`, action and reaction (assigning facts,
+    /// through paths too), `complete when` and `output` are random.
+    pub fn workflow(&mut self) -> String {
+        const FACTS: [(&str, T, &str); 11] = [
+            ("n", T::Int, " = 0"),
+            ("fl", T::Float, " = 0.5"),
+            ("t", T::Str, " = \"\""),
+            ("l", T::Ints, " = []"),
+            ("mm", T::Map, " = [:]"),
+            ("on", T::OptInt, ""),
+            ("pt", T::Point, " = Point(x: 1, name: \"q\")"),
+            ("col", T::Color, " = Color.GREEN"),
+            ("d", T::Dur, " = 1.s"),
+            ("ok", T::Bool, " = false"),
+            ("sl", T::Strs, " = []"),
+        ];
+        let inputs = self.env.clone();
+        for (name, t, _) in FACTS {
+            self.env.push((name.to_string(), t));
+        }
+        let facts: Vec<String> = FACTS
+            .iter()
+            .map(|(name, t, init)| format!("        {name}: {}{init}", t.emx()))
+            .collect();
+        let mut rules = String::new();
+        for r in 0..1 + self.below(3) {
+            let matcher = self.expr(T::Bool, 3);
+            let action = self.expr(T::Int, 3);
+            let (env, locals) = (self.env.len(), self.assignable.len());
+            self.env.push(("result".to_string(), T::Int));
+            self.assignable
+                .extend(FACTS.iter().map(|(n, t, _)| (n.to_string(), *t)));
+            let mut reaction = String::new();
+            for _ in 0..1 + self.below(5) {
+                self.stmt(&mut reaction, "            ", 2);
+            }
+            self.env.truncate(env);
+            self.assignable.truncate(locals);
+            rules.push_str(&format!(
+                "    rule \"r{r}\" {{\n        match {{ {matcher} }}\n        action {{ {action} }}\n        reaction {{\n{reaction}        }}\n    }}\n"
+            ));
+        }
+        let done = self.expr(T::Bool, 3);
+        let out = self.expr(T::Str, 2);
+        self.env = inputs;
+        format!(
+            "workflow W {{\n    input {{ {PARAMS} }}\n    facts {{\n{}\n    }}\n{rules}    complete when {{ {done} }}\n    output {{ [n: n, l: l, pt: pt, on: on, d: d, text: {out}] }}\n}}\n",
+            facts.join("\n")
         )
     }
 

@@ -330,7 +330,11 @@ impl Db {
             Ok(()) => {
                 conn.broken = true;
                 drop(conn);
-                self.resolve(txid, value, StoreError::Unavailable("lost answer (test)".into()))
+                self.resolve(
+                    txid,
+                    value,
+                    StoreError::Unavailable("lost answer (test)".into()),
+                )
             }
             Err(error) if commit_outcome_unknown(&error) => {
                 conn.broken = true;

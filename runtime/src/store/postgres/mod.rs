@@ -29,11 +29,11 @@
 //! use another one than `public`.
 
 mod conn;
+mod instances;
 mod queue;
 
 use std::str::FromStr;
 
-use postgres::Row;
 use postgres::types::ToSql;
 use serde_json::Value as Json;
 
@@ -41,8 +41,8 @@ use super::{
     Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
     MessageId, NewInstance, NewMessage, QueueStats, StepCommit, Store, StoreError,
 };
-use conn::{Db, Finish, Manager};
 pub use conn::PostgresOptions;
+use conn::{Db, Finish, Manager};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -106,7 +106,8 @@ impl PostgresStore {
     /// The schema version of the database.
     pub fn schema_version(&self) -> Result<i64> {
         self.db.read("schema_version", |conn| {
-            let row = conn.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?;
+            let row =
+                conn.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?;
             Ok(i64::from(row.get::<_, i32>(0)))
         })
     }
@@ -183,9 +184,16 @@ pub(super) fn parse_json(
         .map_err(|e| StoreError::Corrupt(format!("{table} {id}: column {column}: {e}")))
 }
 
-pub(super) fn to_u32(value: i64, table: &str, id: &dyn std::fmt::Display, column: &str) -> Result<u32> {
+pub(super) fn to_u32(
+    value: i64,
+    table: &str,
+    id: &dyn std::fmt::Display,
+    column: &str,
+) -> Result<u32> {
     u32::try_from(value).map_err(|_| {
-        StoreError::Corrupt(format!("{table} {id}: column {column}: {value} out of range"))
+        StoreError::Corrupt(format!(
+            "{table} {id}: column {column}: {value} out of range"
+        ))
     })
 }
 
@@ -198,165 +206,8 @@ fn sql_limit(limit: usize) -> Option<i64> {
     (limit > 0).then(|| i64::try_from(limit).unwrap_or(i64::MAX))
 }
 
-fn optional_json(value: Option<&Json>) -> Result<Option<String>> {
+pub(super) fn optional_json(value: Option<&Json>) -> Result<Option<String>> {
     value.map(json_text).transpose()
-}
-
-// ---- instances, inside a transaction ----
-
-/// The ack of a step, checked before anything else it writes (see the SQLite store).
-fn step_ack(conn: &mut conn::Conn, commit: &StepCommit) -> Result<()> {
-    if let Some((id, owner)) = &commit.ack
-        && !queue::ack_in(conn, *id, owner, commit.now)?
-    {
-        return Err(StoreError::LeaseLost {
-            id: *id,
-            owner: owner.clone(),
-        });
-    }
-    Ok(())
-}
-
-/// The rest of a step besides the instance row: its history rows and new messages.
-fn step_rest(conn: &mut conn::Conn, commit: &StepCommit) -> Result<()> {
-    if !commit.history.is_empty() {
-        let mut at = Vec::with_capacity(commit.history.len());
-        let mut kind = Vec::with_capacity(commit.history.len());
-        let mut text = Vec::with_capacity(commit.history.len());
-        let mut data = Vec::with_capacity(commit.history.len());
-        for event in &commit.history {
-            at.push(event.at);
-            kind.push(event.kind.as_str());
-            text.push(event.text.as_str());
-            data.push(json_text(&event.data)?);
-        }
-        conn.execute(
-            "INSERT INTO history (instance, seq, at, kind, text, data)
-             SELECT $1, (SELECT COALESCE(MAX(seq), 0) FROM history WHERE instance = $1) + u.i,
-                    u.at, u.kind, u.text, u.data
-             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])
-                  WITH ORDINALITY AS u(at, kind, text, data, i)",
-            &[&commit.instance, &at, &kind, &text, &data],
-        )?;
-    }
-    queue::enqueue_in(conn, &commit.enqueue, commit.now)?;
-    Ok(())
-}
-
-fn decode_instance(row: &Row) -> Result<InstanceRecord> {
-    let id: String = row.get(0);
-    let input: String = row.get(4);
-    let facts: String = row.get(5);
-    let output: Option<String> = row.get(6);
-    let state: String = row.get(8);
-    Ok(InstanceRecord {
-        input: parse_json(&input, "instances", &id, "input")?,
-        facts: parse_json(&facts, "instances", &id, "facts")?,
-        output: output
-            .as_deref()
-            .map(|text| parse_json(text, "instances", &id, "output"))
-            .transpose()?,
-        state: parse_json(&state, "instances", &id, "state")?,
-        workflow: row.get(1),
-        bundle: row.get(2),
-        status: row.get(3),
-        failure: row.get(7),
-        version: row.get(9),
-        created_at: row.get(10),
-        updated_at: row.get(11),
-        idempotency_key: row.get(12),
-        id,
-    })
-}
-
-fn create_in(conn: &mut conn::Conn, new: &NewInstance, first: &StepCommit) -> Result<Finish<Created>> {
-    if let Some(key) = &new.idempotency_key
-        && let Some(row) =
-            conn.query_opt("SELECT id FROM instances WHERE idempotency_key = $1", &[key])?
-    {
-        return Ok(Finish::Rollback(Created::Existing(row.get(0))));
-    }
-    if first.expected_version != 0 {
-        return Err(StoreError::Conflict {
-            instance: new.id.clone(),
-            expected: first.expected_version,
-            actual: 0,
-        });
-    }
-    if conn
-        .query_opt("SELECT 1 FROM instances WHERE id = $1", &[&new.id])?
-        .is_some()
-    {
-        return Err(StoreError::Duplicate(format!("instance {}", new.id)));
-    }
-    step_ack(conn, first)?;
-    let inserted = conn.query_opt(
-        "INSERT INTO instances (id, workflow, bundle, status, input, facts, output, failure,
-             state, version, created_at, updated_at, idempotency_key)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $12)
-         ON CONFLICT DO NOTHING
-         RETURNING 1",
-        &[
-            &new.id,
-            &new.workflow,
-            &new.bundle,
-            &first.status,
-            &json_text(&new.input)?,
-            &json_text(&first.facts)?,
-            &optional_json(first.output.as_ref())?,
-            &first.failure,
-            &json_text(&first.state)?,
-            &new.created_at,
-            &first.now,
-            &new.idempotency_key,
-        ],
-    )?;
-    if inserted.is_none() {
-        // Another node created it (or used the key) since the checks above.
-        if let Some(key) = &new.idempotency_key
-            && let Some(row) =
-                conn.query_opt("SELECT id FROM instances WHERE idempotency_key = $1", &[key])?
-        {
-            return Ok(Finish::Rollback(Created::Existing(row.get(0))));
-        }
-        return Err(StoreError::Duplicate(format!("instance {}", new.id)));
-    }
-    step_rest(conn, first)?;
-    Ok(Finish::Commit(Created::New))
-}
-
-fn commit_in(conn: &mut conn::Conn, commit: &StepCommit) -> Result<()> {
-    step_ack(conn, commit)?;
-    let updated = conn.execute(
-        "UPDATE instances SET status = $3, facts = $4, output = $5, failure = $6,
-             state = $7, version = version + 1, updated_at = $8
-         WHERE id = $1 AND version = $2",
-        &[
-            &commit.instance,
-            &commit.expected_version,
-            &commit.status,
-            &json_text(&commit.facts)?,
-            &optional_json(commit.output.as_ref())?,
-            &commit.failure,
-            &json_text(&commit.state)?,
-            &commit.now,
-        ],
-    )?;
-    if updated != 1 {
-        let actual = conn.query_opt(
-            "SELECT version FROM instances WHERE id = $1",
-            &[&commit.instance],
-        )?;
-        return Err(match actual {
-            None => StoreError::NotFound(format!("instance {}", commit.instance)),
-            Some(row) => StoreError::Conflict {
-                instance: commit.instance.clone(),
-                expected: commit.expected_version,
-                actual: row.get(0),
-            },
-        });
-    }
-    step_rest(conn, commit)
 }
 
 /// `UPDATE … SET` expressions that end a lease as expired: back to `ready_state`, or
@@ -382,8 +233,9 @@ impl Store for PostgresStore {
                 new.id, first.instance
             )));
         }
-        self.db
-            .write("create_instance", |conn| create_in(conn, &new, &first))
+        self.db.write("create_instance", |conn| {
+            instances::create_in(conn, &new, &first)
+        })
     }
 
     fn instance(&self, id: &str) -> Result<Option<InstanceRecord>> {
@@ -395,7 +247,7 @@ impl Store for PostgresStore {
                 &[&id],
             )?
             .as_ref()
-            .map(decode_instance)
+            .map(instances::decode_instance)
             .transpose()
         })
     }
@@ -458,7 +310,7 @@ impl Store for PostgresStore {
 
     fn commit_step(&self, commit: StepCommit) -> Result<()> {
         self.db.write("commit_step", |conn| {
-            commit_in(conn, &commit).map(Finish::Commit)
+            instances::commit_in(conn, &commit).map(Finish::Commit)
         })
     }
 
@@ -541,6 +393,13 @@ impl Store for PostgresStore {
         messages: &[NewMessage],
         now: i64,
     ) -> Result<bool> {
+        if let [message] = messages
+            && message.idempotency_key.is_none()
+        {
+            return self.db.write("ack_and_enqueue", |conn| {
+                queue::ack_and_enqueue_one(conn, id, owner, message, now).map(Finish::Commit)
+            });
+        }
         self.db.write("ack_and_enqueue", |conn| {
             if !queue::ack_in(conn, id, owner, now)? {
                 return Ok(Finish::Rollback(false));

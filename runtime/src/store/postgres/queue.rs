@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use postgres::Row;
 
-use super::super::{Leased, LeaseRequest, MessageId, NewMessage, StoreError};
+use super::super::{LeaseRequest, Leased, MessageId, NewMessage, StoreError};
 use super::conn::Conn;
 use super::{json_text, parse_json, to_u32};
 
@@ -109,6 +109,152 @@ pub(super) fn enqueue_in(
     Ok(ids)
 }
 
+/// Messages to enqueue as the columns `unnest` takes, for [`messages_cte`].
+pub(super) struct MessageColumns {
+    queue: Vec<String>,
+    state: Vec<i16>,
+    priority: Vec<i64>,
+    deadline: Vec<Option<i64>>,
+    deadline_ord: Vec<i64>,
+    visible_at: Vec<i64>,
+    exclusivity: Vec<Option<String>>,
+    metadata: Vec<String>,
+    payload: Vec<String>,
+    key: Vec<Option<String>>,
+    max_attempts: Vec<Option<i64>>,
+}
+
+impl MessageColumns {
+    pub(super) fn of(messages: &[NewMessage], now: i64) -> Result<MessageColumns> {
+        let mut c = MessageColumns {
+            queue: Vec::with_capacity(messages.len()),
+            state: Vec::with_capacity(messages.len()),
+            priority: Vec::with_capacity(messages.len()),
+            deadline: Vec::with_capacity(messages.len()),
+            deadline_ord: Vec::with_capacity(messages.len()),
+            visible_at: Vec::with_capacity(messages.len()),
+            exclusivity: Vec::with_capacity(messages.len()),
+            metadata: Vec::with_capacity(messages.len()),
+            payload: Vec::with_capacity(messages.len()),
+            key: Vec::with_capacity(messages.len()),
+            max_attempts: Vec::with_capacity(messages.len()),
+        };
+        for m in messages {
+            c.queue.push(m.queue.clone());
+            c.state
+                .push(if m.visible_at > now { SCHEDULED } else { READY });
+            c.priority.push(m.priority);
+            c.deadline.push(m.deadline);
+            c.deadline_ord.push(m.deadline.unwrap_or(i64::MAX));
+            c.visible_at.push(m.visible_at);
+            c.exclusivity.push(m.exclusivity.clone());
+            c.metadata.push(
+                serde_json::to_string(&m.metadata)
+                    .map_err(|e| StoreError::Invalid(format!("unserializable metadata: {e}")))?,
+            );
+            c.payload.push(json_text(&m.payload)?);
+            c.key.push(m.idempotency_key.clone());
+            c.max_attempts.push(m.max_attempts.map(i64::from));
+        }
+        Ok(c)
+    }
+
+    /// The 11 parameters [`messages_cte`] numbers from its `first`.
+    pub(super) fn params(&self) -> [&(dyn postgres::types::ToSql + Sync); 11] {
+        [
+            &self.queue,
+            &self.state,
+            &self.priority,
+            &self.deadline,
+            &self.deadline_ord,
+            &self.visible_at,
+            &self.exclusivity,
+            &self.metadata,
+            &self.payload,
+            &self.key,
+            &self.max_attempts,
+        ]
+    }
+}
+
+/// A `WITH` clause named `enqueued` inserting the messages of a [`MessageColumns`]
+/// (parameters `$first…$first+10`, enqueued at `$now`) in order, if the clause named
+/// `gate` returned a row. A live duplicate of an idempotency key is skipped, as
+/// [`enqueue_in`] does (the callers need no ids).
+pub(super) fn messages_cte(gate: &str, first: usize, now: usize) -> String {
+    let p: Vec<String> = (first..first + 11).map(|i| format!("${i}")).collect();
+    format!(
+        "enqueued AS (
+             INSERT INTO messages (queue, state, priority, deadline, deadline_ord, visible_at,
+                 exclusivity, metadata, payload, idempotency_key, live_key, max_attempts,
+                 attempts, enqueued_at)
+             SELECT u.queue, u.state, u.priority, u.deadline, u.deadline_ord, u.visible_at,
+                    u.exclusivity, u.metadata::jsonb, u.payload, u.key, u.key, u.max_attempts,
+                    0, ${now}
+             FROM unnest({}::text[], {}::smallint[], {}::bigint[], {}::bigint[], {}::bigint[],
+                         {}::bigint[], {}::text[], {}::text[], {}::text[], {}::text[],
+                         {}::bigint[])
+                  WITH ORDINALITY AS u(queue, state, priority, deadline, deadline_ord,
+                      visible_at, exclusivity, metadata, payload, key, max_attempts, i)
+             WHERE EXISTS (SELECT 1 FROM {gate})
+             ORDER BY u.i
+             ON CONFLICT (queue, live_key) WHERE live_key IS NOT NULL DO NOTHING
+             RETURNING 1
+         )",
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10]
+    )
+}
+
+/// Acks `id` and enqueues `message`, which has no idempotency key, in one statement
+/// (a finished call becoming an engine event); false, and nothing enqueued, if the
+/// lease was lost.
+pub(super) fn ack_and_enqueue_one(
+    conn: &mut Conn,
+    id: MessageId,
+    owner: &str,
+    message: &NewMessage,
+    now: i64,
+) -> Result<bool> {
+    let metadata = serde_json::to_string(&message.metadata)
+        .map_err(|e| StoreError::Invalid(format!("unserializable metadata: {e}")))?;
+    let payload = json_text(&message.payload)?;
+    let state = if message.visible_at > now {
+        SCHEDULED
+    } else {
+        READY
+    };
+    let deadline_ord = message.deadline.unwrap_or(i64::MAX);
+    let max_attempts = message.max_attempts.map(i64::from);
+    let rows = conn.query(
+        "WITH acked AS (
+             DELETE FROM messages
+             WHERE id = $12 AND state = 1 AND owner = $13 AND lease_until > $11
+             RETURNING 1
+         )
+         INSERT INTO messages (queue, state, priority, deadline, deadline_ord, visible_at,
+             exclusivity, metadata, payload, max_attempts, attempts, enqueued_at)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10, 0, $11
+         WHERE EXISTS (SELECT 1 FROM acked)
+         RETURNING id",
+        &[
+            &message.queue,
+            &state,
+            &message.priority,
+            &message.deadline,
+            &deadline_ord,
+            &message.visible_at,
+            &message.exclusivity,
+            &metadata,
+            &payload,
+            &max_attempts,
+            &now,
+            &id,
+            &owner,
+        ],
+    )?;
+    Ok(rows.len() == 1)
+}
+
 /// Makes the scheduled messages of `queue` that are due at `now` ready, and ends the
 /// expired leases: back to ready, or dead when the message has had `max_attempts`
 /// leases. Rows another transaction holds are left to it.
@@ -142,7 +288,10 @@ pub(super) fn prepare_queue(conn: &mut Conn, queue: &str, now: i64) -> Result<()
     Ok(())
 }
 
-/// One page of leasable messages in delivery order, locked for this transaction.
+/// One page of leasable messages in delivery order, locked for this transaction, with
+/// whether the advisory lock of each one's exclusivity value was taken (always true
+/// without one). The locks are tried on the page's rows only (after `LIMIT`), and a
+/// value twice in a page takes its (reentrant) lock twice: the first row wins below.
 fn candidates(
     conn: &mut Conn,
     request: &LeaseRequest,
@@ -150,22 +299,31 @@ fn candidates(
     want: usize,
     chosen: &[MessageId],
     excluded_values: &[String],
-) -> Result<Vec<(MessageId, Option<String>)>> {
+) -> Result<Vec<(MessageId, Option<String>, bool)>> {
     let mut sql = String::from(
-        "SELECT m.id, m.exclusivity FROM messages m
-         WHERE m.state = 0 AND m.queue = $1 AND m.visible_at <= $2
-           AND (m.exclusivity IS NULL OR (m.exclusivity <> ALL($4) AND NOT EXISTS (
-                SELECT 1 FROM messages l
-                WHERE l.state = 1 AND l.queue = m.queue AND l.exclusivity = m.exclusivity)))
-           AND m.id <> ALL($5)",
+        "SELECT c.id, c.exclusivity,
+                CASE WHEN c.exclusivity IS NULL THEN TRUE
+                     ELSE pg_try_advisory_xact_lock(hashtextextended('cosmos' || chr(31)
+                          || COALESCE(current_schema(), '') || chr(31) || $1 || chr(31)
+                          || c.exclusivity, 0)) END
+         FROM (
+             SELECT m.id, m.exclusivity, m.priority, m.deadline_ord FROM messages m
+             WHERE m.state = 0 AND m.queue = $1 AND m.visible_at <= $2
+               AND (m.exclusivity IS NULL OR (m.exclusivity <> ALL($4) AND NOT EXISTS (
+                    SELECT 1 FROM messages l
+                    WHERE l.state = 1 AND l.queue = m.queue
+                      AND l.exclusivity = m.exclusivity)))
+               AND m.id <> ALL($5)",
     );
     if filter.is_some() {
-        sql.push_str("\n           AND m.metadata @> $6::text::jsonb");
+        sql.push_str("\n               AND m.metadata @> $6::text::jsonb");
     }
     sql.push_str(
-        "\n         ORDER BY m.priority DESC, m.deadline_ord, m.id
-         LIMIT $3
-         FOR UPDATE OF m SKIP LOCKED",
+        "\n             ORDER BY m.priority DESC, m.deadline_ord, m.id
+             LIMIT $3
+             FOR UPDATE OF m SKIP LOCKED
+         ) c
+         ORDER BY c.priority DESC, c.deadline_ord, c.id",
     );
     let limit = i64::try_from(want).unwrap_or(i64::MAX);
     let rows = match filter {
@@ -191,27 +349,13 @@ fn candidates(
             ],
         )?,
     };
-    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
-}
-
-/// Tries the advisory lock of each exclusivity value; whether each was taken.
-fn try_locks(conn: &mut Conn, queue: &str, values: &[String]) -> Result<Vec<bool>> {
-    let rows = conn.query(
-        "SELECT u.i, pg_try_advisory_xact_lock(hashtextextended(
-                 'cosmos' || chr(31) || COALESCE(current_schema(), '') || chr(31) || $1
-                 || chr(31) || u.v, 0))
-         FROM unnest($2::text[]) WITH ORDINALITY AS u(v, i)",
-        &[&queue, &values],
-    )?;
-    let mut taken = vec![false; values.len()];
-    for row in rows {
-        let i: i64 = row.get(0);
-        let got: Option<bool> = row.get(1);
-        if let Some(slot) = usize::try_from(i - 1).ok().and_then(|i| taken.get_mut(i)) {
-            *slot = got.unwrap_or(false);
-        }
-    }
-    Ok(taken)
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let locked: Option<bool> = row.get(2);
+            (row.get(0), row.get(1), locked.unwrap_or(false))
+        })
+        .collect())
 }
 
 pub(super) fn lease_in(conn: &mut Conn, request: &LeaseRequest) -> Result<Vec<Leased>> {
@@ -232,39 +376,20 @@ pub(super) fn lease_in(conn: &mut Conn, request: &LeaseRequest) -> Result<Vec<Le
     let mut excluded: Vec<String> = Vec::new();
     for _ in 0..MAX_PAGES {
         let want = request.limit - chosen.len();
-        let page = candidates(
-            conn,
-            request,
-            filter.as_deref(),
-            want,
-            &chosen,
-            &excluded,
-        )?;
+        let page = candidates(conn, request, filter.as_deref(), want, &chosen, &excluded)?;
         let full = page.len() >= want;
-        // In delivery order: (id, index of its value in `values`).
-        let mut picked: Vec<(MessageId, Option<usize>)> = Vec::new();
-        let mut values: Vec<String> = Vec::new();
-        for (id, value) in page {
+        for (id, value, locked) in page {
             match value {
-                None => picked.push((id, None)),
-                Some(value) if values.contains(&value) => {}
+                None => chosen.push(id),
+                Some(value) if excluded.contains(&value) => {}
                 Some(value) => {
-                    picked.push((id, Some(values.len())));
-                    values.push(value);
+                    if locked {
+                        chosen.push(id);
+                    }
+                    excluded.push(value);
                 }
             }
         }
-        let locked = if values.is_empty() {
-            Vec::new()
-        } else {
-            try_locks(conn, &request.queue, &values)?
-        };
-        for (id, value) in picked {
-            if value.is_none_or(|i| locked.get(i).copied().unwrap_or(false)) {
-                chosen.push(id);
-            }
-        }
-        excluded.extend(values);
         if !full || chosen.len() >= request.limit {
             break;
         }
@@ -284,7 +409,8 @@ pub(super) fn lease_in(conn: &mut Conn, request: &LeaseRequest) -> Result<Vec<Le
                    m.attempts, m.lease_until, m.idempotency_key",
         &[&chosen, &request.owner, &lease_until],
     )?;
-    let order: HashMap<MessageId, usize> = chosen.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let order: HashMap<MessageId, usize> =
+        chosen.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     let mut leased = rows.iter().map(decode_leased).collect::<Result<Vec<_>>>()?;
     leased.sort_by_key(|l| order.get(&l.id).copied().unwrap_or(usize::MAX));
     Ok(leased)

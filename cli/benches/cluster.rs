@@ -1,0 +1,266 @@
+//! Benchmark: instances per second with 1, 2 and 3 `cosmosc serve` nodes on one
+//! PostgreSQL database, and SQLite against PostgreSQL on one node (issue 7).
+//!
+//! Each run: a fresh store (a SQLite file, or a fresh PostgreSQL schema), the nodes
+//! started, N instances of a workflow taking 3 warm calls (this benchmark's own
+//! executable acts as the worker) started at once through the nodes' HTTP APIs (four
+//! client threads, round robin over the nodes), and the time until all of them have
+//! completed. Every configuration runs 3 times; the median is printed.
+//!
+//! Run with `cargo bench -p cosmosc --bench cluster`; results go to
+//! docs/benchmarks.md ("Cluster (issue 7)"). `COSMOS_TEST_POSTGRES` names the server
+//! (`postgres://postgres@127.0.0.1:5432/test` by default); `COSMOS_BENCH_INSTANCES=N`
+//! changes N (300).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Worker mode: answer `{"id", "calls": [{"n": N}, …]}` with `N + 1` for each call.
+fn worker() {
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let message: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let results: Vec<Value> = message["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| json!({"ok": c["n"].as_i64().unwrap_or(0) + 1}))
+            .collect();
+        writeln!(
+            stdout,
+            "{}",
+            json!({"id": message["id"], "results": results})
+        )
+        .unwrap();
+        stdout.flush().unwrap();
+    }
+}
+
+fn project(dir: &Path, exe: &str) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("cosmos.toml"),
+        "[project]\nname = \"bench\"\n\n[pools.default]\nmax = 4\nwarm = 2\n",
+    )
+    .unwrap();
+    let source = format!(
+        r#"
+function tick(n: Int): Int {{
+    command [{exe:?}]
+    warm 1
+}}
+
+/** Three warm calls. */
+workflow Three {{
+    input {{ seed: Int }}
+    facts {{ n: Int = 0 }}
+    rule "call" {{
+        match {{ n < 3 }}
+        action {{ tick(n: n) }}
+        reaction {{ n = result }}
+    }}
+    complete when {{ n >= 3 }}
+}}
+"#
+    );
+    std::fs::write(dir.join("src/main.emx"), source).unwrap();
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(cosmosc: &str, root: &Path, store: &str) -> Server {
+    let mut child = Command::new(cosmosc)
+        .args(["serve", ".", "--listen", "127.0.0.1:0", "--store", store])
+        .current_dir(root)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, base }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn completed(agent: &ureq::Agent, base: &str) -> usize {
+    let mut total = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/v1/instances?workflow=Three&status=COMPLETED&limit=1000");
+        if let Some(a) = &after {
+            url.push_str(&format!("&after={a}"));
+        }
+        let mut response = agent.get(&url).call().unwrap();
+        let page: Value =
+            serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+        let rows = page["instances"].as_array().unwrap();
+        total += rows.len();
+        if rows.len() < 1000 {
+            return total;
+        }
+        after = rows.last().map(|r| r["id"].as_str().unwrap().to_string());
+    }
+}
+
+/// A fresh PostgreSQL schema, dropped with the value.
+struct Schema {
+    base: String,
+    name: String,
+}
+
+impl Schema {
+    fn new(base: &str, n: usize) -> Schema {
+        let name = format!("bench_{}_{n}", std::process::id());
+        let mut client = postgres::Client::connect(base, postgres::NoTls).unwrap();
+        client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+            ))
+            .unwrap();
+        Schema {
+            base: base.to_string(),
+            name,
+        }
+    }
+
+    fn url(&self) -> String {
+        let separator = if self.base.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{separator}options=-c%20search_path%3D{}",
+            self.base, self.name
+        )
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.base, postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        }
+    }
+}
+
+/// Instances per second of one run: `nodes` nodes on `store`.
+fn run(cosmosc: &str, exe: &str, store: &str, nodes: usize, instances: usize) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), exe);
+    let servers: Vec<Server> = (0..nodes)
+        .map(|_| serve(cosmosc, dir.path(), store))
+        .collect();
+    let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    let clients: Vec<_> = (0..4)
+        .map(|client| {
+            let bases = bases.clone();
+            std::thread::spawn(move || {
+                let agent = agent();
+                for seed in (client..instances).step_by(4) {
+                    let base = &bases[seed % bases.len()];
+                    let mut response = agent
+                        .post(format!("{base}/v1/workflows/Three/instances"))
+                        .send_json(json!({"seed": seed}))
+                        .unwrap();
+                    assert_eq!(response.status().as_u16(), 201);
+                    let _ = response.body_mut().read_to_string();
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().unwrap();
+    }
+    let agent = agent();
+    while completed(&agent, &bases[0]) < instances {
+        assert!(start.elapsed() < Duration::from_secs(600), "too slow");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    instances as f64 / start.elapsed().as_secs_f64()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    if std::env::var("COSMOS_PROTOCOL").as_deref() == Ok("lines") {
+        worker();
+        return;
+    }
+    if std::env::args().any(|a| a == "--list") {
+        println!("cluster: benchmark");
+        return;
+    }
+    let cosmosc = env!("CARGO_BIN_EXE_cosmosc");
+    let exe = std::env::current_exe().unwrap().display().to_string();
+    let instances: usize = std::env::var("COSMOS_BENCH_INSTANCES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let postgres = std::env::var("COSMOS_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    const RUNS: usize = 3;
+
+    let mut schemas = 0;
+    let mut measure = |kind: &str, nodes: usize| -> f64 {
+        let rates: Vec<f64> = (0..RUNS)
+            .map(|_| {
+                if kind == "sqlite" {
+                    let dir = tempfile::tempdir().unwrap();
+                    let file = dir.path().join("bench.db").display().to_string();
+                    run(cosmosc, &exe, &file, nodes, instances)
+                } else {
+                    schemas += 1;
+                    let schema = Schema::new(&postgres, schemas);
+                    run(cosmosc, &exe, &schema.url(), nodes, instances)
+                }
+            })
+            .collect();
+        eprintln!("{kind}, {nodes} node(s): {rates:.1?} instances/s");
+        median(rates)
+    };
+    let sqlite = measure("sqlite", 1);
+    let pg: Vec<f64> = (1..=3).map(|nodes| measure("postgres", nodes)).collect();
+
+    println!("| configuration | instances/s (median of {RUNS}) | ratio |");
+    println!("| --- | --- | --- |");
+    println!(
+        "| SQLite, 1 node ({instances} instances × 3 warm calls) | {sqlite:.0} | 1.00 (reference) |"
+    );
+    for (i, rate) in pg.iter().enumerate() {
+        println!(
+            "| PostgreSQL, {} node(s) | {rate:.0} | {:.2}× SQLite, {:.2}× PostgreSQL 1 node |",
+            i + 1,
+            rate / sqlite,
+            rate / pg[0]
+        );
+    }
+}

@@ -1,0 +1,247 @@
+//! Instances on PostgreSQL, inside a transaction: creating one with its first step,
+//! and committing a step. Each is as few statements as it can be (data-modifying
+//! `WITH` clauses): every statement is a round trip to the server.
+
+use postgres::Row;
+use postgres::types::ToSql;
+
+use super::super::{Created, InstanceRecord, NewInstance, StepCommit, StoreError};
+use super::conn::{Conn, Finish};
+use super::{json_text, optional_json, parse_json, queue};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// A step's history as the columns `unnest` takes.
+struct HistoryColumns {
+    at: Vec<i64>,
+    kind: Vec<String>,
+    text: Vec<String>,
+    data: Vec<String>,
+}
+
+impl HistoryColumns {
+    fn of(commit: &StepCommit) -> Result<HistoryColumns> {
+        let mut columns = HistoryColumns {
+            at: Vec::with_capacity(commit.history.len()),
+            kind: Vec::with_capacity(commit.history.len()),
+            text: Vec::with_capacity(commit.history.len()),
+            data: Vec::with_capacity(commit.history.len()),
+        };
+        for event in &commit.history {
+            columns.at.push(event.at);
+            columns.kind.push(event.kind.clone());
+            columns.text.push(event.text.clone());
+            columns.data.push(json_text(&event.data)?);
+        }
+        Ok(columns)
+    }
+}
+
+/// Inserts a step's history rows after the instance's last one, if the CTE named
+/// `gate` returned a row; `$1` is the instance, `$N…$N+3` the columns.
+fn history_cte(gate: &str, first: usize) -> String {
+    format!(
+        "history_rows AS (
+             INSERT INTO history (instance, seq, at, kind, text, data)
+             SELECT $1, (SELECT COALESCE(MAX(seq), 0) FROM history WHERE instance = $1) + u.i,
+                    u.at, u.kind, u.text, u.data
+             FROM unnest(${}::bigint[], ${}::text[], ${}::text[], ${}::text[])
+                  WITH ORDINALITY AS u(at, kind, text, data, i)
+             WHERE EXISTS (SELECT 1 FROM {gate})
+             RETURNING 1
+         )",
+        first,
+        first + 1,
+        first + 2,
+        first + 3
+    )
+}
+
+pub(super) fn decode_instance(row: &Row) -> Result<InstanceRecord> {
+    let id: String = row.get(0);
+    let input: String = row.get(4);
+    let facts: String = row.get(5);
+    let output: Option<String> = row.get(6);
+    let state: String = row.get(8);
+    Ok(InstanceRecord {
+        input: parse_json(&input, "instances", &id, "input")?,
+        facts: parse_json(&facts, "instances", &id, "facts")?,
+        output: output
+            .as_deref()
+            .map(|text| parse_json(text, "instances", &id, "output"))
+            .transpose()?,
+        state: parse_json(&state, "instances", &id, "state")?,
+        workflow: row.get(1),
+        bundle: row.get(2),
+        status: row.get(3),
+        failure: row.get(7),
+        version: row.get(9),
+        created_at: row.get(10),
+        updated_at: row.get(11),
+        idempotency_key: row.get(12),
+        id,
+    })
+}
+
+fn existing_by_key(conn: &mut Conn, key: &Option<String>) -> Result<Option<String>> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    Ok(conn
+        .query_opt(
+            "SELECT id FROM instances WHERE idempotency_key = $1",
+            &[key],
+        )?
+        .map(|row| row.get(0)))
+}
+
+/// The instance and its first step (see `Store::create_instance`): the instance row,
+/// its history and the step's messages in one statement.
+pub(super) fn create_in(
+    conn: &mut Conn,
+    new: &NewInstance,
+    first: &StepCommit,
+) -> Result<Finish<Created>> {
+    if let Some(id) = existing_by_key(conn, &new.idempotency_key)? {
+        return Ok(Finish::Rollback(Created::Existing(id)));
+    }
+    if first.expected_version != 0 {
+        return Err(StoreError::Conflict {
+            instance: new.id.clone(),
+            expected: first.expected_version,
+            actual: 0,
+        });
+    }
+    if let Some((id, owner)) = &first.ack
+        && !queue::ack_in(conn, *id, owner, first.now)?
+    {
+        return Err(StoreError::LeaseLost {
+            id: *id,
+            owner: owner.clone(),
+        });
+    }
+    let history = HistoryColumns::of(first)?;
+    let sql = format!(
+        "WITH inserted AS (
+             INSERT INTO instances (id, workflow, bundle, status, input, facts, output,
+                 failure, state, version, created_at, updated_at, idempotency_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $12)
+             ON CONFLICT DO NOTHING
+             RETURNING 1
+         ), {}, {}
+         SELECT (SELECT count(*) FROM inserted)",
+        history_cte("inserted", 13),
+        queue::messages_cte("inserted", 17, 11)
+    );
+    let messages = queue::MessageColumns::of(&first.enqueue, first.now)?;
+    let (input, facts) = (json_text(&new.input)?, json_text(&first.facts)?);
+    let (output, state) = (
+        optional_json(first.output.as_ref())?,
+        json_text(&first.state)?,
+    );
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+        &new.id,
+        &new.workflow,
+        &new.bundle,
+        &first.status,
+        &input,
+        &facts,
+        &output,
+        &first.failure,
+        &state,
+        &new.created_at,
+        &first.now,
+        &new.idempotency_key,
+        &history.at,
+        &history.kind,
+        &history.text,
+        &history.data,
+    ];
+    params.extend(messages.params());
+    let row = conn.query_one(&sql, &params)?;
+    if row.get::<_, i64>(0) != 1 {
+        // Taken since the checks above, by another node: its key, or its id.
+        if let Some(id) = existing_by_key(conn, &new.idempotency_key)? {
+            return Ok(Finish::Rollback(Created::Existing(id)));
+        }
+        return Err(StoreError::Duplicate(format!("instance {}", new.id)));
+    }
+    Ok(Finish::Commit(Created::New))
+}
+
+/// One step (see [`StepCommit`]): the ack of its message, the instance row, its
+/// history and its messages in one statement. The ack is checked first: a
+/// lost lease wins over a version conflict, being its cause when exclusivity keeps one
+/// step of an instance at a time.
+pub(super) fn commit_in(conn: &mut Conn, commit: &StepCommit) -> Result<()> {
+    let history = HistoryColumns::of(commit)?;
+    let (ack_id, ack_owner) = match &commit.ack {
+        Some((id, owner)) => (Some(*id), Some(owner.as_str())),
+        None => (None, None),
+    };
+    let sql = format!(
+        "WITH acked AS (
+             DELETE FROM messages
+             WHERE $9::bigint IS NOT NULL AND id = $9 AND state = 1 AND owner = $10
+               AND lease_until > $8
+             RETURNING 1
+         ), updated AS (
+             UPDATE instances SET status = $3, facts = $4, output = $5, failure = $6,
+                 state = $7, version = version + 1, updated_at = $8
+             WHERE id = $1 AND version = $2
+               AND ($9::bigint IS NULL OR EXISTS (SELECT 1 FROM acked))
+             RETURNING 1
+         ), {}, {}
+         SELECT (SELECT count(*) FROM acked), (SELECT count(*) FROM updated)",
+        history_cte("updated", 11),
+        queue::messages_cte("updated", 15, 8)
+    );
+    let messages = queue::MessageColumns::of(&commit.enqueue, commit.now)?;
+    let (facts, output, state) = (
+        json_text(&commit.facts)?,
+        optional_json(commit.output.as_ref())?,
+        json_text(&commit.state)?,
+    );
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+        &commit.instance,
+        &commit.expected_version,
+        &commit.status,
+        &facts,
+        &output,
+        &commit.failure,
+        &state,
+        &commit.now,
+        &ack_id,
+        &ack_owner,
+        &history.at,
+        &history.kind,
+        &history.text,
+        &history.data,
+    ];
+    params.extend(messages.params());
+    let row = conn.query_one(&sql, &params)?;
+    let (acked, updated): (i64, i64) = (row.get(0), row.get(1));
+    if let Some((id, owner)) = &commit.ack
+        && acked != 1
+    {
+        return Err(StoreError::LeaseLost {
+            id: *id,
+            owner: owner.clone(),
+        });
+    }
+    if updated != 1 {
+        let actual = conn.query_opt(
+            "SELECT version FROM instances WHERE id = $1",
+            &[&commit.instance],
+        )?;
+        return Err(match actual {
+            None => StoreError::NotFound(format!("instance {}", commit.instance)),
+            Some(row) => StoreError::Conflict {
+                instance: commit.instance.clone(),
+                expected: commit.expected_version,
+                actual: row.get(0),
+            },
+        });
+    }
+    Ok(())
+}

@@ -367,3 +367,42 @@ workflow Fast {
         "the killed run's call was not run again"
     );
 }
+
+#[test]
+fn the_jit_and_the_interpreter_run_the_example_to_the_same_end() {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/encode");
+    let store = tempfile::tempdir().unwrap();
+    let run = |evaluator: &str, db: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cosmosc"))
+            .args([
+                "run",
+                example.to_str().unwrap(),
+                "Transcode",
+                "--input",
+                r#"{"source": "s3://media/d.mov", "codecs": ["H264", "AV1"]}"#,
+                "--store",
+                store.path().join(db).to_str().unwrap(),
+                "--json",
+            ])
+            .env("COSMOS_EVALUATOR", evaluator)
+            .output()
+            .unwrap()
+    };
+    let jit = run("jit", "jit.db");
+    let interpreter = run("interpreter", "interpreter.db");
+    assert_eq!(code(&jit), 0, "{}", stderr(&jit));
+    assert_eq!(code(&interpreter), 0, "{}", stderr(&interpreter));
+    let jit: Value = serde_json::from_str(stdout(&jit).trim()).unwrap();
+    let interpreter: Value = serde_json::from_str(stdout(&interpreter).trim()).unwrap();
+    assert_eq!(jit["output"], interpreter["output"]);
+    assert_eq!(jit["facts"], interpreter["facts"]);
+    assert_eq!(jit["output"]["renditions"], 8);
+
+    let bad = run("quantum", "bad.db");
+    assert_eq!(code(&bad), 2);
+    assert!(
+        stderr(&bad).contains("COSMOS_EVALUATOR must be `jit` or `interpreter`"),
+        "{}",
+        stderr(&bad)
+    );
+}

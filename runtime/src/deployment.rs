@@ -2,8 +2,14 @@
 //! unfinished instance started on. Bundles are stored by content hash, so a newly
 //! deployed bundle leaves running instances on the one they started with, even
 //! across restarts.
+//!
+//! Each loaded bundle is compiled to native code by the JIT (`cosmos-codegen`) once,
+//! when it is first needed; `COSMOS_EVALUATOR=interpreter` runs the reference
+//! interpreter instead (the JIT is differentially tested against it).
 
+use crate::engine::{Engine, EngineError};
 use crate::store::{Store, StoreError};
+use cosmos_codegen::{CodegenError, CompiledProgram, Jit, JitWorkflowHost};
 use cosmos_ir::Program;
 use cosmos_ir::bundle::{Bundle, BundleError};
 use sha2::{Digest, Sha256};
@@ -18,15 +24,80 @@ pub enum DeploymentError {
     Store(#[from] StoreError),
     #[error("bundle {0} is not in the store")]
     MissingBundle(String),
+    #[error("the JIT cannot compile bundle {hash}: {error}")]
+    Jit { hash: String, error: CodegenError },
+    #[error("COSMOS_EVALUATOR must be `jit` or `interpreter`, not {0:?}")]
+    Evaluator(String),
 }
 
 /// The compiler version this runtime accepts bundles from (the workspace shares one).
 pub const COMPILER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// What runs the bodies of rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Evaluator {
+    /// Native code from the Cranelift JIT: the default.
+    #[default]
+    Jit,
+    /// The reference interpreter over the IR.
+    Interpreter,
+}
+
+impl Evaluator {
+    /// From `COSMOS_EVALUATOR` (`jit`, the default, or `interpreter`).
+    pub fn from_env() -> Result<Evaluator, DeploymentError> {
+        match std::env::var("COSMOS_EVALUATOR").as_deref() {
+            Err(_) | Ok("") | Ok("jit") => Ok(Evaluator::Jit),
+            Ok("interpreter") => Ok(Evaluator::Interpreter),
+            Ok(other) => Err(DeploymentError::Evaluator(other.to_string())),
+        }
+    }
+}
+
+/// One bundle's program, ready to run.
+pub struct Loaded {
+    pub hash: String,
+    pub program: Arc<Program>,
+    /// Its native code, when the evaluator is the JIT.
+    pub compiled: Option<CompiledProgram>,
+}
+
+impl Loaded {
+    fn new(hash: String, program: Program, evaluator: Evaluator) -> Result<Self, DeploymentError> {
+        let compiled = match evaluator {
+            Evaluator::Jit => {
+                Some(
+                    Jit::compile(&program).map_err(|error| DeploymentError::Jit {
+                        hash: hash.clone(),
+                        error,
+                    })?,
+                )
+            }
+            Evaluator::Interpreter => None,
+        };
+        Ok(Loaded {
+            hash,
+            program: Arc::new(program),
+            compiled,
+        })
+    }
+
+    /// The engine for `workflow`, on native code or on the interpreter.
+    pub fn engine(&self, workflow: &str) -> Result<Engine<'_>, EngineError> {
+        match &self.compiled {
+            Some(compiled) => {
+                let host = JitWorkflowHost::new(compiled, workflow)?;
+                Ok(Engine::with_handlers(compiled.program(), Box::new(host)))
+            }
+            None => Engine::new(&self.program, workflow),
+        }
+    }
+}
+
 pub struct Deployment {
-    current: String,
-    current_program: Arc<Program>,
-    loaded: Mutex<HashMap<String, Arc<Program>>>,
+    current: Arc<Loaded>,
+    evaluator: Evaluator,
+    loaded: Mutex<HashMap<String, Arc<Loaded>>>,
 }
 
 /// The content hash that names a bundle.
@@ -36,39 +107,50 @@ pub fn bundle_hash(bytes: &[u8]) -> String {
 }
 
 impl Deployment {
-    /// Deploys `bytes` (a bundle written by `cosmosc compile`): checks it, records it
-    /// in the store, and makes it the bundle new instances start on.
-    pub fn deploy(store: &dyn Store, bytes: &[u8], now: i64) -> Result<Self, DeploymentError> {
+    /// Deploys `bytes` (a bundle written by `cosmosc compile`): checks it, compiles
+    /// it, records it in the store, and makes it the bundle new instances start on.
+    pub fn deploy(
+        store: &dyn Store,
+        bytes: &[u8],
+        now: i64,
+        evaluator: Evaluator,
+    ) -> Result<Self, DeploymentError> {
         let bundle = Bundle::read(bytes, COMPILER_VERSION)?;
         let hash = bundle_hash(bytes);
+        let current = Arc::new(Loaded::new(hash.clone(), bundle.program, evaluator)?);
         store.put_bundle(&hash, bytes, now)?;
-        let program = Arc::new(bundle.program);
         let mut loaded = HashMap::new();
-        loaded.insert(hash.clone(), Arc::clone(&program));
+        loaded.insert(hash, Arc::clone(&current));
         Ok(Deployment {
-            current: hash,
-            current_program: program,
+            current,
+            evaluator,
             loaded: Mutex::new(loaded),
         })
     }
 
-    /// The bundle new instances start on: its hash and program.
-    pub fn current(&self) -> (&str, &Arc<Program>) {
-        (&self.current, &self.current_program)
+    /// The bundle new instances start on.
+    pub fn current(&self) -> &Arc<Loaded> {
+        &self.current
     }
 
-    /// The program of bundle `hash`, loaded from the store the first time.
-    pub fn program(&self, store: &dyn Store, hash: &str) -> Result<Arc<Program>, DeploymentError> {
-        if let Some(p) = self.loaded.lock().ok().and_then(|m| m.get(hash).cloned()) {
-            return Ok(p);
+    /// Bundle `hash`, loaded from the store (and compiled) the first time.
+    pub fn loaded(&self, store: &dyn Store, hash: &str) -> Result<Arc<Loaded>, DeploymentError> {
+        if let Some(l) = self.loaded.lock().ok().and_then(|m| m.get(hash).cloned()) {
+            return Ok(l);
         }
         let bytes = store
             .bundle(hash)?
             .ok_or_else(|| DeploymentError::MissingBundle(hash.to_string()))?;
-        let program = Arc::new(Bundle::read(&bytes, COMPILER_VERSION)?.program);
+        let program = Bundle::read(&bytes, COMPILER_VERSION)?.program;
+        let loaded = Arc::new(Loaded::new(hash.to_string(), program, self.evaluator)?);
         if let Ok(mut map) = self.loaded.lock() {
-            map.insert(hash.to_string(), Arc::clone(&program));
+            map.insert(hash.to_string(), Arc::clone(&loaded));
         }
-        Ok(program)
+        Ok(loaded)
+    }
+
+    /// The program of bundle `hash`.
+    pub fn program(&self, store: &dyn Store, hash: &str) -> Result<Arc<Program>, DeploymentError> {
+        Ok(Arc::clone(&self.loaded(store, hash)?.program))
     }
 }

@@ -6,7 +6,7 @@
 
 use cosmos_diagnostics::FileId;
 use cosmos_ir::bundle::Bundle;
-use cosmos_runtime::deployment::{COMPILER_VERSION, Deployment};
+use cosmos_runtime::deployment::{COMPILER_VERSION, Deployment, Evaluator};
 use cosmos_runtime::engine::{Engine, Event};
 use cosmos_runtime::node::{Node, NodeConfig, executor_for, now_ms};
 use cosmos_runtime::replay::replay;
@@ -90,7 +90,7 @@ async fn a_stored_history_replays_to_the_stored_instance() {
         .to_bytes()
         .unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&root.join("state.db")).unwrap());
-    let deployment = Deployment::deploy(store.as_ref(), &bytes, now_ms()).unwrap();
+    let deployment = Deployment::deploy(store.as_ref(), &bytes, now_ms(), Evaluator::Jit).unwrap();
     let executor = executor_for(&program, root.clone(), &Default::default());
     let node = Node::start(
         Arc::clone(&store),

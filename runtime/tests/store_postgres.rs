@@ -227,6 +227,66 @@ fn concurrent_leasing_never_hands_out_two_leases_of_one_value() {
     );
 }
 
+/// Timers (messages visible later) due at once, leased by four stores from eight
+/// threads: each is delivered exactly once, and none before it is due.
+#[test]
+fn a_timer_fires_once_across_stores() {
+    let Some(schema) = pg::schema("a_timer_fires_once_across_stores") else {
+        return;
+    };
+    let stores: Vec<Arc<PostgresStore>> = (0..4)
+        .map(|_| Arc::new(PostgresStore::open(&schema.url).unwrap()))
+        .collect();
+    let timers: Vec<NewMessage> = (0..60)
+        .map(|n| NewMessage {
+            exclusivity: Some(format!("i{}", n % 20)),
+            ..NewMessage::new("engine", json!(n), T0 + 1_000 + n)
+        })
+        .collect();
+    stores[0].enqueue(&timers, T0).unwrap();
+    assert!(
+        stores[1]
+            .lease(&request("engine", "early", T0 + 999, 100, 60_000))
+            .unwrap()
+            .is_empty(),
+        "nothing is due yet"
+    );
+    let delivered = Arc::new(Mutex::new(Vec::new()));
+    let barrier = Arc::new(Barrier::new(8));
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let store = Arc::clone(&stores[t % 4]);
+            let (delivered, barrier) = (Arc::clone(&delivered), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                let owner = format!("t{t}");
+                barrier.wait();
+                for round in 0..200 {
+                    if delivered.lock().unwrap().len() >= 60 {
+                        break;
+                    }
+                    let now = T0 + 1_000 + round;
+                    for message in store
+                        .lease(&request("engine", &owner, now, 3, 60_000))
+                        .unwrap()
+                    {
+                        let n = message.payload.as_i64().unwrap();
+                        assert!(T0 + 1_000 + n <= now, "timer {n} fired early");
+                        assert_eq!(message.attempts, 1);
+                        delivered.lock().unwrap().push(n);
+                        assert!(store.ack(message.id, &owner, now).unwrap());
+                    }
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let mut delivered = delivered.lock().unwrap().clone();
+    delivered.sort_unstable();
+    assert_eq!(delivered, (0..60).collect::<Vec<i64>>(), "each timer once");
+}
+
 /// A lease taken by one store (a node that then dies) expires and is taken by another
 /// store with attempts + 1; the first owner's ack is refused; max_attempts dead-letters.
 #[test]

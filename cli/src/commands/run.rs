@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cosmos_runtime::connect::{ConnectError, StoreKind, default_store, open_store, store_kind};
-use cosmos_runtime::deployment::{Deployment, DeploymentError};
+use cosmos_runtime::deployment::{Deployment, DeploymentError, Evaluator};
 use cosmos_runtime::node::{Node, NodeConfig, NodeError, executor_for, new_instance_id, now_ms};
 use cosmos_runtime::store::{InstanceRecord, StoreError};
 use serde_json::{Value as Json, json};
@@ -64,9 +64,9 @@ pub(crate) fn run(args: &RunArgs, color: ColorChoice) -> Result<Status, RunError
     if store_kind(&url) == StoreKind::Sqlite {
         store.release_all_leases()?;
     }
-    let deployment = Deployment::deploy(store.as_ref(), &bytes, now_ms())?;
+    let deployment = Deployment::deploy(store.as_ref(), &bytes, now_ms(), Evaluator::from_env()?)?;
     let executor = executor_for(
-        deployment.current().1,
+        &deployment.current().program,
         project.root.clone(),
         &project.config.pools,
     );

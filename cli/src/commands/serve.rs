@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use cosmos_project::{Config, MANIFEST, find_project_root};
 use cosmos_runtime::api::{self, ApiConfig};
 use cosmos_runtime::connect::{ConnectError, StoreKind, default_store, open_store, store_kind};
-use cosmos_runtime::deployment::{Deployment, DeploymentError};
+use cosmos_runtime::deployment::{Deployment, DeploymentError, Evaluator};
 use cosmos_runtime::node::{Node, NodeConfig, executor_for, now_ms};
 use cosmos_runtime::store::StoreError;
 
@@ -128,8 +128,8 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
         StoreKind::Sqlite => store.release_all_leases()?,
         StoreKind::Postgres => 0,
     };
-    let deployment = Deployment::deploy(store.as_ref(), &bytes, now_ms())?;
-    let executor = executor_for(deployment.current().1, root.clone(), &pools);
+    let deployment = Deployment::deploy(store.as_ref(), &bytes, now_ms(), Evaluator::from_env()?)?;
+    let executor = executor_for(&deployment.current().program, root.clone(), &pools);
 
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

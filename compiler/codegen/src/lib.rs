@@ -23,6 +23,7 @@
 //!   body, and every default used inside a body, is native code.
 
 mod compiled;
+mod handlers;
 mod host;
 mod runtime;
 mod translate;

@@ -105,8 +105,8 @@ pub(super) fn apply(
     let Some(record) = store.instance(id)? else {
         return Ok(Applied::Missing);
     };
-    let program = deployment.program(store, &record.bundle)?;
-    let engine = Engine::new(&program, &record.workflow)?;
+    let loaded = deployment.loaded(store, &record.bundle)?;
+    let engine = loaded.engine(&record.workflow)?;
     let mut state = load_state(&record)?;
     let received = crate::replay::received(&event, now);
     let step = match engine.handle(&mut state, now, event) {
@@ -115,7 +115,7 @@ pub(super) fn apply(
     };
     let ran = Ran {
         engine: &engine,
-        program: &program,
+        program: &loaded.program,
         bundle: &record.bundle,
     };
     let (mut commit, calls, events) = commit_of(&ran, &state, step, record.version, now, ack)?;
@@ -136,8 +136,9 @@ pub(super) fn start(
     idempotency_key: Option<String>,
     now: i64,
 ) -> Result<(String, bool), NodeError> {
-    let (bundle, program) = deployment.current();
-    let engine = Engine::new(program, workflow)?;
+    let loaded = deployment.current();
+    let (bundle, program) = (loaded.hash.as_str(), &loaded.program);
+    let engine = loaded.engine(workflow)?;
     let mut state = engine.instantiate(&id, input)?;
     let step = engine.handle(&mut state, now, Event::Start)?;
     let ran = Ran {

@@ -285,7 +285,8 @@ impl Db {
             .map_err(Failure::into_inner)
     }
 
-    /// Runs `f` outside a transaction (each statement commits alone): for reads.
+    /// Runs `f` outside a transaction (each statement commits alone): for reads, and
+    /// for single statements that give the same result when done twice.
     pub(crate) fn read<T>(
         &self,
         what: &'static str,

@@ -328,13 +328,14 @@ impl Store for PostgresStore {
     }
 
     fn put_bundle(&self, hash: &str, bytes: &[u8], now: i64) -> Result<()> {
-        self.db.write("put_bundle", |conn| {
+        // One idempotent statement (see `extend`).
+        self.db.read("put_bundle", |conn| {
             conn.execute(
                 "INSERT INTO bundles (hash, bytes, created_at) VALUES ($1, $2, $3)
                  ON CONFLICT (hash) DO NOTHING",
                 &[&hash, &bytes, &now],
             )?;
-            Ok(Finish::Commit(()))
+            Ok(())
         })
     }
 
@@ -421,12 +422,14 @@ impl Store for PostgresStore {
     }
 
     fn extend(&self, id: MessageId, owner: &str, lease_until: i64) -> Result<bool> {
-        self.db.write("extend", |conn| {
+        // One statement, and idempotent: if its answer is lost, doing it again sets the
+        // same end and gives the same answer, so it needs no transaction of its own.
+        self.db.read("extend", |conn| {
             let changed = conn.execute(
                 "UPDATE messages SET lease_until = $3 WHERE id = $1 AND state = 1 AND owner = $2",
                 &[&id, &owner, &lease_until],
             )?;
-            Ok(Finish::Commit(changed == 1))
+            Ok(changed == 1)
         })
     }
 

@@ -21,15 +21,23 @@ pub(crate) enum BuildError {
     Output(#[from] std::io::Error),
     #[error(transparent)]
     Bundle(#[from] BundleError),
-    #[error("the project has errors: {0}")]
-    Lower(String),
 }
 
-/// A checked project and its bundle, or `None` when it has errors (already printed).
+/// Whether the process ends soon after building (`compile`), or lives on with the
+/// bundle (`run`, `serve`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Then {
+    Exit,
+    Run,
+}
+
+/// A checked project and its bundle, or `None` when it has errors (already printed on
+/// stderr with the summary line, or the lowering error).
 pub(crate) fn build(
     dir: &Path,
     color: ColorChoice,
-) -> Result<Option<(Project, Vec<u8>)>, BuildError> {
+    then: Then,
+) -> Result<Option<(Project, Bundle)>, BuildError> {
     let root = find_project_root(dir)?;
     let project = load_project(&root)?;
     let mut analysis = Analysis::new();
@@ -52,12 +60,20 @@ pub(crate) fn build(
         err.flush()?;
         return Ok(None);
     }
-    let program = analysis
-        .lower_project()
-        .map_err(|e| BuildError::Lower(e.to_string()))?;
-    // Dropped, not forgotten as `check` does: `serve` lives on, and the compiler's
-    // memory would stay resident for nothing.
-    drop(analysis);
+    let program = match analysis.lower_project() {
+        Ok(program) => program,
+        Err(error) => {
+            writeln!(err, "error: {error}")?;
+            err.flush()?;
+            return Ok(None);
+        }
+    };
+    match then {
+        // Freeing the compiler's many small trees takes longer than the exit does.
+        Then::Exit => std::mem::forget(analysis),
+        // `run` and `serve` live on: the memory would stay resident for nothing.
+        Then::Run => drop(analysis),
+    }
     let sources = project
         .files
         .iter()
@@ -69,6 +85,5 @@ pub(crate) fn build(
         sources,
         program,
     );
-    let bytes = bundle.to_bytes()?;
-    Ok(Some((project, bytes)))
+    Ok(Some((project, bundle)))
 }

@@ -5,13 +5,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use cosmos_diagnostics::{Summary, human};
-use cosmos_ir::bundle::{Bundle, BundleError, BundleSource, EXTENSION};
-use cosmos_project::{Project, ProjectError, find_project_root, load_project};
-use cosmos_semantics::Analysis;
+use cosmos_ir::bundle::{BundleError, EXTENSION};
+use cosmos_project::{Project, ProjectError};
 
 use crate::Status;
 use crate::args::{ColorChoice, CompileArgs, Emit};
+use crate::commands::build::{BuildError, Then, build};
 use crate::commands::check;
 
 /// Why `compile` could not do its job (exit 2), as opposed to the project not
@@ -29,51 +28,16 @@ pub(crate) enum CompileError {
     },
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
 }
 
 pub(crate) fn run(args: &CompileArgs, color: ColorChoice) -> Result<Status, CompileError> {
-    let root = find_project_root(&args.dir)?;
-    let project = load_project(&root)?;
-
-    let mut analysis = Analysis::new();
-    analysis.disable_reparse_cache();
-    analysis.set_declared_pools(project.config.pools.keys().cloned().collect());
-    for file in &project.files {
-        analysis.set_file(file.id, &file.module, file.text.clone());
-    }
-    let diagnostics = analysis.diagnostics();
-    let summary = Summary::of(&diagnostics);
-
-    let stderr = std::io::stderr();
-    let colored = crate::color::enabled(color, &stderr);
-    let mut err = stderr.lock();
-    if !diagnostics.is_empty() {
-        let files = check::files(&project);
-        err.write_all(human::render(&diagnostics, &files, colored).as_bytes())?;
-    }
-    if summary.errors > 0 {
-        writeln!(err, "{}", check::summary_line(project.files.len(), summary))?;
-        err.flush()?;
+    let Some((project, bundle)) = build(&args.dir, color, Then::Exit)? else {
         return Ok(Status::Failed);
-    }
-
-    let program = match analysis.lower_project() {
-        Ok(program) => program,
-        Err(error) => {
-            writeln!(err, "error: {error}")?;
-            err.flush()?;
-            return Ok(Status::Failed);
-        }
     };
-    // The process ends soon after this; see `check`.
-    std::mem::forget(analysis);
-
-    let bundle = Bundle::new(
-        env!("CARGO_PKG_VERSION"),
-        project.config.project.name.clone(),
-        sources(&project),
-        program,
-    );
+    let stderr = std::io::stderr();
+    let mut err = stderr.lock();
     let (workflows, bodies) = bundle.counts();
 
     if args.emit == Some(Emit::Ir) {
@@ -121,14 +85,6 @@ pub(crate) fn default_output(project: &Project) -> PathBuf {
         .root
         .join("target")
         .join(format!("{}.{EXTENSION}", project.config.project.name))
-}
-
-fn sources(project: &Project) -> Vec<BundleSource> {
-    project
-        .files
-        .iter()
-        .map(|file| BundleSource::new(&file.path, &file.module, file.text.as_bytes()))
-        .collect()
 }
 
 /// Writes through a temporary file beside `path` and renames it into place, so that

@@ -14,7 +14,7 @@ use serde_json::{Value as Json, json};
 
 use crate::Status;
 use crate::args::{ColorChoice, RunArgs};
-use crate::commands::build::{BuildError, build};
+use crate::commands::build::{BuildError, Then, build};
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum RunError {
@@ -22,6 +22,8 @@ pub(crate) enum RunError {
     Build(#[from] BuildError),
     #[error(transparent)]
     Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Bundle(#[from] cosmos_ir::bundle::BundleError),
     #[error(transparent)]
     Deployment(#[from] DeploymentError),
     #[error(transparent)]
@@ -50,9 +52,10 @@ pub(crate) fn run(args: &RunArgs, color: ColorChoice) -> Result<Status, RunError
         _ => return Err(RunError::Usage("expected [DIR] WORKFLOW".to_string())),
     };
     let input = read_input(&args.input)?;
-    let Some((project, bytes)) = build(&dir, color)? else {
+    let Some((project, bundle)) = build(&dir, color, Then::Run)? else {
         return Ok(Status::Failed);
     };
+    let bytes = bundle.to_bytes()?;
     let url = args
         .store
         .clone()

@@ -14,7 +14,7 @@ use cosmos_runtime::store::StoreError;
 
 use crate::Status;
 use crate::args::{ColorChoice, ServeArgs};
-use crate::commands::build::{BuildError, build};
+use crate::commands::build::{BuildError, Then, build};
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ServeError {
@@ -28,6 +28,8 @@ pub(crate) enum ServeError {
     Deployment(#[from] DeploymentError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Bundled(#[from] cosmos_ir::bundle::BundleError),
     #[error("cannot read {}: {source}", path.display())]
     Manifest {
         path: PathBuf,
@@ -93,14 +95,14 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
             }
         }
         None => {
-            let Some((project, bytes)) = build(&args.dir, color)? else {
+            let Some((project, bundle)) = build(&args.dir, color, Then::Run)? else {
                 return Ok(Status::Failed);
             };
             (
                 project.root,
                 project.config.pools,
                 project.config.runtime,
-                bytes,
+                bundle.to_bytes()?,
             )
         }
     };

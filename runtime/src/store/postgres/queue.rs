@@ -288,10 +288,18 @@ pub(super) fn prepare_queue(conn: &mut Conn, queue: &str, now: i64) -> Result<()
     Ok(())
 }
 
+/// A page of [`candidates`]: (id, exclusivity value, whether its advisory lock was
+/// taken), and whether the queue has due timers or expired leases to prepare first.
+struct Page {
+    rows: Vec<(MessageId, Option<String>, bool)>,
+    due: bool,
+}
+
 /// One page of leasable messages in delivery order, locked for this transaction, with
 /// whether the advisory lock of each one's exclusivity value was taken (always true
 /// without one). The locks are tried on the page's rows only (after `LIMIT`), and a
 /// value twice in a page takes its (reentrant) lock twice: the first row wins below.
+/// The same round trip tells whether [`prepare_queue`] has anything to do.
 fn candidates(
     conn: &mut Conn,
     request: &LeaseRequest,
@@ -299,14 +307,18 @@ fn candidates(
     want: usize,
     chosen: &[MessageId],
     excluded_values: &[String],
-) -> Result<Vec<(MessageId, Option<String>, bool)>> {
+) -> Result<Page> {
     let mut sql = String::from(
-        "SELECT c.id, c.exclusivity,
+        "SELECT f.due, c.id, c.exclusivity,
                 CASE WHEN c.exclusivity IS NULL THEN TRUE
                      ELSE pg_try_advisory_xact_lock(hashtextextended('cosmos' || chr(31)
                           || COALESCE(current_schema(), '') || chr(31) || $1 || chr(31)
                           || c.exclusivity, 0)) END
-         FROM (
+         FROM (SELECT EXISTS (SELECT 1 FROM messages
+                              WHERE queue = $1 AND state = 3 AND visible_at <= $2)
+                   OR EXISTS (SELECT 1 FROM messages
+                              WHERE queue = $1 AND state = 1 AND lease_until <= $2) AS due) f
+         LEFT JOIN LATERAL (
              SELECT m.id, m.exclusivity, m.priority, m.deadline_ord FROM messages m
              WHERE m.state = 0 AND m.queue = $1 AND m.visible_at <= $2
                AND (m.exclusivity IS NULL OR (m.exclusivity <> ALL($4) AND NOT EXISTS (
@@ -322,7 +334,7 @@ fn candidates(
         "\n             ORDER BY m.priority DESC, m.deadline_ord, m.id
              LIMIT $3
              FOR UPDATE OF m SKIP LOCKED
-         ) c
+         ) c ON TRUE
          ORDER BY c.priority DESC, c.deadline_ord, c.id",
     );
     let limit = i64::try_from(want).unwrap_or(i64::MAX);
@@ -349,18 +361,23 @@ fn candidates(
             ],
         )?,
     };
-    Ok(rows
-        .iter()
-        .map(|row| {
-            let locked: Option<bool> = row.get(2);
-            (row.get(0), row.get(1), locked.unwrap_or(false))
-        })
-        .collect())
+    let mut page = Page {
+        rows: Vec::with_capacity(rows.len()),
+        due: false,
+    };
+    for row in &rows {
+        page.due |= row.get::<_, Option<bool>>(0).unwrap_or(false);
+        if let Some(id) = row.get::<_, Option<MessageId>>(1) {
+            let locked: Option<bool> = row.get(3);
+            page.rows.push((id, row.get(2), locked.unwrap_or(false)));
+        }
+    }
+    Ok(page)
 }
 
 pub(super) fn lease_in(conn: &mut Conn, request: &LeaseRequest) -> Result<Vec<Leased>> {
-    prepare_queue(conn, &request.queue, request.now)?;
     if request.limit == 0 {
+        prepare_queue(conn, &request.queue, request.now)?;
         return Ok(Vec::new());
     }
     let filter = if request.filter.is_empty() {
@@ -374,11 +391,21 @@ pub(super) fn lease_in(conn: &mut Conn, request: &LeaseRequest) -> Result<Vec<Le
     let mut chosen: Vec<MessageId> = Vec::new();
     // Values leased by this call, or locked by another transaction.
     let mut excluded: Vec<String> = Vec::new();
+    let mut prepared = false;
     for _ in 0..MAX_PAGES {
         let want = request.limit - chosen.len();
         let page = candidates(conn, request, filter.as_deref(), want, &chosen, &excluded)?;
-        let full = page.len() >= want;
-        for (id, value, locked) in page {
+        if page.due && !prepared {
+            // Timers are due or leases expired: make those messages ready, and look
+            // again from the start (the rows this page locked stay ours and visible).
+            prepare_queue(conn, &request.queue, request.now)?;
+            prepared = true;
+            chosen.clear();
+            excluded.clear();
+            continue;
+        }
+        let full = page.rows.len() >= want;
+        for (id, value, locked) in page.rows {
             match value {
                 None => chosen.push(id),
                 Some(value) if excluded.contains(&value) => {}

@@ -5,7 +5,10 @@
 //! started, N instances of a workflow taking 3 warm calls (this benchmark's own
 //! executable acts as the worker) started at once through the nodes' HTTP APIs (four
 //! client threads, round robin over the nodes), and the time until all of them have
-//! completed. Every configuration runs 3 times; the median is printed.
+//! completed. Every configuration runs 3 times; the median is printed. PostgreSQL
+//! runs with its default durability (`synchronous_commit=on`: a commit waits for
+//! its WAL flush) and, on one node, with `synchronous_commit=off` (closer to the
+//! SQLite store's `synchronous=NORMAL`).
 //!
 //! Run with `cargo bench -p cosmosc --bench cluster`; results go to
 //! docs/benchmarks.md ("Cluster (issue 7)"). `COSMOS_TEST_POSTGRES` names the server
@@ -240,7 +243,11 @@ fn main() {
                 } else {
                     schemas += 1;
                     let schema = Schema::new(&postgres, schemas);
-                    run(cosmosc, &exe, &schema.url(), nodes, instances)
+                    let mut url = schema.url();
+                    if kind == "postgres, synchronous_commit=off" {
+                        url.push_str("%20-c%20synchronous_commit%3Doff");
+                    }
+                    run(cosmosc, &exe, &url, nodes, instances)
                 }
             })
             .collect();
@@ -249,11 +256,17 @@ fn main() {
     };
     let sqlite = measure("sqlite", 1);
     let pg: Vec<f64> = (1..=3).map(|nodes| measure("postgres", nodes)).collect();
+    let pg_async = measure("postgres, synchronous_commit=off", 1);
 
     println!("| configuration | instances/s (median of {RUNS}) | ratio |");
     println!("| --- | --- | --- |");
     println!(
         "| SQLite, 1 node ({instances} instances × 3 warm calls) | {sqlite:.0} | 1.00 (reference) |"
+    );
+    println!(
+        "| PostgreSQL, 1 node, `synchronous_commit=off` | {pg_async:.0} | {:.2}× SQLite, {:.2}× PostgreSQL 1 node |",
+        pg_async / sqlite,
+        pg_async / pg[0]
     );
     for (i, rate) in pg.iter().enumerate() {
         println!(

@@ -1,6 +1,6 @@
 //! Several `cosmosc serve` processes on one PostgreSQL database, as an operator runs
-//! them: three nodes share the work, one is `kill -9`ed mid-way, and every instance
-//! still completes once; a new bundle on one node leaves running instances on theirs.
+//! them: three nodes share the work, one is `kill -9`ed mid-way and the database
+//! drops the others' connections, and every instance still completes once; a new bundle on one node leaves running instances on theirs.
 //! Each test uses a fresh schema of the server `COSMOS_TEST_POSTGRES` names
 //! (`postgres://postgres@127.0.0.1:5432/test`) and is skipped, with a message, without.
 
@@ -26,7 +26,10 @@ struct Schema {
 
 fn schema(test: &str) -> Option<Schema> {
     let Ok(base) = std::env::var(ENV) else {
-        eprintln!(
+        // Straight to stderr: the harness captures `eprintln!` of passing tests.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
             "skipped: set {ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) to run {test}"
         );
         return None;
@@ -44,8 +47,24 @@ fn schema(test: &str) -> Option<Schema> {
         .batch_execute(&format!("CREATE SCHEMA {name}"))
         .unwrap();
     let separator = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{separator}options=-c%20search_path%3D{name}");
+    // The nodes' connections carry the schema's name, so that a test can find them.
+    let url = format!("{base}{separator}options=-c%20search_path%3D{name}&application_name={name}");
     Some(Schema { base, name, url })
+}
+
+impl Schema {
+    /// Terminates every server process the nodes are connected with; how many.
+    fn terminate_connections(&self) -> usize {
+        let mut client = postgres::Client::connect(&self.base, postgres::NoTls).unwrap();
+        client
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE application_name = $1",
+                &[&self.name],
+            )
+            .unwrap()
+            .len()
+    }
 }
 
 impl Drop for Schema {
@@ -273,6 +292,13 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
     let victim_metrics = victim.metrics();
     victim.kill9();
     let survivors: Vec<Server> = nodes.collect();
+    // The database drops every connection of the survivors, twice: they reconnect.
+    let mut terminated = 0;
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(300));
+        terminated += schema.terminate_connections();
+    }
+    assert!(terminated > 0, "the survivors had connections to terminate");
 
     let only_ids: Vec<String> = ids.iter().map(|(_, id)| id.clone()).collect();
     // A call the dead node was running comes back when its lease expires: the
@@ -302,6 +328,14 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
         assert_eq!(fired, vec![1, 2, 3, 4, 5], "each firing once: {history}");
         let reacted = rows.iter().filter(|r| r["kind"] == "reacted").count();
         assert_eq!(reacted, 5, "each reaction once: {history}");
+        // Each call's result was applied once, whichever node ran it (and however
+        // often: a call the dead node was running ran again).
+        let received: Vec<i64> = rows
+            .iter()
+            .filter(|r| r["kind"] == "received")
+            .map(|r| r["data"]["call"]["firing"].as_i64().unwrap())
+            .collect();
+        assert_eq!(received, vec![1, 2, 3, 4, 5], "each result once: {history}");
         // One step at a time: the steps' times never go back in commit order, and
         // each firing comes after the previous firing's reaction.
         let seqs: Vec<i64> = rows.iter().map(|r| r["seq"].as_i64().unwrap()).collect();

@@ -8,6 +8,7 @@ use cosmos_ir::{FieldLayout, Function, Program, Span, Ty};
 use cranelift_jit::JITModule;
 use cranelift_module::FuncId;
 
+use crate::cells::{self, CellKind, CellPlan, to_cell};
 use crate::runtime::{self, Evaluation, STATUS_ERROR, STATUS_FINISH, Shared};
 use crate::translate::Repr;
 use crate::uses::{self, Uses};
@@ -47,6 +48,8 @@ pub(crate) struct RuleCode {
 }
 
 pub(crate) struct WorkflowCode {
+    /// How an evaluation lays out the workflow's facts and inputs.
+    pub plan: CellPlan,
     pub rules: Vec<RuleCode>,
     /// Rule indices by name: the host API names rules on every call.
     pub by_name: RuleNames,
@@ -55,30 +58,114 @@ pub(crate) struct WorkflowCode {
     pub output: Option<Code>,
 }
 
-/// A map from rule names to indices, hashed with FNV-1a: rule names are short, and
-/// the default SipHash would cost more than the linear search it replaces.
-pub(crate) type RuleNames =
-    std::collections::HashMap<String, usize, std::hash::BuildHasherDefault<Fnv>>;
-
+/// A map from rule names to indices, for the host API, which names a rule on every
+/// call: open addressing over the name's length and its first and last 8 bytes,
+/// which identify a name of up to 16 bytes without comparing it again (longer
+/// names are compared in full). The first rule of a name wins.
 #[derive(Default)]
-pub(crate) struct Fnv(u64);
+pub(crate) struct RuleNames {
+    slots: Vec<NameSlot>,
+    names: Vec<String>,
+}
 
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
+#[derive(Clone, Copy)]
+struct NameSlot {
+    /// `u32::MAX` for an empty slot.
+    len: u32,
+    index: u32,
+    head: u64,
+    tail: u64,
+}
+
+const EMPTY: NameSlot = NameSlot {
+    len: u32::MAX,
+    index: 0,
+    head: 0,
+    tail: 0,
+};
+
+/// Two words that, with the length, identify a name of up to 16 bytes: its first
+/// and its last 8 bytes, or for a shorter name two overlapping loads that cover
+/// it (no byte loop, no copy through memory).
+#[inline]
+fn name_words(s: &[u8]) -> (u64, u64) {
+    fn half(s: &[u8]) -> u64 {
+        match (s.first_chunk::<4>(), s.last_chunk::<4>()) {
+            (Some(a), Some(b)) => {
+                u64::from(u32::from_le_bytes(*a)) | u64::from(u32::from_le_bytes(*b)) << 32
+            }
+            _ => match (s.first_chunk::<2>(), s.last_chunk::<2>()) {
+                (Some(a), Some(b)) => {
+                    u64::from(u16::from_le_bytes(*a)) | u64::from(u16::from_le_bytes(*b)) << 16
+                }
+                _ => s.first().map_or(0, |b| u64::from(*b)),
+            },
+        }
+    }
+    match (s.first_chunk::<8>(), s.last_chunk::<8>()) {
+        (Some(a), Some(b)) => (u64::from_le_bytes(*a), u64::from_le_bytes(*b)),
+        _ => (half(s), 0),
+    }
+}
+
+impl RuleNames {
+    pub fn new<'n>(names: impl IntoIterator<Item = &'n str>) -> Self {
+        let names: Vec<String> = names.into_iter().map(str::to_string).collect();
+        let size = (names.len() * 2).next_power_of_two().max(4);
+        let mut table = RuleNames {
+            slots: vec![EMPTY; size],
+            names,
+        };
+        for i in 0..table.names.len() {
+            let name = table.names[i].clone();
+            if table.get(&name).is_some() {
+                continue;
+            }
+            let (head, tail) = name_words(name.as_bytes());
+            let mut at = table.start(name.len(), head, tail);
+            while table.slots[at].len != u32::MAX {
+                at = (at + 1) & (size - 1);
+            }
+            table.slots[at] = NameSlot {
+                len: u32::try_from(name.len()).unwrap_or(u32::MAX - 1),
+                index: i as u32,
+                head,
+                tail,
+            };
+        }
+        table
     }
 
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+    #[inline]
+    fn start(&self, len: usize, head: u64, tail: u64) -> usize {
+        let h = (head ^ tail.rotate_left(29) ^ len as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> 32) as usize & (self.slots.len() - 1)
+    }
+
+    /// The index of the first rule named `name`.
+    #[inline]
+    pub fn get(&self, name: &str) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
         }
-        self.0 = h;
+        let (head, tail) = name_words(name.as_bytes());
+        let mut at = self.start(name.len(), head, tail);
+        for _ in 0..self.slots.len() {
+            let slot = self.slots.get(at)?;
+            if slot.len == u32::MAX {
+                return None;
+            }
+            if slot.len as usize == name.len()
+                && slot.head == head
+                && slot.tail == tail
+                && (name.len() <= 16
+                    || self.names.get(slot.index as usize).map(String::as_str) == Some(name))
+            {
+                return Some(slot.index as usize);
+            }
+            at = (at + 1) & (self.slots.len() - 1);
+        }
+        None
     }
 }
 
@@ -175,50 +262,51 @@ impl CompiledProgram {
         let Some(code) = self.helpers.get(index) else {
             return Err(internal("no such helper"));
         };
-        let out = self.run(code, &[], &[], args, &[], &[], 0)?;
+        let out = self.run(code, &CellPlan::default(), &[], args, &[], &[], 0)?;
         Ok(out.value)
     }
 
-    /// The cells of an instance's facts and inputs: those `wanted` (all when
-    /// `None`), in layout order.
+    /// The cells of an instance's facts and inputs (with their views, see
+    /// [`crate::cells`]): those `wanted` (all when `None`), in layout order.
     pub(crate) fn evaluation<'a>(
         &'a self,
-        input_layout: &[FieldLayout],
-        fact_layout: &[FieldLayout],
+        plan: &CellPlan,
         inputs: &'a [Value],
         facts: &'a [Value],
         wanted: Option<&Uses>,
         now: i64,
     ) -> Evaluation<'a> {
-        let mut cells = Evaluation::spare_cells(fact_layout.len() + input_layout.len());
-        let (fact_cells, input_cells) = cells.split_at_mut(fact_layout.len());
-        let fill =
-            |cells: &mut [u64], layout: &[FieldLayout], values: &[Value], which: Option<&[u32]>| {
-                let mut put = |i: usize| {
-                    if let (Some(cell), Some(v), Some(f)) =
-                        (cells.get_mut(i), values.get(i), layout.get(i))
-                    {
-                        *cell = to_cell(v, &f.ty);
-                    }
-                };
-                match which {
-                    Some(which) => which.iter().for_each(|i| put(*i as usize)),
-                    None => (0..layout.len()).for_each(&mut put),
+        let base = plan.facts.len();
+        let cells = match wanted {
+            Some(u) => {
+                let mut cells = Evaluation::spare_cells(plan.fixed);
+                for i in &u.facts {
+                    fill(&mut cells, 0, &plan.facts, facts, *i as usize);
                 }
-            };
-        fill(
-            fact_cells,
-            fact_layout,
-            facts,
-            wanted.map(|u| u.facts.as_slice()),
-        );
-        fill(
-            input_cells,
-            input_layout,
-            inputs,
-            wanted.map(|u| u.inputs.as_slice()),
-        );
-        Evaluation::new(&self.shared, cells, fact_layout.len(), now)
+                for i in &u.inputs {
+                    fill(&mut cells, base, &plan.inputs, inputs, *i as usize);
+                }
+                cells
+            }
+            None => {
+                // Every cell in order, then every view.
+                let mut cells = Evaluation::spare_cells(0);
+                cells.reserve(plan.fixed);
+                let cell = |(k, v): (&CellKind, &Value)| cells::field_cell(v, k);
+                cells.extend(plan.facts.iter().zip(facts).map(cell));
+                cells.resize(base, 0);
+                cells.extend(plan.inputs.iter().zip(inputs).map(cell));
+                cells.resize(plan.fixed, 0);
+                for (input, i, view, at) in &plan.views {
+                    let values = if *input { inputs } else { facts };
+                    if let Some(v) = values.get(*i as usize) {
+                        cells::fill_view(&mut cells, *view, *at, v);
+                    }
+                }
+                cells
+            }
+        };
+        Evaluation::new(&self.shared, cells, base, now)
     }
 
     /// Calls a body without arguments in a prepared evaluation and reads a `Bool`
@@ -227,6 +315,7 @@ impl CompiledProgram {
     pub(crate) fn test(
         &self,
         code: &Code,
+        plan: &CellPlan,
         eval: &mut Evaluation<'_>,
         now: i64,
     ) -> Result<bool, RuntimeError> {
@@ -235,11 +324,33 @@ impl CompiledProgram {
         }
         eval.set_now(now);
         let bits = eval.call(code.addr as *const u8, &[]);
+        if eval.ok() && code.uses.writes.is_empty() {
+            // The common case: nothing to free, report or lay out again.
+            return Ok(bits & 0xff != 0);
+        }
+        self.test_end(code, plan, eval, bits)
+    }
+
+    /// The rest of [`CompiledProgram::test`]: a failure, an early finish, or a body
+    /// that assigned facts (whose views are laid out again for the next call).
+    #[cold]
+    #[inline(never)]
+    fn test_end(
+        &self,
+        code: &Code,
+        plan: &CellPlan,
+        eval: &mut Evaluation<'_>,
+        bits: u64,
+    ) -> Result<bool, RuntimeError> {
+        for i in &code.uses.writes {
+            if let Some((view, at)) = plan.view(false, *i) {
+                eval.refresh_view(view, at, *i as usize);
+            }
+        }
         let ctx = eval.ctx();
         let out = match ctx.status {
             STATUS_ERROR => Err(ctx
-                .error
-                .take()
+                .take_error()
                 .unwrap_or_else(|| internal("an error without its description"))),
             STATUS_FINISH => Ok(false),
             _ => Ok(bits & 0xff != 0),
@@ -253,26 +364,19 @@ impl CompiledProgram {
     pub(crate) fn run(
         &self,
         code: &Code,
-        input_layout: &[FieldLayout],
+        plan: &CellPlan,
         fact_layout: &[FieldLayout],
         args: Vec<Value>,
         inputs: &[Value],
         facts: &[Value],
         now: i64,
     ) -> Result<Outcome, RuntimeError> {
-        let mut eval = self.evaluation(
-            input_layout,
-            fact_layout,
-            inputs,
-            facts,
-            Some(&code.uses),
-            now,
-        );
+        let mut eval = self.evaluation(plan, inputs, facts, Some(&code.uses), now);
         let mut arg_cells = Vec::with_capacity(code.params.len());
         for (v, ty) in args.into_iter().zip(&code.params) {
             arg_cells.push(match Repr::of(ty) {
                 Repr::Ptr => eval.alloc(v) as u64,
-                _ => to_cell(&v, ty),
+                repr => to_cell(&v, repr),
             });
         }
         if code.addr == 0 {
@@ -282,12 +386,11 @@ impl CompiledProgram {
         let ctx = eval.ctx();
         if ctx.status == STATUS_ERROR {
             return Err(ctx
-                .error
-                .take()
+                .take_error()
                 .unwrap_or_else(|| internal("an error without its description")));
         }
         let finished = ctx.status == STATUS_FINISH;
-        let effects = std::mem::take(&mut ctx.effects);
+        let effects = ctx.take_effects();
         let value = if finished {
             Value::Null
         } else {
@@ -332,22 +435,16 @@ impl Drop for CompiledProgram {
     }
 }
 
-/// A value's 8-byte cell as native code holds it. The value must outlive the
-/// evaluation when it is not a scalar (the cell is its handle).
-fn to_cell(v: &Value, ty: &Ty) -> u64 {
-    match Repr::of(ty) {
-        Repr::Ptr => runtime::handle_of(v) as u64,
-        Repr::F64 => match v {
-            Value::Float(f) => f.to_bits(),
-            Value::Int(n) => (*n as f64).to_bits(),
-            _ => 0,
-        },
-        _ => match v {
-            Value::Int(n) | Value::Duration(n) | Value::Time(n) => *n as u64,
-            Value::Enum(_, x) => u64::from(*x),
-            Value::Bool(b) => u64::from(*b),
-            _ => 0,
-        },
+/// Fills field `i`'s cell (at `base + i`) and its view.
+fn fill(cells: &mut Vec<u64>, base: usize, kinds: &[CellKind], values: &[Value], i: usize) {
+    let (Some(kind), Some(v)) = (kinds.get(i), values.get(i)) else {
+        return;
+    };
+    if let Some(cell) = cells.get_mut(base + i) {
+        *cell = cells::field_cell(v, kind);
+    }
+    if let Some((view, at)) = kind.view {
+        cells::fill_view(cells, view, at, v);
     }
 }
 
@@ -361,5 +458,53 @@ fn from_cell(eval: &Evaluation<'_>, bits: u64, ty: &Ty) -> Value {
         Ty::Float => Value::Float(f64::from_bits(bits)),
         Ty::Bool => Value::Bool(bits & 0xff != 0),
         _ => eval.value(bits as i64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RuleNames;
+
+    /// Every name finds its first rule; names that differ in one byte, in length
+    /// or only past 16 bytes do not find each other.
+    #[test]
+    fn rule_names_find_the_first_rule_of_each_name() {
+        let names = [
+            "",
+            "a",
+            "b",
+            "ab",
+            "abc",
+            "abcd",
+            "abce",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefgi",
+            "abcdefghijklmnop",
+            "abcdefghijklmnoq",
+            "abcdefghijklmnopqrstuvwxyz",
+            "abcdefghijklmnopqrstuvwxyZ",
+            "p01",
+            "p02",
+            "a",
+            "héllo",
+            "hello",
+        ];
+        let table = RuleNames::new(names);
+        for (i, n) in names.iter().enumerate() {
+            let first = names.iter().position(|m| m == n);
+            assert_eq!(table.get(n), first, "{n:?} (#{i})");
+        }
+        for absent in [
+            "c",
+            "abcdefgj",
+            "abcdefghijklmnopqrstuvwxyy",
+            "p03",
+            "hellp",
+            "  ",
+        ] {
+            assert_eq!(table.get(absent), None, "{absent:?}");
+        }
+        assert_eq!(RuleNames::default().get("a"), None);
     }
 }

@@ -72,7 +72,7 @@ impl<'p> JitWorkflowHost<'p> {
         self.code
             .by_name
             .get(name)
-            .and_then(|i| Some((self.workflow.rules.get(*i)?, self.code.rules.get(*i)?)))
+            .and_then(|i| Some((self.workflow.rules.get(i)?, self.code.rules.get(i)?)))
             .ok_or_else(|| HostError::UnknownRule {
                 workflow: self.workflow.name.clone(),
                 rule: name.to_string(),
@@ -88,7 +88,7 @@ impl<'p> JitWorkflowHost<'p> {
     ) -> Result<Outcome, HostError> {
         Ok(self.compiled.run(
             code,
-            &self.workflow.inputs,
+            &self.code.plan,
             &self.workflow.facts,
             args,
             &instance.inputs,
@@ -99,15 +99,15 @@ impl<'p> JitWorkflowHost<'p> {
 
     /// A `Bool` body (`match`, `complete when`) against an instance.
     fn test(&self, code: &Code, instance: &Instance, now: i64) -> Result<bool, HostError> {
+        let plan = &self.code.plan;
         let mut eval = self.compiled.evaluation(
-            &self.workflow.inputs,
-            &self.workflow.facts,
+            plan,
             &instance.inputs,
             &instance.facts,
             Some(&code.uses),
             now,
         );
-        Ok(self.compiled.test(code, &mut eval, now)?)
+        Ok(self.compiled.test(code, plan, &mut eval, now)?)
     }
 
     fn run_write(
@@ -328,15 +328,14 @@ impl<'p> JitWorkflowHost<'p> {
 
     /// The index of a rule by name, for [`JitWorkflowHost::matches_prepared`].
     pub fn rule_index(&self, rule: &str) -> Option<usize> {
-        self.code.by_name.get(rule).copied()
+        self.code.by_name.get(rule)
     }
 
     /// Lays out an instance's facts and inputs for repeated evaluation.
     pub fn prepare<'a>(&'a self, instance: &'a Instance) -> PreparedInstance<'a> {
         PreparedInstance {
             eval: self.compiled.evaluation(
-                &self.workflow.inputs,
-                &self.workflow.facts,
+                &self.code.plan,
                 &instance.inputs,
                 &instance.facts,
                 None,
@@ -362,7 +361,9 @@ impl<'p> JitWorkflowHost<'p> {
         };
         match &code.matcher {
             None => Ok(true),
-            Some(code) => Ok(self.compiled.test(code, &mut prepared.eval, now)?),
+            Some(code) => Ok(self
+                .compiled
+                .test(code, &self.code.plan, &mut prepared.eval, now)?),
         }
     }
 

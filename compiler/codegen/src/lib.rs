@@ -22,6 +22,7 @@
 //!   evaluated by the interpreter (`interp::eval_const`), as in `WorkflowHost`; every
 //!   body, and every default used inside a body, is native code.
 
+mod cells;
 mod compiled;
 mod handlers;
 mod host;
@@ -116,9 +117,16 @@ impl Jit {
             Ok(module.declare_function(&name, Linkage::Local, &sig)?)
         };
 
+        let plans: Vec<cells::CellPlan> = program
+            .workflows
+            .iter()
+            .map(|w| cells::CellPlan::new(&w.inputs, &w.facts))
+            .collect();
+        let no_plan = cells::CellPlan::default();
         let none = Fields {
             inputs: &[],
             facts: &[],
+            plan: &no_plan,
         };
         let mut pending = Vec::new();
         let mut helper_ids = Vec::new();
@@ -132,10 +140,11 @@ impl Jit {
             });
         }
         let mut workflows = Vec::new();
-        for (wi, w) in program.workflows.iter().enumerate() {
+        for ((wi, w), plan) in program.workflows.iter().enumerate().zip(&plans) {
             let fields = Fields {
                 inputs: &w.inputs,
                 facts: &w.facts,
+                plan,
             };
             let mut rules = Vec::new();
             for (ri, r) in w.rules.iter().enumerate() {
@@ -186,14 +195,9 @@ impl Jit {
                 signals.push(Code::new(id, &s.handler));
             }
             workflows.push(WorkflowCode {
+                plan: plan.clone(),
                 rules,
-                by_name: w
-                    .rules
-                    .iter()
-                    .enumerate()
-                    .rev()
-                    .map(|(i, r)| (r.name.clone(), i))
-                    .collect(),
+                by_name: compiled::RuleNames::new(w.rules.iter().map(|r| r.name.as_str())),
                 signals,
                 complete_when: add_body(
                     &mut module,

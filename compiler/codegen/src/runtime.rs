@@ -41,8 +41,9 @@ pub(crate) struct Ctx {
     pub consts: *const i64,
     shared: *const Shared,
     arena: Vec<*mut Value>,
-    pub error: Option<RuntimeError>,
-    pub effects: Effects,
+    /// Boxed, like `effects`, so that a context is small to make and to drop.
+    pub error: Option<Box<RuntimeError>>,
+    pub effects: Option<Box<Effects>>,
 }
 
 /// Byte offsets of the fields native code touches.
@@ -132,6 +133,20 @@ pub(crate) fn handle_of(v: &Value) -> i64 {
 
 static NULL: Value = Value::Null;
 
+/// Asks the processor to start loading the cache line at `p`, which an evaluation
+/// is about to read (a string's bytes, a list's items): a hint that reads nothing.
+#[inline(always)]
+pub(crate) fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetcht0` is only a hint: it never faults and has no effect on the
+    // program's state, whatever the address; SSE is part of the x86-64 baseline.
+    unsafe {
+        let _ = p; // PFOFF
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// The value behind a handle.
 fn val<'v>(h: i64) -> &'v Value {
     if h == 0 {
@@ -190,17 +205,35 @@ impl Ctx {
         p as i64
     }
 
+    /// The effects of the evaluation so far, made on first use.
+    fn effects(&mut self) -> &mut Effects {
+        self.effects.get_or_insert_with(Box::default)
+    }
+
+    /// The effects of the evaluation, taken out.
+    pub(crate) fn take_effects(&mut self) -> Effects {
+        self.effects.take().map(|e| *e).unwrap_or_default()
+    }
+
+    /// The error the evaluation stopped on, taken out.
+    pub(crate) fn take_error(&mut self) -> Option<RuntimeError> {
+        self.error.take().map(|e| *e)
+    }
+
     fn raise(&mut self, kind: RuntimeErrorKind, span: Span) {
         if self.error.is_none() {
-            self.error = Some(RuntimeError { kind, span });
+            self.error = Some(Box::new(RuntimeError { kind, span }));
         }
         self.status = STATUS_ERROR;
     }
 }
 
 impl Drop for Ctx {
+    #[inline]
     fn drop(&mut self) {
-        self.free_arena();
+        if !self.arena.is_empty() {
+            self.free_arena();
+        }
     }
 }
 
@@ -221,8 +254,10 @@ pub(crate) type BodyFn = extern "C" fn(*mut Ctx, *const u64) -> u64;
 /// be reused for several calls ([`Evaluation::reset`] frees what a call made).
 pub(crate) struct Evaluation<'s> {
     ctx: Ctx,
-    /// The facts' cells, then the inputs' cells: one allocation.
-    cells: Vec<u64>,
+    /// The facts' cells, then the inputs' cells, then views (`crate::cells`). Boxed
+    /// so that handing it to and from the thread's spare slot moves one pointer.
+    #[allow(clippy::box_collection)]
+    cells: std::mem::ManuallyDrop<Box<Vec<u64>>>,
     facts: usize,
     _shared: std::marker::PhantomData<&'s Shared>,
 }
@@ -231,16 +266,18 @@ impl<'s> Evaluation<'s> {
     /// An empty vector for cells, reusing the last evaluation's on this thread so
     /// that a `match` through the host API allocates nothing.
     #[inline]
-    pub fn spare_cells(len: usize) -> Vec<u64> {
-        let mut cells = SPARE_CELLS.take();
+    #[allow(clippy::box_collection)]
+    pub fn spare_cells(len: usize) -> Box<Vec<u64>> {
+        let mut cells = SPARE_CELLS.take().unwrap_or_default();
         cells.clear();
         cells.resize(len, 0);
         cells
     }
 
     /// `cells` holds `facts` fact cells followed by the input cells.
-    pub fn new(shared: &'s Shared, cells: Vec<u64>, facts: usize, now: i64) -> Self {
-        Evaluation {
+    #[allow(clippy::box_collection)]
+    pub fn new(shared: &'s Shared, cells: Box<Vec<u64>>, facts: usize, now: i64) -> Self {
+        let mut eval = Evaluation {
             ctx: Ctx {
                 status: STATUS_OK,
                 facts: std::ptr::null_mut(),
@@ -251,12 +288,22 @@ impl<'s> Evaluation<'s> {
                 shared: shared as *const Shared,
                 arena: Vec::new(),
                 error: None,
-                effects: Effects::default(),
+                effects: None,
             },
-            cells,
+            cells: std::mem::ManuallyDrop::new(cells),
             facts,
             _shared: std::marker::PhantomData,
-        }
+        };
+        eval.point();
+        eval
+    }
+
+    /// Points the context at the cells: after they are laid out, and again after
+    /// anything that may move them (a view laid out again). The cells stay put
+    /// while the evaluation moves (they are boxed).
+    fn point(&mut self) {
+        self.ctx.facts = self.cells.as_mut_ptr();
+        self.ctx.inputs = self.cells.as_ptr().wrapping_add(self.facts);
     }
 
     pub fn alloc(&mut self, v: Value) -> i64 {
@@ -290,7 +337,7 @@ impl<'s> Evaluation<'s> {
             self.ctx.status = STATUS_OK;
             self.ctx.depth = 0;
             self.ctx.error = None;
-            self.ctx.effects = Effects::default();
+            self.ctx.effects = None;
         }
     }
 
@@ -302,11 +349,25 @@ impl<'s> Evaluation<'s> {
         // `translate::body_signature`) and its module outlives `CompiledProgram`'s
         // borrowers, so the pointer is a live function of that type.
         let f: BodyFn = unsafe { std::mem::transmute::<*const u8, BodyFn>(code) };
-        // The cells are pointed at here, where neither they nor the context move
-        // until the call returns.
-        self.ctx.facts = self.cells.as_mut_ptr();
-        self.ctx.inputs = self.cells.as_ptr().wrapping_add(self.facts);
+        // `ctx.facts` and `ctx.inputs` point at the cells (`Evaluation::point`).
         f(&mut self.ctx, args.as_ptr())
+    }
+
+    /// Whether the last call ended normally without allocating: then there is
+    /// nothing to [`Evaluation::reset`].
+    #[inline]
+    pub fn ok(&self) -> bool {
+        self.ctx.status == STATUS_OK && self.ctx.arena.is_empty()
+    }
+
+    /// Lays out again the view (`crate::cells`) of fact `fact`, after a body
+    /// assigned it; the view's data is appended to the cells.
+    pub fn refresh_view(&mut self, view: crate::cells::View, at: u32, fact: usize) {
+        let Some(&h) = self.cells.get(..self.facts).and_then(|f| f.get(fact)) else {
+            return;
+        };
+        crate::cells::fill_view(&mut self.cells, view, at, val(h as i64));
+        self.point();
     }
 
     /// A value behind a handle produced by this evaluation, copied out.
@@ -316,14 +377,17 @@ impl<'s> Evaluation<'s> {
 }
 
 thread_local! {
-    static SPARE_CELLS: std::cell::Cell<Vec<u64>> = const { std::cell::Cell::new(Vec::new()) };
+    /// The cells of the last evaluation that ended on this thread, for the next.
+    #[allow(clippy::box_collection)]
+    static SPARE_CELLS: std::cell::Cell<Option<Box<Vec<u64>>>> = const { std::cell::Cell::new(None) };
 }
 
 impl Drop for Evaluation<'_> {
     fn drop(&mut self) {
-        let cells = std::mem::take(&mut self.cells);
+        // SAFETY: `cells` is taken once, here, and not used again.
+        let cells = unsafe { std::mem::ManuallyDrop::take(&mut self.cells) };
         if cells.capacity() <= 256 {
-            SPARE_CELLS.set(cells);
+            SPARE_CELLS.set(Some(cells));
         }
     }
 }

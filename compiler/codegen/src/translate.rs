@@ -17,13 +17,15 @@ use std::collections::HashMap;
 use cosmos_ir::value::Value;
 use cosmos_ir::{self as ir, FieldLayout, Span, Ty};
 use cranelift_codegen::ir::{
-    self as cl, AbiParam, InstBuilder, MemFlags, StackSlotData, StackSlotKind, types,
+    self as cl, AbiParam, InstBuilder, MemFlags, StackSlotData, StackSlotKind, condcodes::IntCC,
+    types,
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Module};
 
 use crate::CodegenError;
+use crate::cells::{CellPlan, View};
 use crate::runtime::{Abi, CtxOffsets};
 
 /// How a value of a type is held in native code.
@@ -118,6 +120,8 @@ pub(crate) struct ModuleCx<'m> {
 pub(crate) struct Fields<'w> {
     pub inputs: &'w [FieldLayout],
     pub facts: &'w [FieldLayout],
+    /// Where their cells and views are.
+    pub plan: &'w CellPlan,
 }
 
 /// Translates `f` into `func` (whose signature is already [`body_signature`]).
@@ -170,6 +174,7 @@ pub(crate) fn translate(
         unwind_block,
         host_refs: HashMap::new(),
         helper_refs: HashMap::new(),
+        views: crate::uses::of(f).writes.is_empty(),
         stack: cosmos_ir::stack::StackGuard::new(),
     };
     let (v, ty) = t.block(&f.body)?;
@@ -223,6 +228,9 @@ pub(crate) struct Translator<'a, 'm, 'f> {
     unwind_block: cl::Block,
     host_refs: HashMap<&'static str, cl::FuncRef>,
     helper_refs: HashMap<u32, cl::FuncRef>,
+    /// Whether fields may be read through their views (`crate::cells`): only in a
+    /// body that assigns no fact, so that a view never lags behind its cell.
+    views: bool,
     /// Translation recurses over the tree; a tree too deep for the stack is refused.
     stack: cosmos_ir::stack::StackGuard,
 }
@@ -434,24 +442,107 @@ impl Translator<'_, '_, '_> {
 
     /// Loads a fact's or input's cell as its declared type.
     fn load_cell(&mut self, base: i32, index: u32, ty: &Ty) -> cl::Value {
-        let table = self
-            .b
-            .ins()
-            .load(types::I64, MemFlags::trusted(), self.ctx, base);
+        let table = self.b.ins().load(types::I64, fixed(), self.ctx, base);
         let repr = Repr::of(ty);
+        // Inputs never change; facts do not during a body that assigns none.
+        let flags = if base == CtxOffsets::INPUTS || self.views {
+            fixed()
+        } else {
+            MemFlags::trusted()
+        };
         self.b
             .ins()
-            .load(repr.cl(), MemFlags::trusted(), table, (index as i32) * 8)
+            .load(repr.cl(), flags, table, (index as i32) * 8)
     }
 
     fn store_fact(&mut self, index: u32, v: cl::Value) {
         let table = self
             .b
             .ins()
-            .load(types::I64, MemFlags::trusted(), self.ctx, CtxOffsets::FACTS);
+            .load(types::I64, fixed(), self.ctx, CtxOffsets::FACTS);
         self.b
             .ins()
             .store(MemFlags::trusted(), v, table, (index as i32) * 8);
+    }
+
+    /// The view (`crate::cells`) through which `e` can be read: `e` reads a fact or
+    /// an input directly, has a view, and the body assigns no fact.
+    pub(crate) fn view_of(&self, e: &ir::Expr) -> Option<(View, u32)> {
+        if !self.views {
+            return None;
+        }
+        let view = match e.kind {
+            ir::ExprKind::Fact(i) => self.fields.plan.view(false, i)?,
+            ir::ExprKind::Input(i) => self.fields.plan.view(true, i)?,
+            _ => return None,
+        };
+        (View::of(&e.ty) == Some(view.0)).then_some(view)
+    }
+
+    /// A view's two cells, and the address of the first cell (to which the
+    /// offset of a list's data is added).
+    pub(crate) fn view_cells(&mut self, at: u32) -> (cl::Value, cl::Value, cl::Value) {
+        let base = self
+            .b
+            .ins()
+            .load(types::I64, fixed(), self.ctx, CtxOffsets::FACTS);
+        let off = (at as i32) * 8;
+        let first = self.b.ins().load(types::I64, fixed(), base, off);
+        let second = self.b.ins().load(types::I64, fixed(), base, off + 8);
+        (base, first, second)
+    }
+
+    /// Whether the `len` bytes at `ptr` are `s` (at most [`INLINE_STR`] bytes):
+    /// the length, then the bytes in at most four loads compared with constants.
+    /// Returns an `I8` 0 or 1.
+    pub(crate) fn bytes_equal(&mut self, ptr: cl::Value, len: cl::Value, s: &[u8]) -> cl::Value {
+        let n = s.len();
+        let len_ok = self.b.ins().icmp_imm(IntCC::Equal, len, n as i64);
+        if n == 0 {
+            return len_ok;
+        }
+        let bytes = self.b.create_block();
+        let merge = self.b.create_block();
+        self.b.append_block_param(merge, types::I8);
+        self.b
+            .ins()
+            .brif(len_ok, bytes, &[], merge, &[len_ok.into()]);
+        self.b.switch_to_block(bytes);
+        let width = match n {
+            8.. => 8,
+            4..=7 => 4,
+            2..=3 => 2,
+            _ => 1,
+        };
+        // Whole chunks, then one that overlaps the last to cover the rest.
+        let mut offsets: Vec<usize> = (0..n / width).map(|k| k * width).collect();
+        if !n.is_multiple_of(width) {
+            offsets.push(n - width);
+        }
+        // Strings' bytes have no alignment; the length was checked, so every load
+        // stays inside the string.
+        let flags = MemFlags::new().with_notrap();
+        let mut all = None;
+        for off in offsets {
+            let chunk = s.get(off..off + width).unwrap_or_default();
+            let imm = chunk_value(chunk);
+            let at = off as i32;
+            let v = match width {
+                8 => self.b.ins().load(types::I64, flags, ptr, at),
+                4 => self.b.ins().uload32(flags, ptr, at),
+                2 => self.b.ins().uload16(types::I64, flags, ptr, at),
+                _ => self.b.ins().uload8(types::I64, flags, ptr, at),
+            };
+            let eq = self.b.ins().icmp_imm(IntCC::Equal, v, imm);
+            all = Some(match all {
+                None => eq,
+                Some(a) => self.b.ins().band(a, eq),
+            });
+        }
+        let all = all.unwrap_or(len_ok);
+        self.b.ins().jump(merge, &[all.into()]);
+        self.b.switch_to_block(merge);
+        self.b.block_params(merge)[0]
     }
 
     fn fact_ty(&self, index: u32) -> Ty {
@@ -467,6 +558,28 @@ impl Translator<'_, '_, '_> {
             .get(index as usize)
             .map_or(Ty::Null, |f| f.ty.clone())
     }
+}
+
+/// The flags of a load of memory that does not change while a body runs (the
+/// context's pointers, constants, inputs, views): it may be merged with another
+/// load of the same address or moved.
+pub(crate) fn fixed() -> MemFlags {
+    MemFlags::trusted().with_readonly().with_can_move()
+}
+
+/// The longest string constant compared in native code ([`Translator::bytes_equal`]).
+pub(crate) const INLINE_STR: usize = 32;
+
+/// The bytes of `chunk` (at most 8) as the integer a load of them on this machine
+/// reads, zero-extended.
+fn chunk_value(chunk: &[u8]) -> i64 {
+    let mut bytes = [0u8; 8];
+    if cfg!(target_endian = "little") {
+        bytes[..chunk.len()].copy_from_slice(chunk);
+    } else {
+        bytes[8 - chunk.len()..].copy_from_slice(chunk);
+    }
+    i64::from_ne_bytes(bytes)
 }
 
 /// The parameter and result kinds of a host function as a Cranelift signature.

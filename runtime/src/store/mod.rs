@@ -288,7 +288,7 @@ pub enum StoreError {
     Invalid(String),
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", postgres::describe(.0))]
     Postgres(#[from] ::postgres::Error),
     /// The database could not be reached (after retrying), or could not say whether a
     /// transaction committed.

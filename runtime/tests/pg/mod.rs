@@ -19,9 +19,7 @@ pub struct TestSchema {
 /// A fresh schema, or `None` (and a visible message) when no server is configured.
 pub fn schema(test: &str) -> Option<TestSchema> {
     let Ok(base) = std::env::var(ENV) else {
-        eprintln!(
-            "skipped: set {ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) to run {test}"
-        );
+        skipped(test);
         return None;
     };
     let name = format!("t_{}", uuid::Uuid::now_v7().simple());
@@ -32,6 +30,21 @@ pub fn schema(test: &str) -> Option<TestSchema> {
         .unwrap();
     let url = with_param(&base, &format!("options=-c%20search_path%3D{name}"));
     Some(TestSchema { base, name, url })
+}
+
+/// Says, once per test binary, that the PostgreSQL tests are skipped: on stderr
+/// itself, which the test harness does not capture (an `eprintln!` of a passing test
+/// is not shown).
+fn skipped(test: &str) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: set {ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) to run the \
+             PostgreSQL tests ({test} and the others of this file)"
+        );
+    });
 }
 
 /// `url` with one more query parameter.

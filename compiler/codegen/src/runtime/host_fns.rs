@@ -465,26 +465,26 @@ host! {
     "rt.log" => fn log(ctx: *mut Ctx, h: i64) -> i64 {
         let c = cx(ctx);
         let line = value::format(&c.shared().program, val(h));
-        c.effects.log.push(line);
+        c.effects().log.push(line);
         0
     }
     "rt.complete" => fn complete(ctx: *mut Ctx, has: i64, h: i64) -> i64 {
         let c = cx(ctx);
         let output = (has != 0).then(|| cosmos_ir::json::to_json(&c.shared().program, val(h)));
-        c.effects.finish = Some(Finish::Complete(output));
+        c.effects().finish = Some(Finish::Complete(output));
         c.status = STATUS_FINISH;
         0
     }
     "rt.fail" => fn fail(ctx: *mut Ctx, h: i64) -> i64 {
         let c = cx(ctx);
         let message = value::format(&c.shared().program, val(h));
-        c.effects.finish = Some(Finish::Fail(message));
+        c.effects().finish = Some(Finish::Fail(message));
         c.status = STATUS_FINISH;
         0
     }
     "rt.retry" => fn retry(ctx: *mut Ctx, has: i64, ms: i64) -> i64 {
         let c = cx(ctx);
-        c.effects.finish = Some(Finish::Retry((has != 0).then_some(ms)));
+        c.effects().finish = Some(Finish::Retry((has != 0).then_some(ms)));
         c.status = STATUS_FINISH;
         0
     }

@@ -4,8 +4,9 @@
 use cosmos_ir::{self as ir, BinOp, Const, ExprKind, Ty, UnOp};
 use cranelift_codegen::ir::{self as cl, InstBuilder, condcodes::FloatCC, condcodes::IntCC, types};
 
-use super::{Repr, Translator};
+use super::{INLINE_STR, Repr, Translator};
 use crate::CodegenError;
+use crate::cells::View;
 use crate::runtime::CtxOffsets;
 use cranelift_module::Module;
 
@@ -36,18 +37,14 @@ impl Translator<'_, '_, '_> {
                 Const::Null => (self.iconst(0), Ty::Null),
                 Const::Str(s) => {
                     let id = self.interned().string(s);
-                    let table = self.b.ins().load(
-                        types::I64,
-                        cl::MemFlags::trusted(),
-                        self.ctx,
-                        CtxOffsets::CONSTS,
-                    );
-                    let h = self.b.ins().load(
-                        types::I64,
-                        cl::MemFlags::trusted(),
-                        table,
-                        (id * 8) as i32,
-                    );
+                    let table =
+                        self.b
+                            .ins()
+                            .load(types::I64, super::fixed(), self.ctx, CtxOffsets::CONSTS);
+                    let h = self
+                        .b
+                        .ins()
+                        .load(types::I64, super::fixed(), table, (id * 8) as i32);
                     (h, Ty::String)
                 }
             },
@@ -140,6 +137,9 @@ impl Translator<'_, '_, '_> {
                 }
             }
             ExprKind::Binary { op, lhs, rhs, span } => {
+                if let Some(v) = self.str_const_test(*op, lhs, rhs) {
+                    return Ok((v, Ty::Bool));
+                }
                 if let Some(v) = self.null_test(*op, lhs, rhs)? {
                     return Ok((v, Ty::Bool));
                 }
@@ -247,6 +247,11 @@ impl Translator<'_, '_, '_> {
                 (self.iconst(i64::from(*variant)), Ty::Enum(*enum_id))
             }
             ExprKind::Index { list, index, span } => {
+                if Repr::of(&e.ty) == Repr::I64
+                    && let Some((View::IntList, at)) = self.view_of(list)
+                {
+                    return Ok((self.view_index(list, at, index, *span)?, e.ty.clone()));
+                }
                 let l = self.expr(list)?;
                 let i = self.expr(index)?;
                 let i = self.coerce(i, &index.ty, &Ty::Int);
@@ -333,6 +338,64 @@ impl Translator<'_, '_, '_> {
             }
             ExprKind::Block(block) => self.block(block)?,
         })
+    }
+
+    /// `field == "text"` / `field != "text"` on a `String` fact or input read
+    /// through its view: the length and the bytes compared in native code.
+    fn str_const_test(&mut self, op: BinOp, lhs: &ir::Expr, rhs: &ir::Expr) -> Option<cl::Value> {
+        if !matches!(op, BinOp::Eq | BinOp::Ne) {
+            return None;
+        }
+        let (field, text) = match (&lhs.kind, &rhs.kind) {
+            (_, ExprKind::Const(Const::Str(s))) => (lhs, s),
+            (ExprKind::Const(Const::Str(s)), _) => (rhs, s),
+            _ => return None,
+        };
+        if text.len() > INLINE_STR {
+            return None;
+        }
+        let Some((View::Str, at)) = self.view_of(field) else {
+            return None;
+        };
+        let (_, ptr, len) = self.view_cells(at);
+        let eq = self.bytes_equal(ptr, len, text.as_bytes());
+        Some(if op == BinOp::Eq {
+            eq
+        } else {
+            self.b.ins().bxor_imm(eq, 1)
+        })
+    }
+
+    /// `list[i]` on a list of `Int`-like items read through its view: a bounds
+    /// check and a load; out of range, `rt.index_int` raises the error.
+    fn view_index(
+        &mut self,
+        list: &ir::Expr,
+        at: u32,
+        index: &ir::Expr,
+        span: ir::Span,
+    ) -> Result<cl::Value, CodegenError> {
+        let i = self.expr(index)?;
+        let i = self.coerce(i, &index.ty, &Ty::Int);
+        let (base, off, n) = self.view_cells(at);
+        let out = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, i, n);
+        let fail = self.b.create_block();
+        let next = self.b.create_block();
+        self.b.set_cold_block(fail);
+        self.b.ins().brif(out, fail, &[], next, &[]);
+        self.b.switch_to_block(fail);
+        let l = self.expr(list)?;
+        let span = self.span(span);
+        self.host_cx("rt.index_int", &[l, i, span])?;
+        self.b.ins().jump(self.unwind_block, &[]);
+        self.b.switch_to_block(next);
+        let data = self.b.ins().iadd(base, off);
+        let scaled = self.b.ins().ishl_imm(i, 3);
+        let addr = self.b.ins().iadd(data, scaled);
+        Ok(self
+            .b
+            .ins()
+            .load(types::I64, cl::MemFlags::trusted(), addr, 0))
     }
 
     /// `x == null` / `x != null` on a handle: a compare with zero. Not for `Json`,

@@ -2,12 +2,13 @@
 //! built-ins in native code or a dedicated host function, the rest through
 //! `rt.builtin`, which runs the interpreter's implementation on the same values.
 
-use cosmos_ir::{self as ir, ExprKind, LoopKind, Receiver, Ty};
-use cranelift_codegen::ir::{self as cl, InstBuilder, condcodes::IntCC, types};
+use cosmos_ir::{self as ir, Const, ExprKind, LoopKind, Receiver, Ty};
+use cranelift_codegen::ir::{self as cl, InstBuilder, MemFlags, condcodes::IntCC, types};
 
 use super::expr::RAISE_OVERFLOW;
-use super::{Repr, Translator};
+use super::{INLINE_STR, Repr, Translator};
 use crate::CodegenError;
+use crate::cells::View;
 
 /// How a loop over a list reads its items: as handles, or (when only the scalar
 /// is needed) unboxed by the host in the same call.
@@ -32,6 +33,14 @@ impl Fetch {
     }
 }
 
+/// What a loop walks: a list or map behind a handle, or the items of a list
+/// view (`crate::cells`): their address and count.
+#[derive(Clone, Copy)]
+enum Source {
+    Handle(cl::Value),
+    Ints { data: cl::Value, len: cl::Value },
+}
+
 /// One iteration's element: a list item (a handle, or the scalar itself per
 /// [`Fetch`]), or a map entry.
 #[derive(Clone, Copy)]
@@ -49,17 +58,20 @@ impl Translator<'_, '_, '_> {
         fetch: Fetch,
         f: impl FnMut(&mut Self, Item, cl::Value) -> Result<(), CodegenError>,
     ) -> Result<(), CodegenError> {
-        self.emit_loop(src, false, fetch, f)
+        self.emit_loop(Source::Handle(src), false, fetch, f)
     }
 
     fn emit_loop(
         &mut self,
-        src: cl::Value,
+        src: Source,
         map: bool,
         fetch: Fetch,
         mut f: impl FnMut(&mut Self, Item, cl::Value) -> Result<(), CodegenError>,
     ) -> Result<(), CodegenError> {
-        let len = self.host("rt.len", &[src])?;
+        let len = match src {
+            Source::Handle(h) => self.host("rt.len", &[h])?,
+            Source::Ints { len, .. } => len,
+        };
         let i = self.b.declare_var(types::I64);
         let z = self.iconst(0);
         self.b.def_var(i, z);
@@ -72,18 +84,25 @@ impl Translator<'_, '_, '_> {
         let more = self.b.ins().icmp(IntCC::SignedLessThan, index, len);
         self.b.ins().brif(more, body, &[], exit, &[]);
         self.b.switch_to_block(body);
-        let item = if map {
-            Item {
+        let item = match src {
+            Source::Ints { data, .. } => {
+                let scaled = self.b.ins().ishl_imm(index, 3);
+                let addr = self.b.ins().iadd(data, scaled);
+                let elem = self.b.ins().load(types::I64, MemFlags::trusted(), addr, 0);
+                Item { elem, value: elem }
+            }
+            Source::Handle(src) if map => Item {
                 elem: self.host("rt.map_key", &[src, index])?,
                 value: self.host("rt.map_value", &[src, index])?,
+            },
+            Source::Handle(src) => {
+                let elem = match fetch {
+                    Fetch::Handle => self.host("rt.list_at", &[src, index])?,
+                    Fetch::Int => self.host("rt.list_int_at", &[src, index])?,
+                    Fetch::Float => self.host("rt.list_float_at", &[src, index])?,
+                };
+                Item { elem, value: elem }
             }
-        } else {
-            let elem = match fetch {
-                Fetch::Handle => self.host("rt.list_at", &[src, index])?,
-                Fetch::Int => self.host("rt.list_int_at", &[src, index])?,
-                Fetch::Float => self.host("rt.list_float_at", &[src, index])?,
-            };
-            Item { elem, value: elem }
         };
         f(self, item, index)?;
         let index = self.b.use_var(i);
@@ -92,6 +111,80 @@ impl Translator<'_, '_, '_> {
         self.b.ins().jump(header, &[]);
         self.b.switch_to_block(exit);
         Ok(())
+    }
+
+    /// Whether any item of a list view (or key of a map view) at cell `at`, each
+    /// `stride` bytes, satisfies `hit` (given the item's address): a native loop
+    /// that stops at the first. Returns an `I8` 0 or 1.
+    fn view_any(
+        &mut self,
+        at: u32,
+        stride: i64,
+        mut hit: impl FnMut(&mut Self, cl::Value) -> Result<cl::Value, CodegenError>,
+    ) -> Result<cl::Value, CodegenError> {
+        let (base, off, n) = self.view_cells(at);
+        let data = self.b.ins().iadd(base, off);
+        let header = self.b.create_block();
+        self.b.append_block_param(header, types::I64);
+        let body = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, types::I8);
+        let z = self.iconst(0);
+        self.b.ins().jump(header, &[z.into()]);
+        self.b.switch_to_block(header);
+        let index = self.b.block_params(header)[0];
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, index, n);
+        let no = self.b.ins().iconst(types::I8, 0);
+        self.b.ins().brif(more, body, &[], done, &[no.into()]);
+        self.b.switch_to_block(body);
+        let scaled = self.b.ins().imul_imm(index, stride);
+        let item = self.b.ins().iadd(data, scaled);
+        let c = hit(self, item)?;
+        let next = self.b.create_block();
+        let yes = self.b.ins().iconst(types::I8, 1);
+        self.b.ins().brif(c, done, &[yes.into()], next, &[]);
+        self.b.switch_to_block(next);
+        let following = self.b.ins().iadd_imm(index, 1);
+        self.b.ins().jump(header, &[following.into()]);
+        self.b.switch_to_block(done);
+        Ok(self.b.block_params(done)[0])
+    }
+
+    /// `contains` / `containsKey` on a field read through its view, for a string
+    /// constant or an `Int`-like value; `None` when the view does not apply.
+    fn view_contains(
+        &mut self,
+        source: &ir::Expr,
+        x: &ir::Expr,
+    ) -> Result<Option<cl::Value>, CodegenError> {
+        let Some((view, at)) = self.view_of(source) else {
+            return Ok(None);
+        };
+        match (view, &x.kind) {
+            (View::StrList | View::StrKeys, ExprKind::Const(Const::Str(s)))
+                if s.len() <= INLINE_STR =>
+            {
+                let text = s.clone();
+                let r = self.view_any(at, 16, |t, item| {
+                    let len = t.b.ins().load(types::I64, MemFlags::trusted(), item, 8);
+                    let ptr = t.b.ins().load(types::I64, MemFlags::trusted(), item, 0);
+                    Ok(t.bytes_equal(ptr, len, text.as_bytes()))
+                })?;
+                Ok(Some(r))
+            }
+            (View::IntList, _)
+                if matches!(&source.ty, Ty::List(elem) if **elem == x.ty)
+                    && Repr::of(&x.ty) == Repr::I64 =>
+            {
+                let v = self.expr(x)?;
+                let r = self.view_any(at, 8, |t, item| {
+                    let n = t.b.ins().load(types::I64, MemFlags::trusted(), item, 0);
+                    Ok(t.b.ins().icmp(IntCC::Equal, n, v))
+                })?;
+                Ok(Some(r))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Branches to `hit` when `cond` holds; continues in a new block otherwise.
@@ -114,7 +207,6 @@ impl Translator<'_, '_, '_> {
         span: ir::Span,
     ) -> Result<(cl::Value, Ty), CodegenError> {
         use LoopKind::*;
-        let src = self.expr(source)?;
         let (elem_ty, value_ty) = match &source.ty {
             Ty::List(t) => ((**t).clone(), Ty::Int),
             Ty::Map(k, v) => ((**k).clone(), (**v).clone()),
@@ -157,6 +249,14 @@ impl Translator<'_, '_, '_> {
                 slot_ty.as_ref(),
                 matches!(kind, Find | FindAll | SortBy),
             )
+        };
+        let src = match self.view_of(source) {
+            Some((View::IntList, at)) if fetch == Fetch::Int && !is_map => {
+                let (base, off, len) = self.view_cells(at);
+                let data = self.b.ins().iadd(base, off);
+                Source::Ints { data, len }
+            }
+            _ => Source::Handle(self.expr(source)?),
         };
         self.emit_loop(src, is_map, fetch, |t, item, index| {
             if let Some(p) = param(0) {
@@ -291,6 +391,24 @@ impl Translator<'_, '_, '_> {
                 let r = self.host(f, &[h, x])?;
                 Some((self.b.ins().ireduce(types::I8, r), Ty::Bool))
             }
+            (Receiver::List | Receiver::Map, "size" | "isEmpty", [l])
+                if self.view_of(l).is_some_and(|(v, _)| v != View::Str) =>
+            {
+                let (_, _, n) = self.view_cells(self.view_of(l).map_or(0, |(_, at)| at));
+                Some(if name == "size" {
+                    (n, Ty::Int)
+                } else {
+                    (self.b.ins().icmp_imm(IntCC::Equal, n, 0), Ty::Bool)
+                })
+            }
+            (Receiver::List, "contains", [l, x]) | (Receiver::Map, "containsKey", [l, x])
+                if self.view_of(l).is_some() =>
+            {
+                match self.view_contains(l, x)? {
+                    Some(r) => Some((r, Ty::Bool)),
+                    None => self.contains_by_host(receiver, l, x)?,
+                }
+            }
             (Receiver::List | Receiver::Map, "size", [l]) => {
                 let h = self.expr(l)?;
                 Some((self.host("rt.len", &[h])?, Ty::Int))
@@ -300,17 +418,8 @@ impl Translator<'_, '_, '_> {
                 let n = self.host("rt.len", &[h])?;
                 Some((self.b.ins().icmp_imm(IntCC::Equal, n, 0), Ty::Bool))
             }
-            (Receiver::List, "contains", [l, x]) => {
-                let h = self.expr(l)?;
-                let x = self.handle(x)?;
-                let r = self.host("List.contains", &[h, x])?;
-                Some((self.b.ins().ireduce(types::I8, r), Ty::Bool))
-            }
-            (Receiver::Map, "containsKey", [m, k]) => {
-                let h = self.expr(m)?;
-                let k = self.handle(k)?;
-                let r = self.host("Map.containsKey", &[h, k])?;
-                Some((self.b.ins().ireduce(types::I8, r), Ty::Bool))
+            (Receiver::List, "contains", [l, x]) | (Receiver::Map, "containsKey", [l, x]) => {
+                self.contains_by_host(receiver, l, x)?
             }
             (Receiver::Map, "get", [m, k]) => {
                 let h = self.expr(m)?;
@@ -360,6 +469,24 @@ impl Translator<'_, '_, '_> {
         let p = self.cells(&hs);
         let h = self.host_checked("rt.builtin", &[thunk, p, n])?;
         Ok((h, Ty::Json))
+    }
+
+    /// `List.contains` / `Map.containsKey` through their host functions.
+    fn contains_by_host(
+        &mut self,
+        receiver: Receiver,
+        l: &ir::Expr,
+        x: &ir::Expr,
+    ) -> Result<Option<(cl::Value, Ty)>, CodegenError> {
+        let h = self.expr(l)?;
+        let x = self.handle(x)?;
+        let f = if receiver == Receiver::List {
+            "List.contains"
+        } else {
+            "Map.containsKey"
+        };
+        let r = self.host(f, &[h, x])?;
+        Ok(Some((self.b.ins().ireduce(types::I8, r), Ty::Bool)))
     }
 
     /// An interpreter body calling the built-in on its parameters.

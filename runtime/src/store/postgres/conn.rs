@@ -169,8 +169,9 @@ pub(crate) fn transient(error: &postgres::Error) -> bool {
             || code.starts_with("57P") // admin / crash shutdown, cannot connect now
             || matches!(code, "40001" | "40P01" | "53300" | "53400");
     }
-    // No SQLSTATE: an I/O error, or a failure to connect at all.
+    // No SQLSTATE: an I/O error, a failure to connect at all, or a connect timeout.
     std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
+        || error.to_string() == "timeout waiting for server"
 }
 
 /// A failed `COMMIT` whose outcome is unknown: the server went away rather than

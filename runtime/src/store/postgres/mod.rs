@@ -167,6 +167,19 @@ fn migrate(client: &mut postgres::Client) -> Result<()> {
     Ok(())
 }
 
+/// A PostgreSQL error with its causes (the client's own message is only its kind,
+/// such as "db error").
+pub(super) fn describe(error: &postgres::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 // ---- conversions ----
 
 pub(super) fn json_text(value: &Json) -> Result<String> {
@@ -366,7 +379,7 @@ impl Store for PostgresStore {
                     tracing::warn!(error = %e, "PostgreSQL store: exclusivity collision");
                     Ok(Finish::Rollback(Vec::new()))
                 }
-                other => other.map(Finish::Commit),
+                other => other,
             }
         })
     }

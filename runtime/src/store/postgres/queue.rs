@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use postgres::Row;
 
 use super::super::{LeaseRequest, Leased, MessageId, NewMessage, StoreError};
-use super::conn::Conn;
+use super::conn::{Conn, Finish};
 use super::{json_text, parse_json, to_u32};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -375,10 +375,13 @@ fn candidates(
     Ok(page)
 }
 
-pub(super) fn lease_in(conn: &mut Conn, request: &LeaseRequest) -> Result<Vec<Leased>> {
+/// Leases messages for `request`; `Finish::Rollback` when it changed nothing (no
+/// message leased, no timer or expired lease to take care of), so that an idle poll
+/// commits nothing (and waits for no WAL flush).
+pub(super) fn lease_in(conn: &mut Conn, request: &LeaseRequest) -> Result<Finish<Vec<Leased>>> {
     if request.limit == 0 {
         prepare_queue(conn, &request.queue, request.now)?;
-        return Ok(Vec::new());
+        return Ok(Finish::Commit(Vec::new()));
     }
     let filter = if request.filter.is_empty() {
         None
@@ -422,7 +425,11 @@ pub(super) fn lease_in(conn: &mut Conn, request: &LeaseRequest) -> Result<Vec<Le
         }
     }
     if chosen.is_empty() {
-        return Ok(Vec::new());
+        return Ok(if prepared {
+            Finish::Commit(Vec::new())
+        } else {
+            Finish::Rollback(Vec::new())
+        });
     }
     let lease_until = request.now.saturating_add(request.lease_ms);
     let rows = conn.query(
@@ -440,7 +447,7 @@ pub(super) fn lease_in(conn: &mut Conn, request: &LeaseRequest) -> Result<Vec<Le
         chosen.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     let mut leased = rows.iter().map(decode_leased).collect::<Result<Vec<_>>>()?;
     leased.sort_by_key(|l| order.get(&l.id).copied().unwrap_or(usize::MAX));
-    Ok(leased)
+    Ok(Finish::Commit(leased))
 }
 
 fn decode_leased(row: &Row) -> Result<Leased> {

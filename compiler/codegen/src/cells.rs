@@ -18,7 +18,6 @@
 use cosmos_ir::value::Value;
 use cosmos_ir::{FieldLayout, Ty};
 
-use crate::runtime::prefetch;
 use crate::translate::Repr;
 
 /// The length of a view's item that is not a string.
@@ -115,16 +114,7 @@ impl CellPlan {
 #[inline]
 pub(crate) fn field_cell(v: &Value, kind: &CellKind) -> u64 {
     match (kind.repr, v) {
-        (Repr::Ptr, _) => {
-            // The data behind the value is read next (a view) or by the bodies.
-            match v {
-                Value::Str(s) => prefetch(s.as_ptr()),
-                Value::List(items) => prefetch(items.as_ptr().cast()),
-                Value::Map(entries) => prefetch(entries.as_ptr().cast()),
-                _ => {}
-            }
-            crate::runtime::handle_of(v) as u64
-        }
+        (Repr::Ptr, _) => crate::runtime::handle_of(v) as u64,
         (Repr::I64, Value::Int(n)) => *n as u64,
         (Repr::Bool, Value::Bool(b)) => u64::from(*b),
         (Repr::F64, Value::Float(f)) => f.to_bits(),
@@ -195,9 +185,6 @@ fn list_view(cells: &mut Vec<u64>, view: View, v: &Value) -> (u64, u64) {
                     cells.reserve(items.len() * 2);
                     for i in items {
                         let (p, n) = str_pair(i);
-                        // The bodies compare the bytes of the strings that have the
-                        // length they look for.
-                        prefetch(p as *const u8);
                         cells.push(p);
                         cells.push(n);
                     }

@@ -133,20 +133,6 @@ pub(crate) fn handle_of(v: &Value) -> i64 {
 
 static NULL: Value = Value::Null;
 
-/// Asks the processor to start loading the cache line at `p`, which an evaluation
-/// is about to read (a string's bytes, a list's items): a hint that reads nothing.
-#[inline(always)]
-pub(crate) fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `prefetcht0` is only a hint: it never faults and has no effect on the
-    // program's state, whatever the address; SSE is part of the x86-64 baseline.
-    unsafe {
-        let _ = p; // PFOFF
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
-
 /// The value behind a handle.
 fn val<'v>(h: i64) -> &'v Value {
     if h == 0 {

@@ -21,12 +21,7 @@ impl Handlers for JitWorkflowHost<'_> {
     fn matches(&self, rule: &str, instance: &Instance, now: i64) -> Result<bool, HostError> {
         JitWorkflowHost::matches(self, rule, instance, now)
     }
-    fn action(
-        &self,
-        rule: &str,
-        instance: &Instance,
-        now: i64,
-    ) -> Result<ActionValue, HostError> {
+    fn action(&self, rule: &str, instance: &Instance, now: i64) -> Result<ActionValue, HostError> {
         JitWorkflowHost::action(self, rule, instance, now)
     }
     fn reaction(

@@ -196,6 +196,7 @@ impl Jit {
             }
             workflows.push(WorkflowCode {
                 plan: plan.clone(),
+                matchers: Vec::new(),
                 rules,
                 by_name: compiled::RuleNames::new(w.rules.iter().map(|r| r.name.as_str())),
                 signals,

@@ -149,6 +149,15 @@ pub fn body_base(db: &dyn Db, file: SourceFile, path: BodyPath) -> u32 {
     body_span(&parse(db, file).module, path).map_or(0, |span| span.start)
 }
 
+/// The span of the body at `path` in its file.
+pub fn body_extent(
+    db: &dyn Db,
+    file: SourceFile,
+    path: BodyPath,
+) -> Option<cosmos_diagnostics::Span> {
+    body_span(&parse(db, file).module, path)
+}
+
 /// The span of the body at `path`, without copying it.
 fn body_span(module: &ast::Module, path: BodyPath) -> Option<cosmos_diagnostics::Span> {
     let item = module.items.get(path.item() as usize)?;

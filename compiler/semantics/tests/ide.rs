@@ -288,3 +288,24 @@ test "t" {
         .unwrap();
     assert_eq!(edits.len(), 2, "{edits:?}");
 }
+
+#[test]
+fn hover_gives_the_type_of_any_expression() {
+    let analysis = project();
+    // The `*` of `w * 2`: the whole product.
+    let star = offset(MAIN, "w * 2", 2);
+    let hover = analysis.hover(FileId(1), star).unwrap();
+    assert_eq!(hover.signature, "w * 2: Int");
+    // A literal.
+    let two = offset(MAIN, "w * 2", 4);
+    assert_eq!(analysis.hover(FileId(1), two).unwrap().signature, "2: Int");
+    // The closing parenthesis of a constructor call: the record built.
+    let paren = offset(MAIN, "Probe(width: 1)", 14);
+    assert_eq!(
+        analysis.hover(FileId(1), paren).unwrap().signature,
+        "Probe(width: 1): Probe"
+    );
+    // Names keep their own hover.
+    let w = offset(MAIN, "w * 2", 0);
+    assert_eq!(analysis.hover(FileId(1), w).unwrap().signature, "w: Int");
+}

@@ -251,6 +251,11 @@ test('hover shows signatures, docs, types, built-ins and rule sets', async () =>
   text = await hover(at(MAIN, 'Inspection, Codec', 2));
   assert.ok(text.includes('type Inspection'), text);
   assert.ok(text.includes('What a probe found.'), text);
+  // Expressions without a name of their own: an operator, a call's result.
+  text = await hover(at(MAIN, '> 0', 0));
+  assert.ok(text.includes('note.size() > 0: Bool'), text);
+  text = await hover(at(MAIN, 'size()', 5));
+  assert.ok(text.includes('note.size(): Int'), text);
 });
 
 test('positions after non-ASCII text are UTF-16', async () => {

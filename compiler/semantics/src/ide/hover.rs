@@ -7,7 +7,7 @@ use super::locate::{
 use super::{Hover, render};
 use crate::Analysis;
 use crate::bodies::check_body;
-use crate::body::{BodyPath, body_base};
+use crate::body::{BodyPath, bodies, body_base, body_extent};
 use crate::builtins::Builtin;
 use crate::db::{Db, SourceFile, parse};
 use crate::scope::Symbol;
@@ -52,6 +52,41 @@ fn field_hover(text: &str, span: Span, field: &Field, role: &str) -> Hover {
 }
 
 pub(super) fn hover(analysis: &Analysis, file: SourceFile, offset: u32) -> Option<Hover> {
+    named_hover(analysis, file, offset).or_else(|| expression_hover(&analysis.db, file, offset))
+}
+
+/// The type of the innermost expression at `offset` inside a body, for what has no
+/// name to describe (a call's result, an operator, a literal, a closure).
+fn expression_hover(db: &dyn Db, file: SourceFile, offset: u32) -> Option<Hover> {
+    let module = &parse(db, file).module;
+    let path = bodies(module)
+        .into_iter()
+        .filter(|p| body_extent(db, file, *p).is_some_and(|s| s.contains(offset)))
+        .min_by_key(|p| body_extent(db, file, *p).map_or(u32::MAX, |s| s.end - s.start))?;
+    let base = body_base(db, file, path);
+    let relative = offset.checked_sub(base)?;
+    let check = check_body(db, file, path);
+    let (span, ty) = check
+        .types
+        .iter()
+        .filter(|(s, _)| s.start <= relative && relative < s.end)
+        .min_by_key(|(s, _)| s.end - s.start)?;
+    let span = span.shifted(i64::from(base));
+    let text = file.text(db).get(span.range()).unwrap_or_default();
+    let shown: String = if text.chars().count() > 60 || text.contains('\n') {
+        let first: String = text.chars().take(57).collect();
+        format!("{}…", first.lines().next().unwrap_or_default())
+    } else {
+        text.to_string()
+    };
+    Some(Hover {
+        span,
+        signature: format!("{shown}: {ty}"),
+        doc: None,
+    })
+}
+
+fn named_hover(analysis: &Analysis, file: SourceFile, offset: u32) -> Option<Hover> {
     let db = &analysis.db;
     let module = parse(db, file).module.clone();
     let text = file.text(db);

@@ -50,9 +50,6 @@ pub(crate) struct RuleCode {
 pub(crate) struct WorkflowCode {
     /// How an evaluation lays out the workflow's facts and inputs.
     pub plan: CellPlan,
-    /// Per rule, the address of its `match` when it assigns no fact (0 otherwise):
-    /// what a match against a prepared instance reads first, in one place.
-    pub matchers: Vec<usize>,
     pub rules: Vec<RuleCode>,
     /// Rule indices by name: the host API names rules on every call.
     pub by_name: RuleNames,
@@ -231,16 +228,6 @@ impl CompiledProgram {
         for code in all {
             code.addr = module.get_finalized_function(code.id) as usize;
         }
-        for w in &mut self.workflows {
-            w.matchers = w
-                .rules
-                .iter()
-                .map(|r| match &r.matcher {
-                    Some(c) if c.uses.writes.is_empty() => c.addr,
-                    _ => 0,
-                })
-                .collect();
-        }
     }
 
     pub(crate) fn set_compile_time(&mut self, t: std::time::Duration, bodies: usize) {
@@ -341,34 +328,6 @@ impl CompiledProgram {
             // The common case: nothing to free, report or lay out again.
             return Ok(bits & 0xff != 0);
         }
-        self.test_end(code, plan, eval, bits)
-    }
-
-    /// [`CompiledProgram::test`] of a body at `addr` that assigns no fact: `Err`
-    /// with the result's bits when the call did not end normally or allocated,
-    /// which [`CompiledProgram::test_after`] then handles.
-    #[inline]
-    pub(crate) fn test_pure(addr: usize, eval: &mut Evaluation<'_>, now: i64) -> Result<bool, u64> {
-        eval.set_now(now);
-        let bits = eval.call(addr as *const u8, &[]);
-        if eval.ok() {
-            Ok(bits & 0xff != 0)
-        } else {
-            Err(bits)
-        }
-    }
-
-    /// What [`CompiledProgram::test`] returns after a call of `code` that did not
-    /// end normally or allocated.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn test_after(
-        &self,
-        code: &Code,
-        plan: &CellPlan,
-        eval: &mut Evaluation<'_>,
-        bits: u64,
-    ) -> Result<bool, RuntimeError> {
         self.test_end(code, plan, eval, bits)
     }
 

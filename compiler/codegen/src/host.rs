@@ -353,23 +353,6 @@ impl<'p> JitWorkflowHost<'p> {
         prepared: &mut PreparedInstance<'_>,
         now: i64,
     ) -> Result<bool, HostError> {
-        // The common case first: a `match` that assigns no fact, called directly.
-        if let Some(&addr) = self.code.matchers.get(rule)
-            && addr != 0
-        {
-            let bits = match CompiledProgram::test_pure(addr, &mut prepared.eval, now) {
-                Ok(matched) => return Ok(matched),
-                Err(bits) => bits,
-            };
-            if let Some(Some(code)) = self.code.rules.get(rule).map(|r| &r.matcher) {
-                return Ok(self.compiled.test_after(
-                    code,
-                    &self.code.plan,
-                    &mut prepared.eval,
-                    bits,
-                )?);
-            }
-        }
         let Some(code) = self.code.rules.get(rule) else {
             return Err(HostError::UnknownRule {
                 workflow: self.workflow.name.clone(),

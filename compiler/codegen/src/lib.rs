@@ -8,16 +8,21 @@
 //! per-evaluation arena and reached through the host functions of one table
 //! (`runtime::HOST`). A workflow's facts and inputs have a layout fixed at compile
 //! time, one 8-byte cell each, so reading a scalar fact is one load at a fixed
-//! offset. The reference interpreter defines the semantics; the differential tests
-//! hold the JIT to it, runtime errors included.
+//! offset. Strings, lists of scalars or strings and string-keyed maps among the facts
+//! and inputs also have *views* (`cells`), laid out with the cells by safe Rust, so
+//! that a body compares such a field with a string constant, tests membership, takes
+//! its size or an item, or loops over it in native code without a host call. The
+//! reference interpreter defines the semantics; the differential tests hold the JIT
+//! to it, runtime errors included.
 //!
 //! Not done yet (see docs/benchmarks.md, "JIT (issue 3)"):
 //! - optional scalars (`Int?`, `Bool?`, …) are handles like other optionals (null is
 //!   handle 0, so a null check is a compare in a register), not an unboxed flag and
 //!   payload pair: making a non-null one allocates in the arena;
-//! - `match` evaluation is about 3× hand-written Rust with a prepared instance
-//!   ([`JitWorkflowHost::prepare`]), not the 2× of DESIGN.md's targets, and about 10×
-//!   through [`JitWorkflowHost::matches`], which lays out the cells on every call;
+//! - `match` evaluation is about 2× hand-written Rust with a prepared instance
+//!   ([`JitWorkflowHost::prepare`]), at DESIGN.md's target rather than under it, and
+//!   about 6.5× through [`JitWorkflowHost::matches`], which lays out the cells and
+//!   views on every call;
 //! - field defaults met by `start` and JSON conversion are constant expressions
 //!   evaluated by the interpreter (`interp::eval_const`), as in `WorkflowHost`; every
 //!   body, and every default used inside a body, is native code.
@@ -196,7 +201,6 @@ impl Jit {
             }
             workflows.push(WorkflowCode {
                 plan: plan.clone(),
-                matchers: Vec::new(),
                 rules,
                 by_name: compiled::RuleNames::new(w.rules.iter().map(|r| r.name.as_str())),
                 signals,

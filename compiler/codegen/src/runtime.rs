@@ -9,6 +9,9 @@
 //! is a compare with zero. Values behind handles are never changed once shared:
 //! an assignment through a path copies the root and makes a new handle, which gives
 //! Emx's value semantics for free. The arena is freed when the evaluation ends.
+//! Native code also reads the views of `crate::cells`: addresses of string bytes
+//! inside such values and copies of list items, written by safe Rust next to the
+//! cells, valid for as long as the values they were taken from.
 
 #![allow(unsafe_code)]
 

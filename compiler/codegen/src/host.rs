@@ -3,12 +3,15 @@
 //! JIT is a change of one type. JSON conversions and field defaults (constant
 //! expressions, not bodies) are shared with the interpreter's host.
 
-use cosmos_ir::host::{ActionValue, CallFailure, CallRequest, HostError, Instance, WorkflowHost};
+use cosmos_ir::host::{
+    ActionValue, CallFailure, HostError, Instance, WorkflowHost, action_value, error_argument,
+    reaction_argument, signal_arguments,
+};
 use cosmos_ir::interp::Effects;
-use cosmos_ir::json::{ShapeError, from_json, to_json};
-use cosmos_ir::value::{CallTarget, PendingCall, Value};
-use cosmos_ir::{FieldLayout, RuleIr, Ty, WorkflowIr};
-use serde_json::{Map, Value as Json};
+use cosmos_ir::json::to_json;
+use cosmos_ir::value::Value;
+use cosmos_ir::{RuleIr, WorkflowIr};
+use serde_json::Value as Json;
 
 use crate::compiled::{Code, CompiledProgram, Outcome, RuleCode, WorkflowCode};
 use crate::runtime::Evaluation;
@@ -149,46 +152,8 @@ impl<'p> JitWorkflowHost<'p> {
             });
         };
         let program = self.compiled.program();
-        Ok(match self.run(code, Vec::new(), instance, now)?.value {
-            Value::Call(call) => ActionValue::Call(self.request(&call)),
-            Value::List(items) if matches!(&f.ret, Ty::List(t) if matches!(**t, Ty::Call(_))) => {
-                ActionValue::Calls(
-                    items
-                        .iter()
-                        .filter_map(|i| match i {
-                            Value::Call(c) => Some(self.request(c)),
-                            _ => None,
-                        })
-                        .collect(),
-                )
-            }
-            other => ActionValue::Value(to_json(program, &other)),
-        })
-    }
-
-    fn request(&self, call: &PendingCall) -> CallRequest {
-        let program = self.compiled.program();
-        match call.target {
-            CallTarget::Sleep => CallRequest::Sleep {
-                ms: match call.args.first() {
-                    Some(Value::Duration(ms)) => *ms,
-                    _ => 0,
-                },
-            },
-            CallTarget::Function(id) => {
-                let function = program.functions.get(id.0 as usize);
-                let mut args = Map::new();
-                if let Some(function) = function {
-                    for ((name, _), v) in function.params.iter().zip(&call.args) {
-                        args.insert(name.clone(), to_json(program, v));
-                    }
-                }
-                CallRequest::Function {
-                    name: function.map_or_else(String::new, |f| f.name.clone()),
-                    args,
-                }
-            }
-        }
+        let value = self.run(code, Vec::new(), instance, now)?.value;
+        Ok(action_value(program, f, value))
     }
 
     /// Runs the rule's `reaction` with the call's JSON result; facts change in place.
@@ -203,12 +168,7 @@ impl<'p> JitWorkflowHost<'p> {
         let (Some(f), Some(code)) = (&ir.reaction, &code.reaction) else {
             return Ok(Effects::default());
         };
-        let ty = f.slots.first().map(|s| s.ty.clone()).unwrap_or(Ty::Json);
-        let result =
-            from_json(self.compiled.program(), &ty, result).map_err(|error| HostError::Shape {
-                what: format!("the result for rule {rule:?}"),
-                error,
-            })?;
+        let result = reaction_argument(self.compiled.program(), f, rule, result)?;
         self.run_write(code, vec![result], instance, now)
     }
 
@@ -224,19 +184,7 @@ impl<'p> JitWorkflowHost<'p> {
         let (Some(f), Some(code)) = (&ir.error, &code.error) else {
             return Ok(None);
         };
-        let ty = f.slots.first().map(|s| s.ty.clone()).unwrap_or(Ty::Json);
-        let json = serde_json::json!({
-            "message": failure.message,
-            "kind": failure.kind,
-            "attempt": failure.attempt,
-            "function": failure.function,
-            "stderr": failure.stderr,
-        });
-        let error =
-            from_json(self.compiled.program(), &ty, &json).map_err(|error| HostError::Shape {
-                what: "the call error".to_string(),
-                error,
-            })?;
+        let error = error_argument(self.compiled.program(), f, failure)?;
         self.run_write(code, vec![error], instance, now).map(Some)
     }
 
@@ -260,70 +208,8 @@ impl<'p> JitWorkflowHost<'p> {
                 signal: name.to_string(),
             });
         };
-        let f = &signal.handler;
-        let params: Vec<FieldLayout> = f
-            .slots
-            .iter()
-            .take(f.params as usize)
-            .map(|s| FieldLayout {
-                name: s.name.clone(),
-                ty: s.ty.clone(),
-                default: None,
-            })
-            .collect();
-        let values = self.read_args(&params, args, &format!("the arguments of signal `{name}`"))?;
+        let values = signal_arguments(self.compiled.program(), &signal.handler, name, args)?;
         self.run_write(code, values, instance, now)
-    }
-
-    /// Reads a signal's arguments as `WorkflowHost` reads them: every parameter is
-    /// required unless optional, and unknown names are refused.
-    fn read_args(
-        &self,
-        fields: &[FieldLayout],
-        json: &Json,
-        what: &str,
-    ) -> Result<Vec<Value>, HostError> {
-        let program = self.compiled.program();
-        let map = json.as_object().ok_or_else(|| HostError::NotAnObject {
-            what: what.to_string(),
-        })?;
-        if let Some(extra) = map.keys().find(|k| !fields.iter().any(|f| &f.name == *k)) {
-            return Err(HostError::Shape {
-                what: what.to_string(),
-                error: ShapeError {
-                    path: format!("$.{extra}"),
-                    expected: "a declared name".to_string(),
-                    found: format!("an unknown field `{extra}`"),
-                },
-            });
-        }
-        let mut out = Vec::with_capacity(fields.len());
-        for field in fields {
-            out.push(match map.get(&field.name) {
-                Some(v) => from_json(program, &field.ty, v).map_err(|mut error| {
-                    error.path = error.path.replacen('$', &format!("$.{}", field.name), 1);
-                    HostError::Shape {
-                        what: what.to_string(),
-                        error,
-                    }
-                })?,
-                None if matches!(field.ty, Ty::Optional(_)) => Value::Null,
-                None => {
-                    return Err(HostError::Shape {
-                        what: what.to_string(),
-                        error: ShapeError {
-                            path: format!("$.{}", field.name),
-                            expected: format!(
-                                "a value of type {}",
-                                cosmos_ir::json::ty_name(program, &field.ty)
-                            ),
-                            found: "nothing".to_string(),
-                        },
-                    });
-                }
-            });
-        }
-        Ok(out)
     }
 
     /// The index of a rule by name, for [`JitWorkflowHost::matches_prepared`].

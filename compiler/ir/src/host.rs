@@ -4,10 +4,17 @@
 //!
 //! This is the interpreter's host; the JIT will offer the same API over native code.
 
+mod handler_io;
+
+pub use handler_io::{
+    action_value, call_request, default, error_argument, reaction_argument, read_fields,
+    signal_arguments,
+};
+
 use crate::interp::{self, Effects, Env, Facts, RuntimeError};
-use crate::json::{ShapeError, from_json, to_json};
-use crate::value::{CallTarget, Value};
-use crate::{FieldLayout, Function, Program, WorkflowIr};
+use crate::json::{ShapeError, to_json};
+use crate::value::Value;
+use crate::{Function, Program, WorkflowIr};
 use serde_json::{Map, Value as Json};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -162,12 +169,6 @@ pub struct WorkflowHost<'p> {
     workflow: &'p WorkflowIr,
 }
 
-fn object<'j>(json: &'j Json, what: &str) -> Result<&'j Map<String, Json>, HostError> {
-    json.as_object().ok_or_else(|| HostError::NotAnObject {
-        what: what.to_string(),
-    })
-}
-
 impl<'p> WorkflowHost<'p> {
     pub fn new(program: &'p Program, name: &str) -> Result<Self, HostError> {
         let workflow = program
@@ -180,65 +181,12 @@ impl<'p> WorkflowHost<'p> {
         self.workflow
     }
 
-    /// Reads fields (inputs, record-like objects) from a JSON object: given ones by
-    /// type, missing ones from their defaults, optional ones without a default as null.
-    fn read_fields(
-        &self,
-        fields: &[FieldLayout],
-        json: &Json,
-        what: &str,
-    ) -> Result<Vec<Value>, HostError> {
-        let map = object(json, what)?;
-        if let Some(extra) = map.keys().find(|k| !fields.iter().any(|f| &f.name == *k)) {
-            return Err(HostError::Shape {
-                what: what.to_string(),
-                error: ShapeError {
-                    path: format!("$.{extra}"),
-                    expected: "a declared name".to_string(),
-                    found: format!("an unknown field `{extra}`"),
-                },
-            });
-        }
-        let mut out = Vec::with_capacity(fields.len());
-        for field in fields {
-            out.push(match map.get(&field.name) {
-                Some(v) => from_json(self.program, &field.ty, v).map_err(|mut error| {
-                    error.path = error.path.replacen('$', &format!("$.{}", field.name), 1);
-                    HostError::Shape {
-                        what: what.to_string(),
-                        error,
-                    }
-                })?,
-                None => self.default(field, what)?,
-            });
-        }
-        Ok(out)
-    }
-
-    fn default(&self, field: &FieldLayout, what: &str) -> Result<Value, HostError> {
-        match &field.default {
-            Some(d) => Ok(interp::eval_const(self.program, d)?),
-            None if matches!(field.ty, crate::Ty::Optional(_)) => Ok(Value::Null),
-            None => Err(HostError::Shape {
-                what: what.to_string(),
-                error: ShapeError {
-                    path: format!("$.{}", field.name),
-                    expected: format!(
-                        "a value of type {}",
-                        crate::json::ty_name(self.program, &field.ty)
-                    ),
-                    found: "nothing".to_string(),
-                },
-            }),
-        }
-    }
-
     /// A new instance from its JSON input; facts start at their initial values.
     pub fn start(&self, input: &Json) -> Result<Instance, HostError> {
-        let inputs = self.read_fields(&self.workflow.inputs, input, "the input")?;
+        let inputs = read_fields(self.program, &self.workflow.inputs, input, "the input")?;
         let mut facts = Vec::with_capacity(self.workflow.facts.len());
         for fact in &self.workflow.facts {
-            facts.push(self.default(fact, "the facts")?);
+            facts.push(default(self.program, fact, "the facts")?);
         }
         Ok(Instance { inputs, facts })
     }
@@ -254,7 +202,7 @@ impl<'p> WorkflowHost<'p> {
 
     /// Facts read back from [`WorkflowHost::facts_to_json`]'s form.
     pub fn facts_from_json(&self, json: &Json) -> Result<Vec<Value>, HostError> {
-        self.read_fields(&self.workflow.facts, json, "the facts")
+        read_fields(self.program, &self.workflow.facts, json, "the facts")
     }
 
     fn rule(&self, name: &str) -> Result<&'p crate::RuleIr, HostError> {
@@ -316,45 +264,8 @@ impl<'p> WorkflowHost<'p> {
                 part: "action",
             });
         };
-        Ok(match self.run_read(f, instance, now)? {
-            Value::Call(call) => ActionValue::Call(self.request(&call)),
-            Value::List(items) if matches!(&f.ret, crate::Ty::List(t) if matches!(**t, crate::Ty::Call(_))) => {
-                ActionValue::Calls(
-                    items
-                        .iter()
-                        .filter_map(|i| match i {
-                            Value::Call(c) => Some(self.request(c)),
-                            _ => None,
-                        })
-                        .collect(),
-                )
-            }
-            other => ActionValue::Value(to_json(self.program, &other)),
-        })
-    }
-
-    fn request(&self, call: &crate::value::PendingCall) -> CallRequest {
-        match call.target {
-            CallTarget::Sleep => CallRequest::Sleep {
-                ms: match call.args.first() {
-                    Some(Value::Duration(ms)) => *ms,
-                    _ => 0,
-                },
-            },
-            CallTarget::Function(id) => {
-                let function = self.program.functions.get(id.0 as usize);
-                let mut args = Map::new();
-                if let Some(function) = function {
-                    for ((name, _), v) in function.params.iter().zip(&call.args) {
-                        args.insert(name.clone(), to_json(self.program, v));
-                    }
-                }
-                CallRequest::Function {
-                    name: function.map_or_else(String::new, |f| f.name.clone()),
-                    args,
-                }
-            }
-        }
+        let value = self.run_read(f, instance, now)?;
+        Ok(action_value(self.program, f, value))
     }
 
     /// Runs the rule's `reaction` with the call's JSON result; facts change in place.
@@ -368,15 +279,7 @@ impl<'p> WorkflowHost<'p> {
         let Some(f) = &self.rule(rule)?.reaction else {
             return Ok(Effects::default());
         };
-        let ty = f
-            .slots
-            .first()
-            .map(|s| s.ty.clone())
-            .unwrap_or(crate::Ty::Json);
-        let result = from_json(self.program, &ty, result).map_err(|error| HostError::Shape {
-            what: format!("the result for rule {rule:?}"),
-            error,
-        })?;
+        let result = reaction_argument(self.program, f, rule, result)?;
         self.run_write(f, vec![result], instance, now)
     }
 
@@ -391,22 +294,7 @@ impl<'p> WorkflowHost<'p> {
         let Some(f) = &self.rule(rule)?.error else {
             return Ok(None);
         };
-        let ty = f
-            .slots
-            .first()
-            .map(|s| s.ty.clone())
-            .unwrap_or(crate::Ty::Json);
-        let json = serde_json::json!({
-            "message": failure.message,
-            "kind": failure.kind,
-            "attempt": failure.attempt,
-            "function": failure.function,
-            "stderr": failure.stderr,
-        });
-        let error = from_json(self.program, &ty, &json).map_err(|error| HostError::Shape {
-            what: "the call error".to_string(),
-            error,
-        })?;
+        let error = error_argument(self.program, f, failure)?;
         self.run_write(f, vec![error], instance, now).map(Some)
     }
 
@@ -425,18 +313,7 @@ impl<'p> WorkflowHost<'p> {
             });
         };
         let f = &signal.handler;
-        let params: Vec<FieldLayout> = f
-            .slots
-            .iter()
-            .take(f.params as usize)
-            .map(|s| FieldLayout {
-                name: s.name.clone(),
-                ty: s.ty.clone(),
-                default: None,
-            })
-            .collect();
-        let values =
-            self.read_fields(&params, args, &format!("the arguments of signal `{name}`"))?;
+        let values = signal_arguments(self.program, f, name, args)?;
         self.run_write(f, values, instance, now)
     }
 

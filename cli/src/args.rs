@@ -45,6 +45,9 @@ The project is found by walking up from DIR (default `.`) to the nearest folder 
     after_help = "Output:\n  \
 stderr  the instance's history, one line per event, as it happens\n  \
 stdout  with --json only: one document at the end, {\"id\", \"status\", \"output\", \"facts\"}\n\n\
+Environment:\n  \
+COSMOS_STORE      the store, when --store is not given\n  \
+COSMOS_EVALUATOR  `jit` (the default: rules run as native code) or `interpreter`\n\n\
 Exit status:\n  \
 0  the instance completed\n  \
 1  it failed or stalled, or the project has errors\n  \
@@ -59,8 +62,9 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "JSON", default_value = "{}")]
     pub input: String,
 
-    /// The store: a SQLite file path (relative to the project's root) [env: COSMOS_STORE]
-    /// [default: [runtime] store of cosmos.toml, else .cosmos/cosmos.db]
+    /// The store: a SQLite file path (relative to the project's root) or a
+    /// postgres:// URL [default: COSMOS_STORE, else [runtime] store of cosmos.toml,
+    /// else .cosmos/cosmos.db]
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
 
@@ -108,11 +112,13 @@ pub(crate) struct ExplainArgs {
 instances and the executor runs their functions as processes in the project's root folder. \
 SIGTERM or Ctrl-C stops it gracefully: no new work is taken, running calls get a grace \
 period, and the leases of the rest are released for the next start.",
-    after_help = "Settings (flag, then environment, then [runtime] of cosmos.toml, then default):\n  \
---listen  COSMOS_LISTEN  listen   127.0.0.1:8080\n  \
---store   COSMOS_STORE   store    .cosmos/cosmos.db under the project's root\n  \
-          COSMOS_TOKEN   token    none: with a token, requests need `Authorization: Bearer TOKEN`\n  \
-          COSMOS_LOG     -        warn: what the runtime logs to stderr (error, warn, info, debug)\n\n\
+    after_help = "Settings (the flag, else the environment variable, else [runtime] of cosmos.toml, \
+else the default):\n  \
+--listen ADDR    COSMOS_LISTEN     listen   default 127.0.0.1:8080\n  \
+--store URL      COSMOS_STORE      store    default .cosmos/cosmos.db under the project's root\n                   \
+COSMOS_TOKEN      token    default none; with one, requests need `Authorization: Bearer TOKEN`\n                   \
+COSMOS_LOG                 default warn: what the runtime logs to stderr (error, warn, info, debug)\n                   \
+COSMOS_EVALUATOR           default jit: rules run as native code; `interpreter` for the reference one\n\n\
 Exit status:\n  \
 0  stopped by a signal\n  \
 1  the project has errors\n  \
@@ -131,7 +137,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
 
-    /// The store: a SQLite file path (relative to the project's root)
+    /// The store: a SQLite file path (relative to the project's root) or a postgres:// URL
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
 }

@@ -378,6 +378,11 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
             && survivor_steps.iter().all(|&n| n > 0.0),
         "each node stepped: {victim_metrics}\n{survivor_steps:?}"
     );
+    // Each node reports the live leases of every node sharing the store, by node.
+    for survivor in &survivors {
+        let text = survivor.metrics();
+        assert!(text.contains("# TYPE cosmos_leases_held gauge"), "{text}");
+    }
     let (_, queues) = survivors[0].get("/v1/queues");
     for queue in queues["queues"].as_array().unwrap() {
         assert_eq!(queue["dead"], 0, "{queues}");

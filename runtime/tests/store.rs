@@ -1,6 +1,13 @@
-//! The store and the durable queue (runtime/src/store), on real SQLite files.
+//! The store and the durable queue (runtime/src/store). Every scenario is a function
+//! over a [`Db`] and runs twice, as `NAME::sqlite` on a real SQLite file and as
+//! `NAME::postgres` in a fresh schema of the PostgreSQL server `COSMOS_TEST_POSTGRES`
+//! names (skipped, with a message, without it); what only one backend has (SQLite's
+//! migrations and pragmas here, PostgreSQL's concurrency in `store_postgres.rs`) is
+//! tested on that one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod pg;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -10,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use cosmos_runtime::store::{
     Created, InstanceFilter, LeaseRequest, Leased, NewHistory, NewInstance, NewMessage,
-    SqliteOptions, SqliteStore, StepCommit, Store, StoreError, Synchronous,
+    PostgresStore, SqliteOptions, SqliteStore, StepCommit, Store, StoreError, Synchronous,
 };
 use serde_json::{Value as Json, json};
 
@@ -20,6 +27,115 @@ fn temp() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cosmos.db");
     (dir, path)
+}
+
+/// The database a scenario runs on; [`Db::open`] opens a store on it (again, for a
+/// reopen).
+enum Db {
+    /// The folder is kept for as long as the file is used.
+    Sqlite {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+    },
+    Postgres(pg::TestSchema),
+}
+
+impl Db {
+    fn sqlite() -> Db {
+        let (_dir, path) = temp();
+        Db::Sqlite { _dir, path }
+    }
+
+    fn postgres(test: &str) -> Option<Db> {
+        pg::schema(test).map(Db::Postgres)
+    }
+
+    fn open(&self) -> Box<dyn Store> {
+        match self {
+            Db::Sqlite { path, .. } => Box::new(SqliteStore::open(path).unwrap()),
+            Db::Postgres(schema) => Box::new(PostgresStore::open(&schema.url).unwrap()),
+        }
+    }
+
+    /// What `cosmos_runtime::connect::open_store` takes to open this database.
+    fn target(&self) -> String {
+        match self {
+            Db::Sqlite { path, .. } => path.display().to_string(),
+            Db::Postgres(schema) => schema.url.clone(),
+        }
+    }
+
+    /// Runs `sql` (the same text in both dialects) behind the store's back.
+    fn exec(&self, sql: &str) {
+        match self {
+            Db::Sqlite { path, .. } => {
+                rusqlite::Connection::open(path)
+                    .unwrap()
+                    .execute(sql, [])
+                    .unwrap();
+            }
+            Db::Postgres(schema) => {
+                schema.client().batch_execute(sql).unwrap();
+            }
+        }
+    }
+
+    /// (payload, state) of the live (ready or leased) messages of `queue`.
+    fn live_messages(&self, queue: &str) -> Vec<(String, i64)> {
+        match self {
+            Db::Sqlite { path, .. } => rusqlite::Connection::open(path)
+                .unwrap()
+                .prepare("SELECT payload, state FROM messages WHERE queue = ?1 AND state IN (0, 1)")
+                .unwrap()
+                .query_map([queue], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap(),
+            Db::Postgres(schema) => schema
+                .client()
+                .query(
+                    "SELECT payload, state::bigint FROM messages
+                     WHERE queue = $1 AND state IN (0, 1)",
+                    &[&queue],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect(),
+        }
+    }
+
+    /// The database's own consistency check, where there is one (SQLite's).
+    fn check_integrity(&self) {
+        if let Db::Sqlite { path, .. } = self {
+            let integrity: String = rusqlite::Connection::open(path)
+                .unwrap()
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(integrity, "ok");
+        }
+    }
+}
+
+/// Runs each scenario on both backends: `NAME::sqlite` and `NAME::postgres`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name(&super::Db::sqlite());
+                }
+
+                #[test]
+                fn postgres() {
+                    if let Some(db) = super::Db::postgres(concat!(stringify!($name), "::postgres")) {
+                        super::$name(&db);
+                    }
+                }
+            }
+        )*
+    };
 }
 
 fn msg(queue: &str, payload: Json) -> NewMessage {
@@ -80,7 +196,7 @@ fn first_step(instance: &str) -> StepCommit {
     }
 }
 
-fn stats(store: &SqliteStore, queue: &str, now: i64) -> (u64, u64, u64, u64) {
+fn stats(store: &dyn Store, queue: &str, now: i64) -> (u64, u64, u64, u64) {
     store
         .queue_stats(now)
         .unwrap()
@@ -254,10 +370,8 @@ fn full_synchronous_is_selectable() {
 
 // ---- queue ordering, delays, filters ----
 
-#[test]
-fn priority_then_earliest_deadline_then_oldest() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn priority_then_earliest_deadline_then_oldest(db: &Db) {
+    let store = db.open();
     let m = |name: &str, priority: i64, deadline: Option<i64>| NewMessage {
         priority,
         deadline,
@@ -291,8 +405,10 @@ fn priority_then_earliest_deadline_then_oldest() {
         ]
     );
     // One at a time gives the same order.
-    let (_dir2, path2) = temp();
-    let store = SqliteStore::open(&path2).unwrap();
+    let m = |name: &str, priority: i64, deadline: Option<i64>| NewMessage {
+        queue: "q2".into(),
+        ..m(name, priority, deadline)
+    };
     store
         .enqueue(
             &[
@@ -304,16 +420,14 @@ fn priority_then_earliest_deadline_then_oldest() {
         )
         .unwrap();
     let mut order = Vec::new();
-    while let Some(l) = store.lease(&request("q", "w", T0, 1)).unwrap().pop() {
+    while let Some(l) = store.lease(&request("q2", "w", T0, 1)).unwrap().pop() {
         order.push(l.payload);
     }
     assert_eq!(order, vec![json!("c"), json!("b"), json!("a")]);
 }
 
-#[test]
-fn visible_at_delays_delivery() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn visible_at_delays_delivery(db: &Db) {
+    let store = db.open();
     store
         .enqueue(
             &[
@@ -331,7 +445,7 @@ fn visible_at_delays_delivery() {
     );
     assert_eq!(store.next_visible_at("timers", T0).unwrap(), Some(T0 + 100));
     assert_eq!(store.next_visible_at("other", T0).unwrap(), None);
-    assert_eq!(stats(&store, "timers", T0), (0, 2, 0, 0));
+    assert_eq!(stats(&*store, "timers", T0), (0, 2, 0, 0));
     assert!(
         store
             .lease(&request("timers", "w", T0 + 99, 10))
@@ -348,17 +462,15 @@ fn visible_at_delays_delivery() {
         store.next_lease_expiry("timers", T0 + 100).unwrap(),
         Some(T0 + 1_100)
     );
-    assert_eq!(stats(&store, "timers", T0 + 100), (0, 1, 1, 0));
+    assert_eq!(stats(&*store, "timers", T0 + 100), (0, 1, 1, 0));
 }
 
-#[test]
-fn a_release_into_the_future_is_a_timer() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn a_release_into_the_future_is_a_timer(db: &Db) {
+    let store = db.open();
     let id = store.enqueue(&[msg("q", json!("retry me"))], T0).unwrap()[0];
     store.lease(&request("q", "w", T0, 1)).unwrap();
     assert!(store.release(id, "w", T0 + 5_000).unwrap());
-    assert_eq!(stats(&store, "q", T0 + 1), (0, 1, 0, 0));
+    assert_eq!(stats(&*store, "q", T0 + 1), (0, 1, 0, 0));
     assert_eq!(
         store.next_visible_at("q", T0 + 1).unwrap(),
         Some(T0 + 5_000)
@@ -382,10 +494,8 @@ fn a_release_into_the_future_is_a_timer() {
     );
 }
 
-#[test]
-fn metadata_filters() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn metadata_filters(db: &Db) {
+    let store = db.open();
     let m = |name: &str, metadata: &[(&str, &str)]| NewMessage {
         metadata: metadata
             .iter()
@@ -435,10 +545,8 @@ fn metadata_filters() {
 
 // ---- exclusivity ----
 
-#[test]
-fn exclusivity_one_lease_per_value() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn exclusivity_one_lease_per_value(db: &Db) {
+    let store = db.open();
     let m = |name: &str, value: &str| NewMessage {
         exclusivity: Some(value.into()),
         ..msg("engine", json!(name))
@@ -479,10 +587,8 @@ fn exclusivity_one_lease_per_value() {
     );
 }
 
-#[test]
-fn exclusivity_is_freed_by_lease_expiry() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn exclusivity_is_freed_by_lease_expiry(db: &Db) {
+    let store = db.open();
     let m = |name: &str| NewMessage {
         exclusivity: Some("i1".into()),
         ..msg("engine", json!(name))
@@ -512,10 +618,8 @@ fn exclusivity_is_freed_by_lease_expiry() {
 
 // ---- leases, attempts, dead letters ----
 
-#[test]
-fn lease_expiry_redelivers_with_attempts_plus_one() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn lease_expiry_redelivers_with_attempts_plus_one(db: &Db) {
+    let store = db.open();
     let id = store.enqueue(&[msg("q", json!("m"))], T0).unwrap()[0];
     let mut r = request("q", "w1", T0, 1);
     r.lease_ms = 100;
@@ -537,10 +641,8 @@ fn lease_expiry_redelivers_with_attempts_plus_one() {
     assert!(store.ack(id, "w2", T0 + 5_000).unwrap());
 }
 
-#[test]
-fn max_attempts_moves_to_dead_letters() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn max_attempts_moves_to_dead_letters(db: &Db) {
+    let store = db.open();
     let id = store
         .enqueue(
             &[NewMessage {
@@ -561,7 +663,7 @@ fn max_attempts_moves_to_dead_letters() {
     assert_eq!(dead.len(), 1);
     assert_eq!((dead[0].0, &dead[0].1), (id, &json!("poison")));
     assert!(dead[0].2.contains("expired"), "{}", dead[0].2);
-    assert_eq!(stats(&store, "q", r.now), (0, 0, 0, 1));
+    assert_eq!(stats(&*store, "q", r.now), (0, 0, 0, 1));
 
     // A release after the last attempt dead-letters too; before it, it retries.
     let id = store
@@ -594,10 +696,8 @@ fn max_attempts_moves_to_dead_letters() {
     );
 }
 
-#[test]
-fn idempotency_key_dedupes_live_messages() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn idempotency_key_dedupes_live_messages(db: &Db) {
+    let store = db.open();
     let m = |queue: &str, key: &str, payload: i64| NewMessage {
         idempotency_key: Some(key.into()),
         ..msg(queue, json!(payload))
@@ -621,10 +721,8 @@ fn idempotency_key_dedupes_live_messages() {
     assert_ne!(fresh[0], ids[0]);
 }
 
-#[test]
-fn lost_leases_are_refused() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn lost_leases_are_refused(db: &Db) {
+    let store = db.open();
     let id = store.enqueue(&[msg("q", json!("m"))], T0).unwrap()[0];
     store.lease(&request("q", "a", T0, 1)).unwrap();
     // Expired at T0 + 1000: refused even before anyone else takes it.
@@ -639,16 +737,14 @@ fn lost_leases_are_refused() {
             .ack_and_enqueue(id, "a", &[msg("q", json!("x"))], T0 + 1_001)
             .unwrap()
     );
-    assert_eq!(stats(&store, "q", T0 + 1_001), (0, 0, 1, 0));
+    assert_eq!(stats(&*store, "q", T0 + 1_001), (0, 0, 1, 0));
     assert!(store.ack(id, "b", T0 + 1_001).unwrap());
     assert!(!store.ack(id, "b", T0 + 1_001).unwrap());
     assert!(!store.ack(12_345, "b", T0).unwrap());
 }
 
-#[test]
-fn ack_many_reports_each_lease() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn ack_many_reports_each_lease(db: &Db) {
+    let store = db.open();
     let ids = store
         .enqueue(
             &[msg("q", json!(1)), msg("q", json!(2)), msg("q", json!(3))],
@@ -663,13 +759,11 @@ fn ack_many_reports_each_lease() {
             .unwrap(),
         vec![true, false, true, false]
     );
-    assert_eq!(stats(&store, "q", T0 + 1), (0, 0, 1, 0));
+    assert_eq!(stats(&*store, "q", T0 + 1), (0, 0, 1, 0));
 }
 
-#[test]
-fn ack_and_enqueue_is_atomic() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn ack_and_enqueue_is_atomic(db: &Db) {
+    let store = db.open();
     let id = store.enqueue(&[msg("calls", json!("call"))], T0).unwrap()[0];
     store.lease(&request("calls", "w", T0, 1)).unwrap();
     let event = NewMessage {
@@ -681,17 +775,15 @@ fn ack_and_enqueue_is_atomic() {
             .ack_and_enqueue(id, "w", std::slice::from_ref(&event), T0 + 1)
             .unwrap()
     );
-    assert_eq!(stats(&store, "calls", T0 + 1), (0, 0, 0, 0));
-    assert_eq!(stats(&store, "engine", T0 + 1), (1, 0, 0, 0));
+    assert_eq!(stats(&*store, "calls", T0 + 1), (0, 0, 0, 0));
+    assert_eq!(stats(&*store, "engine", T0 + 1), (1, 0, 0, 0));
     // Done twice (a retried completion): the second is refused and enqueues nothing.
     assert!(!store.ack_and_enqueue(id, "w", &[event], T0 + 2).unwrap());
-    assert_eq!(stats(&store, "engine", T0 + 2), (1, 0, 0, 0));
+    assert_eq!(stats(&*store, "engine", T0 + 2), (1, 0, 0, 0));
 }
 
-#[test]
-fn release_owner_and_release_all_leases() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn release_owner_and_release_all_leases(db: &Db) {
+    let store = db.open();
     store
         .enqueue(
             &[
@@ -709,7 +801,7 @@ fn release_owner_and_release_all_leases() {
     store.lease(&request("q", "b", T0, 1)).unwrap();
     // Graceful: a's leases go back and their attempt is given back.
     assert_eq!(store.release_owner("a").unwrap(), 2);
-    assert_eq!(stats(&store, "q", T0), (2, 0, 1, 0));
+    assert_eq!(stats(&*store, "q", T0), (2, 0, 1, 0));
     let again = store.lease(&request("q", "c", T0, 2)).unwrap();
     assert_eq!(
         again.iter().map(|l| l.attempts).collect::<Vec<_>>(),
@@ -717,16 +809,48 @@ fn release_owner_and_release_all_leases() {
     );
     // After a crash: every lease ends as if expired; max_attempts applies.
     assert_eq!(store.release_all_leases().unwrap(), 3);
-    assert_eq!(stats(&store, "q", T0), (2, 0, 0, 1));
+    assert_eq!(stats(&*store, "q", T0), (2, 0, 0, 1));
     assert_eq!(store.dead_letters("q", 10).unwrap()[0].1, json!(3));
+}
+
+fn leases_by_owner_counts_live_leases(db: &Db) {
+    let store = db.open();
+    store
+        .enqueue(
+            &[
+                msg("q", json!(1)),
+                msg("q", json!(2)),
+                msg("q", json!(3)),
+                msg("p", json!(4)),
+            ],
+            T0,
+        )
+        .unwrap();
+    store.lease(&request("q", "b", T0, 2)).unwrap();
+    store.lease(&request("q", "a", T0 + 500, 1)).unwrap();
+    store.lease(&request("p", "a", T0 + 500, 1)).unwrap();
+    let held = |now| {
+        store
+            .leases_by_owner(now)
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.owner, l.queue, l.leases))
+            .collect::<Vec<_>>()
+    };
+    let row = |owner: &str, queue: &str, n| (owner.to_string(), queue.to_string(), n);
+    assert_eq!(
+        held(T0 + 999),
+        vec![row("a", "p", 1), row("a", "q", 1), row("b", "q", 2)]
+    );
+    // b's leases have expired: not held any more, even before anyone takes them.
+    assert_eq!(held(T0 + 1_000), vec![row("a", "p", 1), row("a", "q", 1)]);
+    assert!(held(T0 + 1_500).is_empty());
 }
 
 // ---- instances ----
 
-#[test]
-fn create_instance_and_idempotency() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn create_instance_and_idempotency(db: &Db) {
+    let store = db.open();
     let mut first = first_step("i1");
     first.enqueue = vec![msg("calls", json!("first call"))];
     first.history = vec![NewHistory {
@@ -757,7 +881,7 @@ fn create_instance_and_idempotency() {
         Created::Existing("i1".into())
     );
     assert!(store.instance("i2").unwrap().is_none());
-    assert_eq!(stats(&store, "calls", T0), (1, 0, 0, 0));
+    assert_eq!(stats(&*store, "calls", T0), (1, 0, 0, 0));
     // Same id, no key.
     assert!(matches!(
         store.create_instance(new_instance("i1", None), first_step("i1")),
@@ -766,10 +890,8 @@ fn create_instance_and_idempotency() {
     assert!(store.instance("nope").unwrap().is_none());
 }
 
-#[test]
-fn commit_step_applies_everything() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn commit_step_applies_everything(db: &Db) {
+    let store = db.open();
     store
         .create_instance(new_instance("i1", None), first_step("i1"))
         .unwrap();
@@ -795,8 +917,8 @@ fn commit_step_applies_everything() {
     assert_eq!(record.output, Some(json!({"total": 3})));
     assert_eq!(record.facts, json!({"step": 1}));
     assert_eq!(record.updated_at, T0 + 5);
-    assert_eq!(stats(&store, "engine", T0 + 5), (0, 0, 0, 0));
-    assert_eq!(stats(&store, "calls", T0 + 5), (1, 0, 0, 0));
+    assert_eq!(stats(&*store, "engine", T0 + 5), (0, 0, 0, 0));
+    assert_eq!(stats(&*store, "calls", T0 + 5), (1, 0, 0, 0));
     assert!(store.unfinished_instances().unwrap().is_empty());
     assert!(matches!(
         store.commit_step(step("ghost", 1, T0)),
@@ -805,7 +927,7 @@ fn commit_step_applies_everything() {
 }
 
 /// What a rejected step must not have touched.
-fn assert_untouched(store: &SqliteStore) {
+fn assert_untouched(store: &dyn Store) {
     let record = store.instance("i1").unwrap().unwrap();
     assert_eq!(record.version, 1);
     assert_eq!(record.facts, json!({"step": 0}));
@@ -813,10 +935,8 @@ fn assert_untouched(store: &SqliteStore) {
     assert_eq!(stats(store, "calls", T0), (0, 0, 0, 0));
 }
 
-#[test]
-fn commit_step_conflict_writes_nothing() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn commit_step_conflict_writes_nothing(db: &Db) {
+    let store = db.open();
     store
         .create_instance(new_instance("i1", None), first_step("i1"))
         .unwrap();
@@ -833,15 +953,13 @@ fn commit_step_conflict_writes_nothing() {
         }) => assert_eq!((instance.as_str(), expected, actual), ("i1", 7, 1)),
         other => panic!("expected a conflict, got {other:?}"),
     }
-    assert_untouched(&store);
+    assert_untouched(store.as_ref());
     // The event is still leased by w: the ack was rolled back.
     assert!(store.ack(event, "w", T0 + 2).unwrap());
 }
 
-#[test]
-fn commit_step_lease_lost_writes_nothing() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn commit_step_lease_lost_writes_nothing(db: &Db) {
+    let store = db.open();
     store
         .create_instance(new_instance("i1", None), first_step("i1"))
         .unwrap();
@@ -857,14 +975,12 @@ fn commit_step_lease_lost_writes_nothing() {
         Err(StoreError::LeaseLost { id, owner }) => assert_eq!((id, owner.as_str()), (event, "w1")),
         other => panic!("expected a lost lease, got {other:?}"),
     }
-    assert_untouched(&store);
-    assert_eq!(stats(&store, "engine", T0 + 1_001), (0, 0, 1, 0));
+    assert_untouched(store.as_ref());
+    assert_eq!(stats(&*store, "engine", T0 + 1_001), (0, 0, 1, 0));
 }
 
-#[test]
-fn history_order_and_paging() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn history_order_and_paging(db: &Db) {
+    let store = db.open();
     store
         .create_instance(new_instance("i1", None), first_step("i1"))
         .unwrap();
@@ -902,10 +1018,8 @@ fn history_order_and_paging() {
     assert!(store.history("nope", 0).unwrap().is_empty());
 }
 
-#[test]
-fn list_and_unfinished_instances() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn list_and_unfinished_instances(db: &Db) {
+    let store = db.open();
     for (id, workflow, status) in [
         ("a", "order", "RUNNING"),
         ("b", "refund", "RUNNING"),
@@ -963,33 +1077,22 @@ fn list_and_unfinished_instances() {
     assert_eq!(store.unfinished_instances().unwrap(), vec!["a", "b", "d"]);
 }
 
-#[test]
-fn bundles_by_hash() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn bundles_by_hash(db: &Db) {
+    let store = db.open();
     assert!(store.bundle("h1").unwrap().is_none());
     store.put_bundle("h1", &[0, 1, 2, 255], T0).unwrap();
     store.put_bundle("h1", &[0, 1, 2, 255], T0 + 1).unwrap();
     assert_eq!(store.bundle("h1").unwrap(), Some(vec![0, 1, 2, 255]));
 }
 
-#[test]
-fn corrupt_rows_are_reported_with_their_id() {
-    let (_dir, path) = temp();
-    let store = SqliteStore::open(&path).unwrap();
+fn corrupt_rows_are_reported_with_their_id(db: &Db) {
+    let store = db.open();
     store
         .create_instance(new_instance("i1", None), first_step("i1"))
         .unwrap();
     let id = store.enqueue(&[msg("q", json!(1))], T0).unwrap()[0];
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute(
-        "UPDATE instances SET facts = '{not json' WHERE id = 'i1'",
-        [],
-    )
-    .unwrap();
-    conn.execute("UPDATE messages SET payload = 'nope'", [])
-        .unwrap();
-    drop(conn);
+    db.exec("UPDATE instances SET facts = '{not json' WHERE id = 'i1'");
+    db.exec("UPDATE messages SET payload = 'nope'");
     match store.instance("i1") {
         Err(StoreError::Corrupt(message)) => {
             assert!(
@@ -1009,11 +1112,9 @@ fn corrupt_rows_are_reported_with_their_id() {
 
 // ---- durability ----
 
-#[test]
-fn everything_survives_a_reopen() {
-    let (_dir, path) = temp();
+fn everything_survives_a_reopen(db: &Db) {
     let (event, timer) = {
-        let store = SqliteStore::open(&path).unwrap();
+        let store = db.open();
         let mut first = first_step("i1");
         first.enqueue = vec![msg("calls", json!("call"))];
         store
@@ -1028,13 +1129,13 @@ fn everything_survives_a_reopen() {
             .unwrap()[0];
         (event, timer)
     };
-    let store = SqliteStore::open(&path).unwrap();
+    let store = db.open();
     let record = store.instance("i1").unwrap().unwrap();
     assert_eq!((record.version, record.facts), (2, json!({"step": 1})));
     assert_eq!(store.history("i1", 0).unwrap().len(), 1);
     assert_eq!(store.bundle("h").unwrap(), Some(b"bundle".to_vec()));
-    assert_eq!(stats(&store, "calls", T0), (1, 0, 0, 0));
-    assert_eq!(stats(&store, "engine", T0), (0, 0, 1, 0));
+    assert_eq!(stats(&*store, "calls", T0), (1, 0, 0, 0));
+    assert_eq!(stats(&*store, "engine", T0), (0, 0, 1, 0));
     assert_eq!(
         store.next_visible_at("timers", T0).unwrap(),
         Some(T0 + 60_000)
@@ -1056,10 +1157,10 @@ const CRASH_INSTANCES: usize = 4;
 /// payload is the new version) in one transaction, then prints "committed ID V".
 #[test]
 fn crash_child_writer() {
-    let Ok(path) = std::env::var(CRASH_ENV) else {
+    let Ok(target) = std::env::var(CRASH_ENV) else {
         return;
     };
-    let store = SqliteStore::open(Path::new(&path)).unwrap();
+    let store = cosmos_runtime::connect::open_store(&target, Path::new(".")).unwrap();
     store.release_all_leases().unwrap();
     for i in 0..CRASH_INSTANCES {
         let id = format!("c{i}");
@@ -1092,13 +1193,9 @@ fn crash_child_writer() {
     }
 }
 
-fn check_crash_invariants(path: &Path, reported: &BTreeMap<String, i64>) {
-    let store = SqliteStore::open(path).unwrap();
-    let conn = rusqlite::Connection::open(path).unwrap();
-    let integrity: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
+fn check_crash_invariants(db: &Db, reported: &BTreeMap<String, i64>) {
+    let store = db.open();
+    db.check_integrity();
     for i in 0..CRASH_INSTANCES {
         let id = format!("c{i}");
         let Some(record) = store.instance(&id).unwrap() else {
@@ -1120,21 +1217,13 @@ fn check_crash_invariants(path: &Path, reported: &BTreeMap<String, i64>) {
             reported.get(&id)
         );
         // Exactly one live message per instance, produced by the latest step.
-        let live: Vec<(String, i64)> = conn
-            .prepare("SELECT payload, state FROM messages WHERE queue = ?1 AND state IN (0, 1)")
-            .unwrap()
-            .query_map([format!("crash-{i}")], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let live = db.live_messages(&format!("crash-{i}"));
         assert_eq!(live.len(), 1, "instance {id}: {live:?}");
         assert_eq!(live[0].0, record.version.to_string(), "instance {id}");
     }
 }
 
-#[test]
-fn kill_9_leaves_no_partial_step() {
-    let (_dir, path) = temp();
+fn kill_9_leaves_no_partial_step(db: &Db) {
     let exe = std::env::current_exe().unwrap();
     let mut reported = BTreeMap::new();
     for round in 0..4u64 {
@@ -1145,7 +1234,7 @@ fn kill_9_leaves_no_partial_step() {
                 "--nocapture",
                 "--test-threads=1",
             ])
-            .env(CRASH_ENV, &path)
+            .env(CRASH_ENV, db.target())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -1178,7 +1267,34 @@ fn kill_9_leaves_no_partial_step() {
                 reported.insert(id.to_string(), version.parse::<i64>().unwrap());
             }
         }
-        check_crash_invariants(&path, &reported);
+        check_crash_invariants(db, &reported);
     }
     assert!(reported.values().all(|&v| v > 10), "{reported:?}");
 }
+
+on_both_backends!(
+    leases_by_owner_counts_live_leases,
+    priority_then_earliest_deadline_then_oldest,
+    visible_at_delays_delivery,
+    a_release_into_the_future_is_a_timer,
+    metadata_filters,
+    exclusivity_one_lease_per_value,
+    exclusivity_is_freed_by_lease_expiry,
+    lease_expiry_redelivers_with_attempts_plus_one,
+    max_attempts_moves_to_dead_letters,
+    idempotency_key_dedupes_live_messages,
+    lost_leases_are_refused,
+    ack_many_reports_each_lease,
+    ack_and_enqueue_is_atomic,
+    release_owner_and_release_all_leases,
+    create_instance_and_idempotency,
+    commit_step_applies_everything,
+    commit_step_conflict_writes_nothing,
+    commit_step_lease_lost_writes_nothing,
+    history_order_and_paging,
+    list_and_unfinished_instances,
+    bundles_by_hash,
+    corrupt_rows_are_reported_with_their_id,
+    everything_survives_a_reopen,
+    kill_9_leaves_no_partial_step,
+);

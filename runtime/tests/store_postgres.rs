@@ -329,8 +329,14 @@ fn leases_expire_from_one_store_to_another() {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].0, ids[0]);
     assert!(dead[0].2.contains("expired after 3"), "{}", dead[0].2);
-    assert_eq!(b.leases_held("b").unwrap(), 1);
-    assert_eq!(a.leases_held("a").unwrap(), 0);
+    let held = b.leases_by_owner(T0 + 3_000).unwrap();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(
+        (held[0].owner.as_str(), held[0].queue.as_str()),
+        ("b", "engine")
+    );
+    assert_eq!(held[0].leases, 1);
+    assert!(a.leases_by_owner(T0 + 4_000).unwrap().is_empty(), "expired");
 }
 
 /// Backends killed by the server (`pg_terminate_backend`) every few milliseconds while

@@ -1,5 +1,6 @@
-//! `/metrics` in Prometheus' text format: queue depths by state, pool occupancy and
-//! call counts, and the node's own counters.
+//! `/metrics` in Prometheus' text format: queue depths by state, live leases by node
+//! (every node sharing the store, as the store sees them), pool occupancy and call
+//! counts, and the node's own counters.
 
 use super::{AppState, blocking};
 use crate::api::ApiError;
@@ -29,6 +30,20 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
                 q.queue
             );
         }
+    }
+    let leases = blocking(&state.node, move |store| store.leases_by_owner(now)).await?;
+    let _ = writeln!(
+        out,
+        "# HELP cosmos_leases_held Live leases by node (lease owner) and queue, for every node sharing the store.\n# TYPE cosmos_leases_held gauge"
+    );
+    for l in &leases {
+        let _ = writeln!(
+            out,
+            "cosmos_leases_held{{node=\"{}\",queue=\"{}\"}} {}",
+            label(&l.owner),
+            label(&l.queue),
+            l.leases
+        );
     }
     let pools = state.node.executor().stats();
     let gauges: [(&str, &str); 4] = [
@@ -80,4 +95,12 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
         *state.node.commits().borrow()
     );
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
+}
+
+/// A label value as Prometheus' text format writes it.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

@@ -2,9 +2,10 @@
 //! in one transactional database (DESIGN.md, "The runtime", **Queue** and **Store**).
 //!
 //! [`Store`] is the interface the engine, the executor and the API program against;
-//! [`SqliteStore`] implements it on one SQLite file, and a PostgreSQL backend will
-//! implement the same trait, which is why nothing here names a SQLite type (except
-//! the [`StoreError::Sqlite`] wrapper).
+//! [`SqliteStore`] implements it on one SQLite file, and [`PostgresStore`] on a
+//! PostgreSQL database that several runtime processes share; nothing here names a
+//! backend's type (except the [`StoreError::Sqlite`] and [`StoreError::Postgres`]
+//! wrappers). `runtime/tests/store.rs` runs the same scenarios on both.
 //!
 //! # Time
 //!
@@ -234,6 +235,14 @@ pub struct InstanceSummary {
     pub updated_at: i64,
 }
 
+/// Live leases of one owner (a node) on one queue, at a time `now`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerLeases {
+    pub owner: String,
+    pub queue: String,
+    pub leases: u64,
+}
+
 /// Message counts of one queue at a time `now`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueStats {
@@ -377,6 +386,9 @@ pub trait Store: Send + Sync {
     fn next_lease_expiry(&self, queue: &str, now: i64) -> Result<Option<i64>, StoreError>;
     /// Counts per queue, in queue-name order.
     fn queue_stats(&self, now: i64) -> Result<Vec<QueueStats>, StoreError>;
+    /// Live leases (`lease_until > now`) per owner and queue, in (owner, queue) order:
+    /// what each node sharing the store holds.
+    fn leases_by_owner(&self, now: i64) -> Result<Vec<OwnerLeases>, StoreError>;
     /// The oldest dead letters of `queue`: (id, payload, reason); `limit` 0 means all.
     fn dead_letters(
         &self,

@@ -46,7 +46,7 @@ use serde_json::Value as Json;
 
 use super::{
     Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
-    MessageId, NewInstance, NewMessage, QueueStats, StepCommit, Store, StoreError,
+    MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit, Store, StoreError,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -895,6 +895,23 @@ impl Store for SqliteStore {
                 delayed: count(row.get(2)?),
                 leased: count(row.get(3)?),
                 dead: count(row.get(4)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn leases_by_owner(&self, now: i64) -> Result<Vec<OwnerLeases>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached(
+            "SELECT owner, queue, COUNT(*) FROM messages
+             WHERE state = 1 AND lease_until > ?1 AND owner IS NOT NULL
+             GROUP BY owner, queue ORDER BY owner, queue",
+        )?;
+        let rows = statement.query_map(params![now], |row| {
+            Ok(OwnerLeases {
+                owner: row.get(0)?,
+                queue: row.get(1)?,
+                leases: count(row.get(2)?),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

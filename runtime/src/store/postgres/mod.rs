@@ -39,7 +39,7 @@ use serde_json::Value as Json;
 
 use super::{
     Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
-    MessageId, NewInstance, NewMessage, QueueStats, StepCommit, Store, StoreError,
+    MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit, Store, StoreError,
 };
 pub use conn::PostgresOptions;
 use conn::{Db, Finish, Manager};
@@ -109,18 +109,6 @@ impl PostgresStore {
             let row =
                 conn.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?;
             Ok(i64::from(row.get::<_, i32>(0)))
-        })
-    }
-
-    /// How many messages `owner` holds a lease on (live or expired but not yet taken
-    /// back).
-    pub fn leases_held(&self, owner: &str) -> Result<u64> {
-        self.db.read("leases_held", |conn| {
-            let row = conn.query_one(
-                "SELECT count(*) FROM messages WHERE state = 1 AND owner = $1",
-                &[&owner],
-            )?;
-            Ok(count(row.get(0)))
         })
     }
 
@@ -524,6 +512,25 @@ impl Store for PostgresStore {
                     delayed: count(row.get(2)),
                     leased: count(row.get(3)),
                     dead: count(row.get(4)),
+                })
+                .collect())
+        })
+    }
+
+    fn leases_by_owner(&self, now: i64) -> Result<Vec<OwnerLeases>> {
+        self.db.read("leases_by_owner", |conn| {
+            let rows = conn.query(
+                "SELECT owner, queue, count(*) FROM messages
+                 WHERE state = 1 AND lease_until > $1 AND owner IS NOT NULL
+                 GROUP BY owner, queue ORDER BY owner, queue",
+                &[&now],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|row| OwnerLeases {
+                    owner: row.get(0),
+                    queue: row.get(1),
+                    leases: count(row.get(2)),
                 })
                 .collect())
         })

@@ -318,10 +318,19 @@ fn a_token_guards_the_api_but_not_healthz() {
         .call()
         .unwrap();
     let text = metrics.body_mut().read_to_string().unwrap();
+    assert!(text.contains("cosmos_pool_max"), "{text}");
+    assert!(text.contains("cosmos_node_info{node=\"node-"), "{text}");
+    let mut node = agent()
+        .get(format!("{}/v1/node", server.base))
+        .header("Authorization", "Bearer sesame")
+        .call()
+        .unwrap();
+    let node: Value = serde_json::from_str(&node.body_mut().read_to_string().unwrap()).unwrap();
     assert!(
-        text.contains("cosmos_queue_messages") || text.contains("cosmos_pool_max"),
-        "{text}"
+        node["node"].as_str().unwrap().starts_with("node-"),
+        "{node}"
     );
+    assert!(node["pools"].is_array(), "{node}");
 }
 
 #[test]

@@ -172,7 +172,9 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
             let mut err = std::io::stderr().lock();
             let _ = writeln!(
                 err,
-                "cosmosc serve: listening on http://{local} (store {url}{})",
+                "cosmosc serve: listening on http://{local} (node {}, store {}{})",
+                node.owner(),
+                cosmos_runtime::connect::redact(&url),
                 if released > 0 {
                     format!(", {released} leases of a previous run released")
                 } else {

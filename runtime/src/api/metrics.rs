@@ -34,6 +34,12 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
     let leases = blocking(&state.node, move |store| store.leases_by_owner(now)).await?;
     let _ = writeln!(
         out,
+        "# HELP cosmos_node_info The node answering: its id, which owns its leases.\n# TYPE cosmos_node_info gauge\ncosmos_node_info{{node=\"{}\",version=\"{}\"}} 1",
+        label(state.node.owner()),
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = writeln!(
+        out,
         "# HELP cosmos_leases_held Live leases by node (lease owner) and queue, for every node sharing the store.\n# TYPE cosmos_leases_held gauge"
     );
     for l in &leases {

@@ -64,6 +64,7 @@ pub fn router(node: Node, config: ApiConfig) -> Router {
         .route("/v1/instances/{id}/cancel", post(cancel))
         .route("/v1/queues", get(queues))
         .route("/v1/pools", get(pools))
+        .route("/v1/node", get(node_info))
         .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     Router::new()
@@ -299,6 +300,25 @@ async fn queues(State(state): State<AppState>) -> Result<Json<Json_>, ApiError> 
     let now = crate::node::now_ms();
     let stats = blocking(&state.node, move |store| store.queue_stats(now)).await?;
     Ok(Json(json!({ "queues": stats })))
+}
+
+/// The node answering: its id, its live leases by queue, its pools.
+async fn node_info(State(state): State<AppState>) -> Result<Json<Json_>, ApiError> {
+    let now = crate::node::now_ms();
+    let owner = state.node.owner().to_string();
+    let mine = owner.clone();
+    let leases = blocking(&state.node, move |store| store.leases_by_owner(now)).await?;
+    let leases: Vec<Json_> = leases
+        .into_iter()
+        .filter(|l| l.owner == mine)
+        .map(|l| json!({"queue": l.queue, "leases": l.leases}))
+        .collect();
+    Ok(Json(json!({
+        "node": owner,
+        "version": env!("CARGO_PKG_VERSION"),
+        "leases": leases,
+        "pools": state.node.executor().stats(),
+    })))
 }
 
 async fn pools(State(state): State<AppState>) -> Json<Json_> {

@@ -11,11 +11,6 @@ use crate::store::{LeaseRequest, Leased};
 use cosmos_ir::json::{from_json, ty_name};
 use std::sync::Arc;
 
-/// How long past a function's own timeout a call's lease lasts: long enough for the
-/// executor to kill the process and report, short enough that a dead runtime's calls
-/// come back soon.
-const LEASE_MARGIN_MS: i64 = 30_000;
-
 pub(super) async fn run(inner: Arc<Inner>) {
     let permits = Arc::new(tokio::sync::Semaphore::new(inner.config.max_calls));
     loop {
@@ -131,7 +126,7 @@ async fn run_one(inner: &Arc<Inner>, message: Leased) {
             let owner = owner.clone();
             let until = now_ms()
                 .saturating_add(timeout)
-                .saturating_add(LEASE_MARGIN_MS);
+                .saturating_add(inner.config.lease_ms);
             let _ =
                 tokio::task::spawn_blocking(move || store.extend(message.id, &owner, until)).await;
         }

@@ -107,6 +107,12 @@ fn handle(inner: &Inner, owner: &str, message: Leased) -> Result<bool, NodeError
             Ok(false)
         }
         Err(NodeError::Store(StoreError::LeaseLost { .. })) => Ok(false),
+        // The database is out of reach (or the answer to a commit was lost): the
+        // message stays leased until its lease expires, then comes back.
+        Err(NodeError::Store(StoreError::Unavailable(_) | StoreError::Postgres(_)))
+        | Err(NodeError::Deployment(crate::deployment::DeploymentError::Store(
+            StoreError::Unavailable(_) | StoreError::Postgres(_),
+        ))) => Ok(false),
         Err(other) => {
             // A step that cannot be taken (an unreadable state, a missing bundle) is
             // set aside rather than retried forever.

@@ -56,7 +56,8 @@ impl From<HostError> for NodeError {
 pub struct NodeConfig {
     /// Names this node's leases; unique per process.
     pub owner: String,
-    /// How long an engine lease lasts before another node may take the message.
+    /// How long an engine lease lasts before another node may take the message; a
+    /// call's lease lasts the function's timeout plus this.
     pub lease_ms: i64,
     /// Calls running at once, across pools (each pool bounds its own processes).
     pub max_calls: usize,
@@ -196,6 +197,11 @@ impl Node {
         tokio::spawn(events::run(Arc::clone(&inner)));
         tokio::spawn(calls::run(Arc::clone(&inner)));
         Node { inner }
+    }
+
+    /// This node's id: the owner of its leases.
+    pub fn owner(&self) -> &str {
+        &self.inner.config.owner
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

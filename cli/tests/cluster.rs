@@ -8,11 +8,11 @@
 
 mod support;
 
+use support::server::{Server, agent};
+
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ENV: &str = "COSMOS_TEST_POSTGRES";
@@ -116,92 +116,19 @@ echo "$COSMOS_IDEMPOTENCY_KEY $start $end" >> calls.log
 echo $(( n * 2 ))
 "#;
 
-struct Server {
-    child: Child,
-    base: String,
+/// A node on the shared database, with short leases so that a killed node's work
+/// comes back quickly.
+fn node(root: &Path, store: &str) -> Server {
+    Server::start(root, &["--store", store], &[("COSMOS_LEASE_MS", "2000")])
 }
 
-impl Server {
-    fn start(root: &Path, store: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cosmosc"))
-            .args(["serve", ".", "--listen", "127.0.0.1:0", "--store", store])
-            .env("COSMOS_LEASE_MS", "2000")
-            .current_dir(root)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .expect("serve exited before listening")
-                .unwrap();
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, base }
-    }
-
-    fn kill9(mut self) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-9", &pid]).status().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    fn terminate(mut self) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let exit = self.child.wait().unwrap();
-        assert!(exit.success(), "serve exits 0 after SIGTERM: {exit:?}");
-    }
-
-    fn get(&self, path: &str) -> (u16, Value) {
-        call(agent().get(format!("{}{path}", self.base)).call())
-    }
-
-    fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        call(agent().post(format!("{}{path}", self.base)).send_json(body))
-    }
-
-    fn metrics(&self) -> String {
-        let mut response = agent()
-            .get(format!("{}/metrics", self.base))
-            .call()
-            .unwrap();
-        response.body_mut().read_to_string().unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn call(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
-    match result {
-        Ok(mut response) => {
-            let status = response.status().as_u16();
-            let text = response.body_mut().read_to_string().unwrap();
-            (
-                status,
-                serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            )
-        }
-        Err(e) => panic!("request failed: {e}"),
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
+/// The text of `/metrics`.
+fn metrics(server: &Server) -> String {
+    let mut response = agent()
+        .get(format!("{}/metrics", server.base))
+        .call()
+        .unwrap();
+    response.body_mut().read_to_string().unwrap()
 }
 
 /// The value of metric `name` (with labels, if any, as written) in `text`.
@@ -269,7 +196,7 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
         ("functions/work.sh", WORK),
     ]);
     let root = project.path();
-    let nodes: Vec<Server> = (0..3).map(|_| Server::start(root, &schema.url)).collect();
+    let nodes: Vec<Server> = (0..3).map(|_| node(root, &schema.url)).collect();
 
     // Start the instances through all three nodes.
     let mut ids = Vec::new();
@@ -289,7 +216,7 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
         running > 0,
         "the kill must land while instances are running"
     );
-    let victim_metrics = victim.metrics();
+    let victim_metrics = metrics(&victim);
     victim.kill9();
     let survivors: Vec<Server> = nodes.collect();
     // The database drops every connection of the survivors, twice: they reconnect.
@@ -371,7 +298,7 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
     // Every node took steps, and each reports itself.
     let survivor_steps: Vec<f64> = survivors
         .iter()
-        .map(|s| metric(&s.metrics(), "cosmos_steps_total").unwrap_or(0.0))
+        .map(|s| metric(&metrics(s), "cosmos_steps_total").unwrap_or(0.0))
         .collect();
     assert!(
         metric(&victim_metrics, "cosmos_steps_total").unwrap_or(0.0) > 0.0
@@ -380,7 +307,7 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
     );
     // Each node reports the live leases of every node sharing the store, by node.
     for survivor in &survivors {
-        let text = survivor.metrics();
+        let text = metrics(survivor);
         assert!(text.contains("# TYPE cosmos_leases_held gauge"), "{text}");
     }
     let (_, queues) = survivors[0].get("/v1/queues");
@@ -420,13 +347,13 @@ fn a_new_bundle_on_one_node_leaves_running_instances_on_theirs() {
     };
     let v1 = support::project(&[support::MANIFEST, ("src/main.emx", V1)]);
     let v2 = support::project(&[support::MANIFEST, ("src/main.emx", V2)]);
-    let a = Server::start(v1.path(), &schema.url);
+    let a = node(v1.path(), &schema.url);
     let (status, old) = a.post("/v1/workflows/Gate/instances", json!({}));
     assert_eq!(status, 201, "{old}");
     assert_eq!(old["status"], "STALLED", "it waits for its signal");
     let old_id = old["id"].as_str().unwrap().to_string();
 
-    let b = Server::start(v2.path(), &schema.url);
+    let b = node(v2.path(), &schema.url);
     let (_, new) = b.post("/v1/workflows/Gate/instances", json!({}));
     let new_id = new["id"].as_str().unwrap().to_string();
     assert_ne!(new["bundle"], old["bundle"]);

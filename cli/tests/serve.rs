@@ -5,10 +5,13 @@
 
 mod support;
 
+use support::server::{Server, agent, call};
+
+/// Every test's server keeps its state in this SQLite file under the project.
+const STORE: &[&str] = &["--store", "state.db"];
+
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const CHAIN: &str = r#"
@@ -60,98 +63,6 @@ fn chain_project() -> tempfile::TempDir {
     ])
 }
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(root: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cosmosc"))
-            .args([
-                "serve",
-                ".",
-                "--listen",
-                "127.0.0.1:0",
-                "--store",
-                "state.db",
-            ])
-            .args(extra)
-            .current_dir(root)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .expect("serve exited before listening")
-                .unwrap();
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_string();
-            }
-        };
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, base }
-    }
-
-    fn kill9(mut self) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-9", &pid]).status().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    fn get(&self, path: &str) -> (u16, Value) {
-        call(agent().get(format!("{}{path}", self.base)).call())
-    }
-
-    fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        call(agent().post(format!("{}{path}", self.base)).send_json(body))
-    }
-
-    fn post_raw(&self, path: &str, body: &str) -> (u16, Value) {
-        call(
-            agent()
-                .post(format!("{}{path}", self.base))
-                .content_type("application/json")
-                .send(body),
-        )
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn call(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
-    match result {
-        Ok(mut response) => {
-            let status = response.status().as_u16();
-            let text = response.body_mut().read_to_string().unwrap();
-            (
-                status,
-                serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            )
-        }
-        Err(ureq::Error::StatusCode(code)) => (code, Value::Null),
-        Err(e) => panic!("request failed: {e}"),
-    }
-}
-
-/// An HTTP client that returns 4xx and 5xx responses instead of failing on them.
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
 /// The output an uncrashed run of Chain gives for `seed`.
 fn expected_total(seed: i64) -> i64 {
     (0..5).map(|step| 2 * (seed + step)).sum()
@@ -182,7 +93,7 @@ fn wait_all_finished(server: &Server, ids: &[String], limit: Duration) {
 fn instances_survive_kill_9_with_every_reaction_applied_once() {
     let project = chain_project();
     let root = project.path();
-    let server = Server::start(root, &[]);
+    let server = Server::start(root, STORE, &[]);
     let mut ids = Vec::new();
     for seed in 0..24 {
         let (status, body) = server.post("/v1/workflows/Chain/instances", json!({"seed": seed}));
@@ -201,7 +112,7 @@ fn instances_survive_kill_9_with_every_reaction_applied_once() {
             .1;
         interrupted = interrupted.max(running["instances"].as_array().unwrap().len());
         server.take().unwrap().kill9();
-        server = Some(Server::start(root, &[]));
+        server = Some(Server::start(root, STORE, &[]));
     }
     assert!(
         interrupted > 0,
@@ -238,7 +149,7 @@ fn instances_survive_kill_9_with_every_reaction_applied_once() {
 #[test]
 fn bad_requests_get_4xx_and_change_nothing() {
     let project = chain_project();
-    let server = Server::start(project.path(), &[]);
+    let server = Server::start(project.path(), STORE, &[]);
     let (status, body) = server.post("/v1/workflows/Nope/instances", json!({"seed": 1}));
     assert_eq!(status, 404, "{body}");
     let (status, _) = server.post("/v1/workflows/Chain/instances", json!({"seed": "x"}));
@@ -301,7 +212,7 @@ fn a_token_guards_the_api_but_not_healthz() {
         ("src/main.emx", CHAIN),
         ("functions/work.sh", WORK),
     ]);
-    let server = Server::start(project.path(), &[]);
+    let server = Server::start(project.path(), STORE, &[]);
     let (status, _) = server.get("/v1/instances");
     assert_eq!(status, 401);
     let (status, _) = server.get("/healthz");
@@ -336,7 +247,7 @@ fn a_token_guards_the_api_but_not_healthz() {
 #[test]
 fn an_idempotency_key_starts_one_instance() {
     let project = chain_project();
-    let server = Server::start(project.path(), &[]);
+    let server = Server::start(project.path(), STORE, &[]);
     let send = || {
         call(
             agent()
@@ -373,7 +284,7 @@ workflow Gate {
 fn a_new_bundle_leaves_running_instances_on_theirs_and_sigterm_stops_cleanly() {
     let project = support::project(&[support::MANIFEST, ("src/main.emx", V1)]);
     let root = project.path();
-    let server = Server::start(root, &[]);
+    let server = Server::start(root, STORE, &[]);
     let (status, old) = server.post("/v1/workflows/Gate/instances", json!({}));
     assert_eq!(status, 201, "{old}");
     assert_eq!(old["status"], "STALLED", "it waits for its signal");
@@ -389,7 +300,7 @@ fn a_new_bundle_leaves_running_instances_on_theirs_and_sigterm_stops_cleanly() {
 
     // Deploy v2: new instances run it, the old instance keeps v1.
     std::fs::write(root.join("src/main.emx"), V2).unwrap();
-    let server = Server::start(root, &[]);
+    let server = Server::start(root, STORE, &[]);
     let (_, new) = server.post("/v1/workflows/Gate/instances", json!({}));
     let new_id = new["id"].as_str().unwrap().to_string();
     assert_ne!(new["bundle"], old["bundle"]);
@@ -434,7 +345,7 @@ workflow Once {
         ("functions/slow.sh", slow),
     ]);
     let root = project.path();
-    let mut server = Server::start(root, &[]);
+    let mut server = Server::start(root, STORE, &[]);
     let (status, body) = server.post("/v1/workflows/Once/instances", json!({}));
     assert_eq!(status, 201, "{body}");
     let id = body["id"].as_str().unwrap().to_string();
@@ -452,7 +363,7 @@ workflow Once {
     assert!(exit.success(), "{exit:?}");
     drop(server);
 
-    let server = Server::start(root, &[]);
+    let server = Server::start(root, STORE, &[]);
     wait_all_finished(&server, std::slice::from_ref(&id), Duration::from_secs(20));
     let (_, body) = server.get(&format!("/v1/instances/{id}"));
     assert_eq!(body["output"], json!({"n": 7}), "{body}");
@@ -472,7 +383,11 @@ fn serve_runs_a_compiled_bundle_without_the_sources() {
     assert_eq!(support::code(&out), 0, "{}", support::stderr(&out));
     // The sources are gone: the bundle is all the runtime needs.
     std::fs::remove_dir_all(root.join("src")).unwrap();
-    let server = Server::start(root, &["--bundle", "app.cosmos"]);
+    let server = Server::start(
+        root,
+        &["--store", "state.db", "--bundle", "app.cosmos"],
+        &[],
+    );
     let (status, body) = server.post("/v1/workflows/Chain/instances", json!({"seed": 2}));
     assert_eq!(status, 201, "{body}");
     let id = body["id"].as_str().unwrap().to_string();

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod server;
+
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};

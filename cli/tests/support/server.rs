@@ -1,0 +1,106 @@
+//! A real `cosmosc serve` process for the runtime's tests, and an HTTP client for it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+pub struct Server {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl Server {
+    /// Starts `cosmosc serve . --listen 127.0.0.1:0` in `root` with `args` and `env`,
+    /// and waits until it listens.
+    pub fn start(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cosmosc"))
+            .args(["serve", ".", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied())
+            .current_dir(root)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("serve exited before listening")
+                .unwrap();
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, base }
+    }
+
+    pub fn kill9(mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-9", &pid]).status().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM: the server must stop gracefully and exit 0.
+    pub fn terminate(mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "serve exits 0 after SIGTERM: {exit:?}");
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        call(agent().get(format!("{}{path}", self.base)).call())
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        call(agent().post(format!("{}{path}", self.base)).send_json(body))
+    }
+
+    pub fn post_raw(&self, path: &str, body: &str) -> (u16, Value) {
+        call(
+            agent()
+                .post(format!("{}{path}", self.base))
+                .content_type("application/json")
+                .send(body),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response's status and JSON body (or its text as a JSON string).
+pub fn call(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
+    match result {
+        Ok(mut response) => {
+            let status = response.status().as_u16();
+            let text = response.body_mut().read_to_string().unwrap();
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            )
+        }
+        Err(ureq::Error::StatusCode(code)) => (code, Value::Null),
+        Err(e) => panic!("request failed: {e}"),
+    }
+}
+
+/// An HTTP client that returns 4xx and 5xx responses instead of failing on them.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}

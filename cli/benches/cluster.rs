@@ -17,10 +17,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[allow(dead_code)]
+#[path = "../tests/support/server.rs"]
+mod server;
+
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Write};
+use server::Server;
+use std::io::{BufRead, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Worker mode: answer `{"id", "calls": [{"n": N}, …]}` with `N + 1` for each call.
@@ -73,36 +77,6 @@ workflow Three {{
 "#
     );
     std::fs::write(dir.join("src/main.emx"), source).unwrap();
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(cosmosc: &str, root: &Path, store: &str) -> Server {
-    let mut child = Command::new(cosmosc)
-        .args(["serve", ".", "--listen", "127.0.0.1:0", "--store", store])
-        .current_dir(root)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().unwrap().unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
 }
 
 fn agent() -> ureq::Agent {
@@ -171,11 +145,11 @@ impl Drop for Schema {
 }
 
 /// Instances per second of one run: `nodes` nodes on `store`.
-fn run(cosmosc: &str, exe: &str, store: &str, nodes: usize, instances: usize) -> f64 {
+fn run(exe: &str, store: &str, nodes: usize, instances: usize) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     project(dir.path(), exe);
     let servers: Vec<Server> = (0..nodes)
-        .map(|_| serve(cosmosc, dir.path(), store))
+        .map(|_| Server::start(dir.path(), &["--store", store], &[]))
         .collect();
     let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
     std::thread::sleep(Duration::from_millis(300));
@@ -222,7 +196,6 @@ fn main() {
         println!("cluster: benchmark");
         return;
     }
-    let cosmosc = env!("CARGO_BIN_EXE_cosmosc");
     let exe = std::env::current_exe().unwrap().display().to_string();
     let instances: usize = std::env::var("COSMOS_BENCH_INSTANCES")
         .ok()
@@ -239,7 +212,7 @@ fn main() {
                 if kind == "sqlite" {
                     let dir = tempfile::tempdir().unwrap();
                     let file = dir.path().join("bench.db").display().to_string();
-                    run(cosmosc, &exe, &file, nodes, instances)
+                    run(&exe, &file, nodes, instances)
                 } else {
                     schemas += 1;
                     let schema = Schema::new(&postgres, schemas);
@@ -247,7 +220,7 @@ fn main() {
                     if kind == "postgres, synchronous_commit=off" {
                         url.push_str("%20-c%20synchronous_commit%3Doff");
                     }
-                    run(cosmosc, &exe, &url, nodes, instances)
+                    run(&exe, &url, nodes, instances)
                 }
             })
             .collect();

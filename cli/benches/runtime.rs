@@ -20,10 +20,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[allow(dead_code)]
+#[path = "../tests/support/server.rs"]
+mod server;
+
 use serde_json::{Value, json};
+use server::Server;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 fn now_ns() -> u128 {
@@ -181,41 +186,9 @@ fn step_overhead(cosmosc: &str, exe: &str) -> (Vec<f64>, Vec<f64>) {
     (runtime, reference)
 }
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(cosmosc: &str, root: &Path) -> Server {
-    let mut child = Command::new(cosmosc)
-        .args([
-            "serve",
-            ".",
-            "--listen",
-            "127.0.0.1:0",
-            "--store",
-            "serve.db",
-        ])
-        .current_dir(root)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().unwrap().unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
+/// `cosmosc serve` on the project in `root`, its state in `serve.db` there.
+fn serve(root: &Path) -> Server {
+    Server::start(root, &["--store", "serve.db"], &[])
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -297,7 +270,7 @@ fn main() {
         .into();
     let dir = tempfile::tempdir().unwrap();
     project(dir.path(), &exe);
-    let server = serve(cosmosc, dir.path());
+    let server = serve(dir.path());
     std::thread::sleep(Duration::from_millis(300));
     let rest = rss_kib(server.child.id());
     let start = Instant::now();

@@ -1,11 +1,11 @@
-//! The API the runtime calls, over native code: the same methods, signatures and
-//! types as `cosmos_ir::host::WorkflowHost`, so switching from the interpreter to the
-//! JIT is a change of one type. JSON conversions and field defaults (constant
+//! The API the runtime calls, over native code: `cosmos_ir::host::Handlers`, the
+//! trait the interpreter's `WorkflowHost` implements too, so switching from the
+//! interpreter to the JIT is a change of one type. JSON conversions and field defaults (constant
 //! expressions, not bodies) are shared with the interpreter's host.
 
 use cosmos_ir::host::{
-    ActionValue, CallFailure, HostError, Instance, WorkflowHost, action_value, error_argument,
-    reaction_argument, signal_arguments,
+    ActionValue, CallFailure, Handlers, HostError, Instance, WorkflowHost, action_value,
+    error_argument, reaction_argument, signal_arguments,
 };
 use cosmos_ir::interp::Effects;
 use cosmos_ir::json::to_json;
@@ -54,16 +54,6 @@ impl<'p> JitWorkflowHost<'p> {
 
     pub fn workflow(&self) -> &'p WorkflowIr {
         self.workflow
-    }
-
-    /// A new instance from its JSON input; facts start at their initial values.
-    pub fn start(&self, input: &Json) -> Result<Instance, HostError> {
-        self.json.start(input)
-    }
-
-    /// The facts as a JSON object keyed by fact name.
-    pub fn facts_to_json(&self, instance: &Instance) -> Json {
-        self.json.facts_to_json(instance)
     }
 
     /// Facts read back from [`JitWorkflowHost::facts_to_json`]'s form.
@@ -130,88 +120,6 @@ impl<'p> JitWorkflowHost<'p> {
         Ok(out.effects)
     }
 
-    /// Whether the rule's `match` holds (a rule without one always matches).
-    pub fn matches(&self, rule: &str, instance: &Instance, now: i64) -> Result<bool, HostError> {
-        match &self.rule(rule)?.1.matcher {
-            None => Ok(true),
-            Some(code) => self.test(code, instance, now),
-        }
-    }
-
-    pub fn action(
-        &self,
-        rule: &str,
-        instance: &Instance,
-        now: i64,
-    ) -> Result<ActionValue, HostError> {
-        let (ir, code) = self.rule(rule)?;
-        let (Some(f), Some(code)) = (&ir.action, &code.action) else {
-            return Err(HostError::MissingPart {
-                rule: rule.to_string(),
-                part: "action",
-            });
-        };
-        let program = self.compiled.program();
-        let value = self.run(code, Vec::new(), instance, now)?.value;
-        Ok(action_value(program, f, value))
-    }
-
-    /// Runs the rule's `reaction` with the call's JSON result; facts change in place.
-    pub fn reaction(
-        &self,
-        rule: &str,
-        instance: &mut Instance,
-        result: &Json,
-        now: i64,
-    ) -> Result<Effects, HostError> {
-        let (ir, code) = self.rule(rule)?;
-        let (Some(f), Some(code)) = (&ir.reaction, &code.reaction) else {
-            return Ok(Effects::default());
-        };
-        let result = reaction_argument(self.compiled.program(), f, rule, result)?;
-        self.run_write(code, vec![result], instance, now)
-    }
-
-    /// Runs the rule's `error` block; `None` when the rule has none (the instance fails).
-    pub fn error(
-        &self,
-        rule: &str,
-        instance: &mut Instance,
-        failure: &CallFailure,
-        now: i64,
-    ) -> Result<Option<Effects>, HostError> {
-        let (ir, code) = self.rule(rule)?;
-        let (Some(f), Some(code)) = (&ir.error, &code.error) else {
-            return Ok(None);
-        };
-        let error = error_argument(self.compiled.program(), f, failure)?;
-        self.run_write(code, vec![error], instance, now).map(Some)
-    }
-
-    /// Runs a signal handler with its JSON arguments (an object keyed by parameter name).
-    pub fn signal(
-        &self,
-        name: &str,
-        instance: &mut Instance,
-        args: &Json,
-        now: i64,
-    ) -> Result<Effects, HostError> {
-        let Some((signal, code)) = self
-            .workflow
-            .signals
-            .iter()
-            .zip(&self.code.signals)
-            .find(|(s, _)| s.name == name)
-        else {
-            return Err(HostError::UnknownSignal {
-                workflow: self.workflow.name.clone(),
-                signal: name.to_string(),
-            });
-        };
-        let values = signal_arguments(self.compiled.program(), &signal.handler, name, args)?;
-        self.run_write(code, values, instance, now)
-    }
-
     /// The index of a rule by name, for [`JitWorkflowHost::matches_prepared`].
     pub fn rule_index(&self, rule: &str) -> Option<usize> {
         self.code.by_name.get(rule)
@@ -252,17 +160,103 @@ impl<'p> JitWorkflowHost<'p> {
                 .test(code, &self.code.plan, &mut prepared.eval, now)?),
         }
     }
+}
 
+/// The engine steps instances on native code through the same trait as on the
+/// reference interpreter.
+impl Handlers for JitWorkflowHost<'_> {
+    fn workflow(&self) -> &WorkflowIr {
+        JitWorkflowHost::workflow(self)
+    }
+    /// A new instance from its JSON input; facts start at their initial values.
+    fn start(&self, input: &Json) -> Result<Instance, HostError> {
+        self.json.start(input)
+    }
+    /// The facts as a JSON object keyed by fact name.
+    fn facts_to_json(&self, instance: &Instance) -> Json {
+        self.json.facts_to_json(instance)
+    }
+    /// Whether the rule's `match` holds (a rule without one always matches).
+    fn matches(&self, rule: &str, instance: &Instance, now: i64) -> Result<bool, HostError> {
+        match &self.rule(rule)?.1.matcher {
+            None => Ok(true),
+            Some(code) => self.test(code, instance, now),
+        }
+    }
+    fn action(&self, rule: &str, instance: &Instance, now: i64) -> Result<ActionValue, HostError> {
+        let (ir, code) = self.rule(rule)?;
+        let (Some(f), Some(code)) = (&ir.action, &code.action) else {
+            return Err(HostError::MissingPart {
+                rule: rule.to_string(),
+                part: "action",
+            });
+        };
+        let program = self.compiled.program();
+        let value = self.run(code, Vec::new(), instance, now)?.value;
+        Ok(action_value(program, f, value))
+    }
+    /// Runs the rule's `reaction` with the call's JSON result; facts change in place.
+    fn reaction(
+        &self,
+        rule: &str,
+        instance: &mut Instance,
+        result: &Json,
+        now: i64,
+    ) -> Result<Effects, HostError> {
+        let (ir, code) = self.rule(rule)?;
+        let (Some(f), Some(code)) = (&ir.reaction, &code.reaction) else {
+            return Ok(Effects::default());
+        };
+        let result = reaction_argument(self.compiled.program(), f, rule, result)?;
+        self.run_write(code, vec![result], instance, now)
+    }
+    /// Runs the rule's `error` block; `None` when the rule has none (the instance fails).
+    fn error(
+        &self,
+        rule: &str,
+        instance: &mut Instance,
+        failure: &CallFailure,
+        now: i64,
+    ) -> Result<Option<Effects>, HostError> {
+        let (ir, code) = self.rule(rule)?;
+        let (Some(f), Some(code)) = (&ir.error, &code.error) else {
+            return Ok(None);
+        };
+        let error = error_argument(self.compiled.program(), f, failure)?;
+        self.run_write(code, vec![error], instance, now).map(Some)
+    }
+    /// Runs a signal handler with its JSON arguments (an object keyed by parameter name).
+    fn signal(
+        &self,
+        name: &str,
+        instance: &mut Instance,
+        args: &Json,
+        now: i64,
+    ) -> Result<Effects, HostError> {
+        let Some((signal, code)) = self
+            .workflow
+            .signals
+            .iter()
+            .zip(&self.code.signals)
+            .find(|(s, _)| s.name == name)
+        else {
+            return Err(HostError::UnknownSignal {
+                workflow: self.workflow.name.clone(),
+                signal: name.to_string(),
+            });
+        };
+        let values = signal_arguments(self.compiled.program(), &signal.handler, name, args)?;
+        self.run_write(code, values, instance, now)
+    }
     /// Whether `complete when` holds (false without one).
-    pub fn complete_when(&self, instance: &Instance, now: i64) -> Result<bool, HostError> {
+    fn complete_when(&self, instance: &Instance, now: i64) -> Result<bool, HostError> {
         match &self.code.complete_when {
             None => Ok(false),
             Some(code) => self.test(code, instance, now),
         }
     }
-
     /// The workflow's `output`, as JSON (`None` without one).
-    pub fn output(&self, instance: &Instance, now: i64) -> Result<Option<Json>, HostError> {
+    fn output(&self, instance: &Instance, now: i64) -> Result<Option<Json>, HostError> {
         match &self.code.output {
             None => Ok(None),
             Some(code) => {

@@ -29,7 +29,6 @@
 
 mod cells;
 mod compiled;
-mod handlers;
 mod host;
 mod runtime;
 mod translate;

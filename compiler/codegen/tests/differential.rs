@@ -7,6 +7,7 @@
 
 mod support;
 
+use cosmos_ir::host::Handlers;
 use support::{compare_program, compile, corpus};
 
 #[test]

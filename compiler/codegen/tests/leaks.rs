@@ -8,6 +8,7 @@
 
 mod support;
 
+use cosmos_ir::host::Handlers;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 

@@ -6,6 +6,7 @@
 mod support;
 
 use cosmos_codegen::JitWorkflowHost;
+use cosmos_ir::host::Handlers;
 use cosmos_ir::interp::RuntimeErrorKind;
 use cosmos_ir::value::Value;
 use serde_json::json;

@@ -116,18 +116,41 @@ impl Handlers for WorkflowHost<'_> {
     fn workflow(&self) -> &WorkflowIr {
         WorkflowHost::workflow(self)
     }
+    /// A new instance from its JSON input; facts start at their initial values.
     fn start(&self, input: &Json) -> Result<Instance, HostError> {
-        WorkflowHost::start(self, input)
+        let inputs = read_fields(self.program, &self.workflow.inputs, input, "the input")?;
+        let mut facts = Vec::with_capacity(self.workflow.facts.len());
+        for fact in &self.workflow.facts {
+            facts.push(default(self.program, fact, "the facts")?);
+        }
+        Ok(Instance { inputs, facts })
     }
+    /// The facts as a JSON object keyed by fact name.
     fn facts_to_json(&self, instance: &Instance) -> Json {
-        WorkflowHost::facts_to_json(self, instance)
+        let mut out = Map::new();
+        for (field, v) in self.workflow.facts.iter().zip(&instance.facts) {
+            out.insert(field.name.clone(), to_json(self.program, v));
+        }
+        Json::Object(out)
     }
+    /// Whether the rule's `match` holds (a rule without one always matches).
     fn matches(&self, rule: &str, instance: &Instance, now: i64) -> Result<bool, HostError> {
-        WorkflowHost::matches(self, rule, instance, now)
+        match &self.rule(rule)?.matcher {
+            None => Ok(true),
+            Some(f) => Ok(self.run_read(f, instance, now)? == Value::Bool(true)),
+        }
     }
     fn action(&self, rule: &str, instance: &Instance, now: i64) -> Result<ActionValue, HostError> {
-        WorkflowHost::action(self, rule, instance, now)
+        let Some(f) = &self.rule(rule)?.action else {
+            return Err(HostError::MissingPart {
+                rule: rule.to_string(),
+                part: "action",
+            });
+        };
+        let value = self.run_read(f, instance, now)?;
+        Ok(action_value(self.program, f, value))
     }
+    /// Runs the rule's `reaction` with the call's JSON result; facts change in place.
     fn reaction(
         &self,
         rule: &str,
@@ -135,17 +158,27 @@ impl Handlers for WorkflowHost<'_> {
         result: &Json,
         now: i64,
     ) -> Result<Effects, HostError> {
-        WorkflowHost::reaction(self, rule, instance, result, now)
+        let Some(f) = &self.rule(rule)?.reaction else {
+            return Ok(Effects::default());
+        };
+        let result = reaction_argument(self.program, f, rule, result)?;
+        self.run_write(f, vec![result], instance, now)
     }
+    /// Runs the rule's `error` block; `None` when the rule has none (the instance fails).
     fn error(
         &self,
         rule: &str,
         instance: &mut Instance,
-        error: &CallFailure,
+        failure: &CallFailure,
         now: i64,
     ) -> Result<Option<Effects>, HostError> {
-        WorkflowHost::error(self, rule, instance, error, now)
+        let Some(f) = &self.rule(rule)?.error else {
+            return Ok(None);
+        };
+        let error = error_argument(self.program, f, failure)?;
+        self.run_write(f, vec![error], instance, now).map(Some)
     }
+    /// Runs a signal handler with its JSON arguments (an object keyed by parameter name).
     fn signal(
         &self,
         name: &str,
@@ -153,13 +186,32 @@ impl Handlers for WorkflowHost<'_> {
         args: &Json,
         now: i64,
     ) -> Result<Effects, HostError> {
-        WorkflowHost::signal(self, name, instance, args, now)
+        let Some(signal) = self.workflow.signals.iter().find(|s| s.name == name) else {
+            return Err(HostError::UnknownSignal {
+                workflow: self.workflow.name.clone(),
+                signal: name.to_string(),
+            });
+        };
+        let f = &signal.handler;
+        let values = signal_arguments(self.program, f, name, args)?;
+        self.run_write(f, values, instance, now)
     }
+    /// Whether `complete when` holds (false without one).
     fn complete_when(&self, instance: &Instance, now: i64) -> Result<bool, HostError> {
-        WorkflowHost::complete_when(self, instance, now)
+        match &self.workflow.complete_when {
+            None => Ok(false),
+            Some(f) => Ok(self.run_read(f, instance, now)? == Value::Bool(true)),
+        }
     }
+    /// The workflow's `output`, as JSON (`None` without one).
     fn output(&self, instance: &Instance, now: i64) -> Result<Option<Json>, HostError> {
-        WorkflowHost::output(self, instance, now)
+        match &self.workflow.output {
+            None => Ok(None),
+            Some(f) => Ok(Some(to_json(
+                self.program,
+                &self.run_read(f, instance, now)?,
+            ))),
+        }
     }
 }
 
@@ -179,25 +231,6 @@ impl<'p> WorkflowHost<'p> {
 
     pub fn workflow(&self) -> &'p WorkflowIr {
         self.workflow
-    }
-
-    /// A new instance from its JSON input; facts start at their initial values.
-    pub fn start(&self, input: &Json) -> Result<Instance, HostError> {
-        let inputs = read_fields(self.program, &self.workflow.inputs, input, "the input")?;
-        let mut facts = Vec::with_capacity(self.workflow.facts.len());
-        for fact in &self.workflow.facts {
-            facts.push(default(self.program, fact, "the facts")?);
-        }
-        Ok(Instance { inputs, facts })
-    }
-
-    /// The facts as a JSON object keyed by fact name.
-    pub fn facts_to_json(&self, instance: &Instance) -> Json {
-        let mut out = Map::new();
-        for (field, v) in self.workflow.facts.iter().zip(&instance.facts) {
-            out.insert(field.name.clone(), to_json(self.program, v));
-        }
-        Json::Object(out)
     }
 
     /// Facts read back from [`WorkflowHost::facts_to_json`]'s form.
@@ -242,97 +275,5 @@ impl<'p> WorkflowHost<'p> {
         let (_, effects) = interp::run(self.program, f, args, env)?;
         instance.facts = facts;
         Ok(effects)
-    }
-
-    /// Whether the rule's `match` holds (a rule without one always matches).
-    pub fn matches(&self, rule: &str, instance: &Instance, now: i64) -> Result<bool, HostError> {
-        match &self.rule(rule)?.matcher {
-            None => Ok(true),
-            Some(f) => Ok(self.run_read(f, instance, now)? == Value::Bool(true)),
-        }
-    }
-
-    pub fn action(
-        &self,
-        rule: &str,
-        instance: &Instance,
-        now: i64,
-    ) -> Result<ActionValue, HostError> {
-        let Some(f) = &self.rule(rule)?.action else {
-            return Err(HostError::MissingPart {
-                rule: rule.to_string(),
-                part: "action",
-            });
-        };
-        let value = self.run_read(f, instance, now)?;
-        Ok(action_value(self.program, f, value))
-    }
-
-    /// Runs the rule's `reaction` with the call's JSON result; facts change in place.
-    pub fn reaction(
-        &self,
-        rule: &str,
-        instance: &mut Instance,
-        result: &Json,
-        now: i64,
-    ) -> Result<Effects, HostError> {
-        let Some(f) = &self.rule(rule)?.reaction else {
-            return Ok(Effects::default());
-        };
-        let result = reaction_argument(self.program, f, rule, result)?;
-        self.run_write(f, vec![result], instance, now)
-    }
-
-    /// Runs the rule's `error` block; `None` when the rule has none (the instance fails).
-    pub fn error(
-        &self,
-        rule: &str,
-        instance: &mut Instance,
-        failure: &CallFailure,
-        now: i64,
-    ) -> Result<Option<Effects>, HostError> {
-        let Some(f) = &self.rule(rule)?.error else {
-            return Ok(None);
-        };
-        let error = error_argument(self.program, f, failure)?;
-        self.run_write(f, vec![error], instance, now).map(Some)
-    }
-
-    /// Runs a signal handler with its JSON arguments (an object keyed by parameter name).
-    pub fn signal(
-        &self,
-        name: &str,
-        instance: &mut Instance,
-        args: &Json,
-        now: i64,
-    ) -> Result<Effects, HostError> {
-        let Some(signal) = self.workflow.signals.iter().find(|s| s.name == name) else {
-            return Err(HostError::UnknownSignal {
-                workflow: self.workflow.name.clone(),
-                signal: name.to_string(),
-            });
-        };
-        let f = &signal.handler;
-        let values = signal_arguments(self.program, f, name, args)?;
-        self.run_write(f, values, instance, now)
-    }
-
-    /// Whether `complete when` holds (false without one).
-    pub fn complete_when(&self, instance: &Instance, now: i64) -> Result<bool, HostError> {
-        match &self.workflow.complete_when {
-            None => Ok(false),
-            Some(f) => Ok(self.run_read(f, instance, now)? == Value::Bool(true)),
-        }
-    }
-
-    /// The workflow's `output`, as JSON (`None` without one).
-    pub fn output(&self, instance: &Instance, now: i64) -> Result<Option<Json>, HostError> {
-        match &self.workflow.output {
-            None => Ok(None),
-            Some(f) => Ok(Some(to_json(
-                self.program,
-                &self.run_read(f, instance, now)?,
-            ))),
-        }
     }
 }

@@ -5,6 +5,7 @@
 
 mod lower_support;
 
+use cosmos_ir::host::Handlers;
 use cosmos_ir::host::{ActionValue, CallFailure, CallRequest, WorkflowHost};
 use cosmos_ir::interp::Finish;
 use lower_support::{compile, compile_modules, project};

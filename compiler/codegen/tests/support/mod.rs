@@ -8,6 +8,7 @@ pub mod generate;
 
 use cosmos_codegen::{CompiledProgram, Jit, JitWorkflowHost};
 use cosmos_diagnostics::{FileId, Severity};
+use cosmos_ir::host::Handlers;
 use cosmos_ir::host::{ActionValue, CallFailure, WorkflowHost};
 use cosmos_ir::interp::{self, Env, Facts, RuntimeError, RuntimeErrorKind};
 use cosmos_ir::value::Value;

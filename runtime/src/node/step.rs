@@ -47,11 +47,19 @@ pub(super) fn commit_of(
     let history = step
         .history
         .iter()
-        .map(|entry| NewHistory {
-            at: entry.at,
-            kind: kind_of(&entry.event),
-            text: entry.to_string(),
-            data: serde_json::to_value(&entry.event).unwrap_or(Json::Null),
+        .map(|entry| {
+            // Serialised once: the row's kind is the `event` tag of its data.
+            let data = serde_json::to_value(&entry.event).unwrap_or(Json::Null);
+            NewHistory {
+                at: entry.at,
+                kind: data
+                    .get("event")
+                    .and_then(Json::as_str)
+                    .unwrap_or("event")
+                    .to_string(),
+                text: entry.to_string(),
+                data,
+            }
         })
         .collect();
     let enqueue = messages::for_commands(program, &state.id, bundle, step.commands, now);
@@ -71,17 +79,6 @@ pub(super) fn commit_of(
         ack,
     };
     Ok((commit, calls, events))
-}
-
-fn kind_of(event: &crate::engine::History) -> String {
-    match serde_json::to_value(event) {
-        Ok(Json::Object(map)) => map
-            .get("event")
-            .and_then(Json::as_str)
-            .unwrap_or("event")
-            .to_string(),
-        _ => "event".to_string(),
-    }
 }
 
 pub(super) fn load_state(record: &InstanceRecord) -> Result<InstanceState, NodeError> {

@@ -164,7 +164,7 @@ fn bad_requests_get_4xx_and_change_nothing() {
         "{{\"seed\": 1, \"pad\": \"{}\"}}",
         "x".repeat(2 * 1024 * 1024)
     );
-    let (status, _) = server.post_raw("/v1/workflows/Chain/instances", &big);
+    let status = server.post_oversized("/v1/workflows/Chain/instances", big);
     assert_eq!(status, 413);
     let (_, list) = server.get("/v1/instances");
     assert_eq!(list["instances"], json!([]), "nothing was created");

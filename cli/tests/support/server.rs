@@ -74,6 +74,44 @@ impl Server {
     }
 }
 
+impl Server {
+    /// POSTs `body` over a plain socket and returns the response's status. The server
+    /// may answer (413) and close before the whole body is sent, so the body is written
+    /// from another thread whose write errors are ignored — what a browser or curl does
+    /// with an early response — and only the status line is read.
+    pub fn post_oversized(&self, path: &str, body: String) -> u16 {
+        use std::io::{Read, Write};
+        let address = self.base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        let sender = std::thread::spawn(move || {
+            let _ = writer.write_all(body.as_bytes());
+        });
+        let mut response = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !response.windows(2).any(|w| w == b"\r\n") {
+            match stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => response.extend_from_slice(&chunk[..n]),
+                Err(e) => panic!("reading the response failed: {e}"),
+            }
+        }
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        let _ = sender.join();
+        let line = String::from_utf8_lossy(&response);
+        line.split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {line:?}"))
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -8,7 +8,7 @@
 
 mod support;
 
-use support::server::{Server, agent};
+use support::server::{Server, agent, assert_steps_never_overlap};
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -233,6 +233,7 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
     wait_all_finished(&survivors[0], &only_ids, Duration::from_secs(150));
 
     let calls = call_intervals(root);
+    let mut steps_by_node = std::collections::BTreeSet::new();
     for (seed, id) in &ids {
         let (_, body) = survivors[1].get(&format!("/v1/instances/{id}"));
         assert_eq!(body["status"], "COMPLETED", "{body}");
@@ -282,6 +283,10 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
             ["fired", "reacted"].repeat(5),
             "fired and reacted alternate: {history}"
         );
+        // From the history alone: the steps never overlapped, whichever nodes took
+        // them.
+        let nodes = assert_steps_never_overlap(&history);
+        steps_by_node.extend(nodes);
         // The calls of one instance never ran at the same time (only a call whose
         // node died is run again, after its lease expired, long after it ended).
         let mut intervals = calls.get(id).cloned().unwrap_or_default();
@@ -295,6 +300,8 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
             );
         }
     }
+    // The histories name all three nodes (the one killed too) as takers of steps.
+    assert_eq!(steps_by_node.len(), 3, "{steps_by_node:?}");
     // Every node took steps, and each reports itself.
     let survivor_steps: Vec<f64> = survivors
         .iter()

@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::server::{Server, agent, call};
+use support::server::{Server, agent, assert_steps_never_overlap, call};
 
 /// Every test's server keeps its state in this SQLite file under the project.
 const STORE: &[&str] = &["--store", "state.db"];
@@ -134,6 +134,7 @@ fn instances_survive_kill_9_with_every_reaction_applied_once() {
         let seen: Vec<i64> = (0..5).map(|step| 2 * (seed + step)).collect();
         assert_eq!(body["facts"]["seen"], json!(seen), "{body}");
         let (_, history) = server.get(&format!("/v1/instances/{id}/history"));
+        assert_steps_never_overlap(&history);
         let rows = history["history"].as_array().unwrap();
         let fired: Vec<i64> = rows
             .iter()

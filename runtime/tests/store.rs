@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use cosmos_runtime::store::{
     Created, InstanceFilter, LeaseRequest, Leased, NewHistory, NewInstance, NewMessage,
-    PostgresStore, SqliteOptions, SqliteStore, StepCommit, Store, StoreError, Synchronous,
+    PostgresStore, SqliteOptions, SqliteStore, StepCommit, StepStamp, Store, StoreError,
+    Synchronous,
 };
 use serde_json::{Value as Json, json};
 
@@ -186,6 +187,16 @@ fn step(instance: &str, expected_version: i64, now: i64) -> StepCommit {
         }],
         enqueue: Vec::new(),
         ack: None,
+        stamp: Some(stamp(now)),
+    }
+}
+
+/// The stamp `step` gives a step taken at `now` (milliseconds).
+fn stamp(now: i64) -> StepStamp {
+    StepStamp {
+        node: "node-a".into(),
+        started_us: now * 1000,
+        finished_us: now * 1000 + 250,
     }
 }
 
@@ -213,19 +224,19 @@ fn migrations_apply_once_and_reopen_works() {
     let (_dir, path) = temp();
     {
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), 3);
         store.put_bundle("h", b"x", T0).unwrap();
     }
     for _ in 0..2 {
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), 3);
         assert_eq!(store.bundle("h").unwrap().as_deref(), Some(&b"x"[..]));
     }
     let conn = rusqlite::Connection::open(&path).unwrap();
     let rows: i64 = conn
         .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(rows, 2);
+    assert_eq!(rows, 3);
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -233,8 +244,8 @@ fn migrations_apply_once_and_reopen_works() {
 }
 
 /// A database written by schema 1 (ready/leased/dead only, idempotency on
-/// `idempotency_key`) keeps its messages, their ids and its id counter through
-/// migration 2.
+/// `idempotency_key`, unstamped history) keeps its messages, their ids, its id counter
+/// and its history through migrations 2 and 3.
 #[test]
 fn schema_1_databases_are_migrated() {
     let (_dir, path) = temp();
@@ -304,6 +315,13 @@ fn schema_1_databases_are_migrated() {
             &T0,
             &"gave up",
         ]);
+        // An instance with one history row, written before steps were stamped.
+        conn.execute_batch(
+            "INSERT INTO instances VALUES ('old', 'w', 'b', 'RUNNING', '{}', '{}', NULL, NULL,
+                 '{}', 1, 0, 0, NULL);
+             INSERT INTO history VALUES ('old', 1, 0, 'started', 'started', '{}');",
+        )
+        .unwrap();
         // Messages up to 20 existed once (acked since).
         conn.execute(
             "UPDATE sqlite_sequence SET seq = 20 WHERE name = 'messages'",
@@ -312,7 +330,7 @@ fn schema_1_databases_are_migrated() {
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     assert_eq!(stats(&store, "q", T0), (1, 1, 1, 1));
     assert_eq!(store.next_visible_at("q", T0).unwrap(), Some(T0 + 500));
     // Live keys still deduplicate; the dead one is free again.
@@ -332,6 +350,12 @@ fn schema_1_databases_are_migrated() {
         vec![json!("ready"), json!("timer"), json!("k-dead")]
     );
     assert_eq!(store.dead_letters("q", 0).unwrap()[0].2, "gave up");
+    // Old history rows read back without a step stamp; new ones get theirs.
+    assert_eq!(store.history("old", 0).unwrap()[0].step, None);
+    store.commit_step(step("old", 1, T0)).unwrap();
+    let rows = store.history("old", 0).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].step, Some(stamp(T0)));
     let conn = rusqlite::Connection::open(&path).unwrap();
     let integrity: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -1009,12 +1033,22 @@ fn history_order_and_paging(db: &Db) {
     );
     assert_eq!(all[2].kind, "fact");
     assert_eq!(all[2].data, json!([1, 2]));
+    // Both rows of the step taken from version 2 carry its stamp.
+    assert_eq!(all[1].step, Some(stamp(T0 + 2)));
+    assert_eq!(all[2].step, Some(stamp(T0 + 2)));
+    assert_eq!(all[4].step, Some(stamp(T0 + 4)));
+    let unstamped = StepCommit {
+        stamp: None,
+        ..step("i2", 5, T0 + 5)
+    };
+    store.commit_step(unstamped).unwrap();
+    assert_eq!(store.history("i2", 4).unwrap()[0].step, None);
     assert_eq!(all[1].text, "step from version 2");
     let page = store.history("i1", 3).unwrap();
     assert_eq!(page.iter().map(|h| h.seq).collect::<Vec<_>>(), vec![4, 5]);
     assert_eq!(page[1].data, json!({"from": 4}));
     assert!(store.history("i1", 5).unwrap().is_empty());
-    assert_eq!(store.history("i2", 0).unwrap().len(), 4);
+    assert_eq!(store.history("i2", 0).unwrap().len(), 5);
     assert!(store.history("nope", 0).unwrap().is_empty());
 }
 

@@ -119,6 +119,41 @@ impl Drop for Server {
     }
 }
 
+/// From an instance's history alone (`GET /v1/instances/{id}/history`): its steps
+/// never overlapped — each step (the consecutive rows sharing one stamp) finished
+/// before the next one started — and every row is stamped. Returns the nodes that
+/// took its steps, in order.
+pub fn assert_steps_never_overlap(history: &Value) -> Vec<String> {
+    let rows = history["history"].as_array().unwrap();
+    let mut steps: Vec<&Value> = Vec::new();
+    for row in rows {
+        let stamp = &row["step"];
+        assert!(stamp.is_object(), "an unstamped row: {row}");
+        if steps.last() != Some(&stamp) {
+            steps.push(stamp);
+        }
+    }
+    let time = |stamp: &Value, key: &str| stamp[key].as_i64().unwrap();
+    for stamp in &steps {
+        assert!(
+            time(stamp, "started_us") <= time(stamp, "finished_us"),
+            "a step that ends before it starts: {stamp}"
+        );
+    }
+    for pair in steps.windows(2) {
+        assert!(
+            time(pair[0], "finished_us") <= time(pair[1], "started_us"),
+            "two steps overlapped: {} then {}\n{history}",
+            pair[0],
+            pair[1]
+        );
+    }
+    steps
+        .iter()
+        .map(|s| s["node"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// A response's status and JSON body (or its text as a JSON string).
 pub fn call(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
     match result {

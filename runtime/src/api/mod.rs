@@ -207,13 +207,17 @@ async fn history(
     let rows: Vec<Json_> = rows
         .into_iter()
         .map(|row| {
-            json!({
+            let mut line = json!({
                 "seq": row.seq,
                 "at": cosmos_ir::format_time(row.at),
                 "kind": row.kind,
                 "text": row.text,
                 "data": row.data,
-            })
+            });
+            if let (Some(stamp), Some(fields)) = (row.step, line.as_object_mut()) {
+                fields.insert("step".into(), json!(stamp));
+            }
+            line
         })
         .collect();
     Ok(Json(json!({ "history": rows })))

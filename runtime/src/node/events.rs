@@ -85,6 +85,7 @@ fn handle(inner: &Inner, owner: &str, message: Leased) -> Result<bool, NodeError
     match step::apply(
         store,
         &inner.deployment,
+        owner,
         &payload.instance,
         payload.event,
         now_ms(),

@@ -258,6 +258,7 @@ impl Node {
                 step::start(
                     inner.store.as_ref(),
                     &inner.deployment,
+                    &inner.config.owner,
                     id,
                     &workflow,
                     &input,
@@ -283,6 +284,7 @@ impl Node {
                     step::apply(
                         inner.store.as_ref(),
                         &inner.deployment,
+                        &inner.config.owner,
                         &id2,
                         event2,
                         now_ms(),

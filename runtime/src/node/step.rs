@@ -7,7 +7,9 @@ use super::NodeError;
 use super::messages;
 use crate::deployment::Deployment;
 use crate::engine::{Engine, EngineError, Event, InstanceState, Step};
-use crate::store::{InstanceRecord, MessageId, NewHistory, NewInstance, StepCommit, Store};
+use crate::store::{
+    InstanceRecord, MessageId, NewHistory, NewInstance, StepCommit, StepStamp, Store,
+};
 use cosmos_ir::Program;
 use serde_json::Value as Json;
 
@@ -77,6 +79,7 @@ pub(super) fn commit_of(
         history,
         enqueue,
         ack,
+        stamp: None,
     };
     Ok((commit, calls, events))
 }
@@ -90,10 +93,19 @@ pub(super) fn load_state(record: &InstanceRecord) -> Result<InstanceState, NodeE
     })
 }
 
-/// Applies `event` to instance `id`, acknowledging `ack` in the same transaction.
+/// Microseconds since the Unix epoch, for [`StepStamp`]s.
+fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Applies `event` to instance `id` as node `node`, acknowledging `ack` in the same
+/// transaction.
 pub(super) fn apply(
     store: &dyn Store,
     deployment: &Deployment,
+    node: &str,
     id: &str,
     event: Event,
     now: i64,
@@ -102,6 +114,8 @@ pub(super) fn apply(
     let Some(record) = store.instance(id)? else {
         return Ok(Applied::Missing);
     };
+    // After the read: a step that saw the previous step's commit began after it.
+    let started_us = now_us();
     let loaded = deployment.loaded(store, &record.bundle)?;
     let engine = loaded.engine(&record.workflow)?;
     let mut state = load_state(&record)?;
@@ -117,22 +131,30 @@ pub(super) fn apply(
     };
     let (mut commit, calls, events) = commit_of(&ran, &state, step, record.version, now, ack)?;
     commit.history.insert(0, received);
+    commit.stamp = Some(StepStamp {
+        node: node.to_string(),
+        started_us,
+        finished_us: now_us(),
+    });
     store.commit_step(commit)?;
     Ok(Applied::Committed { calls, events })
 }
 
-/// Creates an instance of `workflow` on the current bundle and takes its first step.
-/// Returns the instance id (an existing one when the idempotency key was used before)
-/// and whether it is new.
+/// Creates an instance of `workflow` on the current bundle and takes its first step
+/// as node `node`. Returns the instance id (an existing one when the idempotency key
+/// was used before) and whether it is new.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn start(
     store: &dyn Store,
     deployment: &Deployment,
+    node: &str,
     id: String,
     workflow: &str,
     input: &Json,
     idempotency_key: Option<String>,
     now: i64,
 ) -> Result<(String, bool), NodeError> {
+    let started_us = now_us();
     let loaded = deployment.current();
     let (bundle, program) = (loaded.hash.as_str(), &loaded.program);
     let engine = loaded.engine(workflow)?;
@@ -143,7 +165,12 @@ pub(super) fn start(
         program,
         bundle,
     };
-    let (commit, _, _) = commit_of(&ran, &state, step, 0, now, None)?;
+    let (mut commit, _, _) = commit_of(&ran, &state, step, 0, now, None)?;
+    commit.stamp = Some(StepStamp {
+        node: node.to_string(),
+        started_us,
+        finished_us: now_us(),
+    });
     let new = NewInstance {
         id: id.clone(),
         workflow: workflow.to_string(),

@@ -191,6 +191,22 @@ pub struct HistoryRow {
     pub kind: String,
     pub text: String,
     pub data: Json,
+    /// The step that wrote this row (the same for every row of one step); absent on
+    /// rows written before the store recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<StepStamp>,
+}
+
+/// Which node took a step and when, in microseconds since the epoch on that node's
+/// clock: `started_us` once it had read the instance, `finished_us` just before it
+/// sent the commit. A step only commits on the version it read, so the steps of one
+/// instance never overlap: each one's `finished_us` precedes the next one's
+/// `started_us` (across nodes, as far as their clocks agree).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepStamp {
+    pub node: String,
+    pub started_us: i64,
+    pub finished_us: i64,
 }
 
 /// Everything one engine step changes, committed in ONE transaction.
@@ -212,6 +228,8 @@ pub struct StepCommit {
     /// owner, acked, or expired at `now`), the result is [`StoreError::LeaseLost`] and
     /// nothing is written.
     pub ack: Option<(MessageId, String)>,
+    /// Written on each of the step's history rows.
+    pub stamp: Option<StepStamp>,
 }
 
 /// Which instances [`Store::list_instances`] returns, in id order.

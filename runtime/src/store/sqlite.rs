@@ -46,7 +46,8 @@ use serde_json::Value as Json;
 
 use super::{
     Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
-    MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit, Store, StoreError,
+    MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit, StepStamp, Store,
+    StoreError,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -63,10 +64,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "queue_states",
         include_str!("migrations/0002_queue_states.sql"),
     ),
+    (
+        3,
+        "step_stamps",
+        include_str!("migrations/0003_step_stamps.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// How hard a commit waits for the disk (SQLite's `synchronous` pragma).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -456,9 +462,11 @@ fn step_rest(conn: &Connection, commit: &StepCommit) -> Result<()> {
             .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM history WHERE instance = ?1")?
             .query_row(params![commit.instance], |row| row.get(0))?;
         let mut insert = conn.prepare_cached(
-            "INSERT INTO history (instance, seq, at, kind, text, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO history (instance, seq, at, kind, text, data, node, started_us,
+                 finished_us)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
+        let stamp = commit.stamp.as_ref();
         for (seq, event) in (last + 1..).zip(&commit.history) {
             insert.execute(params![
                 commit.instance,
@@ -467,6 +475,9 @@ fn step_rest(conn: &Connection, commit: &StepCommit) -> Result<()> {
                 event.kind,
                 event.text,
                 json_text(&event.data)?,
+                stamp.map(|s| &s.node),
+                stamp.map(|s| s.started_us),
+                stamp.map(|s| s.finished_us),
             ])?;
         }
     }
@@ -639,21 +650,30 @@ impl Store for SqliteStore {
     fn history(&self, id: &str, after_seq: i64) -> Result<Vec<HistoryRow>> {
         let conn = self.conn();
         let mut statement = conn.prepare_cached(
-            "SELECT seq, at, kind, text, data FROM history
+            "SELECT seq, at, kind, text, data, node, started_us, finished_us FROM history
              WHERE instance = ?1 AND seq > ?2 ORDER BY seq",
         )?;
         let rows = statement.query_map(params![id, after_seq], |row| {
+            let stamp = match (row.get(5)?, row.get(6)?, row.get(7)?) {
+                (Some(node), Some(started_us), Some(finished_us)) => Some(StepStamp {
+                    node,
+                    started_us,
+                    finished_us,
+                }),
+                _ => None,
+            };
             Ok((
                 row.get::<_, i64>(0)?,
                 row.get::<_, i64>(1)?,
                 row.get::<_, String>(2)?,
                 row.get::<_, String>(3)?,
                 row.get::<_, String>(4)?,
+                stamp,
             ))
         })?;
         let mut history = Vec::new();
         for row in rows {
-            let (seq, at, kind, text, data) = row?;
+            let (seq, at, kind, text, data, step) = row?;
             let data = parse_json(&data, "history", &format_args!("{id}#{seq}"), "data")?;
             history.push(HistoryRow {
                 seq,
@@ -661,6 +681,7 @@ impl Store for SqliteStore {
                 kind,
                 text,
                 data,
+                step,
             });
         }
         Ok(history)

@@ -17,6 +17,9 @@ struct HistoryColumns {
     kind: Vec<String>,
     text: Vec<String>,
     data: Vec<String>,
+    node: Option<String>,
+    started_us: Option<i64>,
+    finished_us: Option<i64>,
 }
 
 impl HistoryColumns {
@@ -26,6 +29,9 @@ impl HistoryColumns {
             kind: Vec::with_capacity(commit.history.len()),
             text: Vec::with_capacity(commit.history.len()),
             data: Vec::with_capacity(commit.history.len()),
+            node: commit.stamp.as_ref().map(|s| s.node.clone()),
+            started_us: commit.stamp.as_ref().map(|s| s.started_us),
+            finished_us: commit.stamp.as_ref().map(|s| s.finished_us),
         };
         for event in &commit.history {
             columns.at.push(event.at);
@@ -38,23 +44,43 @@ impl HistoryColumns {
 }
 
 /// Inserts a step's history rows after the instance's last one, if the CTE named
-/// `gate` returned a row; `$1` is the instance, `$N…$N+3` the columns.
+/// `gate` returned a row; `$1` is the instance, `$N…$N+3` the columns and
+/// `$N+4…$N+6` the step's stamp.
 fn history_cte(gate: &str, first: usize) -> String {
     format!(
         "history_rows AS (
-             INSERT INTO history (instance, seq, at, kind, text, data)
+             INSERT INTO history (instance, seq, at, kind, text, data, node, started_us,
+                 finished_us)
              SELECT $1, (SELECT COALESCE(MAX(seq), 0) FROM history WHERE instance = $1) + u.i,
-                    u.at, u.kind, u.text, u.data
+                    u.at, u.kind, u.text, u.data, ${}::text, ${}::bigint, ${}::bigint
              FROM unnest(${}::bigint[], ${}::text[], ${}::text[], ${}::text[])
                   WITH ORDINALITY AS u(at, kind, text, data, i)
              WHERE EXISTS (SELECT 1 FROM {gate})
              RETURNING 1
          )",
+        first + 4,
+        first + 5,
+        first + 6,
         first,
         first + 1,
         first + 2,
         first + 3
     )
+}
+
+impl HistoryColumns {
+    /// The parameters `history_cte` expects, in order.
+    fn params(&self) -> [&(dyn ToSql + Sync); 7] {
+        [
+            &self.at,
+            &self.kind,
+            &self.text,
+            &self.data,
+            &self.node,
+            &self.started_us,
+            &self.finished_us,
+        ]
+    }
 }
 
 pub(super) fn decode_instance(row: &Row) -> Result<InstanceRecord> {
@@ -131,7 +157,7 @@ pub(super) fn create_in(
          ), {}, {}
          SELECT (SELECT count(*) FROM inserted)",
         history_cte("inserted", 13),
-        queue::messages_cte("inserted", 17, 11)
+        queue::messages_cte("inserted", 20, 11)
     );
     let messages = queue::MessageColumns::of(&first.enqueue, first.now)?;
     let (input, facts) = (json_text(&new.input)?, json_text(&first.facts)?);
@@ -152,11 +178,8 @@ pub(super) fn create_in(
         &new.created_at,
         &first.now,
         &new.idempotency_key,
-        &history.at,
-        &history.kind,
-        &history.text,
-        &history.data,
     ];
+    params.extend(history.params());
     params.extend(messages.params());
     let row = conn.query_one(&sql, &params)?;
     if row.get::<_, i64>(0) != 1 {
@@ -194,7 +217,7 @@ pub(super) fn commit_in(conn: &mut Conn, commit: &StepCommit) -> Result<()> {
          ), {}, {}
          SELECT (SELECT count(*) FROM acked), (SELECT count(*) FROM updated)",
         history_cte("updated", 11),
-        queue::messages_cte("updated", 15, 8)
+        queue::messages_cte("updated", 18, 8)
     );
     let messages = queue::MessageColumns::of(&commit.enqueue, commit.now)?;
     let (facts, output, state) = (
@@ -213,11 +236,8 @@ pub(super) fn commit_in(conn: &mut Conn, commit: &StepCommit) -> Result<()> {
         &commit.now,
         &ack_id,
         &ack_owner,
-        &history.at,
-        &history.kind,
-        &history.text,
-        &history.data,
     ];
+    params.extend(history.params());
     params.extend(messages.params());
     let row = conn.query_one(&sql, &params)?;
     let (acked, updated): (i64, i64) = (row.get(0), row.get(1));

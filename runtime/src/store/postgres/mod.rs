@@ -39,7 +39,8 @@ use serde_json::Value as Json;
 
 use super::{
     Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
-    MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit, Store, StoreError,
+    MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit, StepStamp, Store,
+    StoreError,
 };
 pub use conn::PostgresOptions;
 use conn::{Db, Finish, Manager};
@@ -47,14 +48,21 @@ use conn::{Db, Finish, Manager};
 type Result<T> = std::result::Result<T, StoreError>;
 
 /// The migrations, in order: (version, name, SQL).
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "step_stamps",
+        include_str!("../migrations/postgres/0002_step_stamps.sql"),
+    ),
+];
 
 /// The schema version this build writes.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 1;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 2;
 
 /// The [`Store`] on PostgreSQL.
 pub struct PostgresStore {
@@ -289,7 +297,7 @@ impl Store for PostgresStore {
     fn history(&self, id: &str, after_seq: i64) -> Result<Vec<HistoryRow>> {
         self.db.read("history", |conn| {
             let rows = conn.query(
-                "SELECT seq, at, kind, text, data FROM history
+                "SELECT seq, at, kind, text, data, node, started_us, finished_us FROM history
                  WHERE instance = $1 AND seq > $2 ORDER BY seq",
                 &[&id, &after_seq],
             )?;
@@ -297,7 +305,16 @@ impl Store for PostgresStore {
                 .map(|row| {
                     let seq: i64 = row.get(0);
                     let data: String = row.get(4);
+                    let step = match (row.get(5), row.get(6), row.get(7)) {
+                        (Some(node), Some(started_us), Some(finished_us)) => Some(StepStamp {
+                            node,
+                            started_us,
+                            finished_us,
+                        }),
+                        _ => None,
+                    };
                     Ok(HistoryRow {
+                        step,
                         seq,
                         at: row.get(1),
                         kind: row.get(2),

@@ -2,7 +2,9 @@
 //! and records what the body reads, writes and uses. Stage errors are pushed as
 //! diagnostics with spans relative to the body's start.
 
+mod access;
 mod call;
+mod collections;
 mod expr;
 mod narrow;
 mod stmt;

@@ -7,6 +7,7 @@
 //! Layouts (records, enums, inputs, facts) follow declaration order.
 
 mod body;
+mod call;
 mod expr;
 mod test;
 

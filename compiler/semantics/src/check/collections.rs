@@ -1,0 +1,175 @@
+//! List and map literals: their element types, from the items and from the type expected.
+
+use super::Checker;
+use crate::types::Type;
+use cosmos_diagnostics::{Code, Span};
+use cosmos_syntax::ast::{Expr, MapKey};
+
+impl Checker<'_> {
+    pub(super) fn check_list(
+        &mut self,
+        items: &[Expr],
+        expected: Option<&Type>,
+        span: Span,
+    ) -> Type {
+        // A literal where `T?` is expected is a `T`.
+        let expected_element = match expected.map(Type::non_null) {
+            Some(Type::List(t)) => Some(*t),
+            Some(Type::Json) => Some(Type::Json),
+            _ => None,
+        };
+        if items.is_empty() {
+            return match expected_element {
+                Some(t) => Type::list(t),
+                None => {
+                    self.error(
+                        Code::CANNOT_INFER,
+                        span,
+                        "the element type of `[]` is not known here",
+                    )
+                    .notes
+                    .push("give it a type: `def xs: List<String> = []`".to_string());
+                    Type::Error
+                }
+            };
+        }
+        let mut joined: Option<Type> = None;
+        for item in items {
+            // Without an expected type, the elements so far guide the next ones, so that
+            // `[[1], []]` is a `List<List<Int>>`.
+            let ty = match &expected_element {
+                Some(t) => self.check_expected(item, t),
+                None => {
+                    let guide = joined
+                        .clone()
+                        .filter(|t| !t.is_bottom() && !matches!(t, Type::Null));
+                    self.check_expr(item, guide.as_ref())
+                }
+            };
+            joined = Some(match joined {
+                None => ty,
+                Some(previous) => {
+                    match previous.join(&ty) {
+                        Some(t) => t,
+                        None if expected_element.is_some() => previous,
+                        None => {
+                            self.error(
+                            Code::TYPE_MISMATCH,
+                            item.span,
+                            format!("list elements must have one type: found `{previous}` and `{ty}`"),
+                        );
+                            Type::Error
+                        }
+                    }
+                }
+            });
+        }
+        match expected_element {
+            Some(t) => Type::list(t),
+            None => Type::list(joined.unwrap_or(Type::Error)),
+        }
+    }
+
+    pub(super) fn check_map(
+        &mut self,
+        entries: &[cosmos_syntax::ast::MapEntry],
+        expected: Option<&Type>,
+        span: Span,
+    ) -> Type {
+        // A literal where `T?` is expected is a `T`.
+        let (expected_key, expected_value) = match expected.map(Type::non_null) {
+            Some(Type::Map(k, v)) => (Some(*k), Some(*v)),
+            Some(Type::Json) => (Some(Type::String), Some(Type::Json)),
+            _ => (None, None),
+        };
+        if entries.is_empty() {
+            return match (expected_key, expected_value) {
+                (Some(k), Some(v)) => Type::map(k, v),
+                _ => {
+                    self.error(
+                        Code::CANNOT_INFER,
+                        span,
+                        "the key and value types of `[:]` are not known here",
+                    )
+                    .notes
+                    .push("give it a type: `def m: Map<String, Int> = [:]`".to_string());
+                    Type::Error
+                }
+            };
+        }
+        let mut key_type: Option<Type> = None;
+        let mut value_type: Option<Type> = None;
+        for entry in entries {
+            let (k, k_span) = match &entry.key {
+                MapKey::Name(ident) => (Type::String, ident.span),
+                MapKey::Expr(e) => (
+                    match &expected_key {
+                        Some(t) => self.check_expected(e, t),
+                        None => self.check_expr(e, None),
+                    },
+                    e.span,
+                ),
+            };
+            if let Some(t) = &expected_key {
+                if matches!(entry.key, MapKey::Name(_)) {
+                    self.coerce(&k, t, k_span);
+                }
+            } else if !k.is_map_key() {
+                self.error(
+                    Code::INVALID_MAP_KEY,
+                    k_span,
+                    format!("map keys must be `String`, `Int` or an enum, not `{k}`"),
+                );
+            }
+            let v = match &expected_value {
+                Some(t) => self.check_expected(&entry.value, t),
+                None => {
+                    let guide = value_type
+                        .clone()
+                        .filter(|t| !t.is_bottom() && !matches!(t, Type::Null));
+                    self.check_expr(&entry.value, guide.as_ref())
+                }
+            };
+            key_type = Some(match key_type {
+                None => k,
+                Some(previous) if previous == k || k.is_bottom() => previous,
+                Some(previous) if previous.is_bottom() => k,
+                Some(previous) => {
+                    if expected_key.is_none() {
+                        self.error(
+                            Code::TYPE_MISMATCH,
+                            k_span,
+                            format!("map keys must have one type: found `{previous}` and `{k}`"),
+                        );
+                    }
+                    previous
+                }
+            });
+            value_type = Some(match value_type {
+                None => v,
+                Some(previous) => match previous.join(&v) {
+                    Some(t) => t,
+                    None => {
+                        if expected_value.is_none() {
+                            self.error(
+                                Code::TYPE_MISMATCH,
+                                entry.value.span,
+                                format!("map values must have one type: found `{previous}` and `{v}`"),
+                            )
+                            .notes
+                            .push("where the map is `Json` (an `output`, a function argument of type `Json`), its values may differ".to_string());
+                        }
+                        previous
+                    }
+                },
+            });
+        }
+        match (expected_key, expected_value) {
+            (Some(k), Some(v)) => Type::map(k, v),
+            _ => Type::map(
+                key_type.unwrap_or(Type::Error),
+                value_type.unwrap_or(Type::Error),
+            ),
+        }
+    }
+}

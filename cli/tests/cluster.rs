@@ -9,11 +9,12 @@
 mod support;
 
 use support::server::{Server, agent, assert_steps_never_overlap};
+use support::workflows::{GATE_V1, GATE_V2, chain, chain_seen, chain_total};
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ENV: &str = "COSMOS_TEST_POSTGRES";
 
@@ -75,36 +76,6 @@ impl Drop for Schema {
     }
 }
 
-const CHAIN: &str = r#"
-/** Doubles n, slowly. */
-function work(n: Int): Int {
-    command ["sh", "functions/work.sh"]
-    timeout 3.s
-}
-
-workflow Chain {
-    input { seed: Int }
-    facts {
-        step: Int = 0
-        total: Int = 0
-        seen: List<Int> = []
-    }
-
-    rule "work" {
-        match { step < 5 }
-        action { work(n: seed + step) }
-        reaction {
-            total += result
-            seen << result
-            step += 1
-        }
-    }
-
-    complete when { step == 5 }
-    output { [total: total, steps: step] }
-}
-"#;
-
 /// Reads `{"n": N}`, sleeps a little, logs its call's idempotency key with its start
 /// and end (ms) to calls.log, and prints 2N.
 const WORK: &str = r#"read line
@@ -148,24 +119,6 @@ fn sortable(at: &Value) -> String {
     }
 }
 
-fn wait_all_finished(server: &Server, ids: &[String], limit: Duration) {
-    let start = Instant::now();
-    loop {
-        let unfinished = ids
-            .iter()
-            .filter(|id| server.get(&format!("/v1/instances/{id}")).1["status"] == "RUNNING")
-            .count();
-        if unfinished == 0 {
-            return;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "{unfinished} instances still running after {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// (start, end) of each call attempt per instance, from calls.log.
 fn call_intervals(root: &Path) -> BTreeMap<String, Vec<(String, i64, i64)>> {
     let log = std::fs::read_to_string(root.join("calls.log")).unwrap_or_default();
@@ -192,7 +145,7 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
     };
     let project = support::project(&[
         support::MANIFEST,
-        ("src/main.emx", CHAIN),
+        ("src/main.emx", &chain("3.s")),
         ("functions/work.sh", WORK),
     ]);
     let root = project.path();
@@ -230,20 +183,20 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
     let only_ids: Vec<String> = ids.iter().map(|(_, id)| id.clone()).collect();
     // A call the dead node was running comes back when its lease expires: the
     // function's timeout (3 s) plus the runtime's 30 s margin.
-    wait_all_finished(&survivors[0], &only_ids, Duration::from_secs(150));
+    survivors[0].wait_all_finished(&only_ids, Duration::from_secs(150));
 
     let calls = call_intervals(root);
     let mut steps_by_node = std::collections::BTreeSet::new();
     for (seed, id) in &ids {
         let (_, body) = survivors[1].get(&format!("/v1/instances/{id}"));
         assert_eq!(body["status"], "COMPLETED", "{body}");
-        let total: i64 = (0..5).map(|step| 2 * (seed + step)).sum();
+        let total = chain_total(*seed);
         assert_eq!(
             body["output"],
             json!({"total": total, "steps": 5}),
             "{body}"
         );
-        let seen: Vec<i64> = (0..5).map(|step| 2 * (seed + step)).collect();
+        let seen = chain_seen(*seed);
         assert_eq!(body["facts"]["seen"], json!(seen), "{body}");
 
         let (_, history) = survivors[0].get(&format!("/v1/instances/{id}/history"));
@@ -326,24 +279,6 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
     }
 }
 
-const V1: &str = r#"
-workflow Gate {
-    facts { by: String? }
-    signal approve(who: String) { by = "v1:${who}" }
-    complete when { by != null }
-    output { [by: by] }
-}
-"#;
-
-const V2: &str = r#"
-workflow Gate {
-    facts { by: String? }
-    signal approve(who: String) { by = "v2:${who}" }
-    complete when { by != null }
-    output { [by: by] }
-}
-"#;
-
 /// A rolling upgrade: node A serves v1, node B is started with v2 on the same
 /// database. New instances started on B run v2; an instance started on A keeps v1,
 /// whichever node signals it, and after A stops.
@@ -352,8 +287,8 @@ fn a_new_bundle_on_one_node_leaves_running_instances_on_theirs() {
     let Some(schema) = schema("a_new_bundle_on_one_node_leaves_running_instances_on_theirs") else {
         return;
     };
-    let v1 = support::project(&[support::MANIFEST, ("src/main.emx", V1)]);
-    let v2 = support::project(&[support::MANIFEST, ("src/main.emx", V2)]);
+    let v1 = support::project(&[support::MANIFEST, ("src/main.emx", GATE_V1)]);
+    let v2 = support::project(&[support::MANIFEST, ("src/main.emx", GATE_V2)]);
     let a = node(v1.path(), &schema.url);
     let (status, old) = a.post("/v1/workflows/Gate/instances", json!({}));
     assert_eq!(status, 201, "{old}");

@@ -6,6 +6,7 @@
 mod support;
 
 use support::server::{Server, agent, assert_steps_never_overlap, call};
+use support::workflows::{GATE_V1, GATE_V2, chain, chain_seen, chain_total};
 
 /// Every test's server keeps its state in this SQLite file under the project.
 const STORE: &[&str] = &["--store", "state.db"];
@@ -13,40 +14,6 @@ const STORE: &[&str] = &["--store", "state.db"];
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-const CHAIN: &str = r#"
-/** Doubles n, slowly. */
-function work(n: Int): Int {
-    command ["sh", "functions/work.sh"]
-    timeout 20.s
-}
-
-workflow Chain {
-    input { seed: Int }
-    facts {
-        step: Int = 0
-        total: Int = 0
-        seen: List<Int> = []
-    }
-
-    rule "work" {
-        match { step < 5 }
-        action { work(n: seed + step) }
-        reaction {
-            total += result
-            seen << result
-            step += 1
-        }
-    }
-
-    signal bump(by: Int) {
-        total += by
-    }
-
-    complete when { step == 5 }
-    output { [total: total, steps: step] }
-}
-"#;
 
 /// Reads `{"n": N}` and prints 2N after a short, varying pause.
 const WORK: &str = r#"read line
@@ -58,35 +25,9 @@ echo $(( n * 2 ))
 fn chain_project() -> tempfile::TempDir {
     support::project(&[
         support::MANIFEST,
-        ("src/main.emx", CHAIN),
+        ("src/main.emx", &chain("20.s")),
         ("functions/work.sh", WORK),
     ])
-}
-
-/// The output an uncrashed run of Chain gives for `seed`.
-fn expected_total(seed: i64) -> i64 {
-    (0..5).map(|step| 2 * (seed + step)).sum()
-}
-
-fn wait_all_finished(server: &Server, ids: &[String], limit: Duration) {
-    let start = Instant::now();
-    loop {
-        let unfinished = ids
-            .iter()
-            .filter(|id| {
-                let (_, body) = server.get(&format!("/v1/instances/{id}"));
-                body["status"] == "RUNNING"
-            })
-            .count();
-        if unfinished == 0 {
-            return;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "{unfinished} instances still running after {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]
@@ -120,18 +61,18 @@ fn instances_survive_kill_9_with_every_reaction_applied_once() {
     );
     let server = server.unwrap();
     let only_ids: Vec<String> = ids.iter().map(|(_, id)| id.clone()).collect();
-    wait_all_finished(&server, &only_ids, Duration::from_secs(120));
+    server.wait_all_finished(&only_ids, Duration::from_secs(120));
 
     for (seed, id) in &ids {
         let (_, body) = server.get(&format!("/v1/instances/{id}"));
         assert_eq!(body["status"], "COMPLETED", "{body}");
-        let total = expected_total(*seed);
+        let total = chain_total(*seed);
         assert_eq!(
             body["output"],
             json!({"total": total, "steps": 5}),
             "{body}"
         );
-        let seen: Vec<i64> = (0..5).map(|step| 2 * (seed + step)).collect();
+        let seen = chain_seen(*seed);
         assert_eq!(body["facts"]["seen"], json!(seen), "{body}");
         let (_, history) = server.get(&format!("/v1/instances/{id}/history"));
         assert_steps_never_overlap(&history);
@@ -194,11 +135,11 @@ fn bad_requests_get_4xx_and_change_nothing() {
         json!({"by": 100}),
     );
     assert_eq!(status, 200);
-    wait_all_finished(&server, std::slice::from_ref(&id), Duration::from_secs(30));
+    server.wait_all_finished(std::slice::from_ref(&id), Duration::from_secs(30));
     let (_, body) = server.get(&format!("/v1/instances/{id}"));
     assert_eq!(
         body["output"]["total"],
-        json!(expected_total(3) + 100),
+        json!(chain_total(3) + 100),
         "{body}"
     );
 }
@@ -210,7 +151,7 @@ fn a_token_guards_the_api_but_not_healthz() {
             "cosmos.toml",
             "[project]\nname = \"demo\"\n\n[runtime]\ntoken = \"sesame\"\n",
         ),
-        ("src/main.emx", CHAIN),
+        ("src/main.emx", &chain("20.s")),
         ("functions/work.sh", WORK),
     ]);
     let server = Server::start(project.path(), STORE, &[]);
@@ -263,27 +204,9 @@ fn an_idempotency_key_starts_one_instance() {
     assert_eq!(a["id"], b["id"]);
 }
 
-const V1: &str = r#"
-workflow Gate {
-    facts { by: String? }
-    signal approve(who: String) { by = "v1:${who}" }
-    complete when { by != null }
-    output { [by: by] }
-}
-"#;
-
-const V2: &str = r#"
-workflow Gate {
-    facts { by: String? }
-    signal approve(who: String) { by = "v2:${who}" }
-    complete when { by != null }
-    output { [by: by] }
-}
-"#;
-
 #[test]
 fn a_new_bundle_leaves_running_instances_on_theirs_and_sigterm_stops_cleanly() {
-    let project = support::project(&[support::MANIFEST, ("src/main.emx", V1)]);
+    let project = support::project(&[support::MANIFEST, ("src/main.emx", GATE_V1)]);
     let root = project.path();
     let server = Server::start(root, STORE, &[]);
     let (status, old) = server.post("/v1/workflows/Gate/instances", json!({}));
@@ -300,7 +223,7 @@ fn a_new_bundle_leaves_running_instances_on_theirs_and_sigterm_stops_cleanly() {
     drop(server);
 
     // Deploy v2: new instances run it, the old instance keeps v1.
-    std::fs::write(root.join("src/main.emx"), V2).unwrap();
+    std::fs::write(root.join("src/main.emx"), GATE_V2).unwrap();
     let server = Server::start(root, STORE, &[]);
     let (_, new) = server.post("/v1/workflows/Gate/instances", json!({}));
     let new_id = new["id"].as_str().unwrap().to_string();
@@ -365,7 +288,7 @@ workflow Once {
     drop(server);
 
     let server = Server::start(root, STORE, &[]);
-    wait_all_finished(&server, std::slice::from_ref(&id), Duration::from_secs(20));
+    server.wait_all_finished(std::slice::from_ref(&id), Duration::from_secs(20));
     let (_, body) = server.get(&format!("/v1/instances/{id}"));
     assert_eq!(body["output"], json!({"n": 7}), "{body}");
     let runs = std::fs::read_to_string(root.join("runs.log")).unwrap();
@@ -392,9 +315,9 @@ fn serve_runs_a_compiled_bundle_without_the_sources() {
     let (status, body) = server.post("/v1/workflows/Chain/instances", json!({"seed": 2}));
     assert_eq!(status, 201, "{body}");
     let id = body["id"].as_str().unwrap().to_string();
-    wait_all_finished(&server, std::slice::from_ref(&id), Duration::from_secs(30));
+    server.wait_all_finished(std::slice::from_ref(&id), Duration::from_secs(30));
     let (_, body) = server.get(&format!("/v1/instances/{id}"));
-    assert_eq!(body["output"]["total"], json!(expected_total(2)), "{body}");
+    assert_eq!(body["output"]["total"], json!(chain_total(2)), "{body}");
 
     // A bundle that is not one is refused with a message, before listening.
     std::fs::write(root.join("bad.cosmos"), "not a bundle").unwrap();

@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod server;
+pub mod workflows;
 
 use std::fs;
 use std::path::Path;

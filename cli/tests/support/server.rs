@@ -56,6 +56,25 @@ impl Server {
         assert!(exit.success(), "serve exits 0 after SIGTERM: {exit:?}");
     }
 
+    /// Waits until none of `ids` is RUNNING, failing the test after `limit`.
+    pub fn wait_all_finished(&self, ids: &[String], limit: std::time::Duration) {
+        let start = std::time::Instant::now();
+        loop {
+            let unfinished = ids
+                .iter()
+                .filter(|id| self.get(&format!("/v1/instances/{id}")).1["status"] == "RUNNING")
+                .count();
+            if unfinished == 0 {
+                return;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "{unfinished} instances still running after {limit:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     pub fn get(&self, path: &str) -> (u16, Value) {
         call(agent().get(format!("{}{path}", self.base)).call())
     }

@@ -20,71 +20,11 @@
 #[allow(dead_code)]
 #[path = "../tests/support/server.rs"]
 mod server;
+mod warm_tick;
 
 use serde_json::{Value, json};
 use server::Server;
-use std::io::{BufRead, Write};
-use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// Worker mode: answer `{"id", "calls": [{"n": N}, …]}` with `N + 1` for each call.
-fn worker() {
-    let stdin = std::io::stdin();
-    let mut stdout = std::io::stdout().lock();
-    for line in stdin.lock().lines() {
-        let message: Value = serde_json::from_str(&line.unwrap()).unwrap();
-        let results: Vec<Value> = message["calls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| json!({"ok": c["n"].as_i64().unwrap_or(0) + 1}))
-            .collect();
-        writeln!(
-            stdout,
-            "{}",
-            json!({"id": message["id"], "results": results})
-        )
-        .unwrap();
-        stdout.flush().unwrap();
-    }
-}
-
-fn project(dir: &Path, exe: &str) {
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    std::fs::write(
-        dir.join("cosmos.toml"),
-        "[project]\nname = \"bench\"\n\n[pools.default]\nmax = 4\nwarm = 2\n",
-    )
-    .unwrap();
-    let source = format!(
-        r#"
-function tick(n: Int): Int {{
-    command [{exe:?}]
-    warm 1
-}}
-
-/** Three warm calls. */
-workflow Three {{
-    input {{ seed: Int }}
-    facts {{ n: Int = 0 }}
-    rule "call" {{
-        match {{ n < 3 }}
-        action {{ tick(n: n) }}
-        reaction {{ n = result }}
-    }}
-    complete when {{ n >= 3 }}
-}}
-"#
-    );
-    std::fs::write(dir.join("src/main.emx"), source).unwrap();
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
 
 fn completed(agent: &ureq::Agent, base: &str) -> usize {
     let mut total = 0;
@@ -147,7 +87,7 @@ impl Drop for Schema {
 /// Instances per second of one run: `nodes` nodes on `store`.
 fn run(exe: &str, store: &str, nodes: usize, instances: usize) -> f64 {
     let dir = tempfile::tempdir().unwrap();
-    project(dir.path(), exe);
+    warm_tick::project(dir.path(), exe, warm_tick::THREE);
     let servers: Vec<Server> = (0..nodes)
         .map(|_| Server::start(dir.path(), &["--store", store], &[]))
         .collect();
@@ -158,7 +98,7 @@ fn run(exe: &str, store: &str, nodes: usize, instances: usize) -> f64 {
         .map(|client| {
             let bases = bases.clone();
             std::thread::spawn(move || {
-                let agent = agent();
+                let agent = server::agent();
                 for seed in (client..instances).step_by(4) {
                     let base = &bases[seed % bases.len()];
                     let mut response = agent
@@ -174,7 +114,7 @@ fn run(exe: &str, store: &str, nodes: usize, instances: usize) -> f64 {
     for client in clients {
         client.join().unwrap();
     }
-    let agent = agent();
+    let agent = server::agent();
     while completed(&agent, &bases[0]) < instances {
         assert!(start.elapsed() < Duration::from_secs(600), "too slow");
         std::thread::sleep(Duration::from_millis(20));
@@ -188,8 +128,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    if std::env::var("COSMOS_PROTOCOL").as_deref() == Ok("lines") {
-        worker();
+    if warm_tick::serve_if_worker(None) {
         return;
     }
     if std::env::args().any(|a| a == "--list") {

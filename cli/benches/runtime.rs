@@ -23,104 +23,47 @@
 #[allow(dead_code)]
 #[path = "../tests/support/server.rs"]
 mod server;
+mod warm_tick;
 
 use serde_json::{Value, json};
 use server::Server;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-fn now_ns() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-}
-
-/// Worker mode: answer `{"id", "calls": [{"n": N}]}` with `N + 1` for each call,
-/// stamping `answered NS` before each answer and `received NS` on each message into
-/// `ticks.log` in the current folder (the project's root).
-fn worker() {
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open("ticks.log")
-        .unwrap();
-    let stdin = std::io::stdin();
-    let mut stdout = std::io::stdout().lock();
-    for line in stdin.lock().lines() {
-        let received = now_ns();
-        let message: Value = serde_json::from_str(&line.unwrap()).unwrap();
-        let results: Vec<Value> = message["calls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| json!({"ok": c["n"].as_i64().unwrap_or(0) + 1}))
-            .collect();
-        let answer = json!({"id": message["id"], "results": results});
-        let answered = now_ns();
-        writeln!(log, "received {received}\nanswered {answered}").unwrap();
-        writeln!(stdout, "{answer}").unwrap();
-        stdout.flush().unwrap();
-    }
-}
-
-fn project(dir: &Path, exe: &str) {
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    std::fs::write(
-        dir.join("cosmos.toml"),
-        "[project]\nname = \"bench\"\n\n[pools.default]\nmax = 4\nwarm = 2\n",
-    )
-    .unwrap();
-    let source = format!(
-        r#"
-function tick(n: Int): Int {{
-    command [{exe:?}]
-    warm 1
-}}
-
+/// The benchmark's workflows besides `Three`.
+const WORKFLOWS: &str = r#"
 /** 100 steps: a warm call, then a pure rule, in turn. */
-workflow Steps {{
-    facts {{
+workflow Steps {
+    facts {
         n: Int = 0
         pure: Int = 0
-    }}
-    rule "call" {{
-        match {{ n < 100 && pure == n }}
-        action {{ tick(n: n) }}
-        reaction {{ n = result }}
-    }}
-    rule "pure" {{
-        match {{ pure < n }}
-        action {{ n }}
-        reaction {{ pure = result }}
-    }}
-    complete when {{ n >= 100 && pure == n }}
-}}
-
-/** Three warm calls. */
-workflow Three {{
-    input {{ seed: Int }}
-    facts {{ n: Int = 0 }}
-    rule "call" {{
-        match {{ n < 3 }}
-        action {{ tick(n: n) }}
-        reaction {{ n = result }}
-    }}
-    complete when {{ n >= 3 }}
-}}
+    }
+    rule "call" {
+        match { n < 100 && pure == n }
+        action { tick(n: n) }
+        reaction { n = result }
+    }
+    rule "pure" {
+        match { pure < n }
+        action { n }
+        reaction { pure = result }
+    }
+    complete when { n >= 100 && pure == n }
+}
 
 /** Waits for a signal. */
-workflow Parked {{
-    input {{ seed: Int }}
-    facts {{ by: String? }}
-    signal go(who: String) {{ by = who }}
-    complete when {{ by != null }}
-}}
-"#
-    );
-    std::fs::write(dir.join("src/main.emx"), source).unwrap();
+workflow Parked {
+    input { seed: Int }
+    facts { by: String? }
+    signal go(who: String) { by = who }
+    complete when { by != null }
+}
+"#;
+
+fn project(dir: &Path, exe: &str) {
+    warm_tick::project(dir, exe, &format!("{}{WORKFLOWS}", warm_tick::THREE));
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -228,8 +171,7 @@ fn count(agent: &ureq::Agent, base: &str, workflow: &str, status: &str) -> usize
 }
 
 fn main() {
-    if std::env::var("COSMOS_PROTOCOL").as_deref() == Ok("lines") {
-        worker();
+    if warm_tick::serve_if_worker(Some("ticks.log")) {
         return;
     }
     if std::env::args().any(|a| a == "--list") {

@@ -35,7 +35,10 @@
 //! than this build knows is refused with [`StoreError::Migration`] rather than
 //! written to.
 
-use std::collections::{BTreeMap, HashSet};
+mod instances;
+mod queue;
+
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -49,25 +52,23 @@ use super::{
     MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit, StepStamp, Store,
     StoreError,
 };
+use instances::{instance_in, step_ack, step_rest};
+use queue::{ack_in, enqueue_in, lease_in};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
-/// `messages.state` of a message enqueued ready, or scheduled (a timer).
-const READY: i64 = 0;
-const SCHEDULED: i64 = 3;
-
 /// The migrations, in order: (version, name, SQL).
 const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("migrations/0001_init.sql")),
+    (1, "init", include_str!("../migrations/0001_init.sql")),
     (
         2,
         "queue_states",
-        include_str!("migrations/0002_queue_states.sql"),
+        include_str!("../migrations/0002_queue_states.sql"),
     ),
     (
         3,
         "step_stamps",
-        include_str!("migrations/0003_step_stamps.sql"),
+        include_str!("../migrations/0003_step_stamps.sql"),
     ),
 ];
 
@@ -243,291 +244,8 @@ fn sql_limit(limit: usize) -> i64 {
     }
 }
 
-// ---- queue, inside a transaction ----
-
-fn enqueue_in(conn: &Connection, messages: &[NewMessage], now: i64) -> Result<Vec<MessageId>> {
-    let mut ids = Vec::with_capacity(messages.len());
-    for message in messages {
-        if let Some(key) = &message.idempotency_key {
-            let existing: Option<MessageId> = conn
-                .prepare_cached(
-                    "SELECT id FROM messages
-                     WHERE queue = ?1 AND live_key = ?2",
-                )?
-                .query_row(params![message.queue, key], |row| row.get(0))
-                .optional()?;
-            if let Some(id) = existing {
-                ids.push(id);
-                continue;
-            }
-        }
-        let metadata = serde_json::to_string(&message.metadata)
-            .map_err(|e| StoreError::Invalid(format!("unserializable metadata: {e}")))?;
-        let payload = json_text(&message.payload)?;
-        let id = conn
-            .prepare_cached(
-                "INSERT INTO messages (queue, state, priority, deadline, deadline_ord, visible_at,
-                     exclusivity, metadata, payload, idempotency_key, live_key, max_attempts,
-                     attempts, enqueued_at)
-                 VALUES (?1, ?12, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, 0, ?11)",
-            )?
-            .insert(params![
-                message.queue,
-                message.priority,
-                message.deadline,
-                message.deadline.unwrap_or(i64::MAX),
-                message.visible_at,
-                message.exclusivity,
-                metadata,
-                payload,
-                message.idempotency_key,
-                message.max_attempts.map(i64::from),
-                now,
-                if message.visible_at > now {
-                    SCHEDULED
-                } else {
-                    READY
-                },
-            ])?;
-        ids.push(id);
-    }
-    Ok(ids)
-}
-
-/// Makes the scheduled messages of `queue` that are due at `now` ready, and ends the
-/// expired leases: back to ready, or dead when the message has had `max_attempts`
-/// leases. When there is nothing to do these are index probes that write nothing.
-fn prepare_queue(conn: &Connection, queue: &str, now: i64) -> Result<()> {
-    conn.prepare_cached(
-        "UPDATE messages SET state = 0 WHERE queue = ?1 AND state = 3 AND visible_at <= ?2",
-    )?
-    .execute(params![queue, now])?;
-    conn.prepare_cached(
-        "UPDATE messages SET state = 2, live_key = NULL, owner = NULL, lease_until = NULL,
-             dead_reason = 'lease expired after ' || attempts || ' attempt(s)'
-         WHERE queue = ?1 AND state = 1 AND lease_until <= ?2
-           AND max_attempts IS NOT NULL AND attempts >= max_attempts",
-    )?
-    .execute(params![queue, now])?;
-    conn.prepare_cached(
-        "UPDATE messages SET state = 0, owner = NULL, lease_until = NULL
-         WHERE queue = ?1 AND state = 1 AND lease_until <= ?2",
-    )?
-    .execute(params![queue, now])?;
-    Ok(())
-}
-
-/// Deletes message `id` if `owner` holds a live lease on it at `now`.
-fn ack_in(conn: &Connection, id: MessageId, owner: &str, now: i64) -> Result<bool> {
-    let deleted = conn
-        .prepare_cached(
-            "DELETE FROM messages WHERE id = ?1 AND state = 1 AND owner = ?2 AND lease_until > ?3",
-        )?
-        .execute(params![id, owner, now])?;
-    Ok(deleted == 1)
-}
-
-/// The query listing the leasable messages of a request in delivery order, and its
-/// parameters. It walks `messages_ready` in delivery order and stops as soon as the
-/// lease is full (the planner, not knowing that, may prefer to sort every visible
-/// message, hence `INDEXED BY`); delayed messages are skipped on the index entry.
-fn candidates_query(request: &LeaseRequest) -> (String, Vec<Value>) {
-    let mut sql = String::from(
-        "SELECT m.id, m.exclusivity FROM messages m INDEXED BY messages_ready
-         WHERE m.state = 0 AND m.queue = ?1 AND m.visible_at <= ?2
-           AND (m.exclusivity IS NULL OR NOT EXISTS (
-                SELECT 1 FROM messages l
-                WHERE l.state = 1 AND l.queue = m.queue AND l.exclusivity = m.exclusivity))",
-    );
-    let mut values = vec![
-        Value::Text(request.queue.clone()),
-        Value::Integer(request.now),
-    ];
-    for (key, value) in &request.filter {
-        let k = values.len() + 1;
-        sql.push_str(&format!(
-            "\n           AND EXISTS (SELECT 1 FROM json_each(m.metadata) j \
-             WHERE j.key = ?{k} AND j.value = ?{})",
-            k + 1
-        ));
-        values.push(Value::Text(key.clone()));
-        values.push(Value::Text(value.clone()));
-    }
-    sql.push_str("\n         ORDER BY m.priority DESC, m.deadline_ord, m.id");
-    (sql, values)
-}
-
-fn lease_in(conn: &Connection, request: &LeaseRequest) -> Result<Vec<Leased>> {
-    prepare_queue(conn, &request.queue, request.now)?;
-    if request.limit == 0 {
-        return Ok(Vec::new());
-    }
-    let (sql, values) = candidates_query(request);
-    let mut chosen = Vec::new();
-    {
-        let mut statement = conn.prepare_cached(&sql)?;
-        let mut rows = statement.query(params_from_iter(values))?;
-        let mut taken_values = HashSet::new();
-        while let Some(row) = rows.next()? {
-            let id: MessageId = row.get(0)?;
-            let exclusivity: Option<String> = row.get(1)?;
-            if let Some(value) = exclusivity
-                && !taken_values.insert(value)
-            {
-                continue;
-            }
-            chosen.push(id);
-            if chosen.len() >= request.limit {
-                break;
-            }
-        }
-    }
-
-    let lease_until = request.now.saturating_add(request.lease_ms);
-    let mut leased = Vec::with_capacity(chosen.len());
-    let mut statement = conn.prepare_cached(
-        "UPDATE messages SET state = 1, owner = ?2, lease_until = ?3, attempts = attempts + 1
-         WHERE id = ?1
-         RETURNING id, queue, priority, payload, metadata, exclusivity, attempts, lease_until,
-                   idempotency_key",
-    )?;
-    for id in chosen {
-        let raw = statement.query_row(params![id, request.owner, lease_until], |row| {
-            Ok(RawLeased {
-                id: row.get(0)?,
-                queue: row.get(1)?,
-                priority: row.get(2)?,
-                payload: row.get(3)?,
-                metadata: row.get(4)?,
-                exclusivity: row.get(5)?,
-                attempts: row.get(6)?,
-                lease_until: row.get(7)?,
-                idempotency_key: row.get(8)?,
-            })
-        })?;
-        leased.push(raw.decode()?);
-    }
-    Ok(leased)
-}
-
-struct RawLeased {
-    id: MessageId,
-    queue: String,
-    priority: i64,
-    payload: String,
-    metadata: String,
-    exclusivity: Option<String>,
-    attempts: i64,
-    lease_until: i64,
-    idempotency_key: Option<String>,
-}
-
-impl RawLeased {
-    fn decode(self) -> Result<Leased> {
-        Ok(Leased {
-            payload: parse_json(&self.payload, "messages", &self.id, "payload")?,
-            metadata: parse_metadata(&self.metadata, self.id)?,
-            attempts: to_u32(self.attempts, "messages", &self.id, "attempts")?,
-            id: self.id,
-            queue: self.queue,
-            priority: self.priority,
-            exclusivity: self.exclusivity,
-            lease_until: self.lease_until,
-            idempotency_key: self.idempotency_key,
-        })
-    }
-}
-
-// ---- instances, inside a transaction ----
-
-/// The ack of a step: checked (and applied) before anything else it writes, so that
-/// a lost lease fails first. A lost lease wins over a version conflict, being its
-/// cause when exclusivity keeps one step of an instance at a time.
-fn step_ack(conn: &Connection, commit: &StepCommit) -> Result<()> {
-    if let Some((id, owner)) = &commit.ack
-        && !ack_in(conn, *id, owner, commit.now)?
-    {
-        return Err(StoreError::LeaseLost {
-            id: *id,
-            owner: owner.clone(),
-        });
-    }
-    Ok(())
-}
-
-/// The rest of a step besides the instance row: its history rows and new messages.
-fn step_rest(conn: &Connection, commit: &StepCommit) -> Result<()> {
-    if !commit.history.is_empty() {
-        let last: i64 = conn
-            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM history WHERE instance = ?1")?
-            .query_row(params![commit.instance], |row| row.get(0))?;
-        let mut insert = conn.prepare_cached(
-            "INSERT INTO history (instance, seq, at, kind, text, data, node, started_us,
-                 finished_us)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?;
-        let stamp = commit.stamp.as_ref();
-        for (seq, event) in (last + 1..).zip(&commit.history) {
-            insert.execute(params![
-                commit.instance,
-                seq,
-                event.at,
-                event.kind,
-                event.text,
-                json_text(&event.data)?,
-                stamp.map(|s| &s.node),
-                stamp.map(|s| s.started_us),
-                stamp.map(|s| s.finished_us),
-            ])?;
-        }
-    }
-    enqueue_in(conn, &commit.enqueue, commit.now)?;
-    Ok(())
-}
-
 fn optional_json(value: Option<&Json>) -> Result<Option<String>> {
     value.map(json_text).transpose()
-}
-
-struct RawInstance {
-    id: String,
-    workflow: String,
-    bundle: String,
-    status: String,
-    input: String,
-    facts: String,
-    output: Option<String>,
-    failure: Option<String>,
-    state: String,
-    version: i64,
-    created_at: i64,
-    updated_at: i64,
-    idempotency_key: Option<String>,
-}
-
-impl RawInstance {
-    fn decode(self) -> Result<InstanceRecord> {
-        let id = &self.id;
-        Ok(InstanceRecord {
-            input: parse_json(&self.input, "instances", id, "input")?,
-            facts: parse_json(&self.facts, "instances", id, "facts")?,
-            output: self
-                .output
-                .as_deref()
-                .map(|text| parse_json(text, "instances", id, "output"))
-                .transpose()?,
-            state: parse_json(&self.state, "instances", id, "state")?,
-            id: self.id,
-            workflow: self.workflow,
-            bundle: self.bundle,
-            status: self.status,
-            failure: self.failure,
-            version: self.version,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            idempotency_key: self.idempotency_key,
-        })
-    }
 }
 
 impl Store for SqliteStore {
@@ -589,31 +307,7 @@ impl Store for SqliteStore {
 
     fn instance(&self, id: &str) -> Result<Option<InstanceRecord>> {
         let conn = self.conn();
-        let raw = conn
-            .prepare_cached(
-                "SELECT id, workflow, bundle, status, input, facts, output, failure, state,
-                        version, created_at, updated_at, idempotency_key
-                 FROM instances WHERE id = ?1",
-            )?
-            .query_row(params![id], |row| {
-                Ok(RawInstance {
-                    id: row.get(0)?,
-                    workflow: row.get(1)?,
-                    bundle: row.get(2)?,
-                    status: row.get(3)?,
-                    input: row.get(4)?,
-                    facts: row.get(5)?,
-                    output: row.get(6)?,
-                    failure: row.get(7)?,
-                    state: row.get(8)?,
-                    version: row.get(9)?,
-                    created_at: row.get(10)?,
-                    updated_at: row.get(11)?,
-                    idempotency_key: row.get(12)?,
-                })
-            })
-            .optional()?;
-        raw.map(RawInstance::decode).transpose()
+        instance_in(&conn, id)
     }
 
     fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>> {
@@ -969,14 +663,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn plan(conn: &Connection, sql: &str, values: Vec<Value>) -> String {
-        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let rows = statement
-            .query_map(params_from_iter(values), |row| row.get::<_, String>(3))
-            .unwrap();
-        rows.map(|row| row.unwrap()).collect::<Vec<_>>().join("\n")
-    }
-
     #[test]
     fn migrations_are_in_order_and_end_at_the_schema_version() {
         let versions: Vec<i64> = MIGRATIONS.iter().map(|m| m.0).collect();
@@ -1006,36 +692,6 @@ mod tests {
         assert_eq!(leased[0].payload, json!({"a": [1, 2]}));
         assert_eq!(leased[0].lease_until, 10);
         assert!(store.ack(ids[0], "w", 9).unwrap());
-    }
-
-    #[test]
-    fn lease_reads_the_ready_index_in_delivery_order() {
-        let store = SqliteStore::open_in_memory().unwrap();
-        let conn = store.conn();
-        let mut request = LeaseRequest {
-            queue: "q".into(),
-            ..LeaseRequest::default()
-        };
-        for filter in [
-            BTreeMap::new(),
-            BTreeMap::from([("k".to_string(), "v".to_string())]),
-        ] {
-            request.filter = filter;
-            let (sql, values) = candidates_query(&request);
-            let plan = plan(&conn, &sql, values);
-            assert!(plan.contains("USING INDEX messages_ready"), "{plan}");
-            assert!(plan.contains("messages_leased_exclusive"), "{plan}");
-            assert!(
-                !plan.contains("TEMP B-TREE"),
-                "sorts instead of using the index:\n{plan}"
-            );
-        }
-        let plan = plan(
-            &conn,
-            "UPDATE messages SET state = 0 WHERE queue = ?1 AND state = 1 AND lease_until <= ?2",
-            vec![Value::Text("q".into()), Value::Integer(0)],
-        );
-        assert!(plan.contains("messages_leased"), "{plan}");
     }
 
     #[test]

@@ -1,0 +1,322 @@
+//! Calls and timers in flight: sending a firing's calls out, taking in their results
+//! and failures (with `retry`), and timers firing (`sleep`, retry delays, a rule's
+//! `timeout`).
+
+use cosmos_ir::host::{CallFailure, CallRequest, HostError};
+use cosmos_ir::interp::Finish;
+use cosmos_ir::json::to_json;
+use cosmos_ir::value::Value;
+use serde_json::Value as Json;
+
+use super::state::{Slot, SlotState, Timer, TimerKind};
+use super::{CallId, Command, Cx, Engine, Failure, History, InstanceState, TimerId};
+
+impl Engine<'_> {
+    pub(super) fn start_timer(
+        &self,
+        instance: &mut InstanceState,
+        at: i64,
+        kind: TimerKind,
+        cx: &mut Cx,
+    ) {
+        let id = instance.next_timer;
+        instance.next_timer += 1;
+        instance.timers.push(Timer { id, at, kind });
+        cx.step.commands.push(Command::StartTimer { timer: id, at });
+    }
+
+    /// Sends slot `index` of the rule's flight out: a call, or a timer for `sleep`.
+    pub(super) fn dispatch(
+        &self,
+        instance: &mut InstanceState,
+        rule: &str,
+        index: usize,
+        cx: &mut Cx,
+    ) {
+        let Some(flight) = instance.in_flight.get(rule) else {
+            return;
+        };
+        let firing = flight.firing;
+        let Some(slot) = flight.slots.get(index) else {
+            return;
+        };
+        match &slot.request {
+            CallRequest::Function { name, args } => {
+                let call = CallId {
+                    rule: rule.to_string(),
+                    firing,
+                    index,
+                    attempt: slot.attempt,
+                };
+                cx.step.commands.push(Command::Call {
+                    key: format!(
+                        "{}/{}/{}/{}/{}",
+                        instance.id, rule, firing, index, slot.attempt
+                    ),
+                    call,
+                    function: name.clone(),
+                    args: args.clone(),
+                });
+            }
+            CallRequest::Sleep { ms } => {
+                let at = cx.now.saturating_add((*ms).max(0));
+                self.start_timer(
+                    instance,
+                    at,
+                    TimerKind::Sleep {
+                        rule: rule.to_string(),
+                        firing,
+                        index,
+                    },
+                    cx,
+                );
+            }
+        }
+    }
+
+    /// The pending slot a call event is about, if the event still matters.
+    fn live_slot<'i>(instance: &'i mut InstanceState, call: &CallId) -> Option<&'i mut Slot> {
+        let flight = instance.in_flight.get_mut(&call.rule)?;
+        if flight.firing != call.firing {
+            return None;
+        }
+        let slot = flight.slots.get_mut(call.index)?;
+        (slot.attempt == call.attempt && slot.state == SlotState::Pending).then_some(slot)
+    }
+
+    pub(super) fn call_completed(
+        &self,
+        instance: &mut InstanceState,
+        call: &CallId,
+        result: Json,
+        cx: &mut Cx,
+    ) -> Result<(), HostError> {
+        let Some(slot) = Self::live_slot(instance, call) else {
+            return Ok(());
+        };
+        slot.state = SlotState::Done(result);
+        let Some(flight) = instance.in_flight.get(&call.rule) else {
+            return Ok(());
+        };
+        if flight.slots.iter().any(|s| s.state == SlotState::Pending) {
+            return Ok(());
+        }
+        let Some(flight) = instance.in_flight.remove(&call.rule) else {
+            return Ok(());
+        };
+        instance.timers.retain(|t| {
+            !matches!(&t.kind, TimerKind::Deadline { rule, firing } if *rule == call.rule && *firing == flight.firing)
+        });
+        let mut results: Vec<Json> = flight
+            .slots
+            .into_iter()
+            .map(|s| match s.state {
+                SlotState::Done(v) => v,
+                SlotState::Pending => Json::Null,
+            })
+            .collect();
+        let result = if flight.many {
+            Json::Array(results)
+        } else {
+            results.pop().unwrap_or(Json::Null)
+        };
+        self.react(instance, &call.rule, &result, cx)
+    }
+
+    pub(super) fn call_failed(
+        &self,
+        instance: &mut InstanceState,
+        call: &CallId,
+        failure: &Failure,
+        cx: &mut Cx,
+    ) -> Result<(), HostError> {
+        let Some(slot) = Self::live_slot(instance, call) else {
+            return Ok(());
+        };
+        let function = match &slot.request {
+            CallRequest::Function { name, .. } => name.clone(),
+            CallRequest::Sleep { .. } => "sleep".to_string(),
+        };
+        cx.log(History::CallFailed {
+            rule: call.rule.clone(),
+            function: function.clone(),
+            attempt: call.attempt,
+            kind: failure.kind.clone(),
+            message: failure.message.clone(),
+        });
+        let error = CallFailure {
+            message: failure.message.clone(),
+            kind: failure.kind.clone(),
+            attempt: call.attempt,
+            function: function.clone(),
+            stderr: failure.stderr.clone(),
+        };
+        let before = instance.values.facts.clone();
+        let Some(effects) = self
+            .host
+            .error(&call.rule, &mut instance.values, &error, cx.now)?
+        else {
+            instance.in_flight.remove(&call.rule);
+            self.fail(
+                instance,
+                format!(
+                    "rule {:?}: {function} failed ({}): {}",
+                    call.rule, failure.kind, failure.message
+                ),
+                cx,
+            );
+            return Ok(());
+        };
+        let changed = self.changed(&before, &instance.values.facts);
+        cx.log(History::ErrorHandled {
+            rule: call.rule.clone(),
+            changed,
+        });
+        if let Some(Finish::Retry(after)) = effects.finish {
+            for message in effects.log {
+                cx.log(History::Log { message });
+            }
+            return self.retry(instance, call, &function, after, cx);
+        }
+        // The firing is over: calls of it still out are abandoned.
+        if let Some(flight) = instance.in_flight.remove(&call.rule) {
+            instance.timers.retain(|t| match &t.kind {
+                TimerKind::Sleep { rule, firing, .. }
+                | TimerKind::Retry { rule, firing, .. }
+                | TimerKind::Deadline { rule, firing } => {
+                    !(*rule == call.rule && *firing == flight.firing)
+                }
+            });
+        }
+        self.effects(instance, effects, cx)
+    }
+
+    /// `retry()` / `retry(after: d)`: the same call with the same arguments, attempt + 1.
+    fn retry(
+        &self,
+        instance: &mut InstanceState,
+        call: &CallId,
+        function: &str,
+        after: Option<i64>,
+        cx: &mut Cx,
+    ) -> Result<(), HostError> {
+        let Some(slot) = Self::live_slot(instance, call) else {
+            return Ok(());
+        };
+        slot.attempt += 1;
+        let attempt = slot.attempt;
+        cx.log(History::Retrying {
+            rule: call.rule.clone(),
+            function: function.to_string(),
+            attempt,
+            after_ms: after,
+        });
+        match after {
+            Some(ms) if ms > 0 => {
+                self.start_timer(
+                    instance,
+                    cx.now.saturating_add(ms),
+                    TimerKind::Retry {
+                        rule: call.rule.clone(),
+                        firing: call.firing,
+                        index: call.index,
+                    },
+                    cx,
+                );
+            }
+            _ => self.dispatch(instance, &call.rule, call.index, cx),
+        }
+        Ok(())
+    }
+
+    pub(super) fn timer_fired(
+        &self,
+        instance: &mut InstanceState,
+        timer: TimerId,
+        cx: &mut Cx,
+    ) -> Result<(), HostError> {
+        let Some(position) = instance.timers.iter().position(|t| t.id == timer) else {
+            return Ok(());
+        };
+        let timer = instance.timers.remove(position);
+        match timer.kind {
+            TimerKind::Sleep {
+                rule,
+                firing,
+                index,
+            } => {
+                let attempt = instance
+                    .in_flight
+                    .get(&rule)
+                    .and_then(|f| f.slots.get(index))
+                    .map_or(0, |s| s.attempt);
+                let call = CallId {
+                    rule,
+                    firing,
+                    index,
+                    attempt,
+                };
+                let now = to_json(self.program, &Value::Time(cx.now));
+                self.call_completed(instance, &call, now, cx)
+            }
+            TimerKind::Retry {
+                rule,
+                firing,
+                index,
+            } => {
+                if instance
+                    .in_flight
+                    .get(&rule)
+                    .is_some_and(|f| f.firing == firing)
+                {
+                    self.dispatch(instance, &rule, index, cx);
+                }
+                Ok(())
+            }
+            TimerKind::Deadline { rule, firing } => {
+                let pending = instance.in_flight.get(&rule).and_then(|f| {
+                    if f.firing != firing {
+                        return None;
+                    }
+                    f.slots
+                        .iter()
+                        .enumerate()
+                        .find(|(_, s)| s.state == SlotState::Pending)
+                        .map(|(index, s)| (index, s.attempt))
+                });
+                let Some((index, attempt)) = pending else {
+                    return Ok(());
+                };
+                // The deadline covers the action: a retried call gets a new one.
+                let timeout = self
+                    .host
+                    .workflow()
+                    .rules
+                    .iter()
+                    .find(|r| r.name == rule)
+                    .and_then(|r| r.timeout_ms);
+                let call = CallId {
+                    rule: rule.clone(),
+                    firing,
+                    index,
+                    attempt,
+                };
+                let failure = Failure {
+                    message: "the rule's timeout passed".to_string(),
+                    kind: "TIMEOUT".to_string(),
+                    stderr: None,
+                };
+                self.call_failed(instance, &call, &failure, cx)?;
+                if let (Some(ms), true) = (timeout, instance.in_flight.contains_key(&rule)) {
+                    self.start_timer(
+                        instance,
+                        cx.now.saturating_add(ms),
+                        TimerKind::Deadline { rule, firing },
+                        cx,
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,529 @@
+//! The forward-chaining engine of LANGUAGE.md section 5, pure and in memory.
+//!
+//! An [`InstanceState`] changes only through [`Engine::handle`], which takes one
+//! [`Event`] (a closed enum, handled in one `match`) and the event's logical time, and
+//! returns the [`Command`]s for the outside world (calls to enqueue, timers to start)
+//! together with the history entries it appended. The engine has no store, no
+//! processes and no clock: whoever drives it (the runtime, or `cosmosc test` on a
+//! virtual clock) delivers call results and timer firings as events.
+//!
+//! The rules, in the order section 5 states them:
+//! - a rule is eligible when it is not in flight, its `match` holds, and it never
+//!   fired or a value in its read set differs from the one it saw when it last fired;
+//! - eligible rules fire by priority (higher first), then declaration order; a pure
+//!   action's reaction runs at once and eligibility is computed again before the next
+//!   rule fires;
+//! - after every change `complete when` is checked; `complete()`, `complete(v)` and
+//!   `fail(m)` finish the instance; `output` is evaluated on completion;
+//! - an unfinished instance with nothing in flight, no eligible rule and no pending
+//!   timer is `STALLED`.
+
+mod calls;
+mod history;
+mod state;
+
+use cosmos_ir::Program;
+use cosmos_ir::host::{ActionValue, Handlers, HostError, WorkflowHost};
+use cosmos_ir::interp::{Effects, Finish};
+use cosmos_ir::json::to_json;
+use cosmos_ir::value::{Value, equal};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use history::{History, HistoryEntry};
+use state::{Flight, Slot, SlotState, TimerKind};
+pub use state::{InstanceState, Waiting};
+
+/// How many rules may fire in one step before the engine decides that pure rules are
+/// re-enabling each other forever and fails the instance.
+pub const MAX_FIRINGS_PER_STEP: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Running,
+    Stalled,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    /// The name Emx uses (`std.core.Status`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Stalled => "STALLED",
+            Status::Completed => "COMPLETED",
+            Status::Failed => "FAILED",
+            Status::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(self, Status::Completed | Status::Failed | Status::Cancelled)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One call of one firing: `index` is its place in a fan-out (0 for a single call).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CallId {
+    pub rule: String,
+    pub firing: u64,
+    pub index: usize,
+    pub attempt: i64,
+}
+
+pub type TimerId = u64;
+
+/// Why a call failed, as the executor reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub message: String,
+    /// `FAILED`, `TIMEOUT`, `BAD_OUTPUT` or `CRASHED`.
+    pub kind: String,
+    pub stderr: Option<String>,
+}
+
+/// Everything that can happen to an instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The instance begins: the first rules fire.
+    Start,
+    CallCompleted {
+        call: CallId,
+        result: Json,
+    },
+    CallFailed {
+        call: CallId,
+        failure: Failure,
+    },
+    TimerFired {
+        timer: TimerId,
+    },
+    Signal {
+        name: String,
+        args: Json,
+    },
+    Cancel,
+}
+
+/// What the engine asks of the outside world.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// Run `function` with `args`; `key` is the idempotency key (instance, rule,
+    /// firing, index, attempt) that makes a redelivered call recognisable.
+    Call {
+        call: CallId,
+        key: String,
+        function: String,
+        args: Map<String, Json>,
+    },
+    /// Deliver [`Event::TimerFired`] at `at` (milliseconds since the epoch).
+    StartTimer { timer: TimerId, at: i64 },
+}
+
+/// What one step produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Step {
+    pub commands: Vec<Command>,
+    /// The entries this step appended to the instance's history.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// An event the engine refuses; the instance is left exactly as it was.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error("the instance is {0}; it takes no more events")]
+    Finished(Status),
+}
+
+/// The engine for one workflow of a program.
+pub struct Engine<'p> {
+    program: &'p Program,
+    host: Box<dyn Handlers + 'p>,
+    /// Rule indices in firing order: priority (higher first), then declaration order.
+    order: Vec<usize>,
+}
+
+/// The step in progress: what goes out, and the time it happens at.
+struct Cx {
+    now: i64,
+    step: Step,
+}
+
+impl Cx {
+    fn log(&mut self, event: History) {
+        self.step.history.push(HistoryEntry {
+            at: self.now,
+            event,
+        });
+    }
+}
+
+impl<'p> Engine<'p> {
+    /// The engine for `workflow`, its bodies run by the reference interpreter.
+    pub fn new(program: &'p Program, workflow: &str) -> Result<Self, EngineError> {
+        let host = WorkflowHost::new(program, workflow)?;
+        Ok(Engine::with_handlers(program, Box::new(host)))
+    }
+
+    /// The engine for the workflow `host` runs (the JIT's handlers, say).
+    pub fn with_handlers(program: &'p Program, host: Box<dyn Handlers + 'p>) -> Self {
+        let mut order: Vec<usize> = (0..host.workflow().rules.len()).collect();
+        order.sort_by_key(|&i| {
+            std::cmp::Reverse(host.workflow().rules.get(i).map_or(0, |r| r.priority))
+        });
+        Engine {
+            program,
+            host,
+            order,
+        }
+    }
+
+    pub fn host(&self) -> &dyn Handlers {
+        self.host.as_ref()
+    }
+
+    pub fn program(&self) -> &'p Program {
+        self.program
+    }
+
+    /// A new instance from its JSON input, not yet started: send [`Event::Start`].
+    pub fn instantiate(&self, id: &str, input: &Json) -> Result<InstanceState, EngineError> {
+        let values = self.host.start(input)?;
+        Ok(InstanceState {
+            id: id.to_string(),
+            values,
+            status: Status::Running,
+            output: None,
+            failure: None,
+            history: Vec::new(),
+            refraction: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            timers: Vec::new(),
+            fired: BTreeMap::new(),
+            next_timer: 1,
+        })
+    }
+
+    /// Handles one event at logical time `now`. A refused event (a signal the workflow
+    /// does not have or with a bad payload, an event for a finished instance) changes
+    /// nothing; events for calls or timers that no longer matter are ignored.
+    pub fn handle(
+        &self,
+        instance: &mut InstanceState,
+        now: i64,
+        event: Event,
+    ) -> Result<Step, EngineError> {
+        let mut cx = Cx {
+            now,
+            step: Step::default(),
+        };
+        if instance.status.is_finished() {
+            return match event {
+                Event::Signal { .. } | Event::Start => Err(EngineError::Finished(instance.status)),
+                _ => Ok(cx.step),
+            };
+        }
+        let outcome = match event {
+            Event::Start => {
+                let input = self.inputs_json(instance);
+                cx.log(History::Started { input });
+                Ok(())
+            }
+            Event::CallCompleted { call, result } => {
+                self.call_completed(instance, &call, result, &mut cx)
+            }
+            Event::CallFailed { call, failure } => {
+                self.call_failed(instance, &call, &failure, &mut cx)
+            }
+            Event::TimerFired { timer } => self.timer_fired(instance, timer, &mut cx),
+            Event::Signal { name, args } => {
+                let before = instance.values.facts.clone();
+                match self.host.signal(&name, &mut instance.values, &args, now) {
+                    Ok(effects) => {
+                        let changed = self.changed(&before, &instance.values.facts);
+                        cx.log(History::Signalled { name, changed });
+                        self.effects(instance, effects, &mut cx)
+                    }
+                    Err(HostError::Runtime(e)) => Err(HostError::Runtime(e)),
+                    Err(refused) => return Err(refused.into()),
+                }
+            }
+            Event::Cancel => {
+                instance.status = Status::Cancelled;
+                instance.in_flight.clear();
+                instance.timers.clear();
+                cx.log(History::Cancelled);
+                Ok(())
+            }
+        };
+        let outcome = outcome.and_then(|()| self.settle(instance, &mut cx));
+        if let Err(error) = outcome {
+            self.fail(instance, format!("run-time error: {error}"), &mut cx);
+        }
+        self.update_status(instance, &mut cx);
+        instance.history.extend(cx.step.history.iter().cloned());
+        Ok(cx.step)
+    }
+
+    fn inputs_json(&self, instance: &InstanceState) -> Json {
+        let mut out = Map::new();
+        for (field, v) in self
+            .host
+            .workflow()
+            .inputs
+            .iter()
+            .zip(&instance.values.inputs)
+        {
+            out.insert(field.name.clone(), to_json(self.program, v));
+        }
+        Json::Object(out)
+    }
+
+    fn changed(&self, before: &[Value], after: &[Value]) -> Vec<(String, Json)> {
+        self.host
+            .workflow()
+            .facts
+            .iter()
+            .zip(before.iter().zip(after))
+            .filter(|(_, (a, b))| !equal(a, b))
+            .map(|(f, (_, b))| (f.name.clone(), to_json(self.program, b)))
+            .collect()
+    }
+
+    /// Fires eligible rules until none is left, checking `complete when` after every
+    /// change.
+    fn settle(&self, instance: &mut InstanceState, cx: &mut Cx) -> Result<(), HostError> {
+        let mut budget = MAX_FIRINGS_PER_STEP;
+        while !instance.status.is_finished() {
+            if self.host.complete_when(&instance.values, cx.now)? {
+                self.complete(instance, None, cx)?;
+                break;
+            }
+            let Some(rule) = self.next_eligible(instance, cx.now)? else {
+                break;
+            };
+            if budget == 0 {
+                self.fail(
+                    instance,
+                    format!(
+                        "more than {MAX_FIRINGS_PER_STEP} rules fired in one step: pure rules keep enabling each other"
+                    ),
+                    cx,
+                );
+                break;
+            }
+            budget -= 1;
+            self.fire(instance, &rule, cx)?;
+        }
+        Ok(())
+    }
+
+    fn read_set(&self, instance: &InstanceState, reads: &[String]) -> Vec<Value> {
+        let w = self.host.workflow();
+        reads
+            .iter()
+            .map(|name| {
+                if let Some(i) = w.facts.iter().position(|f| &f.name == name) {
+                    instance.values.facts.get(i).cloned().unwrap_or(Value::Null)
+                } else if let Some(i) = w.inputs.iter().position(|f| &f.name == name) {
+                    instance
+                        .values
+                        .inputs
+                        .get(i)
+                        .cloned()
+                        .unwrap_or(Value::Null)
+                } else {
+                    Value::Null
+                }
+            })
+            .collect()
+    }
+
+    /// Whether `rule` fired before and nothing it reads changed since.
+    pub fn refracted(&self, instance: &InstanceState, rule: &str) -> bool {
+        let Some(seen) = instance.refraction.get(rule) else {
+            return false;
+        };
+        let Some(ir) = self.host.workflow().rules.iter().find(|r| r.name == rule) else {
+            return false;
+        };
+        let current = self.read_set(instance, &ir.reads);
+        seen.len() == current.len() && seen.iter().zip(&current).all(|(a, b)| equal(a, b))
+    }
+
+    fn next_eligible(
+        &self,
+        instance: &InstanceState,
+        now: i64,
+    ) -> Result<Option<String>, HostError> {
+        let rules = &self.host.workflow().rules;
+        for rule in self.order.iter().filter_map(|&i| rules.get(i)) {
+            if instance.in_flight.contains_key(&rule.name) {
+                continue;
+            }
+            if self.refracted(instance, &rule.name) {
+                continue;
+            }
+            if self.host.matches(&rule.name, &instance.values, now)? {
+                return Ok(Some(rule.name.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    fn fire(&self, instance: &mut InstanceState, rule: &str, cx: &mut Cx) -> Result<(), HostError> {
+        let Some(ir) = self.host.workflow().rules.iter().find(|r| r.name == rule) else {
+            return Ok(());
+        };
+        let seen = self.read_set(instance, &ir.reads);
+        instance.refraction.insert(rule.to_string(), seen);
+        let count = instance.fired.entry(rule.to_string()).or_insert(0);
+        *count += 1;
+        let firing = *count;
+        let (many, requests) = match self.host.action(rule, &instance.values, cx.now)? {
+            ActionValue::Value(json) => {
+                cx.log(History::Fired {
+                    rule: rule.to_string(),
+                    firing,
+                    calls: 0,
+                });
+                return self.react(instance, rule, &json, cx);
+            }
+            ActionValue::Call(request) => (false, vec![request]),
+            ActionValue::Calls(requests) => (true, requests),
+        };
+        cx.log(History::Fired {
+            rule: rule.to_string(),
+            firing,
+            calls: requests.len(),
+        });
+        if requests.is_empty() {
+            return self.react(instance, rule, &Json::Array(Vec::new()), cx);
+        }
+        let slots = requests
+            .into_iter()
+            .map(|request| Slot {
+                request,
+                attempt: 1,
+                state: SlotState::Pending,
+            })
+            .collect();
+        instance.in_flight.insert(
+            rule.to_string(),
+            Flight {
+                firing,
+                many,
+                slots,
+            },
+        );
+        let count = instance.in_flight.get(rule).map_or(0, |f| f.slots.len());
+        for index in 0..count {
+            self.dispatch(instance, rule, index, cx);
+        }
+        if let Some(ms) = ir.timeout_ms {
+            self.start_timer(
+                instance,
+                cx.now.saturating_add(ms),
+                TimerKind::Deadline {
+                    rule: rule.to_string(),
+                    firing,
+                },
+                cx,
+            );
+        }
+        Ok(())
+    }
+
+    fn react(
+        &self,
+        instance: &mut InstanceState,
+        rule: &str,
+        result: &Json,
+        cx: &mut Cx,
+    ) -> Result<(), HostError> {
+        let before = instance.values.facts.clone();
+        let effects = self
+            .host
+            .reaction(rule, &mut instance.values, result, cx.now)?;
+        let changed = self.changed(&before, &instance.values.facts);
+        cx.log(History::Reacted {
+            rule: rule.to_string(),
+            changed,
+        });
+        self.effects(instance, effects, cx)
+    }
+
+    /// Logs and `complete`/`fail` of a handler (a `retry` is the caller's business).
+    fn effects(
+        &self,
+        instance: &mut InstanceState,
+        effects: Effects,
+        cx: &mut Cx,
+    ) -> Result<(), HostError> {
+        for message in effects.log {
+            cx.log(History::Log { message });
+        }
+        match effects.finish {
+            Some(Finish::Complete(value)) => self.complete(instance, value, cx),
+            Some(Finish::Fail(message)) => {
+                self.fail(instance, message, cx);
+                Ok(())
+            }
+            Some(Finish::Retry(_)) | None => Ok(()),
+        }
+    }
+
+    fn complete(
+        &self,
+        instance: &mut InstanceState,
+        value: Option<Json>,
+        cx: &mut Cx,
+    ) -> Result<(), HostError> {
+        let output = match value {
+            Some(v) => Some(v),
+            None => self.host.output(&instance.values, cx.now)?,
+        };
+        instance.status = Status::Completed;
+        instance.output = output.clone();
+        instance.in_flight.clear();
+        instance.timers.clear();
+        cx.log(History::Completed { output });
+        Ok(())
+    }
+
+    fn fail(&self, instance: &mut InstanceState, message: String, cx: &mut Cx) {
+        instance.status = Status::Failed;
+        instance.failure = Some(message.clone());
+        instance.in_flight.clear();
+        instance.timers.clear();
+        cx.log(History::Failed { message });
+    }
+
+    fn update_status(&self, instance: &mut InstanceState, cx: &mut Cx) {
+        if instance.status.is_finished() {
+            return;
+        }
+        if instance.in_flight.is_empty() && instance.timers.is_empty() {
+            if instance.status != Status::Stalled {
+                cx.log(History::Stalled);
+            }
+            instance.status = Status::Stalled;
+        } else {
+            instance.status = Status::Running;
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! What the engine keeps of one instance between steps ([`InstanceState`]): its
+//! values, the firings waiting for calls, pending timers and refraction.
+
+use std::collections::BTreeMap;
+
+use cosmos_ir::host::{CallRequest, Instance};
+use cosmos_ir::value::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::{HistoryEntry, Status, TimerId};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) enum SlotState {
+    Pending,
+    Done(Json),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Slot {
+    pub(super) request: CallRequest,
+    pub(super) attempt: i64,
+    pub(super) state: SlotState,
+}
+
+/// One firing of a rule whose action is waiting for calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Flight {
+    pub(super) firing: u64,
+    /// A `List<Call<T>>` (the result is a list) rather than one `Call<T>`.
+    pub(super) many: bool,
+    pub(super) slots: Vec<Slot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) enum TimerKind {
+    /// `sleep(d)`, as slot `index` of a firing.
+    Sleep {
+        rule: String,
+        firing: u64,
+        index: usize,
+    },
+    /// `retry(after:)`: the slot's call runs again when the timer fires.
+    Retry {
+        rule: String,
+        firing: u64,
+        index: usize,
+    },
+    /// The rule's `timeout`.
+    Deadline { rule: String, firing: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Timer {
+    pub(super) id: TimerId,
+    pub(super) at: i64,
+    pub(super) kind: TimerKind,
+}
+
+/// One workflow instance as the engine sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceState {
+    pub id: String,
+    pub values: Instance,
+    pub status: Status,
+    /// The `output` (or `complete(value)`'s value) once completed.
+    pub output: Option<Json>,
+    /// Why the instance failed.
+    pub failure: Option<String>,
+    /// Kept in memory for simulations; a store keeps history in its own table.
+    #[serde(skip)]
+    pub history: Vec<HistoryEntry>,
+    /// Per rule: the values of its read set when it last fired.
+    pub(super) refraction: BTreeMap<String, Vec<Value>>,
+    pub(super) in_flight: BTreeMap<String, Flight>,
+    pub(super) timers: Vec<Timer>,
+    pub(super) fired: BTreeMap<String, u64>,
+    pub(super) next_timer: TimerId,
+}
+
+impl InstanceState {
+    /// How many times a rule fired.
+    pub fn fired(&self, rule: &str) -> u64 {
+        self.fired.get(rule).copied().unwrap_or(0)
+    }
+
+    pub fn fired_counts(&self) -> &BTreeMap<String, u64> {
+        &self.fired
+    }
+
+    /// The rules waiting for calls or timers.
+    pub fn in_flight(&self) -> impl Iterator<Item = &str> {
+        self.in_flight.keys().map(String::as_str)
+    }
+
+    /// Pending timers and when they are due.
+    pub fn timers(&self) -> impl Iterator<Item = (TimerId, i64)> + '_ {
+        self.timers.iter().map(|t| (t.id, t.at))
+    }
+
+    /// The calls (and `sleep`s) the instance is waiting for.
+    pub fn waiting(&self) -> Vec<Waiting> {
+        let mut out = Vec::new();
+        for (rule, flight) in &self.in_flight {
+            for (index, slot) in flight.slots.iter().enumerate() {
+                if slot.state != SlotState::Pending {
+                    continue;
+                }
+                let function = match &slot.request {
+                    CallRequest::Function { name, .. } => name.clone(),
+                    CallRequest::Sleep { .. } => "sleep".to_string(),
+                };
+                out.push(Waiting {
+                    rule: rule.clone(),
+                    firing: flight.firing,
+                    index,
+                    function,
+                    attempt: slot.attempt,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// A call an instance is waiting for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waiting {
+    pub rule: String,
+    pub firing: u64,
+    pub index: usize,
+    pub function: String,
+    pub attempt: i64,
+}

@@ -1,0 +1,125 @@
+//! Instances on SQLite, inside a transaction: the parts of a step besides the
+//! instance row (its ack, history rows and new messages), and reading one instance.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::super::{InstanceRecord, StepCommit, StoreError};
+use super::queue::{ack_in, enqueue_in};
+use super::{json_text, parse_json};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// The ack of a step: checked (and applied) before anything else it writes, so that
+/// a lost lease fails first. A lost lease wins over a version conflict, being its
+/// cause when exclusivity keeps one step of an instance at a time.
+pub(super) fn step_ack(conn: &Connection, commit: &StepCommit) -> Result<()> {
+    if let Some((id, owner)) = &commit.ack
+        && !ack_in(conn, *id, owner, commit.now)?
+    {
+        return Err(StoreError::LeaseLost {
+            id: *id,
+            owner: owner.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// The rest of a step besides the instance row: its history rows and new messages.
+pub(super) fn step_rest(conn: &Connection, commit: &StepCommit) -> Result<()> {
+    if !commit.history.is_empty() {
+        let last: i64 = conn
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM history WHERE instance = ?1")?
+            .query_row(params![commit.instance], |row| row.get(0))?;
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO history (instance, seq, at, kind, text, data, node, started_us,
+                 finished_us)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        let stamp = commit.stamp.as_ref();
+        for (seq, event) in (last + 1..).zip(&commit.history) {
+            insert.execute(params![
+                commit.instance,
+                seq,
+                event.at,
+                event.kind,
+                event.text,
+                json_text(&event.data)?,
+                stamp.map(|s| &s.node),
+                stamp.map(|s| s.started_us),
+                stamp.map(|s| s.finished_us),
+            ])?;
+        }
+    }
+    enqueue_in(conn, &commit.enqueue, commit.now)?;
+    Ok(())
+}
+
+/// Instance `id`, if there is one.
+pub(super) fn instance_in(conn: &Connection, id: &str) -> Result<Option<InstanceRecord>> {
+    let raw = conn
+        .prepare_cached(
+            "SELECT id, workflow, bundle, status, input, facts, output, failure, state,
+                    version, created_at, updated_at, idempotency_key
+             FROM instances WHERE id = ?1",
+        )?
+        .query_row(params![id], |row| {
+            Ok(RawInstance {
+                id: row.get(0)?,
+                workflow: row.get(1)?,
+                bundle: row.get(2)?,
+                status: row.get(3)?,
+                input: row.get(4)?,
+                facts: row.get(5)?,
+                output: row.get(6)?,
+                failure: row.get(7)?,
+                state: row.get(8)?,
+                version: row.get(9)?,
+                created_at: row.get(10)?,
+                updated_at: row.get(11)?,
+                idempotency_key: row.get(12)?,
+            })
+        })
+        .optional()?;
+    raw.map(RawInstance::decode).transpose()
+}
+
+struct RawInstance {
+    id: String,
+    workflow: String,
+    bundle: String,
+    status: String,
+    input: String,
+    facts: String,
+    output: Option<String>,
+    failure: Option<String>,
+    state: String,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+    idempotency_key: Option<String>,
+}
+
+impl RawInstance {
+    fn decode(self) -> Result<InstanceRecord> {
+        let id = &self.id;
+        Ok(InstanceRecord {
+            input: parse_json(&self.input, "instances", id, "input")?,
+            facts: parse_json(&self.facts, "instances", id, "facts")?,
+            output: self
+                .output
+                .as_deref()
+                .map(|text| parse_json(text, "instances", id, "output"))
+                .transpose()?,
+            state: parse_json(&self.state, "instances", id, "state")?,
+            id: self.id,
+            workflow: self.workflow,
+            bundle: self.bundle,
+            status: self.status,
+            failure: self.failure,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            idempotency_key: self.idempotency_key,
+        })
+    }
+}

@@ -1,0 +1,292 @@
+//! Instances and their steps: creation with idempotency, committing a step (all of
+//! it, or nothing on a conflict or a lost lease), history, listing, bundles, and
+//! corrupt rows.
+
+use cosmos_runtime::store::{
+    Created, InstanceFilter, NewHistory, NewInstance, NewMessage, StepCommit, Store, StoreError,
+};
+use serde_json::json;
+
+use crate::{Db, T0, first_step, msg, new_instance, request, stamp, stats, step};
+
+fn create_instance_and_idempotency(db: &Db) {
+    let store = db.open();
+    let mut first = first_step("i1");
+    first.enqueue = vec![msg("calls", json!("first call"))];
+    first.history = vec![NewHistory {
+        at: T0,
+        kind: "started".into(),
+        text: "started".into(),
+        data: json!(null),
+    }];
+    assert_eq!(
+        store
+            .create_instance(new_instance("i1", Some("key-1")), first)
+            .unwrap(),
+        Created::New
+    );
+    let record = store.instance("i1").unwrap().unwrap();
+    assert_eq!(record.version, 1);
+    assert_eq!(record.status, "RUNNING");
+    assert_eq!(record.input, json!({"id": "i1"}));
+    assert_eq!(record.idempotency_key.as_deref(), Some("key-1"));
+    assert_eq!(store.history("i1", 0).unwrap().len(), 1);
+    // Same key, another id: the existing instance, and nothing written.
+    let mut again = first_step("i2");
+    again.enqueue = vec![msg("calls", json!("second call"))];
+    assert_eq!(
+        store
+            .create_instance(new_instance("i2", Some("key-1")), again)
+            .unwrap(),
+        Created::Existing("i1".into())
+    );
+    assert!(store.instance("i2").unwrap().is_none());
+    assert_eq!(stats(&*store, "calls", T0), (1, 0, 0, 0));
+    // Same id, no key.
+    assert!(matches!(
+        store.create_instance(new_instance("i1", None), first_step("i1")),
+        Err(StoreError::Duplicate(_))
+    ));
+    assert!(store.instance("nope").unwrap().is_none());
+}
+
+fn commit_step_applies_everything(db: &Db) {
+    let store = db.open();
+    store
+        .create_instance(new_instance("i1", None), first_step("i1"))
+        .unwrap();
+    let event = store
+        .enqueue(
+            &[NewMessage {
+                exclusivity: Some("i1".into()),
+                ..msg("engine", json!("event"))
+            }],
+            T0,
+        )
+        .unwrap()[0];
+    store.lease(&request("engine", "w", T0, 1)).unwrap();
+    let mut commit = step("i1", 1, T0 + 5);
+    commit.status = "COMPLETED".into();
+    commit.output = Some(json!({"total": 3}));
+    commit.ack = Some((event, "w".into()));
+    commit.enqueue = vec![msg("calls", json!("next"))];
+    store.commit_step(commit).unwrap();
+    let record = store.instance("i1").unwrap().unwrap();
+    assert_eq!(record.version, 2);
+    assert_eq!(record.status, "COMPLETED");
+    assert_eq!(record.output, Some(json!({"total": 3})));
+    assert_eq!(record.facts, json!({"step": 1}));
+    assert_eq!(record.updated_at, T0 + 5);
+    assert_eq!(stats(&*store, "engine", T0 + 5), (0, 0, 0, 0));
+    assert_eq!(stats(&*store, "calls", T0 + 5), (1, 0, 0, 0));
+    assert!(store.unfinished_instances().unwrap().is_empty());
+    assert!(matches!(
+        store.commit_step(step("ghost", 1, T0)),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// What a rejected step must not have touched.
+fn assert_untouched(store: &dyn Store) {
+    let record = store.instance("i1").unwrap().unwrap();
+    assert_eq!(record.version, 1);
+    assert_eq!(record.facts, json!({"step": 0}));
+    assert!(store.history("i1", 0).unwrap().is_empty());
+    assert_eq!(stats(store, "calls", T0), (0, 0, 0, 0));
+}
+
+fn commit_step_conflict_writes_nothing(db: &Db) {
+    let store = db.open();
+    store
+        .create_instance(new_instance("i1", None), first_step("i1"))
+        .unwrap();
+    let event = store.enqueue(&[msg("engine", json!("e"))], T0).unwrap()[0];
+    store.lease(&request("engine", "w", T0, 1)).unwrap();
+    let mut commit = step("i1", 7, T0 + 1);
+    commit.ack = Some((event, "w".into()));
+    commit.enqueue = vec![msg("calls", json!("x"))];
+    match store.commit_step(commit) {
+        Err(StoreError::Conflict {
+            instance,
+            expected,
+            actual,
+        }) => assert_eq!((instance.as_str(), expected, actual), ("i1", 7, 1)),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_untouched(store.as_ref());
+    // The event is still leased by w: the ack was rolled back.
+    assert!(store.ack(event, "w", T0 + 2).unwrap());
+}
+
+fn commit_step_lease_lost_writes_nothing(db: &Db) {
+    let store = db.open();
+    store
+        .create_instance(new_instance("i1", None), first_step("i1"))
+        .unwrap();
+    let event = store.enqueue(&[msg("engine", json!("e"))], T0).unwrap()[0];
+    store.lease(&request("engine", "w1", T0, 1)).unwrap();
+    store
+        .lease(&request("engine", "w2", T0 + 1_000, 1))
+        .unwrap();
+    let mut commit = step("i1", 1, T0 + 1_001);
+    commit.ack = Some((event, "w1".into()));
+    commit.enqueue = vec![msg("calls", json!("x"))];
+    match store.commit_step(commit) {
+        Err(StoreError::LeaseLost { id, owner }) => assert_eq!((id, owner.as_str()), (event, "w1")),
+        other => panic!("expected a lost lease, got {other:?}"),
+    }
+    assert_untouched(store.as_ref());
+    assert_eq!(stats(&*store, "engine", T0 + 1_001), (0, 0, 1, 0));
+}
+
+fn history_order_and_paging(db: &Db) {
+    let store = db.open();
+    store
+        .create_instance(new_instance("i1", None), first_step("i1"))
+        .unwrap();
+    store
+        .create_instance(new_instance("i2", None), first_step("i2"))
+        .unwrap();
+    for version in 1..=4 {
+        let mut commit = step("i1", version, T0 + version);
+        if version == 2 {
+            commit.history.push(NewHistory {
+                at: T0 + 2,
+                kind: "fact".into(),
+                text: "second event of the step".into(),
+                data: json!([1, 2]),
+            });
+        }
+        store.commit_step(commit).unwrap();
+        store
+            .commit_step(step("i2", version, T0 + version))
+            .unwrap();
+    }
+    let all = store.history("i1", 0).unwrap();
+    assert_eq!(
+        all.iter().map(|h| h.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
+    assert_eq!(all[2].kind, "fact");
+    assert_eq!(all[2].data, json!([1, 2]));
+    // Both rows of the step taken from version 2 carry its stamp.
+    assert_eq!(all[1].step, Some(stamp(T0 + 2)));
+    assert_eq!(all[2].step, Some(stamp(T0 + 2)));
+    assert_eq!(all[4].step, Some(stamp(T0 + 4)));
+    let unstamped = StepCommit {
+        stamp: None,
+        ..step("i2", 5, T0 + 5)
+    };
+    store.commit_step(unstamped).unwrap();
+    assert_eq!(store.history("i2", 4).unwrap()[0].step, None);
+    assert_eq!(all[1].text, "step from version 2");
+    let page = store.history("i1", 3).unwrap();
+    assert_eq!(page.iter().map(|h| h.seq).collect::<Vec<_>>(), vec![4, 5]);
+    assert_eq!(page[1].data, json!({"from": 4}));
+    assert!(store.history("i1", 5).unwrap().is_empty());
+    assert_eq!(store.history("i2", 0).unwrap().len(), 5);
+    assert!(store.history("nope", 0).unwrap().is_empty());
+}
+
+fn list_and_unfinished_instances(db: &Db) {
+    let store = db.open();
+    for (id, workflow, status) in [
+        ("a", "order", "RUNNING"),
+        ("b", "refund", "RUNNING"),
+        ("c", "order", "COMPLETED"),
+        ("d", "order", "RUNNING"),
+    ] {
+        let new = NewInstance {
+            workflow: workflow.into(),
+            ..new_instance(id, None)
+        };
+        let first = StepCommit {
+            status: status.into(),
+            ..first_step(id)
+        };
+        store.create_instance(new, first).unwrap();
+    }
+    let ids = |filter: InstanceFilter| {
+        store
+            .list_instances(&filter)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(InstanceFilter::default()), vec!["a", "b", "c", "d"]);
+    assert_eq!(
+        ids(InstanceFilter {
+            workflow: Some("order".into()),
+            ..InstanceFilter::default()
+        }),
+        vec!["a", "c", "d"]
+    );
+    assert_eq!(
+        ids(InstanceFilter {
+            workflow: Some("order".into()),
+            status: Some("RUNNING".into()),
+            limit: 1,
+            after: Some("a".into()),
+        }),
+        vec!["d"]
+    );
+    assert_eq!(
+        ids(InstanceFilter {
+            limit: 2,
+            after: Some("b".into()),
+            ..InstanceFilter::default()
+        }),
+        vec!["c", "d"]
+    );
+    let summary = &store.list_instances(&InstanceFilter::default()).unwrap()[1];
+    assert_eq!(
+        (summary.workflow.as_str(), summary.status.as_str()),
+        ("refund", "RUNNING")
+    );
+    assert_eq!(store.unfinished_instances().unwrap(), vec!["a", "b", "d"]);
+}
+
+fn bundles_by_hash(db: &Db) {
+    let store = db.open();
+    assert!(store.bundle("h1").unwrap().is_none());
+    store.put_bundle("h1", &[0, 1, 2, 255], T0).unwrap();
+    store.put_bundle("h1", &[0, 1, 2, 255], T0 + 1).unwrap();
+    assert_eq!(store.bundle("h1").unwrap(), Some(vec![0, 1, 2, 255]));
+}
+
+fn corrupt_rows_are_reported_with_their_id(db: &Db) {
+    let store = db.open();
+    store
+        .create_instance(new_instance("i1", None), first_step("i1"))
+        .unwrap();
+    let id = store.enqueue(&[msg("q", json!(1))], T0).unwrap()[0];
+    db.exec("UPDATE instances SET facts = '{not json' WHERE id = 'i1'");
+    db.exec("UPDATE messages SET payload = 'nope'");
+    match store.instance("i1") {
+        Err(StoreError::Corrupt(message)) => {
+            assert!(
+                message.contains("i1") && message.contains("facts"),
+                "{message}"
+            )
+        }
+        other => panic!("expected a corrupt row, got {other:?}"),
+    }
+    match store.lease(&request("q", "w", T0, 1)) {
+        Err(StoreError::Corrupt(message)) => {
+            assert!(message.contains(&id.to_string()), "{message}")
+        }
+        other => panic!("expected a corrupt row, got {other:?}"),
+    }
+}
+
+on_both_backends!(
+    create_instance_and_idempotency,
+    commit_step_applies_everything,
+    commit_step_conflict_writes_nothing,
+    commit_step_lease_lost_writes_nothing,
+    history_order_and_paging,
+    list_and_unfinished_instances,
+    bundles_by_hash,
+    corrupt_rows_are_reported_with_their_id,
+);

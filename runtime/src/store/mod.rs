@@ -5,7 +5,7 @@
 //! [`SqliteStore`] implements it on one SQLite file, and [`PostgresStore`] on a
 //! PostgreSQL database that several runtime processes share; nothing here names a
 //! backend's type (except the [`StoreError::Sqlite`] and [`StoreError::Postgres`]
-//! wrappers). `runtime/tests/store.rs` runs the same scenarios on both.
+//! wrappers). `runtime/tests/store/` runs the same scenarios on both.
 //!
 //! # Time
 //!

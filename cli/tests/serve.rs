@@ -339,3 +339,47 @@ fn serve_runs_a_compiled_bundle_without_the_sources() {
         support::stderr(&out)
     );
 }
+
+/// A node leases no more calls than its pools can run: with one process in the pool,
+/// one call is leased (running) and the others wait in the queue, where another
+/// node could take them — and a crash charges an attempt only to the call that ran.
+#[test]
+fn a_node_leases_no_more_calls_than_its_pools_can_run() {
+    let project = support::project(&[
+        (
+            "cosmos.toml",
+            "[project]\nname = \"demo\"\n\n[pools.default]\nmax = 1\n",
+        ),
+        ("src/main.emx", &chain("20.s")),
+        ("functions/work.sh", "read line\nsleep 0.3\necho 1\n"),
+    ]);
+    let server = Server::start(project.path(), STORE, &[]);
+    let ids: Vec<String> = (0..4)
+        .map(|seed| {
+            let (status, body) =
+                server.post("/v1/workflows/Chain/instances", json!({"seed": seed}));
+            assert_eq!(status, 201, "{body}");
+            body["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let mut waited = false;
+    for _ in 0..20 {
+        let (_, queues) = server.get("/v1/queues");
+        let calls = queues["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["queue"] == "calls")
+            .cloned()
+            .unwrap_or(json!({"leased": 0, "ready": 0}));
+        assert!(calls["leased"].as_u64().unwrap() <= 1, "{queues}");
+        waited |= calls["ready"].as_u64().unwrap() >= 1;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(waited, "calls waited in the queue, not in the node");
+    server.wait_all_finished(&ids, Duration::from_secs(60));
+    for id in &ids {
+        let (_, body) = server.get(&format!("/v1/instances/{id}"));
+        assert_eq!(body["output"]["total"], json!(5), "{body}");
+    }
+}

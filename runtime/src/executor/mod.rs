@@ -299,6 +299,28 @@ impl Executor {
             .unwrap_or_else(|_| Err(ExecutorError::Abandoned.into()))
     }
 
+    /// How many calls the pools can run at once: each pool's `max` processes, times
+    /// the largest `batch` of its functions (a warm worker takes that many calls in
+    /// one message). A caller that holds more calls than this has some waiting.
+    pub fn capacity(&self) -> usize {
+        let state = lock(&self.inner.state);
+        state
+            .pools
+            .iter()
+            .map(|(name, pool)| {
+                let batch = self
+                    .inner
+                    .functions
+                    .values()
+                    .filter(|f| &f.pool == name)
+                    .map(|f| f.batch.max(1))
+                    .max()
+                    .unwrap_or(1);
+                usize::try_from(pool.stats().max.saturating_mul(batch)).unwrap_or(usize::MAX)
+            })
+            .fold(0, usize::saturating_add)
+    }
+
     /// The counters of every pool, by pool name.
     pub fn stats(&self) -> Vec<PoolStats> {
         lock(&self.inner.state)

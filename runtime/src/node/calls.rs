@@ -12,7 +12,11 @@ use cosmos_ir::json::{from_json, ty_name};
 use std::sync::Arc;
 
 pub(super) async fn run(inner: Arc<Inner>) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(inner.config.max_calls));
+    // Lease no more calls than the pools can run at once: a leased call counts an
+    // attempt, and one left waiting for a process would be charged for a crash it
+    // never ran in — and withheld from other nodes with room to run it.
+    let limit = inner.config.max_calls.min(inner.executor.capacity()).max(1);
+    let permits = Arc::new(tokio::sync::Semaphore::new(limit));
     loop {
         if inner.stopping() {
             break;

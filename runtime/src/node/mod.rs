@@ -59,7 +59,8 @@ pub struct NodeConfig {
     /// How long an engine lease lasts before another node may take the message; a
     /// call's lease lasts the function's timeout plus this.
     pub lease_ms: i64,
-    /// Calls running at once, across pools (each pool bounds its own processes).
+    /// Calls leased and running at once, across pools, at most; never more than the
+    /// pools can run at once (`Executor::capacity`), so that no leased call waits.
     pub max_calls: usize,
     /// How often idle loops look at the store when nothing woke them (other nodes'
     /// messages, timers).

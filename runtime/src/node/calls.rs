@@ -65,6 +65,8 @@ pub(super) async fn run(inner: Arc<Inner>) {
                     .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                 inner.idle.notify_waiters();
                 drop(permit);
+                // Room for another call: the loop may be waiting for it.
+                inner.wake_calls.notify_one();
             });
         }
     }

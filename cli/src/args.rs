@@ -118,7 +118,8 @@ else the default):\n  \
 --store URL      COSMOS_STORE      store    default .cosmos/cosmos.db under the project's root\n                   \
 COSMOS_TOKEN      token    default none; with one, requests need `Authorization: Bearer TOKEN`\n                   \
 COSMOS_LOG                 default warn: what the runtime logs to stderr (error, warn, info, debug)\n                   \
-COSMOS_EVALUATOR           default jit: rules run as native code; `interpreter` for the reference one\n\n\
+COSMOS_EVALUATOR           default jit: rules run as native code; `interpreter` for the reference one\n                   \
+COSMOS_LEASE_MS            default 30000: how long engine leases last before another node may take over\n\n\
 Exit status:\n  \
 0  stopped by a signal\n  \
 1  the project has errors\n  \

@@ -13,19 +13,19 @@ fn migrations_apply_once_and_reopen_works() {
     let (_dir, path) = temp();
     {
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 3);
+        assert_eq!(store.schema_version().unwrap(), 4);
         store.put_bundle("h", b"x", T0).unwrap();
     }
     for _ in 0..2 {
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 3);
+        assert_eq!(store.schema_version().unwrap(), 4);
         assert_eq!(store.bundle("h").unwrap().as_deref(), Some(&b"x"[..]));
     }
     let conn = rusqlite::Connection::open(&path).unwrap();
     let rows: i64 = conn
         .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(rows, 3);
+    assert_eq!(rows, 4);
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -34,7 +34,7 @@ fn migrations_apply_once_and_reopen_works() {
 
 /// A database written by schema 1 (ready/leased/dead only, idempotency on
 /// `idempotency_key`, unstamped history) keeps its messages, their ids, its id counter
-/// and its history through migrations 2 and 3.
+/// and its history through migrations 2 to 4.
 #[test]
 fn schema_1_databases_are_migrated() {
     let (_dir, path) = temp();
@@ -119,7 +119,7 @@ fn schema_1_databases_are_migrated() {
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), 4);
     assert_eq!(stats(&store, "q", T0), (1, 1, 1, 1));
     assert_eq!(store.next_visible_at("q", T0).unwrap(), Some(T0 + 500));
     // Live keys still deduplicate; the dead one is free again.

@@ -22,9 +22,16 @@ pub(super) async fn run(inner: Arc<Inner>) {
             break;
         }
         let free = permits.available_permits();
-        let leased = if free == 0 {
-            Vec::new()
-        } else {
+        if free == 0 {
+            // Every place is taken: wait until a call ends (or the poll passes, to
+            // notice a stop).
+            if let Ok(Ok(place)) = tokio::time::timeout(inner.config.poll, permits.acquire()).await
+            {
+                drop(place);
+            }
+            continue;
+        }
+        let leased = {
             let store = Arc::clone(&inner.store);
             let request = LeaseRequest {
                 queue: messages::CALLS.to_string(),
@@ -65,8 +72,6 @@ pub(super) async fn run(inner: Arc<Inner>) {
                     .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                 inner.idle.notify_waiters();
                 drop(permit);
-                // Room for another call: the loop may be waiting for it.
-                inner.wake_calls.notify_one();
             });
         }
     }

@@ -22,29 +22,9 @@
 mod server;
 mod warm_tick;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use server::Server;
 use std::time::{Duration, Instant};
-
-fn completed(agent: &ureq::Agent, base: &str) -> usize {
-    let mut total = 0;
-    let mut after: Option<String> = None;
-    loop {
-        let mut url = format!("{base}/v1/instances?workflow=Three&status=COMPLETED&limit=1000");
-        if let Some(a) = &after {
-            url.push_str(&format!("&after={a}"));
-        }
-        let mut response = agent.get(&url).call().unwrap();
-        let page: Value =
-            serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
-        let rows = page["instances"].as_array().unwrap();
-        total += rows.len();
-        if rows.len() < 1000 {
-            return total;
-        }
-        after = rows.last().map(|r| r["id"].as_str().unwrap().to_string());
-    }
-}
 
 /// A fresh PostgreSQL schema, dropped with the value.
 struct Schema {
@@ -115,7 +95,7 @@ fn run(exe: &str, store: &str, nodes: usize, instances: usize) -> f64 {
         client.join().unwrap();
     }
     let agent = server::agent();
-    while completed(&agent, &bases[0]) < instances {
+    while server::count_instances(&agent, &bases[0], "Three", "COMPLETED") < instances {
         assert!(start.elapsed() < Duration::from_secs(600), "too slow");
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -150,26 +150,6 @@ fn post(agent: &ureq::Agent, url: &str, body: &Value) -> Value {
     serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
 }
 
-fn count(agent: &ureq::Agent, base: &str, workflow: &str, status: &str) -> usize {
-    let mut total = 0;
-    let mut after: Option<String> = None;
-    loop {
-        let mut url = format!("{base}/v1/instances?workflow={workflow}&status={status}&limit=1000");
-        if let Some(a) = &after {
-            url.push_str(&format!("&after={a}"));
-        }
-        let mut response = agent.get(&url).call().unwrap();
-        let page: Value =
-            serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
-        let rows = page["instances"].as_array().unwrap();
-        total += rows.len();
-        if rows.len() < 1000 {
-            return total;
-        }
-        after = rows.last().map(|r| r["id"].as_str().unwrap().to_string());
-    }
-}
-
 fn main() {
     if warm_tick::serve_if_worker(Some("ticks.log")) {
         return;
@@ -224,7 +204,7 @@ fn main() {
         );
     }
     let started = start.elapsed();
-    while count(&agent, &server.base, "Three", "COMPLETED") < instances {
+    while server::count_instances(&agent, &server.base, "Three", "COMPLETED") < instances {
         std::thread::sleep(Duration::from_millis(20));
     }
     let elapsed = start.elapsed();

@@ -189,6 +189,26 @@ pub fn call(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u
     }
 }
 
+/// How many instances of `workflow` with `status` the server at `base` lists, page by
+/// page.
+pub fn count_instances(agent: &ureq::Agent, base: &str, workflow: &str, status: &str) -> usize {
+    let mut total = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/v1/instances?workflow={workflow}&status={status}&limit=1000");
+        if let Some(a) = &after {
+            url.push_str(&format!("&after={a}"));
+        }
+        let (_, page) = call(agent.get(&url).call());
+        let rows = page["instances"].as_array().unwrap();
+        total += rows.len();
+        if rows.len() < 1000 {
+            return total;
+        }
+        after = rows.last().map(|r| r["id"].as_str().unwrap().to_string());
+    }
+}
+
 /// An HTTP client that returns 4xx and 5xx responses instead of failing on them.
 pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()

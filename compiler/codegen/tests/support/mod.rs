@@ -304,7 +304,13 @@ fn compare_workflow(
             check(format!("rule {r:?} prepared match"), &mi, &mp);
             let ai = ih.action(r, &a, now);
             let aj = jh.action(r, &b, now);
-            check(format!("rule {r:?} action"), &ai, &aj);
+            // The match narrows the action (`x != null` makes `x` a `T` there), so
+            // an action whose match did not hold may read a narrowed null: both run
+            // (neither may crash), but their values are compared only where the
+            // match held, as the engine calls them.
+            if matches!(mi, Ok(true)) {
+                check(format!("rule {r:?} action"), &ai, &aj);
+            }
             if let Some(reaction) = &rule.reaction {
                 let ty = reaction.slots.first().map_or(Ty::Json, |s| s.ty.clone());
                 let result = match &ai {

@@ -270,6 +270,9 @@ proptest! {
     // `PROPTEST_CASES` asks for more (or fewer) cases.
     #![proptest_config(ProptestConfig {
         cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(128),
+        // The same cases on every run, so that CI is deterministic; change the seed to
+        // explore others.
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x1c2e_2026),
         ..ProptestConfig::default()
     })]
 

@@ -209,6 +209,22 @@ pub struct StepStamp {
     pub finished_us: i64,
 }
 
+impl StepStamp {
+    /// The stamp stored in a history row's `node`, `started_us` and `finished_us`
+    /// columns; `None` for rows written before stamps were (all three NULL).
+    pub(crate) fn from_columns(
+        node: Option<String>,
+        started_us: Option<i64>,
+        finished_us: Option<i64>,
+    ) -> Option<StepStamp> {
+        Some(StepStamp {
+            node: node?,
+            started_us: started_us?,
+            finished_us: finished_us?,
+        })
+    }
+}
+
 /// Everything one engine step changes, committed in ONE transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepCommit {

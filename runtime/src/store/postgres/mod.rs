@@ -305,14 +305,7 @@ impl Store for PostgresStore {
                 .map(|row| {
                     let seq: i64 = row.get(0);
                     let data: String = row.get(4);
-                    let step = match (row.get(5), row.get(6), row.get(7)) {
-                        (Some(node), Some(started_us), Some(finished_us)) => Some(StepStamp {
-                            node,
-                            started_us,
-                            finished_us,
-                        }),
-                        _ => None,
-                    };
+                    let step = StepStamp::from_columns(row.get(5), row.get(6), row.get(7));
                     Ok(HistoryRow {
                         step,
                         seq,

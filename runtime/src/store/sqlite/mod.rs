@@ -394,14 +394,7 @@ impl Store for SqliteStore {
              WHERE instance = ?1 AND seq > ?2 ORDER BY seq",
         )?;
         let rows = statement.query_map(params![id, after_seq], |row| {
-            let stamp = match (row.get(5)?, row.get(6)?, row.get(7)?) {
-                (Some(node), Some(started_us), Some(finished_us)) => Some(StepStamp {
-                    node,
-                    started_us,
-                    finished_us,
-                }),
-                _ => None,
-            };
+            let stamp = StepStamp::from_columns(row.get(5)?, row.get(6)?, row.get(7)?);
             Ok((
                 row.get::<_, i64>(0)?,
                 row.get::<_, i64>(1)?,

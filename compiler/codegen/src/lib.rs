@@ -15,12 +15,12 @@
 //! reference interpreter defines the semantics; the differential tests hold the JIT
 //! to it, runtime errors included.
 //!
-//! Not done yet (see docs/benchmarks.md, "JIT (issue 3)"):
+//! Known limits (measured in docs/benchmarks.md, "JIT (issue 3)"):
 //! - optional scalars (`Int?`, `Bool?`, …) are handles like other optionals (null is
 //!   handle 0, so a null check is a compare in a register), not an unboxed flag and
 //!   payload pair: making a non-null one allocates in the arena;
 //! - `match` evaluation is about 2× hand-written Rust with a prepared instance
-//!   ([`JitWorkflowHost::prepare`]), at DESIGN.md's target rather than under it, and
+//!   ([`JitWorkflowHost::prepare`]), at the design's target rather than under it, and
 //!   about 6.5× through [`JitWorkflowHost::matches`], which lays out the cells and
 //!   views on every call;
 //! - field defaults met by `start` and JSON conversion are constant expressions

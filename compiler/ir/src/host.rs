@@ -2,7 +2,8 @@
 //! run its bodies — `match`, `action`, `reaction`, `error`, signal handlers, `complete
 //! when`, `output` — with facts converted to and from JSON by their declared types.
 //!
-//! This is the interpreter's host; the JIT will offer the same API over native code.
+//! This is the interpreter's host; the JIT (`cosmos_codegen::JitWorkflowHost`) offers
+//! the same API over native code.
 
 mod handler_io;
 

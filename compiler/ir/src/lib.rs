@@ -1,6 +1,6 @@
 //! The typed IR of Emx: what the checker's output is lowered to, what `cosmosc compile`
-//! writes into a bundle, and what the reference interpreter (and, later, the Cranelift
-//! JIT) executes.
+//! writes into a bundle, and what the reference interpreter and the Cranelift JIT
+//! (`cosmos-codegen`) execute.
 //!
 //! This crate knows nothing of syntax trees or of the checker: a [`Program`] is plain,
 //! serialisable data. Every record, enum and workflow has a layout fixed at compile

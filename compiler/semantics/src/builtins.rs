@@ -1,7 +1,7 @@
-//! The built-ins of `std.core` (LANGUAGE.md section 7), declared once: each entry has
+//! The built-ins of `std.core` (docs/language.md, "Built-ins"), declared once: each entry has
 //! the signature people read (hover, docs) and the checker derives its typing from
-//! the same entry's name; the interpreter and the JIT will key their implementations
-//! on the same names.
+//! the same entry's name; the interpreter and the JIT key their implementations on the
+//! same names.
 
 use crate::types::Type;
 

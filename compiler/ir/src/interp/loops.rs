@@ -1,5 +1,5 @@
 //! Closure methods, inlined as loops: the closure's body runs in the caller's frame
-//! with its parameters bound to slots, as the JIT will run it.
+//! with its parameters bound to slots, as the JIT runs it.
 
 use super::{Eval, Machine, RuntimeErrorKind, binary, fail, internal, set_slot};
 use crate::value::{self, Value};

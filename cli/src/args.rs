@@ -25,8 +25,10 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     Check(CheckArgs),
     Compile(CompileArgs),
+    Completions(CompletionsArgs),
     Explain(ExplainArgs),
     Fmt(FmtArgs),
+    Init(InitArgs),
     /// Runs the language server on stdin and stdout (for editors)
     Lsp,
     Run(RunArgs),
@@ -195,7 +197,9 @@ File paths in diagnostics are relative to that folder.",
     after_help = "Output:\n  \
 human  diagnostics and a summary line (`checked N files: E errors, W warnings`) on stderr\n  \
 json   one JSON document on stdout: {\"diagnostics\": [...], \"errors\": N, \"warnings\": N}\n  \
-sarif  a SARIF 2.1.0 log on stdout, for code scanning\n\n\
+sarif  a SARIF 2.1.0 log on stdout, for code scanning\n  \
+github GitHub Actions annotations on stdout (`::error file=…,line=…::…`), one per diagnostic, \
+paths relative to GITHUB_WORKSPACE; the default when GITHUB_ACTIONS=true\n\n\
 Exit status:\n  \
 0  no errors (and no warnings, with --deny-warnings)\n  \
 1  errors found, or warnings with --deny-warnings\n  \
@@ -207,9 +211,9 @@ pub(crate) struct CheckArgs {
     #[arg(default_value = ".")]
     pub dir: PathBuf,
 
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Output format [default: human, or github when GITHUB_ACTIONS=true]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 
     /// Exit with status 1 when there are warnings, even without errors
     #[arg(long)]
@@ -257,11 +261,14 @@ pub(crate) struct CompileArgs {
 #[derive(Debug, Args)]
 #[command(
     long_about = "Formats `.emx` files in the one canonical style (docs/formatting.md), in place.\n\n\
-Each PATH is a file or a folder (every `.emx` file under it, recursively). With no PATH, \
-formats the sources of the project found by walking up from the current folder to the \
-nearest `cosmos.toml`. Formatting never changes what a file means and keeps every comment.",
+Each PATH is a file or a folder (every `.emx` file under it, recursively); `-` formats \
+standard input to standard output (for editors and pipes). With no PATH, formats the sources \
+of the project found by walking up from the current folder to the nearest `cosmos.toml`. \
+Formatting never changes what a file means and keeps every comment.",
     after_help = "Output:\n  \
---check lists each file that would change, one per line, on stdout\n  \
+--check lists each file that would change, one per line, on stdout; with --diff, a \
+unified diff of each instead\n  \
+-       the formatted text on stdout (with --check, nothing; with --diff, the diff)\n  \
 a file with syntax errors is left untouched: one `error:` line on stderr names it \
 and its first error's line:column\n\n\
 Exit status:\n  \
@@ -276,6 +283,43 @@ pub(crate) struct FmtArgs {
     /// Change nothing: list the files that would change and exit 1 if there are any
     #[arg(long)]
     pub check: bool,
+
+    /// With --check: print a unified diff of each change instead of the file's name
+    #[arg(long, requires = "check")]
+    pub diff: bool,
+}
+
+/// Creates a new project: a workflow, its function, a test, .gitignore and a CI example.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Creates a small working project in DIR (default: the current folder, created \
+if missing): cosmos.toml, src/main.emx (a workflow calling one function), \
+functions/greet.sh (that function, in POSIX shell), src/tests.emx (its tests), .gitignore \
+and .github/workflows/cosmos.yml (a CI example running `check --format sarif`, \
+`fmt --check` and `test --format junit`). `cosmosc check`, `test` and `run Hello` work on it \
+as it is.",
+    after_help = "Exit status:\n  \
+0  the project was written; the next commands are printed on stderr\n  \
+2  some file it would write already exists (nothing is written), or a file cannot be written"
+)]
+pub(crate) struct InitArgs {
+    /// The folder to create the project in
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// Prints a shell completion script for cosmosc.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Prints a completion script for SHELL on stdout. For example:\n  \
+bash  cosmosc completions bash > ~/.local/share/bash-completion/completions/cosmosc\n  \
+zsh   cosmosc completions zsh > \"${fpath[1]}/_cosmosc\"\n  \
+fish  cosmosc completions fish > ~/.config/fish/completions/cosmosc.fish"
+)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -286,6 +330,8 @@ pub(crate) enum Format {
     Json,
     /// SARIF 2.1.0, on stdout
     Sarif,
+    /// GitHub Actions annotations (workflow commands), on stdout
+    Github,
 }
 
 /// What `compile --emit` prints.

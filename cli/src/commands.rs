@@ -4,8 +4,10 @@
 pub(crate) mod build;
 pub(crate) mod check;
 pub(crate) mod compile;
+pub(crate) mod completions;
 pub(crate) mod explain;
 pub(crate) mod fmt;
+pub(crate) mod init;
 pub(crate) mod lsp;
 pub(crate) mod run;
 pub(crate) mod serve;

@@ -30,8 +30,10 @@ fn main() -> ExitCode {
     let result: Result<Status, Box<dyn std::error::Error>> = match &cli.command {
         Command::Check(args) => commands::check::run(args, cli.color).map_err(Into::into),
         Command::Compile(args) => commands::compile::run(args, cli.color).map_err(Into::into),
+        Command::Completions(args) => commands::completions::run(args).map_err(Into::into),
         Command::Explain(args) => commands::explain::run(args).map_err(Into::into),
         Command::Fmt(args) => commands::fmt::run(args).map_err(Into::into),
+        Command::Init(args) => commands::init::run(args).map_err(Into::into),
         Command::Test(args) => commands::test::run(args).map_err(Into::into),
         Command::Lsp => commands::lsp::run().map_err(Into::into),
         Command::Run(args) => commands::run::run(args, cli.color).map_err(Into::into),

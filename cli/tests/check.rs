@@ -286,3 +286,80 @@ fn a_pool_missing_from_cosmos_toml_is_a_warning() {
         0
     );
 }
+
+/// `cosmosc check` with extra environment variables.
+fn check_with_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cosmosc"))
+        .arg("check")
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_WORKSPACE")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// A repository with the project in `services/encode`, holding one error and one warning.
+fn monorepo_with_problems() -> tempfile::TempDir {
+    project(&[
+        (
+            "services/encode/cosmos.toml",
+            "[project]\nname = \"encode\"\n",
+        ),
+        (
+            "services/encode/src/main.emx",
+            "def f(): Int {\n    def unused = 1\n    \"text\"\n}\n",
+        ),
+    ])
+}
+
+#[test]
+fn github_format_annotates_files_from_the_repository_root() {
+    let repo = monorepo_with_problems();
+    let workspace = repo.path().to_str().unwrap();
+    let output = check_with_env(
+        &["--format", "github", "services/encode"],
+        repo.path(),
+        &[("GITHUB_WORKSPACE", workspace)],
+    );
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let out = stdout(&output);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines.iter().any(|l| l.starts_with(
+            "::error file=services/encode/src/main.emx,line=3,col=5,endLine=3,endColumn=11,title=E0201 type-mismatch::"
+        )),
+        "{out}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("::warning file=services/encode/src/main.emx,line=2,col=9,")),
+        "{out}"
+    );
+    assert_eq!(stderr(&output), "");
+}
+
+#[test]
+fn github_actions_get_annotations_by_default_and_an_explicit_format_wins() {
+    let repo = monorepo_with_problems();
+    let workspace = repo.path().to_str().unwrap();
+    let env = [("GITHUB_ACTIONS", "true"), ("GITHUB_WORKSPACE", workspace)];
+    let output = check_with_env(&["services/encode"], repo.path(), &env);
+    assert_eq!(code(&output), 1);
+    assert!(stdout(&output).starts_with("::"), "{}", stdout(&output));
+
+    let output = check_with_env(&["--format", "json", "services/encode"], repo.path(), &env);
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["errors"], 1);
+
+    let output = check_with_env(&["services/encode"], repo.path(), &[]);
+    assert_eq!(stdout(&output), "");
+    assert!(
+        stderr(&output).contains("error[E0201]"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -107,3 +107,93 @@ fn help_documents_the_exit_codes() {
     assert!(help.contains("syntax errors"), "{help}");
     assert!(help.contains("Exit status"), "{help}");
 }
+
+/// Runs `cosmosc fmt ARGS` with `input` on standard input.
+fn fmt_stdin(args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cosmosc"))
+        .arg("fmt")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_dash_formats_standard_input_to_standard_output() {
+    let output = fmt_stdin(&["-"], UGLY);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(stdout(&output), PRETTY);
+
+    let output = fmt_stdin(&["-"], PRETTY);
+    assert_eq!(code(&output), 0);
+    assert_eq!(stdout(&output), PRETTY);
+}
+
+#[test]
+fn a_dash_with_check_prints_nothing_and_says_by_its_status() {
+    let output = fmt_stdin(&["--check", "-"], UGLY);
+    assert_eq!(code(&output), 1);
+    assert_eq!(stdout(&output), "");
+    let output = fmt_stdin(&["--check", "-"], PRETTY);
+    assert_eq!(code(&output), 0);
+    assert_eq!(stdout(&output), "");
+}
+
+#[test]
+fn a_dash_with_syntax_errors_prints_nothing_on_stdout_and_exits_1() {
+    let output = fmt_stdin(&["-"], BROKEN);
+    assert_eq!(code(&output), 1);
+    assert_eq!(stdout(&output), "");
+    assert!(
+        stderr(&output).starts_with("error: <stdin>:1:"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_dash_cannot_be_mixed_with_paths() {
+    let dir = project(&[MANIFEST, ("src/a.emx", PRETTY)]);
+    let output = cosmosc(&["fmt", "-", "src/a.emx"], dir.path());
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("standard input"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn check_with_diff_prints_a_unified_diff_and_changes_nothing() {
+    let dir = project(&[MANIFEST, ("src/a.emx", UGLY), ("src/b.emx", PRETTY)]);
+    let output = cosmosc(&["fmt", "--check", "--diff"], dir.path());
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "--- src/a.emx\n+++ src/a.emx (formatted)\n@@ -1 +1,3 @@\n\
+         -def f(x:Int):Int{x*2}\n+def f(x: Int): Int {\n+    x * 2\n+}\n"
+    );
+    assert_eq!(read(&dir, "src/a.emx"), UGLY);
+
+    let output = fmt_stdin(&["--check", "--diff", "-"], UGLY);
+    assert_eq!(code(&output), 1);
+    assert!(stdout(&output).starts_with("--- <stdin>\n+++ <stdin> (formatted)\n"));
+}
+
+#[test]
+fn diff_needs_check() {
+    let dir = project(&[MANIFEST, ("src/a.emx", UGLY)]);
+    let output = cosmosc(&["fmt", "--diff"], dir.path());
+    assert_eq!(code(&output), 2);
+    assert_eq!(read(&dir, "src/a.emx"), UGLY);
+}

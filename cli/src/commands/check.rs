@@ -4,8 +4,9 @@
 
 use std::io::Write;
 
+use cosmos_diagnostics::github::GithubOptions;
 use cosmos_diagnostics::sarif::SarifOptions;
-use cosmos_diagnostics::{Diagnostic, Files, Summary, human, json, sarif};
+use cosmos_diagnostics::{Diagnostic, Files, Summary, github, human, json, sarif};
 use cosmos_project::{Project, ProjectError, find_project_root, load_project};
 use cosmos_semantics::{Analysis, std_sources};
 
@@ -28,7 +29,7 @@ pub(crate) fn run(args: &CheckArgs, color: ColorChoice) -> Result<Status, CheckE
     let files = files(&project);
     let summary = Summary::of(&diagnostics);
 
-    match args.format {
+    match format(args.format, std::env::var("GITHUB_ACTIONS").ok().as_deref()) {
         Format::Human => {
             let stderr = std::io::stderr();
             let color = crate::color::enabled(color, &stderr);
@@ -45,9 +46,46 @@ pub(crate) fn run(args: &CheckArgs, color: ColorChoice) -> Result<Status, CheckE
             };
             print(&sarif::render(&diagnostics, &files, &options))?;
         }
+        Format::Github => {
+            let prefix = github_prefix(&project.root);
+            let options = GithubOptions {
+                path_prefix: &prefix,
+            };
+            print(&github::render(&diagnostics, &files, &options))?;
+        }
     }
 
     Ok(status(summary, args.deny_warnings))
+}
+
+/// The format asked for, else GitHub annotations inside GitHub Actions, else human.
+fn format(asked: Option<Format>, github_actions: Option<&str>) -> Format {
+    match asked {
+        Some(format) => format,
+        None if github_actions == Some("true") => Format::Github,
+        None => Format::Human,
+    }
+}
+
+/// The project root relative to the repository's root (GITHUB_WORKSPACE, else the
+/// current folder), `/`-separated, since annotations name files from the repository's
+/// root; empty when the root is not below it.
+fn github_prefix(root: &std::path::Path) -> String {
+    let base = std::env::var_os("GITHUB_WORKSPACE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::current_dir().ok());
+    let Some(base) = base.and_then(|base| base.canonicalize().ok()) else {
+        return String::new();
+    };
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    match root.strip_prefix(&base) {
+        Ok(relative) => relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"),
+        Err(_) => String::new(),
+    }
 }
 
 fn status(summary: Summary, deny_warnings: bool) -> Status {
@@ -120,6 +158,15 @@ mod tests {
         assert_eq!(status(summary(0, 2), false), Status::Clean);
         assert_eq!(status(summary(0, 2), true), Status::Failed);
         assert_eq!(status(summary(3, 2), false), Status::Failed);
+    }
+
+    #[test]
+    fn github_actions_choose_annotations_unless_a_format_is_given() {
+        assert_eq!(format(None, None), Format::Human);
+        assert_eq!(format(None, Some("true")), Format::Github);
+        assert_eq!(format(None, Some("false")), Format::Human);
+        assert_eq!(format(Some(Format::Json), Some("true")), Format::Json);
+        assert_eq!(format(Some(Format::Github), None), Format::Github);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `cosmosc fmt`: formats `.emx` files in place, or with `--check` only lists the
-//! files that would change. A file with syntax errors is never touched.
+//! files that would change (`--diff`: shows how). `-` formats standard input to
+//! standard output. A file with syntax errors is never touched.
 
 use std::fs;
 use std::io::Write;
@@ -28,7 +29,12 @@ pub(crate) enum FmtError {
     },
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    #[error("`-` (standard input) cannot be formatted together with other paths")]
+    StdinWithPaths,
 }
+
+/// How standard input is named in messages and diffs.
+const STDIN: &str = "<stdin>";
 
 /// A file to format: where it is, and how to name it to the user.
 struct Target {
@@ -37,6 +43,12 @@ struct Target {
 }
 
 pub(crate) fn run(args: &FmtArgs) -> Result<Status, FmtError> {
+    if args.paths.iter().any(|path| path.as_os_str() == "-") {
+        if args.paths.len() > 1 {
+            return Err(FmtError::StdinWithPaths);
+        }
+        return stdin(args);
+    }
     let targets = targets(&args.paths)?;
     let mut failed = false;
     let stdout = std::io::stdout();
@@ -46,35 +58,20 @@ pub(crate) fn run(args: &FmtArgs) -> Result<Status, FmtError> {
             path: target.shown.clone(),
             source,
         })?;
-        let formatted = match cosmos_format::format(&text) {
-            Ok(formatted) => formatted,
-            Err(FormatError::Syntax(errors)) => {
-                failed = true;
-                if let Some(first) = errors.first() {
-                    let (line, column) = line_column(&text, first.span.start as usize);
-                    eprintln!(
-                        "error: {}:{line}:{column}: {}; the file has syntax errors and was not formatted",
-                        target.shown,
-                        first.message()
-                    );
-                }
-                continue;
-            }
-            Err(error @ FormatError::Internal(_)) => {
-                failed = true;
-                eprintln!(
-                    "error: {}: {error}; the file was not formatted",
-                    target.shown
-                );
-                continue;
-            }
+        let Some(formatted) = format_or_report(&text, &target.shown) else {
+            failed = true;
+            continue;
         };
         if formatted == text {
             continue;
         }
         if args.check {
             failed = true;
-            writeln!(out, "{}", target.shown)?;
+            if args.diff {
+                out.write_all(diff(&text, &formatted, &target.shown).as_bytes())?;
+            } else {
+                writeln!(out, "{}", target.shown)?;
+            }
         } else {
             fs::write(&target.path, formatted).map_err(|source| FmtError::Write {
                 path: target.shown.clone(),
@@ -88,6 +85,67 @@ pub(crate) fn run(args: &FmtArgs) -> Result<Status, FmtError> {
     } else {
         Status::Clean
     })
+}
+
+/// `cosmosc fmt -`: standard input to standard output; with `--check`, only the
+/// status (and with `--diff` the diff) is printed.
+fn stdin(args: &FmtArgs) -> Result<Status, FmtError> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text).map_err(|source| {
+        FmtError::Read {
+            path: STDIN.to_string(),
+            source,
+        }
+    })?;
+    let Some(formatted) = format_or_report(&text, STDIN) else {
+        return Ok(Status::Failed);
+    };
+    let mut out = std::io::stdout().lock();
+    let status = if args.check {
+        if formatted == text {
+            Status::Clean
+        } else {
+            if args.diff {
+                out.write_all(diff(&text, &formatted, STDIN).as_bytes())?;
+            }
+            Status::Failed
+        }
+    } else {
+        out.write_all(formatted.as_bytes())?;
+        Status::Clean
+    };
+    out.flush()?;
+    Ok(status)
+}
+
+/// The formatted text, or `None` after telling on stderr why the file was not formatted.
+fn format_or_report(text: &str, shown: &str) -> Option<String> {
+    match cosmos_format::format(text) {
+        Ok(formatted) => Some(formatted),
+        Err(FormatError::Syntax(errors)) => {
+            if let Some(first) = errors.first() {
+                let (line, column) = line_column(text, first.span.start as usize);
+                eprintln!(
+                    "error: {shown}:{line}:{column}: {}; the file has syntax errors and was not formatted",
+                    first.message()
+                );
+            }
+            None
+        }
+        Err(error @ FormatError::Internal(_)) => {
+            eprintln!("error: {shown}: {error}; the file was not formatted");
+            None
+        }
+    }
+}
+
+/// A unified diff from the file as it is to the file formatted, three lines of context.
+fn diff(text: &str, formatted: &str, shown: &str) -> String {
+    similar::TextDiff::from_lines(text, formatted)
+        .unified_diff()
+        .context_radius(3)
+        .header(shown, &format!("{shown} (formatted)"))
+        .to_string()
 }
 
 /// The files named by the arguments (folders: their `.emx` files, recursively and

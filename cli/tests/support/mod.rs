@@ -19,6 +19,7 @@ pub fn cosmosc(args: &[&str], cwd: &Path) -> Output {
         .args(args)
         .current_dir(cwd)
         .env_remove("NO_COLOR")
+        .env_remove("GITHUB_ACTIONS")
         .output()
         .unwrap()
 }

@@ -8,7 +8,7 @@ mod span;
 
 pub use codes::{CODES, Code, CodeInfo};
 pub use files::{Files, LineRange, Position};
-pub use render::{Summary, human, json, sarif};
+pub use render::{Summary, github, human, json, sarif};
 pub use span::{FileId, Span};
 
 use serde::Serialize;

@@ -1,8 +1,10 @@
 //! Turning diagnostics into text at the edge: [`human`] for people (codespan-reporting),
-//! [`json`] for scripts (`--format json`), [`sarif`] for code-scanning tools.
+//! [`json`] for scripts (`--format json`), [`sarif`] for code-scanning tools, [`github`]
+//! for GitHub Actions annotations.
 //! Every renderer takes the texts from a [`Files`](crate::Files) and never fails or
 //! panics, whatever the spans.
 
+pub mod github;
 pub mod human;
 pub mod json;
 pub mod sarif;

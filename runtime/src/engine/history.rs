@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::CallErrorKind;
+use super::{CallErrorKind, Status};
 
 /// One line of an instance's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,11 +164,17 @@ impl fmt::Display for HistoryEntry {
                 write!(f, "signal {name}{}", changes(changed))
             }
             History::Log { message } => write!(f, "log: {message}"),
-            History::Completed { output: Some(o) } => write!(f, "COMPLETED with output {o}"),
-            History::Completed { output: None } => write!(f, "COMPLETED"),
-            History::Failed { message } => write!(f, "FAILED: {message}"),
-            History::Cancelled => write!(f, "CANCELLED"),
-            History::Stalled => write!(f, "STALLED: nothing in flight, no rule eligible"),
+            History::Completed { output: Some(o) } => {
+                write!(f, "{} with output {o}", Status::Completed)
+            }
+            History::Completed { output: None } => write!(f, "{}", Status::Completed),
+            History::Failed { message } => write!(f, "{}: {message}", Status::Failed),
+            History::Cancelled => write!(f, "{}", Status::Cancelled),
+            History::Stalled => write!(
+                f,
+                "{}: nothing in flight, no rule eligible",
+                Status::Stalled
+            ),
         }
     }
 }
@@ -258,6 +264,37 @@ mod tests {
         }
         kinds.insert(0, HistoryKind::Received);
         assert_eq!(kinds, HistoryKind::ALL);
+    }
+
+    #[test]
+    fn the_last_entries_read_with_the_status_they_leave() {
+        let text = |event: History| {
+            let line = HistoryEntry { at: 0, event }.to_string();
+            line.split_once(' ').map(|(_, rest)| rest.to_string())
+        };
+        let lines = [
+            (
+                History::Completed {
+                    output: Some(json!(3)),
+                },
+                "COMPLETED with output 3",
+            ),
+            (History::Completed { output: None }, "COMPLETED"),
+            (
+                History::Failed {
+                    message: "no".into(),
+                },
+                "FAILED: no",
+            ),
+            (History::Cancelled, "CANCELLED"),
+            (
+                History::Stalled,
+                "STALLED: nothing in flight, no rule eligible",
+            ),
+        ];
+        for (event, line) in lines {
+            assert_eq!(text(event).as_deref(), Some(line));
+        }
     }
 
     #[test]

@@ -110,6 +110,18 @@ fn bad_requests_get_4xx_and_change_nothing() {
     assert_eq!(status, 413);
     let (_, list) = server.get("/v1/instances");
     assert_eq!(list["instances"], json!([]), "nothing was created");
+    let (status, body) = server.get("/v1/instances?status=BOGUS");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body,
+        json!({"error": {
+            "code": "bad_status",
+            "message": "unknown status \"BOGUS\"; expected one of \
+                        RUNNING, STALLED, COMPLETED, FAILED, CANCELLED",
+        }})
+    );
+    let (status, body) = server.get("/v1/instances?status=completed");
+    assert_eq!((status, &body["instances"]), (200, &json!([])), "{body}");
 
     let (status, body) = server.post("/v1/workflows/Chain/instances", json!({"seed": 3}));
     assert_eq!(status, 201);

@@ -9,6 +9,7 @@ pub mod deployment;
 pub mod engine;
 pub mod executor;
 pub mod explain;
+pub mod names;
 pub mod node;
 pub mod replay;
 pub mod sim;

@@ -1,15 +1,13 @@
-//! A history replays to the same facts. Every step's history starts with a `received`
-//! row holding the event the step applied (a call's result or failure, a timer, a
-//! signal, a cancel) and every row holds the step's logical time, so running the
-//! engine again over those events at those times rebuilds the instance exactly:
-//! the engine is deterministic and reads the clock only through the time it is given.
+//! A history replays to the same facts. Every step's history starts with a
+//! [`HistoryKind::Received`] row holding the event the step applied (a call's result
+//! or failure, a timer, a signal, a cancel) and every row holds the step's logical
+//! time, so running the engine again over those events at those times rebuilds the
+//! instance exactly: the engine is deterministic and reads the clock only through the
+//! time it is given.
 
-use crate::engine::{Engine, EngineError, Event, InstanceState};
+use crate::engine::{Engine, EngineError, Event, HistoryKind, InstanceState};
 use crate::store::{HistoryRow, NewHistory};
 use serde_json::Value as Json;
-
-/// The `kind` of the rows that record the event a step applied.
-pub const RECEIVED: &str = "received";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -57,7 +55,7 @@ pub fn received(event: &Event, at: i64) -> NewHistory {
     };
     NewHistory {
         at,
-        kind: RECEIVED.to_string(),
+        kind: HistoryKind::Received,
         text,
         data: serde_json::to_value(event).unwrap_or(Json::Null),
     }
@@ -73,11 +71,11 @@ pub fn replay(
 ) -> Result<InstanceState, ReplayError> {
     let start = rows
         .iter()
-        .find(|r| r.kind == "started")
+        .find(|r| r.kind == HistoryKind::Started)
         .ok_or(ReplayError::NoStart)?;
     let mut state = engine.instantiate(id, input)?;
     engine.handle(&mut state, start.at, Event::Start)?;
-    for row in rows.iter().filter(|r| r.kind == RECEIVED) {
+    for row in rows.iter().filter(|r| r.kind == HistoryKind::Received) {
         let event: Event =
             serde_json::from_value(row.data.clone()).map_err(|e| ReplayError::BadEvent {
                 seq: row.seq,

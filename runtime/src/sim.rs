@@ -3,7 +3,9 @@
 //! timers fire when the clock reaches them, and the clock moves only by
 //! [`Simulation::advance`].
 
-use crate::engine::{CallId, Command, Engine, EngineError, Event, Failure, InstanceState, TimerId};
+use crate::engine::{
+    CallErrorKind, CallId, Command, Engine, EngineError, Event, Failure, InstanceState, TimerId,
+};
 use serde_json::{Map, Value as Json};
 use std::collections::VecDeque;
 
@@ -102,7 +104,7 @@ impl<'p> Simulation<'p> {
                         call,
                         failure: Failure {
                             message,
-                            kind: "FAILED".to_string(),
+                            kind: CallErrorKind::Failed,
                             stderr: None,
                         },
                     },

@@ -2,7 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use cosmos_runtime::engine::{Command, Engine, Event, Failure, History, InstanceState, Status};
+use cosmos_runtime::engine::{
+    CallErrorKind, Command, Engine, Event, Failure, History, InstanceState, Status,
+};
 use serde_json::{Value as Json, json};
 
 fn compile(source: &str) -> cosmos_ir::Program {
@@ -173,7 +175,7 @@ fn fan_out_collects_results_in_order_then_sleep_is_a_timer() {
 fn failure() -> Failure {
     Failure {
         message: "boom".into(),
-        kind: "FAILED".into(),
+        kind: CallErrorKind::Failed,
         stderr: None,
     }
 }

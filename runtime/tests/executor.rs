@@ -181,7 +181,7 @@ async fn exit_1_is_failed_with_stderr_tail() {
     let exec = executor(&dir, vec![f], vec![]);
     let e = exec.call(job("fail", json!({}))).await.unwrap_err();
     assert_eq!(e.kind, CallErrorKind::Failed);
-    assert_eq!(e.kind.name(), "FAILED");
+    assert_eq!(e.kind.as_str(), "FAILED");
     assert_eq!(e.message, "exited with status 1");
     assert_eq!(e.stderr.as_deref(), Some("something went wrong\n"));
     assert_eq!(exec.stats()[0].failed, 1);

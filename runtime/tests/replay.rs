@@ -7,7 +7,7 @@
 use cosmos_diagnostics::FileId;
 use cosmos_ir::bundle::Bundle;
 use cosmos_runtime::deployment::{COMPILER_VERSION, Deployment, Evaluator};
-use cosmos_runtime::engine::{Engine, Event};
+use cosmos_runtime::engine::{Engine, Event, HistoryKind, Status};
 use cosmos_runtime::node::{Node, NodeConfig, executor_for, now_ms};
 use cosmos_runtime::replay::replay;
 use cosmos_runtime::store::{SqliteStore, Store};
@@ -108,7 +108,7 @@ async fn a_stored_history_replays_to_the_stored_instance() {
     let mut waited = Duration::ZERO;
     loop {
         let record = node.instance(&id).await.unwrap();
-        if record.status == "STALLED" {
+        if record.status == Status::Stalled {
             break;
         }
         assert!(waited < Duration::from_secs(20), "{record:?}");
@@ -126,18 +126,21 @@ async fn a_stored_history_replays_to_the_stored_instance() {
     .unwrap();
     let record = node.instance(&id).await.unwrap();
     node.stop().await;
-    assert_eq!(record.status, "COMPLETED", "{record:?}");
+    assert_eq!(record.status, Status::Completed, "{record:?}");
     assert_eq!(
         record.output,
         Some(json!({"doubled": 42, "failures": 1, "by": "ann"}))
     );
 
     let rows = store.history(&id, 0).unwrap();
-    assert!(rows.iter().any(|r| r.kind == "received"), "{rows:?}");
+    assert!(
+        rows.iter().any(|r| r.kind == HistoryKind::Received),
+        "{rows:?}"
+    );
     let engine = Engine::new(&program, "Replayed").unwrap();
     let replayed = replay(&engine, &id, &input, &rows).unwrap();
     assert_eq!(engine.host().facts_to_json(&replayed.values), record.facts);
-    assert_eq!(replayed.status.name(), record.status);
+    assert_eq!(replayed.status, record.status);
     assert_eq!(replayed.output, record.output);
     assert_eq!(serde_json::to_value(&replayed).unwrap(), record.state);
     // `now()` came from the step's recorded time, not from the clock of the replay.

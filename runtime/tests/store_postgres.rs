@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
+use cosmos_runtime::engine::{HistoryKind, Status};
 use cosmos_runtime::store::{
     Created, LeaseRequest, NewHistory, NewInstance, NewMessage, POSTGRES_SCHEMA_VERSION,
     PostgresOptions, PostgresStore, StepCommit, Store, StoreError,
@@ -51,7 +52,7 @@ fn step(instance: &str, expected_version: i64, now: i64) -> StepCommit {
     StepCommit {
         instance: instance.into(),
         expected_version,
-        status: "RUNNING".into(),
+        status: Status::Running,
         facts: json!({"version": expected_version + 1}),
         output: None,
         failure: None,
@@ -59,7 +60,7 @@ fn step(instance: &str, expected_version: i64, now: i64) -> StepCommit {
         now,
         history: vec![NewHistory {
             at: now,
-            kind: "step".into(),
+            kind: HistoryKind::Fired,
             text: format!("step from {expected_version}"),
             data: json!(expected_version),
         }],

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use cosmos_runtime::connect::{ConnectError, StoreKind, default_store, open_store, store_kind};
 use cosmos_runtime::deployment::{Deployment, DeploymentError, Evaluator};
+use cosmos_runtime::engine::{HistoryKind, Status as InstanceStatus};
 use cosmos_runtime::node::{Node, NodeConfig, NodeError, executor_for, new_instance_id, now_ms};
 use cosmos_runtime::store::{InstanceRecord, StoreError};
 use serde_json::{Value as Json, json};
@@ -101,7 +102,7 @@ pub(crate) fn run(args: &RunArgs, color: ColorChoice) -> Result<Status, RunError
         writeln!(out, "{document}")?;
         out.flush()?;
     }
-    Ok(if record.status == "COMPLETED" {
+    Ok(if record.status == InstanceStatus::Completed {
         Status::Clean
     } else {
         Status::Failed
@@ -146,7 +147,7 @@ async fn follow(
                 seen = seen.max(row.seq);
                 // The events a step applied are for replay and the API; the lines
                 // of the step itself say what they did.
-                if row.kind != cosmos_runtime::replay::RECEIVED {
+                if row.kind != HistoryKind::Received {
                     writeln!(err, "{}", row.text)?;
                 }
             }
@@ -154,10 +155,8 @@ async fn follow(
         let Some(record) = record else {
             return Err(RunError::Node(NodeError::UnknownInstance(id)));
         };
-        if matches!(
-            record.status.as_str(),
-            "COMPLETED" | "FAILED" | "CANCELLED" | "STALLED"
-        ) {
+        // Finished, or stalled: nothing more happens without a signal.
+        if record.status.is_finished() || record.status == InstanceStatus::Stalled {
             return Ok(record);
         }
         let _ = tokio::time::timeout(Duration::from_millis(250), commits.changed()).await;

@@ -215,7 +215,7 @@ fn assert_args(program: &Program, sim: &Simulation<'_>) -> Vec<Value> {
             let variant = layout
                 .variants
                 .iter()
-                .position(|v| v == sim.instance.status.name())?;
+                .position(|v| v == sim.instance.status.as_str())?;
             Some(Value::Enum(cosmos_ir::EnumId(id as u32), variant as u32))
         })
         .unwrap_or(Value::Null);

@@ -18,12 +18,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
         "# HELP cosmos_queue_messages Messages in a queue, by state.\n# TYPE cosmos_queue_messages gauge"
     );
     for q in &queues {
-        for (s, n) in [
-            ("ready", q.ready),
-            ("delayed", q.delayed),
-            ("leased", q.leased),
-            ("dead", q.dead),
-        ] {
+        for (s, n) in q.counts() {
             let _ = writeln!(
                 out,
                 "cosmos_queue_messages{{queue=\"{}\",state=\"{s}\"}} {n}",

@@ -9,7 +9,7 @@ mod metrics;
 
 pub use error::ApiError;
 
-use crate::engine::{Event, InstanceState};
+use crate::engine::{Event, InstanceState, Status};
 use crate::node::{Node, NodeError};
 use crate::store::{InstanceFilter, InstanceRecord, StoreError};
 use axum::body::Bytes;
@@ -260,27 +260,22 @@ struct ListQuery {
     after: Option<String>,
 }
 
-const STATUSES: [&str; 5] = ["RUNNING", "STALLED", "COMPLETED", "FAILED", "CANCELLED"];
+/// The `status` of a list query, in any case (`running` is `RUNNING`); a string that
+/// names no status is a 400 `bad_status` naming the ones there are.
+fn status_filter(status: Option<&str>) -> Result<Option<Status>, ApiError> {
+    status
+        .map(|s| s.to_ascii_uppercase().parse::<Status>())
+        .transpose()
+        .map_err(|e| ApiError::bad_request("bad_status", e.to_string()))
+}
 
 async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Json_>, ApiError> {
-    let status = query.status.map(|s| s.to_ascii_uppercase());
-    if let Some(s) = &status
-        && !STATUSES.contains(&s.as_str())
-    {
-        return Err(ApiError::bad_request(
-            "bad_status",
-            format!(
-                "unknown status {s:?}; expected one of {}",
-                STATUSES.join(", ")
-            ),
-        ));
-    }
     let filter = InstanceFilter {
+        status: status_filter(query.status.as_deref())?,
         workflow: query.workflow,
-        status,
         limit: query.limit.unwrap_or(100).clamp(1, 1000),
         after: query.after,
     };
@@ -327,4 +322,50 @@ async fn node_info(State(state): State<AppState>) -> Result<Json<Json_>, ApiErro
 
 async fn pools(State(state): State<AppState>) -> Json<Json_> {
     Json(json!({ "pools": state.node.executor().stats() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON body of an error response.
+    async fn body(error: ApiError) -> (StatusCode, Json_) {
+        let response = error.into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[test]
+    fn a_status_filter_is_any_status_in_any_case() {
+        assert_eq!(status_filter(None).unwrap(), None);
+        for &status in Status::ALL {
+            let text = status.as_str();
+            assert_eq!(status_filter(Some(text)).unwrap(), Some(status));
+            let lower = text.to_ascii_lowercase();
+            assert_eq!(status_filter(Some(&lower)).unwrap(), Some(status));
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_status_is_a_400_naming_the_statuses() {
+        for bogus in ["BOGUS", "done", ""] {
+            let error = status_filter(Some(bogus)).unwrap_err();
+            let (status, body) = body(error).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert_eq!(
+                body,
+                json!({"error": {
+                    "code": "bad_status",
+                    "message": format!(
+                        "unknown status {:?}; expected one of \
+                         RUNNING, STALLED, COMPLETED, FAILED, CANCELLED",
+                        bogus.to_ascii_uppercase()
+                    ),
+                }})
+            );
+        }
+    }
 }

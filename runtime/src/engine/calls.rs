@@ -9,7 +9,7 @@ use cosmos_ir::value::Value;
 use serde_json::Value as Json;
 
 use super::state::{Slot, SlotState, Timer, TimerKind};
-use super::{CallId, Command, Cx, Engine, Failure, History, InstanceState, TimerId};
+use super::{CallErrorKind, CallId, Command, Cx, Engine, Failure, History, InstanceState, TimerId};
 
 impl Engine<'_> {
     pub(super) fn start_timer(
@@ -141,12 +141,13 @@ impl Engine<'_> {
             rule: call.rule.clone(),
             function: function.clone(),
             attempt: call.attempt,
-            kind: failure.kind.clone(),
+            kind: failure.kind,
             message: failure.message.clone(),
         });
+        // Into the language's `ErrorKind`, which is spelled the same.
         let error = CallFailure {
             message: failure.message.clone(),
-            kind: failure.kind.clone(),
+            kind: failure.kind.as_str().to_string(),
             attempt: call.attempt,
             function: function.clone(),
             stderr: failure.stderr.clone(),
@@ -303,7 +304,7 @@ impl Engine<'_> {
                 };
                 let failure = Failure {
                     message: "the rule's timeout passed".to_string(),
-                    kind: "TIMEOUT".to_string(),
+                    kind: CallErrorKind::Timeout,
                     stderr: None,
                 };
                 self.call_failed(instance, &call, &failure, cx)?;

@@ -1,10 +1,13 @@
-//! An instance's history: the entries a step appends ([`HistoryEntry`], [`History`])
-//! and how each reads as one line of text.
+//! An instance's history: the entries a step appends ([`HistoryEntry`], [`History`]),
+//! the kind each is stored under ([`HistoryKind`]) and how each reads as one line of
+//! text.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
+
+use super::{CallErrorKind, Status};
 
 /// One line of an instance's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,7 +37,7 @@ pub enum History {
         rule: String,
         function: String,
         attempt: i64,
-        kind: String,
+        kind: CallErrorKind,
         message: String,
     },
     ErrorHandled {
@@ -62,6 +65,48 @@ pub enum History {
     },
     Cancelled,
     Stalled,
+}
+
+crate::names::named_enum! {
+    /// The kind of a stored history row: the `event` tag of a [`History`] entry, or
+    /// [`HistoryKind::Received`] for the row holding the event a step applied
+    /// (`crate::replay`).
+    pub enum HistoryKind("history kind") {
+        /// The event a step applied, for replay (`crate::replay::received`).
+        Received = "received",
+        Started = "started",
+        Fired = "fired",
+        Reacted = "reacted",
+        CallFailed = "call_failed",
+        ErrorHandled = "error_handled",
+        Retrying = "retrying",
+        Signalled = "signalled",
+        Log = "log",
+        Completed = "completed",
+        Failed = "failed",
+        Cancelled = "cancelled",
+        Stalled = "stalled",
+    }
+}
+
+impl History {
+    /// The kind this entry is stored under (its serialised `event` tag).
+    pub fn kind(&self) -> HistoryKind {
+        match self {
+            History::Started { .. } => HistoryKind::Started,
+            History::Fired { .. } => HistoryKind::Fired,
+            History::Reacted { .. } => HistoryKind::Reacted,
+            History::CallFailed { .. } => HistoryKind::CallFailed,
+            History::ErrorHandled { .. } => HistoryKind::ErrorHandled,
+            History::Retrying { .. } => HistoryKind::Retrying,
+            History::Signalled { .. } => HistoryKind::Signalled,
+            History::Log { .. } => HistoryKind::Log,
+            History::Completed { .. } => HistoryKind::Completed,
+            History::Failed { .. } => HistoryKind::Failed,
+            History::Cancelled => HistoryKind::Cancelled,
+            History::Stalled => HistoryKind::Stalled,
+        }
+    }
 }
 
 fn changes(changed: &[(String, Json)]) -> String {
@@ -119,11 +164,158 @@ impl fmt::Display for HistoryEntry {
                 write!(f, "signal {name}{}", changes(changed))
             }
             History::Log { message } => write!(f, "log: {message}"),
-            History::Completed { output: Some(o) } => write!(f, "COMPLETED with output {o}"),
-            History::Completed { output: None } => write!(f, "COMPLETED"),
-            History::Failed { message } => write!(f, "FAILED: {message}"),
-            History::Cancelled => write!(f, "CANCELLED"),
-            History::Stalled => write!(f, "STALLED: nothing in flight, no rule eligible"),
+            History::Completed { output: Some(o) } => {
+                write!(f, "{} with output {o}", Status::Completed)
+            }
+            History::Completed { output: None } => write!(f, "{}", Status::Completed),
+            History::Failed { message } => write!(f, "{}: {message}", Status::Failed),
+            History::Cancelled => write!(f, "{}", Status::Cancelled),
+            History::Stalled => write!(
+                f,
+                "{}: nothing in flight, no rule eligible",
+                Status::Stalled
+            ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn history_kinds_round_trip_through_their_strings() {
+        crate::names::tests::round_trip(
+            HistoryKind::ALL,
+            &[
+                "received",
+                "started",
+                "fired",
+                "reacted",
+                "call_failed",
+                "error_handled",
+                "retrying",
+                "signalled",
+                "log",
+                "completed",
+                "failed",
+                "cancelled",
+                "stalled",
+            ],
+            HistoryKind::as_str,
+            "history kind",
+            &["fact", "step", "event", "call-failed", "Received"],
+        );
+    }
+
+    /// A row's kind is the `event` tag its data is serialised with, and every kind
+    /// but `received` (the replay's rows) is the kind of some entry.
+    #[test]
+    fn each_entry_is_stored_under_its_event_tag() {
+        let changed = vec![("n".to_string(), json!(1))];
+        let entries = [
+            History::Started { input: json!({}) },
+            History::Fired {
+                rule: "r".into(),
+                firing: 1,
+                calls: 0,
+            },
+            History::Reacted {
+                rule: "r".into(),
+                changed: changed.clone(),
+            },
+            History::CallFailed {
+                rule: "r".into(),
+                function: "f".into(),
+                attempt: 1,
+                kind: CallErrorKind::BadOutput,
+                message: "m".into(),
+            },
+            History::ErrorHandled {
+                rule: "r".into(),
+                changed: changed.clone(),
+            },
+            History::Retrying {
+                rule: "r".into(),
+                function: "f".into(),
+                attempt: 2,
+                after_ms: None,
+            },
+            History::Signalled {
+                name: "s".into(),
+                changed,
+            },
+            History::Log {
+                message: "m".into(),
+            },
+            History::Completed { output: None },
+            History::Failed {
+                message: "m".into(),
+            },
+            History::Cancelled,
+            History::Stalled,
+        ];
+        let mut kinds: Vec<HistoryKind> = Vec::new();
+        for entry in &entries {
+            let data = serde_json::to_value(entry).unwrap();
+            assert_eq!(data["event"], json!(entry.kind().as_str()), "{data}");
+            kinds.push(entry.kind());
+        }
+        kinds.insert(0, HistoryKind::Received);
+        assert_eq!(kinds, HistoryKind::ALL);
+    }
+
+    #[test]
+    fn the_last_entries_read_with_the_status_they_leave() {
+        let text = |event: History| {
+            let line = HistoryEntry { at: 0, event }.to_string();
+            line.split_once(' ').map(|(_, rest)| rest.to_string())
+        };
+        let lines = [
+            (
+                History::Completed {
+                    output: Some(json!(3)),
+                },
+                "COMPLETED with output 3",
+            ),
+            (History::Completed { output: None }, "COMPLETED"),
+            (
+                History::Failed {
+                    message: "no".into(),
+                },
+                "FAILED: no",
+            ),
+            (History::Cancelled, "CANCELLED"),
+            (
+                History::Stalled,
+                "STALLED: nothing in flight, no rule eligible",
+            ),
+        ];
+        for (event, line) in lines {
+            assert_eq!(text(event).as_deref(), Some(line));
+        }
+    }
+
+    #[test]
+    fn a_failed_call_reads_with_its_error_kind() {
+        let entry = HistoryEntry {
+            at: 0,
+            event: History::CallFailed {
+                rule: "r".into(),
+                function: "f".into(),
+                attempt: 2,
+                kind: CallErrorKind::Timeout,
+                message: "too slow".into(),
+            },
+        };
+        assert!(
+            entry
+                .to_string()
+                .ends_with("call f of \"r\" failed (TIMEOUT, attempt 2): too slow"),
+            "{entry}"
+        );
+        let data = serde_json::to_value(&entry.event).unwrap();
+        assert_eq!(data["kind"], json!("TIMEOUT"));
     }
 }

@@ -30,9 +30,8 @@ use cosmos_ir::value::{Value, equal};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
-use std::fmt;
 
-pub use history::{History, HistoryEntry};
+pub use history::{History, HistoryEntry, HistoryKind};
 use state::{Flight, Slot, SlotState, TimerKind};
 pub use state::{InstanceState, Waiting};
 
@@ -40,36 +39,38 @@ pub use state::{InstanceState, Waiting};
 /// re-enabling each other forever and fails the instance.
 pub const MAX_FIRINGS_PER_STEP: usize = 10_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
-    Running,
-    Stalled,
-    Completed,
-    Failed,
-    Cancelled,
+crate::names::named_enum! {
+    /// Where an instance is (`std.core.Status` in Emx, spelled the same).
+    pub enum Status("status") {
+        Running = "RUNNING",
+        /// Unfinished, with nothing in flight, no rule eligible and no timer: it waits
+        /// for a signal.
+        Stalled = "STALLED",
+        Completed = "COMPLETED",
+        Failed = "FAILED",
+        Cancelled = "CANCELLED",
+    }
 }
 
 impl Status {
-    /// The name Emx uses (`std.core.Status`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Running => "RUNNING",
-            Status::Stalled => "STALLED",
-            Status::Completed => "COMPLETED",
-            Status::Failed => "FAILED",
-            Status::Cancelled => "CANCELLED",
-        }
-    }
-
     pub fn is_finished(self) -> bool {
         matches!(self, Status::Completed | Status::Failed | Status::Cancelled)
     }
 }
 
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+crate::names::named_enum! {
+    /// Why a call failed (`std.core.ErrorKind` in Emx, spelled the same).
+    pub enum CallErrorKind("error kind") {
+        /// Non-zero exit, `{"error": …}` from a worker, or the process could not start.
+        Failed = "FAILED",
+        /// Did not finish within the function's timeout (its process group was killed),
+        /// or the rule's `timeout` passed.
+        Timeout = "TIMEOUT",
+        /// Output that is not one JSON value, too much of it, or not of the function's
+        /// declared result type.
+        BadOutput = "BAD_OUTPUT",
+        /// Terminated by a signal, or a worker that died while serving.
+        Crashed = "CRASHED",
     }
 }
 
@@ -88,8 +89,7 @@ pub type TimerId = u64;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     pub message: String,
-    /// `FAILED`, `TIMEOUT`, `BAD_OUTPUT` or `CRASHED`.
-    pub kind: String,
+    pub kind: CallErrorKind,
     pub stderr: Option<String>,
 }
 
@@ -525,5 +525,65 @@ impl<'p> Engine<'p> {
         } else {
             instance.status = Status::Running;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_strings() {
+        crate::names::tests::round_trip(
+            Status::ALL,
+            &["RUNNING", "STALLED", "COMPLETED", "FAILED", "CANCELLED"],
+            Status::as_str,
+            "status",
+            &["BOGUS", "DONE", "RUNNING "],
+        );
+        let finished: Vec<Status> = Status::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.is_finished())
+            .collect();
+        assert_eq!(
+            finished,
+            [Status::Completed, Status::Failed, Status::Cancelled]
+        );
+    }
+
+    #[test]
+    fn call_error_kinds_round_trip_through_their_strings() {
+        crate::names::tests::round_trip(
+            CallErrorKind::ALL,
+            &["FAILED", "TIMEOUT", "BAD_OUTPUT", "CRASHED"],
+            CallErrorKind::as_str,
+            "error kind",
+            &["BADOUTPUT", "BAD-OUTPUT", "ERROR"],
+        );
+    }
+
+    /// A failure travels in event messages as JSON: its kind is the string.
+    #[test]
+    fn a_failure_serialises_its_kind_as_the_string() {
+        let failure = Failure {
+            message: "boom".into(),
+            kind: CallErrorKind::Crashed,
+            stderr: None,
+        };
+        let json = serde_json::to_value(&failure).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"message": "boom", "kind": "CRASHED", "stderr": null})
+        );
+        assert_eq!(serde_json::from_value::<Failure>(json).unwrap(), failure);
+        let bad = serde_json::json!({"message": "m", "kind": "EXPLODED", "stderr": null});
+        let error = serde_json::from_value::<Failure>(bad).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("unknown error kind \"EXPLODED\""),
+            "{error}"
+        );
     }
 }

@@ -26,6 +26,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio::sync::oneshot as reply;
 
+pub use crate::engine::CallErrorKind;
+
 use self::output::lock;
 use self::pool::{Inner, Pool, State};
 
@@ -117,31 +119,6 @@ pub struct CallJob {
     pub priority: i64,
 }
 
-/// How a call failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallErrorKind {
-    /// Non-zero exit, `{"error": …}` from a worker, or the process could not start.
-    Failed,
-    /// Did not finish within the function's timeout (its process group was killed).
-    Timeout,
-    /// Output that is not one JSON value, or too much of it.
-    BadOutput,
-    /// Terminated by a signal, or a worker that died while serving.
-    Crashed,
-}
-
-impl CallErrorKind {
-    /// The kind as the language spells it.
-    pub fn name(self) -> &'static str {
-        match self {
-            CallErrorKind::Failed => "FAILED",
-            CallErrorKind::Timeout => "TIMEOUT",
-            CallErrorKind::BadOutput => "BAD_OUTPUT",
-            CallErrorKind::Crashed => "CRASHED",
-        }
-    }
-}
-
 /// A failed call: what happened, and the tail of the process's stderr.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CallError {
@@ -168,7 +145,7 @@ impl CallError {
 
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind.name(), self.message)
+        write!(f, "{}: {}", self.kind, self.message)
     }
 }
 

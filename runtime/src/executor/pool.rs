@@ -387,7 +387,7 @@ async fn serve(
             tracing::warn!(
                 pool,
                 function = %function.name,
-                kind = err.kind.name(),
+                kind = err.kind.as_str(),
                 "warm worker lost: {}",
                 err.message
             );

@@ -77,10 +77,10 @@ pub(super) async fn run(inner: Arc<Inner>) {
     }
 }
 
-fn failure(kind: &str, message: String, stderr: Option<String>) -> Failure {
+fn failure(kind: CallErrorKind, message: String, stderr: Option<String>) -> Failure {
     Failure {
         message,
-        kind: kind.to_string(),
+        kind,
         stderr,
     }
 }
@@ -117,7 +117,7 @@ async fn run_one(inner: &Arc<Inner>, message: Leased) {
         Event::CallFailed {
             call: call.call.clone(),
             failure: failure(
-                CallErrorKind::Crashed.name(),
+                CallErrorKind::Crashed,
                 format!(
                     "the runtime stopped while running this call {} times",
                     messages::CALL_MAX_ATTEMPTS
@@ -156,7 +156,7 @@ async fn run_one(inner: &Arc<Inner>, message: Leased) {
                 Err(shape) => Event::CallFailed {
                     call: call.call.clone(),
                     failure: failure(
-                        CallErrorKind::BadOutput.name(),
+                        CallErrorKind::BadOutput,
                         format!(
                             "`{}` returned a value that is not a {}: {shape}",
                             call.function,
@@ -168,14 +168,14 @@ async fn run_one(inner: &Arc<Inner>, message: Leased) {
             },
             Err(error) => Event::CallFailed {
                 call: call.call.clone(),
-                failure: failure(error.kind.name(), error.message, error.stderr),
+                failure: failure(error.kind, error.message, error.stderr),
             },
         }
     } else {
         Event::CallFailed {
             call: call.call.clone(),
             failure: failure(
-                CallErrorKind::Failed.name(),
+                CallErrorKind::Failed,
                 format!("the deployed bundle has no function `{}`", call.function),
                 None,
             ),

@@ -49,19 +49,11 @@ pub(super) fn commit_of(
     let history = step
         .history
         .iter()
-        .map(|entry| {
-            // Serialised once: the row's kind is the `event` tag of its data.
-            let data = serde_json::to_value(&entry.event).unwrap_or(Json::Null);
-            NewHistory {
-                at: entry.at,
-                kind: data
-                    .get("event")
-                    .and_then(Json::as_str)
-                    .unwrap_or("event")
-                    .to_string(),
-                text: entry.to_string(),
-                data,
-            }
+        .map(|entry| NewHistory {
+            at: entry.at,
+            kind: entry.event.kind(),
+            text: entry.to_string(),
+            data: serde_json::to_value(&entry.event).unwrap_or(Json::Null),
         })
         .collect();
     let enqueue = messages::for_commands(program, &state.id, bundle, step.commands, now);
@@ -70,7 +62,7 @@ pub(super) fn commit_of(
     let commit = StepCommit {
         instance: state.id.clone(),
         expected_version: version,
-        status: state.status.name().to_string(),
+        status: state.status,
         facts: engine.host().facts_to_json(&state.values),
         output: state.output.clone(),
         failure: state.failure.clone(),

@@ -16,7 +16,7 @@
 //! # The queue
 //!
 //! The model is Netflix Timestone. A message lives in a named queue and is in one of
-//! three states:
+//! three states ([`MessageState`], which also keeps *scheduled* apart from ready):
 //!
 //! - **ready**: waiting. It may be leased once `visible_at <= now`. A message
 //!   enqueued (or released) with a `visible_at` after the `now` of that call is
@@ -68,8 +68,84 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::engine::{HistoryKind, Status};
+use crate::names::UnknownName;
+
 /// A message's id: unique in the store and never reused.
 pub type MessageId = i64;
+
+crate::names::named_enum! {
+    /// Where a message of the queue is (the module documentation says what each
+    /// state means). Both stores keep it in `messages.state` as [`MessageState::code`].
+    pub enum MessageState("message state") {
+        /// Waiting, and leasable once `visible_at <= now`.
+        Ready = "ready",
+        /// Held by an owner until `lease_until`.
+        Leased = "leased",
+        /// Parked with a reason, never delivered again.
+        Dead = "dead",
+        /// Ready, but enqueued (or released) with a `visible_at` after the `now` of
+        /// that call: a timer. A lease makes it ready once it is due.
+        Scheduled = "scheduled",
+    }
+}
+
+/// A `messages.state` value that is no [`MessageState`]'s code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown message state code {0}; expected 0 (ready), 1 (leased), 2 (dead) or 3 (scheduled)"
+)]
+pub struct UnknownStateCode(pub i64);
+
+impl MessageState {
+    /// The state's value in the `messages.state` column of both stores (the
+    /// migrations' `CHECK (state BETWEEN 0 AND 3)`).
+    pub fn code(self) -> i16 {
+        match self {
+            MessageState::Ready => 0,
+            MessageState::Leased => 1,
+            MessageState::Dead => 2,
+            MessageState::Scheduled => 3,
+        }
+    }
+
+    /// The state whose [`MessageState::code`] is `code`.
+    pub fn from_code(code: i64) -> Result<MessageState, UnknownStateCode> {
+        MessageState::ALL
+            .iter()
+            .copied()
+            .find(|s| i64::from(s.code()) == code)
+            .ok_or(UnknownStateCode(code))
+    }
+
+    /// `template` with each `{ready}`, `{leased}`, `{dead}` and `{scheduled}` replaced
+    /// by that state's code: how both stores write a statement that names a state.
+    /// The code goes into the SQL as a literal rather than a parameter, so that the
+    /// planners can use the partial indexes (`WHERE state = 0`, ...) it matches.
+    pub(crate) fn sql(template: &str) -> String {
+        MessageState::ALL
+            .iter()
+            .fold(template.to_string(), |sql, state| {
+                sql.replace(
+                    &format!("{{{}}}", state.as_str()),
+                    &state.code().to_string(),
+                )
+            })
+    }
+}
+
+/// A statement of the queue naming message states (see [`MessageState::sql`]), built
+/// once and kept for the life of the process: `queue_sql!("… WHERE state = {leased}")`
+/// is a `&'static str`.
+macro_rules! queue_sql {
+    ($template:expr) => {{
+        static SQL: ::std::sync::LazyLock<String> =
+            ::std::sync::LazyLock::new(|| $crate::store::MessageState::sql($template));
+        SQL.as_str()
+    }};
+}
+
+use queue_sql;
 
 /// A message to enqueue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -158,8 +234,7 @@ pub struct InstanceRecord {
     pub id: String,
     pub workflow: String,
     pub bundle: String,
-    /// `RUNNING`, `STALLED`, `COMPLETED`, `FAILED` or `CANCELLED`.
-    pub status: String,
+    pub status: Status,
     pub input: Json,
     pub facts: Json,
     pub output: Option<Json>,
@@ -176,7 +251,7 @@ pub struct InstanceRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewHistory {
     pub at: i64,
-    pub kind: String,
+    pub kind: HistoryKind,
     /// A human-readable line.
     pub text: String,
     pub data: Json,
@@ -188,7 +263,7 @@ pub struct HistoryRow {
     /// 1, 2, ... per instance, in the order the events were committed.
     pub seq: i64,
     pub at: i64,
-    pub kind: String,
+    pub kind: HistoryKind,
     pub text: String,
     pub data: Json,
     /// The step that wrote this row (the same for every row of one step); absent on
@@ -231,7 +306,7 @@ pub struct StepCommit {
     pub instance: String,
     /// Optimistic check: a mismatch is [`StoreError::Conflict`] and nothing is written.
     pub expected_version: i64,
-    pub status: String,
+    pub status: Status,
     pub facts: Json,
     pub output: Option<Json>,
     pub failure: Option<String>,
@@ -252,7 +327,7 @@ pub struct StepCommit {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct InstanceFilter {
     pub workflow: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<Status>,
     /// At most this many; 0 means no limit.
     pub limit: usize,
     /// Only ids greater than this one (for paging: pass the last id of the page).
@@ -264,7 +339,7 @@ pub struct InstanceFilter {
 pub struct InstanceSummary {
     pub id: String,
     pub workflow: String,
-    pub status: String,
+    pub status: Status,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -288,6 +363,31 @@ pub struct QueueStats {
     /// Held by a live lease.
     pub leased: u64,
     pub dead: u64,
+}
+
+impl QueueStats {
+    /// Each count with its name (the name of its field in JSON): `ready`, `delayed`,
+    /// `leased`, `dead`.
+    pub fn counts(&self) -> [(&'static str, u64); 4] {
+        [
+            ("ready", self.ready),
+            ("delayed", self.delayed),
+            ("leased", self.leased),
+            ("dead", self.dead),
+        ]
+    }
+}
+
+/// A name read back from `column` of row `id` of `table` (an instance's status, a
+/// history row's kind); one that names nothing is [`StoreError::Corrupt`].
+pub(crate) fn parse_name<T: std::str::FromStr<Err = UnknownName>>(
+    text: &str,
+    table: &str,
+    id: &dyn std::fmt::Display,
+    column: &str,
+) -> Result<T, StoreError> {
+    text.parse()
+        .map_err(|e| StoreError::Corrupt(format!("{table} {id}: column {column}: {e}")))
 }
 
 /// What [`Store::create_instance`] did.
@@ -360,7 +460,7 @@ pub trait Store: Send + Sync {
     fn history(&self, id: &str, after_seq: i64) -> Result<Vec<HistoryRow>, StoreError>;
     /// Applies one step; the version goes up by one. See [`StepCommit`].
     fn commit_step(&self, commit: StepCommit) -> Result<(), StoreError>;
-    /// Ids of the instances with status `RUNNING`, in id order.
+    /// Ids of the instances with status [`Status::Running`], in id order.
     fn unfinished_instances(&self) -> Result<Vec<String>, StoreError>;
 
     // ---- bundles: compiled programs by content hash, so that running instances
@@ -429,4 +529,76 @@ pub trait Store: Send + Sync {
         queue: &str,
         limit: usize,
     ) -> Result<Vec<(MessageId, Json, String)>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_states_round_trip_through_their_strings_and_codes() {
+        crate::names::tests::round_trip(
+            MessageState::ALL,
+            &["ready", "leased", "dead", "scheduled"],
+            MessageState::as_str,
+            "message state",
+            &["delayed", "acked", "live"],
+        );
+        let codes: Vec<i16> = MessageState::ALL.iter().map(|s| s.code()).collect();
+        assert_eq!(codes, [0, 1, 2, 3], "the codes the migrations document");
+        for &state in MessageState::ALL {
+            assert_eq!(MessageState::from_code(i64::from(state.code())), Ok(state));
+        }
+        for code in [-1, 4, 255, i64::MAX] {
+            assert_eq!(MessageState::from_code(code), Err(UnknownStateCode(code)));
+        }
+    }
+
+    #[test]
+    fn queue_statements_name_states_by_their_codes() {
+        assert_eq!(
+            MessageState::sql(
+                "UPDATE messages SET state = CASE WHEN x THEN {dead} ELSE {ready} END \
+                 WHERE state IN ({leased}, {scheduled}) AND metadata = '{}'"
+            ),
+            "UPDATE messages SET state = CASE WHEN x THEN 2 ELSE 0 END \
+             WHERE state IN (1, 3) AND metadata = '{}'"
+        );
+        assert_eq!(
+            queue_sql!("DELETE FROM messages WHERE state = {leased}"),
+            "DELETE FROM messages WHERE state = 1"
+        );
+    }
+
+    #[test]
+    fn queue_counts_are_named_like_their_json_fields() {
+        let stats = QueueStats {
+            queue: "q".into(),
+            ready: 1,
+            delayed: 2,
+            leased: 3,
+            dead: 4,
+        };
+        let json = serde_json::to_value(&stats).unwrap();
+        for (name, count) in stats.counts() {
+            assert_eq!(json[name], serde_json::json!(count), "{name}");
+        }
+        assert_eq!(json.as_object().map(|o| o.len()), Some(5));
+    }
+
+    #[test]
+    fn unreadable_names_are_corrupt_rows() {
+        assert_eq!(
+            parse_name::<Status>("COMPLETED", "instances", &"i1", "status").ok(),
+            Some(Status::Completed)
+        );
+        match parse_name::<Status>("DONE", "instances", &"i1", "status") {
+            Err(StoreError::Corrupt(message)) => assert_eq!(
+                message,
+                "instances i1: column status: unknown status \"DONE\"; expected one of \
+                 RUNNING, STALLED, COMPLETED, FAILED, CANCELLED"
+            ),
+            other => panic!("expected a corrupt row, got {other:?}"),
+        }
+    }
 }

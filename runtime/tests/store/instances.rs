@@ -2,6 +2,7 @@
 //! it, or nothing on a conflict or a lost lease), history, listing, bundles, and
 //! corrupt rows.
 
+use cosmos_runtime::engine::{HistoryKind, Status};
 use cosmos_runtime::store::{
     Created, InstanceFilter, NewHistory, NewInstance, NewMessage, StepCommit, Store, StoreError,
 };
@@ -15,7 +16,7 @@ fn create_instance_and_idempotency(db: &Db) {
     first.enqueue = vec![msg("calls", json!("first call"))];
     first.history = vec![NewHistory {
         at: T0,
-        kind: "started".into(),
+        kind: HistoryKind::Started,
         text: "started".into(),
         data: json!(null),
     }];
@@ -27,7 +28,7 @@ fn create_instance_and_idempotency(db: &Db) {
     );
     let record = store.instance("i1").unwrap().unwrap();
     assert_eq!(record.version, 1);
-    assert_eq!(record.status, "RUNNING");
+    assert_eq!(record.status, Status::Running);
     assert_eq!(record.input, json!({"id": "i1"}));
     assert_eq!(record.idempotency_key.as_deref(), Some("key-1"));
     assert_eq!(store.history("i1", 0).unwrap().len(), 1);
@@ -66,14 +67,14 @@ fn commit_step_applies_everything(db: &Db) {
         .unwrap()[0];
     store.lease(&request("engine", "w", T0, 1)).unwrap();
     let mut commit = step("i1", 1, T0 + 5);
-    commit.status = "COMPLETED".into();
+    commit.status = Status::Completed;
     commit.output = Some(json!({"total": 3}));
     commit.ack = Some((event, "w".into()));
     commit.enqueue = vec![msg("calls", json!("next"))];
     store.commit_step(commit).unwrap();
     let record = store.instance("i1").unwrap().unwrap();
     assert_eq!(record.version, 2);
-    assert_eq!(record.status, "COMPLETED");
+    assert_eq!(record.status, Status::Completed);
     assert_eq!(record.output, Some(json!({"total": 3})));
     assert_eq!(record.facts, json!({"step": 1}));
     assert_eq!(record.updated_at, T0 + 5);
@@ -152,7 +153,7 @@ fn history_order_and_paging(db: &Db) {
         if version == 2 {
             commit.history.push(NewHistory {
                 at: T0 + 2,
-                kind: "fact".into(),
+                kind: HistoryKind::Reacted,
                 text: "second event of the step".into(),
                 data: json!([1, 2]),
             });
@@ -167,7 +168,7 @@ fn history_order_and_paging(db: &Db) {
         all.iter().map(|h| h.seq).collect::<Vec<_>>(),
         vec![1, 2, 3, 4, 5]
     );
-    assert_eq!(all[2].kind, "fact");
+    assert_eq!(all[2].kind, HistoryKind::Reacted);
     assert_eq!(all[2].data, json!([1, 2]));
     // Both rows of the step taken from version 2 carry its stamp.
     assert_eq!(all[1].step, Some(stamp(T0 + 2)));
@@ -191,17 +192,17 @@ fn history_order_and_paging(db: &Db) {
 fn list_and_unfinished_instances(db: &Db) {
     let store = db.open();
     for (id, workflow, status) in [
-        ("a", "order", "RUNNING"),
-        ("b", "refund", "RUNNING"),
-        ("c", "order", "COMPLETED"),
-        ("d", "order", "RUNNING"),
+        ("a", "order", Status::Running),
+        ("b", "refund", Status::Running),
+        ("c", "order", Status::Completed),
+        ("d", "order", Status::Running),
     ] {
         let new = NewInstance {
             workflow: workflow.into(),
             ..new_instance(id, None)
         };
         let first = StepCommit {
-            status: status.into(),
+            status,
             ..first_step(id)
         };
         store.create_instance(new, first).unwrap();
@@ -225,7 +226,7 @@ fn list_and_unfinished_instances(db: &Db) {
     assert_eq!(
         ids(InstanceFilter {
             workflow: Some("order".into()),
-            status: Some("RUNNING".into()),
+            status: Some(Status::Running),
             limit: 1,
             after: Some("a".into()),
         }),
@@ -241,8 +242,8 @@ fn list_and_unfinished_instances(db: &Db) {
     );
     let summary = &store.list_instances(&InstanceFilter::default()).unwrap()[1];
     assert_eq!(
-        (summary.workflow.as_str(), summary.status.as_str()),
-        ("refund", "RUNNING")
+        (summary.workflow.as_str(), summary.status),
+        ("refund", Status::Running)
     );
     assert_eq!(store.unfinished_instances().unwrap(), vec!["a", "b", "d"]);
 }
@@ -280,7 +281,47 @@ fn corrupt_rows_are_reported_with_their_id(db: &Db) {
     }
 }
 
+/// Statuses and history kinds are stored as their strings, and a row holding a string
+/// that names none reads back as a corrupt row naming it.
+fn statuses_and_history_kinds_are_stored_as_their_names(db: &Db) {
+    let store = db.open();
+    store
+        .create_instance(new_instance("i1", None), first_step("i1"))
+        .unwrap();
+    let mut commit = step("i1", 1, T0 + 5);
+    commit.status = Status::Stalled;
+    store.commit_step(commit).unwrap();
+    // Found by the strings, behind the store's back.
+    db.exec("UPDATE instances SET workflow = 'seen' WHERE status = 'STALLED'");
+    db.exec("UPDATE history SET text = 'seen' WHERE kind = 'fired'");
+    assert_eq!(store.instance("i1").unwrap().unwrap().workflow, "seen");
+    assert_eq!(store.history("i1", 0).unwrap()[0].text, "seen");
+
+    db.exec("UPDATE history SET kind = 'fact'");
+    match store.history("i1", 0) {
+        Err(StoreError::Corrupt(message)) => assert!(
+            message.contains("i1#1") && message.contains("kind") && message.contains("\"fact\""),
+            "{message}"
+        ),
+        other => panic!("expected a corrupt row, got {other:?}"),
+    }
+    db.exec("UPDATE instances SET status = 'DONE'");
+    for result in [
+        store.instance("i1").map(|_| ()),
+        store.list_instances(&InstanceFilter::default()).map(|_| ()),
+    ] {
+        match result {
+            Err(StoreError::Corrupt(message)) => assert!(
+                message.contains("i1") && message.contains("status") && message.contains("DONE"),
+                "{message}"
+            ),
+            other => panic!("expected a corrupt row, got {other:?}"),
+        }
+    }
+}
+
 on_both_backends!(
+    statuses_and_history_kinds_are_stored_as_their_names,
     create_instance_and_idempotency,
     commit_step_applies_everything,
     commit_step_conflict_writes_nothing,

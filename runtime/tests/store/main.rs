@@ -17,6 +17,7 @@ mod pg;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use cosmos_runtime::engine::{HistoryKind, Status};
 use cosmos_runtime::store::{
     LeaseRequest, Leased, NewHistory, NewInstance, NewMessage, PostgresStore, SqliteStore,
     StepCommit, StepStamp, Store,
@@ -180,7 +181,7 @@ fn step(instance: &str, expected_version: i64, now: i64) -> StepCommit {
     StepCommit {
         instance: instance.into(),
         expected_version,
-        status: "RUNNING".into(),
+        status: Status::Running,
         facts: json!({"step": expected_version}),
         output: None,
         failure: None,
@@ -188,7 +189,7 @@ fn step(instance: &str, expected_version: i64, now: i64) -> StepCommit {
         now,
         history: vec![NewHistory {
             at: now,
-            kind: "step".into(),
+            kind: HistoryKind::Fired,
             text: format!("step from version {expected_version}"),
             data: json!({"from": expected_version}),
         }],

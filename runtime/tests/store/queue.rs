@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use cosmos_runtime::store::NewMessage;
+use cosmos_runtime::store::{MessageState, NewMessage};
 use serde_json::{Value as Json, json};
 
 use crate::{Db, T0, msg, payloads, request, stats};
@@ -487,7 +487,36 @@ fn leases_by_owner_counts_live_leases(db: &Db) {
     assert!(held(T0 + 1_500).is_empty());
 }
 
+/// Every state is stored as its code, which the schema accepts: a message put into a
+/// state behind the store's back, by code, is counted (and leased) as in that state.
+fn states_are_stored_as_their_codes(db: &Db) {
+    let store = db.open();
+    store.enqueue(&[msg("q", json!(1))], T0).unwrap();
+    for (state, visible_at, counts) in [
+        (MessageState::Dead, T0, (0, 0, 0, 1)),
+        (MessageState::Scheduled, T0 + 500, (0, 1, 0, 0)),
+        (MessageState::Leased, T0, (0, 0, 1, 0)),
+        (MessageState::Ready, T0, (1, 0, 0, 0)),
+    ] {
+        db.exec(&format!(
+            "UPDATE messages SET state = {}, visible_at = {visible_at}, owner = 'w',
+                 lease_until = {}",
+            state.code(),
+            T0 + 1_000
+        ));
+        assert_eq!(stats(&*store, "q", T0), counts, "{state}");
+    }
+    assert_eq!(
+        payloads(&store.lease(&request("q", "w", T0, 1)).unwrap()),
+        [json!(1)]
+    );
+    let live = db.live_messages("q");
+    assert_eq!(live.len(), 1);
+    assert_eq!(MessageState::from_code(live[0].1), Ok(MessageState::Leased));
+}
+
 on_both_backends!(
+    states_are_stored_as_their_codes,
     priority_then_earliest_deadline_then_oldest,
     visible_at_delays_delivery,
     a_release_into_the_future_is_a_timer,

@@ -29,6 +29,7 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 
 use super::super::StoreError;
+use crate::names::UnknownName;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -361,21 +362,51 @@ impl Db {
                 .query_one("SELECT txid_status($1)", &[&txid])
                 .map_err(Failure::of)?;
             let status: Option<String> = row.get(0);
-            match status.as_deref() {
-                Some("in progress") => Err(Failure::Transient(StoreError::Unavailable(format!(
-                    "transaction {txid} is still in progress"
-                )))),
-                Some(status) => Ok(status.to_string()),
-                None => Err(Failure::Fatal(StoreError::Unavailable(format!(
-                    "cannot tell whether transaction {txid} committed"
-                )))),
+            let unknown = |why: String| {
+                Failure::Fatal(StoreError::Unavailable(format!(
+                    "cannot tell whether transaction {txid} committed: {why}"
+                )))
+            };
+            match status.as_deref().map(str::parse) {
+                Some(Ok(TxStatus::InProgress)) => Err(Failure::Transient(StoreError::Unavailable(
+                    format!("transaction {txid} is still in progress"),
+                ))),
+                Some(Ok(status)) => Ok(status),
+                Some(Err(e)) => Err(unknown(e.to_string())),
+                None => Err(unknown("it is too old".to_string())),
             }
         });
         match status {
-            Ok(status) if status == "committed" => Ok(value),
+            Ok(TxStatus::Committed) => Ok(value),
             // Aborted: nothing was written; the operation runs again.
-            Ok(_) => Err(Failure::Transient(cause)),
+            Ok(TxStatus::Aborted | TxStatus::InProgress) => Err(Failure::Transient(cause)),
             Err(error) => Err(Failure::Fatal(error)),
+        }
+    }
+}
+
+/// What PostgreSQL's `txid_status` says of a transaction (NULL aside: too old to
+/// tell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxStatus {
+    Committed,
+    Aborted,
+    InProgress,
+}
+
+impl std::str::FromStr for TxStatus {
+    type Err = UnknownName;
+
+    fn from_str(text: &str) -> std::result::Result<Self, UnknownName> {
+        match text {
+            "committed" => Ok(TxStatus::Committed),
+            "aborted" => Ok(TxStatus::Aborted),
+            "in progress" => Ok(TxStatus::InProgress),
+            _ => Err(UnknownName {
+                what: "transaction status",
+                value: text.to_string(),
+                expected: &["committed", "aborted", "in progress"],
+            }),
         }
     }
 }
@@ -406,5 +437,23 @@ struct LogErrors;
 impl r2d2::HandleError<postgres::Error> for LogErrors {
     fn handle_error(&self, error: postgres::Error) {
         tracing::warn!(%error, "PostgreSQL store: cannot connect");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TxStatus;
+
+    #[test]
+    fn transaction_statuses_are_read_from_txid_status() {
+        assert_eq!("committed".parse(), Ok(TxStatus::Committed));
+        assert_eq!("aborted".parse(), Ok(TxStatus::Aborted));
+        assert_eq!("in progress".parse(), Ok(TxStatus::InProgress));
+        let error = "COMMITTED".parse::<TxStatus>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "unknown transaction status \"COMMITTED\"; expected one of committed, aborted, \
+             in progress"
+        );
     }
 }

@@ -5,7 +5,9 @@
 use postgres::Row;
 use postgres::types::ToSql;
 
-use super::super::{Created, InstanceRecord, NewInstance, StepCommit, StoreError};
+use super::super::{
+    Created, InstanceRecord, MessageState, NewInstance, StepCommit, StoreError, parse_name,
+};
 use super::conn::{Conn, Finish};
 use super::{json_text, optional_json, parse_json, queue};
 
@@ -14,7 +16,7 @@ type Result<T> = std::result::Result<T, StoreError>;
 /// A step's history as the columns `unnest` takes.
 struct HistoryColumns {
     at: Vec<i64>,
-    kind: Vec<String>,
+    kind: Vec<&'static str>,
     text: Vec<String>,
     data: Vec<String>,
     node: Option<String>,
@@ -35,7 +37,7 @@ impl HistoryColumns {
         };
         for event in &commit.history {
             columns.at.push(event.at);
-            columns.kind.push(event.kind.clone());
+            columns.kind.push(event.kind.as_str());
             columns.text.push(event.text.clone());
             columns.data.push(json_text(&event.data)?);
         }
@@ -88,8 +90,10 @@ pub(super) fn decode_instance(row: &Row) -> Result<InstanceRecord> {
     let input: String = row.get(4);
     let facts: String = row.get(5);
     let output: Option<String> = row.get(6);
+    let status: String = row.get(3);
     let state: String = row.get(8);
     Ok(InstanceRecord {
+        status: parse_name(&status, "instances", &id, "status")?,
         input: parse_json(&input, "instances", &id, "input")?,
         facts: parse_json(&facts, "instances", &id, "facts")?,
         output: output
@@ -99,7 +103,6 @@ pub(super) fn decode_instance(row: &Row) -> Result<InstanceRecord> {
         state: parse_json(&state, "instances", &id, "state")?,
         workflow: row.get(1),
         bundle: row.get(2),
-        status: row.get(3),
         failure: row.get(7),
         version: row.get(9),
         created_at: row.get(10),
@@ -165,11 +168,12 @@ pub(super) fn create_in(
         optional_json(first.output.as_ref())?,
         json_text(&first.state)?,
     );
+    let status = first.status.as_str();
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![
         &new.id,
         &new.workflow,
         &new.bundle,
-        &first.status,
+        &status,
         &input,
         &facts,
         &output,
@@ -205,7 +209,7 @@ pub(super) fn commit_in(conn: &mut Conn, commit: &StepCommit) -> Result<()> {
     let sql = format!(
         "WITH acked AS (
              DELETE FROM messages
-             WHERE $9::bigint IS NOT NULL AND id = $9 AND state = 1 AND owner = $10
+             WHERE $9::bigint IS NOT NULL AND id = $9 AND state = {leased} AND owner = $10
                AND lease_until > $8
              RETURNING 1
          ), updated AS (
@@ -217,7 +221,8 @@ pub(super) fn commit_in(conn: &mut Conn, commit: &StepCommit) -> Result<()> {
          ), {}, {}
          SELECT (SELECT count(*) FROM acked), (SELECT count(*) FROM updated)",
         history_cte("updated", 11),
-        queue::messages_cte("updated", 18, 8)
+        queue::messages_cte("updated", 18, 8),
+        leased = MessageState::Leased.code(),
     );
     let messages = queue::MessageColumns::of(&commit.enqueue, commit.now)?;
     let (facts, output, state) = (
@@ -225,10 +230,11 @@ pub(super) fn commit_in(conn: &mut Conn, commit: &StepCommit) -> Result<()> {
         optional_json(commit.output.as_ref())?,
         json_text(&commit.state)?,
     );
+    let status = commit.status.as_str();
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![
         &commit.instance,
         &commit.expected_version,
-        &commit.status,
+        &status,
         &facts,
         &output,
         &commit.failure,

@@ -39,9 +39,10 @@ use serde_json::Value as Json;
 
 use super::{
     Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
-    MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit, StepStamp, Store,
-    StoreError,
+    MessageId, MessageState, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit,
+    StepStamp, Store, StoreError, parse_name, queue_sql,
 };
+use crate::engine::Status;
 pub use conn::PostgresOptions;
 use conn::{Db, Finish, Manager};
 
@@ -219,12 +220,13 @@ pub(super) fn optional_json(value: Option<&Json>) -> Result<Option<String>> {
     value.map(json_text).transpose()
 }
 
-/// `UPDATE … SET` expressions that end a lease as expired: back to `ready_state`, or
-/// dead with `reason` when the message has had `max_attempts` leases.
-fn end_lease(ready_state: i16, reason: &str) -> String {
+/// `UPDATE … SET` expressions that end a lease as expired: back to `back_to` (ready,
+/// or scheduled), or dead with `reason` when the message has had `max_attempts` leases.
+fn end_lease(back_to: MessageState, reason: &str) -> String {
+    let (dead, back_to) = (MessageState::Dead.code(), back_to.code());
     format!(
         "state = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
-                      THEN 2 ELSE {ready_state} END,
+                      THEN {dead} ELSE {back_to} END,
          dead_reason = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
                       THEN '{reason} ' || attempts || ' attempt(s)' ELSE NULL END,
          live_key = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
@@ -265,12 +267,13 @@ impl Store for PostgresStore {
         let mut sql = String::from(
             "SELECT id, workflow, status, created_at, updated_at FROM instances WHERE TRUE",
         );
+        let conditions = [
+            ("workflow = ", filter.workflow.as_deref()),
+            ("status = ", filter.status.map(Status::as_str)),
+            ("id > ", filter.after.as_deref()),
+        ];
         let mut values: Vec<&(dyn ToSql + Sync)> = Vec::new();
-        for (column, value) in [
-            ("workflow = ", &filter.workflow),
-            ("status = ", &filter.status),
-            ("id > ", &filter.after),
-        ] {
+        for (column, value) in &conditions {
             if let Some(value) = value {
                 values.push(value);
                 sql.push_str(&format!(" AND {column}${}", values.len()));
@@ -280,17 +283,20 @@ impl Store for PostgresStore {
         values.push(&limit);
         sql.push_str(&format!(" ORDER BY id LIMIT ${}", values.len()));
         self.db.read("list_instances", |conn| {
-            Ok(conn
-                .query(&sql, &values)?
+            conn.query(&sql, &values)?
                 .iter()
-                .map(|row| InstanceSummary {
-                    id: row.get(0),
-                    workflow: row.get(1),
-                    status: row.get(2),
-                    created_at: row.get(3),
-                    updated_at: row.get(4),
+                .map(|row| {
+                    let id: String = row.get(0);
+                    let status: String = row.get(2);
+                    Ok(InstanceSummary {
+                        status: parse_name(&status, "instances", &id, "status")?,
+                        id,
+                        workflow: row.get(1),
+                        created_at: row.get(3),
+                        updated_at: row.get(4),
+                    })
                 })
-                .collect())
+                .collect()
         })
     }
 
@@ -304,15 +310,17 @@ impl Store for PostgresStore {
             rows.iter()
                 .map(|row| {
                     let seq: i64 = row.get(0);
+                    let kind: String = row.get(2);
                     let data: String = row.get(4);
                     let step = StepStamp::from_columns(row.get(5), row.get(6), row.get(7));
+                    let row_id = format!("{id}#{seq}");
                     Ok(HistoryRow {
                         step,
                         seq,
                         at: row.get(1),
-                        kind: row.get(2),
+                        kind: parse_name(&kind, "history", &row_id, "kind")?,
                         text: row.get(3),
-                        data: parse_json(&data, "history", &format_args!("{id}#{seq}"), "data")?,
+                        data: parse_json(&data, "history", &row_id, "data")?,
                     })
                 })
                 .collect()
@@ -329,8 +337,8 @@ impl Store for PostgresStore {
         self.db.read("unfinished_instances", |conn| {
             Ok(conn
                 .query(
-                    "SELECT id FROM instances WHERE status = 'RUNNING' ORDER BY id",
-                    &[],
+                    "SELECT id FROM instances WHERE status = $1 ORDER BY id",
+                    &[&Status::Running.as_str()],
                 )?
                 .iter()
                 .map(|row| row.get(0))
@@ -423,8 +431,10 @@ impl Store for PostgresStore {
 
     fn release(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool> {
         let sql = format!(
-            "UPDATE messages SET {}, visible_at = $3 WHERE id = $1 AND state = 1 AND owner = $2",
-            end_lease(3, "released after")
+            "UPDATE messages SET {}, visible_at = $3
+             WHERE id = $1 AND state = {} AND owner = $2",
+            end_lease(MessageState::Scheduled, "released after"),
+            MessageState::Leased.code()
         );
         self.db.write("release", |conn| {
             let changed = conn.execute(&sql, &[&id, &owner, &visible_at])?;
@@ -437,7 +447,10 @@ impl Store for PostgresStore {
         // same end and gives the same answer, so it needs no transaction of its own.
         self.db.read("extend", |conn| {
             let changed = conn.execute(
-                "UPDATE messages SET lease_until = $3 WHERE id = $1 AND state = 1 AND owner = $2",
+                queue_sql!(
+                    "UPDATE messages SET lease_until = $3
+                     WHERE id = $1 AND state = {leased} AND owner = $2"
+                ),
                 &[&id, &owner, &lease_until],
             )?;
             Ok(changed == 1)
@@ -447,9 +460,11 @@ impl Store for PostgresStore {
     fn dead_letter(&self, id: MessageId, owner: &str, reason: &str) -> Result<bool> {
         self.db.write("dead_letter", |conn| {
             let changed = conn.execute(
-                "UPDATE messages SET state = 2, dead_reason = $3, live_key = NULL, owner = NULL,
-                     lease_until = NULL
-                 WHERE id = $1 AND state = 1 AND owner = $2",
+                queue_sql!(
+                    "UPDATE messages SET state = {dead}, dead_reason = $3, live_key = NULL,
+                         owner = NULL, lease_until = NULL
+                     WHERE id = $1 AND state = {leased} AND owner = $2"
+                ),
                 &[&id, &owner, &reason],
             )?;
             Ok(Finish::Commit(changed == 1))
@@ -459,9 +474,11 @@ impl Store for PostgresStore {
     fn release_owner(&self, owner: &str) -> Result<u64> {
         self.db.write("release_owner", |conn| {
             let changed = conn.execute(
-                "UPDATE messages SET state = 0, owner = NULL, lease_until = NULL,
-                     attempts = GREATEST(attempts - 1, 0)
-                 WHERE state = 1 AND owner = $1",
+                queue_sql!(
+                    "UPDATE messages SET state = {ready}, owner = NULL, lease_until = NULL,
+                         attempts = GREATEST(attempts - 1, 0)
+                     WHERE state = {leased} AND owner = $1"
+                ),
                 &[&owner],
             )?;
             Ok(Finish::Commit(changed))
@@ -470,8 +487,9 @@ impl Store for PostgresStore {
 
     fn release_all_leases(&self) -> Result<u64> {
         let sql = format!(
-            "UPDATE messages SET {} WHERE state = 1",
-            end_lease(0, "lease ended by a restart after")
+            "UPDATE messages SET {} WHERE state = {}",
+            end_lease(MessageState::Ready, "lease ended by a restart after"),
+            MessageState::Leased.code()
         );
         self.db.write("release_all_leases", |conn| {
             Ok(Finish::Commit(conn.execute(&sql, &[])?))
@@ -482,8 +500,10 @@ impl Store for PostgresStore {
         self.db.read("next_visible_at", |conn| {
             Ok(conn
                 .query_one(
-                    "SELECT MIN(visible_at) FROM messages
-                     WHERE queue = $1 AND state = 3 AND visible_at > $2",
+                    queue_sql!(
+                        "SELECT MIN(visible_at) FROM messages
+                         WHERE queue = $1 AND state = {scheduled} AND visible_at > $2"
+                    ),
                     &[&queue, &now],
                 )?
                 .get(0))
@@ -494,8 +514,10 @@ impl Store for PostgresStore {
         self.db.read("next_lease_expiry", |conn| {
             Ok(conn
                 .query_one(
-                    "SELECT MIN(lease_until) FROM messages
-                     WHERE queue = $1 AND state = 1 AND lease_until > $2",
+                    queue_sql!(
+                        "SELECT MIN(lease_until) FROM messages
+                         WHERE queue = $1 AND state = {leased} AND lease_until > $2"
+                    ),
                     &[&queue, &now],
                 )?
                 .get(0))
@@ -505,13 +527,17 @@ impl Store for PostgresStore {
     fn queue_stats(&self, now: i64) -> Result<Vec<QueueStats>> {
         self.db.read("queue_stats", |conn| {
             let rows = conn.query(
-                "SELECT queue,
-                     count(*) FILTER (WHERE (state IN (0, 3) AND visible_at <= $1)
-                                         OR (state = 1 AND lease_until <= $1)),
-                     count(*) FILTER (WHERE state IN (0, 3) AND visible_at > $1),
-                     count(*) FILTER (WHERE state = 1 AND lease_until > $1),
-                     count(*) FILTER (WHERE state = 2)
-                 FROM messages GROUP BY queue ORDER BY queue",
+                queue_sql!(
+                    "SELECT queue,
+                         count(*) FILTER (WHERE (state IN ({ready}, {scheduled})
+                                                 AND visible_at <= $1)
+                                             OR (state = {leased} AND lease_until <= $1)),
+                         count(*) FILTER (WHERE state IN ({ready}, {scheduled})
+                                            AND visible_at > $1),
+                         count(*) FILTER (WHERE state = {leased} AND lease_until > $1),
+                         count(*) FILTER (WHERE state = {dead})
+                     FROM messages GROUP BY queue ORDER BY queue"
+                ),
                 &[&now],
             )?;
             Ok(rows
@@ -530,9 +556,11 @@ impl Store for PostgresStore {
     fn leases_by_owner(&self, now: i64) -> Result<Vec<OwnerLeases>> {
         self.db.read("leases_by_owner", |conn| {
             let rows = conn.query(
-                "SELECT owner, queue, count(*) FROM messages
-                 WHERE state = 1 AND lease_until > $1 AND owner IS NOT NULL
-                 GROUP BY owner, queue ORDER BY owner, queue",
+                queue_sql!(
+                    "SELECT owner, queue, count(*) FROM messages
+                     WHERE state = {leased} AND lease_until > $1 AND owner IS NOT NULL
+                     GROUP BY owner, queue ORDER BY owner, queue"
+                ),
                 &[&now],
             )?;
             Ok(rows
@@ -550,8 +578,10 @@ impl Store for PostgresStore {
         let limit = sql_limit(limit);
         self.db.read("dead_letters", |conn| {
             let rows = conn.query(
-                "SELECT id, payload, COALESCE(dead_reason, '') FROM messages
-                 WHERE queue = $1 AND state = 2 ORDER BY id LIMIT $2",
+                queue_sql!(
+                    "SELECT id, payload, COALESCE(dead_reason, '') FROM messages
+                     WHERE queue = $1 AND state = {dead} ORDER BY id LIMIT $2"
+                ),
                 &[&queue, &limit],
             )?;
             rows.iter()

@@ -20,15 +20,23 @@ use std::collections::{BTreeMap, HashMap};
 
 use postgres::Row;
 
-use super::super::{LeaseRequest, Leased, MessageId, NewMessage, StoreError};
+use super::super::{
+    LeaseRequest, Leased, MessageId, MessageState, NewMessage, StoreError, queue_sql,
+};
 use super::conn::{Conn, Finish};
 use super::{json_text, parse_json, to_u32};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
-/// `messages.state`.
-const READY: i16 = 0;
-const SCHEDULED: i16 = 3;
+/// The `messages.state` code of a message enqueued at `now` to be visible at
+/// `visible_at`: ready, or scheduled (a timer).
+fn enqueued_state(visible_at: i64, now: i64) -> i16 {
+    if visible_at > now {
+        MessageState::Scheduled.code()
+    } else {
+        MessageState::Ready.code()
+    }
+}
 
 /// Candidate pages one lease looks at, at most (each page is one round trip).
 const MAX_PAGES: usize = 8;
@@ -48,11 +56,7 @@ pub(super) fn enqueue_in(
         let metadata = serde_json::to_string(&message.metadata)
             .map_err(|e| StoreError::Invalid(format!("unserializable metadata: {e}")))?;
         let payload = json_text(&message.payload)?;
-        let state = if message.visible_at > now {
-            SCHEDULED
-        } else {
-            READY
-        };
+        let state = enqueued_state(message.visible_at, now);
         let deadline_ord = message.deadline.unwrap_or(i64::MAX);
         let max_attempts = message.max_attempts.map(i64::from);
         let params: [&(dyn postgres::types::ToSql + Sync); 12] = [
@@ -141,8 +145,7 @@ impl MessageColumns {
         };
         for m in messages {
             c.queue.push(m.queue.clone());
-            c.state
-                .push(if m.visible_at > now { SCHEDULED } else { READY });
+            c.state.push(enqueued_state(m.visible_at, now));
             c.priority.push(m.priority);
             c.deadline.push(m.deadline);
             c.deadline_ord.push(m.deadline.unwrap_or(i64::MAX));
@@ -218,24 +221,22 @@ pub(super) fn ack_and_enqueue_one(
     let metadata = serde_json::to_string(&message.metadata)
         .map_err(|e| StoreError::Invalid(format!("unserializable metadata: {e}")))?;
     let payload = json_text(&message.payload)?;
-    let state = if message.visible_at > now {
-        SCHEDULED
-    } else {
-        READY
-    };
+    let state = enqueued_state(message.visible_at, now);
     let deadline_ord = message.deadline.unwrap_or(i64::MAX);
     let max_attempts = message.max_attempts.map(i64::from);
     let rows = conn.query(
-        "WITH acked AS (
+        queue_sql!(
+            "WITH acked AS (
              DELETE FROM messages
-             WHERE id = $12 AND state = 1 AND owner = $13 AND lease_until > $11
+             WHERE id = $12 AND state = {leased} AND owner = $13 AND lease_until > $11
              RETURNING 1
          )
          INSERT INTO messages (queue, state, priority, deadline, deadline_ord, visible_at,
              exclusivity, metadata, payload, max_attempts, attempts, enqueued_at)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10, 0, $11
          WHERE EXISTS (SELECT 1 FROM acked)
-         RETURNING id",
+         RETURNING id"
+        ),
         &[
             &message.queue,
             &state,
@@ -260,16 +261,17 @@ pub(super) fn ack_and_enqueue_one(
 /// leases. Rows another transaction holds are left to it.
 pub(super) fn prepare_queue(conn: &mut Conn, queue: &str, now: i64) -> Result<()> {
     conn.query_one(
-        "WITH due AS (
-             UPDATE messages SET state = 0
+        queue_sql!(
+            "WITH due AS (
+             UPDATE messages SET state = {ready}
              WHERE id IN (SELECT id FROM messages
-                          WHERE queue = $1 AND state = 3 AND visible_at <= $2
+                          WHERE queue = $1 AND state = {scheduled} AND visible_at <= $2
                           FOR UPDATE SKIP LOCKED)
              RETURNING 1
          ), expired AS (
              UPDATE messages SET
                  state = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
-                              THEN 2 ELSE 0 END,
+                              THEN {dead} ELSE {ready} END,
                  live_key = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
                               THEN NULL ELSE live_key END,
                  dead_reason = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
@@ -278,11 +280,12 @@ pub(super) fn prepare_queue(conn: &mut Conn, queue: &str, now: i64) -> Result<()
                  owner = NULL,
                  lease_until = NULL
              WHERE id IN (SELECT id FROM messages
-                          WHERE queue = $1 AND state = 1 AND lease_until <= $2
+                          WHERE queue = $1 AND state = {leased} AND lease_until <= $2
                           FOR UPDATE SKIP LOCKED)
              RETURNING 1
          )
-         SELECT (SELECT count(*) FROM due) + (SELECT count(*) FROM expired)",
+         SELECT (SELECT count(*) FROM due) + (SELECT count(*) FROM expired)"
+        ),
         &[&queue, &now],
     )?;
     Ok(())
@@ -308,25 +311,26 @@ fn candidates(
     chosen: &[MessageId],
     excluded_values: &[String],
 ) -> Result<Page> {
-    let mut sql = String::from(
+    let mut sql = String::from(queue_sql!(
         "SELECT f.due, c.id, c.exclusivity,
                 CASE WHEN c.exclusivity IS NULL THEN TRUE
                      ELSE pg_try_advisory_xact_lock(hashtextextended('cosmos' || chr(31)
                           || COALESCE(current_schema(), '') || chr(31) || $1 || chr(31)
                           || c.exclusivity, 0)) END
          FROM (SELECT EXISTS (SELECT 1 FROM messages
-                              WHERE queue = $1 AND state = 3 AND visible_at <= $2)
+                              WHERE queue = $1 AND state = {scheduled} AND visible_at <= $2)
                    OR EXISTS (SELECT 1 FROM messages
-                              WHERE queue = $1 AND state = 1 AND lease_until <= $2) AS due) f
+                              WHERE queue = $1 AND state = {leased} AND lease_until <= $2)
+                   AS due) f
          LEFT JOIN LATERAL (
              SELECT m.id, m.exclusivity, m.priority, m.deadline_ord FROM messages m
-             WHERE m.state = 0 AND m.queue = $1 AND m.visible_at <= $2
+             WHERE m.state = {ready} AND m.queue = $1 AND m.visible_at <= $2
                AND (m.exclusivity IS NULL OR (m.exclusivity <> ALL($4) AND NOT EXISTS (
                     SELECT 1 FROM messages l
-                    WHERE l.state = 1 AND l.queue = m.queue
+                    WHERE l.state = {leased} AND l.queue = m.queue
                       AND l.exclusivity = m.exclusivity)))
-               AND m.id <> ALL($5)",
-    );
+               AND m.id <> ALL($5)"
+    ));
     if filter.is_some() {
         sql.push_str("\n               AND m.metadata @> $6::text::jsonb");
     }
@@ -433,14 +437,17 @@ pub(super) fn lease_in(conn: &mut Conn, request: &LeaseRequest) -> Result<Finish
     }
     let lease_until = request.now.saturating_add(request.lease_ms);
     let rows = conn.query(
-        "UPDATE messages m SET state = 1, owner = $2, lease_until = $3,
+        queue_sql!(
+            "UPDATE messages m SET state = {leased}, owner = $2, lease_until = $3,
              attempts = m.attempts + 1
-         WHERE m.id = ANY($1) AND m.state = 0
+         WHERE m.id = ANY($1) AND m.state = {ready}
            AND (m.exclusivity IS NULL OR NOT EXISTS (
                 SELECT 1 FROM messages l
-                WHERE l.state = 1 AND l.queue = m.queue AND l.exclusivity = m.exclusivity))
+                WHERE l.state = {leased} AND l.queue = m.queue
+                  AND l.exclusivity = m.exclusivity))
          RETURNING m.id, m.queue, m.priority, m.payload, m.metadata::text, m.exclusivity,
-                   m.attempts, m.lease_until, m.idempotency_key",
+                   m.attempts, m.lease_until, m.idempotency_key"
+        ),
         &[&chosen, &request.owner, &lease_until],
     )?;
     let order: HashMap<MessageId, usize> =
@@ -473,7 +480,10 @@ fn decode_leased(row: &Row) -> Result<Leased> {
 /// Deletes message `id` if `owner` holds a live lease on it at `now`.
 pub(super) fn ack_in(conn: &mut Conn, id: MessageId, owner: &str, now: i64) -> Result<bool> {
     let deleted = conn.execute(
-        "DELETE FROM messages WHERE id = $1 AND state = 1 AND owner = $2 AND lease_until > $3",
+        queue_sql!(
+            "DELETE FROM messages
+             WHERE id = $1 AND state = {leased} AND owner = $2 AND lease_until > $3"
+        ),
         &[&id, &owner, &now],
     )?;
     Ok(deleted == 1)

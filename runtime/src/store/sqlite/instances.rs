@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::super::{InstanceRecord, StepCommit, StoreError};
+use super::super::{InstanceRecord, StepCommit, StoreError, parse_name};
 use super::queue::{ack_in, enqueue_in};
 use super::{json_text, parse_json};
 
@@ -41,7 +41,7 @@ pub(super) fn step_rest(conn: &Connection, commit: &StepCommit) -> Result<()> {
                 commit.instance,
                 seq,
                 event.at,
-                event.kind,
+                event.kind.as_str(),
                 event.text,
                 json_text(&event.data)?,
                 stamp.map(|s| &s.node),
@@ -111,10 +111,10 @@ impl RawInstance {
                 .map(|text| parse_json(text, "instances", id, "output"))
                 .transpose()?,
             state: parse_json(&self.state, "instances", id, "state")?,
+            status: parse_name(&self.status, "instances", id, "status")?,
             id: self.id,
             workflow: self.workflow,
             bundle: self.bundle,
-            status: self.status,
             failure: self.failure,
             version: self.version,
             created_at: self.created_at,

@@ -52,8 +52,9 @@ use serde_json::Value as Json;
 use super::{
     Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
     MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit, StepStamp, Store,
-    StoreError,
+    StoreError, parse_name, queue_sql,
 };
+use crate::engine::Status;
 use instances::{instance_in, step_ack, step_rest};
 use queue::{ack_in, enqueue_in, lease_in};
 
@@ -336,7 +337,7 @@ impl Store for SqliteStore {
             new.id,
             new.workflow,
             new.bundle,
-            first.status,
+            first.status.as_str(),
             json_text(&new.input)?,
             json_text(&first.facts)?,
             optional_json(first.output.as_ref())?,
@@ -362,12 +363,12 @@ impl Store for SqliteStore {
         );
         let mut values = Vec::new();
         for (column, value) in [
-            ("workflow = ", &filter.workflow),
-            ("status = ", &filter.status),
-            ("id > ", &filter.after),
+            ("workflow = ", filter.workflow.as_deref()),
+            ("status = ", filter.status.map(Status::as_str)),
+            ("id > ", filter.after.as_deref()),
         ] {
             if let Some(value) = value {
-                values.push(Value::Text(value.clone()));
+                values.push(Value::Text(value.to_string()));
                 sql.push_str(&format!(" AND {column}?{}", values.len()));
             }
         }
@@ -376,15 +377,26 @@ impl Store for SqliteStore {
         let conn = self.conn();
         let mut statement = conn.prepare_cached(&sql)?;
         let rows = statement.query_map(params_from_iter(values), |row| {
-            Ok(InstanceSummary {
-                id: row.get(0)?,
-                workflow: row.get(1)?,
-                status: row.get(2)?,
-                created_at: row.get(3)?,
-                updated_at: row.get(4)?,
-            })
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, i64>(4)?,
+            ))
         })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        let mut summaries = Vec::new();
+        for row in rows {
+            let (id, workflow, status, created_at, updated_at) = row?;
+            summaries.push(InstanceSummary {
+                status: parse_name(&status, "instances", &id, "status")?,
+                id,
+                workflow,
+                created_at,
+                updated_at,
+            });
+        }
+        Ok(summaries)
     }
 
     fn history(&self, id: &str, after_seq: i64) -> Result<Vec<HistoryRow>> {
@@ -407,11 +419,12 @@ impl Store for SqliteStore {
         let mut history = Vec::new();
         for row in rows {
             let (seq, at, kind, text, data, step) = row?;
-            let data = parse_json(&data, "history", &format_args!("{id}#{seq}"), "data")?;
+            let row_id = format!("{id}#{seq}");
+            let data = parse_json(&data, "history", &row_id, "data")?;
             history.push(HistoryRow {
                 seq,
                 at,
-                kind,
+                kind: parse_name(&kind, "history", &row_id, "kind")?,
                 text,
                 data,
                 step,
@@ -433,7 +446,7 @@ impl Store for SqliteStore {
             .execute(params![
                 commit.instance,
                 commit.expected_version,
-                commit.status,
+                commit.status.as_str(),
                 json_text(&commit.facts)?,
                 optional_json(commit.output.as_ref())?,
                 commit.failure,
@@ -462,8 +475,8 @@ impl Store for SqliteStore {
     fn unfinished_instances(&self) -> Result<Vec<String>> {
         let conn = self.conn();
         let mut statement =
-            conn.prepare_cached("SELECT id FROM instances WHERE status = 'RUNNING' ORDER BY id")?;
-        let rows = statement.query_map([], |row| row.get(0))?;
+            conn.prepare_cached("SELECT id FROM instances WHERE status = ?1 ORDER BY id")?;
+        let rows = statement.query_map(params![Status::Running.as_str()], |row| row.get(0))?;
         Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
     }
 
@@ -537,10 +550,10 @@ impl Store for SqliteStore {
     fn release(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool> {
         let conn = self.conn();
         let changed = conn
-            .prepare_cached(
+            .prepare_cached(queue_sql!(
                 "UPDATE messages SET
                      state = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
-                                  THEN 2 ELSE 3 END,
+                                  THEN {dead} ELSE {scheduled} END,
                      dead_reason = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
                                   THEN 'released after ' || attempts || ' attempt(s)'
                                   ELSE NULL END,
@@ -549,8 +562,8 @@ impl Store for SqliteStore {
                      visible_at = ?3,
                      owner = NULL,
                      lease_until = NULL
-                 WHERE id = ?1 AND state = 1 AND owner = ?2",
-            )?
+                 WHERE id = ?1 AND state = {leased} AND owner = ?2"
+            ))?
             .execute(params![id, owner, visible_at])?;
         Ok(changed == 1)
     }
@@ -558,9 +571,10 @@ impl Store for SqliteStore {
     fn extend(&self, id: MessageId, owner: &str, lease_until: i64) -> Result<bool> {
         let conn = self.conn();
         let changed = conn
-            .prepare_cached(
-                "UPDATE messages SET lease_until = ?3 WHERE id = ?1 AND state = 1 AND owner = ?2",
-            )?
+            .prepare_cached(queue_sql!(
+                "UPDATE messages SET lease_until = ?3
+                 WHERE id = ?1 AND state = {leased} AND owner = ?2"
+            ))?
             .execute(params![id, owner, lease_until])?;
         Ok(changed == 1)
     }
@@ -568,11 +582,11 @@ impl Store for SqliteStore {
     fn dead_letter(&self, id: MessageId, owner: &str, reason: &str) -> Result<bool> {
         let conn = self.conn();
         let changed = conn
-            .prepare_cached(
-                "UPDATE messages SET state = 2, dead_reason = ?3, live_key = NULL, owner = NULL,
-                     lease_until = NULL
-                 WHERE id = ?1 AND state = 1 AND owner = ?2",
-            )?
+            .prepare_cached(queue_sql!(
+                "UPDATE messages SET state = {dead}, dead_reason = ?3, live_key = NULL,
+                     owner = NULL, lease_until = NULL
+                 WHERE id = ?1 AND state = {leased} AND owner = ?2"
+            ))?
             .execute(params![id, owner, reason])?;
         Ok(changed == 1)
     }
@@ -580,11 +594,11 @@ impl Store for SqliteStore {
     fn release_owner(&self, owner: &str) -> Result<u64> {
         let conn = self.conn();
         let changed = conn
-            .prepare_cached(
-                "UPDATE messages SET state = 0, owner = NULL, lease_until = NULL,
+            .prepare_cached(queue_sql!(
+                "UPDATE messages SET state = {ready}, owner = NULL, lease_until = NULL,
                      attempts = MAX(attempts - 1, 0)
-                 WHERE state = 1 AND owner = ?1",
-            )?
+                 WHERE state = {leased} AND owner = ?1"
+            ))?
             .execute(params![owner])?;
         Ok(changed as u64)
     }
@@ -592,10 +606,10 @@ impl Store for SqliteStore {
     fn release_all_leases(&self) -> Result<u64> {
         let conn = self.conn();
         let changed = conn
-            .prepare_cached(
+            .prepare_cached(queue_sql!(
                 "UPDATE messages SET
                      state = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
-                                  THEN 2 ELSE 0 END,
+                                  THEN {dead} ELSE {ready} END,
                      dead_reason = CASE WHEN max_attempts IS NOT NULL AND attempts >= max_attempts
                                   THEN 'lease ended by a restart after ' || attempts
                                        || ' attempt(s)'
@@ -604,8 +618,8 @@ impl Store for SqliteStore {
                                   THEN NULL ELSE live_key END,
                      owner = NULL,
                      lease_until = NULL
-                 WHERE state = 1",
-            )?
+                 WHERE state = {leased}"
+            ))?
             .execute([])?;
         Ok(changed as u64)
     }
@@ -613,35 +627,36 @@ impl Store for SqliteStore {
     fn next_visible_at(&self, queue: &str, now: i64) -> Result<Option<i64>> {
         let conn = self.conn();
         Ok(conn
-            .prepare_cached(
+            .prepare_cached(queue_sql!(
                 "SELECT MIN(visible_at) FROM messages
-                 WHERE queue = ?1 AND state = 3 AND visible_at > ?2",
-            )?
+                 WHERE queue = ?1 AND state = {scheduled} AND visible_at > ?2"
+            ))?
             .query_row(params![queue, now], |row| row.get(0))?)
     }
 
     fn next_lease_expiry(&self, queue: &str, now: i64) -> Result<Option<i64>> {
         let conn = self.conn();
         Ok(conn
-            .prepare_cached(
+            .prepare_cached(queue_sql!(
                 "SELECT MIN(lease_until) FROM messages
-                 WHERE queue = ?1 AND state = 1 AND lease_until > ?2",
-            )?
+                 WHERE queue = ?1 AND state = {leased} AND lease_until > ?2"
+            ))?
             .query_row(params![queue, now], |row| row.get(0))?)
     }
 
     fn queue_stats(&self, now: i64) -> Result<Vec<QueueStats>> {
         let conn = self.conn();
-        let mut statement = conn.prepare_cached(
+        let mut statement = conn.prepare_cached(queue_sql!(
             "SELECT queue,
-                 SUM(CASE WHEN (state IN (0, 3) AND visible_at <= ?1)
-                            OR (state = 1 AND lease_until <= ?1)
+                 SUM(CASE WHEN (state IN ({ready}, {scheduled}) AND visible_at <= ?1)
+                            OR (state = {leased} AND lease_until <= ?1)
                           THEN 1 ELSE 0 END),
-                 SUM(CASE WHEN state IN (0, 3) AND visible_at > ?1 THEN 1 ELSE 0 END),
-                 SUM(CASE WHEN state = 1 AND lease_until > ?1 THEN 1 ELSE 0 END),
-                 SUM(CASE WHEN state = 2 THEN 1 ELSE 0 END)
-             FROM messages GROUP BY queue ORDER BY queue",
-        )?;
+                 SUM(CASE WHEN state IN ({ready}, {scheduled}) AND visible_at > ?1
+                          THEN 1 ELSE 0 END),
+                 SUM(CASE WHEN state = {leased} AND lease_until > ?1 THEN 1 ELSE 0 END),
+                 SUM(CASE WHEN state = {dead} THEN 1 ELSE 0 END)
+             FROM messages GROUP BY queue ORDER BY queue"
+        ))?;
         let rows = statement.query_map(params![now], |row| {
             Ok(QueueStats {
                 queue: row.get(0)?,
@@ -656,11 +671,11 @@ impl Store for SqliteStore {
 
     fn leases_by_owner(&self, now: i64) -> Result<Vec<OwnerLeases>> {
         let conn = self.conn();
-        let mut statement = conn.prepare_cached(
+        let mut statement = conn.prepare_cached(queue_sql!(
             "SELECT owner, queue, COUNT(*) FROM messages
-             WHERE state = 1 AND lease_until > ?1 AND owner IS NOT NULL
-             GROUP BY owner, queue ORDER BY owner, queue",
-        )?;
+             WHERE state = {leased} AND lease_until > ?1 AND owner IS NOT NULL
+             GROUP BY owner, queue ORDER BY owner, queue"
+        ))?;
         let rows = statement.query_map(params![now], |row| {
             Ok(OwnerLeases {
                 owner: row.get(0)?,
@@ -673,10 +688,10 @@ impl Store for SqliteStore {
 
     fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<(MessageId, Json, String)>> {
         let conn = self.conn();
-        let mut statement = conn.prepare_cached(
+        let mut statement = conn.prepare_cached(queue_sql!(
             "SELECT id, payload, COALESCE(dead_reason, '') FROM messages
-             WHERE queue = ?1 AND state = 2 ORDER BY id LIMIT ?2",
-        )?;
+             WHERE queue = ?1 AND state = {dead} ORDER BY id LIMIT ?2"
+        ))?;
         let rows = statement.query_map(params![queue, sql_limit(limit)], |row| {
             Ok((
                 row.get::<_, MessageId>(0)?,

@@ -9,14 +9,12 @@ use std::collections::HashSet;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::super::{LeaseRequest, Leased, MessageId, NewMessage, StoreError};
+use super::super::{
+    LeaseRequest, Leased, MessageId, MessageState, NewMessage, StoreError, queue_sql,
+};
 use super::{json_text, parse_json, parse_metadata, to_u32};
 
 type Result<T> = std::result::Result<T, StoreError>;
-
-/// `messages.state` of a message enqueued ready, or scheduled (a timer).
-const READY: i64 = 0;
-const SCHEDULED: i64 = 3;
 
 pub(super) fn enqueue_in(
     conn: &Connection,
@@ -61,10 +59,11 @@ pub(super) fn enqueue_in(
                 message.max_attempts.map(i64::from),
                 now,
                 if message.visible_at > now {
-                    SCHEDULED
+                    MessageState::Scheduled
                 } else {
-                    READY
-                },
+                    MessageState::Ready
+                }
+                .code(),
             ])?;
         ids.push(id);
     }
@@ -78,31 +77,33 @@ pub(super) fn enqueue_in(
 /// sets up a two-pass update, with a temporary table, before it looks).
 fn prepare_queue(conn: &Connection, queue: &str, now: i64) -> Result<()> {
     let (due, expired): (bool, bool) = conn
-        .prepare_cached(
+        .prepare_cached(queue_sql!(
             "SELECT EXISTS (SELECT 1 FROM messages
-                            WHERE queue = ?1 AND state = 3 AND visible_at <= ?2),
+                            WHERE queue = ?1 AND state = {scheduled} AND visible_at <= ?2),
                     EXISTS (SELECT 1 FROM messages
-                            WHERE queue = ?1 AND state = 1 AND lease_until <= ?2)",
-        )?
+                            WHERE queue = ?1 AND state = {leased} AND lease_until <= ?2)"
+        ))?
         .query_row(params![queue, now], |row| Ok((row.get(0)?, row.get(1)?)))?;
     if due {
-        conn.prepare_cached(
-            "UPDATE messages SET state = 0 WHERE queue = ?1 AND state = 3 AND visible_at <= ?2",
-        )?
+        conn.prepare_cached(queue_sql!(
+            "UPDATE messages SET state = {ready}
+             WHERE queue = ?1 AND state = {scheduled} AND visible_at <= ?2"
+        ))?
         .execute(params![queue, now])?;
     }
     if expired {
-        conn.prepare_cached(
-            "UPDATE messages SET state = 2, live_key = NULL, owner = NULL, lease_until = NULL,
+        conn.prepare_cached(queue_sql!(
+            "UPDATE messages SET state = {dead}, live_key = NULL, owner = NULL,
+                 lease_until = NULL,
                  dead_reason = 'lease expired after ' || attempts || ' attempt(s)'
-             WHERE queue = ?1 AND state = 1 AND lease_until <= ?2
-               AND max_attempts IS NOT NULL AND attempts >= max_attempts",
-        )?
+             WHERE queue = ?1 AND state = {leased} AND lease_until <= ?2
+               AND max_attempts IS NOT NULL AND attempts >= max_attempts"
+        ))?
         .execute(params![queue, now])?;
-        conn.prepare_cached(
-            "UPDATE messages SET state = 0, owner = NULL, lease_until = NULL
-             WHERE queue = ?1 AND state = 1 AND lease_until <= ?2",
-        )?
+        conn.prepare_cached(queue_sql!(
+            "UPDATE messages SET state = {ready}, owner = NULL, lease_until = NULL
+             WHERE queue = ?1 AND state = {leased} AND lease_until <= ?2"
+        ))?
         .execute(params![queue, now])?;
     }
     Ok(())
@@ -111,9 +112,10 @@ fn prepare_queue(conn: &Connection, queue: &str, now: i64) -> Result<()> {
 /// Deletes message `id` if `owner` holds a live lease on it at `now`.
 pub(super) fn ack_in(conn: &Connection, id: MessageId, owner: &str, now: i64) -> Result<bool> {
     let deleted = conn
-        .prepare_cached(
-            "DELETE FROM messages WHERE id = ?1 AND state = 1 AND owner = ?2 AND lease_until > ?3",
-        )?
+        .prepare_cached(queue_sql!(
+            "DELETE FROM messages
+             WHERE id = ?1 AND state = {leased} AND owner = ?2 AND lease_until > ?3"
+        ))?
         .execute(params![id, owner, now])?;
     Ok(deleted == 1)
 }
@@ -124,15 +126,16 @@ pub(super) fn ack_in(conn: &Connection, id: MessageId, owner: &str, now: i64) ->
 /// prefer to sort every visible message, hence `INDEXED BY`); delayed messages are
 /// skipped on the index entry.
 fn candidates_query(request: &LeaseRequest) -> (String, Vec<Value>) {
-    let mut sql = String::from(
+    let mut sql = String::from(queue_sql!(
         "SELECT m.id, m.exclusivity, m.priority, m.payload, m.metadata, m.attempts,
                 m.idempotency_key
          FROM messages m INDEXED BY messages_ready
-         WHERE m.state = 0 AND m.queue = ?1 AND m.visible_at <= ?2
+         WHERE m.state = {ready} AND m.queue = ?1 AND m.visible_at <= ?2
            AND (m.exclusivity IS NULL OR NOT EXISTS (
                 SELECT 1 FROM messages l
-                WHERE l.state = 1 AND l.queue = m.queue AND l.exclusivity = m.exclusivity))",
-    );
+                WHERE l.state = {leased} AND l.queue = m.queue
+                  AND l.exclusivity = m.exclusivity))"
+    ));
     let mut values = vec![
         Value::Text(request.queue.clone()),
         Value::Integer(request.now),
@@ -189,10 +192,11 @@ pub(super) fn lease_in(conn: &Connection, request: &LeaseRequest) -> Result<Vec<
     // SQLite fills for RETURNING.
     let lease_until = request.now.saturating_add(request.lease_ms);
     let mut leased = Vec::with_capacity(chosen.len());
-    let mut statement = conn.prepare_cached(
-        "UPDATE messages SET state = 1, owner = ?2, lease_until = ?3, attempts = attempts + 1
-         WHERE id = ?1 AND state = 0",
-    )?;
+    let mut statement = conn.prepare_cached(queue_sql!(
+        "UPDATE messages SET state = {leased}, owner = ?2, lease_until = ?3,
+             attempts = attempts + 1
+         WHERE id = ?1 AND state = {ready}"
+    ))?;
     for raw in chosen {
         let changed = statement.execute(params![raw.id, request.owner, lease_until])?;
         if changed != 1 {

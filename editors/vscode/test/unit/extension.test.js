@@ -136,3 +136,55 @@ test('the cosmosc task provider offers check per workspace folder and resolves t
   assert.equal(provider.resolveTask(new vscode.Task({ type: 'cosmosc', command: 'deploy' }, folders[0])), undefined);
   assert.equal(provider.resolveTask(new vscode.Task({ type: 'shell', command: 'check' }, folders[0])), undefined);
 });
+
+test('the status bar follows the running client: starting, running, then stopped', async (t) => {
+  // The client is real; only its start and stop are replaced, so that no
+  // server process is needed. They move the client through the states the
+  // real ones do, and the extension's state listener updates the item.
+  const { vscode, calls } = createMockVscode({ 'emx.server.path': process.execPath });
+  // Constructing a client subscribes to many editor events: give every `on…` an inert one.
+  const withEvents = (ns) =>
+    new Proxy(ns, {
+      get: (target, prop) =>
+        prop in target || typeof prop !== 'string' || !/^on[A-Z]/.test(prop) ? target[prop] : () => new vscode.Disposable(() => {}),
+    });
+  for (const ns of ['workspace', 'window', 'languages', 'notebooks']) vscode[ns] = withEvents(vscode[ns] ?? {});
+  const uninstall = installMockVscode(vscode);
+  t.after(uninstall);
+  // vscode-languageclient binds `vscode` when loaded: load it and the extension afresh.
+  for (const key of Object.keys(require.cache)) {
+    if (key.startsWith(path.dirname(extensionPath) + path.sep) || key.includes(`${path.sep}vscode-languageclient${path.sep}`)) {
+      delete require.cache[key];
+    }
+  }
+  const { LanguageClient } = require('vscode-languageclient/node');
+  const seen = [];
+  let item;
+  LanguageClient.prototype.start = async function () {
+    this.$state = 'starting';
+    seen.push(item.text);
+    this.$state = 'running';
+  };
+  LanguageClient.prototype.stop = async function () {
+    this.$state = 'stopping';
+    this.$state = 'stopped';
+  };
+  LanguageClient.prototype.dispose = async function () {};
+  t.after(() => {
+    for (const key of Object.keys(require.cache)) {
+      if (key.includes(`${path.sep}vscode-languageclient${path.sep}`)) delete require.cache[key];
+    }
+  });
+  const createItem = vscode.window.createStatusBarItem;
+  vscode.window.createStatusBarItem = (...args) => (item = createItem(...args));
+
+  const ext = require(extensionPath);
+  await ext.activate(fakeContext());
+  assert.equal(calls.errors.length, 0, JSON.stringify(calls.errors));
+  assert.deepEqual(seen, ['$(sync~spin) Emx'], 'starting while the client starts');
+  assert.equal(item.text, '$(check) Emx');
+  assert.match(item.tooltip, /running/);
+  await ext.deactivate();
+  assert.equal(item.text, '$(circle-slash) Emx');
+  assert.match(item.tooltip, /stopped/);
+});

@@ -19,6 +19,8 @@ import {
   serverArgs,
   startFailedMessage,
 } from './serverPath';
+import { ServerStatusItem, statusFromClientState } from './status';
+import { CosmoscTaskProvider, TASK_TYPE } from './tasks';
 
 const CLIENT_ID = 'emx';
 const CLIENT_NAME = 'Emx Language Server';
@@ -28,6 +30,7 @@ const SHOW_OUTPUT = 'Show Output';
 let client: LanguageClient | undefined;
 let outputChannel: vscode.OutputChannel | undefined;
 let traceChannel: vscode.OutputChannel | undefined;
+let statusItem: ServerStatusItem | undefined;
 let fileWatchers: vscode.FileSystemWatcher[] = [];
 /** Serialises start/stop/restart so that quick setting changes cannot race. */
 let queue: Promise<unknown> = Promise.resolve();
@@ -61,11 +64,13 @@ async function startServer(): Promise<boolean> {
   const configured = config.get<string>('server.path', DEFAULT_SERVER_PATH);
   const args = serverArgs(config.get<unknown>('server.args'));
   const folder = workspaceFolder();
+  statusItem?.set('starting');
 
   const resolution = resolveServerCommand(configured, { cwd: folder, workspaceFolder: folder });
   if (!resolution.found) {
     const message = missingServerMessage(resolution.configured, resolution.reason);
     log(message);
+    statusItem?.set('failed', message);
     void showStartError(message);
     return false;
   }
@@ -95,6 +100,12 @@ async function startServer(): Promise<boolean> {
 
   const candidate = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
   client = candidate;
+  candidate.onDidChangeState((event) => {
+    // Only the current client speaks for the server; a replaced or failed one is ignored.
+    if (client === candidate) {
+      statusItem?.set(statusFromClientState(event.newState));
+    }
+  });
   try {
     await candidate.start();
     log('Language server started.');
@@ -105,6 +116,7 @@ async function startServer(): Promise<boolean> {
     }
     const message = startFailedMessage(resolution.command, args, error);
     log(message);
+    statusItem?.set('failed', message);
     void showStartError(message);
     try {
       await candidate.dispose();
@@ -121,6 +133,7 @@ async function stopServer(): Promise<void> {
   if (!running) {
     return;
   }
+  statusItem?.set('stopped');
   try {
     if (running.state !== State.Stopped) {
       await running.stop(5000);
@@ -155,7 +168,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.createFileSystemWatcher('**/*.emx'),
     vscode.workspace.createFileSystemWatcher('**/cosmos.toml'),
   ];
+  statusItem = new ServerStatusItem('emx.showOutput');
+  const taskProvider = new CosmoscTaskProvider(() => {
+    const configured = vscode.workspace.getConfiguration('emx').get<string>('server.path', DEFAULT_SERVER_PATH);
+    const folder = workspaceFolder();
+    const resolution = resolveServerCommand(configured, { cwd: folder, workspaceFolder: folder });
+    return resolution.found ? resolution.command : resolution.configured;
+  });
   context.subscriptions.push(
+    statusItem,
+    vscode.tasks.registerTaskProvider(TASK_TYPE, taskProvider),
     outputChannel,
     traceChannel,
     ...fileWatchers,

@@ -5,7 +5,16 @@
 const Module = require('node:module');
 
 function createMockVscode(settings = {}) {
-  const calls = { errors: [], infos: [], commands: new Map(), executed: [], output: [], statusBar: [] };
+  const calls = {
+    errors: [],
+    infos: [],
+    commands: new Map(),
+    executed: [],
+    output: [],
+    statusBar: [],
+    statusItems: [],
+    taskProviders: new Map(),
+  };
 
   class Disposable {
     constructor(fn) {
@@ -44,8 +53,44 @@ function createMockVscode(settings = {}) {
     dispose() {},
   });
 
+  class ThemeColor {
+    constructor(id) {
+      this.id = id;
+    }
+  }
+  class Task {
+    constructor(definition, scope, name, source, execution, problemMatchers) {
+      Object.assign(this, { definition, scope, name, source, execution, problemMatchers });
+    }
+  }
+  class ProcessExecution {
+    constructor(process, args, options) {
+      Object.assign(this, { process, args, options });
+    }
+  }
+  const createStatusBarItem = (id, alignment, priority) => {
+    const item = { id, alignment, priority, text: '', visible: false, disposed: false };
+    item.show = () => (item.visible = true);
+    item.hide = () => (item.visible = false);
+    item.dispose = () => (item.disposed = true);
+    calls.statusItems.push(item);
+    return item;
+  };
+
   const configListeners = [];
   const vscode = {
+    ThemeColor,
+    Task,
+    ProcessExecution,
+    StatusBarAlignment: { Left: 1, Right: 2 },
+    TaskScope: { Global: 1, Workspace: 2 },
+    TaskGroup: { Build: { id: 'build' }, Test: { id: 'test' } },
+    tasks: {
+      registerTaskProvider: (type, provider) => {
+        calls.taskProviders.set(type, provider);
+        return new Disposable(() => calls.taskProviders.delete(type));
+      },
+    },
     Disposable,
     EventEmitter,
     version: '1.82.0',
@@ -65,6 +110,7 @@ function createMockVscode(settings = {}) {
         calls.infos.push(msg);
         return undefined;
       },
+      createStatusBarItem,
       setStatusBarMessage: (msg) => {
         calls.statusBar.push(msg);
         return new Disposable(() => {});

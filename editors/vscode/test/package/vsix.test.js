@@ -1,7 +1,7 @@
 'use strict';
-// Packages the extension with vsce and checks the .vsix: the files VS Code
-// needs are in it, development files are not, and the packaged client loads
-// its runtime dependencies from inside the package.
+// Packages the extension with vsce and checks the .vsix: vsce runs without a
+// warning, the package holds the esbuild bundle and the files VS Code needs and
+// nothing else (no node_modules), and the bundled client activates on its own.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -19,7 +19,7 @@ const vsixPath = process.env.EMX_VSIX || path.join(work, `${pkg.name}-${pkg.vers
 
 test.after(() => fs.rmSync(work, { recursive: true, force: true }));
 
-test('vsce packages the extension', { timeout: 300_000 }, () => {
+test('vsce packages the extension without a warning', { timeout: 300_000 }, () => {
   if (process.env.EMX_VSIX) return; // a prebuilt package was given
   const vsce = require.resolve('@vscode/vsce/vsce');
   const result = spawnSync(process.execPath, [vsce, 'package', '--out', vsixPath], {
@@ -27,54 +27,49 @@ test('vsce packages the extension', { timeout: 300_000 }, () => {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  assert.equal(result.status, 0, `vsce package failed:\n${result.stdout}\n${result.stderr}`);
+  const output = `${result.stdout}\n${result.stderr}`;
+  assert.equal(result.status, 0, `vsce package failed:\n${output}`);
   assert.ok(fs.existsSync(vsixPath));
+  assert.doesNotMatch(output, /WARNING|warn/i, `vsce printed a warning:\n${output}`);
+  assert.match(output, /dist\/extension\.js/, 'the prepublish step bundled the extension');
 });
 
-test('the vsix holds the manifest, grammar, client and runtime dependencies', () => {
+test('the vsix holds the bundle, grammars, schema, icons and nothing else', () => {
   const zip = readZip(vsixPath);
-  const names = new Set(zip.names);
-  const required = [
+  const files = zip.names.filter((n) => !n.endsWith('/')).sort();
+  assert.deepEqual(files, [
     '[Content_Types].xml',
     'extension.vsixmanifest',
+    'extension/LICENSE.txt',
+    'extension/dist/extension.js',
+    'extension/icons/emx-file-dark.svg',
+    'extension/icons/emx-file-light.svg',
+    'extension/icons/emx.png',
+    'extension/language-configuration.json',
     'extension/package.json',
     'extension/readme.md',
-    'extension/LICENSE.txt',
-    'extension/language-configuration.json',
-    'extension/syntaxes/emx.tmLanguage.json',
+    'extension/schemas/cosmos.schema.json',
     'extension/snippets/emx.json',
-    'extension/out/extension.js',
-    'extension/out/serverPath.js',
-    'extension/node_modules/vscode-languageclient/package.json',
-    'extension/node_modules/vscode-languageclient/node.js',
-    'extension/node_modules/vscode-languageclient/lib/node/main.js',
-    'extension/node_modules/vscode-languageserver-protocol/package.json',
-    'extension/node_modules/vscode-jsonrpc/package.json',
-    'extension/node_modules/vscode-languageserver-types/package.json',
-    'extension/node_modules/semver/package.json',
-  ];
-  for (const name of required) assert.ok(names.has(name), `${name} is in the vsix`);
-  const minimatch = zip.names.filter((n) => /node_modules\/minimatch\/package\.json$/.test(n));
-  assert.ok(minimatch.length >= 1, 'minimatch (a languageclient dependency) is in the vsix');
-
-  for (const name of zip.names) {
-    assert.ok(!name.startsWith('extension/src/'), `${name}: sources stay out`);
-    assert.ok(!name.startsWith('extension/test/'), `${name}: tests stay out`);
-    assert.ok(!name.endsWith('.vsix'), `${name}: no nested vsix`);
-    assert.ok(!/node_modules\/(typescript|@vscode\/vsce|vscode-tmgrammar-test|@types)\//.test(name), `${name}: dev dependency`);
-  }
+    'extension/syntaxes/emx.markdown.tmLanguage.json',
+    'extension/syntaxes/emx.tmLanguage.json',
+  ]);
 
   const manifest = JSON.parse(zip.read('extension/package.json').toString('utf8'));
   assert.equal(manifest.name, 'emx');
-  assert.equal(manifest.main, './out/extension.js');
+  assert.equal(manifest.main, './dist/extension.js');
   const grammar = JSON.parse(zip.read('extension/syntaxes/emx.tmLanguage.json').toString('utf8'));
   assert.equal(grammar.scopeName, 'source.emx');
+  const schema = JSON.parse(zip.read('extension/schemas/cosmos.schema.json').toString('utf8'));
+  assert.equal(schema.title, 'cosmos.toml');
+  const bundle = zip.read('extension/dist/extension.js').toString('utf8');
+  assert.ok(!/require\(["']vscode-languageclient/.test(bundle), 'vscode-languageclient is bundled, not required');
   const vsixManifest = zip.read('extension.vsixmanifest').toString('utf8');
   assert.match(vsixManifest, /Id="emx"/);
   assert.match(vsixManifest, /Publisher="cosmos"/);
+  assert.match(vsixManifest, /Microsoft\.VisualStudio\.Services\.Icons\.Default" Path="extension\/icons\/emx\.png"/);
 });
 
-test('the packaged client loads vscode-languageclient from inside the package', async (t) => {
+test('the packaged bundle activates with no node_modules', async (t) => {
   const zip = readZip(vsixPath);
   const dest = path.join(work, 'unpacked');
   for (const name of zip.names) {
@@ -83,10 +78,8 @@ test('the packaged client loads vscode-languageclient from inside the package', 
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, zip.read(name));
   }
-  const extensionDir = path.join(dest, 'extension');
-  const main = path.join(extensionDir, 'out', 'extension.js');
-  const resolved = require.resolve('vscode-languageclient/node', { paths: [path.dirname(main)] });
-  assert.ok(resolved.startsWith(extensionDir + path.sep), `resolved inside the package: ${resolved}`);
+  const main = path.join(dest, 'extension', 'dist', 'extension.js');
+  const before = new Set(Object.keys(require.cache));
 
   const { vscode, calls } = createMockVscode({ 'emx.server.path': path.join(work, 'no-such-cosmosc') });
   const uninstall = installMockVscode(vscode);
@@ -98,6 +91,8 @@ test('the packaged client loads vscode-languageclient from inside the package', 
   await ext.deactivate();
   assert.equal(calls.errors.length, 1);
   assert.match(calls.errors[0].msg, /emx\.server\.path/);
-  const loaded = Object.keys(require.cache).filter((k) => k.includes(`${path.sep}vscode-languageclient${path.sep}`));
-  assert.ok(loaded.length > 0 && loaded.every((k) => k.startsWith(extensionDir)), 'languageclient came from the package');
+  assert.equal(calls.statusItems[0].text, '$(error) Emx');
+  assert.ok(calls.taskProviders.has('cosmosc'));
+  const loaded = Object.keys(require.cache).filter((k) => !before.has(k));
+  assert.deepEqual(loaded, [main], 'the bundle loads no other module from disk');
 });

@@ -17,11 +17,13 @@ test('manifest identity and entry points', () => {
   assert.equal(pkg.license, 'Apache-2.0');
   assert.match(pkg.version, /^\d+\.\d+\.\d+$/);
   assert.match(pkg.engines.vscode, /^\^1\.\d+\.\d+$/);
-  assert.equal(pkg.main, './out/extension.js');
+  assert.equal(pkg.main, './dist/extension.js', 'the esbuild bundle');
+  assert.match(pkg.scripts.bundle, /^esbuild src\/extension\.ts --bundle --outfile=dist\/extension\.js --external:vscode /);
+  assert.equal(pkg.scripts['vscode:prepublish'], 'npm run bundle');
   assert.ok(pkg.activationEvents.includes('onLanguage:emx'));
   assert.ok(pkg.categories.includes('Programming Languages'));
   assert.ok(pkg.repository && pkg.repository.url, 'repository is set');
-  assert.equal(pkg.icon, undefined, 'no icon is shipped');
+  assert.equal(pkg.icon, 'icons/emx.png');
   assert.ok(fs.existsSync(path.join(root, 'LICENSE')), 'LICENSE exists');
   assert.ok(fs.existsSync(path.join(root, 'README.md')), 'README.md exists');
   for (const script of ['compile', 'test', 'package']) assert.ok(pkg.scripts[script], `script ${script}`);
@@ -53,6 +55,7 @@ test('every path under contributes exists', () => {
   const paths = [
     ...c.languages.map((l) => l.configuration),
     ...c.grammars.map((g) => g.path),
+    ...c.tomlValidation.map((v) => v.url),
     ...c.snippets.map((s) => s.path),
   ];
   assert.ok(paths.length >= 3);
@@ -68,10 +71,50 @@ test('language contribution', () => {
   assert.deepEqual(lang.extensions, ['.emx']);
   assert.ok(lang.aliases.includes('Emx'));
   assert.equal(lang.configuration, './language-configuration.json');
+  for (const theme of ['light', 'dark']) {
+    const svg = fs.readFileSync(path.join(root, lang.icon[theme]), 'utf8');
+    assert.match(svg, /^<svg [^>]*viewBox="0 0 16 16"/, `${theme} file icon is a 16x16 SVG`);
+  }
+});
+
+test('the extension icon is a 128x128 PNG', () => {
+  const png = fs.readFileSync(path.join(root, pkg.icon));
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  assert.equal(png.toString('ascii', 12, 16), 'IHDR');
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [128, 128]);
+});
+
+test('markdown injection grammar for ```emx blocks', () => {
+  const g = pkg.contributes.grammars.find((x) => x.scopeName === 'markdown.emx.codeblock');
+  assert.ok(g);
+  assert.deepEqual(g.injectTo, ['text.html.markdown']);
+  assert.equal(g.embeddedLanguages['meta.embedded.block.emx'], 'emx');
+  const grammar = readJson(g.path);
+  assert.equal(grammar.scopeName, 'markdown.emx.codeblock');
+  assert.equal(grammar.injectionSelector, 'L:text.html.markdown');
+  assert.ok(JSON.stringify(grammar).includes('"include":"source.emx"'));
+});
+
+test('format on save and editor defaults for emx', () => {
+  assert.deepEqual(pkg.contributes.configurationDefaults['[emx]'], {
+    'editor.formatOnSave': true,
+    'editor.tabSize': 4,
+    'editor.insertSpaces': true,
+  });
+});
+
+test('the cosmosc task definition', () => {
+  const [def] = pkg.contributes.taskDefinitions;
+  assert.equal(def.type, 'cosmosc');
+  assert.deepEqual(def.required, ['command']);
+  assert.deepEqual(def.properties.command.enum, ['check', 'test', 'fmt']);
+  assert.equal(def.properties.dir.type, 'string');
+  const src = fs.readFileSync(path.join(root, 'src/tasks.ts'), 'utf8');
+  assert.match(src, /TASK_COMMANDS = \['check', 'test', 'fmt'\] as const/);
 });
 
 test('grammar contribution matches the grammar file', () => {
-  const [g] = pkg.contributes.grammars;
+  const g = pkg.contributes.grammars.find((x) => x.language === 'emx');
   assert.equal(g.language, 'emx');
   assert.equal(g.scopeName, 'source.emx');
   assert.equal(g.path, './syntaxes/emx.tmLanguage.json');
@@ -221,7 +264,7 @@ test('configuration settings', () => {
 
 test('.gitignore and .vscodeignore', () => {
   const gitignore = fs.readFileSync(path.join(root, '.gitignore'), 'utf8').split('\n');
-  for (const e of ['node_modules/', 'out/', '*.vsix']) assert.ok(gitignore.includes(e), e);
+  for (const e of ['node_modules/', 'out/', 'dist/', '*.vsix']) assert.ok(gitignore.includes(e), e);
   const vscodeignore = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8').split('\n');
-  for (const e of ['src/**', 'test/**', '*.vsix']) assert.ok(vscodeignore.includes(e), e);
+  for (const e of ['node_modules/**', 'out/**', 'src/**', 'test/**', '*.vsix']) assert.ok(vscodeignore.includes(e), e);
 });

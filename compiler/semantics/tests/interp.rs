@@ -180,6 +180,14 @@ fn list_index_out_of_range_is_an_error() {
         kind,
         "`substring(1, 9)`: index 9 is out of range for a string of 3 characters"
     );
+    let (kind, text) = eval_error("def f(): String { \"é\".substring(-1) }");
+    assert_eq!(
+        (kind.as_str(), text.as_str()),
+        (
+            "`substring(-1)`: index -1 is out of range for a string of 1 character",
+            "\"é\".substring(-1)"
+        )
+    );
 }
 
 #[test]

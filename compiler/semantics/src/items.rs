@@ -65,6 +65,34 @@ pub fn type_ref_diagnostic(file: FileId, error: &TypeRefError) -> Diagnostic {
     }
 }
 
+/// The checker's type of every expression in a constant (a default, a priority, a
+/// setting), by its absolute span, for lowering: checked as [`item_diagnostics`] checks
+/// it, so that lowering reads the same types.
+pub(crate) fn constant_types(
+    db: &dyn Db,
+    file: SourceFile,
+    expr: &ast::Expr,
+    expected: Option<&Type>,
+) -> Vec<(Span, Type)> {
+    let mut checker = Checker::new(
+        db,
+        Context {
+            kind: BodyKind::Constant,
+            file: file.id(db),
+            scope: module_scope(db, file).clone(),
+            workflow: None,
+            def_ret: None,
+            result: None,
+            match_narrowed: Vec::new(),
+        },
+    );
+    match expected {
+        Some(t) => checker.check_expected(expr, t),
+        None => checker.check_expr(expr, None),
+    };
+    checker.finish().types
+}
+
 struct ItemChecker<'db> {
     db: &'db dyn Db,
     file: SourceFile,

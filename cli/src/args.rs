@@ -160,8 +160,8 @@ json   one document: {\"tests\": [{\"name\", \"module\", \"passed\", \"ms\", \"f
 junit  JUnit XML (<testsuites>), one <testsuite> per module, the failure report in <failure>\n\n\
 Exit status:\n  \
 0  every test passed\n  \
-1  some test failed\n  \
-2  usage error, or the project could not be loaded or has errors; one `error:` line on stderr"
+1  some test failed, or the project has errors (printed on stderr as `check` prints them)\n  \
+2  usage error, or the project could not be loaded; one `error:` line on stderr"
 )]
 pub(crate) struct TestArgs {
     /// A folder in the project, or below its root

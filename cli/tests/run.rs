@@ -406,3 +406,27 @@ fn the_jit_and_the_interpreter_run_the_example_to_the_same_end() {
         stderr(&bad)
     );
 }
+
+#[test]
+fn an_unknown_workflow_is_answered_with_the_workflows_that_exist() {
+    let dir = project(&[
+        support::MANIFEST,
+        (
+            "src/main.emx",
+            "workflow Encode {\n    facts { done: Bool = false }\n}\n",
+        ),
+        (
+            "src/review.emx",
+            "workflow Review {\n    facts { done: Bool = false }\n}\n",
+        ),
+    ]);
+    let out = cosmosc(&["run", ".", "Nope", "--input", "{}"], dir.path());
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        err.contains("there is no workflow `Nope`; the project has: `Encode`, `Review`"),
+        "{err}"
+    );
+    // Nothing was started, so no store was made.
+    assert!(!dir.path().join(".cosmos/cosmos.db").exists());
+}

@@ -192,3 +192,118 @@ fn format_junit_writes_a_suite_per_module_for_ci() {
     assert_eq!(passing.status.code(), Some(0));
     assert!(stdout(&passing).contains("failures=\"0\""));
 }
+
+/// A workflow in one module calling a function declared in a second, tested from a
+/// third that imports only the workflow.
+const MULTI_MODULE: &[(&str, &str)] = &[
+    (
+        "src/media/probe.emx",
+        r#"
+type Size { bytes: Int }
+
+function measure(url: String): Size {
+    command "measure"
+}
+"#,
+    ),
+    (
+        "src/flow.emx",
+        r#"
+import media.probe { measure }
+
+workflow Measure {
+    input { url: String }
+    facts { size: Int? }
+    rule "measure" {
+        match { size == null }
+        action { measure(url: url) }
+        reaction { size = result.bytes }
+    }
+    complete when { size != null }
+}
+"#,
+    ),
+    (
+        "src/checks.emx",
+        r#"
+import flow { Measure }
+import media.probe { Size }
+
+test "the mock answers through the workflow's module" {
+    start Measure(url: "s3://clip")
+    mock measure(url) = Size(bytes: url.size())
+    run
+    assert status == COMPLETED && size == 9 && fired("measure") == 1
+}
+
+test "a failing mock through the workflow's module" {
+    start Measure(url: "s3://clip")
+    mock measure fails "no such object"
+    run
+    assert status == FAILED
+}
+"#,
+    ),
+];
+
+fn project_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cosmos.toml"), "[project]\nname = \"t\"\n").unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_function_of_another_module_is_mocked_through_the_workflow() {
+    let dir = project_with(MULTI_MODULE);
+    let check = cosmosc(&["check", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let out = cosmosc(&["test", dir.path().to_str().unwrap()]);
+    let text = stdout(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}{err}");
+    assert!(
+        text.contains("PASS the mock answers through the workflow's module ("),
+        "{text}"
+    );
+    assert!(text.ends_with("2 passed, 0 failed\n"), "{text}");
+}
+
+#[test]
+fn a_project_with_errors_prints_them_and_exits_1() {
+    let dir = project_with(&[(
+        "src/main.emx",
+        r#"
+workflow Count {
+    facts { n: Int = 0 }
+    signal add(by: Int) { n += by }
+}
+
+test "counts" {
+    start Count()
+    signal add(by: "two")
+    assert n == 2
+}
+"#,
+    )]);
+    let out = cosmosc(&["test", dir.path().to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error[E0201]: expected `Int`, found `String`"),
+        "{err}"
+    );
+    assert!(err.contains("src/main.emx:9:20"), "{err}");
+    assert!(err.contains("checked 1 file: 1 error"), "{err}");
+    // No test ran.
+    assert_eq!(stdout(&out), "");
+}

@@ -31,6 +31,29 @@ pub(crate) enum Then {
     Run,
 }
 
+/// Prints the project's diagnostics on stderr, as `check` renders them for people,
+/// and when there are errors the summary line; whether there were errors.
+pub(crate) fn print_diagnostics(
+    project: &Project,
+    analysis: &Analysis,
+    color: ColorChoice,
+) -> std::io::Result<bool> {
+    let diagnostics = analysis.diagnostics();
+    let summary = Summary::of(&diagnostics);
+    let stderr = std::io::stderr();
+    let colored = crate::color::enabled(color, &stderr);
+    let mut err = stderr.lock();
+    if !diagnostics.is_empty() {
+        let files = check::files(project);
+        err.write_all(human::render(&diagnostics, &files, colored).as_bytes())?;
+    }
+    if summary.errors > 0 {
+        writeln!(err, "{}", check::summary_line(project.files.len(), summary))?;
+    }
+    err.flush()?;
+    Ok(summary.errors > 0)
+}
+
 /// A checked project and its bundle, or `None` when it has errors (already printed on
 /// stderr with the summary line, or the lowering error).
 pub(crate) fn build(
@@ -46,20 +69,10 @@ pub(crate) fn build(
     for file in &project.files {
         analysis.set_file(file.id, &file.module, file.text.clone());
     }
-    let diagnostics = analysis.diagnostics();
-    let summary = Summary::of(&diagnostics);
-    let stderr = std::io::stderr();
-    let colored = crate::color::enabled(color, &stderr);
-    let mut err = stderr.lock();
-    if !diagnostics.is_empty() {
-        let files = check::files(&project);
-        err.write_all(human::render(&diagnostics, &files, colored).as_bytes())?;
-    }
-    if summary.errors > 0 {
-        writeln!(err, "{}", check::summary_line(project.files.len(), summary))?;
-        err.flush()?;
+    if print_diagnostics(&project, &analysis, color)? {
         return Ok(None);
     }
+    let mut err = std::io::stderr().lock();
     let program = match analysis.lower_project() {
         Ok(program) => program,
         Err(error) => {

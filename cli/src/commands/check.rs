@@ -137,12 +137,9 @@ pub(crate) fn summary_line(files: usize, summary: Summary) -> String {
     )
 }
 
+/// `n` and `word` in agreement ("1 error", "2 errors"), as every message says them.
 pub(crate) fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("{n} {word}")
-    } else {
-        format!("{n} {word}s")
-    }
+    cosmos_diagnostics::words::count(n, word)
 }
 
 #[cfg(test)]

@@ -56,6 +56,15 @@ pub(crate) fn run(args: &RunArgs, color: ColorChoice) -> Result<Status, RunError
     let Some((project, bundle)) = build(&dir, color, Then::Run)? else {
         return Ok(Status::Failed);
     };
+    let workflows: Vec<&str> = bundle
+        .program
+        .workflows
+        .iter()
+        .map(|w| w.name.as_str())
+        .collect();
+    if !workflows.contains(&workflow.as_str()) {
+        return Err(RunError::Usage(unknown_workflow(&workflow, &workflows)));
+    }
     let bytes = bundle.to_bytes()?;
     let url = args
         .store
@@ -107,6 +116,24 @@ pub(crate) fn run(args: &RunArgs, color: ColorChoice) -> Result<Status, RunError
     } else {
         Status::Failed
     })
+}
+
+/// What to say when `run` names a workflow the project does not have.
+fn unknown_workflow(name: &str, workflows: &[&str]) -> String {
+    let mut names: Vec<&str> = workflows.to_vec();
+    names.sort_unstable();
+    match names.as_slice() {
+        [] => format!("there is no workflow `{name}`: the project declares no workflows"),
+        [one] => format!("there is no workflow `{name}`; the project has one: `{one}`"),
+        _ => format!(
+            "there is no workflow `{name}`; the project has: {}",
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 fn read_input(input: &str) -> Result<Json, RunError> {

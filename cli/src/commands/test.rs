@@ -19,7 +19,8 @@ use cosmos_semantics::{Analysis, AssertIr, MockIr, TestIr, TestStep};
 use serde_json::{Map, Value as Json};
 
 use crate::Status;
-use crate::args::{TestArgs, TestFormat};
+use crate::args::{ColorChoice, TestArgs, TestFormat};
+use crate::commands::build::print_diagnostics;
 
 mod report;
 
@@ -39,10 +40,12 @@ pub(crate) enum TestError {
     Output(#[from] std::io::Error),
 }
 
-pub(crate) fn run(args: &TestArgs) -> Result<Status, TestError> {
+pub(crate) fn run(args: &TestArgs, color: ColorChoice) -> Result<Status, TestError> {
     let root = find_project_root(&args.dir)?;
     let project = load_project(&root)?;
-    let (program, tests) = lower(&project)?;
+    let Some((program, tests)) = lower(&project, color)? else {
+        return Ok(Status::Failed);
+    };
     let mut results = Vec::new();
     for test in &tests {
         if args
@@ -76,11 +79,19 @@ pub(crate) fn run(args: &TestArgs) -> Result<Status, TestError> {
     })
 }
 
-fn lower(project: &Project) -> Result<(Program, Vec<TestIr>), TestError> {
+/// The program and its tests, or `None` when the project has errors (printed on
+/// stderr, as `check` and `run` print them).
+fn lower(
+    project: &Project,
+    color: ColorChoice,
+) -> Result<Option<(Program, Vec<TestIr>)>, TestError> {
     let mut analysis = Analysis::new();
     analysis.set_declared_pools(project.config.pools.keys().cloned().collect());
     for file in &project.files {
         analysis.set_file(file.id, &file.module, file.text.clone());
+    }
+    if print_diagnostics(project, &analysis, color)? {
+        return Ok(None);
     }
     let mut lowered = analysis.lower_with_tests()?;
     // Tests run in the order of their files' paths, then in source order.
@@ -93,7 +104,7 @@ fn lower(project: &Project) -> Result<(Program, Vec<TestIr>), TestError> {
     lowered
         .1
         .sort_by_key(|t| order.get(t.module.as_str()).copied().unwrap_or(usize::MAX));
-    Ok(lowered)
+    Ok(Some(lowered))
 }
 
 /// Evaluates one of a test's functions against the instance's inputs and facts.

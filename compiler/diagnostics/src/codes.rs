@@ -99,6 +99,8 @@ codes! {
     EFFECT_OUTSIDE_HANDLER = "E0310", "effect-outside-handler", "`log` is used where effects are not allowed.";
     TEST_ORDER = "E0311", "test-statement-order", "A test statement needs `start` to come first, or a second `start` is given.";
     UNKNOWN_FUNCTION_MOCK = "E0312", "unknown-mock", "A mock names something that is not an external function, or has the wrong parameters.";
+    TEST_STATEMENT = "E0313", "test-statement", "A test holds a statement other than `start`, `mock`, `run`, `signal`, `advance` and `assert`.";
+    INSTANCE_OUTSIDE_ASSERT = "E0314", "instance-outside-assert", "A test reads the instance (an input, a fact, `status`, `output` or `fired`) outside an `assert`.";
 
     // Warnings of section 9.
     UNUSED_FACT = "W0001", "unused-fact", "A fact is never read or written.";

@@ -5,6 +5,7 @@ mod codes;
 mod files;
 pub mod render;
 mod span;
+pub mod words;
 
 pub use codes::{CODES, Code, CodeInfo};
 pub use files::{Files, LineRange, Position};

@@ -32,7 +32,7 @@ pub enum RuntimeErrorKind {
     IntOverflow,
     #[error("division by zero")]
     DivisionByZero,
-    #[error("index {index} is out of range for a list of {len} elements")]
+    #[error("index {index} is out of range for a list of {len} element{}", if *len == 1 { "" } else { "s" })]
     IndexOutOfRange { index: i64, len: usize },
     #[error("{0}")]
     InvalidArgument(String),

@@ -152,6 +152,9 @@ pub(crate) struct Checker<'db> {
     pub narrowed: Vec<Path>,
     pub out: BodyCheck,
     pub test: test::TestState,
+    /// In a default: the workflow's inputs and facts, by name and kind ("input",
+    /// "fact"), which a default cannot read (they do not exist yet).
+    pub unreadable: Vec<(String, &'static str)>,
 }
 
 impl<'db> Checker<'db> {
@@ -168,6 +171,7 @@ impl<'db> Checker<'db> {
             narrowed,
             out: BodyCheck::default(),
             test: test::TestState::default(),
+            unreadable: Vec::new(),
         }
     }
 
@@ -266,7 +270,7 @@ impl<'db> Checker<'db> {
                 return Some(NameRef::Fact(fact.clone()));
             }
         }
-        if let Some(workflow) = &self.test.workflow {
+        if let Some(workflow) = self.test.workflow.as_ref().filter(|_| self.test.in_assert) {
             if let Some(input) = workflow.input(name) {
                 return Some(NameRef::Input(input.clone()));
             }

@@ -10,26 +10,19 @@ use crate::scope::{
     DeclKind, Symbol, declared_names, module_decl, module_scope, scope_diagnostics,
 };
 use cosmos_diagnostics::{Code, Diagnostic, Label};
-use cosmos_syntax::{SyntaxError, SyntaxErrorKind, ast};
+use cosmos_syntax::ast;
 use std::collections::BTreeSet;
-
-fn syntax_diagnostic(file: cosmos_diagnostics::FileId, error: &SyntaxError) -> Diagnostic {
-    let code = match error.kind {
-        SyntaxErrorKind::InvalidLiteral { .. } => Code::INVALID_LITERAL,
-        _ => Code::SYNTAX_ERROR,
-    };
-    Diagnostic::new(code, error.message(), Label::new(file, error.span, ""))
-}
 
 #[salsa::tracked(returns(ref))]
 pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     let id = file.id(db);
     let parsed = parse(db, file);
     let module = parsed.module.clone();
+    let text = file.text(db);
     let mut out: Vec<Diagnostic> = parsed
         .errors
         .iter()
-        .map(|e| syntax_diagnostic(id, e))
+        .map(|e| crate::syntax_hints::syntax_diagnostic(id, text, e))
         .collect();
     out.extend(scope_diagnostics(db, file).iter().cloned());
     let (items, mut used) = item_diagnostics(db, file);

@@ -9,7 +9,7 @@ use crate::db::{Db, SourceFile, parse};
 use crate::scope::module_scope;
 use crate::signatures::{TypeRefError, module_signatures, resolve_type};
 use crate::types::Type;
-use cosmos_diagnostics::{Code, Diagnostic, FileId, Label, Span};
+use cosmos_diagnostics::{Code, Diagnostic, FileId, Label, Span, words};
 use cosmos_syntax::ast::{self, ClauseKind, Field, ItemKind, MemberKind, SettingKind};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,7 +35,7 @@ pub fn type_ref_diagnostic(file: FileId, error: &TypeRefError) -> Diagnostic {
         }
         TypeRefError::NotAType { name, kind, span } => Diagnostic::new(
             Code::UNKNOWN_TYPE,
-            format!("`{name}` is a {kind}, not a type"),
+            format!("`{name}` is {}, not a type", words::a(kind)),
             Label::new(file, *span, "used as a type here"),
         ),
         TypeRefError::WrongArity {
@@ -46,9 +46,9 @@ pub fn type_ref_diagnostic(file: FileId, error: &TypeRefError) -> Diagnostic {
         } => Diagnostic::new(
             Code::INVALID_TYPE_ARGUMENTS,
             format!(
-                "`{name}` takes {expected} type argument{}, but {found} {} given",
-                if *expected == 1 { "" } else { "s" },
-                if *found == 1 { "was" } else { "were" }
+                "`{name}` takes {}, but {found} {} given",
+                words::count(*expected, "type argument"),
+                words::was_were(*found)
             ),
             Label::new(file, *span, ""),
         )
@@ -65,6 +65,34 @@ pub fn type_ref_diagnostic(file: FileId, error: &TypeRefError) -> Diagnostic {
     }
 }
 
+/// The checker's type of every expression in a constant (a default, a priority, a
+/// setting), by its absolute span, for lowering: checked as [`item_diagnostics`] checks
+/// it, so that lowering reads the same types.
+pub(crate) fn constant_types(
+    db: &dyn Db,
+    file: SourceFile,
+    expr: &ast::Expr,
+    expected: Option<&Type>,
+) -> Vec<(Span, Type)> {
+    let mut checker = Checker::new(
+        db,
+        Context {
+            kind: BodyKind::Constant,
+            file: file.id(db),
+            scope: module_scope(db, file).clone(),
+            workflow: None,
+            def_ret: None,
+            result: None,
+            match_narrowed: Vec::new(),
+        },
+    );
+    match expected {
+        Some(t) => checker.check_expected(expr, t),
+        None => checker.check_expr(expr, None),
+    };
+    checker.finish().types
+}
+
 struct ItemChecker<'db> {
     db: &'db dyn Db,
     file: SourceFile,
@@ -72,6 +100,9 @@ struct ItemChecker<'db> {
     out: Vec<Diagnostic>,
     /// Top-level names used by defaults and settings.
     used: BTreeSet<String>,
+    /// The inputs and facts of the workflow being checked, which its defaults cannot
+    /// read.
+    unreadable: Vec<(String, &'static str)>,
 }
 
 /// Every declaration-level diagnostic of a file, and the top-level names that its
@@ -83,6 +114,7 @@ pub fn item_diagnostics(db: &dyn Db, file: SourceFile) -> (Vec<Diagnostic>, BTre
         id: file.id(db),
         out: Vec::new(),
         used: BTreeSet::new(),
+        unreadable: Vec::new(),
     };
     let module = parse(db, file).module.clone();
     let mut tests: BTreeMap<String, Span> = BTreeMap::new();
@@ -106,7 +138,10 @@ pub fn item_diagnostics(db: &dyn Db, file: SourceFile) -> (Vec<Diagnostic>, BTre
                 checker.fields(&d.params, "parameter", None);
                 checker.resolve(&d.ret);
             }
-            ItemKind::Workflow(w) => checker.workflow(index as u32, w),
+            ItemKind::Workflow(w) => {
+                checker.workflow(index as u32, w);
+                checker.unreadable.clear();
+            }
             ItemKind::Test(t) => {
                 if let Some(first) = tests.insert(t.name.text.clone(), t.name.span) {
                     checker.duplicate(&t.name.text, "test", t.name.span, first);
@@ -214,6 +249,7 @@ impl ItemChecker<'_> {
 
     fn check_constant(&mut self, expr: &ast::Expr, expected: &Type) -> Type {
         let mut checker = self.constant_checker(None);
+        checker.unreadable = self.unreadable.clone();
         let ty = checker.check_expected(expr, expected);
         let found = checker.finish();
         self.out.extend(found.diagnostics);
@@ -354,6 +390,26 @@ impl ItemChecker<'_> {
     }
 
     fn command(&mut self, value: &ast::Expr) {
+        // `command "echo $HOME"`: the `$` interpolates in double quotes.
+        let interpolated = match &value.kind {
+            ast::ExprKind::Str(s) => interpolation(s),
+            ast::ExprKind::List(items) => items.iter().find_map(|i| match &i.kind {
+                ast::ExprKind::Str(s) => interpolation(s),
+                _ => None,
+            }),
+            _ => None,
+        };
+        if let Some(span) = interpolated {
+            self.out.push(
+                Diagnostic::new(
+                    Code::INVALID_SETTING,
+                    "`command` is a constant, but this double-quoted string interpolates: `$name` and `${…}` read a value",
+                    Label::new(self.id, span, "interpolated here"),
+                )
+                .with_note("write the command in single quotes, where `$` is plain text (`command 'echo $HOME'`), or escape it as `\\$`"),
+            );
+            return;
+        }
         let ok = match &value.kind {
             ast::ExprKind::Str(s) => s.as_plain().is_some_and(|t| !t.trim().is_empty()),
             ast::ExprKind::List(items) => {
@@ -381,6 +437,21 @@ impl ItemChecker<'_> {
         let mut rules: BTreeMap<String, Span> = BTreeMap::new();
         let mut signals: BTreeMap<String, Span> = BTreeMap::new();
         let mut singles: BTreeMap<&str, Span> = BTreeMap::new();
+        self.unreadable = w
+            .members
+            .iter()
+            .flat_map(|m| match &m.kind {
+                MemberKind::Input(fields) => fields
+                    .iter()
+                    .map(|f| (f.name.text.clone(), "input"))
+                    .collect(),
+                MemberKind::Facts(fields) => fields
+                    .iter()
+                    .map(|f| (f.name.text.clone(), "fact"))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
         for (m, member) in w.members.iter().enumerate() {
             match &member.kind {
                 MemberKind::Input(fields) => self.fields(fields, "input", Some(&mut names)),
@@ -512,6 +583,14 @@ impl ItemChecker<'_> {
             );
         }
     }
+}
+
+/// The span of a string's first interpolation, if it has one.
+fn interpolation(s: &ast::StrLit) -> Option<Span> {
+    s.parts.iter().find_map(|p| match p {
+        ast::StrPart::Expr(e) => Some(e.span),
+        ast::StrPart::Text(_) => None,
+    })
 }
 
 fn setting_name(kind: SettingKind) -> &'static str {

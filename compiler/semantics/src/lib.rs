@@ -16,6 +16,7 @@ mod lower;
 mod scope;
 mod signatures;
 mod suggest;
+mod syntax_hints;
 pub mod types;
 
 pub use body::BodyPath;

@@ -164,11 +164,11 @@ fn list_index_out_of_range_is_an_error() {
         ("index 2 is out of range for a list of 2 elements", "xs[2]")
     );
     let (kind, _) = eval_error("def f(): Int { def xs = [1]\n xs[-1] }");
-    assert_eq!(kind, "index -1 is out of range for a list of 1 elements");
+    assert_eq!(kind, "index -1 is out of range for a list of 1 element");
     let (kind, text) = eval_error("def f(): Int { def xs = [1]\n xs[3] = 2\n 0 }");
     assert_eq!(
         (kind.as_str(), text.as_str()),
-        ("index 3 is out of range for a list of 1 elements", "xs[3]")
+        ("index 3 is out of range for a list of 1 element", "xs[3]")
     );
     let (kind, _) = eval_error("def f(): Bool { \"abc\".matches(\"(\") }");
     assert!(
@@ -176,7 +176,18 @@ fn list_index_out_of_range_is_an_error() {
         "{kind}"
     );
     let (kind, _) = eval_error("def f(): String { \"abc\".substring(1, 9) }");
-    assert_eq!(kind, "index 9 is out of range for a list of 3 elements");
+    assert_eq!(
+        kind,
+        "`substring(1, 9)`: index 9 is out of range for a string of 3 characters"
+    );
+    let (kind, text) = eval_error("def f(): String { \"é\".substring(-1) }");
+    assert_eq!(
+        (kind.as_str(), text.as_str()),
+        (
+            "`substring(-1)`: index -1 is out of range for a string of 1 character",
+            "\"é\".substring(-1)"
+        )
+    );
 }
 
 #[test]

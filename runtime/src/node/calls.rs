@@ -158,9 +158,9 @@ async fn run_one(inner: &Arc<Inner>, message: Leased) {
                     failure: failure(
                         CallErrorKind::BadOutput,
                         format!(
-                            "`{}` returned a value that is not a {}: {shape}",
+                            "`{}` returned a value that is not {}: {shape}",
                             call.function,
-                            ty_name(program, &function.ret)
+                            with_article(&ty_name(program, &function.ret))
                         ),
                         None,
                     ),
@@ -195,4 +195,13 @@ async fn run_one(inner: &Arc<Inner>, message: Leased) {
         Ok(Err(error)) => tracing::error!(%error, key = %call.key, "cannot record a call result"),
         Err(error) => tracing::error!(%error, "result task failed"),
     }
+}
+
+/// A type's name in backticks after its article: "an `Int`", "a `String`".
+fn with_article(ty: &str) -> String {
+    let vowel = ty
+        .chars()
+        .next()
+        .is_some_and(|c| matches!(c.to_ascii_lowercase(), 'a' | 'e' | 'i' | 'o' | 'u'));
+    format!("{} `{ty}`", if vowel { "an" } else { "a" })
 }

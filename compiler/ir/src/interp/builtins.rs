@@ -180,23 +180,27 @@ fn string(
                 Some(Value::Int(n)) => n,
                 _ => return internal("`substring` without `from`"),
             };
-            let to = match arg2 {
-                Some(Value::Int(n)) => n,
-                _ => len as i64,
+            let (to, call) = match arg2 {
+                Some(Value::Int(n)) => (n, format!("substring({from}, {n})")),
+                _ => (len as i64, format!("substring({from})")),
+            };
+            let out_of_range = |index: i64| {
+                invalid(
+                    format!(
+                        "`{call}`: index {index} is out of range for a string of {len} character{}",
+                        if len == 1 { "" } else { "s" }
+                    ),
+                    span,
+                )
             };
             let (Ok(a), Ok(b)) = (usize::try_from(from), usize::try_from(to)) else {
-                let index = if from < 0 { from } else { to };
-                return fail(RuntimeErrorKind::IndexOutOfRange { index, len }, span);
+                return out_of_range(if from < 0 { from } else { to });
             };
             if a > len || b > len {
-                let index = if a > len { from } else { to };
-                return fail(RuntimeErrorKind::IndexOutOfRange { index, len }, span);
+                return out_of_range(if a > len { from } else { to });
             }
             if a > b {
-                return invalid(
-                    format!("`substring({from}, {to})`: `from` is after `to`"),
-                    span,
-                );
+                return invalid(format!("`{call}`: `from` is after `to`"), span);
             }
             Value::Str(chars.get(a..b).unwrap_or_default().iter().collect())
         }

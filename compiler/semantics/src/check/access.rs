@@ -6,7 +6,7 @@ use crate::scope::{DeclKind, Symbol, module_decl};
 use crate::signatures::enum_sig;
 use crate::suggest::did_you_mean;
 use crate::types::{DeclKey, Type};
-use cosmos_diagnostics::{Code, Span};
+use cosmos_diagnostics::{Code, Span, words};
 use cosmos_syntax::ast::{Expr, ExprKind};
 
 impl Checker<'_> {
@@ -69,6 +69,9 @@ impl Checker<'_> {
                 if let Some(ty) = self.test_name(name) {
                     return ty;
                 }
+                if self.instance_outside_assert(name, span) {
+                    return Type::Error;
+                }
                 self.unknown_name(name, span);
                 Type::Error
             }
@@ -83,6 +86,17 @@ impl Checker<'_> {
     }
 
     pub(crate) fn unknown_name(&mut self, name: &str, span: Span) {
+        if let Some((_, kind)) = self.unreadable.iter().find(|(n, _)| n == name) {
+            let kind = *kind;
+            self.error(
+                Code::UNKNOWN_NAME,
+                span,
+                format!("a default cannot read the {kind} `{name}`"),
+            )
+            .notes
+            .push("defaults are constants, evaluated before any instance exists: write a value, or set it from a rule's `reaction` or a `signal`".to_string());
+            return;
+        }
         let candidates = self.visible_names();
         let suggestion =
             did_you_mean(name, candidates.iter().map(String::as_str)).map(str::to_string);
@@ -349,7 +363,10 @@ impl Checker<'_> {
                 self.error(
                     Code::INVALID_OPERANDS,
                     receiver.span,
-                    format!("a `{other}` cannot be indexed; only lists and maps can"),
+                    format!(
+                        "{} cannot be indexed; only lists and maps can",
+                        words::a(&format!("`{other}`"))
+                    ),
                 );
                 Type::Error
             }

@@ -8,7 +8,7 @@ use crate::scope::DeclKind;
 use crate::signatures::{FieldSig, def_sig, function_sig, record_sig};
 use crate::suggest::did_you_mean;
 use crate::types::{DeclKey, Type};
-use cosmos_diagnostics::{Code, Span};
+use cosmos_diagnostics::{Code, Span, words};
 use cosmos_syntax::ast::{Arg, Closure, Expr, ExprKind};
 
 /// Built-in free functions, resolved when no declaration of the name is in scope.
@@ -209,9 +209,8 @@ impl Checker<'_> {
                             Code::ARGUMENT_COUNT,
                             arg.value.span,
                             format!(
-                                "`{what}` takes {} argument{}, but more were given",
-                                params.len(),
-                                if params.len() == 1 { "" } else { "s" }
+                                "`{what}` takes {}, but more were given",
+                                words::count(params.len(), "argument")
                             ),
                         );
                         self.check_expr(&arg.value, None);
@@ -422,7 +421,11 @@ impl Checker<'_> {
                     self.error(
                         Code::ARGUMENT_COUNT,
                         span,
-                        format!("`{name}` takes 2 arguments, {} given", args.len()),
+                        format!(
+                            "`{name}` takes 2 arguments, {} {} given",
+                            args.len(),
+                            words::was_were(args.len())
+                        ),
                     );
                     self.check_args_loosely(args, None);
                     return Type::Error;
@@ -691,10 +694,10 @@ impl Checker<'_> {
                     Code::CLOSURE_MISUSE,
                     closure.span,
                     format!(
-                        "the closure of `{method}` takes {} parameter{}, but {} are named",
-                        param_types.len(),
-                        if param_types.len() == 1 { "" } else { "s" },
-                        closure.params.len()
+                        "the closure of `{method}` takes {}, but {} {} named",
+                        words::count(param_types.len(), "parameter"),
+                        closure.params.len(),
+                        words::is_are(closure.params.len())
                     ),
                 );
             }

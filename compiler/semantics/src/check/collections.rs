@@ -3,7 +3,7 @@
 use super::Checker;
 use crate::types::Type;
 use cosmos_diagnostics::{Code, Span};
-use cosmos_syntax::ast::{Expr, MapKey};
+use cosmos_syntax::ast::{Expr, ExprKind, MapKey};
 
 impl Checker<'_> {
     pub(super) fn check_list(
@@ -53,11 +53,13 @@ impl Checker<'_> {
                         Some(t) => t,
                         None if expected_element.is_some() => previous,
                         None => {
-                            self.error(
+                            let note = int_float_note(&previous, &ty, items);
+                            let diagnostic = self.error(
                             Code::TYPE_MISMATCH,
                             item.span,
                             format!("list elements must have one type: found `{previous}` and `{ty}`"),
                         );
+                            diagnostic.notes.extend(note);
                             Type::Error
                         }
                     }
@@ -172,4 +174,23 @@ impl Checker<'_> {
             ),
         }
     }
+}
+
+/// For a literal mixing `Int` and `Float` elements: how to make them one type.
+fn int_float_note(a: &Type, b: &Type, items: &[Expr]) -> Option<String> {
+    let mixed = matches!((a, b), (Type::Int, Type::Float) | (Type::Float, Type::Int));
+    if !mixed {
+        return None;
+    }
+    let literal = items.iter().find_map(|item| match &item.kind {
+        ExprKind::Int(n) => Some(*n),
+        _ => None,
+    });
+    Some(match literal {
+        Some(n) => format!(
+            "`Int` does not widen to `Float` in a list: write the whole numbers as `Float`s, such as `{n}.0`"
+        ),
+        None => "`Int` does not widen to `Float` in a list: convert the `Int`s with `.toFloat()`"
+            .to_string(),
+    })
 }

@@ -5,7 +5,7 @@
 use super::Checker;
 use crate::scope::DeclKind;
 use crate::types::{DeclKey, Type};
-use cosmos_diagnostics::{Code, Span};
+use cosmos_diagnostics::{Code, Span, words};
 use cosmos_syntax::ast::{BinaryOp, Else, Expr, ExprKind, StrPart, UnaryOp};
 
 /// A name or qualified name that denotes a declaration rather than a value.
@@ -41,7 +41,7 @@ impl Checker<'_> {
             self.error(
                 Code::NULL_NOT_ALLOWED,
                 span,
-                format!("`null` is not a `{expected}`"),
+                format!("`null` is not {}", words::a(&format!("`{expected}`"))),
             )
             .notes
             .push(format!(

@@ -3,7 +3,7 @@
 
 use super::{BodyKind, Checker, LocalKind, NameRef, Path};
 use crate::types::Type;
-use cosmos_diagnostics::{Code, Span};
+use cosmos_diagnostics::{Code, Span, words};
 use cosmos_syntax::ast::{AssignOp, Block, Else, Expr, ExprKind, Stmt, StmtKind};
 
 impl Checker<'_> {
@@ -41,6 +41,14 @@ impl Checker<'_> {
                         }
                         _ => self.check_expr(e, expected),
                     },
+                    StmtKind::Assign {
+                        target,
+                        op: AssignOp::Set,
+                        op_span,
+                        value,
+                    } if matches!(self.cx.kind, BodyKind::Match | BodyKind::CompleteWhen) => {
+                        self.assignment_as_condition(target, *op_span, value)
+                    }
                     _ => self.check_stmt(stmt),
                 }
             } else {
@@ -70,6 +78,26 @@ impl Checker<'_> {
             return Type::Error;
         }
         value
+    }
+
+    /// `match { n = 3 }`, `complete when { n = 3 }`: an assignment where a condition
+    /// belongs, almost always meant as `==`. Reported as such; the body is a `Bool`.
+    fn assignment_as_condition(&mut self, target: &Expr, op_span: Span, value: &Expr) -> Type {
+        let left = self.check_expr(target, None);
+        self.check_expr(value, Some(&left));
+        let code = if self.cx.kind == BodyKind::Match {
+            Code::MATCH_NOT_BOOL
+        } else {
+            Code::NON_BOOL_CONDITION
+        };
+        self.error(
+            code,
+            op_span,
+            "`=` assigns, but this is a condition: compare with `==`",
+        )
+        .notes
+        .push("write `==` to test equality; facts change only in a `reaction`, an `error` block or a signal handler".to_string());
+        Type::Bool
     }
 
     /// Checks one statement in statement position; returns `Never` when control cannot
@@ -314,7 +342,10 @@ impl Checker<'_> {
                     self.error(
                         Code::INVALID_OPERANDS,
                         op_span,
-                        format!("`<<` appends to a list, but this is a `{other}`"),
+                        format!(
+                            "`<<` appends to a list, but this is {}",
+                            words::a(&format!("`{other}`"))
+                        ),
                     );
                 }
             },
@@ -378,7 +409,10 @@ impl Checker<'_> {
                         self.error(
                             Code::INVALID_ASSIGNMENT,
                             receiver.span,
-                            format!("a `{other}` has no entries to assign"),
+                            format!(
+                                "{} has no entries to assign",
+                                words::a(&format!("`{other}`"))
+                            ),
                         );
                         Type::Error
                     }

@@ -7,7 +7,7 @@ use crate::scope::DeclKind;
 use crate::signatures::{WorkflowSig, enum_sig, function_sig, workflow_sig};
 use crate::suggest::did_you_mean;
 use crate::types::{DeclKey, Type};
-use cosmos_diagnostics::{Code, Span};
+use cosmos_diagnostics::{Code, Span, words};
 use cosmos_syntax::ast::{Arg, Expr, ExprKind, MockAnswer, TestStmt, TestStmtKind};
 
 #[derive(Debug, Default)]
@@ -17,6 +17,8 @@ pub(crate) struct TestState {
     pub workflow_key: Option<DeclKey>,
     /// Whether `start` was seen (even if it named something unknown).
     pub started: bool,
+    /// Whether an `assert` is being checked: only an assert reads the instance.
+    pub in_assert: bool,
 }
 
 impl Checker<'_> {
@@ -59,7 +61,11 @@ impl Checker<'_> {
                         self.error(
                             Code::NOT_A_WORKFLOW,
                             span_of(workflow, stmt.span),
-                            format!("`{}` is a {}, not a workflow", key.name, kind.describe()),
+                            format!(
+                                "`{}` is {}, not a workflow",
+                                key.name,
+                                words::a(kind.describe())
+                            ),
                         );
                         None
                     }
@@ -119,9 +125,9 @@ impl Checker<'_> {
                             Code::UNKNOWN_FUNCTION_MOCK,
                             function.span,
                             format!(
-                                "only external functions are mocked, and `{}` is a {}",
+                                "only external functions are mocked, and `{}` is {}",
                                 key.name,
-                                kind.describe()
+                                words::a(kind.describe())
                             ),
                         );
                         None
@@ -145,10 +151,9 @@ impl Checker<'_> {
                                 Code::UNKNOWN_FUNCTION_MOCK,
                                 function.span,
                                 format!(
-                                    "`{}` has {} parameter{}, but the mock names {}",
+                                    "`{}` has {}, but the mock names {}",
                                     function.text,
-                                    sig.params.len(),
-                                    if sig.params.len() == 1 { "" } else { "s" },
+                                    words::count(sig.params.len(), "parameter"),
                                     params.len()
                                 ),
                             );
@@ -213,9 +218,18 @@ impl Checker<'_> {
             }
             TestStmtKind::Assert(e) => {
                 self.require_started(stmt.span, "assert");
+                self.test.in_assert = true;
                 self.check_condition(e);
+                self.test.in_assert = false;
             }
             TestStmtKind::Stmt(s) => {
+                self.error(
+                    Code::TEST_STATEMENT,
+                    s.span,
+                    "a test holds only `start`, `mock`, `run`, `signal`, `advance` and `assert`",
+                )
+                .notes
+                .push("write the value where it is used, or compute it in a helper (`def`) that the test calls".to_string());
                 self.check_stmt(s);
             }
         }
@@ -224,7 +238,7 @@ impl Checker<'_> {
     /// Names a test sees once an instance is started: `status`, its members written
     /// bare, and `output`.
     pub(crate) fn test_name(&mut self, name: &str) -> Option<Type> {
-        if self.cx.kind != super::BodyKind::Test || !self.test.started {
+        if self.cx.kind != super::BodyKind::Test || !self.test.started || !self.test.in_assert {
             return None;
         }
         match name {
@@ -241,6 +255,41 @@ impl Checker<'_> {
         }
     }
 
+    /// Reports a name of the started instance (an input, a fact, `status`, a status
+    /// name, `output`) read outside an `assert`; whether it was one.
+    pub(crate) fn instance_outside_assert(&mut self, name: &str, span: Span) -> bool {
+        if self.cx.kind != super::BodyKind::Test || !self.test.started || self.test.in_assert {
+            return false;
+        }
+        let what = match &self.test.workflow {
+            Some(w) if w.input(name).is_some() => format!("the input `{name}`"),
+            Some(w) if w.fact(name).is_some() => format!("the fact `{name}`"),
+            _ => {
+                let status = Self::core_type("Status");
+                let variants = enum_sig(self.db, &status)
+                    .map(|s| s.variants)
+                    .unwrap_or_default();
+                if name == "status" || name == "output" || variants.iter().any(|v| v == name) {
+                    format!("`{name}`")
+                } else {
+                    return false;
+                }
+            }
+        };
+        self.instance_error(span, &what);
+        true
+    }
+
+    fn instance_error(&mut self, span: Span, what: &str) {
+        self.error(
+            Code::INSTANCE_OUTSIDE_ASSERT,
+            span,
+            format!("{what} belongs to the instance, and only an `assert` reads the instance"),
+        )
+        .notes
+        .push("the arguments of `start` and `signal`, `advance` and a mock's answer are evaluated on their own: write the value, or in a mock use its parameters".to_string());
+    }
+
     /// `fired("rule name")`: how many times a rule of the started workflow fired.
     pub(crate) fn check_fired(&mut self, args: &[Arg], span: Span, callee_span: Span) -> Type {
         if self.cx.kind != super::BodyKind::Test {
@@ -250,6 +299,9 @@ impl Checker<'_> {
                 "`fired` is only available in tests",
             );
             return Type::Error;
+        }
+        if !self.test.in_assert {
+            self.instance_error(callee_span, "`fired(…)`");
         }
         let [arg] = args else {
             self.error(

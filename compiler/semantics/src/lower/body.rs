@@ -32,7 +32,8 @@ pub(crate) struct BodyLower<'l, 'db> {
 }
 
 impl<'l, 'db> BodyLower<'l, 'db> {
-    /// For constants (defaults, priorities): no types from the checker, no workflow.
+    /// For constants (defaults, priorities): no workflow, and no body whose check
+    /// holds the types; `lower_const` checks the constant itself for them.
     pub fn constant(l: &'l Lowering<'db>, file: SourceFile) -> Self {
         BodyLower {
             l,

@@ -32,6 +32,10 @@ fn value_block(value: ir::Expr) -> Box<ir::Block> {
 impl BodyLower<'_, '_> {
     /// A constant expression (a default), typed by `expected` where given.
     pub fn lower_const(mut self, expr: &ast::Expr, expected: Option<&Type>) -> Lowered<ir::Expr> {
+        // A constant is no body, so its types come from checking it here.
+        for (span, ty) in crate::items::constant_types(self.l.db, self.file, expr, expected) {
+            self.types.entry(span).or_insert(ty);
+        }
         let mut lowered = self.expr(expr)?;
         if let Some(t) = expected
             && !matches!(t, Type::Optional(_) | Type::Json)

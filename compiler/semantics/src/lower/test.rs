@@ -276,9 +276,12 @@ impl Lowering<'_> {
             _ => None,
         };
         own.or_else(|| {
+            // The workflow's module scope, imports included: the workflow may call a
+            // function that its module imports from a third one.
             let key = cx.workflow_key.as_ref()?;
-            match module_decl(self.db, &key.module, name)? {
-                Symbol::Decl(DeclKind::Function, key) => Some(key),
+            let file = crate::db::module_file(self.db, &key.module)?;
+            match module_scope(self.db, file).get(name)? {
+                Symbol::Decl(DeclKind::Function, key) => Some(key.clone()),
                 _ => None,
             }
         })

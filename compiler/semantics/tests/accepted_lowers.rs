@@ -1,0 +1,64 @@
+//! Nothing the checker accepts fails later: every ui case (`tests/ui/`) that checks
+//! without errors lowers to the IR with its `test` blocks, so `cosmosc test`, `run` and
+//! `compile` can take every project that `cosmosc check` accepts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use support::{declared_pools, modules};
+
+use cosmos_diagnostics::{FileId, Severity};
+use cosmos_semantics::Analysis;
+use std::path::{Path, PathBuf};
+
+fn cases(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            cases(&path, out);
+        } else if path.extension().is_some_and(|e| e == "emx") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_case_the_checker_accepts_lowers_with_its_tests() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/ui");
+    let mut all = Vec::new();
+    cases(&root, &mut all);
+    let mut accepted = 0;
+    let mut failures = Vec::new();
+    for path in &all {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut analysis = Analysis::new();
+        for (index, (module, module_text)) in modules(&text).into_iter().enumerate() {
+            analysis.set_file(FileId(index as u32), &module, module_text);
+        }
+        if let Some(pools) = declared_pools(&text) {
+            analysis.set_declared_pools(pools);
+        }
+        let errors = analysis
+            .diagnostics()
+            .iter()
+            .any(|d| d.severity == Severity::Error);
+        if errors {
+            continue;
+        }
+        accepted += 1;
+        if let Err(error) = analysis.lower_with_tests() {
+            failures.push(format!("{}: {error}", path.display()));
+        }
+    }
+    assert!(
+        accepted > 10,
+        "expected accepted ui cases under {}",
+        root.display()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

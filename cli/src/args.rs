@@ -148,7 +148,7 @@ pub(crate) struct ServeArgs {
 /// Runs the project's `test` blocks on the engine, with every function mocked.
 #[derive(Debug, Args)]
 #[command(
-    long_about = "Runs the project's `test` blocks (LANGUAGE.md section 8). Each test drives one \
+    long_about = "Runs the project's `test` blocks (docs/language.md section 8). Each test drives one \
 instance on a virtual clock with every function mocked; a call with no mock fails the test.\n\n\
 The project is found by walking up from DIR to the nearest folder holding `cosmos.toml`.",
     after_help = "Output (stdout):\n  \

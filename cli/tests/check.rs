@@ -14,8 +14,9 @@ use support::{MANIFEST, code, cosmosc, project, stderr, stdout};
 
 use serde_json::Value;
 
+/// The corpus project `encode-title`: three modules, clean.
 fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/examples/encode")
+    cosmos_test_support::encode_title()
 }
 
 /// Asserts the failure mode of exit 2: one `error:` line on stderr, nothing on stdout.
@@ -112,7 +113,7 @@ fn example_project_as_sarif() {
         .as_str()
         .unwrap();
     assert!(
-        root.starts_with("file:///") && root.ends_with("/encode/"),
+        root.starts_with("file:///") && root.ends_with("/tests/corpus/encode-title/"),
         "{root}"
     );
 }

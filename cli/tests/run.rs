@@ -233,6 +233,49 @@ fn the_example_pipeline_runs_end_to_end() {
     assert_eq!(doc["output"]["reviewer"], "automatic");
 }
 
+/// The corpus project `encode-title` with its real functions, Python scripts: `inspect`
+/// one-shot, `encode` as a warm worker taking batches. `inspect.py` derives a source's
+/// height and duration from its URL: `clip26` is 1080p and 211 s long (approved
+/// automatically, three rungs per codec), `clip` is 1990 s long (waits for a person).
+#[test]
+fn the_encode_title_corpus_project_runs_its_python_functions() {
+    let project = cosmos_test_support::encode_title();
+    let store = tempfile::tempdir().unwrap();
+    let db = store.path().join("encode-title.db");
+    let run = |input: &str| {
+        cosmosc(
+            &[
+                "run",
+                project.to_str().unwrap(),
+                "EncodeTitle",
+                "--input",
+                input,
+                "--store",
+                db.to_str().unwrap(),
+                "--json",
+            ],
+            store.path(),
+        )
+    };
+    let out = run(r#"{"source": "s3://media/clip26.mov", "codecs": ["H264", "AV1"]}"#);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(doc["status"], "COMPLETED");
+    // The bytes of each rendition are encode.py's CRC-32 of its URL, codec and height.
+    assert_eq!(
+        doc["output"],
+        json!({"rungs": 6, "total_bytes": 293_623, "approved_by": "auto"})
+    );
+    assert_eq!(doc["facts"]["inspection"]["height"], 1080);
+
+    let out = run(r#"{"source": "s3://media/clip.mov"}"#);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(doc["status"], "STALLED");
+    assert_eq!(doc["facts"]["approved_by"], Value::Null);
+    assert_eq!(doc["facts"]["inspection"]["duration_s"], 1990.0);
+}
+
 #[test]
 fn explain_says_why_each_rule_did_or_did_not_fire() {
     let dir = project(&[

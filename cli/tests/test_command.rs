@@ -21,11 +21,9 @@ fn stdout(o: &Output) -> String {
 }
 
 #[test]
-fn the_shared_encode_example_passes_all_three_tests() {
-    let out = cosmosc(&[
-        "test",
-        manifest("../../shared/examples/encode").to_str().unwrap(),
-    ]);
+fn the_encode_title_corpus_project_passes_all_three_tests() {
+    let project = cosmos_test_support::encode_title();
+    let out = cosmosc(&["test", project.to_str().unwrap()]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert_eq!(text.matches("PASS ").count(), 3, "{text}");

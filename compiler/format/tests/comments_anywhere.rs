@@ -4,8 +4,7 @@
 //! an odd comment as written).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::fs;
-use std::path::Path;
+use cosmos_test_support::{encode_title, read};
 
 fn check(text: &str, what: &str) {
     let (_, errors) = cosmos_syntax::parse(text);
@@ -20,9 +19,9 @@ fn check(text: &str, what: &str) {
 
 #[test]
 fn comments_at_line_ends_and_before_words() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/examples/encode/src");
+    let root = encode_title().join("src");
     for name in ["main.emx", "tests.emx", "media/types.emx"] {
-        let text = fs::read_to_string(root.join(name)).unwrap();
+        let text = read(&root.join(name));
         let lines: Vec<&str> = text.lines().collect();
         for at in 0..lines.len() {
             let mut edited = lines.clone();

@@ -1,36 +1,15 @@
-//! Formats every `.emx` file of the repository and of the shared examples, and
-//! checks the formatter's promises on each: the output parses, means the same (the
-//! tree without spans is unchanged), keeps every comment in order, and is a fixed
-//! point. The examples and the standard library must already be formatted.
+//! Formats every `.emx` file of the repository (ui cases, examples, the standard
+//! library, the test corpus under `tests/corpus`) and checks the formatter's promises
+//! on each: the output parses, means the same (the tree without spans is unchanged),
+//! keeps every comment in order, and is a fixed point. The examples and the standard
+//! library must already be formatted.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::fs;
-use std::path::{Path, PathBuf};
-
-fn emx_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            emx_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "emx") {
-            out.push(path);
-        }
-    }
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use cosmos_test_support::{emx_files, read, repo_emx_files, repo_path};
+use std::path::PathBuf;
 
 fn corpus() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for dir in ["tests/ui", "examples", "std", "../shared/examples"] {
-        emx_files(&root().join(dir), &mut files);
-    }
+    let files = repo_emx_files(&["tests/ui", "examples", "std", "tests/corpus"]);
     assert!(files.len() > 20, "found only {} files", files.len());
     files
 }
@@ -39,7 +18,7 @@ fn corpus() -> Vec<PathBuf> {
 fn every_file_keeps_its_meaning_and_comments_and_formats_once() {
     let mut formatted = 0;
     for path in corpus() {
-        let text = fs::read_to_string(&path).unwrap();
+        let text = read(&path);
         let (_, errors) = cosmos_syntax::parse(&text);
         let output = match cosmos_format::format(&text) {
             Ok(output) => output,
@@ -74,13 +53,11 @@ fn every_file_keeps_its_meaning_and_comments_and_formats_once() {
 
 #[test]
 fn examples_and_the_standard_library_are_formatted() {
-    let mut files = Vec::new();
-    for dir in ["examples", "std"] {
-        emx_files(&root().join(dir), &mut files);
-    }
-    assert!(!files.is_empty());
-    for path in files {
-        let text = fs::read_to_string(&path).unwrap();
+    for path in ["examples", "std"]
+        .iter()
+        .flat_map(|dir| emx_files(&repo_path(dir)))
+    {
+        let text = read(&path);
         let output = cosmos_format::format(&text).unwrap();
         assert!(
             output == text,

@@ -1,18 +1,16 @@
 //! Formatting never changes meaning, checked on the compiled result: every project of
-//! the repository and of the shared examples, and every clean single-module ui case,
-//! is lowered to the typed IR before and after formatting all its files, and the two
-//! programs (with source positions erased) must be equal — tests included.
+//! the repository (`examples/encode`, `tests/std`, the corpus project `encode-title`)
+//! and every clean single-module ui case is lowered to the typed IR before and after
+//! formatting all its files, and the two programs (with source positions erased) must
+//! be equal — tests included.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cosmos_diagnostics::{FileId, Severity};
 use cosmos_semantics::Analysis;
+use cosmos_test_support::{emx_files, read, repo_path};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// The program and tests of `modules` as JSON, with every span erased.
 fn lowered(modules: &[(String, String)]) -> Value {
@@ -81,8 +79,8 @@ fn project_modules(dir: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn projects_compile_to_the_same_ir_after_formatting() {
-    for dir in ["examples/encode", "tests/std", "../shared/examples/encode"] {
-        let modules = project_modules(&root().join(dir));
+    for dir in ["examples/encode", "tests/std", "tests/corpus/encode-title"] {
+        let modules = project_modules(&repo_path(dir));
         assert!(!modules.is_empty(), "{dir}");
         assert_eq!(
             lowered(&modules),
@@ -94,11 +92,9 @@ fn projects_compile_to_the_same_ir_after_formatting() {
 
 #[test]
 fn clean_ui_cases_compile_to_the_same_ir_after_formatting() {
-    let mut files = Vec::new();
-    collect(&root().join("tests/ui"), &mut files);
     let mut compared = 0;
-    for path in files {
-        let text = std::fs::read_to_string(&path).unwrap();
+    for path in emx_files(&repo_path("tests/ui")) {
+        let text = read(&path);
         if !text.contains("// expect: clean") || text.contains("// --- module") {
             continue;
         }
@@ -112,19 +108,4 @@ fn clean_ui_cases_compile_to_the_same_ir_after_formatting() {
         compared += 1;
     }
     assert!(compared > 10, "compared only {compared} cases");
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            collect(&path, out);
-        } else if path.extension().is_some_and(|e| e == "emx") {
-            out.push(path);
-        }
-    }
 }

@@ -4,8 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../../../tests/support/generate.rs"]
-mod generate;
+use cosmos_test_support::generate;
 
 use cosmos_diagnostics::FileId;
 use cosmos_semantics::Analysis;

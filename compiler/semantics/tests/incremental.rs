@@ -5,18 +5,11 @@
 
 use cosmos_diagnostics::FileId;
 use cosmos_semantics::{Analysis, ExecutionLog};
-use std::path::Path;
+use cosmos_test_support as support;
 
+/// The corpus project `encode-title`, `main` first (the tests edit `FileId(0)`).
 fn example() -> Vec<(String, String)> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/examples/encode/src");
-    ["main", "media/types", "tests"]
-        .iter()
-        .map(|m| {
-            let text =
-                std::fs::read_to_string(src.join(format!("{m}.emx"))).expect("example source");
-            (m.replace('/', "."), text)
-        })
-        .collect()
+    support::modules(&support::encode_title(), &["main", "media.types", "tests"])
 }
 
 fn executed(log: &ExecutionLog, query: &str) -> Vec<String> {

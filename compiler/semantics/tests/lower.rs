@@ -8,9 +8,9 @@ mod lower_support;
 use cosmos_ir::host::Handlers;
 use cosmos_ir::host::{ActionValue, CallFailure, CallRequest, WorkflowHost};
 use cosmos_ir::interp::Finish;
-use lower_support::{compile, compile_modules, project};
+use cosmos_test_support::{emx_files, encode_title, project_modules, repo_path};
+use lower_support::{compile, compile_modules};
 use serde_json::json;
-use std::path::Path;
 
 /// The dump without the standard library's declarations, which every program has.
 fn dump(source: &str) -> String {
@@ -115,26 +115,21 @@ fn a_project_with_errors_is_not_lowered() {
 
 #[test]
 fn the_ir_round_trips_through_serde() {
-    let program = compile_modules(&project(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/encode"),
-    ));
+    let program = compile_modules(&project_modules(&repo_path("examples/encode")));
     let text = serde_json::to_string(&program).unwrap();
     let back: cosmos_ir::Program = serde_json::from_str(&text).unwrap();
     assert_eq!(back, program);
 }
 
 #[test]
-fn the_shared_example_lowers() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/examples/encode");
-    let program = compile_modules(&project(&root));
+fn the_encode_title_corpus_project_lowers() {
+    let program = compile_modules(&project_modules(&encode_title()));
     assert!(!program.workflows.is_empty());
 }
 
 #[test]
 fn the_encode_example_runs_to_completion_through_the_host_api() {
-    let program = compile_modules(&project(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/encode"),
-    ));
+    let program = compile_modules(&project_modules(&repo_path("examples/encode")));
     let transcode = program
         .functions
         .iter()
@@ -269,9 +264,7 @@ fn the_encode_example_runs_to_completion_through_the_host_api() {
 
 #[test]
 fn the_error_block_retries_then_fails() {
-    let program = compile_modules(&project(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/encode"),
-    ));
+    let program = compile_modules(&project_modules(&repo_path("examples/encode")));
     let host = WorkflowHost::new(&program, "Transcode").unwrap();
     let mut instance = host.start(&json!({ "source": "ftp://nowhere" })).unwrap();
     let failure = |attempt| CallFailure {
@@ -301,9 +294,7 @@ fn the_error_block_retries_then_fails() {
 
 #[test]
 fn signals_assign_facts() {
-    let program = compile_modules(&project(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/encode"),
-    ));
+    let program = compile_modules(&project_modules(&repo_path("examples/encode")));
     let host = WorkflowHost::new(&program, "Transcode").unwrap();
     let mut instance = host.start(&json!({ "source": "s" })).unwrap();
     host.signal("review", &mut instance, &json!({ "by": "mei" }), 0)
@@ -320,9 +311,7 @@ fn signals_assign_facts() {
 
 #[test]
 fn values_of_the_wrong_shape_are_clear_errors() {
-    let program = compile_modules(&project(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/encode"),
-    ));
+    let program = compile_modules(&project_modules(&repo_path("examples/encode")));
     let host = WorkflowHost::new(&program, "Transcode").unwrap();
     let missing = host.start(&json!({})).unwrap_err();
     assert_eq!(
@@ -355,20 +344,7 @@ fn values_of_the_wrong_shape_are_clear_errors() {
 /// no arguments runs without an internal error.
 #[test]
 fn every_program_that_checks_lowers() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/ui");
-    let mut cases = Vec::new();
-    let mut dirs = vec![root];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "emx") {
-                cases.push(path);
-            }
-        }
-    }
-    cases.sort();
+    let cases = emx_files(&repo_path("tests/ui"));
     let mut lowered = 0;
     let mut failures = Vec::new();
     for case in &cases {

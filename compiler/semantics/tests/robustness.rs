@@ -6,34 +6,16 @@
 
 use cosmos_diagnostics::FileId;
 use cosmos_semantics::Analysis;
+use cosmos_test_support as support;
 use proptest::prelude::*;
-use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
 fn corpus() -> Vec<(String, String)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut out = Vec::new();
-    let example = root.join("../../../shared/examples/encode/src");
-    for m in ["main", "media/types", "tests"] {
-        if let Ok(text) = std::fs::read_to_string(example.join(format!("{m}.emx"))) {
-            out.push((m.replace('/', "."), text));
-        }
-    }
-    let ui = root.join("../../tests/ui");
+    let mut out = support::modules(&support::encode_title(), &["main", "media.types", "tests"]);
     for area in ["null", "contexts", "builtins", "testing"] {
-        let Ok(entries) = std::fs::read_dir(ui.join(area)) else {
-            continue;
-        };
-        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        paths.sort();
-        for path in paths
-            .into_iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "emx"))
-        {
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                out.push(("main".to_string(), text));
-            }
+        for path in support::emx_files(&support::repo_path(&format!("tests/ui/{area}"))) {
+            out.push(("main".to_string(), support::read(&path)));
         }
     }
     assert!(out.len() > 10);

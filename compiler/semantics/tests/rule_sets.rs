@@ -1,11 +1,12 @@
-//! The read and write sets the runtime uses for refraction, computed for the example.
+//! The read and write sets the runtime uses for refraction, computed for the rules of
+//! the corpus project `encode-title`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use cosmos_diagnostics::FileId;
 use cosmos_semantics::Analysis;
+use cosmos_test_support as support;
 use std::collections::BTreeSet;
-use std::path::Path;
 
 fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|n| n.to_string()).collect()
@@ -13,11 +14,10 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 
 #[test]
 fn read_and_write_sets_of_the_example_rules() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/examples/encode/src");
+    let modules = support::modules(&support::encode_title(), &["main", "media.types", "tests"]);
     let mut analysis = Analysis::new();
-    for (i, module) in ["main", "media/types", "tests"].iter().enumerate() {
-        let text = std::fs::read_to_string(src.join(format!("{module}.emx"))).unwrap();
-        analysis.set_file(FileId(i as u32), &module.replace('/', "."), text);
+    for (i, (module, text)) in modules.into_iter().enumerate() {
+        analysis.set_file(FileId(i as u32), &module, text);
     }
     let rules = analysis.rule_sets("EncodeTitle").expect("workflow exists");
     let by_name = |name: &str| rules.iter().find(|r| r.name == name).expect(name).clone();

@@ -18,32 +18,11 @@ use support::{declared_pools, expectations, modules};
 use cosmos_diagnostics::{FileId, Files, human};
 use cosmos_semantics::{Analysis, std_sources};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
-fn ui_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/ui")
-}
-
-fn cases(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            cases(&path, out);
-        } else if path.extension().is_some_and(|e| e == "emx") {
-            out.push(path);
-        }
-    }
-}
 
 #[test]
 fn ui() {
-    let root = ui_root();
-    let mut all = Vec::new();
-    cases(&root, &mut all);
+    let root = cosmos_test_support::repo_path("tests/ui");
+    let all = cosmos_test_support::emx_files(&root);
     assert!(all.len() > 10, "expected ui cases under {}", root.display());
     let mut failures = Vec::new();
     for path in &all {

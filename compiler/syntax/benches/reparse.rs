@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 
 use cosmos_syntax::{ReparseCache, parse, parse_incremental};
 
-#[path = "../../../tests/support/generate.rs"]
-#[allow(dead_code)]
-mod generate;
+use cosmos_test_support::generate;
 
 const RUNS: usize = 50;
 

@@ -1,37 +1,19 @@
-//! Every example under `/work/shared/examples` and every example in LANGUAGE.md
-//! sections 1, 5 and 8 parses without errors.
+//! Every `.emx` file of the test corpus (`tests/corpus`: the `encode-title` project and
+//! the language contract's examples that `docs/language.md` does not repeat) and every
+//! example of `docs/language.md` parses without errors.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test helpers may fail loudly.
 
-use std::path::{Path, PathBuf};
-
 use cosmos_syntax::parse;
-
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
-
-fn emx_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            emx_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "emx") {
-            out.push(path);
-        }
-    }
-}
+use cosmos_test_support as support;
 
 #[test]
-fn shared_examples_parse_without_errors() {
-    let mut files = Vec::new();
-    emx_files(&shared().join("examples"), &mut files);
-    assert!(!files.is_empty(), "no examples found under {:?}", shared());
+fn corpus_files_parse_without_errors() {
+    let files = support::repo_emx_files(&["tests/corpus/encode-title", "tests/corpus/language"]);
+    // The three modules of encode-title and four examples of the contract.
+    assert!(files.len() >= 7, "only {} files: {files:?}", files.len());
     for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
+        let text = support::read(&file);
         let (module, errors) = parse(&text);
         let messages: Vec<String> = errors
             .iter()
@@ -42,9 +24,9 @@ fn shared_examples_parse_without_errors() {
     }
 }
 
-/// The ```groovy blocks of LANGUAGE.md, with their section number.
+/// The ```groovy blocks of `docs/language.md`, with their section number.
 fn language_examples() -> Vec<(u32, String)> {
-    let text = std::fs::read_to_string(shared().join("LANGUAGE.md")).unwrap();
+    let text = support::read(&support::repo_path("docs/language.md"));
     let mut section = 0;
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
@@ -68,23 +50,30 @@ fn language_examples() -> Vec<(u32, String)> {
     blocks
 }
 
+/// A block of the reference as a whole file: the clauses of a workflow (`facts { … }`,
+/// a `rule`) go inside a workflow, the clauses of a rule (`action { … }`,
+/// `reaction { … }`) inside a rule of a workflow.
+fn as_file(block: &str) -> String {
+    let first = block.split_whitespace().next().unwrap_or("");
+    match first {
+        "input" | "facts" | "rule" | "signal" | "complete" | "output" => {
+            format!("workflow W {{\n{block}}}\n")
+        }
+        "match" | "action" | "reaction" | "error" | "priority" | "timeout" => {
+            format!("workflow W {{\nrule \"r\" {{\n{block}}}\n}}\n")
+        }
+        _ => block.to_string(),
+    }
+}
+
 #[test]
 fn language_reference_examples_parse() {
     let blocks = language_examples();
-    assert!(blocks.len() >= 4);
+    // docs/language.md has over twenty examples; fewer means the extraction broke.
+    assert!(blocks.len() >= 20, "only {} examples", blocks.len());
     for (section, block) in blocks {
-        // Section 5 shows a workflow's and a rule's skeletons; wrap the rule so it
-        // is a whole file.
-        // The skeletons use `...` and `Bool expression` as placeholders.
-        let block = block
-            .replace("{ ... }", "{}")
-            .replace("Bool expression", "expression");
-        let text = if block.trim_start().starts_with("rule") {
-            format!("workflow W {{\n{block}}}\n")
-        } else {
-            block.clone()
-        };
-        let (_, errors) = parse(&text);
+        let text = as_file(&block);
+        let (module, errors) = parse(&text);
         let messages: Vec<String> = errors
             .iter()
             .map(|e| format!("{}: {} at {:?}", e.message(), &text[e.span.range()], e.span))
@@ -93,6 +82,7 @@ fn language_reference_examples_parse() {
             messages.is_empty(),
             "section {section}:\n{text}\n{messages:#?}"
         );
+        assert!(!module.items.is_empty(), "section {section}:\n{text}");
     }
 }
 
@@ -100,10 +90,10 @@ fn language_reference_examples_parse() {
 /// as its parts do one by one.
 #[test]
 fn a_large_file_parses_like_its_parts() {
-    let root = shared().join("examples/encode/src");
+    let root = support::encode_title().join("src");
     let mut unit = String::new();
     for file in ["main.emx", "tests.emx", "media/types.emx"] {
-        unit.push_str(&std::fs::read_to_string(root.join(file)).unwrap());
+        unit.push_str(&support::read(&root.join(file)));
         unit.push('\n');
     }
     let (one, errors) = parse(&unit);

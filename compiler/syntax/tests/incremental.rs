@@ -3,49 +3,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests may fail loudly.
 
-use std::path::{Path, PathBuf};
-
 use cosmos_syntax::{ReparseCache, parse, parse_incremental};
+use cosmos_test_support::{self as support, generate};
 use proptest::prelude::*;
 
-#[path = "../../../tests/support/generate.rs"]
-#[allow(dead_code)]
-mod generate;
-
-/// Every `.emx` file of the examples and UI tests, as `(path, text)`.
+/// Every `.emx` file of the test corpus, the UI tests and the examples, as
+/// `(path, text)`.
 fn corpus() -> Vec<(String, String)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dirs = [
-        PathBuf::from("/work/shared/examples"),
-        root.join("tests/ui"),
-        root.join("examples"),
-    ];
-    let mut files = Vec::new();
-    for dir in dirs {
-        collect(&dir, &mut files);
-    }
-    files.sort();
-    files
+    support::repo_emx_files(&["tests/corpus", "tests/ui", "examples"])
         .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path).unwrap();
-            (path.display().to_string(), text)
-        })
+        .map(|path| (path.display().to_string(), support::read(&path)))
         .collect()
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, out);
-        } else if path.extension().is_some_and(|e| e == "emx") {
-            out.push(path);
-        }
-    }
 }
 
 fn big_module() -> String {

@@ -4,18 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test helpers may fail loudly.
 
-use std::path::Path;
-
 use cosmos_syntax::parse;
+use cosmos_test_support as support;
 use proptest::prelude::*;
 
+/// The modules of the corpus project `encode-title`.
 fn sources() -> Vec<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/examples/encode/src");
-    let mut out = Vec::new();
-    for file in ["main.emx", "tests.emx", "media/types.emx"] {
-        out.push(std::fs::read_to_string(root.join(file)).unwrap());
-    }
-    out
+    support::modules(&support::encode_title(), &["main", "tests", "media.types"])
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect()
 }
 
 #[derive(Debug, Clone)]

@@ -14,8 +14,8 @@ use cosmos_ir::interp::{self, Env, Facts, RuntimeError, RuntimeErrorKind};
 use cosmos_ir::value::Value;
 use cosmos_ir::{FieldLayout, Program, Ty};
 use cosmos_semantics::Analysis;
+use cosmos_test_support::{emx_files, read, repo_path};
 use serde_json::{Value as Json, json};
-use std::path::{Path, PathBuf};
 
 /// Checks and lowers modules given as `(module, text)`; `Err` with the first error.
 pub fn lower(modules: &[(String, String)]) -> Result<Program, String> {
@@ -51,32 +51,12 @@ pub fn modules(text: &str) -> Vec<(String, String)> {
     out
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn emx_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            emx_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "emx") {
-            out.push(path);
-        }
-    }
-}
-
-/// Every clean ui case and every example project, lowered.
+/// Every clean ui case and every project of the repository (`tests/std`, the example,
+/// the corpus project `encode-title`), lowered.
 pub fn corpus() -> Vec<(String, Program)> {
     let mut out = Vec::new();
-    let mut cases = Vec::new();
-    emx_files(&repo().join("tests/ui"), &mut cases);
-    for path in cases {
-        let text = std::fs::read_to_string(&path).expect("read case");
+    for path in emx_files(&repo_path("tests/ui")) {
+        let text = read(&path);
         if !text.contains("// expect: clean") {
             continue;
         }
@@ -84,14 +64,8 @@ pub fn corpus() -> Vec<(String, Program)> {
             .unwrap_or_else(|e| panic!("{} does not lower: {e}", path.display()));
         out.push((path.display().to_string(), program));
     }
-    for dir in [
-        repo().join("tests/std"),
-        repo().join("examples/encode"),
-        PathBuf::from("/work/shared/examples/encode"),
-    ] {
-        if !dir.join("cosmos.toml").exists() {
-            continue;
-        }
+    for dir in ["tests/std", "examples/encode", "tests/corpus/encode-title"] {
+        let dir = repo_path(dir);
         let project = cosmos_project::load_project(&dir).expect("load project");
         let modules: Vec<(String, String)> = project
             .files

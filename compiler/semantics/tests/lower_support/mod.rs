@@ -7,7 +7,6 @@ use cosmos_ir::Program;
 use cosmos_ir::interp::{self, Env, Facts, RuntimeError};
 use cosmos_ir::value::{self, Value};
 use cosmos_semantics::Analysis;
-use std::path::Path;
 
 /// Lowers one module `main` (panics with the diagnostics when it does not check).
 pub fn compile(source: &str) -> Program {
@@ -31,33 +30,6 @@ pub fn compile_modules(modules: &[(String, String)]) -> Program {
         Ok(p) => p,
         Err(e) => panic!("cannot lower: {e}"),
     }
-}
-
-/// The `.emx` files of a project's source folder, named as modules.
-pub fn project(root: &Path) -> Vec<(String, String)> {
-    fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, String)>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            let name = path.file_stem().unwrap().to_string_lossy().to_string();
-            let module = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}.{name}")
-            };
-            if path.is_dir() {
-                walk(&path, &module, out);
-            } else if path.extension().is_some_and(|e| e == "emx") {
-                out.push((module, std::fs::read_to_string(&path).unwrap()));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&root.join("src"), "", &mut out);
-    out
 }
 
 /// Runs the helper `name` with arguments.

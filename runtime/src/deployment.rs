@@ -12,7 +12,6 @@ use crate::store::{Store, StoreError};
 use cosmos_codegen::{CodegenError, CompiledProgram, Jit, JitWorkflowHost};
 use cosmos_ir::Program;
 use cosmos_ir::bundle::{Bundle, BundleError};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -102,13 +101,13 @@ pub struct Deployment {
 
 /// The content hash that names a bundle.
 pub fn bundle_hash(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    cosmos_ir::bundle::content_hash(bytes)
 }
 
 impl Deployment {
-    /// Deploys `bytes` (a bundle written by `cosmosc compile`): checks it, compiles
-    /// it, records it in the store, and makes it the bundle new instances start on.
+    /// Deploys `bytes` (a bundle written by `cosmosc compile`): verifies it
+    /// (`Bundle::read`: versions, hash, IR validation), compiles it, records it in
+    /// the store, and makes it the bundle new instances start on.
     pub fn deploy(
         store: &dyn Store,
         bytes: &[u8],
@@ -141,7 +140,8 @@ impl Deployment {
         let bytes = store
             .bundle(hash)?
             .ok_or_else(|| DeploymentError::MissingBundle(hash.to_string()))?;
-        let program = Bundle::read(&bytes, COMPILER_VERSION)?.program;
+        // The store is outside this process: its bytes are verified like a file's.
+        let program = Bundle::read_stored(hash, &bytes, COMPILER_VERSION)?.program;
         let loaded = Arc::new(Loaded::new(hash.to_string(), program, self.evaluator)?);
         if let Ok(mut map) = self.loaded.lock() {
             map.insert(hash.to_string(), Arc::clone(&loaded));

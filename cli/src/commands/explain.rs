@@ -52,7 +52,7 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<Status, ExplainError> {
     let bytes = store
         .bundle(&record.bundle)?
         .ok_or_else(|| ExplainError::MissingBundle(record.bundle.clone()))?;
-    let program = Bundle::read(&bytes, COMPILER_VERSION)?.program;
+    let program = Bundle::read_stored(&record.bundle, &bytes, COMPILER_VERSION)?.program;
     let rules = explain_record(&program, &record)?;
     let mut out = std::io::stdout().lock();
     if args.json {

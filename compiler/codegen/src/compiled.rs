@@ -1,6 +1,11 @@
 //! A compiled program: the module holding the native code, the addresses of its
 //! bodies, and how one evaluation runs (cells filled from the instance, the call,
 //! the result and the assigned facts read back).
+//!
+//! Its `unsafe` blocks are the calls into native code and the reading back of the
+//! handles it returns, each stating why the call's obligations hold.
+
+#![allow(unsafe_code)]
 
 use cosmos_ir::interp::{Effects, RuntimeError, RuntimeErrorKind};
 use cosmos_ir::value::Value;
@@ -9,15 +14,15 @@ use cranelift_jit::JITModule;
 use cranelift_module::FuncId;
 
 use crate::cells::{self, CellKind, CellPlan, to_cell};
-use crate::runtime::{self, Evaluation, STATUS_ERROR, STATUS_FINISH, Shared};
+use crate::runtime::{self, BodyFn, Evaluation, STATUS_ERROR, STATUS_FINISH, Shared};
 use crate::translate::Repr;
 use crate::uses::{self, Uses};
 
 /// One compiled body.
 pub(crate) struct Code {
     id: FuncId,
-    /// Its address once the module is finalized.
-    addr: usize,
+    /// Its code once the module is finalized.
+    addr: Option<BodyFn>,
     pub uses: Uses,
     pub params: Vec<Ty>,
     pub ret: Ty,
@@ -27,7 +32,7 @@ impl Code {
     pub fn new(id: FuncId, f: &Function) -> Self {
         Code {
             id,
-            addr: 0,
+            addr: None,
             uses: uses::of(f),
             params: f
                 .slots
@@ -226,7 +231,7 @@ impl CompiledProgram {
             all.extend(w.output.iter_mut());
         }
         for code in all {
-            code.addr = module.get_finalized_function(code.id) as usize;
+            code.addr = runtime::body_fn(module, code.id);
         }
     }
 
@@ -319,11 +324,17 @@ impl CompiledProgram {
         eval: &mut Evaluation<'_>,
         now: i64,
     ) -> Result<bool, RuntimeError> {
-        if code.addr == 0 {
+        let Some(f) = code.addr else {
             return Err(internal("a body without code"));
+        };
+        if !code.params.is_empty() {
+            return Err(internal("a body with parameters called without arguments"));
         }
         eval.set_now(now);
-        let bits = eval.call(code.addr as *const u8, &[]);
+        // SAFETY: `f` is a body of this program's live module (`resolve`), `eval` was
+        // made by `self.evaluation` with the plan of the body's workflow, and the body
+        // takes no arguments (checked above).
+        let bits = unsafe { eval.call(f, &[]) };
         if eval.ok() && code.uses.writes.is_empty() {
             // The common case: nothing to free, report or lay out again.
             return Ok(bits & 0xff != 0);
@@ -379,10 +390,16 @@ impl CompiledProgram {
                 repr => to_cell(&v, repr),
             });
         }
-        if code.addr == 0 {
+        let Some(f) = code.addr else {
             return Err(internal("a body without code"));
+        };
+        if arg_cells.len() != code.params.len() {
+            return Err(internal("a body called with the wrong number of arguments"));
         }
-        let bits = eval.call(code.addr as *const u8, &arg_cells);
+        // SAFETY: `f` is a body of this program's live module (`resolve`), `eval` was
+        // made just above with the plan of the body's workflow, and `arg_cells` holds
+        // one cell per parameter, a handle of `eval` for each parameter held as one.
+        let bits = unsafe { eval.call(f, &arg_cells) };
         let ctx = eval.ctx();
         if ctx.status == STATUS_ERROR {
             return Err(ctx
@@ -394,7 +411,9 @@ impl CompiledProgram {
         let value = if finished {
             Value::Null
         } else {
-            from_cell(&eval, bits, &code.ret)
+            // SAFETY: the body returned normally, so `bits` is a value of its return
+            // type: a handle of `eval` when that type is held as one.
+            unsafe { from_cell(&eval, bits, &code.ret) }
         };
         let mut assigned = Vec::with_capacity(code.uses.writes.len());
         for i in &code.uses.writes {
@@ -409,7 +428,9 @@ impl CompiledProgram {
                     .get(*i as usize)
                     .is_some_and(|old| runtime::handle_of(old) as u64 == bits);
             if !unchanged {
-                assigned.push((*i, from_cell(&eval, bits, &f.ty)));
+                // SAFETY: a fact cell holds a value of the fact's type (the layout the
+                // cells were laid out by): a handle of `eval` when held as one.
+                assigned.push((*i, unsafe { from_cell(&eval, bits, &f.ty) }));
             }
         }
         Ok(Outcome {
@@ -449,7 +470,12 @@ fn fill(cells: &mut Vec<u64>, base: usize, kinds: &[CellKind], values: &[Value],
 }
 
 /// A cell read back as a value of `ty`.
-fn from_cell(eval: &Evaluation<'_>, bits: u64, ty: &Ty) -> Value {
+///
+/// # Safety
+///
+/// When `ty` is held as a handle, `bits` is 0 or a handle of `eval`
+/// ([`Evaluation::value`]).
+unsafe fn from_cell(eval: &Evaluation<'_>, bits: u64, ty: &Ty) -> Value {
     match ty {
         Ty::Int => Value::Int(bits as i64),
         Ty::Duration => Value::Duration(bits as i64),
@@ -457,7 +483,8 @@ fn from_cell(eval: &Evaluation<'_>, bits: u64, ty: &Ty) -> Value {
         Ty::Enum(id) => Value::Enum(*id, bits as u32),
         Ty::Float => Value::Float(f64::from_bits(bits)),
         Ty::Bool => Value::Bool(bits & 0xff != 0),
-        _ => eval.value(bits as i64),
+        // SAFETY: the caller's obligation.
+        _ => unsafe { eval.value(bits as i64) },
     }
 }
 

@@ -59,6 +59,10 @@ pub enum CodegenError {
     /// (`cosmos_ir::stack::STACK_BUDGET`).
     #[error("a body nests too deeply to compile")]
     TooDeep,
+    /// The program fails `cosmos_ir::validate`: native code would read or write
+    /// outside its cells, so nothing is compiled.
+    #[error("the program's IR is invalid: {0}")]
+    Invalid(#[from] cosmos_ir::validate::InvalidIr),
     #[error("internal JIT error: {0}")]
     Internal(String),
 }
@@ -81,9 +85,11 @@ struct Pending<'p> {
 }
 
 impl Jit {
-    /// Compiles every body of `program`.
+    /// Compiles every body of `program`, after checking it with
+    /// `cosmos_ir::validate` (native code trusts the IR's indices and types).
     pub fn compile(program: &Program) -> Result<CompiledProgram, CodegenError> {
         let started = std::time::Instant::now();
+        cosmos_ir::validate::program(program)?;
         let mut flags = settings::builder();
         flags.set("use_colocated_libcalls", "false")?;
         flags.set("is_pic", "false")?;

@@ -137,44 +137,67 @@ pub(crate) fn handle_of(v: &Value) -> i64 {
 static NULL: Value = Value::Null;
 
 /// The value behind a handle.
-fn val<'v>(h: i64) -> &'v Value {
+///
+/// # Safety
+///
+/// `h` is 0 or a handle of the current evaluation (module docs): made by
+/// [`handle_of`] or [`Ctx::alloc`] for a value that outlives the returned
+/// reference's use and is not changed meanwhile. Native code passes only such
+/// handles; the reference must not outlive the host call it is used in.
+unsafe fn val<'v>(h: i64) -> &'v Value {
     if h == 0 {
         return &NULL;
     }
-    // SAFETY: native code only passes handles made by `handle_of`/`Ctx::alloc` during
-    // the current evaluation, whose values outlive it and are not mutated while shared
-    // (module docs); the returned reference is used only inside one host call.
+    // SAFETY: by the caller's obligation `h` is the address of a live `Value` that
+    // nothing mutates while the reference is used.
     unsafe { &*(h as *const Value) }
 }
 
 /// The value behind a handle of a fresh builder (list or map being collected): its
 /// only holder is the loop that made it, so it can be changed in place.
-fn builder<'v>(h: i64) -> Option<&'v mut Value> {
+///
+/// # Safety
+///
+/// `h` is 0 or a handle returned by `rt.builder_list`/`rt.builder_map` in the
+/// current evaluation, whose loop has not ended, and no other reference to that
+/// value exists while the returned one is used.
+unsafe fn builder<'v>(h: i64) -> Option<&'v mut Value> {
     if h == 0 {
         return None;
     }
-    // SAFETY: builders are made by `Ctx::alloc` in the arena, are not read by anyone
-    // until their loop ends, and no other reference to them exists during the call.
+    // SAFETY: by the caller's obligation `h` is a live arena value that only this
+    // reference reaches (builders are not read by anyone until their loop ends).
     Some(unsafe { &mut *(h as *mut Value) })
 }
 
 /// The evaluation context behind native code's `ctx` argument.
-fn cx<'c>(p: *mut Ctx) -> &'c mut Ctx {
-    // SAFETY: `p` is the `&mut Ctx` that `Evaluation::call` passed to native code,
-    // which passes it on unchanged; native code does not touch it during a host call.
+///
+/// # Safety
+///
+/// `p` is the context that [`Evaluation::call`] passed to the native code now
+/// running (which passes it on unchanged and does not touch it during a host
+/// call), and no other reference to it is used while the returned one is.
+unsafe fn cx<'c>(p: *mut Ctx) -> &'c mut Ctx {
+    // SAFETY: by the caller's obligation `p` comes from a `&mut Ctx` that is not
+    // otherwise used while this reference lives.
     unsafe { &mut *p }
 }
 
 /// `n` i64 cells that native code wrote into a stack slot.
-fn cells<'s>(p: i64, n: i64) -> &'s [i64] {
+///
+/// # Safety
+///
+/// When `p` is not 0 and `n` is positive, `p` is the address of at least `n`
+/// initialised i64 cells (a stack slot native code filled before the call) that
+/// stay alive and unchanged while the returned slice is used.
+unsafe fn cells<'s>(p: i64, n: i64) -> &'s [i64] {
     let Ok(n) = usize::try_from(n) else {
         return &[];
     };
     if p == 0 || n == 0 {
         return &[];
     }
-    // SAFETY: native code passes the address of a stack slot of at least `n` i64
-    // cells that it filled before the call and keeps alive until the call returns.
+    // SAFETY: by the caller's obligation `p` points at `n` initialised, live cells.
     unsafe { std::slice::from_raw_parts(p as *const i64, n) }
 }
 
@@ -237,7 +260,33 @@ impl Ctx {
 }
 
 /// The native signature of every compiled body: `(ctx, args) -> value bits`.
-pub(crate) type BodyFn = extern "C" fn(*mut Ctx, *const u64) -> u64;
+/// Calling one is unsafe: see [`Evaluation::call`].
+pub(crate) type BodyFn = unsafe extern "C" fn(*mut Ctx, *const u64) -> u64;
+
+/// The finalized code of body `id` of `module`, typed; `None` when `id` is not a
+/// body defined in the module with [`crate::translate::body_signature`] (the
+/// signature [`BodyFn`] spells). The pointer is valid until the module is freed.
+pub(crate) fn body_fn(
+    module: &cranelift_jit::JITModule,
+    id: cranelift_module::FuncId,
+) -> Option<BodyFn> {
+    use cranelift_module::{Linkage, Module};
+    let decl = module.declarations().get_function_decl(id);
+    if decl.linkage != Linkage::Local || decl.signature != crate::translate::body_signature(module)
+    {
+        return None;
+    }
+    let addr = module.get_finalized_function(id);
+    if addr.is_null() {
+        return None;
+    }
+    // SAFETY: `addr` is the entry of a function the module defined and finalized,
+    // declared (checked just above) with the body signature: two pointer-sized
+    // integer parameters and one integer result in the platform's C convention,
+    // which is `BodyFn`'s ABI. The pointer is only called while the module lives
+    // (`CompiledProgram` owns both, and `Evaluation::call` states it).
+    Some(unsafe { std::mem::transmute::<*const u8, BodyFn>(addr) })
+}
 
 /// One evaluation context plus the cells of facts and inputs it points at. It can
 /// be reused for several calls ([`Evaluation::reset`] frees what a call made).
@@ -330,16 +379,32 @@ impl<'s> Evaluation<'s> {
         }
     }
 
-    /// Runs a compiled body. `code` must be a body compiled by this crate's `Jit`
-    /// from the program behind `shared`, whose module is still alive.
+    /// Runs a compiled body. A host function that panicked while it ran makes the
+    /// call end in an internal error (the first panic's message), whatever the
+    /// body did after it.
+    ///
+    /// # Safety
+    ///
+    /// `f` is a body (made by [`body_fn`]) of the module compiled by this crate's
+    /// `Jit` from the program behind this evaluation's `Shared`, that module is
+    /// still alive, the cells were laid out by that program's `CellPlan` for the
+    /// body's workflow (so every fact and input index it uses is in range), and
+    /// `args` holds one cell per parameter of the body, handles for parameters held
+    /// as handles made by this evaluation.
     #[inline]
-    pub fn call(&mut self, code: *const u8, args: &[u64]) -> u64 {
-        // SAFETY: every body is compiled with the `BodyFn` signature (see
-        // `translate::body_signature`) and its module outlives `CompiledProgram`'s
-        // borrowers, so the pointer is a live function of that type.
-        let f: BodyFn = unsafe { std::mem::transmute::<*const u8, BodyFn>(code) };
+    pub unsafe fn call(&mut self, f: BodyFn, args: &[u64]) -> u64 {
         // `ctx.facts` and `ctx.inputs` point at the cells (`Evaluation::point`).
-        f(&mut self.ctx, args.as_ptr())
+        // SAFETY: by the caller's obligations the native code is live, of this
+        // program, and reads only cells, arguments and handles that exist.
+        let bits = unsafe { f(&mut self.ctx, args.as_ptr()) };
+        if let Some(message) = host_fns::take_panic() {
+            self.ctx.status = STATUS_ERROR;
+            self.ctx.error = Some(Box::new(RuntimeError {
+                kind: RuntimeErrorKind::Internal(format!("a host function panicked: {message}")),
+                span: Span::default(),
+            }));
+        }
+        bits
     }
 
     /// Whether the last call ended normally without allocating: then there is
@@ -355,13 +420,23 @@ impl<'s> Evaluation<'s> {
         let Some(&h) = self.cells.get(..self.facts).and_then(|f| f.get(fact)) else {
             return;
         };
-        crate::cells::fill_view(&mut self.cells, view, at, val(h as i64));
+        // SAFETY: a fact cell of a handle type holds a handle that native code stored
+        // or that was laid out from the instance's facts; both outlive the evaluation
+        // (the view keeps addresses inside that value) and are not changed.
+        let value = unsafe { val(h as i64) };
+        crate::cells::fill_view(&mut self.cells, view, at, value);
         self.point();
     }
 
     /// A value behind a handle produced by this evaluation, copied out.
-    pub fn value(&self, h: i64) -> Value {
-        val(h).clone()
+    ///
+    /// # Safety
+    ///
+    /// `h` is 0 or a handle of this evaluation (a body's result or a fact cell of a
+    /// handle type), as for [`val`].
+    pub unsafe fn value(&self, h: i64) -> Value {
+        // SAFETY: the caller's obligation is `val`'s.
+        unsafe { val(h) }.clone()
     }
 }
 

@@ -410,7 +410,7 @@ impl Machine<'_, '_> {
     /// level of nesting costs a small stack frame.
     fn eval_kind(&mut self, slots: &mut Vec<Value>, expr: &Expr) -> Eval<Value> {
         match &expr.kind {
-            ExprKind::Local(slot) => Ok(slots.get(slot.0 as usize).cloned().unwrap_or(Value::Null)),
+            ExprKind::Local(slot) => local(slots, *slot),
             ExprKind::Binary { op, lhs, rhs, span } => {
                 let a = self.eval(slots, lhs)?;
                 let b = self.eval(slots, rhs)?;
@@ -432,7 +432,7 @@ impl Machine<'_, '_> {
                 Const::Duration(ms) => Value::Duration(*ms),
                 Const::Null => Value::Null,
             },
-            ExprKind::Local(slot) => slots.get(slot.0 as usize).cloned().unwrap_or(Value::Null),
+            ExprKind::Local(slot) => local(slots, *slot)?,
             ExprKind::Input(i) => match self.env.inputs.get(*i as usize) {
                 Some(v) => v.clone(),
                 None => return internal("an input index out of range"),
@@ -665,6 +665,15 @@ impl Machine<'_, '_> {
             }
             ExprKind::Block(block) => self.block(slots, block)?,
         })
+    }
+}
+
+/// A slot's value; a slot the body does not declare is a lowering bug, reported
+/// rather than read as null so that the differential tests see it.
+fn local(slots: &[Value], slot: crate::Slot) -> Eval<Value> {
+    match slots.get(slot.0 as usize) {
+        Some(v) => Ok(v.clone()),
+        None => internal(format!("slot {} is not declared by the body", slot.0)),
     }
 }
 

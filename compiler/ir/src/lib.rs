@@ -14,6 +14,7 @@ mod ir;
 pub mod json;
 pub mod stack;
 mod time;
+pub mod validate;
 pub mod value;
 
 pub use ir::*;

@@ -4,6 +4,11 @@
 //! (`cosmos_ir::interp::builtins::IMPLEMENTED`), `String.contains` for
 //! `(Receiver::String, "contains")`; every other built-in goes through
 //! `rt.builtin`, which runs the interpreter's own implementation.
+//!
+//! Every host function is an `unsafe extern "C" fn` whose body runs inside
+//! [`guarded`]: a panic in it (a bug: nothing here should panic) is caught before it
+//! could unwind into native code, which would abort the process, and the evaluation
+//! ends in an internal error instead ([`super::Evaluation::call`]).
 
 use super::{AbiTy, Ctx, FnPtr, HostFn, STATUS_FINISH, builder, cells, cx, handle_of, val};
 use cosmos_ir::interp::{self, Env, Facts, Finish, RuntimeErrorKind};
@@ -12,7 +17,27 @@ use cosmos_ir::{EnumId, FunctionId, RecordId, Span};
 
 macro_rules! host {
     ($( $sym:literal => fn $name:ident($($p:ident : $t:ty),*) -> $r:ty $body:block )*) => {
-        $( extern "C" fn $name($($p: $t),*) -> $r $body )*
+        $(
+            /// A host function (see [`HOST`]).
+            ///
+            /// # Safety
+            ///
+            /// Called by native code compiled by this crate, during
+            /// `Evaluation::call`: a `ctx` argument is the context that call passed,
+            /// handle arguments are 0 or handles of the current evaluation, builder
+            /// arguments are builders of a loop still running, and pointer and count
+            /// pairs name stack slots of that many cells filled before the call
+            /// (the obligations of `val`, `builder`, `cx` and `cells`).
+            #[allow(unused_unsafe)]
+            unsafe extern "C" fn $name($($p: $t),*) -> $r {
+                guarded(move || {
+                    // SAFETY: this function's obligations are those of `val`,
+                    // `builder`, `cx` and `cells`, to which the body passes its
+                    // arguments unchanged (or handles it got from them).
+                    unsafe { $body }
+                })
+            }
+        )*
 
         /// Every host function native code may call.
         pub(crate) static HOST: &[HostFn] = &[$(
@@ -24,6 +49,66 @@ macro_rules! host {
             }
         ),*];
     };
+}
+
+thread_local! {
+    /// The message of the first panic caught in a host function on this thread
+    /// since the last [`take_panic`].
+    static PANICKED: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs a host function's body, catching a panic: it is recorded for
+/// [`take_panic`] and the function returns 0 (a null handle, `false`, `0.0`), which
+/// native code can go on with until the body returns.
+fn guarded<R: Default>(body: impl FnOnce() -> R) -> R {
+    let run = move || {
+        #[cfg(test)]
+        test_hook::maybe_panic();
+        body()
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_string());
+            PANICKED.with(|p| {
+                if let Ok(mut p) = p.try_borrow_mut() {
+                    p.get_or_insert(message);
+                }
+            });
+            R::default()
+        }
+    }
+}
+
+/// The message of a panic caught in a host function since the last call, if any.
+pub(crate) fn take_panic() -> Option<String> {
+    PANICKED.with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.take()))
+}
+
+/// A way for tests to make the next host function panic: no host function panics
+/// on any input otherwise, so nothing else exercises [`guarded`].
+#[cfg(test)]
+pub(crate) mod test_hook {
+    use std::cell::Cell;
+
+    thread_local! {
+        static ARMED: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// The next host function called on this thread panics.
+    pub fn panic_in_next_host_call() {
+        ARMED.set(true);
+    }
+
+    pub(super) fn maybe_panic() {
+        if ARMED.replace(false) {
+            panic!("a test made this host function panic");
+        }
+    }
 }
 
 fn id32(n: i64) -> u32 {
@@ -38,8 +123,14 @@ fn internal(c: &mut Ctx, what: &str) -> i64 {
     0
 }
 
-fn values(hs: &[i64]) -> Vec<Value> {
-    hs.iter().map(|h| val(*h).clone()).collect()
+/// The values behind handles, copied out.
+///
+/// # Safety
+///
+/// Every element of `hs` is 0 or a handle of the current evaluation (as for `val`).
+unsafe fn values(hs: &[i64]) -> Vec<Value> {
+    // SAFETY: the caller's obligation is `val`'s, for each handle.
+    hs.iter().map(|h| unsafe { val(*h) }.clone()).collect()
 }
 
 fn bool64(b: bool) -> i64 {
@@ -161,14 +252,22 @@ fn place(
             if c.status != 0 {
                 return 0;
             }
-            *target = val(h).clone();
+            // SAFETY: `h` was just made by `Ctx::alloc` (in `run_thunk`) and lives in
+            // the arena until the evaluation ends.
+            *target = unsafe { val(h) }.clone();
         }
     }
     c.alloc(root)
 }
 
-fn str_op(a: i64, b: i64, f: impl Fn(&str, &str) -> bool) -> i64 {
-    match (val(a), val(b)) {
+/// `f` of two strings, `false` unless both handles are strings.
+///
+/// # Safety
+///
+/// `a` and `b` are 0 or handles of the current evaluation (as for `val`).
+unsafe fn str_op(a: i64, b: i64, f: impl Fn(&str, &str) -> bool) -> i64 {
+    // SAFETY: the caller's obligation is `val`'s.
+    match unsafe { (val(a), val(b)) } {
         (Value::Str(a), Value::Str(b)) => bool64(f(a, b)),
         _ => 0,
     }
@@ -526,7 +625,63 @@ host! {
 #[cfg(test)]
 mod tests {
     use super::HOST;
+    use cosmos_ir::interp::RuntimeErrorKind;
     use cosmos_ir::interp::builtins::IMPLEMENTED;
+    use cosmos_ir::value::Value;
+    use cosmos_ir::{Block, Const, Expr, ExprKind, Function, Program, Slot, SlotInfo, Ty};
+
+    /// `def show(n: Int): String { "n=${n}" }`, which formats through `rt.format`.
+    fn show() -> Program {
+        let part = |kind, ty| Expr::new(kind, ty);
+        let body = Block {
+            stmts: Vec::new(),
+            value: Some(Box::new(part(
+                ExprKind::Format(vec![
+                    part(ExprKind::Const(Const::Str("n=".to_string())), Ty::String),
+                    part(ExprKind::Local(Slot(0)), Ty::Int),
+                ]),
+                Ty::String,
+            ))),
+        };
+        Program {
+            helpers: vec![Function {
+                name: "def show".to_string(),
+                params: 1,
+                defaults: vec![None],
+                slots: vec![SlotInfo {
+                    name: "n".to_string(),
+                    ty: Ty::Int,
+                }],
+                ret: Ty::String,
+                body,
+            }],
+            ..Program::default()
+        }
+    }
+
+    /// A panic inside a host function would unwind into native code, which aborts
+    /// the process (`cosmosc serve` with it); it ends the evaluation in an internal
+    /// error instead, and the next evaluation runs normally.
+    #[test]
+    fn a_panic_in_a_host_function_is_an_internal_error_not_an_abort() {
+        let compiled = crate::Jit::compile(&show()).unwrap();
+        let shown = Value::Str("n=7".to_string());
+        assert_eq!(compiled.run_helper(0, vec![Value::Int(7)]).unwrap(), shown);
+        super::test_hook::panic_in_next_host_call();
+        let error = compiled.run_helper(0, vec![Value::Int(7)]).unwrap_err();
+        match &error.kind {
+            RuntimeErrorKind::Internal(message) => {
+                assert!(message.starts_with("a host function panicked"), "{message}");
+                assert!(
+                    message.contains("a test made this host function panic"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(super::take_panic(), None, "the panic was reported once");
+        assert_eq!(compiled.run_helper(0, vec![Value::Int(7)]).unwrap(), shown);
+    }
 
     /// Host functions are named `rt.*` (the JIT's own operations) or exactly as a
     /// built-in of the interpreter's table, so one table lists what exists.

@@ -50,7 +50,12 @@ impl Translator<'_, '_, '_> {
             },
             ExprKind::Local(slot) => match self.slot(*slot) {
                 Some((var, ty)) => (self.b.use_var(var), ty),
-                None => (self.iconst(0), Ty::Null),
+                None => {
+                    return Err(CodegenError::Internal(format!(
+                        "slot {} is not declared by the body",
+                        slot.0
+                    )));
+                }
             },
             ExprKind::Input(i) => {
                 let ty = self.input_ty(*i);

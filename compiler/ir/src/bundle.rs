@@ -161,7 +161,13 @@ impl Bundle {
         let Some(json) = bytes.strip_prefix(MAGIC) else {
             return Err(BundleError::NotABundle);
         };
-        let header: Header = serde_json::from_slice(json).map_err(json_error)?;
+        let depth = json_depth(json);
+        if depth > MAX_JSON_DEPTH {
+            return Err(BundleError::Corrupt(format!(
+                "its JSON nests {depth} levels deep, more than the {MAX_JSON_DEPTH} a bundle may"
+            )));
+        }
+        let header: Header = decode(json)?;
         if header.format != BUNDLE_FORMAT {
             return Err(BundleError::Format {
                 found: header.format,
@@ -176,13 +182,58 @@ impl Bundle {
                 expected_ir: IR_VERSION,
             });
         }
-        serde_json::from_slice(json).map_err(json_error)
+        decode(json)
     }
 
     /// How many workflows and bodies (IR functions) the program has.
     pub fn counts(&self) -> (usize, usize) {
         (self.program.workflows.len(), self.program.bodies().count())
     }
+}
+
+/// The deepest JSON nesting a bundle may have. The compiler's nesting limit
+/// (`cosmos_syntax::MAX_NESTING`, 200 levels of source) bounds the IR's depth, and
+/// with it the depth of the JSON serde writes for it; this leaves room above that
+/// bound and is small enough that decoding (which recurses once per level) fits in
+/// a 2 MiB thread stack (`compiler/ir/tests/bundle_depth.rs`, the semantics
+/// crate's `tests/nesting.rs`).
+pub const MAX_JSON_DEPTH: usize = 4096;
+
+/// Decodes a JSON document whose depth [`Bundle::read`] has bounded, without
+/// serde_json's own recursion limit (128 levels, less than a checked program's IR
+/// may need).
+fn decode<'de, T: Deserialize<'de>>(json: &'de [u8]) -> Result<T, BundleError> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    de.disable_recursion_limit();
+    let value = T::deserialize(&mut de).map_err(json_error)?;
+    de.end().map_err(json_error)?;
+    Ok(value)
+}
+
+/// How deep `json`'s arrays and objects nest, read without recursion.
+pub fn json_depth(json: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &byte in json {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 fn json_error(error: serde_json::Error) -> BundleError {

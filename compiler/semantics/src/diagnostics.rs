@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 fn syntax_diagnostic(file: cosmos_diagnostics::FileId, error: &SyntaxError) -> Diagnostic {
     let code = match error.kind {
         SyntaxErrorKind::InvalidLiteral { .. } => Code::INVALID_LITERAL,
+        SyntaxErrorKind::TooDeeplyNested { .. } => Code::NESTED_TOO_DEEPLY,
         _ => Code::SYNTAX_ERROR,
     };
     Diagnostic::new(code, error.message(), Label::new(file, error.span, ""))

@@ -24,6 +24,10 @@ use scan::{Scan, offset};
 
 pub use incremental::{ReparseCache, parse_incremental};
 
+/// How deep expressions, blocks and types may nest (docs/language.md, "Limits"):
+/// deeper nesting is the error [`SyntaxErrorKind::TooDeeplyNested`].
+pub const MAX_NESTING: u32 = convert::MAX_DEPTH;
+
 /// A syntax error: what went wrong, as facts, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SyntaxError {
@@ -78,9 +82,9 @@ impl SyntaxError {
             SyntaxErrorKind::MixedListAndMap => {
                 "a literal mixes list items and map entries".to_string()
             }
-            SyntaxErrorKind::TooDeeplyNested { limit } => {
-                format!("brackets nest deeper than {limit} levels")
-            }
+            SyntaxErrorKind::TooDeeplyNested { limit } => format!(
+                "this nests deeper than {limit} levels; move inner parts into `def` locals or helpers"
+            ),
         }
     }
 }

@@ -230,12 +230,22 @@ impl<'t> Driver<'t> {
         }
         match EmxParser::parse(Rule::chunk, chunk) {
             Ok(pairs) => {
+                let errors_before = self.errors.len();
                 let mut cx = self.cx(start);
-                items.extend(
-                    pairs
-                        .flat_map(|p| p.into_inner())
-                        .filter_map(|p| cx.item(p)),
-                );
+                let converted: Vec<Item> = pairs
+                    .flat_map(|p| p.into_inner())
+                    .filter_map(|p| cx.item(p))
+                    .collect();
+                // A declaration nested too deeply is reported and left out, as the
+                // scanner's bracket check does: what was cut off would only cause
+                // more errors.
+                let too_deep = self.errors.get(errors_before..).is_some_and(|new| {
+                    new.iter()
+                        .any(|e| matches!(e.kind, SyntaxErrorKind::TooDeeplyNested { .. }))
+                });
+                if !too_deep {
+                    items.extend(converted);
+                }
             }
             Err(error) => self.chunk_failed(start, end, error, items),
         }

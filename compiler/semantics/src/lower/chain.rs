@@ -168,10 +168,15 @@ impl BodyLower<'_, '_> {
         ty: ir::Ty,
     ) -> Lowered<ir::Expr> {
         if branches.len() <= NESTED_BRANCHES {
-            let mut rest = self.block(otherwise, true)?;
-            for branch in branches.iter().rev() {
+            // Lowered in source order (slots are numbered as they are met), then
+            // nested from the last branch outwards.
+            let mut lowered = Vec::with_capacity(branches.len());
+            for branch in branches {
                 let cond = self.expr(&branch.cond)?;
-                let then = self.block(&branch.then, true)?;
+                lowered.push((cond, self.block(&branch.then, true)?));
+            }
+            let mut rest = self.block(otherwise, true)?;
+            for (cond, then) in lowered.into_iter().rev() {
                 let value = e(
                     ir::ExprKind::If {
                         cond: b(cond),
@@ -191,8 +196,7 @@ impl BodyLower<'_, '_> {
             };
         }
         let result = self.new_slot("$if", ty.clone());
-        let mut stmts = self.guarded_branches(branches, Some(otherwise), Some(result))?;
-        stmts.shrink_to_fit();
+        let stmts = self.guarded_branches(branches, Some(otherwise), Some(result))?;
         Ok(e(
             ir::ExprKind::Block(Box::new(ir::Block {
                 stmts,
@@ -210,13 +214,16 @@ impl BodyLower<'_, '_> {
         out: &mut Vec<ir::Stmt>,
     ) -> Lowered<()> {
         if branches.len() <= NESTED_BRANCHES {
+            let mut lowered = Vec::with_capacity(branches.len());
+            for branch in branches {
+                let cond = self.expr(&branch.cond)?;
+                lowered.push((cond, self.block(&branch.then, false)?));
+            }
             let mut rest = match otherwise {
                 Some(block) => self.block(block, false)?,
                 None => ir::Block::default(),
             };
-            for (index, branch) in branches.iter().enumerate().rev() {
-                let cond = self.expr(&branch.cond)?;
-                let then = self.block(&branch.then, false)?;
+            for (index, (cond, then)) in lowered.into_iter().enumerate().rev() {
                 let stmt = ir::Stmt::If {
                     cond,
                     then,

@@ -194,9 +194,7 @@ impl Bundle {
 /// The deepest JSON nesting a bundle may have. The compiler's nesting limit
 /// (`cosmos_syntax::MAX_NESTING`, 200 levels of source) bounds the IR's depth, and
 /// with it the depth of the JSON serde writes for it; this leaves room above that
-/// bound and is small enough that decoding (which recurses once per level) fits in
-/// a 2 MiB thread stack (`compiler/ir/tests/bundle_depth.rs`, the semantics
-/// crate's `tests/nesting.rs`).
+/// bound; decoding recurses once per level.
 pub const MAX_JSON_DEPTH: usize = 4096;
 
 /// Decodes a JSON document whose depth [`Bundle::read`] has bounded, without

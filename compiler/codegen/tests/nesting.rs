@@ -178,7 +178,7 @@ fn chain_program(family: usize, n: usize) -> (String, Option<String>) {
             Some("Bool(true)".to_string()),
         ),
         _ => {
-            let (value, stmt) = (n % 2 == 0, n % 3 == 0);
+            let (value, stmt) = (n.is_multiple_of(2), n.is_multiple_of(3));
             let program = else_if_program(n, value, stmt);
             let expected = if value {
                 Some(format!("Int({})", n / 2))

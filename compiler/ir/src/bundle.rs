@@ -210,7 +210,13 @@ impl Bundle {
             return Err(BundleError::NotABundle);
         };
         let (hash, json) = split_hash_line(rest)?;
-        let header: Header = serde_json::from_slice(json).map_err(json_error)?;
+        let depth = json_depth(json);
+        if depth > MAX_JSON_DEPTH {
+            return Err(BundleError::Corrupt(format!(
+                "its JSON nests {depth} levels deep, more than the {MAX_JSON_DEPTH} a bundle may"
+            )));
+        }
+        let header: Header = decode(json)?;
         if header.format != BUNDLE_FORMAT {
             return Err(BundleError::Format {
                 found: header.format,
@@ -237,7 +243,7 @@ impl Bundle {
                 found,
             });
         }
-        let bundle: Bundle = serde_json::from_slice(json).map_err(json_error)?;
+        let bundle: Bundle = decode(json)?;
         validate::program(&bundle.program)?;
         Ok(bundle)
     }
@@ -263,6 +269,49 @@ impl Bundle {
     pub fn counts(&self) -> (usize, usize) {
         (self.program.workflows.len(), self.program.bodies().count())
     }
+}
+
+/// The deepest JSON nesting a bundle may have. The compiler's nesting limit
+/// (`cosmos_syntax::MAX_NESTING`, 200 levels of source) bounds the IR's depth, and
+/// with it the depth of the JSON serde writes for it; this leaves room above that
+/// bound; decoding recurses once per level.
+pub const MAX_JSON_DEPTH: usize = 4096;
+
+/// Decodes a JSON document whose depth [`Bundle::read`] has bounded, without
+/// serde_json's own recursion limit (128 levels, less than a checked program's IR
+/// may need).
+fn decode<'de, T: Deserialize<'de>>(json: &'de [u8]) -> Result<T, BundleError> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    de.disable_recursion_limit();
+    let value = T::deserialize(&mut de).map_err(json_error)?;
+    de.end().map_err(json_error)?;
+    Ok(value)
+}
+
+/// How deep `json`'s arrays and objects nest, read without recursion.
+pub fn json_depth(json: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &byte in json {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 fn json_error(error: serde_json::Error) -> BundleError {

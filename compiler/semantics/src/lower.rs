@@ -8,6 +8,7 @@
 
 mod body;
 mod call;
+mod chain;
 mod expr;
 mod test;
 

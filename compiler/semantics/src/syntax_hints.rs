@@ -17,6 +17,7 @@ const RESERVED: [&str; 20] = [
 pub(crate) fn syntax_diagnostic(file: FileId, text: &str, error: &SyntaxError) -> Diagnostic {
     let code = match error.kind {
         SyntaxErrorKind::InvalidLiteral { .. } => Code::INVALID_LITERAL,
+        SyntaxErrorKind::TooDeeplyNested { .. } => Code::NESTED_TOO_DEEPLY,
         _ => Code::SYNTAX_ERROR,
     };
     let label = Label::new(file, error.span, "");

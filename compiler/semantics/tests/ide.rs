@@ -309,3 +309,56 @@ fn hover_gives_the_type_of_any_expression() {
     let w = offset(MAIN, "w * 2", 0);
     assert_eq!(analysis.hover(FileId(1), w).unwrap().signature, "w: Int");
 }
+
+/// A file with an operator chain of `n` terms, an `&&` chain and an `else if`
+/// chain of `n / 10` links.
+fn long_chains(n: usize) -> String {
+    let sum = vec!["x"; n].join(" + ");
+    let all = vec!["x > 0"; n].join(" && ");
+    let mut pick = String::new();
+    for i in 0..n / 10 {
+        pick.push_str(&format!("if (x == {i}) {i} else "));
+    }
+    pick.push_str("-1");
+    format!(
+        "def sum(x: Int): Int {{ {sum} }}\ndef all(x: Int): Bool {{ {all} }}\ndef pick(x: Int): Int {{ {pick} }}\n"
+    )
+}
+
+/// What the language server asks of a file, on a 2 MiB thread as its tokio
+/// workers have: every query answers on chains of 2,000 and 20,000 terms.
+#[test]
+fn editor_queries_answer_on_long_chains() {
+    for n in [2_000, 20_000] {
+        let handle = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let text = long_chains(n);
+                let mut analysis = Analysis::new();
+                analysis.set_file(FileId(0), "main", text.clone());
+                assert!(analysis.diagnostics().is_empty(), "{n} terms");
+                let middle = text.find("x + x").unwrap() as u32 + (n as u32) * 2;
+                let hover = analysis.hover(FileId(0), middle);
+                assert!(hover.is_some(), "hover inside a chain of {n}");
+                assert!(!analysis.semantic_tokens(FileId(0)).is_empty());
+                assert_eq!(analysis.symbols(FileId(0)).len(), 3);
+                let whole = Span::new(0, text.len() as u32);
+                let _ = analysis.inlay_hints(FileId(0), whole);
+                let _ = analysis.code_actions(FileId(0), whole);
+                let _ = analysis.completions(FileId(0), middle);
+                let _ = analysis.signature_help(FileId(0), middle);
+                let refs = analysis.references(FileId(0), middle, true);
+                assert!(
+                    refs.len() > n,
+                    "{} references of x in {n} terms",
+                    refs.len()
+                );
+                // An edit, as didChange sends it, then the queries again.
+                analysis.set_file(FileId(0), "main", text.replace("x + x", "x - x"));
+                assert!(analysis.diagnostics().is_empty());
+                assert!(analysis.hover(FileId(0), middle).is_some());
+            })
+            .unwrap();
+        assert!(handle.join().is_ok(), "the queries crashed on {n} terms");
+    }
+}

@@ -370,10 +370,13 @@ pub enum ExprKind {
         op: UnaryOp,
         operand: Box<Expr>,
     },
-    Binary {
-        op: BinaryOp,
-        lhs: Box<Expr>,
-        rhs: Box<Expr>,
+    /// `a + b - c`, `a && b && c`: one or more operators of one precedence level
+    /// applied left to right, `((a + b) - c)`. A chain is flat (one node however
+    /// long), so no walk over it recurses with its length. `?:` groups to the
+    /// right, so an Elvis chain has one link and its right operand is the rest.
+    Chain {
+        first: Box<Expr>,
+        links: Vec<Link>,
     },
     /// `c ? a : b`
     Ternary {
@@ -381,21 +384,40 @@ pub enum ExprKind {
         then: Box<Expr>,
         otherwise: Box<Expr>,
     },
-    /// `if (c) … else …`, a statement or (with `else`) an expression.
+    /// `if (c) … else if (d) … else …`, a statement or (with `else`) an
+    /// expression. The `else if` links are flat: `branches` holds the first
+    /// condition and branch, then one entry per `else if`, in order.
     If {
-        cond: Box<Expr>,
-        then: Block,
-        otherwise: Option<Box<Else>>,
+        branches: Vec<IfBranch>,
+        otherwise: Option<Block>,
     },
     /// `( e )`, kept so that the formatter preserves the author's parentheses.
     Paren(Box<Expr>),
 }
 
+/// One link of a [`ExprKind::Chain`]: the operator and its right operand.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Else {
-    Block(Block),
-    /// `else if …`: an `Expr` of kind `If`.
-    If(Expr),
+pub struct Link {
+    pub op: BinaryOp,
+    pub rhs: Expr,
+}
+
+/// The span of a chain's prefix up to and including link `i`: the span of the
+/// value `first op₀ rhs₀ … opᵢ rhsᵢ`, by which the checker records its type.
+pub fn chain_prefix_span(first: &Expr, links: &[Link], i: usize) -> Span {
+    match links.get(i) {
+        Some(link) => first.span.to(link.rhs.span),
+        None => first.span,
+    }
+}
+
+/// `if (cond) then` or, after the first, `else if (cond) then`; `span` runs from
+/// the `if` to the end of `then`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IfBranch {
+    pub cond: Expr,
+    pub then: Block,
+    pub span: Span,
 }
 
 /// A string literal: text pieces and interpolated expressions.

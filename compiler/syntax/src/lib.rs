@@ -6,4 +6,6 @@ pub mod ast;
 mod parser;
 
 pub use cosmos_diagnostics::Span;
-pub use parser::{ReparseCache, SyntaxError, SyntaxErrorKind, parse, parse_incremental};
+pub use parser::{
+    MAX_NESTING, ReparseCache, SyntaxError, SyntaxErrorKind, parse, parse_incremental,
+};

@@ -24,6 +24,10 @@ use scan::{Scan, offset};
 
 pub use incremental::{ReparseCache, parse_incremental};
 
+/// How deep expressions, blocks and types may nest (docs/language.md, "Limits"):
+/// deeper nesting is the error [`SyntaxErrorKind::TooDeeplyNested`].
+pub const MAX_NESTING: u32 = convert::MAX_DEPTH;
+
 /// A syntax error: what went wrong, as facts, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SyntaxError {
@@ -78,9 +82,9 @@ impl SyntaxError {
             SyntaxErrorKind::MixedListAndMap => {
                 "a literal mixes list items and map entries".to_string()
             }
-            SyntaxErrorKind::TooDeeplyNested { limit } => {
-                format!("brackets nest deeper than {limit} levels")
-            }
+            SyntaxErrorKind::TooDeeplyNested { limit } => format!(
+                "this nests deeper than {limit} levels; move inner parts into `def` locals or helpers"
+            ),
         }
     }
 }
@@ -226,12 +230,22 @@ impl<'t> Driver<'t> {
         }
         match EmxParser::parse(Rule::chunk, chunk) {
             Ok(pairs) => {
+                let errors_before = self.errors.len();
                 let mut cx = self.cx(start);
-                items.extend(
-                    pairs
-                        .flat_map(|p| p.into_inner())
-                        .filter_map(|p| cx.item(p)),
-                );
+                let converted: Vec<Item> = pairs
+                    .flat_map(|p| p.into_inner())
+                    .filter_map(|p| cx.item(p))
+                    .collect();
+                // A declaration nested too deeply is reported and left out, as the
+                // scanner's bracket check does: what was cut off would only cause
+                // more errors.
+                let too_deep = self.errors.get(errors_before..).is_some_and(|new| {
+                    new.iter()
+                        .any(|e| matches!(e.kind, SyntaxErrorKind::TooDeeplyNested { .. }))
+                });
+                if !too_deep {
+                    items.extend(converted);
+                }
             }
             Err(error) => self.chunk_failed(start, end, error, items),
         }

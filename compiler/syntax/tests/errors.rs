@@ -257,8 +257,31 @@ fn deep_nesting_is_an_error_not_a_crash() {
         "def f(): Int {{ if (a) 1 {} else 2 }}\n",
         "else if (a) 1 ".repeat(3_000)
     );
-    let (_, errors) = parse(&chain);
-    assert!(!errors.is_empty());
+    // An `else if` chain is not nesting: any length parses, as one flat node.
+    let module = parse_ok(&chain);
+    let ItemKind::Def(def) = &module.items[0].kind else {
+        panic!("not a def")
+    };
+    let StmtKind::Expr(Expr {
+        kind: ExprKind::If { branches, .. },
+        ..
+    }) = &def.body.stmts[0].kind
+    else {
+        panic!("not an if")
+    };
+    assert_eq!(branches.len(), 3_001);
+    // Neither is an operator chain.
+    parse_ok(&format!(
+        "def f(): Int {{ {} }}\n",
+        vec!["1"; 100_000].join(" + ")
+    ));
+    // A unary operator is: one past the limit is reported.
+    let (_, errors) = parse(&format!("def f(): Bool {{ {}true }}\n", "!".repeat(201)));
+    assert!(matches!(
+        errors[0].kind,
+        SyntaxErrorKind::TooDeeplyNested { limit: 200 }
+    ));
+    parse_ok(&format!("def f(): Bool {{ {}true }}\n", "!".repeat(150)));
     let ok = format!(
         "def f(): Int {{ {}1{} }}\n",
         "(".repeat(100),

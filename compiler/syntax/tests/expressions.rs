@@ -38,10 +38,10 @@ fn spans_cover_operands() {
     // The body starts after "def f(): Int {\n".
     let base = "def f(): Int {\n".len() as u32;
     assert_eq!((e.span.start - base, e.span.end - base), (0, 14));
-    let ExprKind::Binary { lhs, .. } = e.kind else {
+    let ExprKind::Chain { first, .. } = e.kind else {
         panic!()
     };
-    assert_eq!(lhs.span.end - base, 10);
+    assert_eq!(first.span.end - base, 10);
 }
 
 #[test]
@@ -128,10 +128,10 @@ fn if_else_forms() {
         ["(def x (if a 1 else 2))"]
     );
     let e = expr("if (a) b else c");
-    let ExprKind::If { then, .. } = e.kind else {
+    let ExprKind::If { branches, .. } = e.kind else {
         panic!()
     };
-    assert!(!then.braced);
+    assert!(!branches[0].then.braced);
 }
 
 #[test]

@@ -167,7 +167,7 @@ impl Printer<'_> {
                 }),
                 self.expr(operand),
             ]),
-            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs),
+            ExprKind::Chain { first, links } => self.chain(first, links),
             ExprKind::Ternary {
                 cond,
                 then,
@@ -180,69 +180,106 @@ impl Printer<'_> {
                 self.expr(otherwise),
             ]),
             ExprKind::If {
-                cond,
-                then,
+                branches,
                 otherwise,
-            } => {
-                let mut parts = vec![
-                    text("if ("),
-                    self.expr(cond),
-                    text(") "),
-                    self.block(then, false),
-                ];
-                if let Some(otherwise) = otherwise {
-                    // An unbraced branch ends at its line; `else` may start the next.
-                    parts.push(if then.braced { text(" ") } else { Doc::Line });
-                    parts.push(text("else "));
-                    parts.push(match otherwise.as_ref() {
-                        Else::Block(block) => self.block(block, false),
-                        Else::If(chained) => self.expr(chained),
-                    });
-                }
-                group(concat(parts))
-            }
+            } => self.if_chain(branches, otherwise.as_ref()),
             ExprKind::Paren(inner) => concat(vec![text("("), self.expr(inner), text(")")]),
         }
     }
 
-    /// `a && b && c` breaks after each operator when too long (the outermost
-    /// operator first); ranges are tight; every other operator has a space on
-    /// each side.
-    fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> Doc {
-        if matches!(op, BinaryOp::Range | BinaryOp::RangeExclusive) {
-            return concat(vec![self.expr(lhs), text(op.symbol()), self.expr(rhs)]);
+    /// `if (c) a else if (d) b else e`. Each `else if` is a group nested in the
+    /// one before, as if it were the `else` branch's `if`; past
+    /// [`NESTED_ELSE_IFS`] links the rest of a chain is one group, so that the
+    /// document stays shallow however long the chain.
+    fn if_chain(&mut self, branches: &[IfBranch], otherwise: Option<&Block>) -> Doc {
+        // Each entry: the head `if (c) block` and whether its block was braced.
+        let mut heads = Vec::with_capacity(branches.len());
+        for branch in branches {
+            let head = concat(vec![
+                text("if ("),
+                self.expr(&branch.cond),
+                text(") "),
+                self.block(&branch.then, false),
+            ]);
+            heads.push((head, branch.then.braced));
         }
-        // Left-nested chains of one precedence: (a + b) - c.
-        let mut operands = vec![(op, rhs)];
-        let mut first = lhs;
-        while let ExprKind::Binary {
-            op: inner,
-            lhs: l,
-            rhs: r,
-        } = &first.kind
-        {
-            if precedence(*inner) != precedence(op)
-                || op == BinaryOp::Elvis
-                || self.verbatim_contains(first)
-            {
-                break;
+        let tail = otherwise.map(|block| self.block(block, false));
+        let else_sep = |braced: bool| {
+            // An unbraced branch ends at its line; `else` may start the next.
+            concat(vec![
+                if braced { text(" ") } else { Doc::Line },
+                text("else "),
+            ])
+        };
+        // The flat part: links from NESTED_ELSE_IFS on, in one group.
+        let split = heads.len().min(NESTED_ELSE_IFS);
+        let flat_heads = heads.split_off(split);
+        let mut rest: Option<Doc> = None;
+        if !flat_heads.is_empty() {
+            let mut parts = Vec::new();
+            let mut braced = true;
+            for (index, (head, head_braced)) in flat_heads.into_iter().enumerate() {
+                if index > 0 {
+                    parts.push(else_sep(braced));
+                }
+                parts.push(head);
+                braced = head_braced;
             }
-            operands.push((*inner, r));
-            first = l;
+            if let Some(tail) = tail {
+                parts.push(else_sep(braced));
+                parts.push(tail);
+            }
+            rest = Some(group(concat(parts)));
+        } else if let Some(tail) = tail {
+            rest = Some(tail);
         }
-        operands.reverse();
-        let head = self.expr(first);
-        let mut rest = Vec::new();
-        for (op, operand) in operands {
-            rest.push(text(format!(" {}", op.symbol())));
-            rest.push(Doc::Line);
-            rest.push(self.expr(operand));
+        for (head, braced) in heads.into_iter().rev() {
+            let mut parts = vec![head];
+            if let Some(r) = rest.take() {
+                parts.push(else_sep(braced));
+                parts.push(r);
+            }
+            rest = Some(group(concat(parts)));
         }
-        group(concat(vec![head, indent(concat(rest))]))
+        rest.unwrap_or_else(|| text(""))
     }
 
-    fn verbatim_contains(&self, expr: &Expr) -> bool {
-        self.verbatim.contains(&(expr.span.start, expr.span.end))
+    /// An operator chain: `a && b && c` breaks after each operator when too long;
+    /// ranges are tight; every other operator has a space on each side. A prefix
+    /// an earlier pass found a misplaced comment in is printed as written.
+    fn chain(&mut self, first: &Expr, links: &[Link]) -> Doc {
+        let mut start = 0;
+        let mut head = None;
+        for index in (0..links.len().saturating_sub(1)).rev() {
+            if let Some(doc) = self.as_written(chain_prefix_span(first, links, index)) {
+                head = Some(doc);
+                start = index + 1;
+                break;
+            }
+        }
+        let head = match head {
+            Some(doc) => doc,
+            None => self.expr(first),
+        };
+        let links = links.get(start..).unwrap_or(&[]);
+        if links
+            .first()
+            .is_some_and(|l| matches!(l.op, BinaryOp::Range | BinaryOp::RangeExclusive))
+        {
+            let mut parts = vec![head];
+            for link in links {
+                parts.push(text(link.op.symbol()));
+                parts.push(self.expr(&link.rhs));
+            }
+            return concat(parts);
+        }
+        let mut rest = Vec::new();
+        for link in links {
+            rest.push(text(format!(" {}", link.op.symbol())));
+            rest.push(Doc::Line);
+            rest.push(self.expr(&link.rhs));
+        }
+        group(concat(vec![head, indent(concat(rest))]))
     }
 
     /// `(a, b: c)`, whose `(` is the next token after `pos` and whose `)` is
@@ -292,16 +329,5 @@ impl Printer<'_> {
     }
 }
 
-/// Operators of one level chain and break together.
-fn precedence(op: BinaryOp) -> u8 {
-    match op {
-        BinaryOp::Elvis => 1,
-        BinaryOp::Or => 2,
-        BinaryOp::And => 3,
-        BinaryOp::Eq | BinaryOp::Ne => 4,
-        BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::In => 5,
-        BinaryOp::Range | BinaryOp::RangeExclusive => 6,
-        BinaryOp::Add | BinaryOp::Sub => 7,
-        BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => 8,
-    }
-}
+/// `else if` links printed as nested groups; the rest of a longer chain is one.
+const NESTED_ELSE_IFS: usize = 16;

@@ -6,7 +6,9 @@ use super::Checker;
 use crate::scope::DeclKind;
 use crate::types::{DeclKey, Type};
 use cosmos_diagnostics::{Code, Span, words};
-use cosmos_syntax::ast::{BinaryOp, Else, Expr, ExprKind, StrPart, UnaryOp};
+use cosmos_syntax::ast::{
+    BinaryOp, Block, Expr, ExprKind, IfBranch, Link, StrPart, UnaryOp, chain_prefix_span,
+};
 
 /// A name or qualified name that denotes a declaration rather than a value.
 #[derive(Debug, Clone)]
@@ -117,9 +119,7 @@ impl Checker<'_> {
             } => self.check_call(expr, callee, args, closure.as_ref(), expected),
             ExprKind::Index { receiver, index } => self.check_index(receiver, index),
             ExprKind::Unary { op, operand } => self.check_unary(*op, operand, expr.span),
-            ExprKind::Binary { op, lhs, rhs } => {
-                self.check_binary(*op, lhs, rhs, expected, expr.span)
-            }
+            ExprKind::Chain { first, links } => self.check_chain(first, links, expected),
             ExprKind::Ternary {
                 cond,
                 then,
@@ -137,10 +137,9 @@ impl Checker<'_> {
                 self.join_branches(&a, &b, expected, expr.span)
             }
             ExprKind::If {
-                cond,
-                then,
+                branches,
                 otherwise,
-            } => self.check_if(cond, then, otherwise.as_deref(), expected, true, expr.span),
+            } => self.check_if(branches, otherwise.as_ref(), expected, true, expr.span),
         }
     }
 
@@ -208,50 +207,77 @@ impl Checker<'_> {
         }
     }
 
+    /// Checks `if (c₀) b₀ else if (c₁) b₁ … else e` in one pass over its branches,
+    /// as if each `else if` were an `if` nested in the `else` before it: each
+    /// condition and branch sees the narrowing of the conditions before it having
+    /// been false, and the branch types are joined from the last one outwards.
     pub(crate) fn check_if(
         &mut self,
-        cond: &Expr,
-        then: &cosmos_syntax::ast::Block,
-        otherwise: Option<&Else>,
+        branches: &[IfBranch],
+        otherwise: Option<&Block>,
         expected: Option<&Type>,
         want_value: bool,
         span: Span,
     ) -> Type {
-        self.check_condition(cond);
-        let narrowing = self.narrowing(cond);
-        let saved = self.narrowed.clone();
-        self.assume(&narrowing.when_true);
         let want = want_value && otherwise.is_some();
-        let a = self.check_block(then, want, expected);
-        self.narrowed = saved.clone();
-        self.assume(&narrowing.when_false);
-        let b = match otherwise {
+        let saved = self.narrowed.clone();
+        let mut head_narrowing = None;
+        let mut types = Vec::with_capacity(branches.len());
+        for branch in branches {
+            self.check_condition(&branch.cond);
+            let narrowing = self.narrowing(&branch.cond);
+            let before = self.narrowed.clone();
+            self.assume(&narrowing.when_true);
+            types.push(self.check_block(&branch.then, want, expected));
+            self.narrowed = before;
+            self.assume(&narrowing.when_false);
+            head_narrowing.get_or_insert(narrowing);
+        }
+        let mut rest = match otherwise {
             None => Type::Unit,
-            Some(Else::Block(block)) => self.check_block(block, want, expected),
-            Some(Else::If(e)) => match &e.kind {
-                ExprKind::If {
-                    cond,
-                    then,
-                    otherwise,
-                } => self.check_if(cond, then, otherwise.as_deref(), expected, want, e.span),
-                _ => self.check_expr(e, expected),
-            },
+            Some(block) => self.check_block(block, want, expected),
         };
         self.narrowed = saved;
+        // Join from the innermost `else if` outwards; each joins over the span from
+        // its `if` to the end of the whole chain.
+        let mut head = Type::Unit;
+        for (index, (branch, a)) in branches.iter().zip(types).enumerate().rev() {
+            if index == 0 {
+                head = a;
+                break;
+            }
+            let at = Span::new(branch.span.start, span.end);
+            rest = self.join_if(&a, &rest, expected, want, at);
+        }
+        let Some(narrowing) = head_narrowing else {
+            return rest;
+        };
         // A branch that cannot complete leaves the other branch's narrowing in force.
-        match (a == Type::Never, b == Type::Never) {
+        match (head == Type::Never, rest == Type::Never) {
             (true, false) => self.assume(&narrowing.when_false),
             (false, true) => self.assume(&narrowing.when_true),
             _ => {}
         }
+        self.join_if(&head, &rest, expected, want, span)
+    }
+
+    /// The type of `if (c) a else b` from its branches' types.
+    fn join_if(
+        &mut self,
+        a: &Type,
+        b: &Type,
+        expected: Option<&Type>,
+        want: bool,
+        span: Span,
+    ) -> Type {
         if !want {
-            return if a == Type::Never && b == Type::Never {
+            return if *a == Type::Never && *b == Type::Never {
                 Type::Never
             } else {
                 Type::Unit
             };
         }
-        self.join_branches(&a, &b, expected, span)
+        self.join_branches(a, b, expected, span)
     }
 }
 
@@ -295,32 +321,19 @@ impl Checker<'_> {
         }
     }
 
-    fn check_binary(
-        &mut self,
-        op: BinaryOp,
-        lhs: &Expr,
-        rhs: &Expr,
-        expected: Option<&Type>,
-        span: Span,
-    ) -> Type {
-        match op {
-            BinaryOp::And | BinaryOp::Or => {
-                self.check_condition(lhs);
-                let narrowing = self.narrowing(lhs);
-                let saved = self.narrowed.clone();
-                let proven = if op == BinaryOp::And {
-                    narrowing.when_true
-                } else {
-                    narrowing.when_false
-                };
-                self.assume(&proven);
-                self.check_condition(rhs);
-                self.narrowed = saved;
-                return Type::Bool;
-            }
-            BinaryOp::Elvis => {
+    /// Checks an operator chain left to right, recording the type of each prefix
+    /// (`a + b` of `a + b + c`) by its span, as a nested tree would have been.
+    fn check_chain(&mut self, first: &Expr, links: &[Link], expected: Option<&Type>) -> Type {
+        match links {
+            [
+                Link {
+                    op: BinaryOp::Elvis,
+                    rhs,
+                },
+            ] => {
+                let span = first.span.to(rhs.span);
                 let left =
-                    self.check_expr(lhs, expected.map(|t| Type::optional(t.clone())).as_ref());
+                    self.check_expr(first, expected.map(|t| Type::optional(t.clone())).as_ref());
                 let inner = left.non_null();
                 let right = match expected {
                     Some(t) => self.check_expr(rhs, Some(t)),
@@ -328,15 +341,59 @@ impl Checker<'_> {
                 };
                 return self.join_branches(&inner, &right, expected, span);
             }
+            [
+                Link {
+                    op: BinaryOp::And | BinaryOp::Or,
+                    ..
+                },
+                ..,
+            ] => {
+                return self.check_logical_chain(first, links);
+            }
             _ => {}
         }
-        let (l, r) = if matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
-            let l = self.check_expr(lhs, None);
-            let r = self.check_expr(rhs, Some(&l));
-            (l, r)
-        } else {
-            (self.check_expr(lhs, None), self.check_expr(rhs, None))
-        };
+        let mut l = self.check_expr(first, None);
+        for (index, link) in links.iter().enumerate() {
+            let span = chain_prefix_span(first, links, index);
+            let r = if matches!(link.op, BinaryOp::Eq | BinaryOp::Ne) {
+                self.check_expr(&link.rhs, Some(&l))
+            } else {
+                self.check_expr(&link.rhs, None)
+            };
+            l = self.check_binary(link.op, l, r, &link.rhs, span);
+            if index + 1 < links.len() {
+                self.out.types.push((span, l.clone()));
+            }
+        }
+        l
+    }
+
+    /// `a && b && c` or `a || b || c`: every operand is a condition, checked with
+    /// what the operands before it proved.
+    fn check_logical_chain(&mut self, first: &Expr, links: &[Link]) -> Type {
+        self.check_condition(first);
+        let mut proven = self.narrowing(first);
+        let saved = self.narrowed.clone();
+        for (index, link) in links.iter().enumerate() {
+            let and = link.op == BinaryOp::And;
+            self.assume(if and {
+                &proven.when_true
+            } else {
+                &proven.when_false
+            });
+            self.check_condition(&link.rhs);
+            self.narrowed = saved.clone();
+            if index + 1 < links.len() {
+                let span = chain_prefix_span(first, links, index);
+                self.out.types.push((span, Type::Bool));
+                proven = proven.link(link.op, self.narrowing(&link.rhs));
+            }
+        }
+        Type::Bool
+    }
+
+    /// The type of `l op r` for operands already checked.
+    fn check_binary(&mut self, op: BinaryOp, l: Type, r: Type, rhs: &Expr, span: Span) -> Type {
         if l.is_bottom() || r.is_bottom() {
             return match op {
                 BinaryOp::Eq

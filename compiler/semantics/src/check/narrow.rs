@@ -2,7 +2,7 @@
 //! proves non-null when it is true, and when it is false.
 
 use super::Checker;
-use cosmos_syntax::ast::{BinaryOp, Expr, ExprKind, UnaryOp};
+use cosmos_syntax::ast::{BinaryOp, Expr, ExprKind, Link, UnaryOp};
 
 /// A local, parameter, input or fact followed by field names: `a.b.c`.
 pub type Path = Vec<String>;
@@ -91,43 +91,67 @@ impl Checker<'_> {
                 op: UnaryOp::Not,
                 operand,
             } => self.narrowing(operand).swap(),
-            ExprKind::Binary { op, lhs, rhs } => match op {
-                BinaryOp::Ne | BinaryOp::Eq => {
-                    let path = match (&lhs.kind, &rhs.kind) {
-                        (_, ExprKind::Null) => self.path_of(lhs),
-                        (ExprKind::Null, _) => self.path_of(rhs),
-                        _ => None,
-                    };
-                    let Some(path) = path else {
-                        return Narrowing::default();
-                    };
-                    let narrowing = Narrowing {
-                        when_true: vec![path],
-                        when_false: Vec::new(),
-                    };
-                    if *op == BinaryOp::Ne {
-                        narrowing
-                    } else {
-                        narrowing.swap()
+            // `a == null` and `a != null`: one link.
+            ExprKind::Chain { first, links } if links.len() == 1 => {
+                let Some(Link { op, rhs }) = links.first() else {
+                    return Narrowing::default();
+                };
+                match op {
+                    BinaryOp::Ne | BinaryOp::Eq => {
+                        let path = match (&first.kind, &rhs.kind) {
+                            (_, ExprKind::Null) => self.path_of(first),
+                            (ExprKind::Null, _) => self.path_of(rhs),
+                            _ => None,
+                        };
+                        let Some(path) = path else {
+                            return Narrowing::default();
+                        };
+                        let narrowing = Narrowing {
+                            when_true: vec![path],
+                            when_false: Vec::new(),
+                        };
+                        if *op == BinaryOp::Ne {
+                            narrowing
+                        } else {
+                            narrowing.swap()
+                        }
                     }
+                    BinaryOp::And | BinaryOp::Or => self.chain_narrowing(first, links),
+                    _ => Narrowing::default(),
                 }
-                BinaryOp::And => {
-                    let (l, r) = (self.narrowing(lhs), self.narrowing(rhs));
-                    Narrowing {
-                        when_true: union(l.when_true, r.when_true),
-                        when_false: intersect(&l.when_false, &r.when_false),
-                    }
-                }
-                BinaryOp::Or => {
-                    let (l, r) = (self.narrowing(lhs), self.narrowing(rhs));
-                    Narrowing {
-                        when_true: intersect(&l.when_true, &r.when_true),
-                        when_false: union(l.when_false, r.when_false),
-                    }
-                }
-                _ => Narrowing::default(),
-            },
+            }
+            ExprKind::Chain { first, links } => self.chain_narrowing(first, links),
             _ => Narrowing::default(),
+        }
+    }
+
+    /// What an `&&` or `||` chain proves, folded left to right over its links.
+    fn chain_narrowing(&self, first: &Expr, links: &[Link]) -> Narrowing {
+        let mut acc = self.narrowing(first);
+        for link in links {
+            if !matches!(link.op, BinaryOp::And | BinaryOp::Or) {
+                return Narrowing::default();
+            }
+            acc = acc.link(link.op, self.narrowing(&link.rhs));
+        }
+        acc
+    }
+}
+
+impl Narrowing {
+    /// What `self && r` (or, for any other `op`, `self || r`) proves, where `self`
+    /// is what the left operand proves and `r` what the right one does.
+    pub(crate) fn link(self, op: BinaryOp, r: Narrowing) -> Narrowing {
+        if op == BinaryOp::And {
+            Narrowing {
+                when_true: union(self.when_true, r.when_true),
+                when_false: intersect(&self.when_false, &r.when_false),
+            }
+        } else {
+            Narrowing {
+                when_true: intersect(&self.when_true, &r.when_true),
+                when_false: union(self.when_false, r.when_false),
+            }
         }
     }
 }

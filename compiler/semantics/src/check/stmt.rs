@@ -4,7 +4,7 @@
 use super::{BodyKind, Checker, LocalKind, NameRef, Path};
 use crate::types::Type;
 use cosmos_diagnostics::{Code, Span, words};
-use cosmos_syntax::ast::{AssignOp, Block, Else, Expr, ExprKind, Stmt, StmtKind};
+use cosmos_syntax::ast::{AssignOp, Block, Expr, ExprKind, Stmt, StmtKind};
 
 impl Checker<'_> {
     /// Checks a block; with `want_value`, its last expression is its value and a block
@@ -25,11 +25,10 @@ impl Checker<'_> {
                 match &stmt.kind {
                     StmtKind::Expr(e) => match &e.kind {
                         ExprKind::If {
-                            cond,
-                            then,
+                            branches,
                             otherwise,
                         } if otherwise.is_none() => {
-                            self.check_if(cond, then, None, expected, false, e.span);
+                            self.check_if(branches, None, expected, false, e.span);
                             self.error(
                                 Code::MISSING_VALUE,
                                 e.span,
@@ -213,10 +212,9 @@ impl Checker<'_> {
             }
             StmtKind::Expr(e) => match &e.kind {
                 ExprKind::If {
-                    cond,
-                    then,
+                    branches,
                     otherwise,
-                } => self.check_if(cond, then, otherwise.as_deref(), None, false, e.span),
+                } => self.check_if(branches, otherwise.as_ref(), None, false, e.span),
                 _ => {
                     let ty = self.check_expr(e, None);
                     if ty == Type::Never {
@@ -492,13 +490,14 @@ fn collect_block(block: &Block, out: &mut Vec<Path>) {
 fn collect_expr(expr: &Expr, out: &mut Vec<Path>) {
     match &expr.kind {
         ExprKind::If {
-            then, otherwise, ..
+            branches,
+            otherwise,
         } => {
-            collect_block(then, out);
-            match otherwise.as_deref() {
-                Some(Else::Block(b)) => collect_block(b, out),
-                Some(Else::If(e)) => collect_expr(e, out),
-                None => {}
+            for branch in branches {
+                collect_block(&branch.then, out);
+            }
+            if let Some(b) = otherwise {
+                collect_block(b, out);
             }
         }
         ExprKind::Call {

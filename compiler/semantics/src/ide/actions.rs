@@ -66,12 +66,9 @@ fn null_guard(module: &Module, file: FileId, at: Span, path: &str) -> Option<Cod
             // `a || b` keeps its meaning only in parentheses after the guard.
             let edits = match &first.kind {
                 StmtKind::Expr(Expr {
-                    kind:
-                        ExprKind::Binary {
-                            op: BinaryOp::Or, ..
-                        },
+                    kind: ExprKind::Chain { links, .. },
                     ..
-                }) => vec![
+                }) if links.first().is_some_and(|l| l.op == BinaryOp::Or) => vec![
                     (file, start, format!("{guard}(")),
                     (
                         file,

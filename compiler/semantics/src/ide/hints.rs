@@ -7,7 +7,7 @@ use crate::body::{BodySyntax, bodies, body_base, body_syntax};
 use crate::check::BodyKind;
 use crate::db::{Db, SourceFile, parse};
 use cosmos_diagnostics::Span;
-use cosmos_syntax::ast::{Block, Else, Expr, ExprKind, Stmt, StmtKind, TestStmtKind};
+use cosmos_syntax::ast::{Block, Expr, ExprKind, Stmt, StmtKind, TestStmtKind};
 
 /// A type shown in the text at `offset`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,13 +46,14 @@ fn stmt_lets(stmt: &Stmt, out: &mut Vec<(Span, Span)>) {
 fn expr_lets(expr: &Expr, out: &mut Vec<(Span, Span)>) {
     match &expr.kind {
         ExprKind::If {
-            then, otherwise, ..
+            branches,
+            otherwise,
         } => {
-            untyped_lets(then, out);
-            match otherwise.as_deref() {
-                Some(Else::Block(b)) => untyped_lets(b, out),
-                Some(Else::If(e)) => expr_lets(e, out),
-                None => {}
+            for branch in branches {
+                untyped_lets(&branch.then, out);
+            }
+            if let Some(b) = otherwise {
+                untyped_lets(b, out);
             }
         }
         ExprKind::Call { args, closure, .. } => {

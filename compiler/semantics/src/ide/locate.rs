@@ -10,7 +10,7 @@ use crate::scope::{Symbol, declarations, module_scope};
 use crate::types::{DeclKey, Type};
 use cosmos_diagnostics::Span;
 use cosmos_syntax::ast::{
-    Arg, Block, ClauseKind, Else, Expr, ExprKind, Field, Ident, Import, Item, ItemKind, MapKey,
+    Arg, Block, ClauseKind, Expr, ExprKind, Field, Ident, Import, Item, ItemKind, MapKey,
     MemberKind, Module, Rule, StmtKind, StrPart, TestStmtKind, TypeRef, TypeRefKind, Variant,
     Workflow,
 };
@@ -422,9 +422,11 @@ impl<'a> Walker<'a> {
                 self.expr(index);
             }
             ExprKind::Unary { operand, .. } => self.expr(operand),
-            ExprKind::Binary { lhs, rhs, .. } => {
-                self.expr(lhs);
-                self.expr(rhs);
+            ExprKind::Chain { first, links } => {
+                self.expr(first);
+                for link in links {
+                    self.expr(&link.rhs);
+                }
             }
             ExprKind::Ternary {
                 cond,
@@ -436,16 +438,15 @@ impl<'a> Walker<'a> {
                 self.expr(otherwise);
             }
             ExprKind::If {
-                cond,
-                then,
+                branches,
                 otherwise,
             } => {
-                self.expr(cond);
-                self.block(then);
-                match otherwise.as_deref() {
-                    Some(Else::Block(b)) => self.block(b),
-                    Some(Else::If(e)) => self.expr(e),
-                    None => {}
+                for branch in branches {
+                    self.expr(&branch.cond);
+                    self.block(&branch.then);
+                }
+                if let Some(b) = otherwise {
+                    self.block(b);
                 }
             }
             ExprKind::Paren(inner) => self.expr(inner),

@@ -1,9 +1,7 @@
 //! Declarations as people read them in a hover (from the text as written), and small
 //! walks over expressions.
 
-use cosmos_syntax::ast::{
-    Block, Else, Expr, ExprKind, Item, ItemKind, MapKey, Stmt, StmtKind, StrPart,
-};
+use cosmos_syntax::ast::{Block, Expr, ExprKind, Item, ItemKind, MapKey, Stmt, StmtKind, StrPart};
 
 fn slice(text: &str, start: u32, end: u32) -> &str {
     text.get(start as usize..end as usize).unwrap_or_default()
@@ -84,9 +82,11 @@ pub(super) fn children(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             f(index);
         }
         ExprKind::Unary { operand, .. } => f(operand),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            f(lhs);
-            f(rhs);
+        ExprKind::Chain { first, links } => {
+            f(first);
+            for link in links {
+                f(&link.rhs);
+            }
         }
         ExprKind::Ternary {
             cond,
@@ -98,16 +98,15 @@ pub(super) fn children(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             f(otherwise);
         }
         ExprKind::If {
-            cond,
-            then,
+            branches,
             otherwise,
         } => {
-            f(cond);
-            block_exprs(then, f);
-            match otherwise.as_deref() {
-                Some(Else::Block(b)) => block_exprs(b, f),
-                Some(Else::If(e)) => f(e),
-                None => {}
+            for branch in branches {
+                f(&branch.cond);
+                block_exprs(&branch.then, f);
+            }
+            if let Some(b) = otherwise {
+                block_exprs(b, f);
             }
         }
         ExprKind::Paren(inner) => f(inner),

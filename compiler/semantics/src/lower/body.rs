@@ -250,34 +250,11 @@ impl<'l, 'db> BodyLower<'l, 'db> {
             },
             StmtKind::Expr(e) => {
                 if let ExprKind::If {
-                    cond,
-                    then,
+                    branches,
                     otherwise,
                 } = &e.kind
                 {
-                    let cond = self.expr(cond)?;
-                    let then = self.block(then, false)?;
-                    let otherwise = match otherwise.as_deref() {
-                        None => ir::Block::default(),
-                        Some(ast::Else::Block(b)) => self.block(b, false)?,
-                        Some(ast::Else::If(e)) => {
-                            let mut stmts = Vec::new();
-                            self.stmt(
-                                &ast::Stmt {
-                                    kind: StmtKind::Expr(e.clone()),
-                                    span: e.span,
-                                },
-                                &mut stmts,
-                            )?;
-                            ir::Block { stmts, value: None }
-                        }
-                    };
-                    out.push(ir::Stmt::If {
-                        cond,
-                        then,
-                        otherwise,
-                    });
-                    return Ok(());
+                    return self.if_chain_stmt(branches, otherwise.as_ref(), out);
                 }
                 if let Some(effect) = self.effect(e)? {
                     out.push(effect);
@@ -365,18 +342,14 @@ impl<'l, 'db> BodyLower<'l, 'db> {
         }
         match &e.kind {
             ExprKind::Paren(inner) => return self.read_type(inner),
-            // The checker records an `else if` chain's type only at its head.
+            // A constant's `if`, which the checker typed only as a whole.
             ExprKind::If {
-                then,
-                otherwise: Some(otherwise),
-                ..
+                branches,
+                otherwise,
             } => {
-                let a = self.block_type(then)?;
-                let b = match &**otherwise {
-                    ast::Else::Block(block) => self.block_type(block)?,
-                    ast::Else::If(x) => self.read_type(x)?,
-                };
-                return Ok(a.join(&b).unwrap_or(a));
+                if let Some(t) = self.if_type(branches, otherwise.as_ref())? {
+                    return Ok(t);
+                }
             }
             _ => {}
         }
@@ -390,7 +363,7 @@ impl<'l, 'db> BodyLower<'l, 'db> {
     }
 
     /// The type of a block's value: its last expression's.
-    fn block_type(&self, block: &ast::Block) -> Lowered<Type> {
+    pub(super) fn block_type(&self, block: &ast::Block) -> Lowered<Type> {
         match block.stmts.last().map(|s| &s.kind) {
             Some(StmtKind::Expr(e)) => self.read_type(e),
             _ => Ok(Type::Never),

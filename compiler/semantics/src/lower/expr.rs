@@ -125,31 +125,35 @@ impl BodyLower<'_, '_> {
             ExprKind::Unary {
                 op: UnaryOp::Not, ..
             } => Type::Bool,
-            ExprKind::Binary { op, lhs, rhs } => {
-                let (l, r) = (self.constant_type(lhs)?, self.constant_type(rhs)?);
-                match (op, &l, &r) {
-                    (BinaryOp::Range | BinaryOp::RangeExclusive, _, _) => Type::list(Type::Int),
-                    (
-                        BinaryOp::Eq
-                        | BinaryOp::Ne
-                        | BinaryOp::Lt
-                        | BinaryOp::Le
-                        | BinaryOp::Gt
-                        | BinaryOp::Ge
-                        | BinaryOp::And
-                        | BinaryOp::Or,
-                        _,
-                        _,
-                    ) => Type::Bool,
-                    (_, Type::Int, Type::Int) => Type::Int,
-                    (_, Type::Float, Type::Int | Type::Float) | (_, Type::Int, Type::Float) => {
-                        Type::Float
-                    }
-                    (_, Type::String, _) => Type::String,
-                    (_, Type::Duration, _) | (_, Type::Int, Type::Duration) => Type::Duration,
-                    (_, Type::List(_), _) | (_, Type::Map(..), _) => l.join(&r)?,
-                    _ => return None,
+            ExprKind::Chain { first, links } => {
+                let mut l = self.constant_type(first)?;
+                for link in links {
+                    let r = self.constant_type(&link.rhs)?;
+                    l = match (link.op, &l, &r) {
+                        (BinaryOp::Range | BinaryOp::RangeExclusive, _, _) => Type::list(Type::Int),
+                        (
+                            BinaryOp::Eq
+                            | BinaryOp::Ne
+                            | BinaryOp::Lt
+                            | BinaryOp::Le
+                            | BinaryOp::Gt
+                            | BinaryOp::Ge
+                            | BinaryOp::And
+                            | BinaryOp::Or,
+                            _,
+                            _,
+                        ) => Type::Bool,
+                        (_, Type::Int, Type::Int) => Type::Int,
+                        (_, Type::Float, Type::Int | Type::Float) | (_, Type::Int, Type::Float) => {
+                            Type::Float
+                        }
+                        (_, Type::String, _) => Type::String,
+                        (_, Type::Duration, _) | (_, Type::Int, Type::Duration) => Type::Duration,
+                        (_, Type::List(_), _) | (_, Type::Map(..), _) => l.join(&r)?,
+                        _ => return None,
+                    };
                 }
+                l
             }
             _ => return None,
         })
@@ -167,10 +171,10 @@ impl BodyLower<'_, '_> {
     fn expr_kind(&mut self, expr: &ast::Expr) -> Lowered<ir::Expr> {
         match &expr.kind {
             ExprKind::Paren(inner) => self.expr(inner),
-            ExprKind::Binary { op, lhs, rhs } => {
+            ExprKind::Chain { first, links } => {
                 let ty = self.read_type(expr)?;
                 let ir_ty = self.ir_ty(expr.span, &ty)?;
-                self.binary(*op, lhs, rhs, ir_ty, expr.span)
+                self.chain(first, links, ir_ty)
             }
             ExprKind::Call {
                 callee,
@@ -351,7 +355,7 @@ impl BodyLower<'_, '_> {
                     ir_ty,
                 )
             }
-            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, ir_ty, expr.span)?,
+            ExprKind::Chain { first, links } => self.chain(first, links, ir_ty)?,
             ExprKind::Ternary {
                 cond,
                 then,
@@ -370,31 +374,14 @@ impl BodyLower<'_, '_> {
                 )
             }
             ExprKind::If {
-                cond,
-                then,
+                branches,
                 otherwise,
-            } => {
-                let cond = self.expr(cond)?;
-                let then = self.block(then, true)?;
-                let otherwise = match otherwise.as_deref() {
-                    Some(ast::Else::Block(blk)) => self.block(blk, true)?,
-                    Some(ast::Else::If(x)) => ir::Block {
-                        stmts: Vec::new(),
-                        value: Some(Box::new(self.expr(x)?)),
-                    },
-                    None => {
-                        return self.unsupported(expr.span, "an `if` without `else` as a value");
-                    }
-                };
-                e(
-                    ir::ExprKind::If {
-                        cond: b(cond),
-                        then: Box::new(then),
-                        otherwise: Box::new(otherwise),
-                    },
-                    ir_ty,
-                )
-            }
+            } => match otherwise {
+                Some(otherwise) => self.if_chain_value(branches, otherwise, ir_ty)?,
+                None => {
+                    return self.unsupported(expr.span, "an `if` without `else` as a value");
+                }
+            },
         })
     }
 
@@ -438,17 +425,16 @@ impl BodyLower<'_, '_> {
 }
 
 impl BodyLower<'_, '_> {
-    fn binary(
+    /// `l op r`, its operands lowered, at `span` (the operator's whole expression).
+    pub(super) fn binary(
         &mut self,
         op: BinaryOp,
-        lhs: &ast::Expr,
-        rhs: &ast::Expr,
+        l: ir::Expr,
+        r: ir::Expr,
         ty: ir::Ty,
         span: Span,
     ) -> Lowered<ir::Expr> {
         let at = self.span(span);
-        let l = self.expr(lhs)?;
-        let r = self.expr(rhs)?;
         Ok(match op {
             BinaryOp::And => e(ir::ExprKind::And(b(l), b(r)), ir::Ty::Bool),
             BinaryOp::Or => e(ir::ExprKind::Or(b(l), b(r)), ir::Ty::Bool),

@@ -395,13 +395,24 @@ fn parts<'e>(cx: &TestCx<'_>, e: &'e ast::Expr, out: &mut Vec<(usize, &'e ast::E
         | ExprKind::Str(_)
         | ExprKind::Duration { .. } => {}
         ExprKind::Paren(inner) => parts(cx, inner, out),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            let from = at(lhs.span.end);
-            let gap = cx.text.get(from..at(rhs.span.start)).unwrap_or_default();
-            let skip = gap.len() - gap.trim_start().len();
-            parts(cx, lhs, out);
-            out.push((from + skip, e));
-            parts(cx, rhs, out);
+        // A chain's value goes under its last operator; the values of its
+        // prefixes are not shown.
+        ExprKind::Chain { first, links } => {
+            parts(cx, first, out);
+            let mut before = first.span.end;
+            for (index, link) in links.iter().enumerate() {
+                if index + 1 == links.len() {
+                    let from = at(before);
+                    let gap = cx
+                        .text
+                        .get(from..at(link.rhs.span.start))
+                        .unwrap_or_default();
+                    let skip = gap.len() - gap.trim_start().len();
+                    out.push((from + skip, e));
+                }
+                parts(cx, &link.rhs, out);
+                before = link.rhs.span.end;
+            }
         }
         ExprKind::Unary { operand, .. } => {
             out.push((at(e.span.start), e));

@@ -290,9 +290,11 @@ impl Shift for Expr {
                 index.visit_spans(f);
             }
             ExprKind::Unary { operand, .. } => operand.visit_spans(f),
-            ExprKind::Binary { lhs, rhs, .. } => {
-                lhs.visit_spans(f);
-                rhs.visit_spans(f);
+            ExprKind::Chain { first, links } => {
+                first.visit_spans(f);
+                for link in links {
+                    link.rhs.visit_spans(f);
+                }
             }
             ExprKind::Ternary {
                 cond,
@@ -304,18 +306,15 @@ impl Shift for Expr {
                 otherwise.visit_spans(f);
             }
             ExprKind::If {
-                cond,
-                then,
+                branches,
                 otherwise,
             } => {
-                cond.visit_spans(f);
-                then.visit_spans(f);
-                if let Some(otherwise) = otherwise {
-                    match &mut **otherwise {
-                        Else::Block(block) => block.visit_spans(f),
-                        Else::If(expr) => expr.visit_spans(f),
-                    }
+                for branch in branches {
+                    branch.cond.visit_spans(f);
+                    branch.then.visit_spans(f);
+                    f(&mut branch.span);
                 }
+                otherwise.visit_spans(f);
             }
             ExprKind::Paren(inner) => inner.visit_spans(f),
         }

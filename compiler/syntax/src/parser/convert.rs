@@ -16,10 +16,12 @@ use crate::ast::*;
 
 pub(crate) type P<'i> = Pair<'i, Rule>;
 
-/// Nodes (expressions, blocks, types) nested deeper than this are not converted.
-/// The scanner already rejects deep brackets; this bounds the rest, such as long
-/// `else if` chains.
-const MAX_DEPTH: u32 = 400;
+/// Nodes (expressions, blocks, types) nested deeper than this are not converted:
+/// the one nesting limit of the language (docs/language.md). Each expression in
+/// brackets, each block, each type argument, each unary operator, each postfix
+/// (`.name`, `(…)`, `[…]`, a closure) and each `?:` or `? :` in a row opens a
+/// level; the links of an operator chain and of an `else if` chain do not.
+pub const MAX_DEPTH: u32 = 200;
 
 /// The converter for one chunk of text that starts at `base` in the file.
 pub(crate) struct Cx<'a> {
@@ -148,16 +150,30 @@ impl<'a> Cx<'a> {
         f: impl FnOnce(&mut Self) -> T,
         fallback: impl FnOnce() -> T,
     ) -> T {
-        if self.depth >= MAX_DEPTH {
+        self.nested_by(span, 1, f, fallback)
+    }
+
+    /// Runs `f` `levels` levels deeper, or reports the nesting and returns
+    /// `fallback`.
+    pub(crate) fn nested_by<T>(
+        &mut self,
+        span: Span,
+        levels: u32,
+        f: impl FnOnce(&mut Self) -> T,
+        fallback: impl FnOnce() -> T,
+    ) -> T {
+        let depth = self.depth.saturating_add(levels);
+        if depth > MAX_DEPTH {
             if !self.too_deep_reported {
                 self.too_deep_reported = true;
                 self.error(SyntaxErrorKind::TooDeeplyNested { limit: MAX_DEPTH }, span);
             }
             return fallback();
         }
-        self.depth += 1;
+        let saved = self.depth;
+        self.depth = depth;
         let value = f(self);
-        self.depth -= 1;
+        self.depth = saved;
         value
     }
 

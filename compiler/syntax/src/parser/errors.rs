@@ -257,6 +257,7 @@ fn rule_words(rule: Rule) -> Option<String> {
         | Rule::entry
         | Rule::empty_map
         | Rule::if_expr
+        | Rule::else_if
         | Rule::int
         | Rule::float
         | Rule::duration

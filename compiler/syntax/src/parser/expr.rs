@@ -74,11 +74,30 @@ fn reduce(operands: &mut Vec<Expr>, op: Op) {
     };
     let span = lhs.span.to(rhs.span);
     let kind = match op {
-        Op::Binary(op) => ExprKind::Binary {
-            op,
-            lhs: Box::new(lhs),
-            rhs: Box::new(rhs),
-        },
+        Op::Binary(op) => {
+            // A left-associative operator extends a chain of its own level on its
+            // left (`a + b` then `- c`); parentheses are a `Paren` node, so a chain
+            // here was never written in brackets.
+            let level = Op::Binary(op).precedence();
+            match lhs.kind {
+                ExprKind::Chain { first, mut links }
+                    if level > 1
+                        && links
+                            .first()
+                            .is_some_and(|l| Op::Binary(l.op).precedence() == level) =>
+                {
+                    links.push(Link { op, rhs });
+                    ExprKind::Chain { first, links }
+                }
+                kind => ExprKind::Chain {
+                    first: Box::new(Expr {
+                        kind,
+                        span: lhs.span,
+                    }),
+                    links: vec![Link { op, rhs }],
+                },
+            }
+        }
         Op::Ternary(then) => ExprKind::Ternary {
             cond: Box::new(lhs),
             then: Box::new(then),
@@ -96,6 +115,22 @@ impl Cx<'_> {
     }
 
     fn binary(&mut self, pair: P<'_>) -> Expr {
+        let span = self.span(&pair);
+        // `?:` and `? :` group to the right, so each one in a row nests the rest
+        // of the row one level deeper: they count towards the nesting limit.
+        let right_nested = pair
+            .clone()
+            .into_inner()
+            .filter(|p| {
+                p.as_rule() == Rule::ternary
+                    || (matches!(p.as_rule(), Rule::bin_op | Rule::lead_op) && p.as_str() == "?:")
+            })
+            .count();
+        let levels = u32::try_from(right_nested).unwrap_or(u32::MAX);
+        self.nested_by(span, levels, |cx| cx.binary_row(pair), || placeholder(span))
+    }
+
+    fn binary_row(&mut self, pair: P<'_>) -> Expr {
         let span = self.span(&pair);
         let mut operands: Vec<Expr> = Vec::new();
         let mut ops: Vec<Op> = Vec::new();
@@ -135,6 +170,14 @@ impl Cx<'_> {
     }
 
     fn term(&mut self, pair: P<'_>) -> Expr {
+        let span = self.span(&pair);
+        // Each prefix operator and each postfix wraps the term once more.
+        let wraps = pair.clone().into_inner().count().saturating_sub(1);
+        let levels = u32::try_from(wraps).unwrap_or(u32::MAX);
+        self.nested_by(span, levels, |cx| cx.term_parts(pair), || placeholder(span))
+    }
+
+    fn term_parts(&mut self, pair: P<'_>) -> Expr {
         let span = self.span(&pair);
         let mut prefixes: Vec<(UnaryOp, Span)> = Vec::new();
         let mut acc: Option<Expr> = None;
@@ -283,22 +326,43 @@ impl Cx<'_> {
         self.nested(
             span,
             |cx| {
-                let mut parts = kids(pair);
+                let mut parts = kids(pair).peekable();
+                let mut branches = Vec::new();
                 let (Some(cond), Some(then)) = (parts.next(), parts.next()) else {
                     return placeholder(span);
                 };
-                let cond = Box::new(cx.expr(cond));
                 let then = cx.branch(then);
-                let otherwise = parts.next().map(|other| {
-                    Box::new(match other.as_rule() {
-                        Rule::if_expr => Else::If(cx.if_expr(other)),
-                        _ => Else::Block(cx.branch(other)),
-                    })
+                branches.push(IfBranch {
+                    cond: cx.expr(cond),
+                    span: span.to(then.span),
+                    then,
                 });
+                while let Some(link) = parts.next_if(|p| p.as_rule() == Rule::else_if) {
+                    let mut if_start = cx.span(&link).start;
+                    let mut rest = Vec::new();
+                    for part in link.into_inner() {
+                        match part.as_rule() {
+                            Rule::kw_if => if_start = cx.span(&part).start,
+                            Rule::kw_else => {}
+                            _ => rest.push(part),
+                        }
+                    }
+                    let mut rest = rest.into_iter();
+                    let (Some(cond), Some(then)) = (rest.next(), rest.next()) else {
+                        continue;
+                    };
+                    let cond = cx.expr(cond);
+                    let then = cx.branch(then);
+                    branches.push(IfBranch {
+                        cond,
+                        span: Span::new(if_start, then.span.end),
+                        then,
+                    });
+                }
+                let otherwise = parts.next().map(|other| cx.branch(other));
                 Expr {
                     kind: ExprKind::If {
-                        cond,
-                        then,
+                        branches,
                         otherwise,
                     },
                     span,

@@ -239,6 +239,13 @@ impl Driver<'_> {
                         .flat_map(|p| p.into_inner())
                         .filter_map(|p| cx.item(p)),
                 );
+                // As in `parse`: a declaration nested too deeply is left out.
+                if self.errors.get(errors_before..).is_some_and(|new| {
+                    new.iter()
+                        .any(|e| matches!(e.kind, SyntaxErrorKind::TooDeeplyNested { .. }))
+                }) {
+                    items.truncate(items_before);
+                }
                 let result = PieceResult::Chunk {
                     items: items.get(items_before..).unwrap_or(&[]).to_vec(),
                     errors: self.errors.get(errors_before..).unwrap_or(&[]).to_vec(),

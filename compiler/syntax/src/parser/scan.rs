@@ -12,8 +12,9 @@ use crate::Span;
 use crate::ast::{Comment, CommentKind};
 
 /// Brackets nested deeper than this are reported instead of parsed, so that neither
-/// pest nor the converter can run out of stack.
-pub(crate) const MAX_NESTING: u32 = 200;
+/// pest nor the converter can run out of stack. It is the language's one nesting
+/// limit; a bracket always opens at least one level of the converter's count.
+pub(crate) const MAX_NESTING: u32 = super::convert::MAX_DEPTH;
 
 const DECL_KEYWORDS: [&str; 7] = [
     "import", "type", "enum", "function", "def", "workflow", "test",

@@ -197,25 +197,36 @@ pub fn sexp(expr: &Expr) -> String {
             };
             format!("({op} {})", sexp(operand))
         }
-        ExprKind::Binary { op, lhs, rhs } => {
-            format!("({} {} {})", op.symbol(), sexp(lhs), sexp(rhs))
-        }
+        // A chain reads as the left-nested tree it stands for.
+        ExprKind::Chain { first, links } => links.iter().fold(sexp(first), |acc, link| {
+            format!("({} {acc} {})", link.op.symbol(), sexp(&link.rhs))
+        }),
         ExprKind::Ternary {
             cond,
             then,
             otherwise,
         } => format!("(? {} {} {})", sexp(cond), sexp(then), sexp(otherwise)),
+        // An `else if` chain reads as the nested `if`s it stands for.
         ExprKind::If {
-            cond,
-            then,
+            branches,
             otherwise,
         } => {
-            let otherwise = match otherwise.as_deref() {
-                None => String::new(),
-                Some(Else::Block(b)) => format!(" else {}", block_sexp(b)),
-                Some(Else::If(e)) => format!(" else {}", sexp(e)),
-            };
-            format!("(if {} {}{otherwise})", sexp(cond), block_sexp(then))
+            let last = otherwise
+                .as_ref()
+                .map(|b| format!(" else {}", block_sexp(b)))
+                .unwrap_or_default();
+            branches.iter().rev().fold(last, |rest, branch| {
+                let nested = format!(
+                    "(if {} {}{rest})",
+                    sexp(&branch.cond),
+                    block_sexp(&branch.then)
+                );
+                if std::ptr::eq(branch, &branches[0]) {
+                    nested
+                } else {
+                    format!(" else {nested}")
+                }
+            })
         }
         ExprKind::Paren(inner) => format!("(paren {})", sexp(inner)),
     }

@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => commands::explain::run(args).map_err(Into::into),
         Command::Fmt(args) => commands::fmt::run(args).map_err(Into::into),
         Command::Test(args) => commands::test::run(args).map_err(Into::into),
-        Command::Lsp => commands::lsp::run().map_err(Into::into),
+        Command::Lsp(_) => commands::lsp::run().map_err(Into::into),
         Command::Run(args) => commands::run::run(args, cli.color).map_err(Into::into),
         Command::Serve(args) => commands::serve::run(args, cli.color).map_err(Into::into),
     };

@@ -414,19 +414,41 @@ fn big_file_session(
         "range": { "start": { "line": lines - 60, "character": 0 }, "end": { "line": lines, "character": 0 } },
     });
     let requests: Vec<(&'static str, &str, Value)> = vec![
-        ("semantic tokens (whole file)", "textDocument/semanticTokens/full", whole.clone()),
-        ("outline (document symbols)", "textDocument/documentSymbol", whole),
-        ("hover", "textDocument/hover", at(in_last("inspection != null"))),
-        ("definition", "textDocument/definition", at(in_last("stage = stage") + 1)),
+        (
+            "semantic tokens (whole file)",
+            "textDocument/semanticTokens/full",
+            whole.clone(),
+        ),
+        (
+            "outline (document symbols)",
+            "textDocument/documentSymbol",
+            whole,
+        ),
+        (
+            "hover",
+            "textDocument/hover",
+            at(in_last("inspection != null")),
+        ),
+        (
+            "definition",
+            "textDocument/definition",
+            at(in_last("stage = stage") + 1),
+        ),
         (
             "completion",
             "textDocument/completion",
             at(in_last("inspection.height") + "inspection.".len()),
         ),
-        ("inlay hints (last 60 lines)", "textDocument/inlayHint", visible),
+        (
+            "inlay hints (last 60 lines)",
+            "textDocument/inlayHint",
+            visible,
+        ),
     ];
-    let mut samples: Vec<(&'static str, Vec<Duration>)> =
-        requests.iter().map(|(name, _, _)| (*name, Vec::new())).collect();
+    let mut samples: Vec<(&'static str, Vec<Duration>)> = requests
+        .iter()
+        .map(|(name, _, _)| (*name, Vec::new()))
+        .collect();
     for round in 0..1 + rounds {
         for (i, (name, method, params)) in requests.iter().enumerate() {
             let (result, time) = client.request(method, params.clone());

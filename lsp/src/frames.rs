@@ -11,7 +11,9 @@
 
 use serde_json::{Value, json};
 use std::io;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt,
+};
 use tokio::sync::mpsc;
 
 /// What was read: a frame's body, or a header block without a usable length.
@@ -70,9 +72,7 @@ pub fn frame(body: &[u8]) -> Vec<u8> {
 
 /// Why a body is not passed on: the JSON-RPC error to answer it with.
 pub fn rejection(body: &[u8]) -> Option<Value> {
-    let error = |code: i64, message: &str| {
-        json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}})
-    };
+    let error = |code: i64, message: &str| json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return Some(error(-32700, "Parse error: the message is not JSON"));
     };
@@ -182,7 +182,10 @@ mod tests {
             read_frame(&mut reader).await.unwrap(),
             Some(Frame::Body(b"{}".to_vec()))
         );
-        assert_eq!(read_frame(&mut reader).await.unwrap(), Some(Frame::BadHeader));
+        assert_eq!(
+            read_frame(&mut reader).await.unwrap(),
+            Some(Frame::BadHeader)
+        );
         assert_eq!(
             read_frame(&mut reader).await.unwrap(),
             Some(Frame::Body(b"null".to_vec()))

@@ -104,9 +104,7 @@ impl LanguageServer for Server {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         #[allow(deprecated)] // `root_uri`: the folder of clients without workspace folders.
         let folders: Vec<Uri> = match &params.workspace_folders {
-            Some(folders) if !folders.is_empty() => {
-                folders.iter().map(|f| f.uri.clone()).collect()
-            }
+            Some(folders) if !folders.is_empty() => folders.iter().map(|f| f.uri.clone()).collect(),
             _ => params.root_uri.iter().cloned().collect(),
         };
         let client = &params.capabilities;
@@ -360,7 +358,10 @@ impl LanguageServer for Server {
             |project, file, offset, lines| {
                 let items = project.analysis.completions(file, offset);
                 Some(CompletionResponse::Array(
-                    items.iter().map(|c| convert::completion(lines, c)).collect(),
+                    items
+                        .iter()
+                        .map(|c| convert::completion(lines, c))
+                        .collect(),
                 ))
             },
         ))
@@ -368,8 +369,9 @@ impl LanguageServer for Server {
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
         let declaration = params.context.include_declaration;
-        Ok(
-            self.at(&params.text_document_position, |project, file, offset, _| {
+        Ok(self.at(
+            &params.text_document_position,
+            |project, file, offset, _| {
                 let refs = project.analysis.references(file, offset, declaration);
                 let mut locator = Locator::new(project);
                 Some(
@@ -377,8 +379,8 @@ impl LanguageServer for Server {
                         .filter_map(|r| locator.location(r.file, r.span))
                         .collect(),
                 )
-            }),
-        )
+            },
+        ))
     }
 
     async fn prepare_rename(
@@ -402,14 +404,17 @@ impl LanguageServer for Server {
 
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
         let new_name = params.new_name;
-        let answer = self.at(&params.text_document_position, |project, file, offset, _| {
-            Some(
-                project
-                    .analysis
-                    .rename(file, offset, &new_name)
-                    .map(|refs| convert::rename(project, &refs, &new_name)),
-            )
-        });
+        let answer = self.at(
+            &params.text_document_position,
+            |project, file, offset, _| {
+                Some(
+                    project
+                        .analysis
+                        .rename(file, offset, &new_name)
+                        .map(|refs| convert::rename(project, &refs, &new_name)),
+                )
+            },
+        );
         match answer {
             Some(Ok(edit)) => Ok(Some(edit)),
             Some(Err(message)) => Err(invalid_params(message)),
@@ -537,8 +542,7 @@ impl LanguageServer for Server {
         let mut out = Vec::new();
         for project in state.all() {
             for (&file, doc) in &project.documents {
-                let symbols =
-                    guarded(|| Some(project.analysis.symbols(file))).unwrap_or_default();
+                let symbols = guarded(|| Some(project.analysis.symbols(file))).unwrap_or_default();
                 let lines = LineIndex::new(&doc.text);
                 convert::workspace_symbols(&doc.url, &lines, &symbols, None, &query, &mut out);
             }

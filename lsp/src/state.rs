@@ -104,7 +104,9 @@ impl Project {
                 continue;
             };
             let id = project.allocate();
-            project.analysis.set_file(id, &file.module, file.text.clone());
+            project
+                .analysis
+                .set_file(id, &file.module, file.text.clone());
             project.documents.insert(
                 id,
                 Document {

@@ -115,7 +115,10 @@ fn definition_from_start_mock_assert_and_signal() {
         def("transcode(url, height)", 0, 3),
         target("function transcode", 0, "transcode")
     );
-    assert_eq!(def("reviewer == null", 0, 2), target("reviewer: String?", 0, "reviewer"));
+    assert_eq!(
+        def("reviewer == null", 0, 2),
+        target("reviewer: String?", 0, "reviewer")
+    );
     assert_eq!(def("size == 1440", 0, 0), target("size: Int?", 0, "size"));
     assert_eq!(def("review(by", 0, 1), target("signal review", 0, "review"));
     // The mock's parameters are its own.
@@ -186,7 +189,10 @@ fn renaming_a_fact_a_function_or_a_signal_keeps_the_project_checking() {
     ] {
         let edits = analysis.rename(file, offset, new_name).unwrap();
         let (main, tests) = renamed(&edits, new_name);
-        assert!(tests.contains(new_name), "{new_name} in the tests:\n{tests}");
+        assert!(
+            tests.contains(new_name),
+            "{new_name} in the tests:\n{tests}"
+        );
         let after = project(&main, &tests);
         assert_eq!(
             errors(&after),
@@ -204,12 +210,28 @@ fn semantic_tokens_in_tests() {
         let span = span_of(TESTS, needle, n, word);
         tokens.iter().find(|(s, _)| *s == span).map(|(_, k)| *k)
     };
-    assert_eq!(kind_of("start Transcode", 0, "Transcode"), Some(TokenKind::Workflow));
-    assert_eq!(kind_of("mock transcode", 0, "transcode"), Some(TokenKind::Function));
-    assert_eq!(kind_of("reviewer == null", 0, "reviewer"), Some(TokenKind::Fact));
-    assert_eq!(kind_of("signal review", 0, "review"), Some(TokenKind::Signal));
+    assert_eq!(
+        kind_of("start Transcode", 0, "Transcode"),
+        Some(TokenKind::Workflow)
+    );
+    assert_eq!(
+        kind_of("mock transcode", 0, "transcode"),
+        Some(TokenKind::Function)
+    );
+    assert_eq!(
+        kind_of("reviewer == null", 0, "reviewer"),
+        Some(TokenKind::Fact)
+    );
+    assert_eq!(
+        kind_of("signal review", 0, "review"),
+        Some(TokenKind::Signal)
+    );
     for keyword in ["start", "mock", "run", "assert", "signal"] {
-        assert_eq!(kind_of(keyword, 0, keyword), Some(TokenKind::Keyword), "{keyword}");
+        assert_eq!(
+            kind_of(keyword, 0, keyword),
+            Some(TokenKind::Keyword),
+            "{keyword}"
+        );
     }
 }
 
@@ -224,8 +246,19 @@ fn completion_in_a_test() {
         .map(|c| c.label)
         .collect();
     for expected in [
-        "start", "mock", "run", "signal", "advance", "assert", "reviewer", "size", "source",
-        "status", "output", "COMPLETED", "fired",
+        "start",
+        "mock",
+        "run",
+        "signal",
+        "advance",
+        "assert",
+        "reviewer",
+        "size",
+        "source",
+        "status",
+        "output",
+        "COMPLETED",
+        "fired",
     ] {
         assert!(
             labels.iter().any(|l| l == expected),

@@ -280,8 +280,16 @@ pub(super) fn completions(db: &dyn Db, file: SourceFile, offset: u32) -> Vec<Com
     }
     if body == "test" && started.is_some() {
         // What an assert reads of the instance (LANGUAGE.md section 8).
-        out.push(item("status", CompletionKind::Keyword, Some("Status".into())));
-        out.push(item("output", CompletionKind::Keyword, Some("Json?".into())));
+        out.push(item(
+            "status",
+            CompletionKind::Keyword,
+            Some("Status".into()),
+        ));
+        out.push(item(
+            "output",
+            CompletionKind::Keyword,
+            Some("Json?".into()),
+        ));
         let status = DeclKey::new(crate::scope::PRELUDE, "Status");
         out.extend(
             enum_members(db, &status)

@@ -2,8 +2,7 @@
 
 use super::locate::{
     Hit, MemberOf, Named, find, find_decl, label_decl, mocked_function, recorded_type,
-    resolve_member, resolve_name, sent_signal,
-    type_path_symbol, variant_target,
+    resolve_member, resolve_name, sent_signal, type_path_symbol, variant_target,
 };
 use super::{Hover, render};
 use crate::Analysis;

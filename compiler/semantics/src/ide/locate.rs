@@ -539,17 +539,20 @@ pub(super) fn started_workflow(
 
 /// An input or fact of a workflow, and which of the two it is.
 fn workflow_field<'w>(workflow: &'w Workflow, name: &str) -> Option<(&'w Field, &'static str)> {
-    workflow.members.iter().find_map(|member| match &member.kind {
-        MemberKind::Input(fields) => fields
-            .iter()
-            .find(|f| f.name.text == name)
-            .map(|f| (f, "input")),
-        MemberKind::Facts(fields) => fields
-            .iter()
-            .find(|f| f.name.text == name)
-            .map(|f| (f, "fact")),
-        _ => None,
-    })
+    workflow
+        .members
+        .iter()
+        .find_map(|member| match &member.kind {
+            MemberKind::Input(fields) => fields
+                .iter()
+                .find(|f| f.name.text == name)
+                .map(|f| (f, "input")),
+            MemberKind::Facts(fields) => fields
+                .iter()
+                .find(|f| f.name.text == name)
+                .map(|f| (f, "fact")),
+            _ => None,
+        })
 }
 
 /// The function a test's `mock` names: as the test's module sees it or, failing that,

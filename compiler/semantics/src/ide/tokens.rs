@@ -96,20 +96,16 @@ fn test_kinds(db: &dyn Db, file: SourceFile, module: &Module, out: &mut HashMap<
                     started = Some(workflow.as_slice());
                 }
                 TestStmtKind::Mock { function, .. } => {
-                    let kind = match super::locate::mocked_function(
-                        db,
-                        file,
-                        started,
-                        &function.text,
-                    ) {
-                        Some(Symbol::Decl(DeclKind::Function | DeclKind::Def, _)) | None => {
-                            TokenKind::Function
-                        }
-                        Some(Symbol::Decl(DeclKind::Workflow, _)) => TokenKind::Workflow,
-                        Some(Symbol::Decl(DeclKind::Record, _)) => TokenKind::Type,
-                        Some(Symbol::Decl(DeclKind::Enum, _)) => TokenKind::Enum,
-                        Some(Symbol::Module(_)) => TokenKind::Namespace,
-                    };
+                    let kind =
+                        match super::locate::mocked_function(db, file, started, &function.text) {
+                            Some(Symbol::Decl(DeclKind::Function | DeclKind::Def, _)) | None => {
+                                TokenKind::Function
+                            }
+                            Some(Symbol::Decl(DeclKind::Workflow, _)) => TokenKind::Workflow,
+                            Some(Symbol::Decl(DeclKind::Record, _)) => TokenKind::Type,
+                            Some(Symbol::Decl(DeclKind::Enum, _)) => TokenKind::Enum,
+                            Some(Symbol::Module(_)) => TokenKind::Namespace,
+                        };
                     out.insert(function.span, kind);
                 }
                 TestStmtKind::Signal { name, .. } => {

@@ -4,10 +4,16 @@
 //! `publishDiagnostics` of that file), hover (facts and functions), and completion
 //! (after a `.` and at the start of a statement, inside a rule body). The same
 //! session on a one-module project, in the same run, is the reference.
+//! A second part opens one 24,000-line file and times the requests whose cost grows
+//! with the file: semantic tokens, the outline, hover, definition, completion and
+//! inlay hints (the target: each under 50 ms at p99).
 //! Run with `cargo bench -p cosmosc --bench lsp_latency`; results go to
 //! docs/benchmarks.md.
 //!
-//! `COSMOS_BENCH_ROUNDS=N` changes N (200). `COSMOS_LSP_WRAP="perf record -g -o F --"`
+//! `COSMOS_BENCH_ROUNDS=N` changes N (200; 50 for the big file).
+//! `COSMOS_BENCH_ONLY=big` runs the big-file part only. `COSMOS_LSP_BEFORE=PATH` runs
+//! the big-file part on another `cosmosc` too (an older build, for the ratio), for
+//! `COSMOS_BENCH_BEFORE_ROUNDS` rounds (3). `COSMOS_LSP_WRAP="perf record -g -o F --"`
 //! starts the server under a wrapper, for profiling.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -81,7 +87,10 @@ fn read_message(reader: &mut impl BufRead) -> Option<Value> {
 
 impl Client {
     fn start(root: &Path) -> Client {
-        let binary = env!("CARGO_BIN_EXE_cosmosc");
+        Client::start_with(env!("CARGO_BIN_EXE_cosmosc"), root)
+    }
+
+    fn start_with(binary: &str, root: &Path) -> Client {
         let mut command = match std::env::var("COSMOS_LSP_WRAP") {
             Ok(wrap) if !wrap.trim().is_empty() => {
                 let mut words = wrap.split_whitespace();
@@ -354,6 +363,103 @@ fn session(root: &Path, project: &[(String, String)], rounds: usize) -> Samples 
     samples
 }
 
+/// One file of at least `lines` lines: the generated modules one after the other, in
+/// module `gen.m000` (the others' imports of it dropped).
+fn big_file(lines: usize) -> String {
+    let mut text = String::new();
+    for (_, module) in generate::project(lines / 1000 + 2) {
+        if text.lines().count() >= lines {
+            break;
+        }
+        text.push_str(&module.replace("import gen.m000 { Level }\n", ""));
+    }
+    text
+}
+
+/// The big-file part on `binary`: (request, samples) for each kind.
+fn big_file_session(
+    binary: &str,
+    root: &Path,
+    text: &str,
+    rounds: usize,
+) -> Vec<(&'static str, Vec<Duration>)> {
+    let path = root.join("src").join("gen").join("m000.emx");
+    let file_uri = uri(&path);
+    let started = Instant::now();
+    let mut client = Client::start_with(binary, root);
+    client.wait_published(0, 1, &file_uri);
+    let from = client.published.len();
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": {
+            "uri": file_uri, "languageId": "emx", "version": 0, "text": text
+        }}),
+    );
+    client.wait_published(from, 1, &file_uri);
+    eprintln!(
+        "  one file of {} lines: initialized and checked in {:.2?}",
+        text.lines().count(),
+        started.elapsed()
+    );
+    // Positions near the end of the file, where a scan from the start costs most.
+    let last_rule = text.rfind("rule \"step 30\"").expect("a rule");
+    let in_last = |needle: &str| last_rule + text[last_rule..].find(needle).expect(needle);
+    let at = |offset: usize| json!({ "textDocument": { "uri": file_uri }, "position": position(text, offset) });
+    let whole = json!({ "textDocument": { "uri": file_uri } });
+    let lines = text.lines().count();
+    let visible = json!({
+        "textDocument": { "uri": file_uri },
+        "range": { "start": { "line": lines - 60, "character": 0 }, "end": { "line": lines, "character": 0 } },
+    });
+    let requests: Vec<(&'static str, &str, Value)> = vec![
+        (
+            "semantic tokens (whole file)",
+            "textDocument/semanticTokens/full",
+            whole.clone(),
+        ),
+        (
+            "outline (document symbols)",
+            "textDocument/documentSymbol",
+            whole,
+        ),
+        (
+            "hover",
+            "textDocument/hover",
+            at(in_last("inspection != null")),
+        ),
+        (
+            "definition",
+            "textDocument/definition",
+            at(in_last("stage = stage") + 1),
+        ),
+        (
+            "completion",
+            "textDocument/completion",
+            at(in_last("inspection.height") + "inspection.".len()),
+        ),
+        (
+            "inlay hints (last 60 lines)",
+            "textDocument/inlayHint",
+            visible,
+        ),
+    ];
+    let mut samples: Vec<(&'static str, Vec<Duration>)> = requests
+        .iter()
+        .map(|(name, _, _)| (*name, Vec::new()))
+        .collect();
+    for round in 0..1 + rounds {
+        for (i, (name, method, params)) in requests.iter().enumerate() {
+            let (result, time) = client.request(method, params.clone());
+            assert!(!result.is_null(), "{name}: no answer");
+            if round > 0 {
+                samples[i].1.push(time);
+            }
+        }
+    }
+    client.stop();
+    samples
+}
+
 /// p50, p90, p99 and max.
 fn percentiles(samples: &[Duration]) -> [Duration; 4] {
     let mut sorted = samples.to_vec();
@@ -372,11 +478,64 @@ fn load() -> String {
         .unwrap_or_default()
 }
 
+fn env_number(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|n| n.parse().ok())
+}
+
+/// The big-file part: this build, and `COSMOS_LSP_BEFORE` for the ratio.
+fn big_file_part() {
+    let rounds = env_number("COSMOS_BENCH_ROUNDS").unwrap_or(50);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().canonicalize().expect("canonical");
+    std::fs::write(root.join("cosmos.toml"), "[project]\nname = \"big\"\n").expect("manifest");
+    std::fs::create_dir_all(root.join("src").join("gen")).expect("src");
+    let text = big_file(24_000);
+    std::fs::write(root.join("src").join("gen").join("m000.emx"), &text).expect("write");
+    println!(
+        "big file: {} lines, {} bytes; {rounds} rounds after 1 warm-up",
+        text.lines().count(),
+        text.len()
+    );
+    let now = big_file_session(env!("CARGO_BIN_EXE_cosmosc"), &root, &text, rounds);
+    let before = std::env::var("COSMOS_LSP_BEFORE").ok().map(|binary| {
+        let rounds = env_number("COSMOS_BENCH_BEFORE_ROUNDS").unwrap_or(3);
+        println!("before: {binary}, {rounds} rounds after 1 warm-up");
+        big_file_session(&binary, &root, &text, rounds)
+    });
+    println!(
+        "{:<34} {:>8} {:>8} {:>8} {:>8} | {:>9} {:>8}",
+        "request (ms)", "p50", "p90", "p99", "max", "before p50", "ratio"
+    );
+    for (i, (name, samples)) in now.iter().enumerate() {
+        let p = percentiles(samples);
+        let old = before.as_ref().map(|b| percentiles(&b[i].1)[0]);
+        println!(
+            "{name:<34} {:>8.2} {:>8.2} {:>8.2} {:>8.2} | {:>9} {:>8}",
+            ms(p[0]),
+            ms(p[1]),
+            ms(p[2]),
+            ms(p[3]),
+            old.map_or("-".to_string(), |o| format!("{:.1}", ms(o))),
+            old.map_or("-".to_string(), |o| format!("{:.0}×", ms(o) / ms(p[0]))),
+        );
+    }
+    for (name, samples) in &now {
+        let p99 = percentiles(samples)[2];
+        let verdict = if p99 < Duration::from_millis(50) {
+            "met"
+        } else {
+            "NOT met"
+        };
+        println!("target p99 < 50 ms, {name}: {verdict} ({:.1} ms)", ms(p99));
+    }
+}
+
 fn main() {
-    let rounds = std::env::var("COSMOS_BENCH_ROUNDS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(200);
+    if std::env::var("COSMOS_BENCH_ONLY").as_deref() == Ok("big") {
+        big_file_part();
+        return;
+    }
+    let rounds = env_number("COSMOS_BENCH_ROUNDS").unwrap_or(200);
     let large_dir = tempfile::tempdir().expect("tempdir");
     let small_dir = tempfile::tempdir().expect("tempdir");
     let large_root = large_dir.path().canonicalize().expect("canonical");
@@ -437,4 +596,5 @@ fn main() {
         };
         println!("target p99 < 50 ms, {name}: {verdict} ({:.1} ms)", ms(p99));
     }
+    big_file_part();
 }

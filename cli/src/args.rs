@@ -30,10 +30,19 @@ pub(crate) enum Command {
     Fmt(FmtArgs),
     Init(InitArgs),
     /// Runs the language server on stdin and stdout (for editors)
-    Lsp,
+    Lsp(LspArgs),
     Run(RunArgs),
     Serve(ServeArgs),
     Test(TestArgs),
+}
+
+/// The language server's arguments. It always speaks LSP on stdin and stdout.
+#[derive(Debug, Args)]
+pub(crate) struct LspArgs {
+    /// Use stdin and stdout (the default and only transport; accepted because LSP
+    /// clients such as vscode-languageclient pass it)
+    #[arg(long)]
+    pub stdio: bool,
 }
 
 /// Runs one instance of a workflow to the end on the embedded store.

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Command::Fmt(args) => commands::fmt::run(args).map_err(Into::into),
         Command::Init(args) => commands::init::run(args).map_err(Into::into),
         Command::Test(args) => commands::test::run(args, cli.color).map_err(Into::into),
-        Command::Lsp => commands::lsp::run().map_err(Into::into),
+        Command::Lsp(_) => commands::lsp::run().map_err(Into::into),
         Command::Run(args) => commands::run::run(args, cli.color).map_err(Into::into),
         Command::Serve(args) => commands::serve::run(args, cli.color).map_err(Into::into),
     };

@@ -1,14 +1,15 @@
 //! The compiler's data as LSP types: diagnostics, outline symbols, hovers and
 //! completion items. Positions go through [`crate::position`].
 
-use crate::position::to_range;
+use crate::position::LineIndex;
 use cosmos_diagnostics::{Diagnostic, FileId, Severity, Span};
 use cosmos_semantics::ide::{
     CodeAction, Completion, CompletionKind, DocumentSymbol, Hover, SignatureHelp, SymbolKind,
     Target, TokenKind,
 };
 use std::collections::HashMap;
-use tower_lsp::lsp_types::{self as lsp, Url};
+use std::str::FromStr;
+use tower_lsp_server::ls_types::{self as lsp, Uri};
 
 /// Where `docs/diagnostics.md` is published; each code's heading (`## E0201 name`)
 /// is an anchor there.
@@ -16,11 +17,11 @@ pub const DIAGNOSTICS_DOCS: &str = "https://example.invalid/cosmos/blob/main/doc
 
 /// A file's URL and current text, for converting spans in it.
 pub trait Texts {
-    fn url(&self, file: FileId) -> Option<Url>;
+    fn url(&self, file: FileId) -> Option<Uri>;
     fn text(&self, file: FileId) -> Option<&str>;
 }
 
-pub fn diagnostic(texts: &dyn Texts, text: &str, d: &Diagnostic) -> lsp::Diagnostic {
+pub fn diagnostic(texts: &dyn Texts, lines: &LineIndex, d: &Diagnostic) -> lsp::Diagnostic {
     let severity = match d.severity {
         Severity::Error => lsp::DiagnosticSeverity::ERROR,
         Severity::Warning => lsp::DiagnosticSeverity::WARNING,
@@ -37,9 +38,13 @@ pub fn diagnostic(texts: &dyn Texts, text: &str, d: &Diagnostic) -> lsp::Diagnos
         .iter()
         .filter_map(|label| {
             let uri = texts.url(label.file)?;
-            let text = texts.text(label.file)?;
+            let range = if label.file == d.primary.file {
+                lines.range(label.span)
+            } else {
+                LineIndex::new(texts.text(label.file)?).range(label.span)
+            };
             Some(lsp::DiagnosticRelatedInformation {
-                location: lsp::Location::new(uri, to_range(text, label.span)),
+                location: lsp::Location::new(uri, range),
                 message: if label.message.is_empty() {
                     "related".to_string()
                 } else {
@@ -48,14 +53,14 @@ pub fn diagnostic(texts: &dyn Texts, text: &str, d: &Diagnostic) -> lsp::Diagnos
             })
         })
         .collect();
-    let href = Url::parse(&format!(
+    let href = Uri::from_str(&format!(
         "{DIAGNOSTICS_DOCS}#{}-{}",
         d.code.code.to_ascii_lowercase(),
         d.code.name
     ))
     .ok();
     lsp::Diagnostic {
-        range: to_range(text, d.primary.span),
+        range: lines.range(d.primary.span),
         severity: Some(severity),
         code: Some(lsp::NumberOrString::String(d.code.code.to_string())),
         code_description: href.map(|href| lsp::CodeDescription { href }),
@@ -84,19 +89,39 @@ fn symbol_kind(kind: SymbolKind) -> lsp::SymbolKind {
     }
 }
 
-/// A location in a project file.
-pub fn location(texts: &dyn Texts, file: FileId, span: Span) -> Option<lsp::Location> {
-    Some(lsp::Location::new(
-        texts.url(file)?,
-        to_range(texts.text(file)?, span),
-    ))
+/// Locations in the files of a project, with one line table per file.
+pub struct Locator<'t> {
+    texts: &'t dyn Texts,
+    lines: HashMap<FileId, LineIndex<'t>>,
+}
+
+impl<'t> Locator<'t> {
+    pub fn new(texts: &'t dyn Texts) -> Self {
+        Locator {
+            texts,
+            lines: HashMap::new(),
+        }
+    }
+
+    /// A location in a project file (or a module of `std`).
+    pub fn location(&mut self, file: FileId, span: Span) -> Option<lsp::Location> {
+        let uri = self.texts.url(file)?;
+        let lines = match self.lines.entry(file) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(LineIndex::new(self.texts.text(file)?))
+            }
+        };
+        Some(lsp::Location::new(uri, lines.range(span)))
+    }
 }
 
 /// The edit that writes `new_name` over every span.
 pub fn rename(texts: &dyn Texts, spans: &[Target], new_name: &str) -> lsp::WorkspaceEdit {
-    let mut changes: HashMap<Url, Vec<lsp::TextEdit>> = HashMap::new();
+    let mut changes: HashMap<Uri, Vec<lsp::TextEdit>> = HashMap::new();
+    let mut locator = Locator::new(texts);
     for target in spans {
-        if let Some(location) = location(texts, target.file, target.span) {
+        if let Some(location) = locator.location(target.file, target.span) {
             changes
                 .entry(location.uri)
                 .or_default()
@@ -110,8 +135,8 @@ pub fn rename(texts: &dyn Texts, spans: &[Target], new_name: &str) -> lsp::Works
 /// with the name of its container.
 #[allow(deprecated)] // `SymbolInformation::deprecated` must be written, though deprecated.
 pub fn workspace_symbols(
-    url: &Url,
-    text: &str,
+    url: &Uri,
+    lines: &LineIndex,
     symbols: &[DocumentSymbol],
     container: Option<&str>,
     query: &str,
@@ -124,16 +149,16 @@ pub fn workspace_symbols(
                 kind: symbol_kind(s.kind),
                 tags: None,
                 deprecated: None,
-                location: lsp::Location::new(url.clone(), to_range(text, s.name_span)),
+                location: lsp::Location::new(url.clone(), lines.range(s.name_span)),
                 container_name: container.map(str::to_string),
             });
         }
-        workspace_symbols(url, text, &s.children, Some(&s.name), query, out);
+        workspace_symbols(url, lines, &s.children, Some(&s.name), query, out);
     }
 }
 
 #[allow(deprecated)] // `DocumentSymbol::deprecated` must be written, though deprecated.
-pub fn symbol(text: &str, s: &DocumentSymbol) -> lsp::DocumentSymbol {
+pub fn symbol(lines: &LineIndex, s: &DocumentSymbol) -> lsp::DocumentSymbol {
     let kind = symbol_kind(s.kind);
     lsp::DocumentSymbol {
         name: if s.name.is_empty() {
@@ -145,13 +170,13 @@ pub fn symbol(text: &str, s: &DocumentSymbol) -> lsp::DocumentSymbol {
         kind,
         tags: None,
         deprecated: None,
-        range: to_range(text, s.span),
-        selection_range: to_range(text, s.name_span),
-        children: Some(s.children.iter().map(|c| symbol(text, c)).collect()),
+        range: lines.range(s.span),
+        selection_range: lines.range(s.name_span),
+        children: Some(s.children.iter().map(|c| symbol(lines, c)).collect()),
     }
 }
 
-pub fn hover(text: &str, h: &Hover) -> lsp::Hover {
+pub fn hover(lines: &LineIndex, h: &Hover) -> lsp::Hover {
     let mut value = format!("```emx\n{}\n```", h.signature);
     if let Some(doc) = &h.doc {
         value.push_str("\n\n");
@@ -162,11 +187,11 @@ pub fn hover(text: &str, h: &Hover) -> lsp::Hover {
             kind: lsp::MarkupKind::Markdown,
             value,
         }),
-        range: Some(to_range(text, h.span)),
+        range: Some(lines.range(h.span)),
     }
 }
 
-pub fn completion(text: &str, c: &Completion) -> lsp::CompletionItem {
+pub fn completion(lines: &LineIndex, c: &Completion) -> lsp::CompletionItem {
     let kind = match c.kind {
         CompletionKind::Keyword => lsp::CompletionItemKind::KEYWORD,
         CompletionKind::Fact => lsp::CompletionItemKind::FIELD,
@@ -192,7 +217,7 @@ pub fn completion(text: &str, c: &Completion) -> lsp::CompletionItem {
         }),
         // A dotted path replaces all of what was typed of it, not only the last word.
         text_edit: c.replace.map(|span| {
-            lsp::CompletionTextEdit::Edit(lsp::TextEdit::new(to_range(text, span), c.label.clone()))
+            lsp::CompletionTextEdit::Edit(lsp::TextEdit::new(lines.range(span), c.label.clone()))
         }),
         ..Default::default()
     }
@@ -239,6 +264,7 @@ pub const TOKEN_TYPES: &[lsp::SemanticTokenType] = &[
     lsp::SemanticTokenType::STRING,
     lsp::SemanticTokenType::NUMBER,
     lsp::SemanticTokenType::COMMENT,
+    lsp::SemanticTokenType::EVENT,
 ];
 
 fn token_type(kind: TokenKind) -> u32 {
@@ -257,12 +283,14 @@ fn token_type(kind: TokenKind) -> u32 {
         TokenKind::String => 10,
         TokenKind::Number => 11,
         TokenKind::Comment => 12,
+        TokenKind::Signal => 13,
     }
 }
 
 /// Tokens in LSP's relative encoding, one line each (a comment or string over several
 /// lines becomes one token per line), lengths in UTF-16 code units.
-pub fn semantic_tokens(text: &str, tokens: &[(Span, TokenKind)]) -> Vec<lsp::SemanticToken> {
+pub fn semantic_tokens(lines: &LineIndex, tokens: &[(Span, TokenKind)]) -> Vec<lsp::SemanticToken> {
+    let text = lines.text();
     let mut out = Vec::new();
     let (mut line, mut character) = (0u32, 0u32);
     for &(span, kind) in tokens {
@@ -272,7 +300,7 @@ pub fn semantic_tokens(text: &str, tokens: &[(Span, TokenKind)]) -> Vec<lsp::Sem
         let mut start = span.start;
         for piece in slice.split('\n') {
             let length = piece.encode_utf16().count() as u32;
-            let position = crate::position::to_position(text, start);
+            let position = lines.position(start);
             start += piece.len() as u32 + 1;
             if length == 0 {
                 continue;
@@ -303,9 +331,10 @@ pub fn code_action(
     action: &CodeAction,
     diagnostics: &[lsp::Diagnostic],
 ) -> lsp::CodeActionOrCommand {
-    let mut changes: HashMap<Url, Vec<lsp::TextEdit>> = HashMap::new();
+    let mut changes: HashMap<Uri, Vec<lsp::TextEdit>> = HashMap::new();
+    let mut locator = Locator::new(texts);
     for (file, span, new_text) in &action.edits {
-        if let Some(location) = location(texts, *file, *span) {
+        if let Some(location) = locator.location(*file, *span) {
             changes
                 .entry(location.uri)
                 .or_default()

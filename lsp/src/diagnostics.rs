@@ -1,9 +1,10 @@
-//! Publishing diagnostics from a background task, on a snapshot of the analysis.
+//! Publishing diagnostics from a background task, on snapshots of the analyses.
 //!
 //! After each change, once the text has stayed the same for [`DEBOUNCE`], the task
-//! takes a [`Snapshot`] of the analysis under the state's lock, releases the lock and
-//! checks the files one by one on a blocking thread (the files open in the editor
-//! first), publishing each file's diagnostics as soon as they are known. Requests go on
+//! takes a [`Snapshot`] of each project's analysis under the state's lock, releases the
+//! lock and checks the files one by one on a blocking thread (the files open in the
+//! editor first, in every project), publishing each file's diagnostics as soon as they
+//! are known. Files outside every project get their syntax errors only. Requests go on
 //! using the state meanwhile, so a hover never waits behind a long check. An edit
 //! cancels the snapshot's work (salsa unwinds it with `Cancelled` at its next query,
 //! and the edit waits until the snapshot is dropped); the stale results are dropped and
@@ -13,6 +14,7 @@
 //! edit holds that lock while it waits for the snapshot to go.
 
 use crate::convert::{self, Texts};
+use crate::position::LineIndex;
 use crate::state::State;
 use cosmos_diagnostics::FileId;
 use cosmos_semantics::{Analysis, Snapshot};
@@ -22,10 +24,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
-use tower_lsp::Client;
-use tower_lsp::lsp_types::notification::Progress;
-use tower_lsp::lsp_types::request::WorkDoneProgressCreate;
-use tower_lsp::lsp_types::*;
+use tower_lsp_server::Client;
+use tower_lsp_server::ls_types::notification::Progress;
+use tower_lsp_server::ls_types::request::WorkDoneProgressCreate;
+use tower_lsp_server::ls_types::*;
 
 /// How long the text must stay unchanged before diagnostics are computed: long enough
 /// to let a burst of keystrokes settle, short against the ~10 ms a re-check takes.
@@ -64,18 +66,18 @@ impl Changes {
 enum Event {
     /// It starts checking this file.
     Checking(String),
-    Done(Url, Vec<Diagnostic>),
+    Done(Uri, Vec<Diagnostic>),
 }
 
 /// The URLs of the files, for converting related spans: the texts come from the
 /// snapshot, so that spans and texts always agree.
 struct SnapshotTexts<'a> {
     analysis: &'a Analysis,
-    urls: &'a BTreeMap<FileId, Url>,
+    urls: &'a BTreeMap<FileId, Uri>,
 }
 
 impl Texts for SnapshotTexts<'_> {
-    fn url(&self, file: FileId) -> Option<Url> {
+    fn url(&self, file: FileId) -> Option<Uri> {
         self.urls.get(&file).cloned()
     }
 
@@ -143,7 +145,17 @@ async fn report(client: &Client, token: &NumberOrString, value: WorkDoneProgress
         .await;
 }
 
-/// One round: every file of the snapshot taken now, unless a change makes it stale.
+/// What one project's part of a round checks.
+struct Batch {
+    snapshot: Snapshot,
+    /// The files to check: (file, url, open), the open ones first.
+    files: Vec<(FileId, Uri, bool)>,
+    urls: BTreeMap<FileId, Uri>,
+    /// Files outside every project: syntax errors only.
+    syntax_only: bool,
+}
+
+/// One round: every file of the snapshots taken now, unless a change makes it stale.
 async fn check_round(
     client: &Client,
     state: &Mutex<State>,
@@ -151,30 +163,49 @@ async fn check_round(
     generation: u64,
     token: Option<&NumberOrString>,
 ) {
-    let (snapshot, files, urls) = {
+    let mut batches: Vec<Batch> = {
         let state = lock(state);
-        let mut files: Vec<(FileId, Url, bool)> = state
-            .documents
-            .iter()
-            .map(|(file, doc)| (*file, doc.url.clone(), doc.open))
-            .collect();
-        // The files open in the editor first: the person is looking at them.
-        files.sort_by_key(|(file, _, open)| (!open, *file));
-        let mut urls: BTreeMap<FileId, Url> = files
-            .iter()
-            .map(|(file, url, _)| (*file, url.clone()))
-            .collect();
-        urls.extend(state.std_files.iter().map(|s| (s.file, s.url.clone())));
-        (state.analysis.snapshot(), files, urls)
+        state
+            .all()
+            .filter(|project| !project.documents.is_empty())
+            .map(|project| {
+                let files: Vec<(FileId, Uri, bool)> = project
+                    .documents
+                    .iter()
+                    .map(|(file, doc)| (*file, doc.url.clone(), doc.open))
+                    .collect();
+                let mut urls: BTreeMap<FileId, Uri> = files
+                    .iter()
+                    .map(|(file, url, _)| (*file, url.clone()))
+                    .collect();
+                urls.extend(project.std_files.iter().map(|s| (s.file, s.url.clone())));
+                Batch {
+                    snapshot: project.analysis.snapshot(),
+                    files,
+                    urls,
+                    syntax_only: project.syntax_only(),
+                }
+            })
+            .collect()
     };
+    // The files open in the editor first, in every project: the person is looking at
+    // them.
+    for batch in &mut batches {
+        batch.files.sort_by_key(|(file, _, open)| (!open, *file));
+    }
+    batches.sort_by_key(|b| !b.files.iter().any(|(_, _, open)| *open));
     if changes.current() != generation {
         return;
     }
     let (sender, mut events) = mpsc::unbounded_channel();
     let stale = changes.clone();
     let worker = tokio::task::spawn_blocking(move || {
-        compute(&snapshot, &files, &urls, &sender, &stale, generation);
-        // The snapshot is dropped here, before the task publishes the last file.
+        for batch in &batches {
+            if !compute(batch, &sender, &stale, generation) {
+                break;
+            }
+        }
+        // The snapshots are dropped here, before the task publishes the last file.
     });
     while let Some(event) = events.recv().await {
         match event {
@@ -197,48 +228,59 @@ async fn check_round(
     let _ = worker.await;
 }
 
-/// Checks `files` on the snapshot, sending each file's diagnostics; stops at the first
-/// sign that the text changed.
+/// Whether a diagnostic is about syntax alone, needing no project to be right.
+fn is_syntax(d: &cosmos_diagnostics::Diagnostic) -> bool {
+    use cosmos_diagnostics::Code;
+    d.code == Code::SYNTAX_ERROR || d.code == Code::INVALID_LITERAL
+}
+
+/// Checks a batch's files on its snapshot, sending each file's diagnostics; stops at
+/// the first sign that the text changed, and then returns false.
 fn compute(
-    snapshot: &Snapshot,
-    files: &[(FileId, Url, bool)],
-    urls: &BTreeMap<FileId, Url>,
+    batch: &Batch,
     sender: &mpsc::UnboundedSender<Event>,
     changes: &Changes,
     generation: u64,
-) {
-    for (file, url, _) in files {
+) -> bool {
+    for (file, url, _) in &batch.files {
         if changes.current() != generation {
-            return;
+            return false;
         }
         let name = url
-            .path_segments()
-            .and_then(|mut s| s.next_back())
+            .path()
+            .as_str()
+            .rsplit('/')
+            .next()
             .unwrap_or_default()
             .to_string();
         if sender.send(Event::Checking(name)).is_err() {
-            return;
+            return false;
         }
         let answer = catch_unwind(AssertUnwindSafe(|| {
-            snapshot.catch(|analysis| {
-                let texts = SnapshotTexts { analysis, urls };
-                let text = analysis.file_text(*file).unwrap_or_default();
+            batch.snapshot.catch(|analysis| {
+                let texts = SnapshotTexts {
+                    analysis,
+                    urls: &batch.urls,
+                };
+                let lines = LineIndex::new(analysis.file_text(*file).unwrap_or_default());
                 analysis
                     .file_diagnostics(*file)
                     .iter()
-                    .map(|d| convert::diagnostic(&texts, text, d))
+                    .filter(|d| !batch.syntax_only || is_syntax(d))
+                    .map(|d| convert::diagnostic(&texts, &lines, d))
                     .collect::<Vec<_>>()
             })
         }));
         let diagnostics = match answer {
             Ok(Ok(diagnostics)) => diagnostics,
             // The text changed: this result is stale, and so is the rest of the round.
-            Ok(Err(_cancelled)) => return,
+            Ok(Err(_cancelled)) => return false,
             // A panic in the compiler: no diagnostics for the file, never a dead server.
             Err(_) => Vec::new(),
         };
         if sender.send(Event::Done(url.clone(), diagnostics)).is_err() {
-            return;
+            return false;
         }
     }
+    true
 }

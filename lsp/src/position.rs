@@ -1,50 +1,105 @@
 //! Byte offsets (the compiler's spans) to and from LSP positions, whose character is
 //! counted in UTF-16 code units as LSP requires by default.
 
-use tower_lsp::lsp_types::{Position, Range};
+use tower_lsp_server::ls_types::{Position, Range};
 
-/// The LSP position of a byte offset. An offset inside a character or past the end
-/// is clamped to the character's start or the end of the text.
+/// Where each line of a text starts, so that a position is found by binary search
+/// instead of a scan from the start of the text: one table per text, built once per
+/// request (a linear pass over the bytes), then every conversion costs a search plus
+/// the length of one line.
+pub struct LineIndex<'a> {
+    text: &'a str,
+    /// The byte offset of each line's first character; the first is 0.
+    starts: Vec<u32>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i as u32 + 1),
+        );
+        LineIndex { text, starts }
+    }
+
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// The LSP position of a byte offset. An offset inside a character or past the end
+    /// is clamped to the character's start or the end of the text.
+    pub fn position(&self, offset: u32) -> Position {
+        let text = self.text;
+        let mut offset = (offset as usize).min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self
+            .starts
+            .partition_point(|&start| start as usize <= offset)
+            .saturating_sub(1);
+        let line_start = self.starts.get(line).map_or(0, |&s| s as usize);
+        let character: usize = text
+            .get(line_start..offset)
+            .unwrap_or_default()
+            .chars()
+            .map(char::len_utf16)
+            .sum();
+        Position::new(line as u32, character as u32)
+    }
+
+    /// The byte offset of an LSP position. A character past the end of its line means
+    /// the line's end; a line past the end of the text means the end of the text; a
+    /// position inside a surrogate pair means the character's start.
+    pub fn offset(&self, position: Position) -> u32 {
+        let text = self.text;
+        let Some(&line_start) = self.starts.get(position.line as usize) else {
+            return text.len() as u32;
+        };
+        let line_start = line_start as usize;
+        // The line ends at its `\n` (excluded), or at the end of the text.
+        let line_end = self
+            .starts
+            .get(position.line as usize + 1)
+            .map_or(text.len(), |&next| next as usize - 1);
+        let mut units = 0u32;
+        for (i, c) in text
+            .get(line_start..line_end)
+            .unwrap_or_default()
+            .char_indices()
+        {
+            let next = units + c.len_utf16() as u32;
+            if next > position.character {
+                return (line_start + i) as u32;
+            }
+            units = next;
+        }
+        line_end as u32
+    }
+
+    /// The LSP range of a byte span.
+    pub fn range(&self, span: cosmos_diagnostics::Span) -> Range {
+        Range::new(self.position(span.start), self.position(span.end))
+    }
+}
+
+/// The LSP position of a byte offset (see [`LineIndex::position`]). Builds the line
+/// table: for one conversion only; use a [`LineIndex`] for several.
 pub fn to_position(text: &str, offset: u32) -> Position {
-    let mut offset = (offset as usize).min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = before.matches('\n').count();
-    let character: usize = before[line_start..].chars().map(char::len_utf16).sum();
-    Position::new(line as u32, character as u32)
+    LineIndex::new(text).position(offset)
 }
 
-/// The byte offset of an LSP position. A character past the end of its line means
-/// the line's end; a line past the end of the text means the end of the text; a
-/// position inside a surrogate pair means the character's start.
+/// The byte offset of an LSP position (see [`LineIndex::offset`]).
 pub fn to_offset(text: &str, position: Position) -> u32 {
-    let mut line_start = 0;
-    for _ in 0..position.line {
-        match text[line_start..].find('\n') {
-            Some(i) => line_start += i + 1,
-            None => return text.len() as u32,
-        }
-    }
-    let line_end = text[line_start..]
-        .find('\n')
-        .map_or(text.len(), |i| line_start + i);
-    let mut units = 0u32;
-    for (i, c) in text[line_start..line_end].char_indices() {
-        let next = units + c.len_utf16() as u32;
-        if next > position.character {
-            return (line_start + i) as u32;
-        }
-        units = next;
-    }
-    line_end as u32
+    LineIndex::new(text).offset(position)
 }
 
-/// The LSP range of a byte span.
+/// The LSP range of a byte span (see [`LineIndex::range`]).
 pub fn to_range(text: &str, span: cosmos_diagnostics::Span) -> Range {
-    Range::new(to_position(text, span.start), to_position(text, span.end))
+    LineIndex::new(text).range(span)
 }
 
 #[cfg(test)]
@@ -106,6 +161,21 @@ mod tests {
         assert_eq!(to_position(text, 99), Position::new(1, 2));
         // Inside a multi-byte character: its start.
         assert_eq!(to_position("é", 1), Position::new(0, 0));
+    }
+
+    #[test]
+    fn one_index_answers_every_line() {
+        let text = "ab\ncd\n\né😀\n";
+        let index = LineIndex::new(text);
+        for (offset, _) in text.char_indices().chain([(text.len(), ' ')]) {
+            let position = index.position(offset as u32);
+            assert_eq!(position, to_position(text, offset as u32));
+            assert_eq!(index.offset(position), offset as u32);
+        }
+        assert_eq!(index.position(6), Position::new(2, 0));
+        assert_eq!(index.offset(Position::new(2, 5)), 6);
+        assert_eq!(index.offset(Position::new(4, 0)), text.len() as u32);
+        assert_eq!(index.offset(Position::new(9, 0)), text.len() as u32);
     }
 
     #[test]

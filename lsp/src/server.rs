@@ -3,16 +3,16 @@
 //! snapshot of the analysis (see [`crate::diagnostics`]), so that requests never wait
 //! for a check.
 
-use crate::convert::{self, Texts};
+use crate::convert::{self, Locator, Texts};
 use crate::diagnostics::{self, Changes, lock};
-use crate::position::{to_offset, to_position, to_range};
-use crate::state::State;
+use crate::position::LineIndex;
+use crate::state::{Project, State, file_path};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use tower_lsp::jsonrpc::Result;
-use tower_lsp::lsp_types::*;
-use tower_lsp::{Client, LanguageServer};
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer};
 
 pub struct Server {
     client: Client,
@@ -47,18 +47,28 @@ impl Server {
     fn at<T>(
         &self,
         doc: &TextDocumentPositionParams,
-        f: impl FnOnce(&State, cosmos_diagnostics::FileId, u32, &str) -> Option<T>,
+        f: impl FnOnce(&Project, cosmos_diagnostics::FileId, u32, &LineIndex) -> Option<T>,
     ) -> Option<T> {
         let state = lock(&self.state);
-        let file = state.file(&doc.text_document.uri)?;
-        let text = state.text(file)?.to_string();
-        let offset = to_offset(&text, doc.position);
-        guarded(|| f(&state, file, offset, &text))
+        let (project, file) = state.locate(&doc.text_document.uri)?;
+        let lines = LineIndex::new(project.text(file)?);
+        let offset = lines.offset(doc.position);
+        guarded(|| f(project, file, offset, &lines))
     }
 
-    /// `cosmos.toml` changed: the checker gets its pools again.
-    async fn reload_config(&self) {
-        let result = lock(&self.state).reload_config();
+    /// A project's `cosmos.toml` changed: its checker gets its pools again. A new
+    /// `cosmos.toml` loads its project.
+    async fn reload_config(&self, url: &Uri) {
+        let result = {
+            let mut state = lock(&self.state);
+            match state.manifest_project(url) {
+                Some(project) => project.reload_config(),
+                None => match file_path(url).as_deref().and_then(std::path::Path::parent) {
+                    Some(dir) if dir.join("cosmos.toml").is_file() => state.load(dir),
+                    _ => Ok(()),
+                },
+            }
+        };
         if let Err(error) = result {
             self.client
                 .log_message(
@@ -70,28 +80,33 @@ impl Server {
         self.touch();
     }
 
-    fn is_manifest(&self, url: &Url) -> bool {
-        let manifest = lock(&self.state).manifest();
-        let path = url.to_file_path().ok();
-        match (manifest, path) {
-            (Some(manifest), Some(path)) => {
-                path == manifest || std::fs::canonicalize(&path).is_ok_and(|p| p == manifest)
-            }
-            _ => false,
+    fn is_manifest(url: &Uri) -> bool {
+        url.path().as_str().ends_with("/cosmos.toml")
+    }
+
+    /// Loads the projects of workspace folders, logging what could not be loaded.
+    async fn load_folders(&self, folders: &[Uri]) {
+        let problems: Vec<String> = {
+            let mut state = lock(&self.state);
+            folders
+                .iter()
+                .filter_map(file_path)
+                .flat_map(|folder| state.load_folder(&folder))
+                .collect()
+        };
+        for problem in problems {
+            self.client.log_message(MessageType::WARNING, problem).await;
         }
     }
 }
 
-#[tower_lsp::async_trait]
 impl LanguageServer for Server {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
-        let folder = params
-            .workspace_folders
-            .as_ref()
-            .and_then(|f| f.first())
-            .map(|f| f.uri.clone())
-            .or(params.root_uri.clone())
-            .and_then(|uri| uri.to_file_path().ok());
+        #[allow(deprecated)] // `root_uri`: the folder of clients without workspace folders.
+        let folders: Vec<Uri> = match &params.workspace_folders {
+            Some(folders) if !folders.is_empty() => folders.iter().map(|f| f.uri.clone()).collect(),
+            _ => params.root_uri.iter().cloned().collect(),
+        };
         let client = &params.capabilities;
         let watch = client
             .workspace
@@ -107,24 +122,14 @@ impl LanguageServer for Server {
             .unwrap_or(false);
         self.progress.store(progress, Ordering::SeqCst);
         match crate::stdlib::materialize() {
-            Ok(files) => lock(&self.state).std_files = files,
+            Ok(files) => lock(&self.state).set_std_files(files),
             Err(error) => {
                 self.client
                     .log_message(MessageType::WARNING, error.to_string())
                     .await;
             }
         }
-        if let Some(folder) = folder {
-            let result = lock(&self.state).load(&folder);
-            if let Err(error) = result {
-                self.client
-                    .log_message(
-                        MessageType::WARNING,
-                        format!("no Cosmos project loaded: {error}"),
-                    )
-                    .await;
-            }
-        }
+        self.load_folders(&folders).await;
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
                 text_document_sync: Some(TextDocumentSyncCapability::Options(
@@ -174,8 +179,16 @@ impl LanguageServer for Server {
                     trigger_characters: Some(vec![".".to_string()]),
                     ..Default::default()
                 }),
+                workspace: Some(WorkspaceServerCapabilities {
+                    workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                        supported: Some(true),
+                        change_notifications: Some(OneOf::Left(true)),
+                    }),
+                    file_operations: None,
+                }),
                 ..Default::default()
             },
+            offset_encoding: None,
             server_info: Some(ServerInfo {
                 name: "cosmosc lsp".to_string(),
                 version: Some(env!("CARGO_PKG_VERSION").to_string()),
@@ -220,20 +233,28 @@ impl LanguageServer for Server {
         self.touch();
     }
 
+    async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
+        let added: Vec<Uri> = params.event.added.into_iter().map(|f| f.uri).collect();
+        self.load_folders(&added).await;
+        self.touch();
+    }
+
     async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
-        if params.changes.iter().any(|c| self.is_manifest(&c.uri)) {
-            self.reload_config().await;
+        for change in &params.changes {
+            if Self::is_manifest(&change.uri) {
+                self.reload_config(&change.uri).await;
+            }
         }
-        let sources: Vec<&Url> = params
+        let sources: Vec<&Uri> = params
             .changes
             .iter()
             .map(|c| &c.uri)
-            .filter(|u| u.path().ends_with(".emx"))
+            .filter(|u| u.path().as_str().ends_with(".emx"))
             .collect();
         if sources.is_empty() {
             return;
         }
-        let removed: Vec<Url> = {
+        let removed: Vec<Uri> = {
             let mut state = lock(&self.state);
             sources
                 .into_iter()
@@ -264,8 +285,8 @@ impl LanguageServer for Server {
     }
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
-        if self.is_manifest(&params.text_document.uri) {
-            self.reload_config().await;
+        if Self::is_manifest(&params.text_document.uri) {
+            self.reload_config(&params.text_document.uri).await;
             return;
         }
         let mut state = lock(&self.state);
@@ -279,11 +300,7 @@ impl LanguageServer for Server {
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let url = params.text_document.uri;
-        let removed = {
-            let mut state = lock(&self.state);
-            state.close(&url);
-            state.file(&url).is_none()
-        };
+        let removed = lock(&self.state).close(&url);
         if removed {
             self.client.publish_diagnostics(url, Vec::new(), None).await;
         }
@@ -295,16 +312,17 @@ impl LanguageServer for Server {
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
         let state = lock(&self.state);
-        let Some(file) = state.file(&params.text_document.uri) else {
+        let Some((project, file)) = state.locate(&params.text_document.uri) else {
             return Ok(None);
         };
         // A document, or a module of `std` opened from go to definition.
-        let Some(text) = state.text(file) else {
+        let Some(text) = project.text(file) else {
             return Ok(None);
         };
-        let symbols = guarded(|| Some(state.analysis.symbols(file))).unwrap_or_default();
+        let lines = LineIndex::new(text);
+        let symbols = guarded(|| Some(project.analysis.symbols(file))).unwrap_or_default();
         Ok(Some(DocumentSymbolResponse::Nested(
-            symbols.iter().map(|s| convert::symbol(text, s)).collect(),
+            symbols.iter().map(|s| convert::symbol(&lines, s)).collect(),
         )))
     }
 
@@ -314,10 +332,11 @@ impl LanguageServer for Server {
     ) -> Result<Option<GotoDefinitionResponse>> {
         Ok(self.at(
             &params.text_document_position_params,
-            |state, file, offset, _| {
+            |project, file, offset, _| {
                 // Into `std`: the copy written to the cache folder.
-                let target = state.analysis.definition(file, offset)?;
-                convert::location(state, target.file, target.span)
+                let target = project.analysis.definition(file, offset)?;
+                Locator::new(project)
+                    .location(target.file, target.span)
                     .map(GotoDefinitionResponse::Scalar)
             },
         ))
@@ -326,9 +345,9 @@ impl LanguageServer for Server {
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         Ok(self.at(
             &params.text_document_position_params,
-            |state, file, offset, text| {
-                let hover = state.analysis.hover(file, offset)?;
-                Some(convert::hover(text, &hover))
+            |project, file, offset, lines| {
+                let hover = project.analysis.hover(file, offset)?;
+                Some(convert::hover(lines, &hover))
             },
         ))
     }
@@ -336,10 +355,13 @@ impl LanguageServer for Server {
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         Ok(self.at(
             &params.text_document_position,
-            |state, file, offset, text| {
-                let items = state.analysis.completions(file, offset);
+            |project, file, offset, lines| {
+                let items = project.analysis.completions(file, offset);
                 Some(CompletionResponse::Array(
-                    items.iter().map(|c| convert::completion(text, c)).collect(),
+                    items
+                        .iter()
+                        .map(|c| convert::completion(lines, c))
+                        .collect(),
                 ))
             },
         ))
@@ -347,28 +369,30 @@ impl LanguageServer for Server {
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
         let declaration = params.context.include_declaration;
-        Ok(
-            self.at(&params.text_document_position, |state, file, offset, _| {
-                let refs = state.analysis.references(file, offset, declaration);
+        Ok(self.at(
+            &params.text_document_position,
+            |project, file, offset, _| {
+                let refs = project.analysis.references(file, offset, declaration);
+                let mut locator = Locator::new(project);
                 Some(
                     refs.iter()
-                        .filter_map(|r| convert::location(&*state, r.file, r.span))
+                        .filter_map(|r| locator.location(r.file, r.span))
                         .collect(),
                 )
-            }),
-        )
+            },
+        ))
     }
 
     async fn prepare_rename(
         &self,
         params: TextDocumentPositionParams,
     ) -> Result<Option<PrepareRenameResponse>> {
-        let answer = self.at(&params, |state, file, offset, text| {
+        let answer = self.at(&params, |project, file, offset, lines| {
             Some(
-                state
+                project
                     .analysis
                     .prepare_rename(file, offset)
-                    .map(|span| to_range(text, span)),
+                    .map(|span| lines.range(span)),
             )
         });
         match answer {
@@ -380,14 +404,17 @@ impl LanguageServer for Server {
 
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
         let new_name = params.new_name;
-        let answer = self.at(&params.text_document_position, |state, file, offset, _| {
-            Some(
-                state
-                    .analysis
-                    .rename(file, offset, &new_name)
-                    .map(|refs| convert::rename(&*state, &refs, &new_name)),
-            )
-        });
+        let answer = self.at(
+            &params.text_document_position,
+            |project, file, offset, _| {
+                Some(
+                    project
+                        .analysis
+                        .rename(file, offset, &new_name)
+                        .map(|refs| convert::rename(project, &refs, &new_name)),
+                )
+            },
+        );
         match answer {
             Some(Ok(edit)) => Ok(Some(edit)),
             Some(Err(message)) => Err(invalid_params(message)),
@@ -398,8 +425,8 @@ impl LanguageServer for Server {
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
         let state = lock(&self.state);
         let Some(doc) = state
-            .file(&params.text_document.uri)
-            .and_then(|file| state.documents.get(&file))
+            .locate(&params.text_document.uri)
+            .and_then(|(project, file)| project.documents.get(&file))
         else {
             return Ok(None);
         };
@@ -413,14 +440,17 @@ impl LanguageServer for Server {
             return Ok(Some(Vec::new()));
         }
         let whole = cosmos_diagnostics::Span::new(0, text.len() as u32);
-        Ok(Some(vec![TextEdit::new(to_range(&text, whole), formatted)]))
+        Ok(Some(vec![TextEdit::new(
+            LineIndex::new(&text).range(whole),
+            formatted,
+        )]))
     }
 
     async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
         Ok(self.at(
             &params.text_document_position_params,
-            |state, file, offset, _| {
-                let help = state.analysis.signature_help(file, offset)?;
+            |project, file, offset, _| {
+                let help = project.analysis.signature_help(file, offset)?;
                 Some(convert::signature_help(&help))
             },
         ))
@@ -428,23 +458,25 @@ impl LanguageServer for Server {
 
     async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
         let state = lock(&self.state);
-        let Some(file) = state.file(&params.text_document.uri) else {
+        let Some((project, file)) = state.locate(&params.text_document.uri) else {
             return Ok(None);
         };
         // A document, or a module of `std` opened from go to definition.
-        let Some(text) = state.text(file) else {
+        let Some(text) = project.text(file) else {
             return Ok(None);
         };
+        let lines = LineIndex::new(text);
         let within = cosmos_diagnostics::Span::new(
-            to_offset(text, params.range.start),
-            to_offset(text, params.range.end),
+            lines.offset(params.range.start),
+            lines.offset(params.range.end),
         );
-        let hints = guarded(|| Some(state.analysis.inlay_hints(file, within))).unwrap_or_default();
+        let hints =
+            guarded(|| Some(project.analysis.inlay_hints(file, within))).unwrap_or_default();
         Ok(Some(
             hints
                 .iter()
                 .map(|h| InlayHint {
-                    position: to_position(text, h.offset),
+                    position: lines.position(h.offset),
                     label: InlayHintLabel::String(h.label.clone()),
                     kind: Some(InlayHintKind::TYPE),
                     text_edits: None,
@@ -462,39 +494,41 @@ impl LanguageServer for Server {
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
         let state = lock(&self.state);
-        let Some(file) = state.file(&params.text_document.uri) else {
+        let Some((project, file)) = state.locate(&params.text_document.uri) else {
             return Ok(None);
         };
         // A document, or a module of `std` opened from go to definition.
-        let Some(text) = state.text(file) else {
+        let Some(text) = project.text(file) else {
             return Ok(None);
         };
-        let tokens = guarded(|| Some(state.analysis.semantic_tokens(file))).unwrap_or_default();
+        let lines = LineIndex::new(text);
+        let tokens = guarded(|| Some(project.analysis.semantic_tokens(file))).unwrap_or_default();
         Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
             result_id: None,
-            data: convert::semantic_tokens(text, &tokens),
+            data: convert::semantic_tokens(&lines, &tokens),
         })))
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         let state = lock(&self.state);
-        let Some(file) = state.file(&params.text_document.uri) else {
+        let Some((project, file)) = state.locate(&params.text_document.uri) else {
             return Ok(None);
         };
         // A document, or a module of `std` opened from go to definition.
-        let Some(text) = state.text(file) else {
+        let Some(text) = project.text(file) else {
             return Ok(None);
         };
+        let lines = LineIndex::new(text);
         let range = cosmos_diagnostics::Span::new(
-            to_offset(text, params.range.start),
-            to_offset(text, params.range.end),
+            lines.offset(params.range.start),
+            lines.offset(params.range.end),
         );
         let actions =
-            guarded(|| Some(state.analysis.code_actions(file, range))).unwrap_or_default();
+            guarded(|| Some(project.analysis.code_actions(file, range))).unwrap_or_default();
         Ok(Some(
             actions
                 .iter()
-                .map(|a| convert::code_action(&*state, a, &params.context.diagnostics))
+                .map(|a| convert::code_action(project, a, &params.context.diagnostics))
                 .collect(),
         ))
     }
@@ -502,21 +536,24 @@ impl LanguageServer for Server {
     async fn symbol(
         &self,
         params: WorkspaceSymbolParams,
-    ) -> Result<Option<Vec<SymbolInformation>>> {
+    ) -> Result<Option<WorkspaceSymbolResponse>> {
         let state = lock(&self.state);
         let query = params.query.to_lowercase();
         let mut out = Vec::new();
-        for (&file, doc) in &state.documents {
-            let symbols = guarded(|| Some(state.analysis.symbols(file))).unwrap_or_default();
-            convert::workspace_symbols(&doc.url, &doc.text, &symbols, None, &query, &mut out);
+        for project in state.all() {
+            for (&file, doc) in &project.documents {
+                let symbols = guarded(|| Some(project.analysis.symbols(file))).unwrap_or_default();
+                let lines = LineIndex::new(&doc.text);
+                convert::workspace_symbols(&doc.url, &lines, &symbols, None, &query, &mut out);
+            }
         }
-        Ok(Some(out))
+        Ok(Some(WorkspaceSymbolResponse::Flat(out)))
     }
 }
 
-fn invalid_params(message: String) -> tower_lsp::jsonrpc::Error {
-    tower_lsp::jsonrpc::Error {
-        code: tower_lsp::jsonrpc::ErrorCode::InvalidParams,
+fn invalid_params(message: String) -> tower_lsp_server::jsonrpc::Error {
+    tower_lsp_server::jsonrpc::Error {
+        code: tower_lsp_server::jsonrpc::ErrorCode::InvalidParams,
         message: message.into(),
         data: None,
     }

@@ -7,13 +7,13 @@ use cosmos_diagnostics::FileId;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use tower_lsp::lsp_types::Url;
+use tower_lsp_server::ls_types::Uri;
 
 /// One module of `std`, as written to disk.
 #[derive(Debug, Clone)]
 pub struct StdFile {
     pub file: FileId,
-    pub url: Url,
+    pub url: Uri,
     pub text: &'static str,
 }
 
@@ -79,8 +79,8 @@ fn write_all(dir: &Path) -> io::Result<Vec<StdFile>> {
         let name = source.path.strip_prefix("std/").unwrap_or(source.path);
         let path = dir.join(name);
         write_read_only(&path, source.text)?;
-        let url = Url::from_file_path(&path)
-            .map_err(|()| io::Error::other(format!("{} is not a URL", path.display())))?;
+        let url = Uri::from_file_path(&path)
+            .ok_or_else(|| io::Error::other(format!("{} is not a URL", path.display())))?;
         out.push(StdFile {
             file: source.file,
             url,

@@ -9,5 +9,8 @@ pub(crate) fn run() -> Result<Status, std::io::Error> {
         .enable_all()
         .build()?;
     runtime.block_on(cosmos_lsp::run_stdio());
+    // The thread reading stdin may be blocked until the editor closes it, which it
+    // need not do after `exit`: the process ends without waiting for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     Ok(Status::Clean)
 }

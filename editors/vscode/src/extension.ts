@@ -58,6 +58,40 @@ async function showStartError(message: string): Promise<void> {
   }
 }
 
+/**
+ * How the client launches the server: `command args…` over stdio, in the workspace
+ * folder. With `TransportKind.stdio` the client appends `--stdio` to the arguments,
+ * which `cosmosc lsp` accepts.
+ */
+export function serverOptions(command: string, args: string[], folder: string | undefined): ServerOptions {
+  const executable: Executable = {
+    command,
+    args,
+    transport: TransportKind.stdio,
+    options: folder ? { cwd: folder } : {},
+  };
+  return { run: executable, debug: executable };
+}
+
+/** The language client for `command args…`, as the extension starts it. */
+export function createClient(command: string, args: string[], folder: string | undefined): LanguageClient {
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [
+      { scheme: 'file', language: 'emx' },
+      { scheme: 'untitled', language: 'emx' },
+    ],
+    synchronize: { fileEvents: fileWatchers },
+    outputChannel,
+    traceOutputChannel: traceChannel,
+    revealOutputChannelOn: RevealOutputChannelOn.Never,
+    initializationFailedHandler: (error) => {
+      log(`The language server failed to initialize: ${error instanceof Error ? error.message : String(error)}`);
+      return false;
+    },
+  };
+  return new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions(command, args, folder), clientOptions);
+}
+
 /** Starts the language server. Resolves to true when the client is running. */
 async function startServer(): Promise<boolean> {
   const config = vscode.workspace.getConfiguration('emx');
@@ -75,30 +109,8 @@ async function startServer(): Promise<boolean> {
     return false;
   }
 
-  log(`Starting ${[resolution.command, ...args].join(' ')}${folder ? ` in ${folder}` : ''}`);
-  const executable: Executable = {
-    command: resolution.command,
-    args,
-    transport: TransportKind.stdio,
-    options: folder ? { cwd: folder } : {},
-  };
-  const serverOptions: ServerOptions = { run: executable, debug: executable };
-  const clientOptions: LanguageClientOptions = {
-    documentSelector: [
-      { scheme: 'file', language: 'emx' },
-      { scheme: 'untitled', language: 'emx' },
-    ],
-    synchronize: { fileEvents: fileWatchers },
-    outputChannel,
-    traceOutputChannel: traceChannel,
-    revealOutputChannelOn: RevealOutputChannelOn.Never,
-    initializationFailedHandler: (error) => {
-      log(`The language server failed to initialize: ${error instanceof Error ? error.message : String(error)}`);
-      return false;
-    },
-  };
-
-  const candidate = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+  log(`Starting ${[resolution.command, ...args, '--stdio'].join(' ')}${folder ? ` in ${folder}` : ''}`);
+  const candidate = createClient(resolution.command, args, folder);
   client = candidate;
   candidate.onDidChangeState((event) => {
     // Only the current client speaks for the server; a replaced or failed one is ignored.

@@ -212,6 +212,13 @@ pub(super) fn completions(db: &dyn Db, file: SourceFile, offset: u32) -> Vec<Com
         .rev()
         .find(|o| BODY_KINDS.contains(&o.first.as_str()))
         .map(|o| o.first.as_str());
+    // In a test, after `start`: the started workflow's inputs and facts are names.
+    let started = if body == Some("test") {
+        started_workflow(before)
+    } else {
+        None
+    };
+    let workflow = workflow.or_else(|| started.and_then(|name| find_workflow(db, name)));
 
     if let Some(receiver) = before.strip_suffix('.') {
         let receiver = receiver.strip_suffix('?').unwrap_or(receiver);
@@ -252,6 +259,10 @@ pub(super) fn completions(db: &dyn Db, file: SourceFile, offset: u32) -> Vec<Com
         ],
         (Some("function"), _) => &["command", "pool", "timeout", "warm", "batch", "priority"],
         (Some("input" | "facts" | "type" | "enum"), _) => &[],
+        (Some("test"), _) => &[
+            "start", "mock", "run", "signal", "advance", "assert", "def", "if", "else", "true",
+            "false", "null",
+        ],
         (_, Some(_)) => &[
             "def", "if", "else", "for", "in", "return", "true", "false", "null",
         ],
@@ -266,6 +277,30 @@ pub(super) fn completions(db: &dyn Db, file: SourceFile, offset: u32) -> Vec<Com
     };
     if matches!(innermost, Some("rule" | "workflow" | "input" | "facts")) {
         return out;
+    }
+    if body == "test" && started.is_some() {
+        // What an assert reads of the instance (LANGUAGE.md section 8).
+        out.push(item(
+            "status",
+            CompletionKind::Keyword,
+            Some("Status".into()),
+        ));
+        out.push(item(
+            "output",
+            CompletionKind::Keyword,
+            Some("Json?".into()),
+        ));
+        let status = DeclKey::new(crate::scope::PRELUDE, "Status");
+        out.extend(
+            enum_members(db, &status)
+                .into_iter()
+                .filter(|c| c.kind == CompletionKind::EnumMember),
+        );
+        out.push(item(
+            "fired",
+            CompletionKind::Function,
+            Some("fired(rule: String): Int".into()),
+        ));
     }
     match body {
         "reaction" => out.push(item("result", CompletionKind::Keyword, None)),
@@ -316,6 +351,25 @@ pub(super) fn completions(db: &dyn Db, file: SourceFile, offset: u32) -> Vec<Com
         }
     }
     out
+}
+
+/// The workflow the test being typed started: the last name after `start` in the test
+/// block before the cursor.
+fn started_workflow(before: &str) -> Option<&str> {
+    let block = before.rfind("test \"").map_or(before, |i| &before[i..]);
+    let (i, _) = block.rmatch_indices("start").find(|(i, _)| {
+        let preceded = block[..*i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_');
+        let followed = block[i + 5..].starts_with(char::is_whitespace);
+        !preceded && followed
+    })?;
+    let rest = block[i + 5..].trim_start();
+    let path = rest
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .next()?;
+    path.rsplit('.').next().filter(|name| !name.is_empty())
 }
 
 fn find_workflow(db: &dyn Db, name: &str) -> Option<WorkflowSig> {

@@ -1,8 +1,8 @@
 //! Hover: what to show for the syntax at an offset, from what [`locate`] finds there.
 
 use super::locate::{
-    Hit, MemberOf, Named, find, find_decl, label_decl, recorded_type, resolve_member, resolve_name,
-    type_path_symbol, variant_target,
+    Hit, MemberOf, Named, find, find_decl, label_decl, mocked_function, recorded_type,
+    resolve_member, resolve_name, sent_signal, type_path_symbol, variant_target,
 };
 use super::{Hover, render};
 use crate::Analysis;
@@ -39,6 +39,20 @@ fn symbol_hover(db: &dyn Db, span: Span, symbol: &Symbol) -> Option<Hover> {
                 doc: item.doc.clone(),
             })
         }
+    }
+}
+
+/// `signal name(params)`, from the text of the file that declares it.
+fn signal_hover(text: &str, span: Span, signal: &cosmos_syntax::ast::Signal) -> Hover {
+    let params: Vec<&str> = signal
+        .params
+        .iter()
+        .map(|p| text.get(p.span.range()).unwrap_or(&p.name.text))
+        .collect();
+    Hover {
+        span,
+        signature: format!("signal {}({})", signal.name.text, params.join(", ")),
+        doc: None,
     }
 }
 
@@ -155,9 +169,14 @@ fn named_hover(analysis: &Analysis, file: SourceFile, offset: u32) -> Option<Hov
             let symbol = type_path_symbol(db, file, path, index)?;
             symbol_hover(db, path.get(index)?.span, &symbol)
         }
-        Hit::Name { ident, local, body } => {
+        Hit::Name {
+            ident,
+            local,
+            body,
+            started,
+        } => {
             let span = ident.span;
-            match resolve_name(db, file, workflow, local, &ident.text) {
+            match resolve_name(db, file, workflow, local, started, &ident.text) {
                 Some(Named::Local(_)) | None => {
                     let ty = recorded_type(db, file, body, span)?;
                     Some(Hover {
@@ -168,6 +187,9 @@ fn named_hover(analysis: &Analysis, file: SourceFile, offset: u32) -> Option<Hov
                 }
                 Some(Named::Input(f)) => Some(field_hover(text, span, f, "input")),
                 Some(Named::Fact(f)) => Some(field_hover(text, span, f, "fact")),
+                Some(Named::Started(decl_file, f, role)) => {
+                    Some(field_hover(decl_file.text(db), span, &f, role))
+                }
                 Some(Named::Symbol(symbol)) => symbol_hover(db, span, &symbol),
                 Some(Named::Builtin(b)) => Some(builtin_hover(span, b)),
             }
@@ -206,6 +228,15 @@ fn named_hover(analysis: &Analysis, file: SourceFile, offset: u32) -> Option<Hov
                     doc: None,
                 }),
             }
+        }
+        Hit::Mock { function, started } => {
+            let symbol = mocked_function(db, file, started, &function.text)?;
+            symbol_hover(db, function.span, &symbol)
+        }
+        Hit::SignalDecl(signal) => Some(signal_hover(text, signal.name.span, signal)),
+        Hit::SignalSent { name, started } => {
+            let (decl_file, signal) = sent_signal(db, file, started, &name.text)?;
+            Some(signal_hover(decl_file.text(db), name.span, &signal))
         }
         Hit::Label { label, owner } => {
             let (decl_file, field, role) = label_decl(db, file, owner, &label.text)?;

@@ -11,8 +11,8 @@ use crate::types::{DeclKey, Type};
 use cosmos_diagnostics::Span;
 use cosmos_syntax::ast::{
     Arg, Block, ClauseKind, Expr, ExprKind, Field, Ident, Import, Item, ItemKind, MapKey,
-    MemberKind, Module, Rule, StmtKind, StrPart, TestStmtKind, TypeRef, TypeRefKind, Variant,
-    Workflow,
+    MemberKind, Module, Rule, Signal, StmtKind, StrPart, TestStmtKind, TypeRef, TypeRefKind,
+    Variant, Workflow,
 };
 
 /// A name bound inside a body.
@@ -46,6 +46,20 @@ pub(super) enum Hit<'a> {
         ident: &'a Ident,
         local: Option<Local<'a>>,
         body: Option<BodyPath>,
+        /// In a test, the workflow it started before: its inputs and facts are names.
+        started: Option<&'a [Ident]>,
+    },
+    /// The function a test's `mock` replaces, with the workflow the test started.
+    Mock {
+        function: &'a Ident,
+        started: Option<&'a [Ident]>,
+    },
+    /// A signal's name where the workflow declares it.
+    SignalDecl(&'a Signal),
+    /// A signal's name where a test sends it, with the workflow the test started.
+    SignalSent {
+        name: &'a Ident,
+        started: Option<&'a [Ident]>,
     },
     Member {
         receiver: &'a Expr,
@@ -148,6 +162,12 @@ impl<'a> Walker<'a> {
                             self.started = Some(workflow);
                         }
                         TestStmtKind::Signal { name, args } => {
+                            if on(name, self.offset) {
+                                self.hit = Some(Hit::SignalSent {
+                                    name,
+                                    started: self.started,
+                                });
+                            }
                             self.args(args, LabelOwner::Signal(self.started, name));
                         }
                         TestStmtKind::Mock {
@@ -156,10 +176,9 @@ impl<'a> Walker<'a> {
                             answer,
                         } => {
                             if on(function, self.offset) {
-                                self.hit = Some(Hit::Name {
-                                    ident: function,
-                                    local: None,
-                                    body: self.body,
+                                self.hit = Some(Hit::Mock {
+                                    function,
+                                    started: self.started,
                                 });
                             }
                             let mark = self.locals.len();
@@ -226,6 +245,9 @@ impl<'a> Walker<'a> {
                             }
                         }
                         MemberKind::Signal(signal) => {
+                            if on(&signal.name, self.offset) {
+                                self.hit = Some(Hit::SignalDecl(signal));
+                            }
                             self.fields(&signal.params, "parameter");
                             self.body = Some(BodyPath::Signal {
                                 item: index,
@@ -385,6 +407,7 @@ impl<'a> Walker<'a> {
                         ident,
                         local,
                         body: self.body,
+                        started: self.started,
                     });
                 }
             }
@@ -491,8 +514,75 @@ pub(super) enum Named<'a> {
     Local(&'a Ident),
     Input(&'a Field),
     Fact(&'a Field),
+    /// An input or a fact (the role says which) of the workflow a test started, in the
+    /// file that declares it.
+    Started(SourceFile, Field, &'static str),
     Symbol(Symbol),
     Builtin(&'static Builtin),
+}
+
+/// The workflow a test started: its file and declaration.
+pub(super) fn started_workflow(
+    db: &dyn Db,
+    file: SourceFile,
+    path: &[Ident],
+) -> Option<(SourceFile, Workflow)> {
+    let symbol = type_path_symbol(db, file, path, path.len().checked_sub(1)?)?;
+    let Symbol::Decl(crate::scope::DeclKind::Workflow, key) = symbol else {
+        return None;
+    };
+    let (decl_file, index) = find_decl(db, &key)?;
+    match &parse(db, decl_file).module.items.get(index)?.kind {
+        ItemKind::Workflow(w) => Some((decl_file, w.clone())),
+        _ => None,
+    }
+}
+
+/// An input or fact of a workflow, and which of the two it is.
+fn workflow_field<'w>(workflow: &'w Workflow, name: &str) -> Option<(&'w Field, &'static str)> {
+    workflow
+        .members
+        .iter()
+        .find_map(|member| match &member.kind {
+            MemberKind::Input(fields) => fields
+                .iter()
+                .find(|f| f.name.text == name)
+                .map(|f| (f, "input")),
+            MemberKind::Facts(fields) => fields
+                .iter()
+                .find(|f| f.name.text == name)
+                .map(|f| (f, "fact")),
+            _ => None,
+        })
+}
+
+/// The function a test's `mock` names: as the test's module sees it or, failing that,
+/// as the started workflow's module does (as the checker resolves it).
+pub(super) fn mocked_function(
+    db: &dyn Db,
+    file: SourceFile,
+    started: Option<&[Ident]>,
+    name: &str,
+) -> Option<Symbol> {
+    if let Some(symbol) = module_scope(db, file).get(name) {
+        return Some(symbol.clone());
+    }
+    let (workflow_file, _) = started_workflow(db, file, started?)?;
+    module_scope(db, workflow_file).get(name).cloned()
+}
+
+/// The declaration of the signal a test sends: the workflow's file and the signal.
+pub(super) fn sent_signal(
+    db: &dyn Db,
+    file: SourceFile,
+    started: Option<&[Ident]>,
+    name: &str,
+) -> Option<(SourceFile, Signal)> {
+    let (workflow_file, workflow) = started_workflow(db, file, started?)?;
+    workflow.members.iter().find_map(|m| match &m.kind {
+        MemberKind::Signal(s) if s.name.text == name => Some((workflow_file, s.clone())),
+        _ => None,
+    })
 }
 
 pub(super) fn resolve_name<'a>(
@@ -500,10 +590,19 @@ pub(super) fn resolve_name<'a>(
     file: SourceFile,
     workflow: Option<&'a Workflow>,
     local: Option<Local<'a>>,
+    started: Option<&[Ident]>,
     name: &str,
 ) -> Option<Named<'a>> {
     if let Some(local) = local {
         return Some(Named::Local(local.name));
+    }
+    // In a test, after `start`: the started workflow's inputs and facts, as the checker
+    // looks them up.
+    if let Some(path) = started
+        && let Some((workflow_file, w)) = started_workflow(db, file, path)
+        && let Some((field, role)) = workflow_field(&w, name)
+    {
+        return Some(Named::Started(workflow_file, field.clone(), role));
     }
     if let Some(w) = workflow {
         for member in &w.members {
@@ -566,7 +665,8 @@ pub(super) fn resolve_member(
     body: Option<BodyPath>,
 ) -> Option<MemberOf> {
     if let ExprKind::Name(ident) = &receiver.kind
-        && let Some(Named::Symbol(symbol)) = resolve_name(db, file, workflow, None, &ident.text)
+        && let Some(Named::Symbol(symbol)) =
+            resolve_name(db, file, workflow, None, None, &ident.text)
         && recorded_type(db, file, body, receiver.span).is_none_or(|t| t.is_error())
     {
         match symbol {
@@ -746,13 +846,31 @@ pub(super) fn definition(db: &dyn Db, file: SourceFile, offset: u32) -> Option<T
             symbol_target(db, &symbol)
         }
         Hit::TypePath(path, index) => symbol_target(db, &type_path_symbol(db, file, path, index)?),
-        Hit::Name { ident, local, .. } => {
-            match resolve_name(db, file, workflow, local, &ident.text)? {
-                Named::Local(decl) => here(decl.span),
-                Named::Input(f) | Named::Fact(f) => here(f.name.span),
-                Named::Symbol(symbol) => symbol_target(db, &symbol),
-                Named::Builtin(_) => None,
-            }
+        Hit::Name {
+            ident,
+            local,
+            started,
+            ..
+        } => match resolve_name(db, file, workflow, local, started, &ident.text)? {
+            Named::Local(decl) => here(decl.span),
+            Named::Input(f) | Named::Fact(f) => here(f.name.span),
+            Named::Started(decl_file, f, _) => Some(Target {
+                file: decl_file.id(db),
+                span: f.name.span,
+            }),
+            Named::Symbol(symbol) => symbol_target(db, &symbol),
+            Named::Builtin(_) => None,
+        },
+        Hit::Mock { function, started } => {
+            symbol_target(db, &mocked_function(db, file, started, &function.text)?)
+        }
+        Hit::SignalDecl(signal) => here(signal.name.span),
+        Hit::SignalSent { name, started } => {
+            let (decl_file, signal) = sent_signal(db, file, started, &name.text)?;
+            Some(Target {
+                file: decl_file.id(db),
+                span: signal.name.span,
+            })
         }
         Hit::Member {
             receiver,

@@ -1,7 +1,8 @@
 //! Semantic tokens: a scan of the text for comments, strings, numbers and durations,
 //! with each word classified by what it resolved to — the checker's links in bodies,
-//! the outline for declarations, the module scope for type names — and otherwise by
-//! whether it is a keyword, reserved or contextual.
+//! the outline for declarations, the module scope for type names, what a test's
+//! `start`, `mock` and `signal` name — and otherwise by whether it is a keyword,
+//! reserved or contextual.
 
 use super::refs::RESERVED;
 use super::symbols::{DocumentSymbol, SymbolKind, symbols};
@@ -11,6 +12,7 @@ use crate::check::Link;
 use crate::db::{Db, SourceFile, parse};
 use crate::scope::{DeclKind, Symbol, module_scope};
 use cosmos_diagnostics::Span;
+use cosmos_syntax::ast::{ItemKind, Module, TestStmtKind};
 use std::collections::HashMap;
 
 /// What a token is, for colouring.
@@ -25,6 +27,7 @@ pub enum TokenKind {
     Field,
     Function,
     Workflow,
+    Signal,
     Variable,
     Namespace,
     String,
@@ -50,7 +53,8 @@ fn decl_kinds(symbols: &[DocumentSymbol], out: &mut HashMap<Span, TokenKind>) {
             SymbolKind::Enum => Some(TokenKind::Enum),
             SymbolKind::EnumMember => Some(TokenKind::EnumMember),
             SymbolKind::Function | SymbolKind::Def => Some(TokenKind::Function),
-            SymbolKind::Rule | SymbolKind::Signal | SymbolKind::Test => None,
+            SymbolKind::Signal => Some(TokenKind::Signal),
+            SymbolKind::Rule | SymbolKind::Test => None,
         };
         if let Some(kind) = kind {
             out.insert(s.name_span, kind);
@@ -76,6 +80,43 @@ fn link_kind(db: &dyn Db, link: &Link) -> TokenKind {
     }
 }
 
+/// What the names in tests' `start`, `mock` and `signal` statements are.
+fn test_kinds(db: &dyn Db, file: SourceFile, module: &Module, out: &mut HashMap<Span, TokenKind>) {
+    for item in &module.items {
+        let ItemKind::Test(t) = &item.kind else {
+            continue;
+        };
+        let mut started = None;
+        for stmt in &t.body {
+            match &stmt.kind {
+                TestStmtKind::Start { workflow, .. } => {
+                    if let Some(name) = workflow.last() {
+                        out.insert(name.span, TokenKind::Workflow);
+                    }
+                    started = Some(workflow.as_slice());
+                }
+                TestStmtKind::Mock { function, .. } => {
+                    let kind =
+                        match super::locate::mocked_function(db, file, started, &function.text) {
+                            Some(Symbol::Decl(DeclKind::Function | DeclKind::Def, _)) | None => {
+                                TokenKind::Function
+                            }
+                            Some(Symbol::Decl(DeclKind::Workflow, _)) => TokenKind::Workflow,
+                            Some(Symbol::Decl(DeclKind::Record, _)) => TokenKind::Type,
+                            Some(Symbol::Decl(DeclKind::Enum, _)) => TokenKind::Enum,
+                            Some(Symbol::Module(_)) => TokenKind::Namespace,
+                        };
+                    out.insert(function.span, kind);
+                }
+                TestStmtKind::Signal { name, .. } => {
+                    out.insert(name.span, TokenKind::Signal);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 fn is_word_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
@@ -91,6 +132,7 @@ pub(super) fn tokens(db: &dyn Db, file: SourceFile) -> Vec<(Span, TokenKind)> {
             known.insert(span.shifted(base), link_kind(db, link));
         }
     }
+    test_kinds(db, file, &module, &mut known);
     let scope = module_scope(db, file);
     let mut out = Vec::new();
     let mut i = 0;
@@ -192,6 +234,9 @@ pub(super) fn tokens(db: &dyn Db, file: SourceFile) -> Vec<(Span, TokenKind)> {
                 match scope.get(word) {
                     Some(Symbol::Decl(DeclKind::Record, _)) if !after_dot => Some(TokenKind::Type),
                     Some(Symbol::Decl(DeclKind::Enum, _)) if !after_dot => Some(TokenKind::Enum),
+                    Some(Symbol::Decl(DeclKind::Workflow, _)) if !after_dot => {
+                        Some(TokenKind::Workflow)
+                    }
                     Some(Symbol::Module(_)) if !after_dot => Some(TokenKind::Namespace),
                     _ if CONTEXTUAL.contains(&word) && !after_dot => Some(TokenKind::Keyword),
                     _ if matches!(

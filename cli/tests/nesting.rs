@@ -1,6 +1,6 @@
 //! The real `cosmosc` on a long program: a 10,000-term chain and a helper with a
 //! 100-branch `else if` chain check clean, format, compile and run
-//! (docs/architecture.md, "Chains are flat; everything else nests at most 200
+//! (docs/architecture.md, "Chains are flat; everything else nests at most 48
 //! levels").
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -261,9 +261,11 @@ proptest::proptest! {
         }
     }
 
-    /// Shallow enough nesting of every kind always checks clean and runs.
+    /// Shallow enough nesting of every kind always checks clean and runs (each
+    /// repetition of a kind opens at most three levels, so a quarter of the limit in
+    /// repetitions stays under it; `nesting_up_to_the_limit_runs` covers the rest).
     #[test]
-    fn nesting_well_under_the_limit_runs(kind in 0usize..8, depth in 1usize..40) {
+    fn nesting_well_under_the_limit_runs(kind in 0usize..8, depth in 1usize..(MAX_NESTING as usize / 4)) {
         let outcome = outcome(nested_program(kind, depth));
         proptest::prop_assert!(matches!(outcome, Outcome::Value(_)), "{outcome:?}");
     }
@@ -289,6 +291,23 @@ fn chains_of_ten_and_a_hundred_thousand_terms_run() {
         outcome(else_if_program(10_000, true, true)),
         Outcome::Value("Int(5000)".to_string())
     );
+}
+
+/// Nesting right up to the limit checks clean, compiles and runs in both engines on a
+/// 2 MiB thread, for every kind of nesting: for each kind, the deepest program that
+/// is not refused as too deep must run. (What `check` accepts, every stage accepts.)
+#[test]
+fn nesting_up_to_the_limit_runs() {
+    for kind in 0..8 {
+        let deepest = (1..=MAX_NESTING as usize)
+            .rev()
+            .map(|depth| (depth, outcome(nested_program(kind, depth))))
+            .find(|(_, outcome)| *outcome != Outcome::TooDeep);
+        match deepest {
+            Some((_, Outcome::Value(_))) => {}
+            other => panic!("kind {kind}: the deepest accepted program gave {other:?}"),
+        }
+    }
 }
 
 /// Nesting past the limit is `E0003` and nothing worse, for every kind of nesting.

@@ -49,7 +49,7 @@ codes! {
     // Syntax.
     SYNTAX_ERROR = "E0001", "syntax-error", "The text does not follow Emx's grammar.";
     INVALID_LITERAL = "E0002", "invalid-literal", "A number, string escape or duration literal is malformed or out of range.";
-    NESTED_TOO_DEEPLY = "E0003", "nested-too-deeply", "Expressions, blocks or types nest deeper than the language's limit of 200 levels.";
+    NESTED_TOO_DEEPLY = "E0003", "nested-too-deeply", "Expressions, blocks or types nest deeper than the language's limit of 48 levels.";
 
     // Projects, modules and names.
     UNKNOWN_MODULE = "E0101", "unknown-module", "An import names a module that is not in the project or the standard library.";

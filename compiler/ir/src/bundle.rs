@@ -272,7 +272,7 @@ impl Bundle {
 }
 
 /// The deepest JSON nesting a bundle may have. The compiler's nesting limit
-/// (`cosmos_syntax::MAX_NESTING`, 200 levels of source) bounds the IR's depth, and
+/// (`cosmos_syntax::MAX_NESTING`, 48 levels of source) bounds the IR's depth, and
 /// with it the depth of the JSON serde writes for it; this leaves room above that
 /// bound; decoding recurses once per level.
 pub const MAX_JSON_DEPTH: usize = 4096;

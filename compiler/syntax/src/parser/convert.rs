@@ -21,7 +21,7 @@ pub(crate) type P<'i> = Pair<'i, Rule>;
 /// brackets, each block, each type argument, each unary operator, each postfix
 /// (`.name`, `(…)`, `[…]`, a closure) and each `?:` or `? :` in a row opens a
 /// level; the links of an operator chain and of an `else if` chain do not.
-pub const MAX_DEPTH: u32 = 200;
+pub const MAX_DEPTH: u32 = 48;
 
 /// The converter for one chunk of text that starts at `base` in the file.
 pub(crate) struct Cx<'a> {

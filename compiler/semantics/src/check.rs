@@ -155,6 +155,9 @@ pub(crate) struct Checker<'db> {
     /// In a default: the workflow's inputs and facts, by name and kind ("input",
     /// "fact"), which a default cannot read (they do not exist yet).
     pub unreadable: Vec<(String, &'static str)>,
+    /// In a setting (a function's `timeout`, a rule's `priority`, …): a constant the
+    /// compiler evaluates before any helper exists, so it cannot call one.
+    pub in_setting: bool,
 }
 
 impl<'db> Checker<'db> {
@@ -172,6 +175,7 @@ impl<'db> Checker<'db> {
             out: BodyCheck::default(),
             test: test::TestState::default(),
             unreadable: Vec::new(),
+            in_setting: false,
         }
     }
 

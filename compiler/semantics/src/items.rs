@@ -248,7 +248,17 @@ impl ItemChecker<'_> {
     }
 
     fn check_constant(&mut self, expr: &ast::Expr, expected: &Type) -> Type {
+        self.check_constant_as(expr, expected, false)
+    }
+
+    /// A setting: a constant that may not call helpers (see `Checker::in_setting`).
+    fn check_setting(&mut self, expr: &ast::Expr, expected: &Type) -> Type {
+        self.check_constant_as(expr, expected, true)
+    }
+
+    fn check_constant_as(&mut self, expr: &ast::Expr, expected: &Type, setting: bool) -> Type {
         let mut checker = self.constant_checker(None);
+        checker.in_setting = setting;
         checker.unreadable = self.unreadable.clone();
         let ty = checker.check_expected(expr, expected);
         let found = checker.finish();
@@ -296,14 +306,14 @@ impl ItemChecker<'_> {
             match s.kind {
                 SettingKind::Command => self.command(&s.value),
                 SettingKind::Pool => {
-                    self.check_constant(&s.value, &Type::String);
+                    self.check_setting(&s.value, &Type::String);
                     self.pool(&s.value);
                 }
                 SettingKind::Timeout => {
-                    self.check_constant(&s.value, &Type::Duration);
+                    self.check_setting(&s.value, &Type::Duration);
                 }
                 SettingKind::Warm | SettingKind::Batch | SettingKind::Priority => {
-                    self.check_constant(&s.value, &Type::Int);
+                    self.check_setting(&s.value, &Type::Int);
                     let value = int_literal(&s.value);
                     let minimum = match s.kind {
                         SettingKind::Warm => 0,
@@ -538,10 +548,10 @@ impl ItemChecker<'_> {
             }
             match &clause.kind {
                 ClauseKind::Priority(e) => {
-                    self.check_constant(e, &Type::Int);
+                    self.check_setting(e, &Type::Int);
                 }
                 ClauseKind::Timeout(e) => {
-                    self.check_constant(e, &Type::Duration);
+                    self.check_setting(e, &Type::Duration);
                 }
                 ClauseKind::Action(_) => {
                     action = Some(BodyPath::Clause {

@@ -309,6 +309,15 @@ impl Checker<'_> {
                 Type::Record(key)
             }
             DeclKind::Def => {
+                if self.in_setting {
+                    self.error(
+                        Code::INVALID_SETTING,
+                        expr.span,
+                        format!("a setting cannot call the helper `{}`", key.name),
+                    )
+                    .notes
+                    .push("a setting is a constant that `cosmosc compile` evaluates before any helper exists: write its value with literals, operators and built-in methods".to_string());
+                }
                 let Some(sig) = def_sig(self.db, &key) else {
                     return Type::Error;
                 };

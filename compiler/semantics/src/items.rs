@@ -252,8 +252,46 @@ impl ItemChecker<'_> {
     }
 
     /// A setting: a constant that may not call helpers (see `Checker::in_setting`).
-    fn check_setting(&mut self, expr: &ast::Expr, expected: &Type) -> Type {
-        self.check_constant_as(expr, expected, true)
+    ///
+    /// Compile computes a setting before any body exists, so a setting that type-checks
+    /// is also computed here, and one that cannot be (`priority 1 / 0`) is an error now
+    /// rather than a failed compile later. Returns the value when there is one.
+    fn check_setting(
+        &mut self,
+        expr: &ast::Expr,
+        expected: &Type,
+        keyword: &str,
+    ) -> Option<cosmos_ir::value::Value> {
+        let errors_before = self.out.iter().filter(|d| d.is_error()).count();
+        let ty = self.check_constant_as(expr, expected, true);
+        let errors_after = self.out.iter().filter(|d| d.is_error()).count();
+        if errors_after > errors_before || matches!(ty, Type::Error) {
+            return None;
+        }
+        match crate::lower::evaluate_constant(self.db, self.file, expr) {
+            Ok(value) => Some(value),
+            Err(crate::lower::ConstantError::Evaluation { kind, span }) => {
+                self.out.push(
+                    Diagnostic::new(
+                        Code::INVALID_SETTING,
+                        format!("`{keyword}` cannot be computed: {kind}"),
+                        Label::new(self.id, span, "fails here"),
+                    )
+                    .with_note(format!(
+                        "`{keyword}` is computed once, when the project compiles; write a value that can be computed"
+                    )),
+                );
+                None
+            }
+            Err(crate::lower::ConstantError::Lower(error)) => {
+                self.out.push(Diagnostic::new(
+                    Code::INVALID_SETTING,
+                    format!("`{keyword}` cannot be computed when the project compiles: {error}"),
+                    Label::new(self.id, expr.span, ""),
+                ));
+                None
+            }
+        }
     }
 
     fn check_constant_as(&mut self, expr: &ast::Expr, expected: &Type, setting: bool) -> Type {
@@ -306,15 +344,17 @@ impl ItemChecker<'_> {
             match s.kind {
                 SettingKind::Command => self.command(&s.value),
                 SettingKind::Pool => {
-                    self.check_setting(&s.value, &Type::String);
+                    self.check_setting(&s.value, &Type::String, keyword);
                     self.pool(&s.value);
                 }
                 SettingKind::Timeout => {
-                    self.check_setting(&s.value, &Type::Duration);
+                    self.check_setting(&s.value, &Type::Duration, keyword);
                 }
                 SettingKind::Warm | SettingKind::Batch | SettingKind::Priority => {
-                    self.check_setting(&s.value, &Type::Int);
-                    let value = int_literal(&s.value);
+                    let value = match self.check_setting(&s.value, &Type::Int, keyword) {
+                        Some(cosmos_ir::value::Value::Int(n)) => Some(n),
+                        _ => None,
+                    };
                     let minimum = match s.kind {
                         SettingKind::Warm => 0,
                         SettingKind::Batch => 1,
@@ -548,10 +588,10 @@ impl ItemChecker<'_> {
             }
             match &clause.kind {
                 ClauseKind::Priority(e) => {
-                    self.check_setting(e, &Type::Int);
+                    self.check_setting(e, &Type::Int, keyword);
                 }
                 ClauseKind::Timeout(e) => {
-                    self.check_setting(e, &Type::Duration);
+                    self.check_setting(e, &Type::Duration, keyword);
                 }
                 ClauseKind::Action(_) => {
                     action = Some(BodyPath::Clause {
@@ -611,17 +651,5 @@ fn setting_name(kind: SettingKind) -> &'static str {
         SettingKind::Warm => "warm",
         SettingKind::Batch => "batch",
         SettingKind::Priority => "priority",
-    }
-}
-
-fn int_literal(expr: &ast::Expr) -> Option<i64> {
-    match &expr.kind {
-        ast::ExprKind::Int(v) => Some(*v),
-        ast::ExprKind::Unary {
-            op: ast::UnaryOp::Neg,
-            operand,
-        } => int_literal(operand).and_then(i64::checked_neg),
-        ast::ExprKind::Paren(inner) => int_literal(inner),
-        _ => None,
     }
 }

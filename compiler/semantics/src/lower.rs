@@ -80,6 +80,38 @@ pub(crate) struct Lowering<'db> {
     pub file_index: BTreeMap<cosmos_diagnostics::FileId, u32>,
 }
 
+/// Why a setting or rule clause, a constant evaluated at compile time, has no value.
+pub(crate) enum ConstantError {
+    /// Evaluation failed: division by zero, overflow, an index out of range.
+    Evaluation {
+        kind: cosmos_ir::interp::RuntimeErrorKind,
+        span: cosmos_diagnostics::Span,
+    },
+    /// The constant could not be lowered.
+    Lower(LowerError),
+}
+
+/// Evaluates a setting or rule clause exactly as compile will, so that the checker
+/// reports a constant that cannot be computed instead of compile failing later.
+pub(crate) fn evaluate_constant(
+    db: &dyn Db,
+    file: SourceFile,
+    e: &ast::Expr,
+) -> Result<cosmos_ir::value::Value, ConstantError> {
+    let lowering = Lowering {
+        db,
+        ids: Ids {
+            records: BTreeMap::new(),
+            record_fields: BTreeMap::new(),
+            enums: BTreeMap::new(),
+            functions: BTreeMap::new(),
+            helpers: BTreeMap::new(),
+        },
+        file_index: BTreeMap::new(),
+    };
+    lowering.evaluate(file, e)
+}
+
 /// Lowers every file of the project (the standard library included).
 pub(crate) fn lower_project(db: &dyn Db, files: &[SourceFile]) -> Result<ir::Program, LowerError> {
     lower_all(db, files, false).map(|(program, _)| program)
@@ -552,7 +584,23 @@ impl Lowering<'_> {
         file: SourceFile,
         e: &ast::Expr,
     ) -> Result<cosmos_ir::value::Value, LowerError> {
-        let lowered = BodyLower::constant(self, file).lower_const(e, None)?;
+        match self.evaluate(file, e) {
+            Ok(v) => Ok(v),
+            Err(ConstantError::Lower(error)) => Err(error),
+            Err(ConstantError::Evaluation { kind, .. }) => {
+                self.unsupported(file, e.span, format!("this constant ({kind})"))
+            }
+        }
+    }
+
+    fn evaluate(
+        &self,
+        file: SourceFile,
+        e: &ast::Expr,
+    ) -> Result<cosmos_ir::value::Value, ConstantError> {
+        let lowered = BodyLower::constant(self, file)
+            .lower_const(e, None)
+            .map_err(ConstantError::Lower)?;
         let program = ir::Program {
             files: Vec::new(),
             records: Vec::new(),
@@ -561,10 +609,21 @@ impl Lowering<'_> {
             helpers: Vec::new(),
             workflows: Vec::new(),
         };
-        match cosmos_ir::interp::eval_const(&program, &lowered) {
-            Ok(v) => Ok(v),
-            Err(error) => self.unsupported(file, e.span, format!("this constant ({error})")),
-        }
+        cosmos_ir::interp::eval_const(&program, &lowered).map_err(|error| {
+            // The error's span is in the same file; fall back to the whole constant.
+            let span = if error.span.start >= e.span.start
+                && error.span.end <= e.span.end
+                && error.span.start < error.span.end
+            {
+                cosmos_diagnostics::Span::new(error.span.start, error.span.end)
+            } else {
+                e.span
+            };
+            ConstantError::Evaluation {
+                kind: error.kind,
+                span,
+            }
+        })
     }
 
     fn body(

@@ -10,28 +10,11 @@ use support::{declared_pools, modules};
 
 use cosmos_diagnostics::{FileId, Severity};
 use cosmos_semantics::Analysis;
-use std::path::{Path, PathBuf};
-
-fn cases(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            cases(&path, out);
-        } else if path.extension().is_some_and(|e| e == "emx") {
-            out.push(path);
-        }
-    }
-}
 
 #[test]
 fn every_case_the_checker_accepts_lowers_with_its_tests() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/ui");
-    let mut all = Vec::new();
-    cases(&root, &mut all);
+    let root = cosmos_test_support::repo_path("tests/ui");
+    let all = cosmos_test_support::emx_files(&root);
     let mut accepted = 0;
     let mut failures = Vec::new();
     for path in &all {

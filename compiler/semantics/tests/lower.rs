@@ -127,6 +127,51 @@ fn the_encode_title_corpus_project_lowers() {
     assert!(!program.workflows.is_empty());
 }
 
+/// Settings and rule clauses are computed at compile time, with the same arithmetic
+/// the checker ran to accept them.
+#[test]
+fn computed_settings_lower_to_their_values() {
+    let program = compile(
+        r#"
+function fetch(url: String): String {
+    command "sh fetch.sh"
+    timeout 2.min + 30.s
+    warm 3 - 1
+    batch 2 * 2
+    priority -(2 * 5)
+}
+
+workflow W {
+    facts { done: Bool = false }
+
+    rule "fetch" {
+        priority 10 % 3
+        timeout 1.h / 4
+        match { !done }
+        action { fetch(url: "x") }
+        reaction { done = true }
+    }
+}
+"#,
+    );
+    let fetch = program
+        .functions
+        .iter()
+        .find(|f| f.name == "fetch")
+        .unwrap();
+    assert_eq!(
+        (
+            fetch.settings.timeout_ms,
+            fetch.settings.warm,
+            fetch.settings.batch,
+            fetch.settings.priority
+        ),
+        (150_000, 2, 4, -10)
+    );
+    let rule = &program.workflow("W").unwrap().rules[0];
+    assert_eq!((rule.priority, rule.timeout_ms), (1, Some(900_000)));
+}
+
 #[test]
 fn the_encode_example_runs_to_completion_through_the_host_api() {
     let program = compile_modules(&project_modules(&repo_path("examples/encode")));

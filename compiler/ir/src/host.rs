@@ -32,6 +32,14 @@ pub enum HostError {
     Shape { what: String, error: ShapeError },
     #[error("{what} must be a JSON object")]
     NotAnObject { what: String },
+    /// A default that calls a helper is computed when an instance starts; the checker
+    /// computes the others.
+    #[error("{what}: the default of `{field}` cannot be computed: {}", error.kind)]
+    Default {
+        what: String,
+        field: String,
+        error: RuntimeError,
+    },
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
 }

@@ -247,8 +247,20 @@ impl ItemChecker<'_> {
         )
     }
 
+    /// A default: a constant that may call helpers. One that calls none is computed
+    /// here, and one that cannot be (`n: Int = 1 / 0`) is an error now rather than a
+    /// failed start later; one that calls a helper is computed when an instance starts.
     fn check_constant(&mut self, expr: &ast::Expr, expected: &Type) -> Type {
-        self.check_constant_as(expr, expected, false)
+        let errors_before = self.error_count();
+        let ty = self.check_constant_as(expr, expected, false);
+        if self.error_count() == errors_before
+            && !matches!(ty, Type::Error)
+            && let Err(crate::lower::ConstantError::Evaluation { kind, span }) =
+                crate::lower::evaluate_constant(self.db, self.file, expr)
+        {
+            self.constant_fails("this default", span, &kind);
+        }
+        ty
     }
 
     /// A setting: a constant that may not call helpers (see `Checker::in_setting`).
@@ -262,25 +274,15 @@ impl ItemChecker<'_> {
         expected: &Type,
         keyword: &str,
     ) -> Option<cosmos_ir::value::Value> {
-        let errors_before = self.out.iter().filter(|d| d.is_error()).count();
+        let errors_before = self.error_count();
         let ty = self.check_constant_as(expr, expected, true);
-        let errors_after = self.out.iter().filter(|d| d.is_error()).count();
-        if errors_after > errors_before || matches!(ty, Type::Error) {
+        if self.error_count() > errors_before || matches!(ty, Type::Error) {
             return None;
         }
         match crate::lower::evaluate_constant(self.db, self.file, expr) {
             Ok(value) => Some(value),
             Err(crate::lower::ConstantError::Evaluation { kind, span }) => {
-                self.out.push(
-                    Diagnostic::new(
-                        Code::INVALID_SETTING,
-                        format!("`{keyword}` cannot be computed: {kind}"),
-                        Label::new(self.id, span, "fails here"),
-                    )
-                    .with_note(format!(
-                        "`{keyword}` is computed once, when the project compiles; write a value that can be computed"
-                    )),
-                );
+                self.constant_fails(&format!("`{keyword}`"), span, &kind);
                 None
             }
             Err(crate::lower::ConstantError::Lower(error)) => {
@@ -292,6 +294,28 @@ impl ItemChecker<'_> {
                 None
             }
         }
+    }
+
+    fn error_count(&self) -> usize {
+        self.out.iter().filter(|d| d.is_error()).count()
+    }
+
+    fn constant_fails(
+        &mut self,
+        what: &str,
+        span: Span,
+        kind: &cosmos_ir::interp::RuntimeErrorKind,
+    ) {
+        self.out.push(
+            Diagnostic::new(
+                Code::CONSTANT_FAILS,
+                format!("{what} cannot be computed: {kind}"),
+                Label::new(self.id, span, "fails here"),
+            )
+            .with_note(format!(
+                "{what} does not depend on the instance, so it would fail every time; write a value that can be computed"
+            )),
+        );
     }
 
     fn check_constant_as(&mut self, expr: &ast::Expr, expected: &Type, setting: bool) -> Type {

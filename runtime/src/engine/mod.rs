@@ -258,7 +258,9 @@ impl<'p> Engine<'p> {
                         cx.log(History::Signalled { name, changed });
                         self.effects(instance, effects, &mut cx)
                     }
-                    Err(HostError::Runtime(e)) => Err(HostError::Runtime(e)),
+                    Err(failed @ (HostError::Runtime(_) | HostError::Default { .. })) => {
+                        Err(failed)
+                    }
                     Err(refused) => return Err(refused.into()),
                 }
             }

@@ -56,7 +56,11 @@ pub fn read_fields(
 /// optional.
 pub fn default(program: &Program, field: &FieldLayout, what: &str) -> Result<Value, HostError> {
     match &field.default {
-        Some(d) => Ok(interp::eval_const(program, d)?),
+        Some(d) => interp::eval_const(program, d).map_err(|error| HostError::Default {
+            what: what.to_string(),
+            field: field.name.clone(),
+            error,
+        }),
         None if matches!(field.ty, Ty::Optional(_)) => Ok(Value::Null),
         None => Err(HostError::Shape {
             what: what.to_string(),

@@ -129,7 +129,7 @@ impl Analysis {
     /// The file's tokens to colour, in order, with what each is.
     pub fn semantic_tokens(&self, file: FileId) -> Vec<(Span, TokenKind)> {
         match self.source(file) {
-            Some(source) => tokens::tokens(&self.db, source),
+            Some(source) => tokens::tokens(&self.db, source).clone(),
             None => Vec::new(),
         }
     }

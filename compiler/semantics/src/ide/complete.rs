@@ -119,6 +119,26 @@ struct Opener {
     second: String,
 }
 
+/// Where a scan for the braces open at `offset` can start: the start of the
+/// declaration around it, or the end of the last declaration before it (both are at the
+/// top level, outside any string or comment), so the scan follows the declaration being
+/// edited rather than the file.
+fn top_level_start(db: &dyn Db, file: SourceFile, offset: usize) -> usize {
+    let mut start = 0;
+    for item in &crate::db::parse(db, file).module.items {
+        let (item_start, item_end) = (item.span.start as usize, item.span.end as usize);
+        if item_start >= offset {
+            break;
+        }
+        start = if offset < item_end {
+            item_start
+        } else {
+            item_end
+        };
+    }
+    start
+}
+
 /// The braces open at the end of `text`, outermost first; strings and comments are
 /// skipped.
 fn openers(text: &str) -> Vec<Opener> {
@@ -198,7 +218,11 @@ pub(super) fn completions(db: &dyn Db, file: SourceFile, offset: u32) -> Vec<Com
     if let Some(items) = import_completions(db, file, prefix, cut_end) {
         return items;
     }
-    let stack = openers(before);
+    let stack = openers(
+        before
+            .get(top_level_start(db, file, before.len())..)
+            .unwrap_or(before),
+    );
     let workflow_name = stack
         .iter()
         .rev()

@@ -70,7 +70,17 @@ fn expr_lets(expr: &Expr, out: &mut Vec<(Span, Span)>) {
 pub(super) fn inlay_hints(db: &dyn Db, file: SourceFile, within: Span) -> Vec<InlayHint> {
     let module = parse(db, file).module.clone();
     let mut out = Vec::new();
+    // An editor asks for the lines on screen: only the declarations that reach them
+    // are looked at, so the cost follows the range, not the file.
+    let visible = |span: Span| span.start <= within.end && within.start <= span.end;
     for path in bodies(&module) {
+        if !module
+            .items
+            .get(path.item() as usize)
+            .is_some_and(|item| visible(item.span))
+        {
+            continue;
+        }
         let Some(syntax) = body_syntax(db, file, path) else {
             continue;
         };

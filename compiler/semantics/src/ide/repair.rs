@@ -8,12 +8,12 @@
 
 use crate::body::{BodyPath, BodySyntax, bodies, locate};
 use crate::check::{BodyKind, Checker, Context, LocalKind};
-use crate::db::{Db, SourceFile};
+use crate::db::{Db, SourceFile, parse};
 use crate::scope::module_scope;
 use crate::signatures::{module_signatures, resolve_type};
 use crate::types::Type;
 use cosmos_diagnostics::Span;
-use cosmos_syntax::ast::{ClauseKind, ItemKind, MemberKind, Module, TypeRef};
+use cosmos_syntax::ast::{ClauseKind, ItemKind, MemberKind, Module, Shift, TypeRef};
 
 /// The type of the expression that ends at `dot` (where the `.` or `?.` starts), when
 /// the text from `dot` up to `cut_end` is removed.
@@ -24,8 +24,7 @@ pub(super) fn receiver_type(
     cut_end: usize,
 ) -> Option<Type> {
     let text = file.text(db);
-    let repaired = format!("{}{}", text.get(..dot)?, text.get(cut_end..)?);
-    let (module, _) = cosmos_syntax::parse(&repaired);
+    let module = parse_repaired(db, file, text, dot, cut_end)?;
     let dot = u32::try_from(dot).ok()?;
     let path = bodies(&module).into_iter().find(|path| {
         body_span(&module, *path).is_some_and(|span| span.start < dot && dot <= span.end)
@@ -36,6 +35,43 @@ pub(super) fn receiver_type(
         .filter(|(span, _)| span.end == dot && span.start < dot)
         .min_by_key(|(span, _)| span.end - span.start)
         .map(|(_, ty)| ty)
+}
+
+/// Parses the repaired text. The repair touches one declaration: when the file's own
+/// parse holds the declaration around the cut, that declaration alone is parsed again
+/// (declarations parse independently; see `cosmos_syntax::parse`), with its spans moved
+/// to where it lies in the file, so the cost follows the declaration, not the file.
+/// Otherwise (the declaration does not parse yet) the whole repaired text is parsed,
+/// re-using the file's incremental parse cache, which only ever changes the speed of a
+/// parse, never its result.
+fn parse_repaired(
+    db: &dyn Db,
+    file: SourceFile,
+    text: &str,
+    dot: usize,
+    cut_end: usize,
+) -> Option<Module> {
+    let around = parse(db, file)
+        .module
+        .items
+        .iter()
+        .find(|item| (item.span.start as usize) < dot && cut_end <= item.span.end as usize);
+    if let Some(item) = around {
+        let (start, end) = (item.span.start as usize, item.span.end as usize);
+        let piece = format!("{}{}", text.get(start..dot)?, text.get(cut_end..end)?);
+        let (mut module, _) = cosmos_syntax::parse(&piece);
+        module.shift(start as i64);
+        return Some(module);
+    }
+    let repaired = format!("{}{}", text.get(..dot)?, text.get(cut_end..)?);
+    let parsed = match db.reparse_cache(file.id(db)) {
+        Some(cache) => match cache.lock() {
+            Ok(mut cache) => cosmos_syntax::parse_incremental(&repaired, &mut cache),
+            Err(_) => cosmos_syntax::parse(&repaired),
+        },
+        None => cosmos_syntax::parse(&repaired),
+    };
+    Some(parsed.0)
 }
 
 /// The span of a body in the repaired module.
@@ -249,6 +285,22 @@ mod tests {
         // A parameter, half a name typed.
         let labels = complete(&format!(
             "{HEAD}def area(x: Probe): Int {{\n    x.wi|\n}}\n"
+        ));
+        assert_eq!(labels, ["width", "height"]);
+    }
+
+    /// The declaration around the cursor is parsed again alone, its spans moved to
+    /// where it lies: a declaration that does not parse before it, and others after
+    /// it, change nothing.
+    #[test]
+    fn members_in_one_declaration_of_many() {
+        let labels = complete(&format!(
+            "{HEAD}def broken(: Int {{\n}}\n\ndef first(x: Probe): Int {{ x.width }}\n\ndef area(x: Probe): Int {{\n    def p = x\n    p.he|ight * p.width\n}}\n\ndef last(): Int {{ 1 }}\n"
+        ));
+        assert_eq!(labels, ["width", "height"]);
+        // The same in a workflow's rule, with the whole file parsing.
+        let labels = complete(&format!(
+            "{HEAD}workflow A {{\n    facts {{ done: Bool = false }}\n    rule \"a\" {{\n        match {{ !done }}\n        action {{ 1 }}\n        reaction {{ done = true }}\n    }}\n}}\n\nworkflow W {{\n    input {{ source: String }}\n    facts {{ p: Probe? }}\n    rule \"r\" {{\n        match {{ p == null }}\n        action {{ probe(url: source) }}\n        reaction {{ p = result\n log(result.wi|dth) }}\n    }}\n}}\n"
         ));
         assert_eq!(labels, ["width", "height"]);
     }

@@ -121,7 +121,15 @@ fn is_word_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
 
+/// The file's tokens, kept until the file or what its names resolve to changes: an
+/// editor asks again after every edit and on every scroll, and the scan is linear in
+/// the file.
+#[salsa::tracked(returns(ref))]
 pub(super) fn tokens(db: &dyn Db, file: SourceFile) -> Vec<(Span, TokenKind)> {
+    scan_tokens(db, file)
+}
+
+fn scan_tokens(db: &dyn Db, file: SourceFile) -> Vec<(Span, TokenKind)> {
     let text = file.text(db).as_bytes();
     let module = parse(db, file).module.clone();
     let mut known: HashMap<Span, TokenKind> = HashMap::new();

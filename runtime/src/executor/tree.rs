@@ -98,7 +98,15 @@ impl Tree {
             return;
         }
         self.ended = true;
-        kill_group(self.root);
+        // The group's id is the root's pid: while a process of the group lives the
+        // pid stays reserved, so it names our group unless another process has it.
+        let reused = self
+            .root
+            .and_then(Proc::read)
+            .is_some_and(|p| Some(p.start) != self.root_start);
+        if !reused {
+            kill_group(self.root);
+        }
         let me = std::process::id();
         let mut killed: HashMap<u32, u64> = HashMap::new();
         for _ in 0..ROUNDS {

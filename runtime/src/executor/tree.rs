@@ -15,17 +15,19 @@
 //!   parent chain leads to a member, and every orphan (a child of ours or of init,
 //!   or a session leader) whose environment carries the tag.
 //!
-//! Members are killed with SIGKILL, the scan repeated until none is left alive, and
-//! those that become our zombies are reaped (in the background). Only members are
-//! ever reaped: a child some other part of the process started is left to it.
+//! The root's process group is killed at once; the other members are killed with
+//! SIGKILL by one background thread (the *ender*: a scan of `/proc` costs
+//! milliseconds, and serves every tree ended meanwhile), the scan repeated until
+//! none is left alive, and those that become our zombies are reaped. Only members
+//! are ever reaped: a child some other part of the process started is left to it.
 //!
 //! What escapes: a process that both cleared its environment and was orphaned
 //! before its call ended (and a zombie of such an orphan that exited during the
 //! call is left unreaped).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -90,9 +92,11 @@ impl Tree {
         }
     }
 
-    /// Kills every member but the root's own process (its owner reaps it), and
-    /// reaps in the background those that become our zombies. Blocking (reads
-    /// `/proc`); cheap enough to call from `Drop`.
+    /// Kills the root's process group now, and hands the rest to the ender: a
+    /// thread that kills every other member (never the root's own process: its
+    /// owner reaps it) and reaps those that become our zombies. Cheap: scanning
+    /// `/proc` costs milliseconds, which neither the call's result nor an async
+    /// worker waits for.
     pub(crate) fn end(&mut self) {
         if self.ended {
             return;
@@ -107,39 +111,18 @@ impl Tree {
         if !reused {
             kill_group(self.root);
         }
-        let me = std::process::id();
-        let mut killed: HashMap<u32, u64> = HashMap::new();
-        for _ in 0..ROUNDS {
-            let table = Table::read();
-            let (members, unsure) = table.members(self.root, self.root_start, &self.tag, me);
-            let alive: Vec<&Proc> = members.iter().filter(|p| !p.zombie()).collect();
-            for p in &members {
-                if Some(p.pid) != self.root {
-                    killed.insert(p.pid, p.start);
+        let ending = Ending {
+            root: self.root,
+            root_start: self.root_start,
+            tag: std::mem::take(&mut self.tag),
+        };
+        match ender() {
+            Some(sender) => {
+                if let Err(mpsc::SendError(ending)) = sender.send(ending) {
+                    Ender::default().run(vec![ending]);
                 }
             }
-            if alive.is_empty() {
-                if !unsure {
-                    break;
-                }
-                // A process between two programs shows no environment for a moment.
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            for p in alive {
-                if let Ok(pid) = i32::try_from(p.pid) {
-                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-                }
-            }
-        }
-        if killed.is_empty() {
-            return;
-        }
-        let reap = move || reap(killed, me);
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn_blocking(reap);
-            }
-            Err(_) => reap(),
+            None => Ender::default().run(vec![ending]),
         }
     }
 }
@@ -150,25 +133,130 @@ impl Drop for Tree {
     }
 }
 
-/// Waits (up to [`REAP_FOR`]) for the killed processes to be gone, reaping those
-/// that became our zombies. A pid is only ever waited for while it still names
-/// the process that was killed (same start time).
-fn reap(mut killed: HashMap<u32, u64>, me: u32) {
-    let deadline = Instant::now() + REAP_FOR;
-    while !killed.is_empty() && Instant::now() < deadline {
-        killed.retain(|&pid, &mut start| match Proc::read(pid) {
-            Some(p) if p.start == start => {
-                if p.ppid == me
-                    && p.zombie()
-                    && let Ok(raw) = i32::try_from(pid)
-                {
-                    let _ = waitpid(Pid::from_raw(raw), Some(WaitPidFlag::WNOHANG));
+/// A tree to end, as the ender gets it.
+#[derive(Debug)]
+struct Ending {
+    root: Option<u32>,
+    root_start: Option<u64>,
+    tag: String,
+}
+
+/// The channel to the ender thread, started on first use; `None` when no thread
+/// could be started (then trees are ended on the caller's thread).
+fn ender() -> Option<&'static mpsc::Sender<Ending>> {
+    static ENDER: OnceLock<Option<mpsc::Sender<Ending>>> = OnceLock::new();
+    ENDER
+        .get_or_init(|| {
+            let (sender, receiver) = mpsc::channel::<Ending>();
+            let spawned = std::thread::Builder::new()
+                .name("cosmos-process-trees".into())
+                .spawn(move || Ender::default().serve(&receiver));
+            match spawned {
+                Ok(_) => Some(sender),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot start the thread that ends process trees");
+                    None
                 }
-                true
             }
-            _ => false,
-        });
-        std::thread::sleep(Duration::from_millis(10));
+        })
+        .as_ref()
+}
+
+/// Ends trees: kills their members, then reaps the killed processes that become
+/// our zombies.
+#[derive(Default)]
+struct Ender {
+    /// Killed processes not gone yet: pid → (start time, when to give up on it).
+    killed: HashMap<u32, (u64, Instant)>,
+}
+
+impl Ender {
+    /// Ends the trees sent on `receiver`, several at once (one `/proc` scan serves
+    /// them all), reaping between them.
+    fn serve(mut self, receiver: &mpsc::Receiver<Ending>) {
+        loop {
+            let first = if self.killed.is_empty() {
+                match receiver.recv() {
+                    Ok(ending) => Some(ending),
+                    Err(_) => return,
+                }
+            } else {
+                match receiver.recv_timeout(Duration::from_millis(10)) {
+                    Ok(ending) => Some(ending),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                }
+            };
+            let mut endings: Vec<Ending> = first.into_iter().collect();
+            endings.extend(receiver.try_iter());
+            if !endings.is_empty() {
+                self.kill(endings);
+            }
+            self.reap();
+        }
+    }
+
+    /// Ends `endings` on this thread, and waits (up to [`REAP_FOR`]) to reap.
+    fn run(mut self, endings: Vec<Ending>) {
+        self.kill(endings);
+        while !self.killed.is_empty() {
+            self.reap();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Looks for the members of `endings` and kills them, until none is left
+    /// alive (or after [`ROUNDS`] scans).
+    fn kill(&mut self, mut endings: Vec<Ending>) {
+        let me = std::process::id();
+        for _ in 0..ROUNDS {
+            let table = Table::read();
+            endings.retain(|e| {
+                let (members, unsure) = table.members(e.root, e.root_start, &e.tag, me);
+                let give_up = Instant::now() + REAP_FOR;
+                let mut alive = false;
+                for p in &members {
+                    if Some(p.pid) == e.root {
+                        continue;
+                    }
+                    self.killed.entry(p.pid).or_insert((p.start, give_up));
+                    if !p.zombie() {
+                        alive = true;
+                        if let Ok(pid) = i32::try_from(p.pid) {
+                            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                        }
+                    }
+                }
+                // Look again while members were alive (they may have forked), or a
+                // process between two programs showed no environment.
+                alive || unsure
+            });
+            if endings.is_empty() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Reaps the killed processes that are our zombies now, and forgets those
+    /// gone (or past their time). A pid is only ever waited for while it still
+    /// names the process that was killed (same start time).
+    fn reap(&mut self) {
+        let me = std::process::id();
+        let now = Instant::now();
+        self.killed
+            .retain(|&pid, &mut (start, give_up)| match Proc::read(pid) {
+                Some(p) if p.start == start && now < give_up => {
+                    if p.ppid == me
+                        && p.zombie()
+                        && let Ok(raw) = i32::try_from(pid)
+                    {
+                        let _ = waitpid(Pid::from_raw(raw), Some(WaitPidFlag::WNOHANG));
+                    }
+                    true
+                }
+                _ => false,
+            });
     }
 }
 

@@ -63,6 +63,7 @@ fn a_deleted_store_file_fails_healthz_and_refuses_new_work() {
     let log = server.log();
     assert!(log.contains("ERROR"), "an error is logged: {log}");
     assert!(log.contains("state.db"), "{log}");
+    assert_eq!(log.matches("ERROR").count(), 1, "logged once: {log}");
 
     // A restarted node starts on a new, empty file: what the old one held is gone, and
     // nothing was accepted that would have vanished with it.
@@ -72,4 +73,24 @@ fn a_deleted_store_file_fails_healthz_and_refuses_new_work() {
     assert_eq!(status, 200);
     let (_, list) = server.get("/v1/instances");
     assert_eq!(list["instances"], json!([]), "{list}");
+}
+
+#[test]
+fn a_deleted_store_file_is_noticed_without_any_request() {
+    let project = support::project(&[support::MANIFEST, ("src/main.emx", GATE_V1)]);
+    let root = project.path();
+    let server = Server::start(root, &["--store", "state.db"], &[]);
+    std::fs::remove_file(root.join("state.db")).unwrap();
+    let start = Instant::now();
+    while !server.log().contains("ERROR") {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "nothing logged: {}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = server.log();
+    assert!(log.contains("was deleted or moved"), "{log}");
+    assert!(log.contains("until it is restarted"), "{log}");
 }

@@ -54,7 +54,7 @@ impl From<StoreError> for ApiError {
 
 impl From<NodeError> for ApiError {
     fn from(e: NodeError) -> Self {
-        match e {
+        match &e {
             NodeError::UnknownInstance(id) => {
                 ApiError::not_found("unknown_instance", format!("no instance {id:?}"))
             }
@@ -81,6 +81,11 @@ impl From<NodeError> for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
                 "the instance kept changing under this request; try again",
+            ),
+            NodeError::StoreFailed(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_failed",
+                e.to_string(),
             ),
             other => ApiError::internal(other.to_string()),
         }

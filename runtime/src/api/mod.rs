@@ -68,13 +68,21 @@ pub fn router(node: Node, config: ApiConfig) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .merge(guarded)
         .fallback(|| async {
             ApiError::not_found("no_route", "no such endpoint; see docs/runtime.md")
         })
         .layer(DefaultBodyLimit::max(config.body_limit))
         .with_state(state)
+}
+
+/// `ok` while the node can take new work; a 503 `store_failed` naming the store's
+/// fault once it cannot (a load balancer or supervisor should take it out and
+/// restart it).
+async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.node.health().await?;
+    Ok("ok\n")
 }
 
 async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -9,6 +9,8 @@
 //!   keep idle warm workers, and hand capacity to the highest-priority waiting call.
 //! - `output`: process plumbing shared by the others (bounded reads, stderr tails,
 //!   process-group kills, exit descriptions).
+//! - `tree`: a process's tree, every descendant included (`setsid` or orphaned),
+//!   found in `/proc` and ended whole when its call or worker ends.
 //!
 //! Nothing a process does can bring the runtime down: every failure becomes a
 //! [`CallError`] for the call.
@@ -16,6 +18,7 @@
 mod oneshot;
 mod output;
 mod pool;
+mod tree;
 mod warm;
 
 use std::path::PathBuf;
@@ -229,6 +232,7 @@ impl Executor {
         pools: Vec<PoolSpec>,
         limits: ExecutorLimits,
     ) -> Executor {
+        tree::adopt_orphans();
         let mut state = State::default();
         for p in pools {
             state

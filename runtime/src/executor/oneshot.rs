@@ -1,7 +1,10 @@
 //! One process per call: the JSON arguments go to stdin, one JSON value comes
-//! back on stdout. The process runs in its own process group, which is killed
-//! whole on timeout or when stdout grows past the limit, and after the process
-//! exits (so nothing it started in the background outlives the call).
+//! back on stdout. The process runs in its own process group; its whole tree
+//! (`tree.rs`: the group, and descendants that left it) is killed on timeout, when
+//! stdout grows past the limit, and once the process exits (so nothing it started
+//! in the background outlives the call). Its output is what it wrote to stdout
+//! until then: a leftover that keeps the pipe open is not waited for past a short
+//! grace period.
 
 use std::path::Path;
 use std::pin::pin;
@@ -13,9 +16,10 @@ use tokio::process::Command;
 use tokio::time::Instant;
 
 use super::output::{
-    Bounded, Ended, GRACE, GroupChild, Tail, drain_stderr, format_duration, kill_and_reap,
-    kill_group, lock, parse_value, read_bounded, settle_stderr,
+    Bounded, Ended, GRACE, GroupChild, Tail, drain_stderr, format_duration, kill_and_reap, lock,
+    parse_value, read_shared, settle_stderr,
 };
+use super::tree::{TREE_VAR, Tree};
 use super::{CallError, CallErrorKind, ExecutorError, ExecutorLimits, FunctionSpec};
 
 /// How the first phase of a run ended.
@@ -38,10 +42,12 @@ pub(crate) async fn run(
         return Err(ExecutorError::EmptyCommand(spec.name.clone()).into());
     };
     let input = serde_json::to_vec(args).map_err(ExecutorError::from)?;
+    let tag = Tree::new_tag();
     let spawned = Command::new(program)
         .args(rest)
         .current_dir(root)
         .env("COSMOS_IDEMPOTENCY_KEY", key)
+        .env(TREE_VAR, &tag)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -52,7 +58,7 @@ pub(crate) async fn run(
             program: program.clone(),
             source,
         })?;
-    let mut guard = GroupChild::new(spawned);
+    let mut guard = GroupChild::new(spawned, tag);
     let pgid = guard.pgid;
     let child = &mut guard.child;
     let tail = Tail::shared(limits.stderr_tail_bytes);
@@ -66,9 +72,11 @@ pub(crate) async fn run(
     });
     let stdout = child.stdout.take();
     let max = limits.max_stdout_bytes;
+    let read = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&read);
     let mut out_fut = pin!(async move {
         match stdout {
-            Some(s) => read_bounded(s, max).await,
+            Some(s) => read_shared(s, max, sink).await,
             None => Ok(Bounded::Complete(Vec::new())),
         }
     });
@@ -114,19 +122,21 @@ pub(crate) async fn run(
             ))
         }
         Phase::Exited(status) => {
-            // Whatever it left running in its group goes too: it would run outside
-            // the pool's count, and might hold our stdout pipe open.
-            kill_group(pgid);
+            // Whatever it left running goes too: it would run outside the pool's
+            // count, and might hold our stdout pipe open.
+            guard.tree.end();
             let out = match stdout_done {
                 Some(r) => r,
+                // Something we could not find holds the pipe: the output is what
+                // the process wrote before it exited.
                 None => tokio::time::timeout(GRACE, &mut out_fut)
                     .await
-                    .unwrap_or_else(|_| {
-                        Err(std::io::Error::other(
-                            "it was left open by a process outside the group",
-                        ))
-                    }),
+                    .unwrap_or_else(|_| Ok(Bounded::Complete(Vec::new()))),
             };
+            let out = out.map(|bounded| match bounded {
+                Bounded::Complete(_) => Bounded::Complete(std::mem::take(&mut *lock(&read))),
+                Bounded::TooLong => Bounded::TooLong,
+            });
             finish(Ended::of(status), out, max)
         }
     };

@@ -14,6 +14,8 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt};
 use tokio::process::Child;
 use tokio::task::JoinHandle;
 
+use super::tree::Tree;
+
 /// How long to wait for a pipe to close or a killed process to be reaped.
 pub(crate) const GRACE: Duration = Duration::from_millis(500);
 
@@ -106,19 +108,26 @@ pub(crate) enum Bounded {
     TooLong,
 }
 
-/// Reads `stream` to its end, giving up past `max` bytes.
-pub(crate) async fn read_bounded(
-    stream: impl AsyncRead + Unpin,
+/// Reads `stream` to its end into `buf`, stopping past `max` bytes (then
+/// [`Bounded::TooLong`]; `Complete` holds nothing: the bytes are in `buf`). What
+/// was read stays in `buf` for whoever stops waiting for the end.
+pub(crate) async fn read_shared(
+    mut stream: impl AsyncRead + Unpin,
     max: usize,
+    buf: Arc<Mutex<Vec<u8>>>,
 ) -> io::Result<Bounded> {
-    let mut buf = Vec::new();
-    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    stream.take(limit).read_to_end(&mut buf).await?;
-    Ok(if buf.len() > max {
-        Bounded::TooLong
-    } else {
-        Bounded::Complete(buf)
-    })
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(Bounded::Complete(Vec::new()));
+        }
+        let mut buf = lock(&buf);
+        buf.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
+        if buf.len() > max {
+            return Ok(Bounded::TooLong);
+        }
+    }
 }
 
 /// One line of a worker's stdout.
@@ -160,17 +169,20 @@ pub(crate) fn kill_group(pgid: Option<u32>) {
     }
 }
 
-/// A child running in its own process group. Dropped while the child still runs
-/// (say, its call's task was dropped), it takes the whole group with it.
+/// A child running in its own process group, with its process tree. Dropped (its
+/// call ended, or its task was dropped), it takes the whole tree with it.
 pub(crate) struct GroupChild {
     pub(crate) child: Child,
     pub(crate) pgid: Option<u32>,
+    pub(crate) tree: Tree,
 }
 
 impl GroupChild {
-    pub(crate) fn new(child: Child) -> GroupChild {
+    /// `child`, started with `TREE_VAR` set to `tag`.
+    pub(crate) fn new(child: Child, tag: String) -> GroupChild {
         GroupChild {
             pgid: child.id(),
+            tree: Tree::new(child.id(), tag),
             child,
         }
     }
@@ -178,10 +190,12 @@ impl GroupChild {
 
 impl Drop for GroupChild {
     fn drop(&mut self) {
-        // Only while the leader is unreaped is its pid sure to still name the group.
+        // Only while the leader is unreaped is its pid sure to still name the group
+        // (the tree checks that for itself).
         if matches!(self.child.try_wait(), Ok(None)) {
             kill_group(self.pgid);
         }
+        self.tree.end();
     }
 }
 

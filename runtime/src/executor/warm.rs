@@ -3,7 +3,9 @@
 //! `{"id": n, "calls": [args, …]}`; the worker answers
 //! `{"id": n, "results": [{"ok": value} | {"error": message}, …]}`, one result per
 //! call, in order. A worker that dies, answers garbage or misses the function's
-//! timeout is killed (its whole process group) and its calls fail.
+//! timeout is killed (its whole process group) and its calls fail. Whatever a
+//! worker started in the background lives as long as the worker, and is ended with
+//! it (`tree.rs`).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -21,6 +23,7 @@ use super::output::{
     Ended, Line, SharedTail, Tail, drain_stderr, format_duration, kill_and_reap, kill_group, lock,
     prefix, read_line_bounded, settle_stderr,
 };
+use super::tree::{TREE_VAR, Tree};
 use super::{CallError, CallErrorKind, ExecutorError, ExecutorLimits, FunctionSpec};
 
 /// Distinguishes workers in the pool's idle list.
@@ -32,6 +35,8 @@ pub(crate) struct Worker {
     pub(crate) function: Arc<FunctionSpec>,
     child: Child,
     pgid: Option<u32>,
+    /// Every process the worker started; ended with the worker.
+    tree: Tree,
     stdin: Option<ChildStdin>,
     stdout: Option<BufReader<ChildStdout>>,
     tail: SharedTail,
@@ -48,11 +53,13 @@ struct Message<'a> {
 }
 
 impl Drop for Worker {
-    /// A safety net: a worker dropped while alive takes its whole group with it.
+    /// However it ends (stopped, killed, dead, or dropped while alive), a worker
+    /// takes its whole group and tree with it.
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
             kill_group(self.pgid);
         }
+        self.tree.end();
     }
 }
 
@@ -83,10 +90,12 @@ impl Worker {
         let Some((program, rest)) = function.command.split_first() else {
             return Err(ExecutorError::EmptyCommand(function.name.clone()));
         };
+        let tag = Tree::new_tag();
         let mut child = Command::new(program)
             .args(rest)
             .current_dir(root)
             .env("COSMOS_PROTOCOL", "lines")
+            .env(TREE_VAR, &tag)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -102,6 +111,7 @@ impl Worker {
         Ok(Worker {
             id: NEXT_WORKER.fetch_add(1, Ordering::Relaxed),
             pgid: child.id(),
+            tree: Tree::new(child.id(), tag),
             stdin: child.stdin.take(),
             stdout: child.stdout.take().map(BufReader::new),
             child,

@@ -41,7 +41,13 @@ pub(super) async fn run(inner: Arc<Inner>) {
                 limit: free,
                 filter: inner.lease_filter(),
             };
-            match tokio::task::spawn_blocking(move || store.lease(&request)).await {
+            // A store with a fault (logged when found) gets no more work: a call's
+            // result could not be kept.
+            let lease = move || match store.fault() {
+                Some(_) => Ok(Vec::new()),
+                None => store.lease(&request),
+            };
+            match tokio::task::spawn_blocking(lease).await {
                 Ok(Ok(leased)) => leased,
                 Ok(Err(error)) => {
                     tracing::error!(%error, "cannot lease calls");

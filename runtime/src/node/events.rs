@@ -55,6 +55,10 @@ pub(super) async fn run(inner: Arc<Inner>) {
 /// Leases a batch of events and applies them; returns how many were handled and
 /// whether any step enqueued calls.
 fn round(inner: &Inner) -> Result<(usize, bool), NodeError> {
+    if inner.store.fault().is_some() {
+        // The store's fault was logged when found; a step now would be lost.
+        return Ok((0, false));
+    }
     let owner = inner.config.owner.clone();
     let leased = inner.store.lease(&LeaseRequest {
         queue: messages::EVENTS.to_string(),

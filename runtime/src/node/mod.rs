@@ -41,6 +41,9 @@ pub enum NodeError {
     State(String),
     #[error("the instance kept changing under this request; try again")]
     Busy,
+    /// The store can take no new work until the node restarts ([`Store::fault`]).
+    #[error("the store can no longer be written: {0}; restart the node")]
+    StoreFailed(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -103,6 +106,14 @@ impl Inner {
         self.stopping.load(Ordering::SeqCst)
     }
 
+    /// Refuses new work when the store has a fault (blocking: one `stat`).
+    pub(crate) fn check_store(&self) -> Result<(), NodeError> {
+        match self.store.fault() {
+            Some(fault) => Err(NodeError::StoreFailed(fault)),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) async fn wait_for_calls(&self) {
         let _ = tokio::time::timeout(self.config.poll, self.wake_calls.notified()).await;
     }
@@ -144,6 +155,21 @@ pub fn explain_record(
     let engine = crate::engine::Engine::new(program, &record.workflow)?;
     let state = step::load_state(record)?;
     Ok(crate::explain::explain(&engine, &state, now_ms()))
+}
+
+/// How often a node looks at its store's health when nothing else asks.
+const STORE_WATCH: Duration = Duration::from_secs(1);
+
+/// Asks the store for a fault every [`STORE_WATCH`], so that one is noticed (and
+/// logged, by the store) even while no request comes in.
+async fn watch_store(inner: Arc<Inner>) {
+    while !inner.stopping() {
+        let store = Arc::clone(&inner.store);
+        if let Ok(Some(_)) = tokio::task::spawn_blocking(move || store.fault()).await {
+            break;
+        }
+        tokio::time::sleep(STORE_WATCH).await;
+    }
 }
 
 /// A running node; clone it freely.
@@ -197,6 +223,7 @@ impl Node {
         });
         tokio::spawn(events::run(Arc::clone(&inner)));
         tokio::spawn(calls::run(Arc::clone(&inner)));
+        tokio::spawn(watch_store(Arc::clone(&inner)));
         Node { inner }
     }
 
@@ -256,6 +283,7 @@ impl Node {
         let workflow = workflow.to_string();
         let result = self
             .blocking(move |inner| {
+                inner.check_store()?;
                 step::start(
                     inner.store.as_ref(),
                     &inner.deployment,
@@ -282,6 +310,7 @@ impl Node {
             let event2 = event.clone();
             let outcome = self
                 .blocking(move |inner| {
+                    inner.check_store()?;
                     step::apply(
                         inner.store.as_ref(),
                         &inner.deployment,
@@ -309,6 +338,12 @@ impl Node {
             }
         }
         Err(NodeError::Busy)
+    }
+
+    /// Whether the node can take new work: `Err(NodeError::StoreFailed)` once its
+    /// store has a fault ([`Store::fault`]).
+    pub async fn health(&self) -> Result<(), NodeError> {
+        self.blocking(|inner| inner.check_store()).await
     }
 
     pub async fn instance(&self, id: &str) -> Result<InstanceRecord, NodeError> {

@@ -529,6 +529,17 @@ pub trait Store: Send + Sync {
         queue: &str,
         limit: usize,
     ) -> Result<Vec<(MessageId, Json, String)>, StoreError>;
+
+    // ---- health ----
+
+    /// Why this store can take no new work until the node restarts, if it cannot:
+    /// for SQLite, the file at the store's path is no longer the one open (deleted,
+    /// moved or replaced), or a write failed because the disk is read-only, full or
+    /// failing. Once a store has a fault it keeps it. Cheap enough to ask before each
+    /// piece of new work (one `stat`).
+    fn fault(&self) -> Option<String> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -36,8 +36,10 @@
 //! than this build knows is refused with [`StoreError::Migration`] rather than
 //! written to.
 
+mod health;
 mod instances;
 mod queue;
+mod watched;
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -55,6 +57,7 @@ use super::{
     StoreError, parse_name, queue_sql,
 };
 use crate::engine::Status;
+use health::Health;
 use instances::{instance_in, step_ack, step_rest};
 use queue::{ack_in, enqueue_in, lease_in};
 
@@ -120,9 +123,17 @@ impl Default for SqliteOptions {
     }
 }
 
-/// The [`Store`] on SQLite.
+/// The [`Store`] on SQLite: the database ([`Db`]) and the watch on its file
+/// ([`Health`]) that notices when it can no longer be written (`watched.rs`).
 #[derive(Debug)]
 pub struct SqliteStore {
+    db: Db,
+    health: Health,
+}
+
+/// The connection; the [`Store`] methods as SQL.
+#[derive(Debug)]
+struct Db {
     conn: Mutex<Connection>,
 }
 
@@ -136,15 +147,33 @@ impl SqliteStore {
     /// Opens the database file at `path` with `options`.
     pub fn open_with(path: &Path, options: &SqliteOptions) -> Result<Self> {
         let conn = Connection::open(path)?;
-        Self::init(conn, options, true)
+        let db = Db::init(conn, options, true)?;
+        // After `init` wrote the schema: the file and its write-ahead log exist.
+        let health = Health::of_file(path)?;
+        Ok(SqliteStore { db, health })
     }
 
     /// A private in-memory database (tests, simulations).
     pub fn open_in_memory() -> Result<Self> {
         let conn = Connection::open_in_memory()?;
-        Self::init(conn, &SqliteOptions::default(), false)
+        Ok(SqliteStore {
+            db: Db::init(conn, &SqliteOptions::default(), false)?,
+            health: Health::in_memory(),
+        })
     }
 
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.db.schema_version()
+    }
+
+    #[cfg(test)]
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.db.conn()
+    }
+}
+
+impl Db {
     fn init(mut conn: Connection, options: &SqliteOptions, file: bool) -> Result<Self> {
         conn.busy_timeout(options.busy_timeout)?;
         conn.pragma_update(None, "foreign_keys", true)?;
@@ -160,7 +189,7 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", options.wal_autocheckpoint)?;
         conn.set_prepared_statement_cache_capacity(64);
         migrate(&mut conn)?;
-        Ok(SqliteStore {
+        Ok(Db {
             conn: Mutex::new(conn),
         })
     }
@@ -295,7 +324,7 @@ fn optional_json(value: Option<&Json>) -> Result<Option<String>> {
     value.map(json_text).transpose()
 }
 
-impl Store for SqliteStore {
+impl Store for Db {
     fn create_instance(&self, new: NewInstance, first: StepCommit) -> Result<Created> {
         if first.instance != new.id {
             return Err(StoreError::Invalid(format!(

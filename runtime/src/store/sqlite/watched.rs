@@ -1,0 +1,115 @@
+//! The [`Store`] of a [`SqliteStore`]: every method runs on the database and has its
+//! failure looked at by the store's [`Health`](super::health::Health).
+
+use serde_json::Value as Json;
+
+use super::{
+    Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
+    MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, Result, SqliteStore, StepCommit,
+    Store,
+};
+
+impl Store for SqliteStore {
+    fn create_instance(&self, new: NewInstance, first: StepCommit) -> Result<Created> {
+        self.health.watch(self.db.create_instance(new, first))
+    }
+
+    fn instance(&self, id: &str) -> Result<Option<InstanceRecord>> {
+        self.health.watch(self.db.instance(id))
+    }
+
+    fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>> {
+        self.health.watch(self.db.list_instances(filter))
+    }
+
+    fn history(&self, id: &str, after_seq: i64) -> Result<Vec<HistoryRow>> {
+        self.health.watch(self.db.history(id, after_seq))
+    }
+
+    fn commit_step(&self, commit: StepCommit) -> Result<()> {
+        self.health.watch(self.db.commit_step(commit))
+    }
+
+    fn unfinished_instances(&self) -> Result<Vec<String>> {
+        self.health.watch(self.db.unfinished_instances())
+    }
+
+    fn put_bundle(&self, hash: &str, bytes: &[u8], now: i64) -> Result<()> {
+        self.health.watch(self.db.put_bundle(hash, bytes, now))
+    }
+
+    fn bundle(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+        self.health.watch(self.db.bundle(hash))
+    }
+
+    fn enqueue(&self, messages: &[NewMessage], now: i64) -> Result<Vec<MessageId>> {
+        self.health.watch(self.db.enqueue(messages, now))
+    }
+
+    fn lease(&self, request: &LeaseRequest) -> Result<Vec<Leased>> {
+        self.health.watch(self.db.lease(request))
+    }
+
+    fn ack(&self, id: MessageId, owner: &str, now: i64) -> Result<bool> {
+        self.health.watch(self.db.ack(id, owner, now))
+    }
+
+    fn ack_many(&self, ids: &[MessageId], owner: &str, now: i64) -> Result<Vec<bool>> {
+        self.health.watch(self.db.ack_many(ids, owner, now))
+    }
+
+    fn ack_and_enqueue(
+        &self,
+        id: MessageId,
+        owner: &str,
+        messages: &[NewMessage],
+        now: i64,
+    ) -> Result<bool> {
+        self.health
+            .watch(self.db.ack_and_enqueue(id, owner, messages, now))
+    }
+
+    fn release(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool> {
+        self.health.watch(self.db.release(id, owner, visible_at))
+    }
+
+    fn extend(&self, id: MessageId, owner: &str, lease_until: i64) -> Result<bool> {
+        self.health.watch(self.db.extend(id, owner, lease_until))
+    }
+
+    fn dead_letter(&self, id: MessageId, owner: &str, reason: &str) -> Result<bool> {
+        self.health.watch(self.db.dead_letter(id, owner, reason))
+    }
+
+    fn release_owner(&self, owner: &str) -> Result<u64> {
+        self.health.watch(self.db.release_owner(owner))
+    }
+
+    fn release_all_leases(&self) -> Result<u64> {
+        self.health.watch(self.db.release_all_leases())
+    }
+
+    fn next_visible_at(&self, queue: &str, now: i64) -> Result<Option<i64>> {
+        self.health.watch(self.db.next_visible_at(queue, now))
+    }
+
+    fn next_lease_expiry(&self, queue: &str, now: i64) -> Result<Option<i64>> {
+        self.health.watch(self.db.next_lease_expiry(queue, now))
+    }
+
+    fn queue_stats(&self, now: i64) -> Result<Vec<QueueStats>> {
+        self.health.watch(self.db.queue_stats(now))
+    }
+
+    fn leases_by_owner(&self, now: i64) -> Result<Vec<OwnerLeases>> {
+        self.health.watch(self.db.leases_by_owner(now))
+    }
+
+    fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<(MessageId, Json, String)>> {
+        self.health.watch(self.db.dead_letters(queue, limit))
+    }
+
+    fn fault(&self) -> Option<String> {
+        self.health.fault()
+    }
+}

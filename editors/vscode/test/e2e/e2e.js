@@ -67,10 +67,14 @@ function makeWorkspace(scratch) {
     JSON.stringify(
       {
         'emx.server.path': cosmosc,
-        // The test types code: brackets and quotes are typed, not auto-closed.
+        // The test types code: what it types is the text, with nothing auto-closed
+        // and no suggestion accepted on the way.
         'editor.autoClosingBrackets': 'never',
         'editor.autoClosingQuotes': 'never',
         'editor.autoIndent': 'none',
+        'editor.quickSuggestions': { other: 'off', comments: 'off', strings: 'off' },
+        'editor.suggestOnTriggerCharacters': false,
+        'editor.acceptSuggestionOnCommitCharacter': false,
         'editor.hover.delay': 100,
       },
       null,

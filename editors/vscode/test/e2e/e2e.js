@@ -256,8 +256,9 @@ async function main() {
       await page.locator('.markers-panel .monaco-list-row').first().waitFor({ state: 'detached' });
       log('the error is gone from the Problems panel after reverting the file');
 
-      // Hover the fact `reviewer` where a rule matches on it (line 49).
-      await goTo(page, editor, 49, 34, 'reviewer');
+      // Hover the fact `reviewer` where a rule matches on it.
+      const use = locate(fs.readFileSync(mainFile, 'utf8'), 'reviewer == null');
+      await goTo(page, editor, use.line, use.column, 'reviewer');
       const cursor = await editor.locator('.cursor').first().boundingBox();
       assert.ok(cursor, 'the cursor is visible');
       await page.mouse.move(cursor.x + 12, cursor.y + cursor.height / 2);
@@ -271,7 +272,7 @@ async function main() {
 
       // Rename the fact with F2: every use in main.emx and in tests.emx follows.
       await focusEditor(page, editor);
-      await goTo(page, editor, 49, 34, 'reviewer');
+      await goTo(page, editor, use.line, use.column, 'reviewer');
       await page.keyboard.press('F2');
       const renameInput = page.locator('.rename-box input');
       await renameInput.waitFor();
@@ -327,6 +328,14 @@ async function main() {
   }
   log(failed ? 'FAILED' : 'ok');
   process.exitCode = failed ? 1 : 0;
+}
+
+/** The 1-based line and column where `needle` first occurs in `text`. */
+function locate(text, needle) {
+  const lines = text.split('\n');
+  const index = lines.findIndex((line) => line.includes(needle));
+  assert.ok(index >= 0, `no ${needle} in main.emx`);
+  return { line: index + 1, column: lines[index].indexOf(needle) + 1 };
 }
 
 /** The files under `dir` whose name passes `wanted`. */

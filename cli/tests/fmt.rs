@@ -204,7 +204,7 @@ fn diff_needs_check() {
 /// accepts the formatted project, the file with the byte-order mark included.
 #[test]
 fn comments_at_a_files_edges_and_a_byte_order_mark_format_once() {
-    let main = "\u{feff}import lib// the helpers\nimport lib.kinds { Kind }// one type\n\nworkflow W {\n  input { x: Int, kind: Kind }\n  output { lib.double(x) }\n}\n// end";
+    let main = "\u{feff}import lib// the helpers \nimport lib.kinds { Kind }// one type\n\nworkflow W {\n  input { x: Int, kind: Kind }\n  output { lib.double(x) }\n}\n// end";
     let lib = "def double(x: Int): Int { x * 2 }\n/* last */";
     let kinds = "enum Kind { // none yet\n  A\n}\ntype Empty { // nothing\n}";
     let dir = project(&[

@@ -161,6 +161,10 @@ fn comments_at_the_end_of_a_file_and_glued_to_an_import() {
         "workflow W {\n    input {\n        x: Int\n    }\n\n    output { x }\n}\n// end\n",
     );
     assert_formats("import main// x", "import main // x\n");
+    // Blanks after the comment's text, before the newline (a CRLF file too).
+    assert_formats("import main // x \n", "import main // x\n");
+    assert_formats("import a // x\t\nimport b\n", "import a // x\nimport b\n");
+    assert_formats("import main// x \r\n", "import main // x\n");
     assert_formats("import a.b { X }// x\n", "import a.b { X } // x\n");
     assert_formats(
         "import a.b { X }// x\nimport main// y\n\ndef f(): Int { 1 }// z",

@@ -397,3 +397,30 @@ fn an_unclosed_comment_is_a_syntax_error_at_its_start() {
     assert!(err.contains("E0001"), "{err}");
     assert!(!err.contains("no workflow"), "{err}");
 }
+
+/// A file that starts with a byte-order mark checks like one without it: the mark
+/// is no column, in the JSON and in the human output alike.
+#[test]
+fn a_byte_order_mark_is_accepted_and_is_no_column() {
+    let dir = project(&[MANIFEST, ("src/main.emx", "\u{feff}def f(): Int { x }\n")]);
+    let output = cosmosc(&["check", "--format", "json"], dir.path());
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let diagnostics = json["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 1, "{json}");
+    assert_eq!(diagnostics[0]["code"], "E0103");
+    assert_eq!(
+        (&diagnostics[0]["line"], &diagnostics[0]["column"]),
+        (&Value::from(1), &Value::from(16))
+    );
+    let human = cosmosc(&["check", "--color", "never"], dir.path());
+    assert!(
+        stderr(&human).contains("┌─ src/main.emx:1:16\n"),
+        "{}",
+        stderr(&human)
+    );
+
+    let clean = project(&[MANIFEST, ("src/main.emx", "\u{feff}def f(): Int { 1 }\n")]);
+    let output = cosmosc(&["check"], clean.path());
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+}

@@ -364,3 +364,63 @@ fn github_actions_get_annotations_by_default_and_an_explicit_format_wins() {
         stderr(&output)
     );
 }
+
+/// A file that starts with a `/*` no `*/` closes used to check clean (the comment
+/// hid everything) and then `run` said there was no such workflow. Now `check` and
+/// `run` both stop at the comment, with E0001 at the `/*` and where to close it.
+#[test]
+fn an_unclosed_comment_is_a_syntax_error_at_its_start() {
+    let text = "/* Echoes its input.\nworkflow Echo {\n    input {\n        x: Int\n    }\n\n    output { x }\n}\n";
+    let dir = project(&[MANIFEST, ("src/main.emx", text)]);
+    let output = cosmosc(&["check", "--color", "never"], dir.path());
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.starts_with(
+            "error[E0001]: this comment is never closed: without a `*/` it runs to the end of the file\n  ┌─ src/main.emx:1:1\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("put `*/` on the line before it")
+            && err.contains("line 2 (`workflow Echo {`)"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("checked 1 file: 1 error, 0 warnings\n"),
+        "{err}"
+    );
+
+    let run = cosmosc(&["run", "Echo", "--input", "{\"x\": 1}"], dir.path());
+    assert_ne!(code(&run), 0);
+    let err = stderr(&run);
+    assert!(err.contains("E0001"), "{err}");
+    assert!(!err.contains("no workflow"), "{err}");
+}
+
+/// A file that starts with a byte-order mark checks like one without it: the mark
+/// is no column, in the JSON and in the human output alike.
+#[test]
+fn a_byte_order_mark_is_accepted_and_is_no_column() {
+    let dir = project(&[MANIFEST, ("src/main.emx", "\u{feff}def f(): Int { x }\n")]);
+    let output = cosmosc(&["check", "--format", "json"], dir.path());
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let diagnostics = json["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 1, "{json}");
+    assert_eq!(diagnostics[0]["code"], "E0103");
+    assert_eq!(
+        (&diagnostics[0]["line"], &diagnostics[0]["column"]),
+        (&Value::from(1), &Value::from(16))
+    );
+    let human = cosmosc(&["check", "--color", "never"], dir.path());
+    assert!(
+        stderr(&human).contains("┌─ src/main.emx:1:16\n"),
+        "{}",
+        stderr(&human)
+    );
+
+    let clean = project(&[MANIFEST, ("src/main.emx", "\u{feff}def f(): Int { 1 }\n")]);
+    let output = cosmosc(&["check"], clean.path());
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+}

@@ -197,3 +197,43 @@ fn diff_needs_check() {
     assert_eq!(code(&output), 2);
     assert_eq!(read(&dir, "src/a.emx"), UGLY);
 }
+
+/// The edges of a file: a comment at the very end without a final newline, comments
+/// glued to imports, a byte-order mark (kept), and a comment in an empty block.
+/// `fmt` formats each, a second `fmt --check` finds nothing to change, and `check`
+/// accepts the formatted project, the file with the byte-order mark included.
+#[test]
+fn comments_at_a_files_edges_and_a_byte_order_mark_format_once() {
+    let main = "\u{feff}import lib// the helpers \nimport lib.kinds { Kind }// one type\n\nworkflow W {\n  input { x: Int, kind: Kind }\n  output { lib.double(x) }\n}\n// end";
+    let lib = "def double(x: Int): Int { x * 2 }\n/* last */";
+    let kinds = "enum Kind { // none yet\n  A\n}\ntype Empty { // nothing\n}";
+    let dir = project(&[
+        MANIFEST,
+        ("src/main.emx", main),
+        ("src/lib.emx", lib),
+        ("src/lib/kinds.emx", kinds),
+    ]);
+    let output = cosmosc(&["fmt"], dir.path());
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+    assert_eq!(
+        read(&dir, "src/main.emx"),
+        "\u{feff}import lib // the helpers\nimport lib.kinds { Kind } // one type\n\nworkflow W {\n    input {\n        x: Int\n        kind: Kind\n    }\n\n    output { lib.double(x) }\n}\n// end\n"
+    );
+    assert_eq!(
+        read(&dir, "src/lib.emx"),
+        "def double(x: Int): Int {\n    x * 2\n}\n/* last */\n"
+    );
+    assert_eq!(
+        read(&dir, "src/lib/kinds.emx"),
+        "enum Kind { // none yet\n    A\n}\n\ntype Empty { // nothing\n}\n"
+    );
+
+    let again = cosmosc(&["fmt", "--check"], dir.path());
+    assert_eq!(code(&again), 0, "{}{}", stdout(&again), stderr(&again));
+    assert_eq!(stdout(&again), "");
+
+    let check = cosmosc(&["check", "--color", "never"], dir.path());
+    assert_eq!(code(&check), 0, "{}", stderr(&check));
+    assert_eq!(stderr(&check), "checked 3 files: 0 errors, 0 warnings\n");
+}

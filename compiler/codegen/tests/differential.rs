@@ -248,3 +248,84 @@ fn an_action_is_compared_only_where_its_match_held() {
     let (_, _, diffs) = random_workflows(std::iter::once(7_113_011_335_790_295_089));
     assert!(diffs.is_empty(), "{}", diffs.join("\n\n"));
 }
+
+/// `substring(from, to: Int?)` in both engines: `to` given, `null` or left out, in
+/// range and out of it (the error names the call and the string's length in
+/// characters), on multi-byte text, with `to` held as an `Int` and as an `Int?`.
+#[test]
+fn substring_runs_the_same_in_the_jit() {
+    use cosmos_ir::value::Value;
+
+    let source = r#"
+def cut(s: String, from: Int, to: Int?): String { s.substring(from, to) }
+def rest(s: String, from: Int): String { s.substring(from, null) }
+def head(s: String, to: Int): String { s.substring(0, to) }
+def tail(s: String, from: Int): String { s.substring(from) }
+"#;
+    let program = support::lower_source(source).unwrap();
+    let jit = compile("substring", &program);
+    let index = |name: &str| {
+        program
+            .helpers
+            .iter()
+            .position(|h| h.name == name || h.name.ends_with(&format!(" {name}")))
+            .unwrap()
+    };
+    let text = |s: &str| Value::Str(s.to_string());
+    let mut diffs = Vec::new();
+    let mut results = Vec::new();
+    for s in ["", "a", "héllo", "hello world"] {
+        for from in [-1, 0, 1, 3, 5, 12] {
+            for to in [None, Some(-1), Some(0), Some(2), Some(5), Some(12)] {
+                let to_value = to.map_or(Value::Null, Value::Int);
+                let cut = vec![text(s), Value::Int(from), to_value];
+                diffs.extend(support::compare_helper(
+                    &program,
+                    &jit,
+                    index("cut"),
+                    cut.clone(),
+                ));
+                results.push(jit.run_helper(index("cut"), cut));
+            }
+            let args = vec![text(s), Value::Int(from)];
+            for name in ["rest", "head", "tail"] {
+                diffs.extend(support::compare_helper(
+                    &program,
+                    &jit,
+                    index(name),
+                    args.clone(),
+                ));
+            }
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+
+    // Both engines agree; and what they agree on is the documented behaviour.
+    let run = |name: &str, args: Vec<Value>| match jit.run_helper(index(name), args) {
+        Ok(Value::Str(s)) => s,
+        Ok(other) => panic!("{other:?}"),
+        Err(e) => format!("error: {}", e.kind),
+    };
+    assert_eq!(
+        run("cut", vec![text("héllo"), Value::Int(1), Value::Null]),
+        "éllo"
+    );
+    assert_eq!(
+        run("cut", vec![text("héllo"), Value::Int(1), Value::Int(2)]),
+        "é"
+    );
+    assert_eq!(run("rest", vec![text("héllo"), Value::Int(5)]), "");
+    assert_eq!(
+        run("cut", vec![text("héllo"), Value::Int(1), Value::Int(9)]),
+        "error: `substring(1, 9)`: index 9 is out of range for a string of 5 characters"
+    );
+    assert_eq!(
+        run("rest", vec![text("a"), Value::Int(2)]),
+        "error: `substring(2, null)`: index 2 is out of range for a string of 1 character"
+    );
+    assert_eq!(
+        run("tail", vec![text(""), Value::Int(-1)]),
+        "error: `substring(-1)`: index -1 is out of range for a string of 0 characters"
+    );
+    assert!(results.iter().any(Result::is_ok) && results.iter().any(Result::is_err));
+}

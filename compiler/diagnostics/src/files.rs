@@ -32,7 +32,8 @@ pub struct LineRange {
 struct SourceText {
     path: String,
     text: String,
-    /// Byte offset at which each line starts; the first is always 0.
+    /// Byte offset at which each line starts; the first is 0, or just after a
+    /// byte-order mark, which is no column.
     line_starts: Vec<usize>,
 }
 
@@ -51,7 +52,12 @@ impl Files {
     /// it with `/` separators, relative to the project root.
     pub fn add(&mut self, file: FileId, path: impl Into<String>, text: impl Into<String>) {
         let text = text.into();
-        let line_starts = std::iter::once(0)
+        let first = if text.starts_with('\u{feff}') {
+            '\u{feff}'.len_utf8()
+        } else {
+            0
+        };
+        let line_starts = std::iter::once(first)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
         self.files.insert(
@@ -85,7 +91,8 @@ impl Files {
         let Some(source) = self.files.get(&file) else {
             return Position { line: 1, column: 1 };
         };
-        let offset = clamp_offset(&source.text, offset as usize);
+        let offset = clamp_offset(&source.text, offset as usize)
+            .max(source.line_starts.first().copied().unwrap_or(0));
         let line_index = line_index(&source.line_starts, offset);
         let line_start = source.line_starts.get(line_index).copied().unwrap_or(0);
         let column = source
@@ -111,7 +118,12 @@ impl Files {
     /// text, on character boundaries, and never reversed.
     pub fn byte_range(&self, file: FileId, span: Span) -> Range<usize> {
         let text = self.text(file).unwrap_or("");
-        let start = clamp_offset(text, span.start as usize);
+        let first = self
+            .files
+            .get(&file)
+            .and_then(|source| source.line_starts.first().copied())
+            .unwrap_or(0);
+        let start = clamp_offset(text, span.start as usize).max(first);
         let end = clamp_offset(text, span.end as usize).max(start);
         start..end
     }
@@ -187,6 +199,18 @@ mod tests {
         // Inside a character: its start.
         assert_eq!(f.position(FileId(0), 1), pos(1, 1));
         assert_eq!(f.position(FileId(0), 4), pos(1, 2));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_no_column() {
+        let f = files("\u{feff}ab\ncd\n");
+        assert_eq!(f.position(FileId(0), 3), pos(1, 1));
+        assert_eq!(f.position(FileId(0), 4), pos(1, 2));
+        assert_eq!(f.position(FileId(0), 6), pos(2, 1));
+        // A span over the mark starts after it.
+        assert_eq!(f.position(FileId(0), 0), pos(1, 1));
+        assert_eq!(f.byte_range(FileId(0), Span::new(0, 4)), 3..4);
+        assert_eq!(f.byte_range(FileId(0), Span::new(0, 1)), 3..3);
     }
 
     #[test]

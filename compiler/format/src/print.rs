@@ -249,9 +249,13 @@ impl<'a> Printer<'a> {
         if style.force {
             parts.push(Doc::BreakParent);
         }
-        let mut inside = vec![style.edge.clone()];
-        inside.extend(body);
-        parts.push(indent(concat(inside)));
+        // An empty body (only comments after the opening bracket) closes on the
+        // next line: one edge, or the block would hold a blank line.
+        if !body.is_empty() {
+            let mut inside = vec![style.edge.clone()];
+            inside.extend(body);
+            parts.push(indent(concat(inside)));
+        }
         parts.push(style.edge);
         parts.push(text(close));
         group(concat(parts))

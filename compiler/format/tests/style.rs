@@ -151,3 +151,74 @@ fn an_empty_file_stays_empty() {
     assert_formats("", "");
     assert_formats("\n\n// only a comment\n\n", "// only a comment\n");
 }
+
+/// Comments at the edges of a file: one at the very end without a final newline,
+/// one glued to an import (`import main// x`), one after the last declaration.
+#[test]
+fn comments_at_the_end_of_a_file_and_glued_to_an_import() {
+    assert_formats(
+        "workflow W {\n  input { x: Int }\n  output { x }\n}\n// end",
+        "workflow W {\n    input {\n        x: Int\n    }\n\n    output { x }\n}\n// end\n",
+    );
+    assert_formats("import main// x", "import main // x\n");
+    // Blanks after the comment's text, before the newline (a CRLF file too).
+    assert_formats("import main // x \n", "import main // x\n");
+    assert_formats("import a // x\t\nimport b\n", "import a // x\nimport b\n");
+    assert_formats("import main// x \r\n", "import main // x\n");
+    assert_formats("import a.b { X }// x\n", "import a.b { X } // x\n");
+    assert_formats(
+        "import a.b { X }// x\nimport main// y\n\ndef f(): Int { 1 }// z",
+        "import a.b { X } // x\nimport main // y\n\ndef f(): Int {\n    1\n} // z\n",
+    );
+    assert_formats(
+        "def f(): Int { 1 }\n/* last */",
+        "def f(): Int {\n    1\n}\n/* last */\n",
+    );
+}
+
+/// A UTF-8 byte-order mark is kept, as the first character of the output (see
+/// docs/formatting.md), and formatting stays a fixed point.
+#[test]
+fn a_byte_order_mark_is_kept() {
+    assert_formats(
+        "\u{feff}workflow W {\n  input { x: Int }\n  output { x }\n}\n",
+        "\u{feff}workflow W {\n    input {\n        x: Int\n    }\n\n    output { x }\n}\n",
+    );
+    assert_formats(
+        "\u{feff}// header\nimport main",
+        "\u{feff}// header\nimport main\n",
+    );
+    assert_formats("\u{feff}import main// x", "\u{feff}import main // x\n");
+}
+
+/// A comment after the `{` of an empty block stays on the brace's line, and the
+/// block closes on the next line: no blank line appears inside it.
+#[test]
+fn a_comment_in_an_empty_block_stays_after_its_brace() {
+    let cases = [
+        ("workflow W { // c\n}\n", "workflow W { // c\n}\n"),
+        ("type T { // c\n}\n", "type T { // c\n}\n"),
+        ("enum E { /* c */ }\n", "enum E { /* c */\n}\n"),
+        ("test \"t\" { /* c */ }\n", "test \"t\" { /* c */\n}\n"),
+        (
+            "function g(): Int { // c\n}\n",
+            "function g(): Int { // c\n}\n",
+        ),
+        ("import a.b { // c\n}\n", "import a.b { // c\n}\n"),
+        (
+            "def f(): Int { // c\n  if (true) { // d\n  }\n  1\n}\n",
+            "def f(): Int { // c\n    if (true) { // d\n    }\n    1\n}\n",
+        ),
+        (
+            "workflow W {\n  rule \"r\" { // c\n  }\n  signal s() { /* d */ }\n  facts { // e\n  }\n}",
+            "workflow W {\n    rule \"r\" { // c\n    }\n\n    signal s() { /* d */\n    }\n\n    facts { // e\n    }\n}\n",
+        ),
+        (
+            "def f(): Int { g( // c\n) }\n",
+            "def f(): Int {\n    g( // c\n    )\n}\n",
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_formats(input, expected);
+    }
+}

@@ -50,7 +50,7 @@ builtins! {
     String "trim" "trim(): String" "The string without leading and trailing whitespace.";
     String "split" "split(sep: String): List<String>" "The pieces between occurrences of `sep`.";
     String "replace" "replace(a: String, b: String): String" "Every occurrence of `a` replaced by `b`.";
-    String "substring" "substring(from: Int, to: Int?): String" "The characters from `from` up to, not including, `to` (default: the end).";
+    String "substring" "substring(from: Int, to: Int?): String" "The characters from `from` up to, not including, `to` (left out or `null`: the end).";
     String "toInteger" "toInteger(): Int?" "The string read as an integer, or null when it is not one.";
     String "toFloat" "toFloat(): Float?" "The string read as a number, or null when it is not one.";
     String "matches" "matches(regex: String): Bool" "Whether the whole string matches the regular expression.";
@@ -221,9 +221,10 @@ pub fn method_type(receiver: &Type, name: &str, has_closure: bool) -> Option<Met
             "substring" => plain(
                 vec![
                     p("from", T::Int),
+                    // `null` (or leaving it out) means the end of the string.
                     Param {
                         name: "to",
-                        ty: T::Int,
+                        ty: T::optional(T::Int),
                         optional: true,
                     },
                 ],

@@ -27,8 +27,16 @@ pub(crate) fn syntax_diagnostic(file: FileId, text: &str, error: &SyntaxError) -
     }
 }
 
+/// Words that begin a top-level declaration.
+const DECLARATION_KEYWORDS: [&str; 7] = [
+    "import", "type", "enum", "function", "def", "workflow", "test",
+];
+
 /// A message and a note for a mistake recognised at `error`.
 fn hint(text: &str, error: &SyntaxError) -> Option<(String, String)> {
+    if error.kind == SyntaxErrorKind::UnclosedComment {
+        return Some((error.message(), unclosed_comment_note(text, error)));
+    }
     let SyntaxErrorKind::Unexpected { expected, found } = &error.kind else {
         return None;
     };
@@ -80,4 +88,29 @@ fn hint(text: &str, error: &SyntaxError) -> Option<(String, String)> {
         ));
     }
     None
+}
+
+/// Where a `/*` that is never closed needs its `*/`: before the first later line that
+/// starts a declaration at column 0, where the code most likely resumes.
+fn unclosed_comment_note(text: &str, error: &SyntaxError) -> String {
+    let start = error.span.start as usize;
+    let line_of_start = text.get(..start).map_or(0, |t| t.matches('\n').count());
+    let resumes = text
+        .lines()
+        .enumerate()
+        .skip(line_of_start + 1)
+        .find(|(_, line)| {
+            DECLARATION_KEYWORDS.iter().any(|word| {
+                line.strip_prefix(word)
+                    .is_some_and(|rest| rest.starts_with([' ', '\t']))
+            })
+        });
+    match resumes {
+        Some((index, line)) => format!(
+            "add `*/` where the comment should end; if the code resumes at line {} (`{}`), put `*/` on the line before it",
+            index + 1,
+            line.trim_end()
+        ),
+        None => "add `*/` where the comment should end".to_string(),
+    }
 }

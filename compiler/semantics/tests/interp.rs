@@ -190,6 +190,28 @@ fn list_index_out_of_range_is_an_error() {
     );
 }
 
+/// `substring(from, to: Int?)`: `to` may be `null`, or an `Int?` that is `null`,
+/// meaning the end of the string (docs/language.md, built-ins), as when it is left out.
+#[test]
+fn substring_to_may_be_null() {
+    let src = r#"def f(): String {
+        def none: Int? = null
+        def two: Int? = 2
+        "${"héllo".substring(1, null)} ${"héllo".substring(1, none)} ${"héllo".substring(1, two)} ${"héllo".substring(5, null)}"
+    }"#;
+    assert_eq!(eval(src), "éllo éllo é ");
+    let (kind, text) = eval_error("def f(): String { \"abc\".substring(4, null) }");
+    assert_eq!(
+        (kind.as_str(), text.as_str()),
+        (
+            "`substring(4, null)`: index 4 is out of range for a string of 3 characters",
+            "\"abc\".substring(4, null)"
+        )
+    );
+    let (kind, _) = eval_error("def f(): String { \"abc\".substring(2, 1) }");
+    assert_eq!(kind, "`substring(2, 1)`: `from` is after `to`");
+}
+
 #[test]
 fn runaway_recursion_is_an_error() {
     let (kind, _) = eval_error("def loop(n: Int): Int { loop(n + 1) }\ndef f(): Int { loop(0) }");

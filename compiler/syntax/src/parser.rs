@@ -56,6 +56,9 @@ pub enum SyntaxErrorKind {
     MixedListAndMap,
     /// Brackets or blocks nest deeper than the parser supports.
     TooDeeplyNested { limit: u32 },
+    /// A `/*` (the span) that no `*/` closes: the comment runs to the end of the
+    /// file, hiding everything after it.
+    UnclosedComment,
 }
 
 impl SyntaxError {
@@ -85,6 +88,10 @@ impl SyntaxError {
             SyntaxErrorKind::TooDeeplyNested { limit } => format!(
                 "this nests deeper than {limit} levels; move inner parts into `def` locals or helpers"
             ),
+            SyntaxErrorKind::UnclosedComment => {
+                "this comment is never closed: without a `*/` it runs to the end of the file"
+                    .to_string()
+            }
         }
     }
 }
@@ -102,6 +109,7 @@ pub fn parse(text: &str) -> (Module, Vec<SyntaxError>) {
         items.extend(group_items);
         errors.extend(group_errors);
     }
+    unclosed_comment(&scan, &mut errors);
     let module = Module {
         items,
         comments: scan.comments,
@@ -109,9 +117,37 @@ pub fn parse(text: &str) -> (Module, Vec<SyntaxError>) {
     (module, errors)
 }
 
+/// Reports a `/*` that no `*/` closes, after the errors before it. The comment runs
+/// to the end of the file, and the chunk it starts in was cut before it (see
+/// [`chunks`]): an error found where that chunk was cut (a missing `}`, say) only
+/// says that the rest of the declaration is inside the comment, and is left out.
+fn unclosed_comment(scan: &Scan, errors: &mut Vec<SyntaxError>) {
+    let Some(start) = scan.unclosed_comment else {
+        return;
+    };
+    errors.retain(|e| (e.span.start as usize) < start);
+    errors.push(SyntaxError {
+        kind: SyntaxErrorKind::UnclosedComment,
+        span: Span::new(offset(start), offset(start + 2)),
+    });
+}
+
 /// The top-level declaration chunks `(start, end)` of the file, in order: leading
 /// text that is not trivia, then one chunk from each declaration start to the next.
+/// A chunk that holds a `/*` no `*/` closes ends before it: pest would otherwise
+/// fail on the comment, far from the mistake.
 fn chunks(text: &str, scan: &Scan) -> Vec<(usize, usize)> {
+    let mut chunks = whole_chunks(text, scan);
+    if let Some(cut) = scan.unclosed_comment {
+        chunks.retain(|&(start, _)| start < cut);
+        for chunk in &mut chunks {
+            chunk.1 = chunk.1.min(cut);
+        }
+    }
+    chunks
+}
+
+fn whole_chunks(text: &str, scan: &Scan) -> Vec<(usize, usize)> {
     let mut chunks: Vec<(usize, usize)> = Vec::new();
     let first = scan.decl_starts.first().copied().unwrap_or(text.len());
     if !scan.is_trivia(text, 0, first) {
@@ -322,6 +358,10 @@ impl<'t> Driver<'t> {
             .find(|&&(pos, opens)| !opens && pos > open && pos < end)
             .map(|&(pos, _)| pos)
             .or_else(|| {
+                // A chunk cut before an unclosed comment has its `}` inside it.
+                if self.scan.unclosed_comment == Some(end) {
+                    return None;
+                }
                 // Braces do not balance: take the last `}` of the chunk as the end.
                 let body = self.text.get(open + 1..end)?;
                 let trimmed = body.trim_end();

@@ -292,3 +292,51 @@ fn deep_nesting_is_an_error_not_a_crash() {
     );
     parse_ok(&ok);
 }
+
+/// A `/*` that no `*/` closes is one error at the `/*`, wherever it is: at the
+/// start of the file (where it used to hide everything without a word), between
+/// declarations, or inside one. What lies before it is still parsed.
+#[test]
+fn an_unclosed_block_comment_is_an_error_at_its_start() {
+    let unclosed = "this comment is never closed: without a `*/` it runs to the end of the file";
+    let cases: &[(&str, &[&str])] = &[
+        ("/* Encodes.\nworkflow W {\n  output { 1 }\n}\n", &[]),
+        ("/** Doc.\nworkflow W {\n  output { 1 }\n}", &[]),
+        ("type A { x: Int }\n/* later\ntype B { y: Int }\n", &["A"]),
+        ("type A { x: Int } /* later", &["A"]),
+        ("type A { x: Int }\ndef f(): Int {\n  1 /* one\n}\n", &["A"]),
+        (
+            "type A { x: Int }\nworkflow W {\n  input { x: Int }\n  /* out\n  output { x }\n}\n",
+            &["A", "W"],
+        ),
+    ];
+    for &(text, kept) in cases {
+        let (module, errors) = parse(text);
+        let described: Vec<String> = errors.iter().map(|e| describe(text, e)).collect();
+        assert_eq!(errors.len(), 1, "{text:?}: {described:#?}");
+        assert_eq!(errors[0].kind, SyntaxErrorKind::UnclosedComment, "{text:?}");
+        assert_eq!(errors[0].message(), unclosed);
+        assert!(text[errors[0].span.range()].starts_with("/*"), "{text:?}");
+        assert_eq!(errors[0].span.len(), 2, "{text:?}");
+        let names: Vec<&str> = module
+            .items
+            .iter()
+            .map(|i| match &i.kind {
+                ItemKind::Type(t) => t.name.text.as_str(),
+                ItemKind::Workflow(w) => w.name.text.as_str(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(names, kept, "{text:?}");
+        // The comment is still a comment, to the end of the file.
+        let last = module.comments.last().unwrap();
+        assert_eq!(last.span.end as usize, text.len());
+    }
+    // An error before the comment is still reported, and first.
+    let text = "def f(): Int { f(1, }\n/* never closed\n";
+    let messages: Vec<String> = parse(text).1.iter().map(|e| e.message()).collect();
+    assert_eq!(
+        messages,
+        ["expected an argument or `)`, found `}`", unclosed]
+    );
+}

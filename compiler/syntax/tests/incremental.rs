@@ -159,6 +159,9 @@ fn odd_workflows_parse_alike() {
         "workflow W {}\n/** d */\nworkflow V { rule \"r\" {} }\n",
         "workflow W { rule \"r\" { action { \"}\" } } }\n",
         "workflow W {\n rule \"a\" {}\n rule \"a\" {}\n rule \"a\" {}\n}\nworkflow V {\n rule \"a\" {}\n}\n",
+        "/* never closed\nworkflow W {\n  rule \"r\" { action { 1 } }\n}\n",
+        "workflow W {\n  rule \"r\" { action { 1 } }\n  /* never closed\n  rule \"s\" {}\n}\n",
+        "workflow W {\n  rule \"r\" { action { 1 } }\n}\n/* never closed",
     ];
     for case in cases {
         let mut cache = ReparseCache::default();

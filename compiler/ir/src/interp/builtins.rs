@@ -180,9 +180,12 @@ fn string(
                 Some(Value::Int(n)) => n,
                 _ => return internal("`substring` without `from`"),
             };
+            // `to` left out or `null`: the end of the string.
             let (to, call) = match arg2 {
                 Some(Value::Int(n)) => (n, format!("substring({from}, {n})")),
-                _ => (len as i64, format!("substring({from})")),
+                Some(Value::Null) => (len as i64, format!("substring({from}, null)")),
+                None => (len as i64, format!("substring({from})")),
+                Some(_) => return internal("`substring` with a `to` that is not an `Int`"),
             };
             let out_of_range = |index: i64| {
                 invalid(

@@ -115,13 +115,13 @@ impl<'a> Cx<'a> {
                 .trim_end_matches([' ', '\t', '\r', '\n', '\u{feff}']);
             len = trimmed.len();
             let end = start.saturating_add(offset(len));
-            match self.comments.binary_search_by_key(&end, |c| c.span.end) {
-                Ok(index) if len > 0 => match self.comments.get(index) {
-                    Some(c) if c.span.start >= start => {
-                        len = (c.span.start - start) as usize;
-                    }
-                    _ => break,
-                },
+            // The comment the trimmed text ends in, if any: a line comment's span
+            // runs to the end of its line, blanks after its text included.
+            let before = self.comments.partition_point(|c| c.span.start < end);
+            match before.checked_sub(1).and_then(|i| self.comments.get(i)) {
+                Some(c) if len > 0 && c.span.end >= end && c.span.start >= start => {
+                    len = (c.span.start - start) as usize;
+                }
                 _ => break,
             }
         }

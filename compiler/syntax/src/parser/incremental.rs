@@ -31,7 +31,10 @@ use std::collections::HashMap;
 
 use pest::Parser as _;
 
-use super::{Cx, Driver, EmxParser, Rule, SyntaxError, SyntaxErrorKind, chunks, errors, scan};
+use super::{
+    Cx, Driver, EmxParser, Rule, SyntaxError, SyntaxErrorKind, chunks, errors, scan,
+    unclosed_comment,
+};
 use crate::Span;
 use crate::ast::{Ident, Item, ItemKind, Member, Module, Shift, Workflow};
 use scan::offset;
@@ -181,7 +184,7 @@ pub fn parse_incremental(text: &str, cache: &mut ReparseCache) -> (Module, Vec<S
         new: HashMap::new(),
     };
     let mut items = Vec::new();
-    let errors = {
+    let mut errors = {
         let mut driver = Driver {
             text,
             scan: &scan,
@@ -193,6 +196,7 @@ pub fn parse_incremental(text: &str, cache: &mut ReparseCache) -> (Module, Vec<S
         }
         driver.errors
     };
+    unclosed_comment(&scan, &mut errors);
     cache.pieces = pieces.new;
     let module = Module {
         items,

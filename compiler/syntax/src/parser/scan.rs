@@ -38,6 +38,9 @@ pub(crate) struct Scan {
     pub top_braces: Vec<(usize, bool)>,
     /// Offsets where bracket nesting first exceeds [`MAX_NESTING`].
     pub too_deep: Vec<usize>,
+    /// Where a `/*` starts that no `*/` closes: the comment runs to the end of the
+    /// file.
+    pub unclosed_comment: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,10 +115,13 @@ pub(crate) fn scan(text: &str) -> Scan {
                 i = end;
             }
             b'/' if at(i + 1) == b'*' => {
-                let end = text
-                    .get(i + 2..)
-                    .and_then(|rest| rest.find("*/"))
-                    .map_or(bytes.len(), |n| i + 2 + n + 2);
+                let end = match text.get(i + 2..).and_then(|rest| rest.find("*/")) {
+                    Some(n) => i + 2 + n + 2,
+                    None => {
+                        out.unclosed_comment = Some(i);
+                        bytes.len()
+                    }
+                };
                 let doc = at(i + 2) == b'*' && at(i + 3) != b'/';
                 let kind = if doc {
                     CommentKind::Doc

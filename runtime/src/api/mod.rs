@@ -131,11 +131,8 @@ async fn start(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
     let input = object_body(&body, "the input")?;
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
     let (id, new) = state
         .node
         .start_instance(&name, Json_::Object(input), key)
@@ -147,6 +144,32 @@ async fn start(
         StatusCode::OK
     };
     Ok((code, Json(view(&record))).into_response())
+}
+
+/// The `Idempotency-Key` header: any non-empty UTF-8 text, scoped to the workflow it
+/// starts. A key that is empty, not UTF-8 or given twice is a 400
+/// `bad_idempotency_key`: silently ignoring it would start a second instance.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let mut values = headers.get_all("idempotency-key").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let refuse = |why: &str| {
+        Err(ApiError::bad_request(
+            "bad_idempotency_key",
+            format!("the Idempotency-Key header {why}; send one non-empty UTF-8 key"),
+        ))
+    };
+    if values.next().is_some() {
+        return refuse("is given more than once");
+    }
+    let Ok(key) = std::str::from_utf8(value.as_bytes()) else {
+        return refuse("is not UTF-8");
+    };
+    if key.is_empty() {
+        return refuse("is empty");
+    }
+    Ok(Some(key.to_string()))
 }
 
 /// An instance as the API shows it.

@@ -449,7 +449,8 @@ pub trait Store: Send + Sync {
 
     /// Inserts the instance and its first step atomically (`first.instance` must be
     /// `new.id` and `first.expected_version` 0; the instance's version becomes 1).
-    /// With an idempotency key already used (by any instance), returns
+    /// With an idempotency key already used by an instance of the same workflow (keys
+    /// are scoped to their workflow), returns
     /// `Ok(Created::Existing(id))` and writes nothing. An id already in use is
     /// [`StoreError::Duplicate`].
     fn create_instance(&self, new: NewInstance, first: StepCommit) -> Result<Created, StoreError>;

@@ -60,10 +60,15 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "step_stamps",
         include_str!("../migrations/postgres/0002_step_stamps.sql"),
     ),
+    (
+        3,
+        "idempotency_per_workflow",
+        include_str!("../migrations/postgres/0003_idempotency_per_workflow.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 2;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 3;
 
 /// The [`Store`] on PostgreSQL.
 pub struct PostgresStore {

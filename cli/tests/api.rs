@@ -164,3 +164,96 @@ fn idempotency_keys_are_utf8_non_empty_and_per_workflow_on_postgres() {
     };
     idempotency_keys_mean_what_they_say(&["--store", &schema.url]);
 }
+
+/// A refusal: `status`, a JSON content type, and the documented shape with `code`.
+fn assert_json_error(server: &Server, request: &[u8], status: u16, code: &str) {
+    let (got, content_type, body) = server.raw(request);
+    let shown = String::from_utf8_lossy(request);
+    assert_eq!(got, status, "{shown}: {body}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{shown}: content type {content_type:?}, body {body}"
+    );
+    assert_error(&body, code);
+}
+
+#[test]
+fn every_refusal_is_the_documented_json_error() {
+    let project = support::project(&[support::MANIFEST, ("src/main.emx", GATE_V1)]);
+    let server = Server::start(project.path(), &["--store", "state.db"], &[]);
+    let (status, body) = server.post("/v1/workflows/Gate/instances", json!({}));
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    let get = |target: &str| server.request("GET", target.as_bytes(), &[], "");
+
+    // Query strings: a negative or zero limit, a history position that is no
+    // number, a parameter given twice.
+    for target in [
+        "/v1/instances?limit=-1",
+        "/v1/instances?limit=0",
+        "/v1/instances?limit=ten",
+        "/v1/instances?limit=1&limit=2",
+        "/v1/instances?workflow=Gate&workflow=Gate",
+        &format!("/v1/instances/{id}/history?after=abc"),
+        &format!("/v1/instances/{id}/history?after=1&after=2"),
+    ] {
+        assert_json_error(&server, &get(target), 400, "bad_query");
+    }
+    // The limits that are allowed still work.
+    for target in ["/v1/instances?limit=1", "/v1/instances?limit=5000"] {
+        let (status, _, body) = server.raw(&get(target));
+        assert_eq!(status, 200, "{target}: {body}");
+        assert_eq!(body["instances"].as_array().unwrap().len(), 1, "{body}");
+    }
+
+    // Path segments that do not decode to UTF-8.
+    for target in [
+        &b"/v1/instances/%FF"[..],
+        b"/v1/instances/%C3%28/history",
+        b"/v1/instances/x/signals/%E2%82",
+        b"/v1/workflows/%FE%FF/instances",
+    ] {
+        let method = if target.ends_with(b"instances") || target.starts_with(b"/v1/instances/x/s") {
+            "POST"
+        } else {
+            "GET"
+        };
+        let request = server.request(
+            method,
+            target,
+            &[],
+            if method == "POST" { "{}" } else { "" },
+        );
+        assert_json_error(&server, &request, 400, "bad_path");
+    }
+    // Bad percent-encoding is taken literally: no such instance.
+    assert_json_error(&server, &get("/v1/instances/%zz"), 404, "unknown_instance");
+
+    // Unknown routes and wrong methods.
+    assert_json_error(&server, &get("/nope"), 404, "no_route");
+    assert_json_error(
+        &server,
+        &get(&format!("/v1/instances/{id}/nope")),
+        404,
+        "no_route",
+    );
+    for (method, target) in [
+        ("DELETE", "/v1/instances"),
+        ("GET", "/v1/workflows/Gate/instances"),
+        ("PUT", "/healthz"),
+        ("GET", &format!("/v1/instances/{id}/cancel")),
+    ] {
+        let request = server.request(method, target.as_bytes(), &[], "");
+        assert_json_error(&server, &request, 405, "method_not_allowed");
+    }
+
+    // A body over the limit (1 MiB), announced by its length: refused before it is
+    // read.
+    let request = b"POST /v1/workflows/Gate/instances HTTP/1.1\r\nHost: x\r\n\
+        Connection: close\r\nContent-Type: application/json\r\nContent-Length: 2097152\r\n\r\n";
+    assert_json_error(&server, request, 413, "too_large");
+
+    // Nothing was started by any of it.
+    let (_, list) = server.get("/v1/instances");
+    assert_eq!(list["instances"].as_array().unwrap().len(), 1, "{list}");
+}

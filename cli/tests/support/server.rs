@@ -236,7 +236,12 @@ impl Server {
         let split = response
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
-            .unwrap_or_else(|| panic!("no response head in {response:?}"));
+            .unwrap_or_else(|| {
+                panic!(
+                    "no response head in {response:?} to {:?}",
+                    String::from_utf8_lossy(request)
+                )
+            });
         let head = String::from_utf8_lossy(&response[..split]).to_string();
         let mut body = response[split + 4..].to_vec();
         let header = |name: &str| {

@@ -17,7 +17,31 @@ impl Server {
     /// Starts `cosmosc serve . --listen 127.0.0.1:0` in `root` with `args` and `env`,
     /// and waits until it listens.
     pub fn start(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cosmosc"))
+        Self::start_with(Command::new(env!("CARGO_BIN_EXE_cosmosc")), root, args, env)
+    }
+
+    /// [`Server::start`] with the process allowed `open_files` descriptors at most
+    /// (soft and hard limit, set by `sh`'s `ulimit -n` before it runs `cosmosc`).
+    pub fn start_with_open_files(
+        root: &Path,
+        open_files: u32,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
+            .arg(format!("ulimit -n {open_files} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_cosmosc"));
+        Self::start_with(sh, root, args, env)
+    }
+
+    fn start_with(
+        mut command: Command,
+        root: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
+        let mut child = command
             .args(["serve", ".", "--listen", "127.0.0.1:0"])
             .args(args)
             .envs(env.iter().copied())

@@ -6,6 +6,7 @@
 
 mod error;
 mod extract;
+pub mod listen;
 mod metrics;
 
 pub use error::ApiError;

@@ -447,6 +447,20 @@ impl Store for PostgresStore {
         })
     }
 
+    fn retry_later(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool> {
+        self.db.write("retry_later", |conn| {
+            let changed = conn.execute(
+                queue_sql!(
+                    "UPDATE messages SET state = {scheduled}, visible_at = $3, owner = NULL,
+                         lease_until = NULL, attempts = GREATEST(attempts - 1, 0)
+                     WHERE id = $1 AND state = {leased} AND owner = $2"
+                ),
+                &[&id, &owner, &visible_at],
+            )?;
+            Ok(Finish::Commit(changed == 1))
+        })
+    }
+
     fn extend(&self, id: MessageId, owner: &str, lease_until: i64) -> Result<bool> {
         // One statement, and idempotent: if its answer is lost, doing it again sets the
         // same end and gives the same answer, so it needs no transaction of its own.

@@ -595,6 +595,18 @@ impl Store for SqliteStore {
         Ok(changed == 1)
     }
 
+    fn retry_later(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool> {
+        let conn = self.conn();
+        let changed = conn
+            .prepare_cached(queue_sql!(
+                "UPDATE messages SET state = {scheduled}, visible_at = ?3, owner = NULL,
+                     lease_until = NULL, attempts = MAX(attempts - 1, 0)
+                 WHERE id = ?1 AND state = {leased} AND owner = ?2"
+            ))?
+            .execute(params![id, owner, visible_at])?;
+        Ok(changed == 1)
+    }
+
     fn extend(&self, id: MessageId, owner: &str, lease_until: i64) -> Result<bool> {
         let conn = self.conn();
         let changed = conn

@@ -8,6 +8,7 @@
 
 mod support;
 
+use support::postgres::schema;
 use support::server::{Server, agent, assert_steps_never_overlap};
 use support::workflows::{GATE_V1, GATE_V2, chain, chain_seen, chain_total};
 
@@ -15,66 +16,6 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
-
-const ENV: &str = "COSMOS_TEST_POSTGRES";
-
-/// A schema dropped (with everything in it) when the value is.
-struct Schema {
-    base: String,
-    name: String,
-    url: String,
-}
-
-fn schema(test: &str) -> Option<Schema> {
-    let Ok(base) = std::env::var(ENV) else {
-        // Straight to stderr: the harness captures `eprintln!` of passing tests.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: set {ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) to run {test}"
-        );
-        return None;
-    };
-    let name = format!(
-        "c_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let mut client = postgres::Client::connect(&base, postgres::NoTls).unwrap();
-    client
-        .batch_execute(&format!("CREATE SCHEMA {name}"))
-        .unwrap();
-    let separator = if base.contains('?') { '&' } else { '?' };
-    // The nodes' connections carry the schema's name, so that a test can find them.
-    let url = format!("{base}{separator}options=-c%20search_path%3D{name}&application_name={name}");
-    Some(Schema { base, name, url })
-}
-
-impl Schema {
-    /// Terminates every server process the nodes are connected with; how many.
-    fn terminate_connections(&self) -> usize {
-        let mut client = postgres::Client::connect(&self.base, postgres::NoTls).unwrap();
-        client
-            .query(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                 WHERE application_name = $1",
-                &[&self.name],
-            )
-            .unwrap()
-            .len()
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&self.base, postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
-        }
-    }
-}
 
 /// Reads `{"n": N}`, sleeps a little, logs its call's idempotency key with its start
 /// and end (ms) to calls.log, and prints 2N.

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use cosmos_runtime::engine::{
-    CallErrorKind, Command, Engine, Event, Failure, History, InstanceState, Status,
+    CallErrorKind, Command, Engine, EngineError, Event, Failure, History, InstanceState, Status,
 };
 use serde_json::{Value as Json, json};
 
@@ -381,4 +381,11 @@ workflow R {
     assert_eq!((i.fired("count"), i.status), (1, Status::Stalled));
     engine.handle(&mut i, T0, Event::Cancel).unwrap();
     assert_eq!(i.status, Status::Cancelled);
+    // Finished is finished: a second cancel is refused and changes nothing.
+    let before = i.clone();
+    assert_eq!(
+        engine.handle(&mut i, T0, Event::Cancel),
+        Err(EngineError::Finished(Status::Cancelled))
+    );
+    assert_eq!(i, before);
 }

@@ -4,8 +4,10 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use cosmos_project::{Config, MANIFEST, find_project_root};
+use cosmos_runtime::api::listen::{self, ConnectionLimits};
 use cosmos_runtime::api::{self, ApiConfig};
 use cosmos_runtime::connect::{ConnectError, StoreKind, default_store, open_store, store_kind};
 use cosmos_runtime::deployment::{Deployment, DeploymentError, Evaluator};
@@ -47,8 +49,6 @@ pub(crate) enum ServeError {
     },
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
-    #[error("the server stopped: {0}")]
-    Serve(std::io::Error),
 }
 
 /// Runtime problems (a call result that could not be recorded, a step that could not
@@ -123,6 +123,22 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
         .or_else(|| config_runtime.token.clone())
         .filter(|t| !t.is_empty());
 
+    // Descriptors: as many as the system lets this process have, and a connection
+    // cap that leaves a reserve of them to function processes and the store.
+    let open_files = listen::raise_open_file_limit();
+    let configured = ConnectionLimits::default();
+    let limits = ConnectionLimits {
+        max_connections: listen::connection_cap(
+            env_number("COSMOS_MAX_CONNECTIONS").unwrap_or(configured.max_connections as u64)
+                as usize,
+            open_files,
+        ),
+        header_timeout: env_number("COSMOS_HEADER_TIMEOUT_MS")
+            .map_or(configured.header_timeout, Duration::from_millis),
+        idle_timeout: env_number("COSMOS_IDLE_TIMEOUT_MS")
+            .map_or(configured.idle_timeout, Duration::from_millis),
+    };
+
     let store = open_store(&url, &root)?;
     // One process per SQLite file: leases left by a process that died are free now.
     // PostgreSQL is shared by several processes: their leases expire instead.
@@ -172,9 +188,11 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
             let mut err = std::io::stderr().lock();
             let _ = writeln!(
                 err,
-                "cosmosc serve: listening on http://{local} (node {}, store {}{})",
+                "cosmosc serve: listening on http://{local} (node {}, store {}, at most {} \
+                 connections{})",
                 node.owner(),
                 cosmos_runtime::connect::redact(&url),
+                limits.max_connections,
                 if released > 0 {
                     format!(", {released} leases of a previous run released")
                 } else {
@@ -182,14 +200,26 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
                 }
             );
         }
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        listen::serve(
+            listener,
+            app,
+            limits,
+            shutdown_signal(),
+            NodeConfig::default().grace,
+        )
+        .await;
         let _ = writeln!(std::io::stderr(), "cosmosc serve: stopping");
         node.stop().await;
-        served.map_err(ServeError::Serve)?;
         Ok(Status::Clean)
     })
+}
+
+/// A positive whole number from environment variable `name`; anything else is unset.
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&n| n > 0)
 }
 
 async fn shutdown_signal() {

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod postgres;
 pub mod server;
 pub mod workflows;
 

@@ -20,7 +20,31 @@ impl Server {
     /// Starts `cosmosc serve . --listen 127.0.0.1:0` in `root` with `args` and `env`,
     /// and waits until it listens.
     pub fn start(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cosmosc"))
+        Self::start_with(Command::new(env!("CARGO_BIN_EXE_cosmosc")), root, args, env)
+    }
+
+    /// [`Server::start`] with the process allowed `open_files` descriptors at most
+    /// (soft and hard limit, set by `sh`'s `ulimit -n` before it runs `cosmosc`).
+    pub fn start_with_open_files(
+        root: &Path,
+        open_files: u32,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
+            .arg(format!("ulimit -n {open_files} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_cosmosc"));
+        Self::start_with(sh, root, args, env)
+    }
+
+    fn start_with(
+        mut command: Command,
+        root: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
+        let mut child = command
             .args(["serve", ".", "--listen", "127.0.0.1:0"])
             .args(args)
             .envs(env.iter().copied())
@@ -231,4 +255,97 @@ pub fn agent() -> ureq::Agent {
         .http_status_as_error(false)
         .build()
         .into()
+}
+
+impl Server {
+    /// Sends `request` (a whole HTTP/1.1 request, which should say `Connection:
+    /// close`) over a plain socket, byte for byte, and returns the response's status,
+    /// its `Content-Type` and its body as JSON (or as a JSON string when it is not
+    /// JSON). For what an HTTP client will not send: bytes that are not UTF-8 in a
+    /// header, raw paths, duplicate query parameters.
+    pub fn raw(&self, request: &[u8]) -> (u16, String, Value) {
+        use std::io::{Read, Write};
+        let address = self.base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        stream.write_all(request).unwrap();
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        let split = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| {
+                panic!(
+                    "no response head in {response:?} to {:?}",
+                    String::from_utf8_lossy(request)
+                )
+            });
+        let head = String::from_utf8_lossy(&response[..split]).to_string();
+        let mut body = response[split + 4..].to_vec();
+        let header = |name: &str| {
+            head.lines()
+                .filter_map(|line| line.split_once(':'))
+                .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_string())
+        };
+        if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+            body = dechunk(&body);
+        }
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {head:?}"));
+        let text = String::from_utf8_lossy(&body).to_string();
+        (
+            status,
+            header("content-type").unwrap_or_default(),
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// A request line and headers for [`Server::raw`], with `Host` and `Connection:
+    /// close` added; `extra` are more header lines (without their CRLF), `body` is
+    /// sent with its length.
+    pub fn request(&self, method: &str, target: &[u8], extra: &[&[u8]], body: &str) -> Vec<u8> {
+        let address = self.base.trim_start_matches("http://");
+        let mut out = Vec::new();
+        out.extend_from_slice(method.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(target);
+        out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+        out.extend_from_slice(address.as_bytes());
+        out.extend_from_slice(b"\r\nConnection: close\r\n");
+        for line in extra {
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+        }
+        if !body.is_empty() || method == "POST" {
+            out.extend_from_slice(b"Content-Type: application/json\r\n");
+            out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(body.as_bytes());
+        out
+    }
+}
+
+/// The body of a chunked response.
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&data[..end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok())
+            .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = end + 2;
+        out.extend_from_slice(&data[start..(start + size).min(data.len())]);
+        data = &data[(start + size + 2).min(data.len())..];
+    }
+    out
 }

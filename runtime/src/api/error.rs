@@ -61,7 +61,10 @@ impl From<NodeError> for ApiError {
             NodeError::Refused(EngineError::Finished(status)) => ApiError::new(
                 StatusCode::CONFLICT,
                 "instance_finished",
-                format!("the instance is {status}; it takes no more signals"),
+                format!(
+                    "the instance is {status}; a finished instance takes no more signals \
+                     and cannot be cancelled"
+                ),
             ),
             NodeError::Refused(EngineError::Host(host)) => match host {
                 HostError::UnknownWorkflow(name) => ApiError::not_found(

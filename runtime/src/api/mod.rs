@@ -5,6 +5,8 @@
 //! problem and change nothing.
 
 mod error;
+mod extract;
+pub mod listen;
 mod metrics;
 
 pub use error::ApiError;
@@ -13,12 +15,13 @@ use crate::engine::{Event, InstanceState, Status};
 use crate::node::{Node, NodeError};
 use crate::store::{InstanceFilter, InstanceRecord, StoreError};
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use extract::{ApiBody, ApiPath, ApiQuery};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
 use std::sync::Arc;
@@ -46,6 +49,7 @@ impl Default for ApiConfig {
 struct AppState {
     node: Node,
     token: Option<Arc<str>>,
+    body_limit: usize,
 }
 
 /// The API's routes over `node`.
@@ -53,6 +57,7 @@ pub fn router(node: Node, config: ApiConfig) -> Router {
     let state = AppState {
         node,
         token: config.token.map(Arc::from),
+        body_limit: config.body_limit,
     };
     let guarded = Router::new()
         .route("/v1/workflows/{name}/instances", post(start))
@@ -74,6 +79,7 @@ pub fn router(node: Node, config: ApiConfig) -> Router {
             ApiError::not_found("no_route", "no such endpoint; see docs/runtime.md")
         })
         .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(middleware::map_response(extract::json_errors))
         .with_state(state)
 }
 
@@ -135,15 +141,12 @@ async fn blocking<T: Send + 'static>(
 
 async fn start(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBody(body): ApiBody,
 ) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
     let input = object_body(&body, "the input")?;
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
     let (id, new) = state
         .node
         .start_instance(&name, Json_::Object(input), key)
@@ -155,6 +158,32 @@ async fn start(
         StatusCode::OK
     };
     Ok((code, Json(view(&record))).into_response())
+}
+
+/// The `Idempotency-Key` header: any non-empty UTF-8 text, scoped to the workflow it
+/// starts. A key that is empty, not UTF-8 or given twice is a 400
+/// `bad_idempotency_key`: silently ignoring it would start a second instance.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let mut values = headers.get_all("idempotency-key").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let refuse = |why: &str| {
+        Err(ApiError::bad_request(
+            "bad_idempotency_key",
+            format!("the Idempotency-Key header {why}; send one non-empty UTF-8 key"),
+        ))
+    };
+    if values.next().is_some() {
+        return refuse("is given more than once");
+    }
+    let Ok(key) = std::str::from_utf8(value.as_bytes()) else {
+        return refuse("is not UTF-8");
+    };
+    if key.is_empty() {
+        return refuse("is empty");
+    }
+    Ok(Some(key.to_string()))
 }
 
 /// An instance as the API shows it.
@@ -179,7 +208,7 @@ fn view(record: &InstanceRecord) -> Json_ {
 
 async fn instance(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Json_>, ApiError> {
     let record = state.node.instance(&id).await?;
     Ok(Json(view(&record)))
@@ -187,7 +216,7 @@ async fn instance(
 
 async fn rules(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Json_>, ApiError> {
     let rules = state.node.explain(&id).await?;
     Ok(Json(json!({ "rules": rules })))
@@ -200,8 +229,8 @@ struct HistoryQuery {
 
 async fn history(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(query): Query<HistoryQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Json<Json_>, ApiError> {
     let id2 = id.clone();
     let after = query.after.unwrap_or(0);
@@ -233,8 +262,8 @@ async fn history(
 
 async fn signal(
     State(state): State<AppState>,
-    Path((id, name)): Path<(String, String)>,
-    body: Bytes,
+    ApiPath((id, name)): ApiPath<(String, String)>,
+    ApiBody(body): ApiBody,
 ) -> Result<Json<Json_>, ApiError> {
     let args = object_body(&body, "the signal's arguments")?;
     state
@@ -253,7 +282,7 @@ async fn signal(
 
 async fn cancel(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Json_>, ApiError> {
     state.node.send(&id, Event::Cancel).await?;
     let record = state.node.instance(&id).await?;
@@ -277,14 +306,27 @@ fn status_filter(status: Option<&str>) -> Result<Option<Status>, ApiError> {
         .map_err(|e| ApiError::bad_request("bad_status", e.to_string()))
 }
 
+/// The rows a list page holds: `limit` (100 when not given), at most 1000; a limit of
+/// 0 is a 400 `bad_query` (a page of nothing would page forever).
+fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(100),
+        Some(0) => Err(ApiError::bad_request(
+            "bad_query",
+            "limit must be at least 1 (pages hold at most 1000 instances)",
+        )),
+        Some(n) => Ok(n.min(1000)),
+    }
+}
+
 async fn list(
     State(state): State<AppState>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Json_>, ApiError> {
     let filter = InstanceFilter {
         status: status_filter(query.status.as_deref())?,
         workflow: query.workflow,
-        limit: query.limit.unwrap_or(100).clamp(1, 1000),
+        limit: page_limit(query.limit)?,
         after: query.after,
     };
     let rows = blocking(&state.node, move |store| store.list_instances(&filter)).await?;

@@ -219,8 +219,9 @@ impl<'p> Engine<'p> {
     }
 
     /// Handles one event at logical time `now`. A refused event (a signal the workflow
-    /// does not have or with a bad payload, an event for a finished instance) changes
-    /// nothing; events for calls or timers that no longer matter are ignored.
+    /// does not have or with a bad payload, a signal or a cancel for a finished
+    /// instance) changes nothing; events for calls or timers that no longer matter are
+    /// ignored.
     pub fn handle(
         &self,
         instance: &mut InstanceState,
@@ -233,7 +234,9 @@ impl<'p> Engine<'p> {
         };
         if instance.status.is_finished() {
             return match event {
-                Event::Signal { .. } | Event::Start => Err(EngineError::Finished(instance.status)),
+                Event::Signal { .. } | Event::Start | Event::Cancel => {
+                    Err(EngineError::Finished(instance.status))
+                }
                 _ => Ok(cx.step),
             };
         }

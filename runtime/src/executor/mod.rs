@@ -129,6 +129,10 @@ pub struct CallError {
     pub message: String,
     /// The last `stderr_tail_bytes` of stderr (lossy UTF-8), when it was non-empty.
     pub stderr: Option<String>,
+    /// The node, not the function, failed: its process could not be started for lack
+    /// of resources (descriptors, processes, memory). The call never ran; it is to be
+    /// run again later, not reported to the workflow.
+    pub retry_later: bool,
 }
 
 impl CallError {
@@ -137,6 +141,7 @@ impl CallError {
             kind,
             message: message.into(),
             stderr: None,
+            retry_later: false,
         }
     }
 
@@ -183,9 +188,30 @@ pub enum ExecutorError {
     Abandoned,
 }
 
+impl ExecutorError {
+    /// Whether starting a process failed for lack of resources on this node (too many
+    /// open files in the process or the system, too many processes, no memory): a
+    /// passing condition of the node, not a fault of the function.
+    pub fn is_resource_exhaustion(&self) -> bool {
+        use nix::errno::Errno;
+        let ExecutorError::Spawn { source, .. } = self else {
+            return false;
+        };
+        source.raw_os_error().is_some_and(|code| {
+            [Errno::EMFILE, Errno::ENFILE, Errno::EAGAIN, Errno::ENOMEM]
+                .iter()
+                .any(|e| *e as i32 == code)
+        })
+    }
+}
+
 impl From<ExecutorError> for CallError {
     fn from(e: ExecutorError) -> CallError {
-        CallError::new(CallErrorKind::Failed, e.to_string())
+        let retry_later = e.is_resource_exhaustion();
+        CallError {
+            retry_later,
+            ..CallError::new(CallErrorKind::Failed, e.to_string())
+        }
     }
 }
 
@@ -316,5 +342,35 @@ impl Executor {
     /// are stopped when they do. Later calls fail.
     pub async fn shutdown(&self) {
         pool::shutdown(&self.inner).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::errno::Errno;
+
+    fn spawn_error(errno: Errno) -> CallError {
+        CallError::from(ExecutorError::Spawn {
+            program: "sh".into(),
+            source: std::io::Error::from_raw_os_error(errno as i32),
+        })
+    }
+
+    /// A process that cannot start for lack of descriptors, processes or memory is the
+    /// node's trouble: the call is to run later. A missing or forbidden program is the
+    /// function's: it fails.
+    #[test]
+    fn only_resource_exhaustion_is_retried_later() {
+        for errno in [Errno::EMFILE, Errno::ENFILE, Errno::EAGAIN, Errno::ENOMEM] {
+            assert!(spawn_error(errno).retry_later, "{errno}");
+        }
+        for errno in [Errno::ENOENT, Errno::EACCES, Errno::ENOEXEC] {
+            let error = spawn_error(errno);
+            assert!(!error.retry_later, "{errno}");
+            assert_eq!(error.kind, CallErrorKind::Failed);
+        }
+        let empty = CallError::from(ExecutorError::EmptyCommand("f".into()));
+        assert!(!empty.retry_later);
     }
 }

@@ -83,6 +83,10 @@ pub(super) async fn run(inner: Arc<Inner>) {
     }
 }
 
+/// How long a call whose process could not be started for lack of resources waits
+/// before it is leased again.
+const RETRY_LATER_MS: i64 = 1_000;
+
 fn failure(kind: CallErrorKind, message: String, stderr: Option<String>) -> Failure {
     Failure {
         message,
@@ -172,6 +176,18 @@ async fn run_one(inner: &Arc<Inner>, message: Leased) {
                     ),
                 },
             },
+            // The node could not start the process (no descriptors, no memory): the
+            // call never ran, so the workflow hears nothing and the call runs later,
+            // here or on another node, without being charged an attempt.
+            Err(error) if error.retry_later => {
+                tracing::warn!(key = %call.key, %error, "call postponed: the node is out of resources");
+                let store = Arc::clone(&inner.store);
+                let until = now_ms().saturating_add(RETRY_LATER_MS);
+                let id = message.id;
+                let _ =
+                    tokio::task::spawn_blocking(move || store.retry_later(id, &owner, until)).await;
+                return;
+            }
             Err(error) => Event::CallFailed {
                 call: call.call.clone(),
                 failure: failure(error.kind, error.message, error.stderr),

@@ -449,7 +449,8 @@ pub trait Store: Send + Sync {
 
     /// Inserts the instance and its first step atomically (`first.instance` must be
     /// `new.id` and `first.expected_version` 0; the instance's version becomes 1).
-    /// With an idempotency key already used (by any instance), returns
+    /// With an idempotency key already used by an instance of the same workflow (keys
+    /// are scoped to their workflow), returns
     /// `Ok(Created::Existing(id))` and writes nothing. An id already in use is
     /// [`StoreError::Duplicate`].
     fn create_instance(&self, new: NewInstance, first: StepCommit) -> Result<Created, StoreError>;
@@ -499,6 +500,11 @@ pub trait Store: Send + Sync {
     /// Nack: back to ready, visible at `visible_at` (or dead when max_attempts is
     /// reached). False if the lease was lost.
     fn release(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool, StoreError>;
+    /// Gives a leased message back, visible at `visible_at` (scheduled), with the
+    /// attempt its lease counted given back: its work never began (a function process
+    /// that could not be started for lack of descriptors or memory). False if the
+    /// lease was lost.
+    fn retry_later(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool, StoreError>;
     /// Moves the lease's end to `lease_until`. False if the lease was lost.
     fn extend(&self, id: MessageId, owner: &str, lease_until: i64) -> Result<bool, StoreError>;
     /// Moves a leased message to the dead letters. False if the lease was lost.

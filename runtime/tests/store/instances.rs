@@ -43,6 +43,29 @@ fn create_instance_and_idempotency(db: &Db) {
     );
     assert!(store.instance("i2").unwrap().is_none());
     assert_eq!(stats(&*store, "calls", T0), (1, 0, 0, 0));
+    // A key is scoped to its workflow: the same key starts an instance of another.
+    let other = NewInstance {
+        workflow: "refund".into(),
+        ..new_instance("i3", Some("key-1"))
+    };
+    assert_eq!(
+        store.create_instance(other, first_step("i3")).unwrap(),
+        Created::New
+    );
+    let other = NewInstance {
+        workflow: "refund".into(),
+        ..new_instance("i4", Some("key-1"))
+    };
+    assert_eq!(
+        store.create_instance(other, first_step("i4")).unwrap(),
+        Created::Existing("i3".into())
+    );
+    assert_eq!(
+        store
+            .create_instance(new_instance("i5", Some("key-1")), first_step("i5"))
+            .unwrap(),
+        Created::Existing("i1".into())
+    );
     // Same id, no key.
     assert!(matches!(
         store.create_instance(new_instance("i1", None), first_step("i1")),

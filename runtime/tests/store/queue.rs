@@ -336,6 +336,36 @@ fn max_attempts_moves_to_dead_letters(db: &Db) {
     );
 }
 
+/// A message whose work never began (its process could not be started) goes back
+/// without being charged the attempt, however often that happens, and waits until
+/// the time given; only a lost lease is refused.
+fn retry_later_gives_the_attempt_back(db: &Db) {
+    let store = db.open();
+    let id = store
+        .enqueue(
+            &[NewMessage {
+                max_attempts: Some(2),
+                ..msg("c", json!("call"))
+            }],
+            T0,
+        )
+        .unwrap()[0];
+    let mut r = request("c", "w", T0, 1);
+    for round in 0..5 {
+        let leased = store.lease(&r).unwrap();
+        assert_eq!(leased.len(), 1, "round {round}");
+        assert_eq!(
+            leased[0].attempts, 1,
+            "round {round}: no attempt was charged"
+        );
+        assert!(store.retry_later(id, "w", r.now + 1_000).unwrap());
+        assert!(store.lease(&r).unwrap().is_empty(), "not before its time");
+        r.now += 1_000;
+    }
+    assert!(!store.retry_later(id, "w", r.now).unwrap(), "not leased");
+    assert!(store.dead_letters("c", 0).unwrap().is_empty());
+}
+
 fn idempotency_key_dedupes_live_messages(db: &Db) {
     let store = db.open();
     let m = |queue: &str, key: &str, payload: i64| NewMessage {
@@ -525,6 +555,7 @@ on_both_backends!(
     exclusivity_is_freed_by_lease_expiry,
     lease_expiry_redelivers_with_attempts_plus_one,
     max_attempts_moves_to_dead_letters,
+    retry_later_gives_the_attempt_back,
     idempotency_key_dedupes_live_messages,
     lost_leases_are_refused,
     ack_many_reports_each_lease,

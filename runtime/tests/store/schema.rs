@@ -2,30 +2,31 @@
 //! to open, the `synchronous` pragma. (PostgreSQL's are in `store_postgres.rs`.)
 
 use cosmos_runtime::store::{
-    NewMessage, SqliteOptions, SqliteStore, Store, StoreError, Synchronous,
+    Created, NewInstance, NewMessage, SqliteOptions, SqliteStore, Store, StoreError, Synchronous,
 };
+use rusqlite::OptionalExtension;
 use serde_json::json;
 
-use crate::{T0, msg, payloads, request, stamp, stats, step, temp};
+use crate::{T0, first_step, msg, payloads, request, stamp, stats, step, temp};
 
 #[test]
 fn migrations_apply_once_and_reopen_works() {
     let (_dir, path) = temp();
     {
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 4);
+        assert_eq!(store.schema_version().unwrap(), 5);
         store.put_bundle("h", b"x", T0).unwrap();
     }
     for _ in 0..2 {
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 4);
+        assert_eq!(store.schema_version().unwrap(), 5);
         assert_eq!(store.bundle("h").unwrap().as_deref(), Some(&b"x"[..]));
     }
     let conn = rusqlite::Connection::open(&path).unwrap();
     let rows: i64 = conn
         .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(rows, 4);
+    assert_eq!(rows, 5);
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -34,7 +35,8 @@ fn migrations_apply_once_and_reopen_works() {
 
 /// A database written by schema 1 (ready/leased/dead only, idempotency on
 /// `idempotency_key`, unstamped history) keeps its messages, their ids, its id counter
-/// and its history through migrations 2 to 4.
+/// and its history through migrations 2 to 5, and its instance keeps its idempotency
+/// key, now scoped to its workflow.
 #[test]
 fn schema_1_databases_are_migrated() {
     let (_dir, path) = temp();
@@ -107,7 +109,7 @@ fn schema_1_databases_are_migrated() {
         // An instance with one history row, written before steps were stamped.
         conn.execute_batch(
             "INSERT INTO instances VALUES ('old', 'w', 'b', 'RUNNING', '{}', '{}', NULL, NULL,
-                 '{}', 1, 0, 0, NULL);
+                 '{}', 1, 0, 0, 'order-1');
              INSERT INTO history VALUES ('old', 1, 0, 'started', 'started', '{}');",
         )
         .unwrap();
@@ -119,7 +121,7 @@ fn schema_1_databases_are_migrated() {
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.schema_version().unwrap(), 5);
     assert_eq!(stats(&store, "q", T0), (1, 1, 1, 1));
     assert_eq!(store.next_visible_at("q", T0).unwrap(), Some(T0 + 500));
     // Live keys still deduplicate; the dead one is free again.
@@ -145,7 +147,33 @@ fn schema_1_databases_are_migrated() {
     let rows = store.history("old", 0).unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1].step, Some(stamp(T0)));
+    // The key still finds its instance in its workflow, and only there.
+    let again = |id: &str, workflow: &str| NewInstance {
+        id: id.into(),
+        workflow: workflow.into(),
+        bundle: "b".into(),
+        input: json!({}),
+        idempotency_key: Some("order-1".into()),
+        created_at: T0,
+    };
+    assert_eq!(
+        store
+            .create_instance(again("new-w", "w"), first_step("new-w"))
+            .unwrap(),
+        Created::Existing("old".into())
+    );
+    assert_eq!(
+        store
+            .create_instance(again("new-v", "v"), first_step("new-v"))
+            .unwrap(),
+        Created::New
+    );
     let conn = rusqlite::Connection::open(&path).unwrap();
+    let foreign: Option<String> = conn
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()
+        .unwrap();
+    assert_eq!(foreign, None);
     let integrity: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();

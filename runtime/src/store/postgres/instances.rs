@@ -112,14 +112,16 @@ pub(super) fn decode_instance(row: &Row) -> Result<InstanceRecord> {
     })
 }
 
-fn existing_by_key(conn: &mut Conn, key: &Option<String>) -> Result<Option<String>> {
-    let Some(key) = key else {
+/// The instance of `new`'s workflow started with `new`'s idempotency key, if any:
+/// keys are scoped to their workflow.
+fn existing_by_key(conn: &mut Conn, new: &NewInstance) -> Result<Option<String>> {
+    let Some(key) = &new.idempotency_key else {
         return Ok(None);
     };
     Ok(conn
         .query_opt(
-            "SELECT id FROM instances WHERE idempotency_key = $1",
-            &[key],
+            "SELECT id FROM instances WHERE workflow = $1 AND idempotency_key = $2",
+            &[&new.workflow, key],
         )?
         .map(|row| row.get(0)))
 }
@@ -131,7 +133,7 @@ pub(super) fn create_in(
     new: &NewInstance,
     first: &StepCommit,
 ) -> Result<Finish<Created>> {
-    if let Some(id) = existing_by_key(conn, &new.idempotency_key)? {
+    if let Some(id) = existing_by_key(conn, new)? {
         return Ok(Finish::Rollback(Created::Existing(id)));
     }
     if first.expected_version != 0 {
@@ -188,7 +190,7 @@ pub(super) fn create_in(
     let row = conn.query_one(&sql, &params)?;
     if row.get::<_, i64>(0) != 1 {
         // Taken since the checks above, by another node: its key, or its id.
-        if let Some(id) = existing_by_key(conn, &new.idempotency_key)? {
+        if let Some(id) = existing_by_key(conn, new)? {
             return Ok(Finish::Rollback(Created::Existing(id)));
         }
         return Err(StoreError::Duplicate(format!("instance {}", new.id)));

@@ -60,10 +60,15 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "step_stamps",
         include_str!("../migrations/postgres/0002_step_stamps.sql"),
     ),
+    (
+        3,
+        "idempotency_per_workflow",
+        include_str!("../migrations/postgres/0003_idempotency_per_workflow.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 2;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 3;
 
 /// The [`Store`] on PostgreSQL.
 pub struct PostgresStore {
@@ -438,6 +443,20 @@ impl Store for PostgresStore {
         );
         self.db.write("release", |conn| {
             let changed = conn.execute(&sql, &[&id, &owner, &visible_at])?;
+            Ok(Finish::Commit(changed == 1))
+        })
+    }
+
+    fn retry_later(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool> {
+        self.db.write("retry_later", |conn| {
+            let changed = conn.execute(
+                queue_sql!(
+                    "UPDATE messages SET state = {scheduled}, visible_at = $3, owner = NULL,
+                         lease_until = NULL, attempts = GREATEST(attempts - 1, 0)
+                     WHERE id = $1 AND state = {leased} AND owner = $2"
+                ),
+                &[&id, &owner, &visible_at],
+            )?;
             Ok(Finish::Commit(changed == 1))
         })
     }

@@ -81,10 +81,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "queue_check",
         include_str!("../migrations/0004_queue_check.sql"),
     ),
+    (
+        5,
+        "idempotency_per_workflow",
+        include_str!("../migrations/0005_idempotency_per_workflow.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// How hard a commit waits for the disk (SQLite's `synchronous` pragma).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -248,7 +253,18 @@ impl Drop for WriteTx<'_> {
     }
 }
 
+/// Applies the migrations this database lacks. Foreign keys are off while they run
+/// (a migration that rebuilds a table drops the old one, which must not delete the
+/// rows that refer to it; SQLite's documented way to change a table's constraints)
+/// and checked before the commit; they are on again afterwards, whatever happened.
 fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let migrated = migrate_unchecked(conn);
+    conn.pragma_update(None, "foreign_keys", true)?;
+    migrated
+}
+
+fn migrate_unchecked(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_version (
             version INTEGER NOT NULL PRIMARY KEY,
@@ -278,6 +294,15 @@ fn migrate(conn: &mut Connection) -> Result<()> {
             params![version, name],
         )?;
         tracing::info!(version, name, "applied store migration");
+    }
+    let broken: Option<String> = tx
+        .query_row("PRAGMA foreign_key_check", [], |row| row.get(0))
+        .optional()?;
+    if let Some(table) = broken {
+        return Err(StoreError::Migration(format!(
+            "after the migrations, table {table} has rows whose foreign key refers to \
+             nothing; the database was not changed"
+        )));
     }
     tx.commit()?;
     Ok(())
@@ -336,8 +361,10 @@ impl Store for Db {
         let tx = WriteTx::begin(&conn)?;
         if let Some(key) = &new.idempotency_key {
             let existing: Option<String> = tx
-                .prepare_cached("SELECT id FROM instances WHERE idempotency_key = ?1")?
-                .query_row(params![key], |row| row.get(0))
+                .prepare_cached(
+                    "SELECT id FROM instances WHERE workflow = ?1 AND idempotency_key = ?2",
+                )?
+                .query_row(params![new.workflow, key], |row| row.get(0))
                 .optional()?;
             if let Some(id) = existing {
                 return Ok(Created::Existing(id));
@@ -591,6 +618,18 @@ impl Store for Db {
                      visible_at = ?3,
                      owner = NULL,
                      lease_until = NULL
+                 WHERE id = ?1 AND state = {leased} AND owner = ?2"
+            ))?
+            .execute(params![id, owner, visible_at])?;
+        Ok(changed == 1)
+    }
+
+    fn retry_later(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool> {
+        let conn = self.conn();
+        let changed = conn
+            .prepare_cached(queue_sql!(
+                "UPDATE messages SET state = {scheduled}, visible_at = ?3, owner = NULL,
+                     lease_until = NULL, attempts = MAX(attempts - 1, 0)
                  WHERE id = ?1 AND state = {leased} AND owner = ?2"
             ))?
             .execute(params![id, owner, visible_at])?;

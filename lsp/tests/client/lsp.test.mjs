@@ -481,7 +481,7 @@ test('semantic tokens classify keywords, declarations, names, strings, numbers a
   change(mainUri, MAIN);
 });
 
-test('code actions: a null guard in the match, an import, a suggestion', async () => {
+test('code actions: the compiler\'s suggestions (a null guard, a name, `==`) and an import', async () => {
   const fix = async (text, needle, code, title) => {
     change(mainUri, text);
     const line = at(text, needle).line;
@@ -510,7 +510,13 @@ test('code actions: a null guard in the match, an import, a suggestion', async (
   assert.equal(await fix(unimported, 'codec: Codec', 'E0104', 'Import `Codec` from `media.types`'), MAIN);
   // A misspelled fact.
   const misspelled = MAIN.replace('note.size()', 'nte.size()');
-  assert.equal(await fix(misspelled, 'nte.size', 'E0103', 'Replace with `note`'), MAIN);
+  assert.equal(await fix(misspelled, 'nte.size', 'E0103', 'Did you mean `note`?'), MAIN);
+  // An assignment where `complete when` needs a comparison.
+  const assigned = MAIN.replace('complete when { note.size() > 0 }', 'complete when { codec = Codec.HEVC }');
+  assert.equal(
+    await fix(assigned, 'codec = Codec.HEVC', 'E0203', 'Write `==` to test equality'),
+    assigned.replace('codec = Codec.HEVC', 'codec == Codec.HEVC'),
+  );
   change(mainUri, MAIN);
   await waitFor(() => errors(mainUri).length === 0, 'main.emx clean at the end');
 });

@@ -6,6 +6,7 @@
 use crate::convert::{self, Locator, Texts};
 use crate::diagnostics::{self, Changes, lock};
 use crate::position::LineIndex;
+use crate::requests;
 use crate::state::{Project, State, file_path};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,6 +55,18 @@ impl Server {
         let lines = LineIndex::new(project.text(file)?);
         let offset = lines.offset(doc.position);
         guarded(|| f(project, file, offset, &lines))
+    }
+
+    /// Answers a request about a whole document (or a module of `std`).
+    fn document<T>(
+        &self,
+        uri: &Uri,
+        f: impl FnOnce(&Project, cosmos_diagnostics::FileId, &LineIndex) -> Option<T>,
+    ) -> Option<T> {
+        let state = lock(&self.state);
+        let (project, file) = state.locate(uri)?;
+        let lines = LineIndex::new(project.text(file)?);
+        guarded(|| f(project, file, &lines))
     }
 
     /// A project's `cosmos.toml` changed: its checker gets its pools again. A new
@@ -149,6 +162,8 @@ impl LanguageServer for Server {
                     work_done_progress_options: Default::default(),
                 })),
                 document_formatting_provider: Some(OneOf::Left(true)),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+                selection_range_provider: Some(SelectionRangeProviderCapability::Simple(true)),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
                 signature_help_provider: Some(SignatureHelpOptions {
                     trigger_characters: Some(vec!["(".to_string(), ",".to_string()]),
@@ -531,6 +546,30 @@ impl LanguageServer for Server {
                 .map(|a| convert::code_action(project, a, &params.context.diagnostics))
                 .collect(),
         ))
+    }
+
+    async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        Ok(
+            self.document(&params.text_document.uri, |project, file, lines| {
+                Some(requests::folding_ranges(project, file, lines))
+            }),
+        )
+    }
+
+    async fn selection_range(
+        &self,
+        params: SelectionRangeParams,
+    ) -> Result<Option<Vec<SelectionRange>>> {
+        Ok(
+            self.document(&params.text_document.uri, |project, file, lines| {
+                Some(requests::selection_ranges(
+                    project,
+                    file,
+                    lines,
+                    &params.positions,
+                ))
+            }),
+        )
     }
 
     async fn symbol(

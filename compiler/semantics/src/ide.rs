@@ -16,6 +16,7 @@ mod refs;
 mod render;
 mod repair;
 mod signature;
+mod structure;
 mod symbols;
 mod tokens;
 
@@ -28,6 +29,7 @@ pub use complete::{Completion, CompletionKind};
 pub use hints::InlayHint;
 pub use refs::{RESERVED, is_identifier};
 pub use signature::SignatureHelp;
+pub use structure::{FoldKind, Folding};
 pub use symbols::{DocumentSymbol, SymbolKind};
 pub use tokens::TokenKind;
 

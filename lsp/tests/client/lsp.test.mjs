@@ -17,6 +17,7 @@ import {
   SemanticTokensRequest, CodeActionRequest, ShutdownRequest, ExitNotification,
   RegistrationRequest, WorkDoneProgressCreateRequest, WorkDoneProgress,
   DidChangeWatchedFilesNotification, DidCloseTextDocumentNotification,
+  FoldingRangeRequest, SelectionRangeRequest,
 } from 'vscode-languageserver-protocol/node.js';
 
 const cosmosc = process.env.COSMOSC;
@@ -404,6 +405,41 @@ test('formatting goes through cosmosc fmt, and leaves a broken file alone', asyn
   assert.deepEqual((await format(canonical)).edits, []);
   assert.deepEqual((await format(MAIN.replace('workflow Encode {', 'workflow Encode {{'))).edits, []);
   change(mainUri, MAIN);
+});
+
+test('folding ranges: blocks, comment lines and imports', async () => {
+  assert.equal(capabilities.foldingRangeProvider, true);
+  const text = MAIN.replace('import media.types { Inspection, Codec }\n', 'import media.types { Inspection, Codec }\nimport std.media\n')
+    .replace('/** Probes a source file. */', '// Probes a source file,\n// with ffprobe.');
+  change(mainUri, text);
+  const ranges = await conn.sendRequest(FoldingRangeRequest.type, { textDocument: { uri: mainUri } });
+  const has = (startLine, endLine, kind) => ranges.some((r) => r.startLine === startLine && r.endLine === endLine && r.kind === kind);
+  assert.ok(has(0, 1, 'imports'), JSON.stringify(ranges));
+  const comment = at(text, '// Probes').line;
+  assert.ok(has(comment, comment + 1, 'comment'), JSON.stringify(ranges));
+  // The workflow folds up to the line before its closing brace, which stays visible.
+  const workflow = at(text, 'workflow Encode').line;
+  const last = text.trimEnd().split('\n').length - 1;
+  assert.ok(has(workflow, last - 1, 'region'), JSON.stringify(ranges));
+  const facts = at(text, 'facts {').line;
+  assert.ok(has(facts, at(text, 'note: String').line, 'region'), JSON.stringify(ranges));
+  change(mainUri, MAIN);
+});
+
+test('selection ranges grow from a name through the syntax around it', async () => {
+  assert.equal(capabilities.selectionRangeProvider, true);
+  const [chain] = await conn.sendRequest(SelectionRangeRequest.type, {
+    textDocument: { uri: mainUri }, positions: [at(MAIN, 'note.size()', 1)],
+  });
+  const texts = [];
+  for (let r = chain; r; r = r.parent) {
+    texts.push(MAIN.slice(offsetOf(MAIN, r.range.start), offsetOf(MAIN, r.range.end)));
+  }
+  assert.equal(texts[0], 'note');
+  assert.ok(texts.includes('note.size()'), JSON.stringify(texts));
+  assert.ok(texts.includes('note.size() > 0'), JSON.stringify(texts));
+  assert.ok(texts.some((t) => t.startsWith('complete when')), JSON.stringify(texts));
+  assert.equal(texts[texts.length - 1], MAIN);
 });
 
 test('workspace symbols find declarations in every file', async () => {

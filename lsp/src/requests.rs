@@ -1,0 +1,60 @@
+//! The requests about one document's structure and text that need nothing but the
+//! analysis and the document: folding, selection ranges, document highlights, the
+//! type's definition, range formatting and the test code lenses. Each takes the
+//! project and file the request names and answers in LSP's shapes.
+
+use crate::position::LineIndex;
+use crate::state::Project;
+use cosmos_diagnostics::FileId;
+use cosmos_semantics::ide::FoldKind;
+use tower_lsp_server::ls_types::*;
+
+/// The folding ranges of a file, by line.
+pub fn folding_ranges(project: &Project, file: FileId, lines: &LineIndex) -> Vec<FoldingRange> {
+    project
+        .analysis
+        .folding_ranges(file)
+        .iter()
+        .map(|fold| FoldingRange {
+            start_line: lines.position(fold.span.start).line,
+            start_character: None,
+            end_line: lines.position(fold.span.end).line,
+            end_character: None,
+            kind: Some(match fold.kind {
+                FoldKind::Region => FoldingRangeKind::Region,
+                FoldKind::Comment => FoldingRangeKind::Comment,
+                FoldKind::Imports => FoldingRangeKind::Imports,
+            }),
+            collapsed_text: None,
+        })
+        .collect()
+}
+
+/// For each position, the syntax around it from the innermost node out, as LSP's
+/// chain of parents.
+pub fn selection_ranges(
+    project: &Project,
+    file: FileId,
+    lines: &LineIndex,
+    positions: &[Position],
+) -> Vec<SelectionRange> {
+    let offsets: Vec<u32> = positions.iter().map(|p| lines.offset(*p)).collect();
+    let chains = project.analysis.selection_ranges(file, &offsets);
+    chains
+        .iter()
+        .zip(positions)
+        .map(|(chain, position)| {
+            let mut outer: Option<SelectionRange> = None;
+            for span in chain.iter().rev() {
+                outer = Some(SelectionRange {
+                    range: lines.range(*span),
+                    parent: outer.map(Box::new),
+                });
+            }
+            outer.unwrap_or(SelectionRange {
+                range: Range::new(*position, *position),
+                parent: None,
+            })
+        })
+        .collect()
+}

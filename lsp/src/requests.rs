@@ -6,7 +6,7 @@
 use crate::position::LineIndex;
 use crate::state::Project;
 use cosmos_diagnostics::FileId;
-use cosmos_semantics::ide::FoldKind;
+use cosmos_semantics::ide::{Access, FoldKind};
 use tower_lsp_server::ls_types::*;
 
 /// The folding ranges of a file, by line.
@@ -55,6 +55,28 @@ pub fn selection_ranges(
                 range: Range::new(*position, *position),
                 parent: None,
             })
+        })
+        .collect()
+}
+
+/// The occurrences in the document of the name at `offset`, reads and writes.
+pub fn document_highlights(
+    project: &Project,
+    file: FileId,
+    lines: &LineIndex,
+    offset: u32,
+) -> Vec<DocumentHighlight> {
+    project
+        .analysis
+        .highlights(file, offset)
+        .iter()
+        .map(|h| DocumentHighlight {
+            range: lines.range(h.span),
+            kind: Some(match h.access {
+                Access::Text => DocumentHighlightKind::TEXT,
+                Access::Read => DocumentHighlightKind::READ,
+                Access::Write => DocumentHighlightKind::WRITE,
+            }),
         })
         .collect()
 }

@@ -164,6 +164,7 @@ impl LanguageServer for Server {
                 document_formatting_provider: Some(OneOf::Left(true)),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 selection_range_provider: Some(SelectionRangeProviderCapability::Simple(true)),
+                document_highlight_provider: Some(OneOf::Left(true)),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
                 signature_help_provider: Some(SignatureHelpOptions {
                     trigger_characters: Some(vec!["(".to_string(), ",".to_string()]),
@@ -570,6 +571,18 @@ impl LanguageServer for Server {
                 ))
             }),
         )
+    }
+
+    async fn document_highlight(
+        &self,
+        params: DocumentHighlightParams,
+    ) -> Result<Option<Vec<DocumentHighlight>>> {
+        Ok(self.at(
+            &params.text_document_position_params,
+            |project, file, offset, lines| {
+                Some(requests::document_highlights(project, file, lines, offset))
+            },
+        ))
     }
 
     async fn symbol(

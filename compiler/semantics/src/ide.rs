@@ -9,6 +9,7 @@
 
 mod actions;
 mod complete;
+mod highlight;
 mod hints;
 mod hover;
 mod locate;
@@ -26,6 +27,7 @@ use cosmos_diagnostics::{FileId, Span};
 
 pub use actions::CodeAction;
 pub use complete::{Completion, CompletionKind};
+pub use highlight::{Access, Highlight};
 pub use hints::InlayHint;
 pub use refs::{RESERVED, is_identifier};
 pub use signature::SignatureHelp;

@@ -17,7 +17,7 @@ import {
   SemanticTokensRequest, CodeActionRequest, ShutdownRequest, ExitNotification,
   RegistrationRequest, WorkDoneProgressCreateRequest, WorkDoneProgress,
   DidChangeWatchedFilesNotification, DidCloseTextDocumentNotification,
-  FoldingRangeRequest, SelectionRangeRequest,
+  FoldingRangeRequest, SelectionRangeRequest, DocumentHighlightRequest,
 } from 'vscode-languageserver-protocol/node.js';
 
 const cosmosc = process.env.COSMOSC;
@@ -440,6 +440,20 @@ test('selection ranges grow from a name through the syntax around it', async () 
   assert.ok(texts.includes('note.size() > 0'), JSON.stringify(texts));
   assert.ok(texts.some((t) => t.startsWith('complete when')), JSON.stringify(texts));
   assert.equal(texts[texts.length - 1], MAIN);
+});
+
+test('document highlight marks where a fact is read and where it is written', async () => {
+  assert.equal(capabilities.documentHighlightProvider, true);
+  const highlights = await conn.sendRequest(DocumentHighlightRequest.type, {
+    textDocument: { uri: mainUri }, position: at(MAIN, 'inspection = result', 1),
+  });
+  const found = highlights.map((h) => [h.range.start.line, h.kind]);
+  // The declaration (text), the match's `== null` (read), the reaction's assignment (write).
+  assert.deepEqual(found, [
+    [at(MAIN, 'inspection: Inspection?').line, 1],
+    [at(MAIN, 'inspection == null').line, 2],
+    [at(MAIN, 'inspection = result').line, 3],
+  ]);
 });
 
 test('workspace symbols find declarations in every file', async () => {

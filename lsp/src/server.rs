@@ -155,6 +155,7 @@ impl LanguageServer for Server {
                 )),
                 document_symbol_provider: Some(OneOf::Left(true)),
                 definition_provider: Some(OneOf::Left(true)),
+                type_definition_provider: Some(TypeDefinitionProviderCapability::Simple(true)),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 references_provider: Some(OneOf::Left(true)),
                 rename_provider: Some(OneOf::Right(RenameOptions {
@@ -351,6 +352,21 @@ impl LanguageServer for Server {
             |project, file, offset, _| {
                 // Into `std`: the copy written to the cache folder.
                 let target = project.analysis.definition(file, offset)?;
+                Locator::new(project)
+                    .location(target.file, target.span)
+                    .map(GotoDefinitionResponse::Scalar)
+            },
+        ))
+    }
+
+    async fn goto_type_definition(
+        &self,
+        params: request::GotoTypeDefinitionParams,
+    ) -> Result<Option<request::GotoTypeDefinitionResponse>> {
+        Ok(self.at(
+            &params.text_document_position_params,
+            |project, file, offset, _| {
+                let target = project.analysis.type_definition(file, offset)?;
                 Locator::new(project)
                     .location(target.file, target.span)
                     .map(GotoDefinitionResponse::Scalar)

@@ -20,6 +20,7 @@ mod signature;
 mod structure;
 mod symbols;
 mod tokens;
+mod type_definition;
 
 use crate::Analysis;
 use crate::db::SourceFile;

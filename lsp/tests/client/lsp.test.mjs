@@ -17,7 +17,7 @@ import {
   SemanticTokensRequest, CodeActionRequest, ShutdownRequest, ExitNotification,
   RegistrationRequest, WorkDoneProgressCreateRequest, WorkDoneProgress,
   DidChangeWatchedFilesNotification, DidCloseTextDocumentNotification,
-  FoldingRangeRequest, SelectionRangeRequest, DocumentHighlightRequest,
+  FoldingRangeRequest, SelectionRangeRequest, DocumentHighlightRequest, TypeDefinitionRequest,
 } from 'vscode-languageserver-protocol/node.js';
 
 const cosmosc = process.env.COSMOSC;
@@ -454,6 +454,21 @@ test('document highlight marks where a fact is read and where it is written', as
     [at(MAIN, 'inspection == null').line, 2],
     [at(MAIN, 'inspection = result').line, 3],
   ]);
+});
+
+test('go to type definition from facts, their uses and expressions', async () => {
+  assert.equal(capabilities.typeDefinitionProvider, true);
+  const typeOf = (text, needle, delta = 0) => conn.sendRequest(TypeDefinitionRequest.type, {
+    textDocument: { uri: mainUri }, position: at(text, needle, delta),
+  });
+  const inspection = { uri: typesUri, range: { start: at(TYPES, 'Inspection'), end: at(TYPES, 'Inspection', 10) } };
+  // The optional fact where declared and where assigned, and the action's call.
+  assert.deepEqual(await typeOf(MAIN, 'inspection: Inspection?'), inspection);
+  assert.deepEqual(await typeOf(MAIN, 'inspection = result'), inspection);
+  assert.deepEqual(await typeOf(MAIN, 'inspect(url', 2), inspection);
+  assert.deepEqual(await typeOf(MAIN, 'codec: Codec'), { uri: typesUri, range: { start: at(TYPES, 'Codec'), end: at(TYPES, 'Codec', 5) } });
+  // A `String` input has no declaration to go to.
+  assert.equal(await typeOf(MAIN, 'source: String'), null);
 });
 
 test('workspace symbols find declarations in every file', async () => {

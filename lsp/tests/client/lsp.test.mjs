@@ -465,7 +465,7 @@ test('go to type definition from facts, their uses and expressions', async () =>
   // The optional fact where declared and where assigned, and the action's call.
   assert.deepEqual(await typeOf(MAIN, 'inspection: Inspection?'), inspection);
   assert.deepEqual(await typeOf(MAIN, 'inspection = result'), inspection);
-  assert.deepEqual(await typeOf(MAIN, 'inspect(url', 2), inspection);
+  assert.deepEqual(await typeOf(MAIN, 'inspect(url: source', 2), inspection);
   assert.deepEqual(await typeOf(MAIN, 'codec: Codec'), { uri: typesUri, range: { start: at(TYPES, 'Codec'), end: at(TYPES, 'Codec', 5) } });
   // A `String` input has no declaration to go to.
   assert.equal(await typeOf(MAIN, 'source: String'), null);

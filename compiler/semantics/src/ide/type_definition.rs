@@ -18,8 +18,12 @@ impl Analysis {
     /// Where the record or enum type of the thing at `offset` is declared.
     pub fn type_definition(&self, file: FileId, offset: u32) -> Option<Target> {
         let source = self.files.get(&file).copied()?;
-        let ty = type_at(&self.db, source, offset)?;
-        decl_target(&self.db, &declared(&ty)?)
+        // A name's own type first; else (a callee has none) the expression around it.
+        let key = named_type(&self.db, source, offset)
+            .as_ref()
+            .and_then(declared)
+            .or_else(|| innermost(&self.db, source, offset))?;
+        decl_target(&self.db, &key)
     }
 }
 
@@ -34,27 +38,25 @@ fn declared(ty: &Type) -> Option<DeclKey> {
     }
 }
 
-fn type_at(db: &dyn Db, file: SourceFile, offset: u32) -> Option<Type> {
+/// The type of the name at `offset`: a declaration's, or the recorded type of a use.
+fn named_type(db: &dyn Db, file: SourceFile, offset: u32) -> Option<Type> {
     let module = parse(db, file).module.clone();
-    let named = match find(&module, offset) {
-        Some((Hit::FieldDecl(field, _), _)) => Some(resolve_type(
+    match find(&module, offset)? {
+        (Hit::FieldDecl(field, _), _) => Some(resolve_type(
             db,
             &module_scope(db, file),
             &field.ty,
             &mut Vec::new(),
         )),
-        Some((Hit::LocalDecl(ident, body), _)) => local_type(db, file, body, ident),
-        Some((Hit::Name { ident, body, .. }, _)) => recorded_type(db, file, body, ident.span),
-        Some((Hit::Member { name, body, .. }, _)) => {
-            recorded_type(db, file, body, name.span).or_else(|| innermost(db, file, offset))
-        }
+        (Hit::LocalDecl(ident, body), _) => local_type(db, file, body, ident),
+        (Hit::Name { ident, body, .. }, _) => recorded_type(db, file, body, ident.span),
+        (Hit::Member { name, body, .. }, _) => recorded_type(db, file, body, name.span),
         _ => None,
-    };
-    named.or_else(|| innermost(db, file, offset))
+    }
 }
 
-/// The type of the innermost expression at `offset` in a body.
-fn innermost(db: &dyn Db, file: SourceFile, offset: u32) -> Option<Type> {
+/// The record or enum of the innermost expression at `offset` in a body that has one.
+fn innermost(db: &dyn Db, file: SourceFile, offset: u32) -> Option<DeclKey> {
     let module = &parse(db, file).module;
     let path = bodies(module)
         .into_iter()
@@ -65,8 +67,9 @@ fn innermost(db: &dyn Db, file: SourceFile, offset: u32) -> Option<Type> {
         .types
         .iter()
         .filter(|(s, _)| s.start <= relative && relative <= s.end)
+        .filter_map(|(s, ty)| Some((s, declared(ty)?)))
         .min_by_key(|(s, _)| s.len())
-        .map(|(_, ty)| ty.clone())
+        .map(|(_, key)| key)
 }
 
 #[cfg(test)]
@@ -98,6 +101,8 @@ mod tests {
         assert_eq!(target_of("found = p", 8), probe);
         assert_eq!(target_of("found = p", 0), probe);
         assert_eq!(target_of("codec.name", 0), codec);
+        // A call of a function: the type it returns.
+        assert_eq!(target_of("probe(url: source", 2), probe);
         // An input of a built-in type has none.
         assert_eq!(target_of("source: String", 0), None);
     }

@@ -80,3 +80,19 @@ pub fn document_highlights(
         })
         .collect()
 }
+
+/// The edits that format the lines `range` touches: the whole file formatted, only its
+/// changes in the range kept, and none at all if keeping only those would change what
+/// the file means (or when it does not parse).
+pub fn range_formatting(text: &str, range: Range) -> Vec<TextEdit> {
+    let lines = LineIndex::new(text);
+    let span = cosmos_diagnostics::Span::new(lines.offset(range.start), lines.offset(range.end));
+    let edits = std::panic::catch_unwind(|| cosmos_format::format_range(text, span).ok())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    edits
+        .into_iter()
+        .map(|edit| TextEdit::new(lines.range(edit.span), edit.text))
+        .collect()
+}

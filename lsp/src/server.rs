@@ -163,6 +163,7 @@ impl LanguageServer for Server {
                     work_done_progress_options: Default::default(),
                 })),
                 document_formatting_provider: Some(OneOf::Left(true)),
+                document_range_formatting_provider: Some(OneOf::Left(true)),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 selection_range_provider: Some(SelectionRangeProviderCapability::Simple(true)),
                 document_highlight_provider: Some(OneOf::Left(true)),
@@ -476,6 +477,22 @@ impl LanguageServer for Server {
             LineIndex::new(&text).range(whole),
             formatted,
         )]))
+    }
+
+    async fn range_formatting(
+        &self,
+        params: DocumentRangeFormattingParams,
+    ) -> Result<Option<Vec<TextEdit>>> {
+        let state = lock(&self.state);
+        let Some(doc) = state
+            .locate(&params.text_document.uri)
+            .and_then(|(project, file)| project.documents.get(&file))
+        else {
+            return Ok(None);
+        };
+        let text = doc.text.clone();
+        drop(state);
+        Ok(Some(requests::range_formatting(&text, params.range)))
     }
 
     async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {

@@ -18,6 +18,7 @@ import {
   RegistrationRequest, WorkDoneProgressCreateRequest, WorkDoneProgress,
   DidChangeWatchedFilesNotification, DidCloseTextDocumentNotification,
   FoldingRangeRequest, SelectionRangeRequest, DocumentHighlightRequest, TypeDefinitionRequest,
+  DocumentRangeFormattingRequest,
 } from 'vscode-languageserver-protocol/node.js';
 
 const cosmosc = process.env.COSMOSC;
@@ -469,6 +470,29 @@ test('go to type definition from facts, their uses and expressions', async () =>
   assert.deepEqual(await typeOf(MAIN, 'codec: Codec'), { uri: typesUri, range: { start: at(TYPES, 'Codec'), end: at(TYPES, 'Codec', 5) } });
   // A `String` input has no declaration to go to.
   assert.equal(await typeOf(MAIN, 'source: String'), null);
+});
+
+test('range formatting changes only the lines in the range', async () => {
+  assert.equal(capabilities.documentRangeFormattingProvider, true);
+  const formatRange = async (text, range) => {
+    change(mainUri, text);
+    const edits = await conn.sendRequest(DocumentRangeFormattingRequest.type, {
+      textDocument: { uri: mainUri }, range, options: { tabSize: 4, insertSpaces: true },
+    });
+    return applyEdits(text, edits);
+  };
+  const messy = MAIN.replace('workflow Encode {', 'workflow   Encode{');
+  const line = at(messy, 'workflow   Encode').line;
+  const header = { start: { line, character: 0 }, end: { line, character: 3 } };
+  // The header is fixed; the reaction further down, also not canonical, is left as it is.
+  assert.equal(await formatRange(messy, header), MAIN);
+  const whole = { start: { line: 0, character: 0 }, end: { line: messy.split('\n').length, character: 0 } };
+  const full = await conn.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri: mainUri }, options: { tabSize: 4, insertSpaces: true } });
+  assert.equal(await formatRange(messy, whole), applyEdits(messy, full));
+  // A file that does not parse is left alone.
+  const broken = MAIN.replace('workflow Encode {', 'workflow Encode {{');
+  assert.equal(await formatRange(broken, whole), broken);
+  change(mainUri, MAIN);
 });
 
 test('workspace symbols find declarations in every file', async () => {

@@ -96,3 +96,30 @@ pub fn range_formatting(text: &str, range: Range) -> Vec<TextEdit> {
         .map(|edit| TextEdit::new(lines.range(edit.span), edit.text))
         .collect()
 }
+
+/// The command a "Run test" lens runs; the editor's extension registers it and runs
+/// `cosmosc test --filter NAME --exact` in the project.
+pub const RUN_TEST: &str = "cosmos.runTest";
+
+/// A "Run test" lens over each `test` block, whose command has the test's name and
+/// the project's folder as arguments. A file in no project has none.
+pub fn test_lenses(project: &Project, file: FileId, lines: &LineIndex) -> Vec<CodeLens> {
+    let Some(root) = &project.root else {
+        return Vec::new();
+    };
+    let root = root.to_string_lossy().into_owned();
+    project
+        .analysis
+        .test_blocks(file)
+        .into_iter()
+        .map(|block| CodeLens {
+            range: lines.range(block.span),
+            command: Some(Command {
+                title: "Run test".to_string(),
+                command: RUN_TEST.to_string(),
+                arguments: Some(vec![block.name.into(), root.clone().into()]),
+            }),
+            data: None,
+        })
+        .collect()
+}

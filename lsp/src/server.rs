@@ -164,6 +164,9 @@ impl LanguageServer for Server {
                 })),
                 document_formatting_provider: Some(OneOf::Left(true)),
                 document_range_formatting_provider: Some(OneOf::Left(true)),
+                code_lens_provider: Some(CodeLensOptions {
+                    resolve_provider: Some(false),
+                }),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 selection_range_provider: Some(SelectionRangeProviderCapability::Simple(true)),
                 document_highlight_provider: Some(OneOf::Left(true)),
@@ -616,6 +619,14 @@ impl LanguageServer for Server {
                 Some(requests::document_highlights(project, file, lines, offset))
             },
         ))
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        Ok(
+            self.document(&params.text_document.uri, |project, file, lines| {
+                Some(requests::test_lenses(project, file, lines))
+            }),
+        )
     }
 
     async fn symbol(

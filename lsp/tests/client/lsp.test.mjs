@@ -18,7 +18,7 @@ import {
   RegistrationRequest, WorkDoneProgressCreateRequest, WorkDoneProgress,
   DidChangeWatchedFilesNotification, DidCloseTextDocumentNotification,
   FoldingRangeRequest, SelectionRangeRequest, DocumentHighlightRequest, TypeDefinitionRequest,
-  DocumentRangeFormattingRequest,
+  DocumentRangeFormattingRequest, CodeLensRequest,
 } from 'vscode-languageserver-protocol/node.js';
 
 const cosmosc = process.env.COSMOSC;
@@ -493,6 +493,20 @@ test('range formatting changes only the lines in the range', async () => {
   const broken = MAIN.replace('workflow Encode {', 'workflow Encode {{');
   assert.equal(await formatRange(broken, whole), broken);
   change(mainUri, MAIN);
+});
+
+test('a "Run test" lens over each test block runs cosmos.runTest with its name and project', async () => {
+  assert.deepEqual(capabilities.codeLensProvider, { resolveProvider: false });
+  const text = `${MAIN}\ntest "encodes h264" {\n    start Encode(source: "a.mp4")\n}\n`;
+  change(mainUri, text);
+  const lenses = await conn.sendRequest(CodeLensRequest.type, { textDocument: { uri: mainUri } });
+  assert.equal(lenses.length, 1, JSON.stringify(lenses));
+  assert.equal(lenses[0].range.start.line, at(text, 'test "encodes').line);
+  assert.deepEqual(lenses[0].command, {
+    title: 'Run test', command: 'cosmos.runTest', arguments: ['encodes h264', fs.realpathSync(dir)],
+  });
+  change(mainUri, MAIN);
+  assert.deepEqual(await conn.sendRequest(CodeLensRequest.type, { textDocument: { uri: mainUri } }), []);
 });
 
 test('workspace symbols find declarations in every file', async () => {

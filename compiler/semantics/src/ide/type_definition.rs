@@ -44,7 +44,7 @@ fn named_type(db: &dyn Db, file: SourceFile, offset: u32) -> Option<Type> {
     match find(&module, offset)? {
         (Hit::FieldDecl(field, _), _) => Some(resolve_type(
             db,
-            &module_scope(db, file),
+            module_scope(db, file),
             &field.ty,
             &mut Vec::new(),
         )),

@@ -77,7 +77,7 @@ pub(crate) fn add_fixes(file: FileId, text: &str, module: &Module, diagnostics: 
         .flat_map(|s| s.edits.iter_mut())
         .filter(|e| e.file == file && e.replacement.is_empty() && !e.span.is_empty())
     {
-        edit.span = whole_lines(text, edit.span);
+        edit.span = removal(text, edit.span);
     }
 }
 
@@ -86,6 +86,25 @@ fn is_path(text: &str) -> bool {
     text.split("?.")
         .flat_map(|part| part.split('.'))
         .all(crate::ide::is_identifier)
+}
+
+/// A removal of `span`, widened to the lines it is on (line break included) when
+/// nothing but blanks is left on them, else over the `;` that ended what it removes.
+fn removal(text: &str, span: Span) -> Span {
+    let widened = whole_lines(text, span);
+    if widened != span {
+        return widened;
+    }
+    let after = text.get(span.end as usize..).unwrap_or("");
+    let spaces = after.len() - after.trim_start_matches([' ', '\t']).len();
+    match after[spaces..].strip_prefix(';') {
+        Some(rest) => {
+            let more = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+            let end = span.end as usize + spaces + 1 + more;
+            Span::new(span.start, u32::try_from(end).unwrap_or(u32::MAX))
+        }
+        None => span,
+    }
 }
 
 /// `span` widened to the lines it is on, line break included, when nothing but blanks
@@ -213,6 +232,15 @@ mod tests {
         // The last line, without a line break after it.
         assert_eq!(whole_lines("a\nb", Span::new(2, 3)), Span::new(2, 3));
         assert_eq!(whole_lines("a", Span::new(5, 9)), Span::new(5, 9));
+    }
+
+    #[test]
+    fn removals_take_the_semicolon_that_ended_them() {
+        let text = "{ def x = 1; y }";
+        assert_eq!(removal(text, Span::new(2, 11)), Span::new(2, 13));
+        let text = "{ def x = 1 ;y }";
+        assert_eq!(removal(text, Span::new(2, 11)), Span::new(2, 13));
+        assert_eq!(removal("{ a b }", Span::new(2, 3)), Span::new(2, 3));
     }
 
     #[test]

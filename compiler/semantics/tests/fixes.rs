@@ -146,6 +146,11 @@ fn unused_facts_and_locals_are_removed_whole() {
         "def f(x: Int): Int {\n    def _doubled = x * 2\n    x\n}\n"
     );
     assert_eq!(fixed(text, "W0004", 1), "def f(x: Int): Int {\n    x\n}\n");
+    let one_line = "def f(x: Int): Int {\n    def doubled = x * 2; x\n}\n";
+    assert_eq!(
+        fixed(one_line, "W0004", 1),
+        "def f(x: Int): Int {\n    x\n}\n"
+    );
 }
 
 #[test]

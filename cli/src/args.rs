@@ -181,6 +181,11 @@ pub(crate) struct TestArgs {
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
 
+    /// With --filter: run only the test named exactly TEXT (what an editor's "Run
+    /// test" uses)
+    #[arg(long, requires = "filter")]
+    pub exact: bool,
+
     /// Output format
     #[arg(long, value_enum, default_value_t = TestFormat::Human)]
     pub format: TestFormat,

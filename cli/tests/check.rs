@@ -209,6 +209,56 @@ fn usage_errors_are_exit_2_and_help_and_version_are_exit_0() {
     );
 }
 
+/// Fixes as data: `--format json` lists each suggestion with its edits, the human
+/// output shows it as `help:` with the line before and after.
+#[test]
+fn suggestions_in_json_and_human_output() {
+    let text = "def f(wide: Int): Int {\n    def unused = 1\n    wid\n}\n";
+    let dir = project(&[MANIFEST, ("src/main.emx", text)]);
+    let output = cosmosc(&["check", "--format", "json"], dir.path());
+    assert_eq!(code(&output), 1, "stderr: {}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let diagnostics = json["diagnostics"].as_array().unwrap();
+    let unknown = diagnostics.iter().find(|d| d["code"] == "E0103").unwrap();
+    let suggestion = &unknown["suggestions"][0];
+    assert_eq!(suggestion["message"], "did you mean `wide`?");
+    let edit = &suggestion["edits"][0];
+    assert_eq!(edit["file"], "src/main.emx");
+    assert_eq!(
+        (
+            &edit["line"],
+            &edit["column"],
+            &edit["end_line"],
+            &edit["end_column"]
+        ),
+        (&3.into(), &5.into(), &3.into(), &8.into())
+    );
+    assert_eq!(edit["replacement"], "wide");
+    let unused = diagnostics.iter().find(|d| d["code"] == "W0004").unwrap();
+    let removal = &unused["suggestions"][1]["edits"][0];
+    assert_eq!(
+        (
+            &removal["line"],
+            &removal["column"],
+            &removal["end_line"],
+            &removal["end_column"]
+        ),
+        (&2.into(), &1.into(), &3.into(), &1.into())
+    );
+    assert_eq!(removal["replacement"], "");
+
+    let human = cosmosc(&["check", "--color", "never"], dir.path());
+    let err = stderr(&human);
+    assert!(
+        err.contains("= help: did you mean `wide`?\n    3 -     wid\n    3 +     wide\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("= help: remove `unused`\n    2 -     def unused = 1\n"),
+        "{err}"
+    );
+}
+
 /// A file that does not parse: exit 1, and E0001 in the JSON with 1-based positions.
 #[test]
 fn syntax_errors_exit_1_with_json_diagnostics() {
@@ -229,7 +279,15 @@ fn syntax_errors_exit_1_with_json_diagnostics() {
                 "{key}: {diagnostic}"
             );
         }
-        for key in ["code", "name", "severity", "message", "labels", "notes"] {
+        for key in [
+            "code",
+            "name",
+            "severity",
+            "message",
+            "labels",
+            "notes",
+            "suggestions",
+        ] {
             assert!(diagnostic.get(key).is_some(), "no {key}: {diagnostic}");
         }
     }

@@ -118,6 +118,34 @@ fn a_failing_test_exits_1_names_it_and_shows_the_values() {
 }
 
 #[test]
+fn exact_filter_runs_only_the_test_of_that_name() {
+    let dir = temp_project();
+    let path = dir.path().to_str().unwrap();
+    let out = cosmosc(&["test", path, "--filter", "expectation"]);
+    assert!(
+        stdout(&out).ends_with("1 passed, 1 failed\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = cosmosc(&["test", path, "--filter", "a right expectation", "--exact"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).ends_with("1 passed, 0 failed\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = cosmosc(&["test", path, "--filter", "right", "--exact"]);
+    assert!(
+        stdout(&out).ends_with("0 passed, 0 failed\n"),
+        "{}",
+        stdout(&out)
+    );
+    // `--exact` alone is a usage error.
+    let out = cosmosc(&["test", path, "--exact"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn a_call_with_no_mock_fails_clearly() {
     let dir = temp_project();
     let out = cosmosc(&["test", dir.path().to_str().unwrap(), "--filter", "no mock"]);

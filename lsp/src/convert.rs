@@ -33,6 +33,9 @@ pub fn diagnostic(texts: &dyn Texts, lines: &LineIndex, d: &Diagnostic) -> lsp::
     for note in &d.notes {
         message.push_str(&format!("\nnote: {note}"));
     }
+    for suggestion in &d.suggestions {
+        message.push_str(&format!("\nhelp: {}", suggestion.message));
+    }
     let related: Vec<lsp::DiagnosticRelatedInformation> = d
         .labels
         .iter()

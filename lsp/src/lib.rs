@@ -10,6 +10,7 @@ pub mod convert;
 mod diagnostics;
 pub mod frames;
 pub mod position;
+mod requests;
 mod server;
 mod state;
 mod stdlib;

@@ -6,6 +6,7 @@
 use crate::convert::{self, Locator, Texts};
 use crate::diagnostics::{self, Changes, lock};
 use crate::position::LineIndex;
+use crate::requests;
 use crate::state::{Project, State, file_path};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,6 +55,18 @@ impl Server {
         let lines = LineIndex::new(project.text(file)?);
         let offset = lines.offset(doc.position);
         guarded(|| f(project, file, offset, &lines))
+    }
+
+    /// Answers a request about a whole document (or a module of `std`).
+    fn document<T>(
+        &self,
+        uri: &Uri,
+        f: impl FnOnce(&Project, cosmos_diagnostics::FileId, &LineIndex) -> Option<T>,
+    ) -> Option<T> {
+        let state = lock(&self.state);
+        let (project, file) = state.locate(uri)?;
+        let lines = LineIndex::new(project.text(file)?);
+        guarded(|| f(project, file, &lines))
     }
 
     /// A project's `cosmos.toml` changed: its checker gets its pools again. A new
@@ -142,6 +155,7 @@ impl LanguageServer for Server {
                 )),
                 document_symbol_provider: Some(OneOf::Left(true)),
                 definition_provider: Some(OneOf::Left(true)),
+                type_definition_provider: Some(TypeDefinitionProviderCapability::Simple(true)),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 references_provider: Some(OneOf::Left(true)),
                 rename_provider: Some(OneOf::Right(RenameOptions {
@@ -149,6 +163,13 @@ impl LanguageServer for Server {
                     work_done_progress_options: Default::default(),
                 })),
                 document_formatting_provider: Some(OneOf::Left(true)),
+                document_range_formatting_provider: Some(OneOf::Left(true)),
+                code_lens_provider: Some(CodeLensOptions {
+                    resolve_provider: Some(false),
+                }),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+                selection_range_provider: Some(SelectionRangeProviderCapability::Simple(true)),
+                document_highlight_provider: Some(OneOf::Left(true)),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
                 signature_help_provider: Some(SignatureHelpOptions {
                     trigger_characters: Some(vec!["(".to_string(), ",".to_string()]),
@@ -342,6 +363,21 @@ impl LanguageServer for Server {
         ))
     }
 
+    async fn goto_type_definition(
+        &self,
+        params: request::GotoTypeDefinitionParams,
+    ) -> Result<Option<request::GotoTypeDefinitionResponse>> {
+        Ok(self.at(
+            &params.text_document_position_params,
+            |project, file, offset, _| {
+                let target = project.analysis.type_definition(file, offset)?;
+                Locator::new(project)
+                    .location(target.file, target.span)
+                    .map(GotoDefinitionResponse::Scalar)
+            },
+        ))
+    }
+
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         Ok(self.at(
             &params.text_document_position_params,
@@ -446,6 +482,22 @@ impl LanguageServer for Server {
         )]))
     }
 
+    async fn range_formatting(
+        &self,
+        params: DocumentRangeFormattingParams,
+    ) -> Result<Option<Vec<TextEdit>>> {
+        let state = lock(&self.state);
+        let Some(doc) = state
+            .locate(&params.text_document.uri)
+            .and_then(|(project, file)| project.documents.get(&file))
+        else {
+            return Ok(None);
+        };
+        let text = doc.text.clone();
+        drop(state);
+        Ok(Some(requests::range_formatting(&text, params.range)))
+    }
+
     async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
         Ok(self.at(
             &params.text_document_position_params,
@@ -531,6 +583,50 @@ impl LanguageServer for Server {
                 .map(|a| convert::code_action(project, a, &params.context.diagnostics))
                 .collect(),
         ))
+    }
+
+    async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        Ok(
+            self.document(&params.text_document.uri, |project, file, lines| {
+                Some(requests::folding_ranges(project, file, lines))
+            }),
+        )
+    }
+
+    async fn selection_range(
+        &self,
+        params: SelectionRangeParams,
+    ) -> Result<Option<Vec<SelectionRange>>> {
+        Ok(
+            self.document(&params.text_document.uri, |project, file, lines| {
+                Some(requests::selection_ranges(
+                    project,
+                    file,
+                    lines,
+                    &params.positions,
+                ))
+            }),
+        )
+    }
+
+    async fn document_highlight(
+        &self,
+        params: DocumentHighlightParams,
+    ) -> Result<Option<Vec<DocumentHighlight>>> {
+        Ok(self.at(
+            &params.text_document_position_params,
+            |project, file, offset, lines| {
+                Some(requests::document_highlights(project, file, lines, offset))
+            },
+        ))
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        Ok(
+            self.document(&params.text_document.uri, |project, file, lines| {
+                Some(requests::test_lenses(project, file, lines))
+            }),
+        )
     }
 
     async fn symbol(

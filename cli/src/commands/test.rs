@@ -48,11 +48,12 @@ pub(crate) fn run(args: &TestArgs, color: ColorChoice) -> Result<Status, TestErr
     };
     let mut results = Vec::new();
     for test in &tests {
-        if args
-            .filter
-            .as_deref()
-            .is_some_and(|f| !test.name.contains(f))
-        {
+        let selected = match args.filter.as_deref() {
+            None => true,
+            Some(f) if args.exact => test.name == f,
+            Some(f) => test.name.contains(f),
+        };
+        if !selected {
             continue;
         }
         let started = Instant::now();

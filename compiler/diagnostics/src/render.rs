@@ -4,6 +4,7 @@
 //! Every renderer takes the texts from a [`Files`](crate::Files) and never fails or
 //! panics, whatever the spans.
 
+mod fix;
 pub mod github;
 pub mod human;
 pub mod json;

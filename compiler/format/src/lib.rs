@@ -9,7 +9,10 @@
 
 mod doc;
 mod print;
+mod range;
 pub mod same;
+
+pub use range::{RangeEdit, format_range};
 
 use std::collections::HashSet;
 

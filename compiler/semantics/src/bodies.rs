@@ -203,7 +203,10 @@ pub fn check_body(db: &dyn Db, file: SourceFile, path: BodyPath) -> BodyCheck {
                 BodyKind::Def => {
                     let ret = checker.cx.def_ret.clone().unwrap_or(Type::Error);
                     let value = checker.check_block(block, true, Some(&ret));
-                    checker.coerce(&value, &ret, last_span(block));
+                    match last_expr(block) {
+                        Some(last) => checker.coerce_expr(&value, &ret, last),
+                        None => checker.coerce(&value, &ret, last_span(block)),
+                    };
                     checker.out.value_type = Some(value);
                 }
                 BodyKind::Match | BodyKind::CompleteWhen => {
@@ -256,6 +259,17 @@ pub fn check_body(db: &dyn Db, file: SourceFile, path: BodyPath) -> BodyCheck {
         }
     }
     checker.finish()
+}
+
+/// The expression a block ends with, if it ends with one.
+fn last_expr(block: &cosmos_syntax::ast::Block) -> Option<&cosmos_syntax::ast::Expr> {
+    match &block.stmts.last()?.kind {
+        StmtKind::Expr(e) => match &e.kind {
+            ExprKind::Paren(inner) => Some(inner),
+            _ => Some(e),
+        },
+        _ => None,
+    }
 }
 
 fn last_span(block: &cosmos_syntax::ast::Block) -> cosmos_diagnostics::Span {

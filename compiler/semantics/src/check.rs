@@ -14,7 +14,7 @@ use crate::db::Db;
 use crate::scope::{ModuleScope, PRELUDE, Symbol};
 use crate::signatures::{FieldSig, WorkflowSig};
 use crate::types::{DeclKey, Type};
-use cosmos_diagnostics::{Code, Diagnostic, FileId, Label, Span};
+use cosmos_diagnostics::{Code, Diagnostic, FileId, Label, Span, Suggestion};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -126,6 +126,8 @@ pub(crate) struct Local {
     pub span: Span,
     pub reads: u32,
     pub kind: LocalKind,
+    /// The whole `def` statement of a `def` local, which removing it removes.
+    pub stmt: Option<Span>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,6 +232,7 @@ impl<'db> Checker<'db> {
             span,
             reads: 0,
             kind,
+            stmt: None,
         });
     }
 
@@ -241,16 +244,22 @@ impl<'db> Checker<'db> {
         for local in dropped {
             if local.kind == LocalKind::Let && local.reads == 0 && !local.name.starts_with('_') {
                 let file = self.cx.file;
+                let removal = local.stmt.map(|stmt| {
+                    Suggestion::replace(format!("remove `{}`", local.name), file, stmt, "")
+                });
                 self.report(
                     Diagnostic::new(
                         Code::UNUSED_LOCAL,
                         format!("local `{}` is never read", local.name),
                         Label::new(file, local.span, "declared here"),
                     )
-                    .with_note(format!(
-                        "remove it, or name it `_{}` if it is meant to be unused",
-                        local.name
-                    )),
+                    .with_suggestion(Suggestion::replace(
+                        format!("name it `_{}` if it is meant to be unused", local.name),
+                        file,
+                        local.span,
+                        format!("_{}", local.name),
+                    ))
+                    .with_suggestions(removal),
                 );
             }
         }

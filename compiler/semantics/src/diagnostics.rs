@@ -5,11 +5,12 @@ use crate::RuleSets;
 use crate::bodies::check_body;
 use crate::body::{BodyPath, bodies, body_base};
 use crate::db::{Db, SourceFile, module_index, parse};
+use crate::fixes::remove_from_list;
 use crate::items::item_diagnostics;
 use crate::scope::{
     DeclKind, Symbol, declared_names, module_decl, module_scope, scope_diagnostics,
 };
-use cosmos_diagnostics::{Code, Diagnostic, Label};
+use cosmos_diagnostics::{Code, Diagnostic, Label, Span, Suggestion};
 use cosmos_syntax::ast;
 use std::collections::BTreeSet;
 
@@ -39,10 +40,7 @@ pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
         let delta = i64::from(body_base(db, file, *path));
         for d in &check.diagnostics {
             let mut d = d.clone();
-            d.primary.span = d.primary.span.shifted(delta);
-            for label in &mut d.labels {
-                label.span = label.span.shifted(delta);
-            }
+            d.shift(delta);
             out.push(d);
         }
     }
@@ -51,6 +49,7 @@ pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     out.extend(duplicate_workflows(db, file, &module));
     out.sort_by_key(|d| (d.primary.span, d.code));
     out.dedup();
+    crate::fixes::add_fixes(id, text, &module, &mut out);
     out
 }
 
@@ -130,7 +129,8 @@ fn fact_warnings(
             let ast::MemberKind::Facts(facts) = &member.kind else {
                 continue;
             };
-            for fact in facts {
+            let spans: Vec<Span> = facts.iter().map(|f| f.span).collect();
+            for (index, fact) in facts.iter().enumerate() {
                 let name = &fact.name.text;
                 let (read, written) = (reads.contains(name), writes.contains(name));
                 if !read && !written {
@@ -140,7 +140,18 @@ fn fact_warnings(
                             format!("fact `{name}` is never read or written"),
                             Label::new(id, fact.name.span, ""),
                         )
-                        .with_note("remove it, or use it in a rule"),
+                        .with_note("use it in a rule, or remove it")
+                        .with_suggestions(
+                            // The only fact goes with its `facts { }`.
+                            if facts.len() == 1 {
+                                Some(member.span)
+                            } else {
+                                remove_from_list(&spans, index)
+                            }
+                            .map(|span| {
+                                Suggestion::replace(format!("remove `{name}`"), id, span, "")
+                            }),
+                        ),
                     );
                 } else if read && !written {
                     let start = if fact.default.is_some() {
@@ -195,12 +206,26 @@ fn unused_imports(
                             format!("module `{path}` is imported but never used"),
                             Label::new(file, item.span, ""),
                         )
-                        .with_note("remove the import"),
+                        .with_suggestion(Suggestion::replace(
+                            "remove the import",
+                            file,
+                            item.span,
+                            "",
+                        )),
                     );
                 }
             }
             Some(names) => {
-                for entry in names {
+                let spans: Vec<Span> = names
+                    .iter()
+                    .map(|e| {
+                        e.alias
+                            .as_ref()
+                            .map_or(e.name.span, |a| e.name.span.to(a.span))
+                    })
+                    .collect();
+                let mut unused = Vec::new();
+                for (index, entry) in names.iter().enumerate() {
                     let binding = entry.alias.as_ref().unwrap_or(&entry.name);
                     let imported = module_decl(db, &path, &entry.name.text);
                     if imported.is_some()
@@ -211,7 +236,8 @@ fn unused_imports(
                             Some(alias) => entry.name.span.to(alias.span),
                             None => entry.name.span,
                         };
-                        out.push(
+                        unused.push((
+                            index,
                             Diagnostic::new(
                                 Code::UNUSED_IMPORT,
                                 format!(
@@ -219,10 +245,21 @@ fn unused_imports(
                                     binding.text
                                 ),
                                 Label::new(file, span, ""),
-                            )
-                            .with_note("remove it from the import"),
-                        );
+                            ),
+                        ));
                     }
+                }
+                // When nothing the import lists is used, the fix takes the whole import.
+                let all = unused.len() == names.len();
+                for (index, diagnostic) in unused {
+                    let (message, span) = if all {
+                        ("remove the import", Some(item.span))
+                    } else {
+                        ("remove it from the import", remove_from_list(&spans, index))
+                    };
+                    out.push(diagnostic.with_suggestions(
+                        span.map(|span| Suggestion::replace(message, file, span, "")),
+                    ));
                 }
             }
         }

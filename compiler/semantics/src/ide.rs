@@ -9,15 +9,19 @@
 
 mod actions;
 mod complete;
+mod highlight;
 mod hints;
 mod hover;
+mod lenses;
 mod locate;
 mod refs;
 mod render;
 mod repair;
 mod signature;
+mod structure;
 mod symbols;
 mod tokens;
+mod type_definition;
 
 use crate::Analysis;
 use crate::db::SourceFile;
@@ -25,9 +29,12 @@ use cosmos_diagnostics::{FileId, Span};
 
 pub use actions::CodeAction;
 pub use complete::{Completion, CompletionKind};
+pub use highlight::{Access, Highlight};
 pub use hints::InlayHint;
+pub use lenses::TestBlock;
 pub use refs::{RESERVED, is_identifier};
 pub use signature::SignatureHelp;
+pub use structure::{FoldKind, Folding};
 pub use symbols::{DocumentSymbol, SymbolKind};
 pub use tokens::TokenKind;
 

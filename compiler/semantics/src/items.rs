@@ -9,7 +9,7 @@ use crate::db::{Db, SourceFile, parse};
 use crate::scope::module_scope;
 use crate::signatures::{TypeRefError, module_signatures, resolve_type};
 use crate::types::Type;
-use cosmos_diagnostics::{Code, Diagnostic, FileId, Label, Span, words};
+use cosmos_diagnostics::{Code, Diagnostic, FileId, Label, Span, Suggestion, words};
 use cosmos_syntax::ast::{self, ClauseKind, Field, ItemKind, MemberKind, SettingKind};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,13 +21,16 @@ pub fn type_ref_diagnostic(file: FileId, error: &TypeRefError) -> Diagnostic {
             span,
             suggestion,
         } => {
-            let d = Diagnostic::new(
+            let mut d = Diagnostic::new(
                 Code::UNKNOWN_TYPE,
                 format!("cannot find type `{name}`"),
                 Label::new(file, *span, "not declared or imported"),
             );
             match suggestion {
-                Some(s) => d.with_note(format!("did you mean `{s}`?")),
+                Some(s) => {
+                    crate::suggest::offer_name(&mut d, s);
+                    d
+                }
                 None => d.with_note(format!(
                     "declare it with `type {name} {{ … }}`, or import it: `import module {{ {name} }}`"
                 )),
@@ -361,7 +364,13 @@ impl ItemChecker<'_> {
                         format!("`{keyword}` is set twice"),
                         Label::new(self.id, s.keyword, "set again here"),
                     )
-                    .with_label(Label::new(self.id, first, "first set here")),
+                    .with_label(Label::new(self.id, first, "first set here"))
+                    .with_suggestion(Suggestion::replace(
+                        "remove this one",
+                        self.id,
+                        s.span,
+                        "",
+                    )),
                 );
                 continue;
             }
@@ -453,7 +462,9 @@ impl ItemChecker<'_> {
             Label::new(self.id, value.span, ""),
         );
         match crate::suggest::did_you_mean(&name, pools.iter().map(String::as_str)) {
-            Some(s) => diagnostic = diagnostic.with_note(format!("did you mean `{s}`?")),
+            Some(s) => {
+                crate::suggest::offer(&mut diagnostic, &format!("`{s}`"), &format!("\"{s}\""))
+            }
             None => {
                 diagnostic = diagnostic.with_note(format!(
                     "declare it in cosmos.toml: `[pools.{name}]` with `max = …`"
@@ -543,6 +554,13 @@ impl ItemChecker<'_> {
                                 .with_note(format!(
                                     "give it one (`{}: T = …`) or make it optional (`T?`), which starts as null",
                                     f.name.text
+                                ))
+                                .with_suggestions(crate::fixes::initial_value(self.id, f))
+                                .with_suggestion(Suggestion::replace(
+                                    "make it optional; it starts as null",
+                                    self.id,
+                                    Span::new(f.ty.span.end, f.ty.span.end),
+                                    "?",
                                 )),
                             );
                         }
@@ -574,10 +592,12 @@ impl ItemChecker<'_> {
                                 format!("workflow `{}` has more than one `{what}`", w.name.text),
                                 Label::new(self.id, member.keyword, "again here"),
                             )
-                            .with_label(Label::new(
+                            .with_label(Label::new(self.id, first, "first here"))
+                            .with_suggestion(Suggestion::replace(
+                                "remove this one",
                                 self.id,
-                                first,
-                                "first here",
+                                member.span,
+                                "",
                             )),
                         );
                     }
@@ -589,7 +609,7 @@ impl ItemChecker<'_> {
     fn rule(&mut self, item: u32, member: u32, rule: &ast::Rule) {
         let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
         let mut action: Option<BodyPath> = None;
-        let mut error_keyword: Option<Span> = None;
+        let mut error_keyword: Option<(Span, Span)> = None;
         for (c, clause) in rule.clauses.iter().enumerate() {
             let keyword = match &clause.kind {
                 ClauseKind::Priority(_) => "priority",
@@ -606,7 +626,13 @@ impl ItemChecker<'_> {
                         format!("rule \"{}\" has more than one `{keyword}`", rule.name.text),
                         Label::new(self.id, clause.keyword, "again here"),
                     )
-                    .with_label(Label::new(self.id, first, "first here")),
+                    .with_label(Label::new(self.id, first, "first here"))
+                    .with_suggestion(Suggestion::replace(
+                        "remove this one",
+                        self.id,
+                        clause.span,
+                        "",
+                    )),
                 );
                 continue;
             }
@@ -624,7 +650,7 @@ impl ItemChecker<'_> {
                         clause: c as u32,
                     });
                 }
-                ClauseKind::Error(_) => error_keyword = Some(clause.keyword),
+                ClauseKind::Error(_) => error_keyword = Some((clause.keyword, clause.span)),
                 ClauseKind::Match(_) | ClauseKind::Reaction(_) => {}
             }
         }
@@ -644,16 +670,25 @@ impl ItemChecker<'_> {
                 );
             }
         }
-        if let (Some(action), Some(keyword)) = (action, error_keyword)
+        if let (Some(action), Some((keyword, clause))) = (action, error_keyword)
             && !action_calls_function(self.db, self.file, action)
         {
             self.out.push(
                 Diagnostic::new(
                     Code::UNREACHABLE_ERROR,
-                    format!("the `error` block of rule \"{}\" can never run", rule.name.text),
+                    format!(
+                        "the `error` block of rule \"{}\" can never run",
+                        rule.name.text
+                    ),
                     Label::new(self.id, keyword, ""),
                 )
-                .with_note("its action calls no function and no `sleep`, so nothing can fail; remove the block"),
+                .with_note("its action calls no function and no `sleep`, so nothing can fail")
+                .with_suggestion(Suggestion::replace(
+                    "remove the block",
+                    self.id,
+                    clause,
+                    "",
+                )),
             );
         }
     }

@@ -10,6 +10,7 @@ pub mod builtins;
 mod check;
 mod db;
 mod diagnostics;
+mod fixes;
 pub mod ide;
 mod items;
 mod lower;

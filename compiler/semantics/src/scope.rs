@@ -3,9 +3,9 @@
 //! the diagnostics about imports are computed separately, with spans.
 
 use crate::db::{Db, SourceFile, module_file, module_index, parse};
-use crate::suggest::did_you_mean;
+use crate::suggest::{did_you_mean, offer_name};
 use crate::types::DeclKey;
-use cosmos_diagnostics::{Code, Diagnostic, Label};
+use cosmos_diagnostics::{Code, Diagnostic, Label, Suggestion};
 use cosmos_syntax::ast::{ItemKind, Module};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -177,7 +177,13 @@ fn build_scope(db: &dyn Db, file: SourceFile, diagnostics: &mut Vec<Diagnostic>)
                     format!("module `{module_name}` imports itself"),
                     Label::new(file_id, path_span, "this is the module being imported into"),
                 )
-                .with_note("remove this import; a module's own names are always in scope"),
+                .with_note("a module's own names are always in scope")
+                .with_suggestion(Suggestion::replace(
+                    "remove this import",
+                    file_id,
+                    item.span,
+                    "",
+                )),
             );
             continue;
         }
@@ -189,7 +195,7 @@ fn build_scope(db: &dyn Db, file: SourceFile, diagnostics: &mut Vec<Diagnostic>)
                 Label::new(file_id, path_span, "not found in the project or `std`"),
             );
             if let Some(suggestion) = did_you_mean(&target, candidates.iter().copied()) {
-                diagnostic = diagnostic.with_note(format!("did you mean `{suggestion}`?"));
+                offer_name(&mut diagnostic, suggestion);
             } else {
                 diagnostic = diagnostic.with_note(format!(
                     "module `{target}` would be the file `{}.emx` under the source root",
@@ -233,8 +239,7 @@ fn build_scope(db: &dyn Db, file: SourceFile, diagnostics: &mut Vec<Diagnostic>)
                         if let Some(suggestion) =
                             did_you_mean(&entry.name.text, exported.iter().map(String::as_str))
                         {
-                            diagnostic =
-                                diagnostic.with_note(format!("did you mean `{suggestion}`?"));
+                            offer_name(&mut diagnostic, suggestion);
                         }
                         diagnostics.push(diagnostic);
                         continue;

@@ -1,5 +1,24 @@
 //! "Did you mean" suggestions for near-miss names.
 
+use cosmos_diagnostics::{Diagnostic, Suggestion};
+
+/// Offers `replacement` for the diagnostic's primary span, as ``did you mean `shown`?``
+/// (`shown` is written as is, quotes and all).
+pub fn offer(diagnostic: &mut Diagnostic, shown: &str, replacement: &str) {
+    let suggestion = Suggestion::replace(
+        format!("did you mean {shown}?"),
+        diagnostic.primary.file,
+        diagnostic.primary.span,
+        replacement,
+    );
+    diagnostic.suggestions.push(suggestion);
+}
+
+/// Offers the name `name` for the diagnostic's primary span.
+pub fn offer_name(diagnostic: &mut Diagnostic, name: &str) {
+    offer(diagnostic, &format!("`{name}`"), name);
+}
+
 /// The candidate closest to `name` by edit distance, when it is close enough to be a
 /// likely typo (at most a third of the name's length, and at least one edit allowed).
 pub fn did_you_mean<'a>(

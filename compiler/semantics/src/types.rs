@@ -49,6 +49,21 @@ pub enum Type {
 }
 
 impl Type {
+    /// The obvious value of this type to write where one is missing (`0`, `""`, `[]`,
+    /// `null`…), for types that have one.
+    pub fn plain_default(&self) -> Option<&'static str> {
+        Some(match self {
+            Type::Int => "0",
+            Type::Float => "0.0",
+            Type::Bool => "false",
+            Type::String => "\"\"",
+            Type::List(_) => "[]",
+            Type::Map(_, _) => "[:]",
+            Type::Optional(_) => "null",
+            _ => return None,
+        })
+    }
+
     pub fn list(element: Type) -> Type {
         Type::List(Box::new(element))
     }

@@ -154,7 +154,12 @@ fn code_actions_fix_null_imports_and_misspellings() {
     analysis.set_file(FileId(1), "main", misspelled.clone());
     let at = offset(&misspelled, "ww * 2", 0);
     let actions = analysis.code_actions(FileId(1), Span::new(at, at));
-    assert_eq!(actions[0].title, "Replace with `w`");
+    assert_eq!(actions[0].title, "Did you mean `w`?");
+    assert!(actions[0].preferred);
+    assert_eq!(
+        actions[0].edits,
+        [(FileId(1), Span::new(at, at + 2), "w".to_string())]
+    );
 }
 
 #[test]

@@ -20,7 +20,7 @@ import {
   startFailedMessage,
 } from './serverPath';
 import { ServerStatusItem, statusFromClientState } from './status';
-import { CosmoscTaskProvider, TASK_TYPE } from './tasks';
+import { CosmoscTaskProvider, createTestTask, TASK_TYPE } from './tasks';
 
 const CLIENT_ID = 'emx';
 const CLIENT_NAME = 'Emx Language Server';
@@ -195,6 +195,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ...fileWatchers,
     vscode.commands.registerCommand('emx.restartServer', () => restartServer()),
     vscode.commands.registerCommand('emx.showOutput', () => outputChannel?.show(true)),
+    vscode.commands.registerCommand('cosmos.runTest', (name: string, project: string) =>
+      vscode.tasks.executeTask(createTestTask(name, project, taskProvider.executable())),
+    ),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration('emx.server')) {
         log('Server settings changed.');

@@ -61,7 +61,7 @@ export function createTask(
 /** Offers `cosmosc check` per workspace folder and resolves tasks.json entries. */
 export class CosmoscTaskProvider implements vscode.TaskProvider {
   /** `executable()` names the cosmosc to run (the `emx.server.path` setting). */
-  constructor(private readonly executable: () => string) {}
+  constructor(readonly executable: () => string) {}
 
   provideTasks(): vscode.Task[] {
     const folders = vscode.workspace.workspaceFolders ?? [];
@@ -76,4 +76,16 @@ export class CosmoscTaskProvider implements vscode.TaskProvider {
     const scope = task.scope ?? vscode.TaskScope.Workspace;
     return createTask(definition as CosmoscTaskDefinition, scope, this.executable());
   }
+}
+
+/**
+ * `cosmosc test --filter NAME --exact` in the project folder: the one test of that
+ * name (`--filter` alone matches every name containing NAME), in the Test group.
+ */
+export function createTestTask(name: string, project: string, executable: string): vscode.Task {
+  const definition: CosmoscTaskDefinition = { type: TASK_TYPE, command: 'test' };
+  const execution = new vscode.ProcessExecution(executable, ['test', '--filter', name, '--exact'], { cwd: project });
+  const task = new vscode.Task(definition, vscode.TaskScope.Workspace, `test ${name}`, TASK_SOURCE, execution, []);
+  task.group = vscode.TaskGroup.Test;
+  return task;
 }

@@ -17,6 +17,8 @@ import {
   SemanticTokensRequest, CodeActionRequest, ShutdownRequest, ExitNotification,
   RegistrationRequest, WorkDoneProgressCreateRequest, WorkDoneProgress,
   DidChangeWatchedFilesNotification, DidCloseTextDocumentNotification,
+  FoldingRangeRequest, SelectionRangeRequest, DocumentHighlightRequest, TypeDefinitionRequest,
+  DocumentRangeFormattingRequest, CodeLensRequest,
 } from 'vscode-languageserver-protocol/node.js';
 
 const cosmosc = process.env.COSMOSC;
@@ -406,6 +408,107 @@ test('formatting goes through cosmosc fmt, and leaves a broken file alone', asyn
   change(mainUri, MAIN);
 });
 
+test('folding ranges: blocks, comment lines and imports', async () => {
+  assert.equal(capabilities.foldingRangeProvider, true);
+  const text = MAIN.replace('import media.types { Inspection, Codec }\n', 'import media.types { Inspection, Codec }\nimport std.media\n')
+    .replace('/** Probes a source file. */', '// Probes a source file,\n// with ffprobe.');
+  change(mainUri, text);
+  const ranges = await conn.sendRequest(FoldingRangeRequest.type, { textDocument: { uri: mainUri } });
+  const has = (startLine, endLine, kind) => ranges.some((r) => r.startLine === startLine && r.endLine === endLine && r.kind === kind);
+  assert.ok(has(0, 1, 'imports'), JSON.stringify(ranges));
+  const comment = at(text, '// Probes').line;
+  assert.ok(has(comment, comment + 1, 'comment'), JSON.stringify(ranges));
+  // The workflow folds up to the line before its closing brace, which stays visible.
+  const workflow = at(text, 'workflow Encode').line;
+  const last = text.trimEnd().split('\n').length - 1;
+  assert.ok(has(workflow, last - 1, 'region'), JSON.stringify(ranges));
+  const facts = at(text, 'facts {').line;
+  assert.ok(has(facts, at(text, 'note: String').line, 'region'), JSON.stringify(ranges));
+  change(mainUri, MAIN);
+});
+
+test('selection ranges grow from a name through the syntax around it', async () => {
+  assert.equal(capabilities.selectionRangeProvider, true);
+  const [chain] = await conn.sendRequest(SelectionRangeRequest.type, {
+    textDocument: { uri: mainUri }, positions: [at(MAIN, 'note.size()', 1)],
+  });
+  const texts = [];
+  for (let r = chain; r; r = r.parent) {
+    texts.push(MAIN.slice(offsetOf(MAIN, r.range.start), offsetOf(MAIN, r.range.end)));
+  }
+  assert.equal(texts[0], 'note');
+  assert.ok(texts.includes('note.size()'), JSON.stringify(texts));
+  assert.ok(texts.includes('note.size() > 0'), JSON.stringify(texts));
+  assert.ok(texts.some((t) => t.startsWith('complete when')), JSON.stringify(texts));
+  assert.equal(texts[texts.length - 1], MAIN);
+});
+
+test('document highlight marks where a fact is read and where it is written', async () => {
+  assert.equal(capabilities.documentHighlightProvider, true);
+  const highlights = await conn.sendRequest(DocumentHighlightRequest.type, {
+    textDocument: { uri: mainUri }, position: at(MAIN, 'inspection = result', 1),
+  });
+  const found = highlights.map((h) => [h.range.start.line, h.kind]);
+  // The declaration (text), the match's `== null` (read), the reaction's assignment (write).
+  assert.deepEqual(found, [
+    [at(MAIN, 'inspection: Inspection?').line, 1],
+    [at(MAIN, 'inspection == null').line, 2],
+    [at(MAIN, 'inspection = result').line, 3],
+  ]);
+});
+
+test('go to type definition from facts, their uses and expressions', async () => {
+  assert.equal(capabilities.typeDefinitionProvider, true);
+  const typeOf = (text, needle, delta = 0) => conn.sendRequest(TypeDefinitionRequest.type, {
+    textDocument: { uri: mainUri }, position: at(text, needle, delta),
+  });
+  const inspection = { uri: typesUri, range: { start: at(TYPES, 'Inspection'), end: at(TYPES, 'Inspection', 10) } };
+  // The optional fact where declared and where assigned, and the action's call.
+  assert.deepEqual(await typeOf(MAIN, 'inspection: Inspection?'), inspection);
+  assert.deepEqual(await typeOf(MAIN, 'inspection = result'), inspection);
+  assert.deepEqual(await typeOf(MAIN, 'inspect(url: source', 2), inspection);
+  assert.deepEqual(await typeOf(MAIN, 'codec: Codec'), { uri: typesUri, range: { start: at(TYPES, 'Codec'), end: at(TYPES, 'Codec', 5) } });
+  // A `String` input has no declaration to go to.
+  assert.equal(await typeOf(MAIN, 'source: String'), null);
+});
+
+test('range formatting changes only the lines in the range', async () => {
+  assert.equal(capabilities.documentRangeFormattingProvider, true);
+  const formatRange = async (text, range) => {
+    change(mainUri, text);
+    const edits = await conn.sendRequest(DocumentRangeFormattingRequest.type, {
+      textDocument: { uri: mainUri }, range, options: { tabSize: 4, insertSpaces: true },
+    });
+    return applyEdits(text, edits);
+  };
+  const messy = MAIN.replace('workflow Encode {', 'workflow   Encode{');
+  const line = at(messy, 'workflow   Encode').line;
+  const header = { start: { line, character: 0 }, end: { line, character: 3 } };
+  // The header is fixed; the reaction further down, also not canonical, is left as it is.
+  assert.equal(await formatRange(messy, header), MAIN);
+  const whole = { start: { line: 0, character: 0 }, end: { line: messy.split('\n').length, character: 0 } };
+  const full = await conn.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri: mainUri }, options: { tabSize: 4, insertSpaces: true } });
+  assert.equal(await formatRange(messy, whole), applyEdits(messy, full));
+  // A file that does not parse is left alone.
+  const broken = MAIN.replace('workflow Encode {', 'workflow Encode {{');
+  assert.equal(await formatRange(broken, whole), broken);
+  change(mainUri, MAIN);
+});
+
+test('a "Run test" lens over each test block runs cosmos.runTest with its name and project', async () => {
+  assert.deepEqual(capabilities.codeLensProvider, { resolveProvider: false });
+  const text = `${MAIN}\ntest "encodes h264" {\n    start Encode(source: "a.mp4")\n}\n`;
+  change(mainUri, text);
+  const lenses = await conn.sendRequest(CodeLensRequest.type, { textDocument: { uri: mainUri } });
+  assert.equal(lenses.length, 1, JSON.stringify(lenses));
+  assert.equal(lenses[0].range.start.line, at(text, 'test "encodes').line);
+  assert.deepEqual(lenses[0].command, {
+    title: 'Run test', command: 'cosmos.runTest', arguments: ['encodes h264', fs.realpathSync(dir)],
+  });
+  change(mainUri, MAIN);
+  assert.deepEqual(await conn.sendRequest(CodeLensRequest.type, { textDocument: { uri: mainUri } }), []);
+});
+
 test('workspace symbols find declarations in every file', async () => {
   const symbols = await conn.sendRequest(WorkspaceSymbolRequest.type, { query: 'insp' });
   const found = symbols.map((s) => `${s.name}@${s.location.uri === mainUri ? 'main' : 'types'}${s.containerName ? '<' + s.containerName : ''}`).sort();
@@ -481,7 +584,7 @@ test('semantic tokens classify keywords, declarations, names, strings, numbers a
   change(mainUri, MAIN);
 });
 
-test('code actions: a null guard in the match, an import, a suggestion', async () => {
+test('code actions: the compiler\'s suggestions (a null guard, a name, `==`) and an import', async () => {
   const fix = async (text, needle, code, title) => {
     change(mainUri, text);
     const line = at(text, needle).line;
@@ -510,7 +613,13 @@ test('code actions: a null guard in the match, an import, a suggestion', async (
   assert.equal(await fix(unimported, 'codec: Codec', 'E0104', 'Import `Codec` from `media.types`'), MAIN);
   // A misspelled fact.
   const misspelled = MAIN.replace('note.size()', 'nte.size()');
-  assert.equal(await fix(misspelled, 'nte.size', 'E0103', 'Replace with `note`'), MAIN);
+  assert.equal(await fix(misspelled, 'nte.size', 'E0103', 'Did you mean `note`?'), MAIN);
+  // An assignment where `complete when` needs a comparison.
+  const assigned = MAIN.replace('complete when { note.size() > 0 }', 'complete when { codec = Codec.HEVC }');
+  assert.equal(
+    await fix(assigned, 'codec = Codec.HEVC', 'E0203', 'Write `==` to test equality'),
+    assigned.replace('codec = Codec.HEVC', 'codec == Codec.HEVC'),
+  );
   change(mainUri, MAIN);
   await waitFor(() => errors(mainUri).length === 0, 'main.emx clean at the end');
 });

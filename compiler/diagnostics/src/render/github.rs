@@ -48,6 +48,10 @@ pub fn render(diagnostics: &[Diagnostic], files: &Files, options: &GithubOptions
             message.push('\n');
             message.push_str(note);
         }
+        for suggestion in &diagnostic.suggestions {
+            message.push_str("\nhelp: ");
+            message.push_str(&suggestion.message);
+        }
 
         out.push_str(&format!(
             "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",

@@ -7,6 +7,7 @@ use codespan_reporting::diagnostic::{self as cs, LabelStyle};
 use codespan_reporting::files as cs_files;
 use codespan_reporting::term::{self, Config, termcolor::Ansi};
 
+use super::fix;
 use crate::{Diagnostic, FileId, Files, Label, Severity};
 
 /// Renders every diagnostic, each followed by a blank line. With `color`, the text
@@ -59,7 +60,21 @@ fn convert(diagnostic: &Diagnostic, files: &Files) -> cs::Diagnostic<FileId> {
         .with_code(diagnostic.code.code)
         .with_message(&diagnostic.message)
         .with_labels(labels)
-        .with_notes(diagnostic.notes.clone())
+        .with_notes(notes(diagnostic, files))
+}
+
+/// The notes, then each suggestion as `help:` with the lines it changes.
+fn notes(diagnostic: &Diagnostic, files: &Files) -> Vec<String> {
+    let suggestions = diagnostic
+        .suggestions
+        .iter()
+        .map(|s| fix::note(s, files, diagnostic.primary.file));
+    diagnostic
+        .notes
+        .iter()
+        .cloned()
+        .chain(suggestions)
+        .collect()
 }
 
 fn convert_label(style: LabelStyle, label: &Label, files: &Files) -> cs::Label<FileId> {
@@ -78,6 +93,9 @@ fn fallback(diagnostic: &Diagnostic) -> String {
     );
     for note in &diagnostic.notes {
         out.push_str(&format!("  = {note}\n"));
+    }
+    for suggestion in &diagnostic.suggestions {
+        out.push_str(&format!("  = help: {}\n", suggestion.message));
     }
     out.push('\n');
     out
@@ -130,7 +148,7 @@ impl<'a> cs_files::Files<'a> for CodespanFiles<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Code, Span};
+    use crate::{Code, Span, Suggestion};
 
     fn files() -> Files {
         let mut files = Files::new();
@@ -206,6 +224,31 @@ mod tests {
         );
         let out = render(&[lost], &files(), false);
         assert_eq!(out.trim_end(), "error[E0103]: unknown name");
+    }
+
+    #[test]
+    fn suggestions_show_as_help_with_the_changed_lines() {
+        let unknown = Diagnostic::new(
+            Code::UNKNOWN_NAME,
+            "unknown name `sise`",
+            Label::new(FileId(0), Span::new(22, 26), ""),
+        )
+        .with_note("declare it, or import it")
+        .with_suggestion(Suggestion::replace(
+            "did you mean `size`?",
+            FileId(0),
+            Span::new(22, 26),
+            "size",
+        ));
+        let mut files = Files::new();
+        files.add(
+            FileId(0),
+            "src/main.emx",
+            "workflow Encode {\n    sise: Int\n}\n",
+        );
+        let out = render(&[unknown], &files, false);
+        assert!(out.contains("= help: did you mean `size`?"), "{out}");
+        insta::assert_snapshot!(out);
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! exclusive). Each diagnostic also carries its kebab-case `name`, the primary label's
 //! message as `label` (possibly empty) and its `notes`; `labels` are the related places
 //! only, the primary place being the diagnostic's own `file`/`line`/`column`.
+//! `suggestions` are the fixes, each a `message` and its `edits`: a range (as above)
+//! whose text becomes `replacement`.
 
 use serde::Serialize;
 
-use crate::{Diagnostic, Files, Label, Severity, render::Summary};
+use crate::{Diagnostic, Files, Label, Severity, Suggestion, render::Summary};
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -29,6 +31,46 @@ struct JsonDiagnostic<'a> {
     label: &'a str,
     labels: Vec<JsonLabel<'a>>,
     notes: &'a [String],
+    suggestions: Vec<JsonSuggestion<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonSuggestion<'a> {
+    message: &'a str,
+    edits: Vec<JsonEdit<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonEdit<'a> {
+    file: String,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    replacement: &'a str,
+}
+
+impl<'a> JsonSuggestion<'a> {
+    fn new(suggestion: &'a Suggestion, files: &Files) -> Self {
+        JsonSuggestion {
+            message: &suggestion.message,
+            edits: suggestion
+                .edits
+                .iter()
+                .map(|edit| {
+                    let range = files.range(edit.file, edit.span);
+                    JsonEdit {
+                        file: files.path(edit.file),
+                        line: range.start.line,
+                        column: range.start.column,
+                        end_line: range.end.line,
+                        end_column: range.end.column,
+                        replacement: &edit.replacement,
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -80,6 +122,11 @@ pub fn render(diagnostics: &[Diagnostic], files: &Files) -> String {
                         .map(|label| JsonLabel::new(label, files))
                         .collect(),
                     notes: &diagnostic.notes,
+                    suggestions: diagnostic
+                        .suggestions
+                        .iter()
+                        .map(|s| JsonSuggestion::new(s, files))
+                        .collect(),
                 }
             })
             .collect(),
@@ -123,7 +170,13 @@ mod tests {
                 Code::UNUSED_LOCAL,
                 "`y` is never read",
                 Label::new(FileId(0), Span::new(18, 19), ""),
-            ),
+            )
+            .with_suggestion(Suggestion::replace(
+                "name it `_y`",
+                FileId(0),
+                Span::new(18, 19),
+                "_y",
+            )),
             // At the very end of the file, and far past it.
             Diagnostic::new(
                 Code::SYNTAX_ERROR,
@@ -148,6 +201,13 @@ mod tests {
             (&1.into(), &9.into(), &12.into())
         );
         assert_eq!(first["labels"][0]["file"], "src/media/types.emx");
+        assert_eq!(first["suggestions"], serde_json::json!([]));
+        let edit = &value["diagnostics"][1]["suggestions"][0]["edits"][0];
+        assert_eq!(
+            (&edit["line"], &edit["column"], &edit["end_column"]),
+            (&2.into(), &5.into(), &6.into())
+        );
+        assert_eq!(edit["replacement"], "_y");
         insta::assert_snapshot!(out);
     }
 

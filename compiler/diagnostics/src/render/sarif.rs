@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::{CODES, Diagnostic, Files, Label, Severity};
+use crate::{CODES, Diagnostic, FileId, Files, Label, Severity, Suggestion};
 
 /// Where SARIF's rule help links point: the diagnostics reference in the repository.
 pub const DOCS_URI: &str = concat!(
@@ -87,6 +87,10 @@ fn result(diagnostic: &Diagnostic, files: &Files) -> Value {
         text.push_str("\n\n");
         text.push_str(note);
     }
+    for suggestion in &diagnostic.suggestions {
+        text.push_str("\n\nhelp: ");
+        text.push_str(&suggestion.message);
+    }
     let mut result = json!({
         "ruleId": diagnostic.code.code,
         "level": level(diagnostic.severity),
@@ -106,8 +110,54 @@ fn result(diagnostic: &Diagnostic, files: &Files) -> Value {
                 .collect();
             object.insert("relatedLocations".into(), Value::Array(related));
         }
+        if !diagnostic.suggestions.is_empty() {
+            let fixes = diagnostic
+                .suggestions
+                .iter()
+                .map(|s| fix(s, files))
+                .collect();
+            object.insert("fixes".into(), Value::Array(fixes));
+        }
     }
     result
+}
+
+/// A suggestion as a SARIF `fix`: one artifact change per file, its replacements in
+/// order.
+fn fix(suggestion: &Suggestion, files: &Files) -> Value {
+    let mut changes: Vec<(FileId, Vec<Value>)> = Vec::new();
+    for edit in &suggestion.edits {
+        let range = files.range(edit.file, edit.span);
+        let replacement = json!({
+            "deletedRegion": {
+                "startLine": range.start.line,
+                "startColumn": range.start.column,
+                "endLine": range.end.line,
+                "endColumn": range.end.column,
+            },
+            "insertedContent": { "text": edit.replacement },
+        });
+        match changes.iter_mut().find(|(file, _)| *file == edit.file) {
+            Some((_, replacements)) => replacements.push(replacement),
+            None => changes.push((edit.file, vec![replacement])),
+        }
+    }
+    let changes: Vec<Value> = changes
+        .into_iter()
+        .map(|(file, replacements)| {
+            json!({
+                "artifactLocation": {
+                    "uri": artifact_uri(&files.path(file)),
+                    "uriBaseId": SRCROOT,
+                },
+                "replacements": replacements,
+            })
+        })
+        .collect();
+    json!({
+        "description": { "text": suggestion.message },
+        "artifactChanges": changes,
+    })
 }
 
 fn location(label: &Label, files: &Files, id: Option<usize>) -> Value {
@@ -182,7 +232,7 @@ fn percent_encode(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Code, FileId, Span};
+    use crate::{Code, Span};
 
     fn files() -> Files {
         let mut files = Files::new();
@@ -199,7 +249,13 @@ mod tests {
                 Label::new(FileId(0), Span::new(21, 22), "this is an `Int`"),
             )
             .with_label(Label::new(FileId(1), Span::new(5, 6), "declared here"))
-            .with_note("compare it: `x != 0`"),
+            .with_note("Emx has no truthiness")
+            .with_suggestion(Suggestion::replace(
+                "compare it with `0`",
+                FileId(0),
+                Span::new(21, 22),
+                "x != 0",
+            )),
             Diagnostic::new(
                 Code::UNUSED_FACT,
                 "fact `ünï` is never used",
@@ -245,9 +301,23 @@ mod tests {
         let related = &first["relatedLocations"][0]["physicalLocation"]["artifactLocation"];
         assert_eq!(related["uri"], "src/media/my%20types.emx");
         assert_eq!(related["uriBaseId"], "%SRCROOT%");
+        let fix = &first["fixes"][0];
+        assert_eq!(fix["description"]["text"], "compare it with `0`");
+        let change = &fix["artifactChanges"][0];
+        assert_eq!(change["artifactLocation"]["uri"], "src/main.emx");
+        let replacement = &change["replacements"][0];
+        assert_eq!(replacement["deletedRegion"]["startColumn"], 9);
+        assert_eq!(replacement["insertedContent"]["text"], "x != 0");
+        assert!(
+            first["message"]["text"]
+                .as_str()
+                .unwrap()
+                .ends_with("help: compare it with `0`")
+        );
 
         let second = &run["results"][1];
         assert_eq!(second["level"], "warning");
+        assert!(second.get("fixes").is_none());
         let region = &second["locations"][0]["physicalLocation"]["region"];
         assert_eq!(
             (&region["startColumn"], &region["endColumn"]),

@@ -4,7 +4,7 @@ use super::expr::TypeLevel;
 use super::{BodyKind, Checker, Link, NameRef};
 use crate::scope::{DeclKind, Symbol, module_decl};
 use crate::signatures::enum_sig;
-use crate::suggest::did_you_mean;
+use crate::suggest::{did_you_mean, offer_name};
 use crate::types::{DeclKey, Type};
 use cosmos_diagnostics::{Code, Span, words};
 use cosmos_syntax::ast::{Expr, ExprKind};
@@ -114,9 +114,7 @@ impl Checker<'_> {
         if let Some(note) = in_wrong_place {
             diagnostic.notes.push(note.to_string());
         } else if let Some(suggestion) = suggestion {
-            diagnostic
-                .notes
-                .push(format!("did you mean `{suggestion}`?"));
+            offer_name(diagnostic, &suggestion);
         }
     }
 
@@ -194,7 +192,7 @@ impl Checker<'_> {
                             format!("enum `{}` has no member `{name}`", key.name),
                         );
                         match suggestion {
-                            Some(s) => diagnostic.notes.push(format!("did you mean `{s}`?")),
+                            Some(s) => offer_name(diagnostic, &s),
                             None => diagnostic
                                 .notes
                                 .push(format!("its members are {}", variants.join(", "))),
@@ -262,7 +260,7 @@ impl Checker<'_> {
                             format!("type `{}` has no field `{name}`", key.name),
                         );
                         if let Some(s) = suggestion {
-                            diagnostic.notes.push(format!("did you mean `{s}`?"));
+                            offer_name(diagnostic, &s);
                         }
                         return Type::Error;
                     }

@@ -6,9 +6,9 @@ use super::{BodyKind, Checker, Link, LocalKind, NameRef};
 use crate::builtins::{self, ClosureReturn, MethodType, Returns};
 use crate::scope::DeclKind;
 use crate::signatures::{FieldSig, def_sig, function_sig, record_sig};
-use crate::suggest::did_you_mean;
+use crate::suggest::{did_you_mean, offer_name};
 use crate::types::{DeclKey, Type};
-use cosmos_diagnostics::{Code, Span, words};
+use cosmos_diagnostics::{Code, Span, Suggestion, words};
 use cosmos_syntax::ast::{Arg, Closure, Expr, ExprKind};
 
 /// Built-in free functions, resolved when no declaration of the name is in scope.
@@ -223,16 +223,21 @@ impl Checker<'_> {
                     match params.iter().position(|p| p.name == name.text) {
                         Some(slot) => slot,
                         None => {
+                            // A name written elsewhere in the call would be given twice.
+                            let unwritten = params.iter().map(|p| p.name.as_str()).filter(|p| {
+                                !args
+                                    .iter()
+                                    .any(|a| a.name.as_ref().is_some_and(|n| n.text == *p))
+                            });
                             let suggestion =
-                                did_you_mean(&name.text, params.iter().map(|p| p.name.as_str()))
-                                    .map(str::to_string);
+                                did_you_mean(&name.text, unwritten).map(str::to_string);
                             let diagnostic = self.error(
                                 Code::UNKNOWN_ARGUMENT,
                                 name.span,
                                 format!("`{what}` has no parameter `{}`", name.text),
                             );
                             match suggestion {
-                                Some(s) => diagnostic.notes.push(format!("did you mean `{s}`?")),
+                                Some(s) => offer_name(diagnostic, &s),
                                 None => diagnostic.notes.push(format!(
                                     "its parameters are {}",
                                     params
@@ -596,11 +601,19 @@ impl Checker<'_> {
                 format!("`{base}` has no method `{name}`"),
             );
             if let Some(s) = suggestion {
-                diagnostic.notes.push(format!("did you mean `{s}`?"));
+                offer_name(diagnostic, &s);
             } else if is_field {
-                diagnostic.notes.push(format!(
-                    "`{name}` is a field: write `.{name}` without parentheses"
-                ));
+                diagnostic
+                    .notes
+                    .push(format!("`{name}` is a field, not a method"));
+                if args.is_empty() && closure.is_none() && span.end > name_span.end {
+                    diagnostic.suggestions.push(Suggestion::replace(
+                        format!("write `.{name}` without parentheses"),
+                        diagnostic.primary.file,
+                        Span::new(name_span.end, span.end),
+                        "",
+                    ));
+                }
             }
             self.check_args_loosely(args, closure);
             return Type::Error;

@@ -2,7 +2,7 @@
 
 use super::Checker;
 use crate::types::Type;
-use cosmos_diagnostics::{Code, Span};
+use cosmos_diagnostics::{Code, Edit, FileId, Span, Suggestion};
 use cosmos_syntax::ast::{Expr, ExprKind, MapKey};
 
 impl Checker<'_> {
@@ -54,12 +54,14 @@ impl Checker<'_> {
                         None if expected_element.is_some() => previous,
                         None => {
                             let note = int_float_note(&previous, &ty, items);
+                            let fix = int_literals_as_floats(self.cx.file, &previous, &ty, items);
                             let diagnostic = self.error(
                             Code::TYPE_MISMATCH,
                             item.span,
                             format!("list elements must have one type: found `{previous}` and `{ty}`"),
                         );
                             diagnostic.notes.extend(note);
+                            diagnostic.suggestions.extend(fix);
                             Type::Error
                         }
                     }
@@ -177,6 +179,26 @@ impl Checker<'_> {
 }
 
 /// For a literal mixing `Int` and `Float` elements: how to make them one type.
+/// In a list mixing `Int` and `Float`, the whole-number literals written as `Float`s.
+fn int_literals_as_floats(file: FileId, a: &Type, b: &Type, items: &[Expr]) -> Option<Suggestion> {
+    if !matches!((a, b), (Type::Int, Type::Float) | (Type::Float, Type::Int)) {
+        return None;
+    }
+    let edits: Vec<Edit> = items
+        .iter()
+        .filter_map(|item| match &item.kind {
+            ExprKind::Int(n) => Some(Edit::new(file, item.span, format!("{n}.0"))),
+            _ => None,
+        })
+        .collect();
+    let message = match edits.as_slice() {
+        [] => return None,
+        [one] => format!("write `{}`", one.replacement),
+        _ => "write the whole numbers as `Float`s".to_string(),
+    };
+    Some(Suggestion::new(message, edits))
+}
+
 fn int_float_note(a: &Type, b: &Type, items: &[Expr]) -> Option<String> {
     let mixed = matches!((a, b), (Type::Int, Type::Float) | (Type::Float, Type::Int));
     if !mixed {

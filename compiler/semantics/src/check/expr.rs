@@ -5,7 +5,7 @@
 use super::Checker;
 use crate::scope::DeclKind;
 use crate::types::{DeclKey, Type};
-use cosmos_diagnostics::{Code, Span, words};
+use cosmos_diagnostics::{Code, Edit, FileId, Span, Suggestion, words};
 use cosmos_syntax::ast::{
     BinaryOp, Block, Expr, ExprKind, IfBranch, Link, StrPart, UnaryOp, chain_prefix_span,
 };
@@ -22,8 +22,32 @@ impl Checker<'_> {
     /// mismatch, and returns the expression's own type.
     pub(crate) fn check_expected(&mut self, expr: &Expr, expected: &Type) -> Type {
         let actual = self.check_expr(expr, Some(expected));
-        self.coerce(&actual, expected, expr.span);
+        self.coerce_expr(&actual, expected, expr);
         actual
+    }
+
+    /// [`Checker::coerce`] for a written expression: an `Int` literal where a `Float`
+    /// is needed comes with the fix of writing it as one (`1` → `1.0`).
+    pub(crate) fn coerce_expr(&mut self, actual: &Type, expected: &Type, expr: &Expr) -> bool {
+        if self.coerce(actual, expected, expr.span) {
+            return true;
+        }
+        let literal = match &expr.kind {
+            ExprKind::Paren(inner) => inner,
+            _ => expr,
+        };
+        if let (ExprKind::Int(n), Type::Int, Type::Float) = (&literal.kind, actual, expected)
+            && let Some(diagnostic) = self.out.diagnostics.last_mut()
+            && diagnostic.primary.span == expr.span
+        {
+            diagnostic.suggestions.push(Suggestion::replace(
+                format!("write it as a `Float`: `{n}.0`"),
+                self.cx.file,
+                literal.span,
+                format!("{n}.0"),
+            ));
+        }
+        false
     }
 
     /// Reports a value of type `actual` used where `expected` is needed.
@@ -189,11 +213,15 @@ impl Checker<'_> {
         if ty.is_bottom() || ty == Type::Bool {
             return;
         }
+        let file = self.cx.file;
         let diagnostic = self.error(
             Code::NON_BOOL_CONDITION,
             cond.span,
             format!("a condition must be a `Bool`, not `{ty}`"),
         );
+        diagnostic
+            .suggestions
+            .extend(explicit_condition(file, cond, &ty));
         let hint = match &ty {
             Type::List(_) | Type::Map(_, _) | Type::String => {
                 Some("Emx has no truthiness: write `!x.isEmpty()`".to_string())
@@ -512,4 +540,46 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// The comparison Emx wants instead of truthiness: `x != null`, `x != 0`,
+/// `!x.isEmpty()`, with parentheses around anything but a name, field, call or index.
+fn explicit_condition(file: FileId, cond: &Expr, ty: &Type) -> Option<Suggestion> {
+    let simple = matches!(
+        cond.kind,
+        ExprKind::Name(_)
+            | ExprKind::Field { .. }
+            | ExprKind::Call { .. }
+            | ExprKind::Index { .. }
+            | ExprKind::Paren(_)
+    );
+    let (open, close) = if simple { ("", "") } else { ("(", ")") };
+    let (message, before, after) = match ty {
+        Type::Optional(_) => (
+            "compare it with `null`",
+            open.to_string(),
+            format!("{close} != null"),
+        ),
+        Type::Int | Type::Float => (
+            "compare it with `0`",
+            open.to_string(),
+            format!("{close} != 0"),
+        ),
+        Type::List(_) | Type::Map(_, _) | Type::String => (
+            "test that it is not empty",
+            format!("!{open}"),
+            format!("{close}.isEmpty()"),
+        ),
+        _ => return None,
+    };
+    let start = Span::new(cond.span.start, cond.span.start);
+    let end = Span::new(cond.span.end, cond.span.end);
+    let edits = [Edit::new(file, start, before), Edit::new(file, end, after)];
+    Some(Suggestion::new(
+        message,
+        edits
+            .into_iter()
+            .filter(|e| !e.replacement.is_empty())
+            .collect(),
+    ))
 }

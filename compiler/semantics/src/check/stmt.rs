@@ -3,7 +3,7 @@
 
 use super::{BodyKind, Checker, LocalKind, NameRef, Path};
 use crate::types::Type;
-use cosmos_diagnostics::{Code, Span, words};
+use cosmos_diagnostics::{Code, Span, Suggestion, words};
 use cosmos_syntax::ast::{AssignOp, Block, Expr, ExprKind, Stmt, StmtKind};
 
 impl Checker<'_> {
@@ -29,13 +29,21 @@ impl Checker<'_> {
                             otherwise,
                         } if otherwise.is_none() => {
                             self.check_if(branches, None, expected, false, e.span);
-                            self.error(
+                            let file = self.cx.file;
+                            let diagnostic = self.error(
                                 Code::MISSING_VALUE,
                                 e.span,
                                 "an `if` without `else` has no value",
-                            )
-                            .notes
-                            .push("add an `else` branch".to_string());
+                            );
+                            diagnostic.notes.push("add an `else` branch".to_string());
+                            if let Some(value) = expected.and_then(Type::plain_default) {
+                                diagnostic.suggestions.push(Suggestion::replace(
+                                    format!("add an `else` branch with `{value}`"),
+                                    file,
+                                    Span::new(e.span.end, e.span.end),
+                                    format!(" else {{ {value} }}"),
+                                ));
+                            }
                             Type::Error
                         }
                         _ => self.check_expr(e, expected),
@@ -89,13 +97,21 @@ impl Checker<'_> {
         } else {
             Code::NON_BOOL_CONDITION
         };
-        self.error(
+        let file = self.cx.file;
+        let diagnostic = self.error(
             code,
             op_span,
             "`=` assigns, but this is a condition: compare with `==`",
-        )
-        .notes
-        .push("write `==` to test equality; facts change only in a `reaction`, an `error` block or a signal handler".to_string());
+        );
+        diagnostic.notes.push(
+            "facts change only in a `reaction`, an `error` block or a signal handler".to_string(),
+        );
+        diagnostic.suggestions.push(Suggestion::replace(
+            "write `==` to test equality",
+            file,
+            op_span,
+            "==",
+        ));
         Type::Bool
     }
 
@@ -109,6 +125,20 @@ impl Checker<'_> {
                     Some(t) => self.check_expected(value, t),
                     None => self.check_expr(value, None),
                 };
+                // `def x: String = null`: the written type wants its `?`.
+                if let (Some(written), Type::Null) = (ty, &actual)
+                    && let Some(diagnostic) = self.out.diagnostics.last_mut()
+                    && diagnostic.code == Code::NULL_NOT_ALLOWED
+                    && diagnostic.primary.span == value.span
+                {
+                    let end = Span::new(written.span.end, written.span.end);
+                    diagnostic.suggestions.push(Suggestion::replace(
+                        "make the type optional",
+                        self.cx.file,
+                        end,
+                        "?",
+                    ));
+                }
                 let local_type = match declared {
                     Some(t) => t,
                     None => match actual {
@@ -138,6 +168,9 @@ impl Checker<'_> {
                     },
                 };
                 self.define(&name.text, local_type, name.span, LocalKind::Let);
+                if let Some(local) = self.locals.last_mut() {
+                    local.stmt = Some(stmt.span);
+                }
                 Type::Unit
             }
             StmtKind::Assign {

@@ -5,7 +5,7 @@ use super::expr::TypeLevel;
 use super::{Checker, LocalKind};
 use crate::scope::DeclKind;
 use crate::signatures::{WorkflowSig, enum_sig, function_sig, workflow_sig};
-use crate::suggest::did_you_mean;
+use crate::suggest::{did_you_mean, offer, offer_name};
 use crate::types::{DeclKey, Type};
 use cosmos_diagnostics::{Code, Span, words};
 use cosmos_syntax::ast::{Arg, Expr, ExprKind, MockAnswer, TestStmt, TestStmtKind};
@@ -204,7 +204,7 @@ impl Checker<'_> {
                             format!("the workflow has no signal `{}`", name.text),
                         );
                         if let Some(s) = suggestion {
-                            diagnostic.notes.push(format!("did you mean `{s}`?"));
+                            offer_name(diagnostic, &s);
                         }
                         for arg in args {
                             self.check_expr(&arg.value, None);
@@ -327,7 +327,8 @@ impl Checker<'_> {
                 format!("the workflow has no rule \"{name}\""),
             );
             if let Some(s) = suggestion {
-                diagnostic.notes.push(format!("did you mean \"{s}\"?"));
+                let quoted = format!("\"{s}\"");
+                offer(diagnostic, &quoted, &quoted);
             }
         }
         Type::Int

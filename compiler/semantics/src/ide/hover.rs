@@ -247,7 +247,7 @@ fn named_hover(analysis: &Analysis, file: SourceFile, offset: u32) -> Option<Hov
 
 /// A local's type where it is declared: the type recorded for its first use, or for
 /// the value it is bound to.
-fn local_type(
+pub(super) fn local_type(
     db: &dyn Db,
     file: SourceFile,
     body: Option<BodyPath>,

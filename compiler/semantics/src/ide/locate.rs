@@ -500,7 +500,7 @@ pub(super) fn find_decl(db: &dyn Db, key: &DeclKey) -> Option<(SourceFile, usize
         .map(|(_, _, index)| (file, index))
 }
 
-fn decl_target(db: &dyn Db, key: &DeclKey) -> Option<Target> {
+pub(super) fn decl_target(db: &dyn Db, key: &DeclKey) -> Option<Target> {
     let (file, index) = find_decl(db, key)?;
     let item = parse(db, file).module.items.get(index)?;
     Some(Target {

@@ -14,6 +14,7 @@ function createMockVscode(settings = {}) {
     statusBar: [],
     statusItems: [],
     taskProviders: new Map(),
+    tasksRun: [],
   };
 
   class Disposable {
@@ -89,6 +90,10 @@ function createMockVscode(settings = {}) {
       registerTaskProvider: (type, provider) => {
         calls.taskProviders.set(type, provider);
         return new Disposable(() => calls.taskProviders.delete(type));
+      },
+      executeTask: async (task) => {
+        calls.tasksRun.push(task);
+        return { task, terminate() {} };
       },
     },
     Disposable,

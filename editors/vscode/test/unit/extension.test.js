@@ -137,6 +137,21 @@ test('the cosmosc task provider offers check per workspace folder and resolves t
   assert.equal(provider.resolveTask(new vscode.Task({ type: 'shell', command: 'check' }, folders[0])), undefined);
 });
 
+test('cosmos.runTest, the command of the server\'s "Run test" lens, runs that one test in its project', async (t) => {
+  const { calls, vscode } = await activateWith(t, { 'emx.server.path': '/nonexistent/dir/cosmosc' });
+  const run = calls.commands.get('cosmos.runTest');
+  assert.ok(run, 'the command is registered');
+  await run('encodes h264', '/ws/project');
+  assert.equal(calls.tasksRun.length, 1);
+  const [task] = calls.tasksRun;
+  // `--exact`: `--filter` alone would also run every test whose name contains this one.
+  assert.equal(task.execution.process, '/nonexistent/dir/cosmosc');
+  assert.deepEqual(task.execution.args, ['test', '--filter', 'encodes h264', '--exact']);
+  assert.equal(task.execution.options.cwd, '/ws/project');
+  assert.equal(task.name, 'test encodes h264');
+  assert.equal(task.group, vscode.TaskGroup.Test);
+});
+
 test('the status bar follows the running client: starting, running, then stopped', async (t) => {
   // The client is real; only its start and stop are replaced, so that no
   // server process is needed. They move the client through the states the

@@ -73,6 +73,11 @@ impl Store for SqliteStore {
         self.health.watch(self.db.release(id, owner, visible_at))
     }
 
+    fn retry_later(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool> {
+        self.health
+            .watch(self.db.retry_later(id, owner, visible_at))
+    }
+
     fn extend(&self, id: MessageId, owner: &str, lease_until: i64) -> Result<bool> {
         self.health.watch(self.db.extend(id, owner, lease_until))
     }

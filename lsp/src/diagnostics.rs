@@ -36,7 +36,7 @@ const DEBOUNCE: Duration = Duration::from_millis(10);
 /// How long the client may take to accept a progress token.
 const PROGRESS_CREATE_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+pub fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock was caught; the state is still usable.
     state
         .lock()

@@ -14,6 +14,7 @@ mod requests;
 mod server;
 mod state;
 mod stdlib;
+mod tokens;
 
 /// How long the last answers may take to be written after `exit`.
 const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);

@@ -22,6 +22,8 @@ pub struct Server {
     /// What the client said it supports, in `initialize`.
     watch_files: AtomicBool,
     progress: AtomicBool,
+    /// The last semantic tokens sent for each file, for `full/delta`.
+    sent_tokens: Mutex<crate::tokens::SentTokens>,
 }
 
 /// Runs `f`, turning a panic in the compiler into "no answer" rather than a dead server.
@@ -37,7 +39,22 @@ impl Server {
             changes: Changes::default(),
             watch_files: AtomicBool::new(false),
             progress: AtomicBool::new(false),
+            sent_tokens: Mutex::default(),
         }
+    }
+
+    /// A file's semantic tokens as LSP encodes them: all of them, or those in `range`.
+    fn token_data(&self, uri: &Uri, range: Option<Range>) -> Option<Vec<SemanticToken>> {
+        let state = lock(&self.state);
+        let (project, file) = state.locate(uri)?;
+        // A document, or a module of `std` opened from go to definition.
+        let text = project.text(file)?;
+        let lines = LineIndex::new(text);
+        let tokens = guarded(|| Some(project.analysis.semantic_tokens(file))).unwrap_or_default();
+        Some(match range {
+            Some(range) => crate::tokens::in_range(&lines, &tokens, range),
+            None => convert::semantic_tokens(&lines, &tokens),
+        })
     }
 
     fn touch(&self) {
@@ -190,8 +207,8 @@ impl LanguageServer for Server {
                                 token_types: convert::TOKEN_TYPES.to_vec(),
                                 token_modifiers: Vec::new(),
                             },
-                            full: Some(SemanticTokensFullOptions::Bool(true)),
-                            range: None,
+                            full: Some(SemanticTokensFullOptions::Delta { delta: Some(true) }),
+                            range: Some(true),
                             work_done_progress_options: Default::default(),
                         },
                     ),
@@ -321,6 +338,7 @@ impl LanguageServer for Server {
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let url = params.text_document.uri;
+        lock(&self.sent_tokens).forget(&url);
         let removed = lock(&self.state).close(&url);
         if removed {
             self.client.publish_diagnostics(url, Vec::new(), None).await;
@@ -545,19 +563,39 @@ impl LanguageServer for Server {
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
-        let state = lock(&self.state);
-        let Some((project, file)) = state.locate(&params.text_document.uri) else {
+        let uri = params.text_document.uri;
+        let Some(data) = self.token_data(&uri, None) else {
             return Ok(None);
         };
-        // A document, or a module of `std` opened from go to definition.
-        let Some(text) = project.text(file) else {
+        let tokens = lock(&self.sent_tokens).full(&uri, data);
+        Ok(Some(SemanticTokensResult::Tokens(tokens)))
+    }
+
+    async fn semantic_tokens_full_delta(
+        &self,
+        params: SemanticTokensDeltaParams,
+    ) -> Result<Option<SemanticTokensFullDeltaResult>> {
+        let uri = params.text_document.uri;
+        let Some(data) = self.token_data(&uri, None) else {
             return Ok(None);
         };
-        let lines = LineIndex::new(text);
-        let tokens = guarded(|| Some(project.analysis.semantic_tokens(file))).unwrap_or_default();
-        Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
+        let answer = lock(&self.sent_tokens).delta(&uri, &params.previous_result_id, data);
+        Ok(Some(match answer {
+            Ok(delta) => SemanticTokensFullDeltaResult::TokensDelta(delta),
+            Err(tokens) => SemanticTokensFullDeltaResult::Tokens(tokens),
+        }))
+    }
+
+    async fn semantic_tokens_range(
+        &self,
+        params: SemanticTokensRangeParams,
+    ) -> Result<Option<SemanticTokensRangeResult>> {
+        let Some(data) = self.token_data(&params.text_document.uri, Some(params.range)) else {
+            return Ok(None);
+        };
+        Ok(Some(SemanticTokensRangeResult::Tokens(SemanticTokens {
             result_id: None,
-            data: convert::semantic_tokens(&lines, &tokens),
+            data,
         })))
     }
 

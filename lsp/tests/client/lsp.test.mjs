@@ -14,7 +14,7 @@ import {
   DocumentSymbolRequest, DefinitionRequest, HoverRequest, CompletionRequest,
   ReferencesRequest, PrepareRenameRequest, RenameRequest, DocumentFormattingRequest,
   WorkspaceSymbolRequest, SignatureHelpRequest, InlayHintRequest,
-  SemanticTokensRequest, CodeActionRequest, ShutdownRequest, ExitNotification,
+  SemanticTokensRequest, SemanticTokensDeltaRequest, SemanticTokensRangeRequest, CodeActionRequest, ShutdownRequest, ExitNotification,
   RegistrationRequest, WorkDoneProgressCreateRequest, WorkDoneProgress,
   DidChangeWatchedFilesNotification, DidCloseTextDocumentNotification,
   FoldingRangeRequest, SelectionRangeRequest, DocumentHighlightRequest, TypeDefinitionRequest,
@@ -581,6 +581,56 @@ test('semantic tokens classify keywords, declarations, names, strings, numbers a
   }
   // Every reference to the fact is a property, in the match and in the reaction.
   assert.equal(tokens.filter((t) => t === 'inspection:property').length, 3, tokens.join(' '));
+  change(mainUri, MAIN);
+});
+
+test('semantic tokens: a range holds the tokens in it, a delta is the edit from the last answer', async () => {
+  change(mainUri, MAIN);
+  const provider = capabilities.semanticTokensProvider;
+  assert.equal(provider.range, true);
+  assert.deepEqual(provider.full, { delta: true });
+  const full = await conn.sendRequest(SemanticTokensRequest.type, { textDocument: { uri: mainUri } });
+  assert.ok(full.resultId, 'a result id for deltas');
+  // The range's tokens are the full answer's tokens on those lines, re-based.
+  const absolute = (data) => {
+    const out = [];
+    let line = 0, character = 0;
+    for (let i = 0; i < data.length; i += 5) {
+      line += data[i];
+      character = data[i] === 0 ? character + data[i + 1] : data[i + 1];
+      out.push(`${line}:${character}:${data[i + 2]}:${data[i + 3]}`);
+    }
+    return out;
+  };
+  const lineCount = MAIN.split('\n').length;
+  const ranged = await conn.sendRequest(SemanticTokensRangeRequest.type, {
+    textDocument: { uri: mainUri },
+    range: { start: { line: 5, character: 0 }, end: { line: 12, character: 0 } },
+  });
+  const inLines = absolute(full.data).filter((t) => { const l = Number(t.split(':')[0]); return l >= 5 && l < 12; });
+  assert.ok(inLines.length > 0 && lineCount > 12);
+  assert.deepEqual(absolute(ranged.data), inLines);
+  // Nothing changed: an empty delta.
+  const same = await conn.sendRequest(SemanticTokensDeltaRequest.type, {
+    textDocument: { uri: mainUri }, previousResultId: full.resultId,
+  });
+  assert.deepEqual(same.edits, []);
+  // A comment added on top: applying the delta gives the new full answer.
+  const edited = '// a note\n' + MAIN;
+  change(mainUri, edited);
+  const delta = await conn.sendRequest(SemanticTokensDeltaRequest.type, {
+    textDocument: { uri: mainUri }, previousResultId: same.resultId,
+  });
+  assert.ok(delta.edits.length === 1, JSON.stringify(delta));
+  const patched = full.data.slice();
+  for (const e of delta.edits) patched.splice(e.start, e.deleteCount, ...(e.data ?? []));
+  const fresh = await conn.sendRequest(SemanticTokensRequest.type, { textDocument: { uri: mainUri } });
+  assert.deepEqual(patched, fresh.data);
+  // A delta from an answer that is not the last one is the whole file again.
+  const stale = await conn.sendRequest(SemanticTokensDeltaRequest.type, {
+    textDocument: { uri: mainUri }, previousResultId: full.resultId,
+  });
+  assert.deepEqual(stale.data, fresh.data);
   change(mainUri, MAIN);
 });
 

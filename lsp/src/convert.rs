@@ -294,7 +294,8 @@ fn token_type(kind: TokenKind) -> u32 {
 /// lines becomes one token per line), lengths in UTF-16 code units.
 pub fn semantic_tokens(lines: &LineIndex, tokens: &[(Span, TokenKind)]) -> Vec<lsp::SemanticToken> {
     let text = lines.text();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut walk = crate::position::Walk::new(lines);
     let (mut line, mut character) = (0u32, 0u32);
     for &(span, kind) in tokens {
         let Some(slice) = text.get(span.range()) else {
@@ -302,8 +303,12 @@ pub fn semantic_tokens(lines: &LineIndex, tokens: &[(Span, TokenKind)]) -> Vec<l
         };
         let mut start = span.start;
         for piece in slice.split('\n') {
-            let length = piece.encode_utf16().count() as u32;
-            let position = lines.position(start);
+            let length = if piece.is_ascii() {
+                piece.len() as u32
+            } else {
+                piece.encode_utf16().count() as u32
+            };
+            let position = walk.position(start);
             start += piece.len() as u32 + 1;
             if length == 0 {
                 continue;

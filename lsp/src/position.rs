@@ -81,6 +81,62 @@ impl<'a> LineIndex<'a> {
     }
 }
 
+/// UTF-16 code units in `text`: its length in bytes when it is ASCII, as most code is.
+fn utf16_units(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().map(char::len_utf16).sum()
+    }
+}
+
+/// Positions of offsets taken in increasing order (a file's tokens), each found by
+/// walking on from the last one rather than searching and counting from its line's
+/// start; an offset behind the last one is found by the index as usual.
+pub struct Walk<'i, 'a> {
+    index: &'i LineIndex<'a>,
+    line: usize,
+    offset: usize,
+    character: usize,
+}
+
+impl<'i, 'a> Walk<'i, 'a> {
+    pub fn new(index: &'i LineIndex<'a>) -> Self {
+        Walk {
+            index,
+            line: 0,
+            offset: 0,
+            character: 0,
+        }
+    }
+
+    /// The position of `offset`, as [`LineIndex::position`] gives it.
+    pub fn position(&mut self, offset: u32) -> Position {
+        let text = self.index.text;
+        let mut offset = (offset as usize).min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        if offset < self.offset {
+            let position = self.index.position(offset as u32);
+            self.line = position.line as usize;
+            self.offset = offset;
+            self.character = position.character as usize;
+            return position;
+        }
+        while let Some(&next) = self.index.starts.get(self.line + 1)
+            && next as usize <= offset
+        {
+            self.line += 1;
+            self.offset = next as usize;
+            self.character = 0;
+        }
+        self.character += utf16_units(text.get(self.offset..offset).unwrap_or_default());
+        self.offset = offset;
+        Position::new(self.line as u32, self.character as u32)
+    }
+}
+
 /// The LSP position of a byte offset (see [`LineIndex::position`]). Builds the line
 /// table: for one conversion only; use a [`LineIndex`] for several.
 pub fn to_position(text: &str, offset: u32) -> Position {
@@ -171,6 +227,25 @@ mod tests {
         assert_eq!(index.offset(Position::new(2, 5)), 6);
         assert_eq!(index.offset(Position::new(4, 0)), text.len() as u32);
         assert_eq!(index.offset(Position::new(9, 0)), text.len() as u32);
+    }
+
+    #[test]
+    fn a_walk_gives_what_the_index_gives() {
+        let text = "ab\ncd\n\né😀 x\n日本 y\r\nz";
+        let index = LineIndex::new(text);
+        let mut walk = Walk::new(&index);
+        let offsets: Vec<u32> = text
+            .char_indices()
+            .map(|(i, _)| i as u32)
+            .chain([text.len() as u32, 3, 1, 12, 99])
+            .collect();
+        for offset in offsets {
+            assert_eq!(
+                walk.position(offset),
+                index.position(offset),
+                "offset {offset}"
+            );
+        }
     }
 
     #[test]

@@ -6,13 +6,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use cosmos_codegen::{CodegenError, Jit};
-use cosmos_diagnostics::FileId;
 use cosmos_ir::bundle::{Bundle, BundleError, MAGIC};
 use cosmos_ir::validate::{MAX_BODY_ITEMS, MAX_STRING_BYTES};
 use cosmos_runtime::deployment::{COMPILER_VERSION, Deployment, DeploymentError, Evaluator};
 use cosmos_runtime::store::{SqliteStore, Store};
-use cosmos_semantics::Analysis;
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
@@ -39,24 +39,12 @@ workflow Crafted {
 }
 "#;
 
-fn program() -> cosmos_ir::Program {
-    let mut analysis = Analysis::new();
-    analysis.set_file(FileId(0), "main", SOURCE.to_string());
-    let errors: Vec<_> = analysis
-        .diagnostics()
-        .into_iter()
-        .filter(|d| d.severity == cosmos_diagnostics::Severity::Error)
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
-    analysis.lower_project().unwrap()
-}
-
 fn bundle_json() -> Json {
     serde_json::to_value(Bundle::new(
         COMPILER_VERSION,
         "crafted",
         Vec::new(),
-        program(),
+        support::program(SOURCE),
     ))
     .unwrap()
 }

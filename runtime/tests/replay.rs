@@ -4,17 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use cosmos_diagnostics::FileId;
-use cosmos_ir::bundle::Bundle;
-use cosmos_runtime::deployment::{COMPILER_VERSION, Deployment, Evaluator};
+mod support;
+
 use cosmos_runtime::engine::{Engine, Event, HistoryKind, Status};
-use cosmos_runtime::node::{Node, NodeConfig, executor_for, now_ms};
 use cosmos_runtime::replay::replay;
-use cosmos_runtime::store::{SqliteStore, Store};
-use cosmos_semantics::Analysis;
 use serde_json::json;
-use std::sync::Arc;
-use std::time::Duration;
 
 const SOURCE: &str = r#"
 function double(n: Int): Int { command "sh functions/double.sh" }
@@ -58,18 +52,6 @@ workflow Replayed {
 }
 "#;
 
-fn program() -> cosmos_ir::Program {
-    let mut analysis = Analysis::new();
-    analysis.set_file(FileId(0), "main", SOURCE.to_string());
-    let errors: Vec<_> = analysis
-        .diagnostics()
-        .into_iter()
-        .filter(|d| d.severity == cosmos_diagnostics::Severity::Error)
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
-    analysis.lower_project().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stored_history_replays_to_the_stored_instance() {
     let dir = tempfile::tempdir().unwrap();
@@ -85,19 +67,8 @@ async fn a_stored_history_replays_to_the_stored_instance() {
         "if [ -e tried ]; then echo 5; else touch tried; exit 1; fi\n",
     )
     .unwrap();
-    let program = program();
-    let bytes = Bundle::new(COMPILER_VERSION, "replay", Vec::new(), program.clone())
-        .to_bytes()
-        .unwrap();
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&root.join("state.db")).unwrap());
-    let deployment = Deployment::deploy(store.as_ref(), &bytes, now_ms(), Evaluator::Jit).unwrap();
-    let executor = executor_for(&program, root.clone(), &Default::default());
-    let node = Node::start(
-        Arc::clone(&store),
-        deployment,
-        executor,
-        NodeConfig::default(),
-    );
+    let program = support::program(SOURCE);
+    let (store, node) = support::start_node(&root, "replay", &program);
 
     let input = json!({"seed": 21});
     let (id, _) = node
@@ -105,16 +76,7 @@ async fn a_stored_history_replays_to_the_stored_instance() {
         .await
         .unwrap();
     // Wait until everything but the signal happened, then send it.
-    let mut waited = Duration::ZERO;
-    loop {
-        let record = node.instance(&id).await.unwrap();
-        if record.status == Status::Stalled {
-            break;
-        }
-        assert!(waited < Duration::from_secs(20), "{record:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        waited += Duration::from_millis(20);
-    }
+    support::wait_for(&node, &id, Status::Stalled).await;
     node.send(
         &id,
         Event::Signal {

@@ -45,15 +45,13 @@ impl Server {
 
     /// A file's semantic tokens as LSP encodes them: all of them, or those in `range`.
     fn token_data(&self, uri: &Uri, range: Option<Range>) -> Option<Vec<SemanticToken>> {
-        let state = lock(&self.state);
-        let (project, file) = state.locate(uri)?;
         // A document, or a module of `std` opened from go to definition.
-        let text = project.text(file)?;
-        let lines = LineIndex::new(text);
-        let tokens = guarded(|| Some(project.analysis.semantic_tokens(file))).unwrap_or_default();
-        Some(match range {
-            Some(range) => crate::tokens::in_range(&lines, &tokens, range),
-            None => convert::semantic_tokens(&lines, &tokens),
+        self.document(uri, |project, file, lines| {
+            let tokens = project.analysis.semantic_tokens(file);
+            Some(match range {
+                Some(range) => crate::tokens::in_range(lines, &tokens, range),
+                None => convert::semantic_tokens(lines, &tokens),
+            })
         })
     }
 

@@ -325,6 +325,31 @@ impl<'v, 'p> Body<'v, 'p> {
     }
 
     /// Counts literal items against [`MAX_BODY_ITEMS`].
+    /// A call's arguments: exactly as many as the callee takes, each (when given)
+    /// valid and of its parameter's type.
+    fn arguments<'e, 't>(
+        &mut self,
+        callee: &str,
+        takes: usize,
+        args: impl ExactSizeIterator<Item = Option<&'e Expr>>,
+        params: impl Iterator<Item = (&'t str, &'t Ty)>,
+    ) -> Result<(), InvalidIr> {
+        if args.len() != takes {
+            return self.err(format!(
+                "`{callee}` is called with {} arguments (it takes {takes})",
+                args.len()
+            ));
+        }
+        self.items(args.len())?;
+        for (a, (name, t)) in args.zip(params) {
+            if let Some(a) = a {
+                self.expr(a)?;
+                self.fits(&a.ty, t, &format!("argument `{name}`"))?;
+            }
+        }
+        Ok(())
+    }
+
     fn items(&mut self, n: usize) -> Result<(), InvalidIr> {
         self.items = self.items.saturating_add(n);
         if self.items > MAX_BODY_ITEMS {
@@ -714,21 +739,12 @@ impl<'v, 'p> Body<'v, 'p> {
                         program.helpers.len()
                     ));
                 };
-                if args.len() != f.params as usize {
-                    return self.err(format!(
-                        "`{}` is called with {} arguments (it takes {})",
-                        f.name,
-                        args.len(),
-                        f.params
-                    ));
-                }
-                self.items(args.len())?;
-                for (a, s) in args.iter().zip(&f.slots) {
-                    if let Some(a) = a {
-                        self.expr(a)?;
-                        self.fits(&a.ty, &s.ty, &format!("argument `{}`", s.name))?;
-                    }
-                }
+                self.arguments(
+                    &f.name,
+                    f.params as usize,
+                    args.iter().map(Option::as_ref),
+                    f.slots.iter().map(|s| (s.name.as_str(), &s.ty)),
+                )?;
                 self.fits(&f.ret, ty, &format!("the result of `{}`", f.name))
             }
             ExprKind::Call { function, args } => {
@@ -740,19 +756,12 @@ impl<'v, 'p> Body<'v, 'p> {
                         program.functions.len()
                     ));
                 };
-                if args.len() != f.params.len() {
-                    return self.err(format!(
-                        "`{}` is called with {} arguments (it takes {})",
-                        f.name,
-                        args.len(),
-                        f.params.len()
-                    ));
-                }
-                self.items(args.len())?;
-                for (a, (name, t)) in args.iter().zip(&f.params) {
-                    self.expr(a)?;
-                    self.fits(&a.ty, t, &format!("argument `{name}`"))?;
-                }
+                self.arguments(
+                    &f.name,
+                    f.params.len(),
+                    args.iter().map(Some),
+                    f.params.iter().map(|(name, t)| (name.as_str(), t)),
+                )?;
                 self.fits(&Ty::Call(Box::new(f.ret.clone())), ty, "a call")
             }
             ExprKind::Sleep(d) => {

@@ -20,26 +20,33 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-#[test]
-fn the_encode_title_corpus_project_passes_all_three_tests() {
-    let project = cosmos_test_support::encode_title();
+/// Runs `cosmosc test` on `project`, which must pass, and returns what it printed;
+/// the summary line says `passed` tests passed and none failed.
+fn all_pass(project: &Path, passed: usize) -> String {
     let out = cosmosc(&["test", project.to_str().unwrap()]);
     let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}{err}");
+    assert!(
+        text.ends_with(&format!("{passed} passed, 0 failed\n")),
+        "{text}"
+    );
+    text
+}
+
+#[test]
+fn the_encode_title_corpus_project_passes_all_three_tests() {
+    let text = all_pass(&cosmos_test_support::encode_title(), 3);
     assert_eq!(text.matches("PASS ").count(), 3, "{text}");
-    assert!(text.ends_with("3 passed, 0 failed\n"), "{text}");
 }
 
 #[test]
 fn the_local_encode_example_passes_all_three_tests() {
-    let out = cosmosc(&["test", manifest("../examples/encode").to_str().unwrap()]);
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let text = all_pass(&manifest("../examples/encode"), 3);
     assert!(
         text.contains("PASS a long source waits for a reviewer ("),
         "{text}"
     );
-    assert!(text.ends_with("3 passed, 0 failed\n"), "{text}");
 }
 
 #[test]
@@ -293,15 +300,11 @@ fn a_function_of_another_module_is_mocked_through_the_workflow() {
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
-    let out = cosmosc(&["test", dir.path().to_str().unwrap()]);
-    let text = stdout(&out);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{text}{err}");
+    let text = all_pass(dir.path(), 2);
     assert!(
         text.contains("PASS the mock answers through the workflow's module ("),
         "{text}"
     );
-    assert!(text.ends_with("2 passed, 0 failed\n"), "{text}");
 }
 
 #[test]

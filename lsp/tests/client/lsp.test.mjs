@@ -20,6 +20,7 @@ import {
   FoldingRangeRequest, SelectionRangeRequest, DocumentHighlightRequest, TypeDefinitionRequest,
   DocumentRangeFormattingRequest, CodeLensRequest,
 } from 'vscode-languageserver-protocol/node.js';
+import { at, offsetOf, applyEdits } from './text.mjs';
 
 const cosmosc = process.env.COSMOSC;
 if (!cosmosc) throw new Error('set COSMOSC to the cosmosc binary');
@@ -87,34 +88,6 @@ function change(uri, text) {
   conn.sendNotification(DidChangeTextDocumentNotification.type, {
     textDocument: { uri, version }, contentChanges: [{ text }],
   });
-}
-
-/** The position of the `n`th occurrence of `needle` in `text`, plus `delta` characters (UTF-16, as JS strings count). */
-function at(text, needle, delta = 0, n = 0) {
-  let index = -1;
-  for (let i = 0; i <= n; i++) index = text.indexOf(needle, index + 1);
-  assert.ok(index >= 0, `no ${needle}`);
-  const before = text.slice(0, index + delta);
-  const line = before.split('\n').length - 1;
-  const character = before.length - before.lastIndexOf('\n') - 1;
-  return { line, character };
-}
-
-/** The UTF-16 offset of a position in `text`. */
-function offsetOf(text, pos) {
-  const lines = text.split('\n');
-  let offset = 0;
-  for (let i = 0; i < pos.line; i++) offset += lines[i].length + 1;
-  return offset + pos.character;
-}
-
-/** `text` with LSP text edits applied. */
-function applyEdits(text, edits) {
-  const sorted = [...edits].sort((a, b) => offsetOf(text, b.range.start) - offsetOf(text, a.range.start));
-  for (const e of sorted) {
-    text = text.slice(0, offsetOf(text, e.range.start)) + e.newText + text.slice(offsetOf(text, e.range.end));
-  }
-  return text;
 }
 
 function hoverText(h) {

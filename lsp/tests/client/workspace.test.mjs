@@ -16,6 +16,7 @@ import {
   PublishDiagnosticsNotification, DefinitionRequest, HoverRequest, RenameRequest,
   ReferencesRequest, ShutdownRequest, ExitNotification,
 } from 'vscode-languageserver-protocol/node.js';
+import { at, offsetOf, applyEdits } from './text.mjs';
 
 const cosmosc = process.env.COSMOSC;
 if (!cosmosc) throw new Error('set COSMOSC to the cosmosc binary');
@@ -46,30 +47,6 @@ function write(dir, files) {
 }
 
 const uri = (file) => pathToFileURL(file).href;
-
-/** The position of the `n`th `needle` in `text`, plus `delta` characters. */
-function at(text, needle, delta = 0, n = 0) {
-  let index = -1;
-  for (let i = 0; i <= n; i++) index = text.indexOf(needle, index + 1);
-  assert.ok(index >= 0, `no ${needle}`);
-  const before = text.slice(0, index + delta);
-  return { line: before.split('\n').length - 1, character: before.length - before.lastIndexOf('\n') - 1 };
-}
-
-function offsetOf(text, pos) {
-  const lines = text.split('\n');
-  let offset = 0;
-  for (let i = 0; i < pos.line; i++) offset += lines[i].length + 1;
-  return offset + pos.character;
-}
-
-function applyEdits(text, edits) {
-  const sorted = [...edits].sort((a, b) => offsetOf(text, b.range.start) - offsetOf(text, a.range.start));
-  for (const e of sorted) {
-    text = text.slice(0, offsetOf(text, e.range.start)) + e.newText + text.slice(offsetOf(text, e.range.end));
-  }
-  return text;
-}
 
 /** A server initialized with `folders` (paths; `rootUri` is the first). */
 async function session(t, folders, cache) {

@@ -90,6 +90,7 @@ fn sh(name: &str, body: &str) -> FunctionSpec {
         warm: 0,
         batch: 1,
         priority: 0,
+        env: Vec::new(),
     }
 }
 
@@ -783,6 +784,7 @@ fn function_spec_from_ir() {
             warm: 2,
             batch: 8,
             priority: -3,
+            env: vec!["AWS_PROFILE".into()],
         },
     };
     let spec = FunctionSpec::from_ir(&f);
@@ -791,4 +793,5 @@ fn function_spec_from_ir() {
     assert_eq!(spec.pool, "gpu");
     assert_eq!(spec.timeout, Duration::from_secs(30));
     assert_eq!((spec.warm, spec.batch, spec.priority), (2, 8, -3));
+    assert_eq!(spec.env, ["AWS_PROFILE"]);
 }

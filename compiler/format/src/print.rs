@@ -593,6 +593,7 @@ impl<'a> Printer<'a> {
             SettingKind::Warm => "warm",
             SettingKind::Batch => "batch",
             SettingKind::Priority => "priority",
+            SettingKind::Env => "env",
         };
         concat(vec![text(format!("{keyword} ")), self.expr(&setting.value)])
     }

@@ -122,6 +122,10 @@ pub struct FunctionSettings {
     pub warm: i64,
     pub batch: i64,
     pub priority: i64,
+    /// Variables of the node's environment its processes get (`env [...]`), beyond
+    /// `PATH`, `HOME`, `LANG` and the runtime's own `COSMOS_*` ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
 }
 
 impl Default for FunctionSettings {
@@ -133,6 +137,7 @@ impl Default for FunctionSettings {
             warm: 0,
             batch: 1,
             priority: 0,
+            env: Vec::new(),
         }
     }
 }

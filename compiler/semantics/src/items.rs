@@ -11,7 +11,7 @@ use crate::signatures::{TypeRefError, module_signatures, resolve_type};
 use crate::types::Type;
 use cosmos_diagnostics::{Code, Diagnostic, FileId, Label, Span, Suggestion, words};
 use cosmos_syntax::ast::{self, ClauseKind, Field, ItemKind, MemberKind, SettingKind};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// Turns a problem with a written type into a diagnostic.
 pub fn type_ref_diagnostic(file: FileId, error: &TypeRefError) -> Diagnostic {
@@ -383,6 +383,12 @@ impl ItemChecker<'_> {
                 SettingKind::Timeout => {
                     self.check_setting(&s.value, &Type::Duration, keyword);
                 }
+                SettingKind::Env => {
+                    let expected = Type::List(Box::new(Type::String));
+                    if let Some(value) = self.check_setting(&s.value, &expected, keyword) {
+                        self.environment(&s.value, &value);
+                    }
+                }
                 SettingKind::Warm | SettingKind::Batch | SettingKind::Priority => {
                     let value = match self.check_setting(&s.value, &Type::Int, keyword) {
                         Some(cosmos_ir::value::Value::Int(n)) => Some(n),
@@ -472,6 +478,45 @@ impl ItemChecker<'_> {
             }
         }
         self.out.push(diagnostic);
+    }
+
+    /// `env [...]` names variables: each a name a shell could export, and none of the
+    /// `COSMOS_*` variables the runtime sets itself.
+    fn environment(&mut self, expr: &ast::Expr, value: &cosmos_ir::value::Value) {
+        let cosmos_ir::value::Value::List(names) = value else {
+            return;
+        };
+        let spans: Vec<Span> = match &expr.kind {
+            ast::ExprKind::List(items) if items.len() == names.len() => {
+                items.iter().map(|i| i.span).collect()
+            }
+            _ => vec![expr.span; names.len()],
+        };
+        let mut seen = HashSet::new();
+        for (name, span) in names.iter().zip(spans) {
+            let cosmos_ir::value::Value::Str(name) = name else {
+                continue;
+            };
+            let problem = if !is_variable_name(name) {
+                Some(format!(
+                    "`{name}` is not an environment variable name: use letters, digits and `_`, not starting with a digit"
+                ))
+            } else if name.starts_with("COSMOS_") {
+                Some(format!(
+                    "`{name}` is reserved: the runtime sets the `COSMOS_*` variables a function needs and never passes its own"
+                ))
+            } else if !seen.insert(name.as_str()) {
+                Some(format!("`{name}` is named twice"))
+            } else {
+                None
+            };
+            if let Some(message) = problem {
+                self.out.push(
+                    Diagnostic::new(Code::INVALID_SETTING, message, Label::new(self.id, span, ""))
+                        .with_note("`env` lists the variables of the node's environment a function's processes get, such as `env [\"AWS_PROFILE\", \"ENCODER_LICENSE\"]`"),
+                );
+            }
+        }
     }
 
     fn command(&mut self, value: &ast::Expr) {
@@ -710,5 +755,15 @@ fn setting_name(kind: SettingKind) -> &'static str {
         SettingKind::Warm => "warm",
         SettingKind::Batch => "batch",
         SettingKind::Priority => "priority",
+        SettingKind::Env => "env",
     }
+}
+
+/// A name `export` accepts: `[A-Za-z_][A-Za-z0-9_]*`.
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -572,6 +572,15 @@ impl Lowering<'_> {
                 (SettingKind::Warm, Value::Int(n)) => out.warm = n,
                 (SettingKind::Batch, Value::Int(n)) => out.batch = n,
                 (SettingKind::Priority, Value::Int(n)) => out.priority = n,
+                (SettingKind::Env, Value::List(items)) => {
+                    out.env = items
+                        .into_iter()
+                        .filter_map(|i| match i {
+                            Value::Str(s) => Some(s),
+                            _ => None,
+                        })
+                        .collect();
+                }
                 _ => return self.unsupported(file, s.span, "this setting"),
             }
         }

@@ -189,6 +189,7 @@ fn the_encode_example_runs_to_completion_through_the_host_api() {
             warm: 1,
             batch: 4,
             priority: 0,
+            env: Vec::new(),
         }
     );
     let workflow = program.workflow("Transcode").unwrap();

@@ -151,6 +151,9 @@ pub enum SettingKind {
     Warm,
     Batch,
     Priority,
+    /// `env ["AWS_PROFILE"]`: the variables of the node's environment the function's
+    /// processes get, beyond the few every process gets.
+    Env,
 }
 
 /// `def name(params): R { body }`

@@ -9,12 +9,14 @@
 //!   keep idle warm workers, and hand capacity to the highest-priority waiting call.
 //! - `output`: process plumbing shared by the others (bounded reads, stderr tails,
 //!   process-group kills, exit descriptions).
+//! - `environment`: the clean environment a process starts with (`env [...]`).
 //! - `tree`: a process's tree, every descendant included (`setsid` or orphaned),
 //!   found in `/proc` and ended whole when its call or worker ends.
 //!
 //! Nothing a process does can bring the runtime down: every failure becomes a
 //! [`CallError`] for the call.
 
+mod environment;
 mod oneshot;
 mod output;
 mod pool;
@@ -29,6 +31,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio::sync::oneshot as reply;
 
+pub use self::environment::SECRETS_DIR_VAR;
 pub use crate::engine::CallErrorKind;
 
 use self::output::lock;
@@ -54,6 +57,8 @@ pub struct FunctionSpec {
     pub batch: u32,
     /// Higher runs first.
     pub priority: i64,
+    /// The node's variables its processes get (`env [...]`); see `environment`.
+    pub env: Vec<String>,
 }
 
 impl FunctionSpec {
@@ -77,6 +82,7 @@ impl FunctionSpec {
             warm: to_u32(s.warm),
             batch: to_u32(s.batch).max(1),
             priority: s.priority,
+            env: s.env.clone(),
         }
     }
 }

@@ -43,7 +43,9 @@ pub(crate) async fn run(
     };
     let input = serde_json::to_vec(args).map_err(ExecutorError::from)?;
     let tag = Tree::new_tag();
-    let spawned = Command::new(program)
+    let mut command = Command::new(program);
+    super::environment::prepare(&mut command, &spec.env);
+    let spawned = command
         .args(rest)
         .current_dir(root)
         .env("COSMOS_IDEMPOTENCY_KEY", key)

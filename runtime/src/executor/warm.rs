@@ -91,7 +91,9 @@ impl Worker {
             return Err(ExecutorError::EmptyCommand(function.name.clone()));
         };
         let tag = Tree::new_tag();
-        let mut child = Command::new(program)
+        let mut command = Command::new(program);
+        super::environment::prepare(&mut command, &function.env);
+        let mut child = command
             .args(rest)
             .current_dir(root)
             .env("COSMOS_PROTOCOL", "lines")

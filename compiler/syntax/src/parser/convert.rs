@@ -349,6 +349,7 @@ impl<'a> Cx<'a> {
                     "timeout" => SettingKind::Timeout,
                     "warm" => SettingKind::Warm,
                     "batch" => SettingKind::Batch,
+                    "env" => SettingKind::Env,
                     _ => SettingKind::Priority,
                 };
                 Some(FunctionSetting {

@@ -127,14 +127,27 @@ impl Conn {
 }
 
 /// Opens connections for the pool.
-#[derive(Debug)]
 pub(crate) struct Manager {
     pub(crate) config: postgres::Config,
+    /// `None` for `sslmode=disable`.
+    pub(crate) tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+}
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager")
+            .field("config", &self.config)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 impl Manager {
     pub(crate) fn connect_client(&self) -> std::result::Result<Client, postgres::Error> {
-        self.config.connect(NoTls)
+        match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        }
     }
 }
 

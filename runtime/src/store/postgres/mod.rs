@@ -9,7 +9,7 @@
 //! store's: call it from `tokio::task::spawn_blocking`. Writes are read-committed
 //! transactions; connection loss is retried with backoff, and a commit whose answer
 //! was lost is resolved with `txid_status` so that nothing is applied twice (see
-//! `conn.rs`). TLS is not supported: connect over a trusted network or a local socket.
+//! `conn.rs`). TLS with rustls, as libpq's `sslmode` and `sslrootcert` say (`tls.rs`).
 //!
 //! # Leases across nodes
 //!
@@ -31,6 +31,7 @@
 mod conn;
 mod instances;
 mod queue;
+mod tls;
 
 use std::str::FromStr;
 
@@ -93,8 +94,13 @@ impl PostgresStore {
     }
 
     pub fn open_with(url: &str, options: &PostgresOptions) -> Result<Self> {
-        let mut config = postgres::Config::from_str(url)
+        let (url, ssl_mode, tls) = tls::split(url)?;
+        let mut config = postgres::Config::from_str(&url)
             .map_err(|e| StoreError::Invalid(format!("bad PostgreSQL URL: {e}")))?;
+        if let Some(mode) = ssl_mode {
+            config.ssl_mode(mode);
+        }
+        let tls = tls::connector(&tls)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.connect_timeout);
         }
@@ -106,7 +112,7 @@ impl PostgresStore {
             config.get_hosts(),
             config.get_dbname().unwrap_or_default()
         );
-        let manager = Manager { config };
+        let manager = Manager { config, tls };
         let mut client = manager.connect_client()?;
         let migrated = migrate(&mut client);
         conn::drop_outside_runtime(client);

@@ -237,3 +237,118 @@ fn serve_keeps_one_durable_wake_up_on_postgres_with_two_nodes() {
     };
     serve_wakes_a_waiting_instance(&schema.url, true);
 }
+
+const BLOCKING: &str = r#"
+function block(): Int { command ["sh", "functions/block.sh"] }
+function mark(name: String): Int { command ["sh", "functions/mark.sh"] }
+workflow Busy {
+    facts { done: Bool = false }
+    rule "block" {
+        match { !done }
+        action { block() }
+        reaction { done = true }
+    }
+    complete when { done }
+}
+workflow Marker {
+    input { name: String }
+    facts { done: Bool = false }
+    rule "mark" {
+        match { !done }
+        action { mark(name: name) }
+        reaction { done = true }
+    }
+    complete when { done }
+}
+"#;
+
+/// A finished instance's call never runs: with one process in the pool, `Busy` holds
+/// it while `Marker`'s call waits in the queue; `Marker` is cancelled; when the pool
+/// frees up, the call message is taken and dropped without running `mark` (which
+/// would leave a file behind) and without a history row.
+fn a_cancelled_instance_call_never_runs(store: &str) {
+    let project = support::project(&[
+        (
+            "cosmos.toml",
+            "[project]\nname = \"demo\"\n\n[pools.default]\nmax = 1\n",
+        ),
+        ("src/main.emx", BLOCKING),
+        ("functions/block.sh", "read line\nsleep 1.5\necho 1\n"),
+        ("functions/mark.sh", "read line\ntouch marked\necho 1\n"),
+    ]);
+    let server = Server::start(project.path(), &["--store", store], &[]);
+    let (status, body) = server.post("/v1/workflows/Busy/instances", json!({}));
+    assert_eq!(status, 201, "{body}");
+    let busy = body["id"].as_str().unwrap().to_string();
+    // Wait until `block` runs: the pool's one process is taken.
+    let started = Instant::now();
+    loop {
+        let (_, pools) = server.get("/v1/pools");
+        if pools["pools"][0]["running"].as_u64() == Some(1) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{pools}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (status, body) = server.post("/v1/workflows/Marker/instances", json!({"name": "m"}));
+    assert_eq!(status, 201, "{body}");
+    let marker = body["id"].as_str().unwrap().to_string();
+    let (status, body) = server.post(&format!("/v1/instances/{marker}/cancel"), json!({}));
+    assert_eq!(
+        (status, &body["status"]),
+        (200, &json!("CANCELLED")),
+        "{body}"
+    );
+    let rows = history(&server, &marker).len();
+
+    wait_for(&server, &busy, "COMPLETED", Duration::from_secs(30));
+    // The call message of the cancelled instance is taken and dropped.
+    let started = Instant::now();
+    loop {
+        let (_, queues) = server.get("/v1/queues");
+        let calls = queues["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["queue"] == "calls")
+            .cloned()
+            .unwrap_or(json!({}));
+        let left: u64 = ["ready", "delayed", "leased", "dead"]
+            .iter()
+            .map(|k| calls[k].as_u64().unwrap_or(0))
+            .sum();
+        if left == 0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{queues}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !project.path().join("marked").exists(),
+        "the cancelled instance's call ran"
+    );
+    assert_eq!(history(&server, &marker).len(), rows);
+    assert_eq!(instance(&server, &marker)["status"], "CANCELLED");
+    // The same call of an instance that is not cancelled does run, and leaves the file.
+    let (status, body) = server.post("/v1/workflows/Marker/instances", json!({"name": "n"}));
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    wait_for(&server, &id, "COMPLETED", Duration::from_secs(30));
+    assert!(project.path().join("marked").exists());
+    server.terminate();
+}
+
+#[test]
+fn a_cancelled_instance_call_never_runs_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("serve.db");
+    a_cancelled_instance_call_never_runs(db.to_str().unwrap());
+}
+
+#[test]
+fn a_cancelled_instance_call_never_runs_on_postgres() {
+    let Some(schema) = schema("a_cancelled_instance_call_never_runs_on_postgres") else {
+        return;
+    };
+    a_cancelled_instance_call_never_runs(&schema.url);
+}

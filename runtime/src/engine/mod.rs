@@ -408,7 +408,11 @@ impl<'p> Engine<'p> {
         let Some(ir) = self.host.workflow().rules.iter().find(|r| r.name == rule) else {
             return false;
         };
-        let current = self.seen(instance, ir, now);
+        let mut current = self.seen(instance, ir, now);
+        // Recorded before refraction remembered time: its read set alone.
+        if seen.len() == ir.reads.len() {
+            current.truncate(ir.reads.len());
+        }
         seen.len() == current.len() && seen.iter().zip(&current).all(|(a, b)| equal(a, b))
     }
 

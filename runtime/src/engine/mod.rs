@@ -16,7 +16,12 @@
 //! - after every change `complete when` is checked; `complete()`, `complete(v)` and
 //!   `fail(m)` finish the instance; `output` is evaluated on completion;
 //! - an unfinished instance with nothing in flight, no eligible rule and no pending
-//!   timer is `STALLED`.
+//!   timer is `STALLED`;
+//! - after every step, an instance whose rules compare `now()` with a threshold in
+//!   their `match` keeps one wake-up timer at the earliest threshold still ahead, and
+//!   refraction counts a passed threshold as a change (LANGUAGE.md 10.1, `clock.rs`);
+//! - an event that no longer matters (a finished instance's timer or call, a replaced
+//!   wake-up) changes nothing and is marked [`Step::ignored`].
 
 mod calls;
 mod clock;

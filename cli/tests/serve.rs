@@ -30,9 +30,35 @@ fn chain_project() -> tempfile::TempDir {
     ])
 }
 
+/// Waits for its deadline with no `sleep` (LANGUAGE.md 10.1): a durable wake-up.
+const DEADLINE: &str = r#"
+workflow Deadline {
+    input { wait: Duration }
+    facts {
+        asked: Time = now()
+        late: Time?
+        fired: Int = 0
+    }
+    rule "late" {
+        match { late == null && now() >= asked + wait }
+        action { 1 }
+        reaction {
+            fired += result
+            late = now()
+        }
+    }
+    complete when { late != null }
+}
+"#;
+
 #[test]
 fn instances_survive_kill_9_with_every_reaction_applied_once() {
-    let project = chain_project();
+    let project = support::project(&[
+        support::MANIFEST,
+        ("src/main.emx", &chain("20.s")),
+        ("src/deadline.emx", DEADLINE),
+        ("functions/work.sh", WORK),
+    ]);
     let root = project.path();
     let server = Server::start(root, STORE, &[]);
     let mut ids = Vec::new();
@@ -40,6 +66,13 @@ fn instances_survive_kill_9_with_every_reaction_applied_once() {
         let (status, body) = server.post("/v1/workflows/Chain/instances", json!({"seed": seed}));
         assert_eq!(status, 201, "{body}");
         ids.push((seed, body["id"].as_str().unwrap().to_string()));
+    }
+    // Instances waiting on wake-ups due at moments spread over the kills.
+    let mut deadlines = Vec::new();
+    for wait in [100, 400, 700, 1000, 1300, 1600, 1900] {
+        let (status, body) = server.post("/v1/workflows/Deadline/instances", json!({"wait": wait}));
+        assert_eq!(status, 201, "{body}");
+        deadlines.push((wait, body["id"].as_str().unwrap().to_string()));
     }
     // Kill the runtime at moments spread over the run, restarting it each time.
     let mut server = Some(server);
@@ -62,6 +95,21 @@ fn instances_survive_kill_9_with_every_reaction_applied_once() {
     let server = server.unwrap();
     let only_ids: Vec<String> = ids.iter().map(|(_, id)| id.clone()).collect();
     server.wait_all_finished(&only_ids, Duration::from_secs(120));
+    let deadline_ids: Vec<String> = deadlines.iter().map(|(_, id)| id.clone()).collect();
+    server.wait_all_finished(&deadline_ids, Duration::from_secs(60));
+    for (wait, id) in &deadlines {
+        let (_, body) = server.get(&format!("/v1/instances/{id}"));
+        assert_eq!(body["status"], "COMPLETED", "{body}");
+        assert_eq!(body["facts"]["fired"], 1, "the rule fired once: {body}");
+        let time =
+            |fact: &str| cosmos_ir::parse_time(body["facts"][fact].as_str().unwrap()).unwrap();
+        assert!(
+            time("late") >= time("asked") + wait,
+            "woke before its deadline: {body}"
+        );
+        let (_, history) = server.get(&format!("/v1/instances/{id}/history"));
+        assert_steps_never_overlap(&history);
+    }
 
     for (seed, id) in &ids {
         let (_, body) = server.get(&format!("/v1/instances/{id}"));

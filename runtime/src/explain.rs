@@ -47,6 +47,21 @@ pub struct RuleExplanation {
     pub reads: Vec<String>,
     /// The match's conditions and comparison operands, outermost first.
     pub parts: Vec<Part>,
+    /// When time alone next changes the match (LANGUAGE.md 10.1): the instance wakes
+    /// then and the rule is looked at again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wake: Option<WakeExplanation>,
+}
+
+/// A comparison of `now()` in a rule's match whose answer changes at `at`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WakeExplanation {
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// The comparison, in Emx syntax (`now() >= asked + 2.h`).
+    pub condition: String,
+    /// Whether the comparison starts to hold then (rather than stops holding).
+    pub starts_holding: bool,
 }
 
 /// Explains every rule of `instance`, in firing order, at time `now`.
@@ -56,6 +71,7 @@ pub fn explain(engine: &Engine<'_>, instance: &InstanceState, now: i64) -> Vec<R
     let mut rules: Vec<&cosmos_ir::RuleIr> = workflow.rules.iter().collect();
     rules.sort_by_key(|r| std::cmp::Reverse(r.priority));
     let in_flight: Vec<&str> = instance.in_flight().collect();
+    let wakes = engine.wakes(instance, now);
     rules
         .into_iter()
         .map(|rule| {
@@ -66,7 +82,7 @@ pub fn explain(engine: &Engine<'_>, instance: &InstanceState, now: i64) -> Vec<R
                 match matches {
                     Err(_) => RuleState::Error,
                     Ok(false) => RuleState::NotMatching,
-                    Ok(true) if engine.refracted(instance, &rule.name) => RuleState::Refracted,
+                    Ok(true) if engine.refracted(instance, &rule.name, now) => RuleState::Refracted,
                     Ok(true) => RuleState::Eligible,
                 }
             };
@@ -74,6 +90,34 @@ pub fn explain(engine: &Engine<'_>, instance: &InstanceState, now: i64) -> Vec<R
                 Some(matcher) => parts(program, workflow, matcher, instance, now),
                 None => Vec::new(),
             };
+            let wake = wakes
+                .iter()
+                .find(|w| w.rule == rule.name)
+                .zip(rule.matcher.as_ref())
+                .map(|(w, matcher)| {
+                    let printer = Printer {
+                        program,
+                        workflow,
+                        function: matcher,
+                    };
+                    let condition = matcher
+                        .body
+                        .value
+                        .as_deref()
+                        .and_then(|e| comparison_at(e, w.crossing.span))
+                        .map(|e| printer.expr(e))
+                        .unwrap_or_else(|| {
+                            format!(
+                                "now() passes {}",
+                                cosmos_ir::format_time(w.crossing.threshold)
+                            )
+                        });
+                    WakeExplanation {
+                        at: cosmos_ir::format_time(w.at),
+                        condition,
+                        starts_holding: !w.crossing.holds,
+                    }
+                });
             RuleExplanation {
                 rule: rule.name.clone(),
                 priority: rule.priority,
@@ -81,6 +125,7 @@ pub fn explain(engine: &Engine<'_>, instance: &InstanceState, now: i64) -> Vec<R
                 fired: instance.fired(&rule.name),
                 reads: rule.reads.clone(),
                 parts,
+                wake,
             }
         })
         .collect()
@@ -163,6 +208,18 @@ fn collect<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>, top: bool) {
             }
         }
         _ => out.push(e),
+    }
+}
+
+/// The comparison with span `span` in a match's conditions.
+fn comparison_at(e: &Expr, span: cosmos_ir::Span) -> Option<&Expr> {
+    match &e.kind {
+        ExprKind::Binary { span: s, .. } if *s == span => Some(e),
+        ExprKind::And(a, b) | ExprKind::Or(a, b) => {
+            comparison_at(a, span).or_else(|| comparison_at(b, span))
+        }
+        ExprKind::Unary { operand, .. } => comparison_at(operand, span),
+        _ => None,
     }
 }
 

@@ -105,5 +105,12 @@ fn write_rule(out: &mut impl Write, rule: &RuleExplanation) -> std::io::Result<(
         };
         writeln!(out, "    {:<width$}  = {value}", part.expr)?;
     }
+    if let Some(wake) = &rule.wake {
+        if wake.starts_holding {
+            writeln!(out, "    fires at {} when {}", wake.at, wake.condition)?;
+        } else {
+            writeln!(out, "    at {} {} stops holding", wake.at, wake.condition)?;
+        }
+    }
     Ok(())
 }

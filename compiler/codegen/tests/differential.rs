@@ -329,3 +329,147 @@ def tail(s: String, from: Int): String { s.substring(from) }
     );
     assert!(results.iter().any(Result::is_ok) && results.iter().any(Result::is_err));
 }
+
+/// The time built-ins of LANGUAGE.md 10.1 in both engines: `Duration.toMillis()`,
+/// `Duration.toSeconds()`, `Time.toEpochMillis()` and `Time - Duration`, on plain
+/// values, through `?.`, inside a closure (values held boxed), and at the edges
+/// (negative durations, an overflowing subtraction).
+#[test]
+fn time_builtins_run_the_same_in_the_jit() {
+    use cosmos_ir::value::Value;
+
+    let source = r#"
+def ms(d: Duration): Int { d.toMillis() }
+def secs(d: Duration): Float { d.toSeconds() }
+def epoch(t: Time): Int { t.toEpochMillis() }
+def back(t: Time, d: Duration): Time { t - d }
+def back_ms(t: Time, d: Duration): Int { (t - d).toEpochMillis() }
+def maybe(d: Duration?): Int? { d?.toMillis() }
+def all(t: Time, d: Duration): List<Float> { [d, d * 2, 1.h].collect { it.toSeconds() + (t - it).toEpochMillis() } }
+def due(t: Time, d: Duration): Bool { t - d >= t - 2 * d }
+"#;
+    let program = support::lower_source(source).unwrap();
+    let jit = compile("time", &program);
+    let index = |name: &str| {
+        program
+            .helpers
+            .iter()
+            .position(|h| h.name == name || h.name.ends_with(&format!(" {name}")))
+            .unwrap()
+    };
+    let mut diffs = Vec::new();
+    let durations = [0, 1, -1500, 1500, 7_200_000, i64::MAX];
+    let times = [0, 1_764_000_000_000, i64::MIN + 10, -5];
+    for &d in &durations {
+        let d = Value::Duration(d);
+        for name in ["ms", "secs"] {
+            diffs.extend(support::compare_helper(
+                &program,
+                &jit,
+                index(name),
+                vec![d.clone()],
+            ));
+        }
+        for arg in [d.clone(), Value::Null] {
+            diffs.extend(support::compare_helper(
+                &program,
+                &jit,
+                index("maybe"),
+                vec![arg],
+            ));
+        }
+        for &t in &times {
+            let args = vec![Value::Time(t), d.clone()];
+            for name in ["back", "back_ms", "all", "due"] {
+                diffs.extend(support::compare_helper(
+                    &program,
+                    &jit,
+                    index(name),
+                    args.clone(),
+                ));
+            }
+        }
+    }
+    for &t in &times {
+        diffs.extend(support::compare_helper(
+            &program,
+            &jit,
+            index("epoch"),
+            vec![Value::Time(t)],
+        ));
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+
+    // What both engines agree on is the documented behaviour.
+    let run = |name: &str, args: Vec<Value>| {
+        jit.run_helper(index(name), args)
+            .map_err(|e| e.kind.to_string())
+    };
+    assert_eq!(
+        run("ms", vec![Value::Duration(7_200_000)]),
+        Ok(Value::Int(7_200_000))
+    );
+    assert_eq!(
+        run("secs", vec![Value::Duration(-1500)]),
+        Ok(Value::Float(-1.5))
+    );
+    assert_eq!(
+        run("epoch", vec![Value::Time(1_764_000_000_000)]),
+        Ok(Value::Int(1_764_000_000_000))
+    );
+    assert_eq!(
+        run(
+            "back",
+            vec![Value::Time(1_764_000_000_000), Value::Duration(7_200_000)]
+        ),
+        Ok(Value::Time(1_763_992_800_000))
+    );
+    assert_eq!(run("maybe", vec![Value::Null]), Ok(Value::Null));
+    assert!(
+        run(
+            "back",
+            vec![Value::Time(i64::MIN + 10), Value::Duration(1500)]
+        )
+        .is_err()
+    );
+}
+
+/// `Int * Duration` and `Duration + Time` lower to the IR's operations with their
+/// operands in the order those take, and agree in both engines.
+#[test]
+fn commuted_duration_arithmetic_runs_the_same_in_the_jit() {
+    use cosmos_ir::value::Value;
+
+    let source = r#"
+def twice(d: Duration): Duration { 2 * d }
+def later(t: Time, d: Duration): Time { d + t }
+"#;
+    let program = support::lower_source(source).unwrap();
+    let jit = compile("commuted", &program);
+    let mut diffs = Vec::new();
+    for d in [0, -3, 1500, i64::MAX] {
+        diffs.extend(support::compare_helper(
+            &program,
+            &jit,
+            0,
+            vec![Value::Duration(d)],
+        ));
+        diffs.extend(support::compare_helper(
+            &program,
+            &jit,
+            1,
+            vec![Value::Time(1_764_000_000_000), Value::Duration(d)],
+        ));
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    assert_eq!(
+        jit.run_helper(0, vec![Value::Duration(1500)])
+            .map_err(|e| e.kind.to_string()),
+        Ok(Value::Duration(3000))
+    );
+    assert_eq!(
+        jit.run_helper(1, vec![Value::Time(1000), Value::Duration(1500)])
+            .map_err(|e| e.kind.to_string()),
+        Ok(Value::Time(2500))
+    );
+}

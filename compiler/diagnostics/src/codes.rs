@@ -103,6 +103,7 @@ codes! {
     TEST_STATEMENT = "E0313", "test-statement", "A test holds a statement other than `start`, `mock`, `run`, `signal`, `advance` and `assert`.";
     INSTANCE_OUTSIDE_ASSERT = "E0314", "instance-outside-assert", "A test reads the instance (an input, a fact, `status`, `output` or `fired`) outside an `assert`.";
     CONSTANT_FAILS = "E0315", "constant-fails", "A default or setting, computed before any instance exists, fails: division by zero, an overflow, an index out of range.";
+    NOW_OUTSIDE_COMPARISON = "E0316", "now-outside-comparison", "`now()` is used in a `match` other than as one side of a comparison `<`, `<=`, `>` or `>=` with a `Time` that does not call `now()`.";
 
     // Warnings of section 9.
     UNUSED_FACT = "W0001", "unused-fact", "A fact is never read or written.";

@@ -7,6 +7,7 @@
 pub mod builtins;
 mod loops;
 
+use crate::clock::Crossing;
 use crate::value::{self, CallTarget, PendingCall, Value};
 use crate::{
     BinOp, Block, Const, Expr, ExprKind, Function, Place, PlaceRoot, PlaceStep, Program, Span,
@@ -130,6 +131,7 @@ pub fn run(
         effects: Effects::default(),
         depth: 0,
         stack: crate::stack::StackGuard::new(),
+        crossings: None,
     };
     match machine.call(function, args) {
         Ok(v) => Ok((v, machine.effects)),
@@ -139,12 +141,42 @@ pub fn run(
     }
 }
 
+/// Runs a `match` (or any read-only body) recording each comparison of `now()` with a
+/// `Time` it evaluates (LANGUAGE.md 10.1, [`crate::clock`]); returns its value and
+/// those comparisons in evaluation order.
+pub fn run_watching_now(
+    program: &Program,
+    function: &Function,
+    env: Env<'_>,
+) -> Result<(Value, Vec<Crossing>), RuntimeError> {
+    let mut machine = Machine {
+        program,
+        env,
+        effects: Effects::default(),
+        depth: 0,
+        stack: crate::stack::StackGuard::new(),
+        crossings: Some(Vec::new()),
+    };
+    let value = match machine.call(function, Vec::new()) {
+        Ok(v) | Err(Unwind::Return(v)) => v,
+        Err(Unwind::Finish) => Value::Null,
+        Err(Unwind::Error(e)) => return Err(e),
+    };
+    Ok((value, machine.crossings.unwrap_or_default()))
+}
+
 /// Evaluates a constant expression (a default).
 pub fn eval_const(program: &Program, expr: &Expr) -> Result<Value, RuntimeError> {
+    eval_const_at(program, expr, 0)
+}
+
+/// Evaluates a constant expression (a default) whose `now()` is `now`: a fact's
+/// default is computed when its instance starts, and `now()` there is the start time.
+pub fn eval_const_at(program: &Program, expr: &Expr, now: i64) -> Result<Value, RuntimeError> {
     let env = Env {
         inputs: &[],
         facts: Facts::Read(&[]),
-        now: 0,
+        now,
     };
     let mut machine = Machine {
         program,
@@ -152,6 +184,7 @@ pub fn eval_const(program: &Program, expr: &Expr) -> Result<Value, RuntimeError>
         effects: Effects::default(),
         depth: 0,
         stack: crate::stack::StackGuard::new(),
+        crossings: None,
     };
     let mut slots = Vec::new();
     match machine.eval(&mut slots, expr) {
@@ -170,6 +203,8 @@ pub(crate) struct Machine<'p, 'e> {
     pub effects: Effects,
     depth: u32,
     stack: crate::stack::StackGuard,
+    /// When watching `now()`: the comparisons of `now()` evaluated so far.
+    crossings: Option<Vec<Crossing>>,
 }
 
 impl Machine<'_, '_> {
@@ -399,6 +434,36 @@ impl Machine<'_, '_> {
         }
     }
 
+    /// `lhs op rhs`; when watching `now()`, a comparison of `now()` with a `Time` is
+    /// recorded as a [`Crossing`].
+    fn binary(
+        &mut self,
+        slots: &mut Vec<Value>,
+        op: BinOp,
+        lhs: &Expr,
+        rhs: &Expr,
+        span: Span,
+    ) -> Eval<Value> {
+        let a = self.eval(slots, lhs)?;
+        let b = self.eval(slots, rhs)?;
+        if self.crossings.is_none() {
+            return binary(op, a, b, span);
+        }
+        let watched = match (&lhs.kind, &rhs.kind, &a, &b) {
+            (ExprKind::Now, _, _, Value::Time(t)) => Some((true, *t)),
+            (_, ExprKind::Now, Value::Time(t), _) => Some((false, *t)),
+            _ => None,
+        };
+        let value = binary(op, a, b, span)?;
+        if let (Some((now_left, threshold)), Value::Bool(holds)) = (watched, &value)
+            && let Some(crossing) = Crossing::of(op, now_left, threshold, *holds, span)
+            && let Some(crossings) = &mut self.crossings
+        {
+            crossings.push(crossing);
+        }
+        Ok(value)
+    }
+
     pub(crate) fn eval(&mut self, slots: &mut Vec<Value>, expr: &Expr) -> Eval<Value> {
         if self.stack.exceeded() {
             return fail(RuntimeErrorKind::TooDeep, Span::default());
@@ -411,11 +476,7 @@ impl Machine<'_, '_> {
     fn eval_kind(&mut self, slots: &mut Vec<Value>, expr: &Expr) -> Eval<Value> {
         match &expr.kind {
             ExprKind::Local(slot) => local(slots, *slot),
-            ExprKind::Binary { op, lhs, rhs, span } => {
-                let a = self.eval(slots, lhs)?;
-                let b = self.eval(slots, rhs)?;
-                binary(*op, a, b, *span)
-            }
+            ExprKind::Binary { op, lhs, rhs, span } => self.binary(slots, *op, lhs, rhs, *span),
             ExprKind::And(a, b) => Ok(Value::Bool(self.bool(slots, a)? && self.bool(slots, b)?)),
             ExprKind::Or(a, b) => Ok(Value::Bool(self.bool(slots, a)? || self.bool(slots, b)?)),
             _ => self.eval_other(slots, expr),
@@ -468,11 +529,7 @@ impl Machine<'_, '_> {
                 let v = self.eval(slots, operand)?;
                 unary(*op, v, *span)?
             }
-            ExprKind::Binary { op, lhs, rhs, span } => {
-                let a = self.eval(slots, lhs)?;
-                let b = self.eval(slots, rhs)?;
-                binary(*op, a, b, *span)?
-            }
+            ExprKind::Binary { op, lhs, rhs, span } => self.binary(slots, *op, lhs, rhs, *span)?,
             ExprKind::And(a, b) => Value::Bool(self.bool(slots, a)? && self.bool(slots, b)?),
             ExprKind::Or(a, b) => Value::Bool(self.bool(slots, a)? || self.bool(slots, b)?),
             ExprKind::IntToFloat(e) => match self.eval(slots, e)? {

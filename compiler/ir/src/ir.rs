@@ -423,6 +423,8 @@ pub enum Receiver {
     Float,
     Enum,
     Global,
+    Duration,
+    Time,
 }
 
 /// The closure methods, each a loop of its own shape.

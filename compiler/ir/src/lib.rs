@@ -7,6 +7,7 @@
 //! time, so reading a fact, an input or a field is an access by index.
 
 pub mod bundle;
+pub mod clock;
 mod dump;
 pub mod host;
 pub mod interp;

@@ -13,6 +13,8 @@ pub enum Receiver {
     Map,
     /// `Int` and `Float`.
     Number,
+    Duration,
+    Time,
     /// An enum value, such as `codec.name()`.
     EnumValue,
     /// The enum type itself, such as `Codec.valueOf(s)`.
@@ -97,6 +99,10 @@ builtins! {
     Number "floor" "floor(): Int" "The largest integer not above the number.";
     Number "ceil" "ceil(): Int" "The smallest integer not below the number.";
 
+    Duration "toMillis" "toMillis(): Int" "The duration in whole milliseconds.";
+    Duration "toSeconds" "toSeconds(): Float" "The duration in seconds, with fractions.";
+    Time "toEpochMillis" "toEpochMillis(): Int" "The time as milliseconds since 1970-01-01T00:00:00Z.";
+
     EnumValue "name" "name(): String" "The member's name as written.";
     EnumType "valueOf" "valueOf(s: String): E?" "The member named `s`, or null.";
 
@@ -124,6 +130,8 @@ pub fn receiver_of(ty: &Type) -> Option<Receiver> {
         Type::List(_) => Some(Receiver::List),
         Type::Map(_, _) => Some(Receiver::Map),
         Type::Int | Type::Float => Some(Receiver::Number),
+        Type::Duration => Some(Receiver::Duration),
+        Type::Time => Some(Receiver::Time),
         Type::Enum(_) => Some(Receiver::EnumValue),
         _ => None,
     }
@@ -309,6 +317,15 @@ pub fn method_type(receiver: &Type, name: &str, has_closure: bool) -> Option<Met
             "round" | "floor" | "ceil" => plain(vec![], T::Int),
             _ => return None,
         },
+        T::Duration => match name {
+            "toMillis" => plain(vec![], T::Int),
+            "toSeconds" => plain(vec![], T::Float),
+            _ => return None,
+        },
+        T::Time => match name {
+            "toEpochMillis" => plain(vec![], T::Int),
+            _ => return None,
+        },
         T::Enum(_) => match name {
             "name" => plain(vec![], T::String),
             _ => return None,
@@ -330,6 +347,8 @@ mod tests {
                 Receiver::List => Type::list(Type::list(Type::Int)),
                 Receiver::Map => Type::map(Type::String, Type::Int),
                 Receiver::Number => Type::Float,
+                Receiver::Duration => Type::Duration,
+                Receiver::Time => Type::Time,
                 Receiver::EnumValue => Type::Enum(crate::types::DeclKey::new("m", "E")),
                 Receiver::EnumType | Receiver::Global => continue,
             };
@@ -349,6 +368,8 @@ mod tests {
             (Type::list(Type::Int), Receiver::List),
             (Type::map(Type::String, Type::Int), Receiver::Map),
             (Type::Int, Receiver::Number),
+            (Type::Duration, Receiver::Duration),
+            (Type::Time, Receiver::Time),
         ];
         let candidates = BUILTINS.iter().map(|b| b.name).collect::<Vec<_>>();
         for (ty, receiver) in samples {

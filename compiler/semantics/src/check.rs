@@ -160,6 +160,10 @@ pub(crate) struct Checker<'db> {
     /// In a setting (a function's `timeout`, a rule's `priority`, …): a constant the
     /// compiler evaluates before any helper exists, so it cannot call one.
     pub in_setting: bool,
+    /// In a `match`: the span of the `now()` call being checked as one side of a
+    /// comparison `<`, `<=`, `>` or `>=` — the one place a `match` may call it
+    /// (LANGUAGE.md 10.1).
+    pub now_operand: Option<Span>,
 }
 
 impl<'db> Checker<'db> {
@@ -178,6 +182,7 @@ impl<'db> Checker<'db> {
             test: test::TestState::default(),
             unreadable: Vec::new(),
             in_setting: false,
+            now_operand: None,
         }
     }
 

@@ -153,7 +153,7 @@ fn fact_warnings(
                             }),
                         ),
                     );
-                } else if read && !written {
+                } else if read && !written && !fact.default.as_ref().is_some_and(calls_now) {
                     let start = if fact.default.is_some() {
                         "its initial value"
                     } else {
@@ -172,6 +172,23 @@ fn fact_warnings(
         }
     }
     out
+}
+
+/// Whether a default reads `now()`: such a fact holds each instance's start time
+/// (LANGUAGE.md 10.1), so it differs between instances even if nothing assigns it.
+fn calls_now(expr: &ast::Expr) -> bool {
+    match &expr.kind {
+        ast::ExprKind::Call { callee, args, .. } => {
+            matches!(&callee.kind, ast::ExprKind::Name(n) if n.text == "now" && args.is_empty())
+                || args.iter().any(|a| calls_now(&a.value))
+        }
+        ast::ExprKind::Paren(inner) => calls_now(inner),
+        ast::ExprKind::Unary { operand, .. } => calls_now(operand),
+        ast::ExprKind::Chain { first, links } => {
+            calls_now(first) || links.iter().any(|l| calls_now(&l.rhs))
+        }
+        _ => false,
+    }
 }
 
 fn unused_imports(

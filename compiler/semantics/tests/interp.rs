@@ -228,6 +228,8 @@ fn every_builtin_method_has_an_implementation() {
             Receiver::List => &[R::List],
             Receiver::Map => &[R::Map],
             Receiver::Number => &[R::Int, R::Float],
+            Receiver::Duration => &[R::Duration],
+            Receiver::Time => &[R::Time],
             Receiver::EnumValue => &[R::Enum],
             // valueOf, log, sleep, complete, fail, retry and now are IR operations;
             // min and max are built-ins.

@@ -188,9 +188,13 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 
 /// An instance as the API shows it.
 fn view(record: &InstanceRecord) -> Json_ {
-    let waiting = serde_json::from_value::<InstanceState>(record.state.clone())
-        .map(|s| s.waiting())
-        .unwrap_or_default();
+    let state = serde_json::from_value::<InstanceState>(record.state.clone()).ok();
+    let waiting = state.as_ref().map(|s| s.waiting()).unwrap_or_default();
+    let wakes_at = state
+        .as_ref()
+        .and_then(InstanceState::wakes_at)
+        .filter(|_| !record.status.is_finished())
+        .map(cosmos_ir::format_time);
     json!({
         "id": record.id,
         "workflow": record.workflow,
@@ -200,6 +204,7 @@ fn view(record: &InstanceRecord) -> Json_ {
         "output": record.output,
         "failure": record.failure,
         "in_flight": waiting,
+        "wakes_at": wakes_at,
         "bundle": record.bundle,
         "created_at": cosmos_ir::format_time(record.created_at),
         "updated_at": cosmos_ir::format_time(record.updated_at),

@@ -187,6 +187,7 @@ impl Engine<'_> {
                 | TimerKind::Deadline { rule, firing } => {
                     !(*rule == call.rule && *firing == flight.firing)
                 }
+                TimerKind::Wake => true,
             });
         }
         self.effects(instance, effects, cx)
@@ -274,6 +275,8 @@ impl Engine<'_> {
                 }
                 Ok(())
             }
+            // Time passed a threshold: the step recomputes eligibility, nothing more.
+            TimerKind::Wake => Ok(()),
             TimerKind::Deadline { rule, firing } => {
                 let pending = instance.in_flight.get(&rule).and_then(|f| {
                     if f.firing != firing {

@@ -16,9 +16,15 @@
 //! - after every change `complete when` is checked; `complete()`, `complete(v)` and
 //!   `fail(m)` finish the instance; `output` is evaluated on completion;
 //! - an unfinished instance with nothing in flight, no eligible rule and no pending
-//!   timer is `STALLED`.
+//!   timer is `STALLED`;
+//! - after every step, an instance whose rules compare `now()` with a threshold in
+//!   their `match` keeps one wake-up timer at the earliest threshold still ahead, and
+//!   refraction counts a passed threshold as a change (LANGUAGE.md 10.1, `clock.rs`);
+//! - an event that no longer matters (a finished instance's timer or call, a replaced
+//!   wake-up) changes nothing and is marked [`Step::ignored`].
 
 mod calls;
+mod clock;
 mod history;
 mod state;
 
@@ -31,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
 
+pub use clock::Wake;
 pub use history::{History, HistoryEntry, HistoryKind};
 use state::{Flight, Slot, SlotState, TimerKind};
 pub use state::{InstanceState, Waiting};
@@ -138,6 +145,10 @@ pub struct Step {
     pub commands: Vec<Command>,
     /// The entries this step appended to the instance's history.
     pub history: Vec<HistoryEntry>,
+    /// The event no longer mattered — the instance is finished, or it no longer waits
+    /// for that call or timer (a replaced wake-up) — so nothing changed and there is
+    /// nothing to record: its message is simply acknowledged.
+    pub ignored: bool,
 }
 
 /// An event the engine refuses; the instance is left exactly as it was.
@@ -155,6 +166,8 @@ pub struct Engine<'p> {
     host: Box<dyn Handlers + 'p>,
     /// Rule indices in firing order: priority (higher first), then declaration order.
     order: Vec<usize>,
+    /// By rule index: whether the rule's `match` reads `now()`.
+    watched: Vec<bool>,
 }
 
 /// The step in progress: what goes out, and the time it happens at.
@@ -185,10 +198,12 @@ impl<'p> Engine<'p> {
         order.sort_by_key(|&i| {
             std::cmp::Reverse(host.workflow().rules.get(i).map_or(0, |r| r.priority))
         });
+        let watched = clock::watched_rules(&host.workflow().rules);
         Engine {
             program,
             host,
             order,
+            watched,
         }
     }
 
@@ -237,14 +252,21 @@ impl<'p> Engine<'p> {
                 Event::Signal { .. } | Event::Start | Event::Cancel => {
                     Err(EngineError::Finished(instance.status))
                 }
-                _ => Ok(cx.step),
+                _ => {
+                    cx.step.ignored = true;
+                    Ok(cx.step)
+                }
             };
+        }
+        if self.stale(instance, &event) {
+            cx.step.ignored = true;
+            return Ok(cx.step);
         }
         let outcome = match event {
             Event::Start => {
                 let input = self.inputs_json(instance);
                 cx.log(History::Started { input });
-                Ok(())
+                self.start_time_defaults(instance, now)
             }
             Event::CallCompleted { call, result } => {
                 self.call_completed(instance, &call, result, &mut cx)
@@ -279,9 +301,25 @@ impl<'p> Engine<'p> {
         if let Err(error) = outcome {
             self.fail(instance, format!("run-time error: {error}"), &mut cx);
         }
+        self.schedule_wake(instance, &mut cx);
         self.update_status(instance, &mut cx);
         instance.history.extend(cx.step.history.iter().cloned());
         Ok(cx.step)
+    }
+
+    /// Whether a call result or timer no longer matters to a running instance: it no
+    /// longer waits for that call (attempt) or knows that timer.
+    fn stale(&self, instance: &InstanceState, event: &Event) -> bool {
+        match event {
+            Event::CallCompleted { call, .. } | Event::CallFailed { call, .. } => !instance
+                .in_flight
+                .get(&call.rule)
+                .filter(|f| f.firing == call.firing)
+                .and_then(|f| f.slots.get(call.index))
+                .is_some_and(|s| s.attempt == call.attempt && s.state == SlotState::Pending),
+            Event::TimerFired { timer } => !instance.timers.iter().any(|t| t.id == *timer),
+            Event::Start | Event::Signal { .. } | Event::Cancel => false,
+        }
     }
 
     fn inputs_json(&self, instance: &InstanceState) -> Json {
@@ -337,6 +375,14 @@ impl<'p> Engine<'p> {
         Ok(())
     }
 
+    /// What refraction remembers of a rule: the values of its read set, and for a rule
+    /// whose match reads `now()`, the answers of its comparisons of `now()` at `now`.
+    fn seen(&self, instance: &InstanceState, rule: &cosmos_ir::RuleIr, now: i64) -> Vec<Value> {
+        let mut seen = self.read_set(instance, &rule.reads);
+        seen.extend(self.seen_time(instance, rule, now));
+        seen
+    }
+
     fn read_set(&self, instance: &InstanceState, reads: &[String]) -> Vec<Value> {
         let w = self.host.workflow();
         reads
@@ -358,15 +404,20 @@ impl<'p> Engine<'p> {
             .collect()
     }
 
-    /// Whether `rule` fired before and nothing it reads changed since.
-    pub fn refracted(&self, instance: &InstanceState, rule: &str) -> bool {
+    /// Whether `rule` fired before and nothing it reads changed since (at `now`: a
+    /// threshold of its match passing counts as a change).
+    pub fn refracted(&self, instance: &InstanceState, rule: &str, now: i64) -> bool {
         let Some(seen) = instance.refraction.get(rule) else {
             return false;
         };
         let Some(ir) = self.host.workflow().rules.iter().find(|r| r.name == rule) else {
             return false;
         };
-        let current = self.read_set(instance, &ir.reads);
+        let mut current = self.seen(instance, ir, now);
+        // Recorded before refraction remembered time: its read set alone.
+        if seen.len() == ir.reads.len() {
+            current.truncate(ir.reads.len());
+        }
         seen.len() == current.len() && seen.iter().zip(&current).all(|(a, b)| equal(a, b))
     }
 
@@ -380,7 +431,7 @@ impl<'p> Engine<'p> {
             if instance.in_flight.contains_key(&rule.name) {
                 continue;
             }
-            if self.refracted(instance, &rule.name) {
+            if self.refracted(instance, &rule.name, now) {
                 continue;
             }
             if self.host.matches(&rule.name, &instance.values, now)? {
@@ -394,7 +445,7 @@ impl<'p> Engine<'p> {
         let Some(ir) = self.host.workflow().rules.iter().find(|r| r.name == rule) else {
             return Ok(());
         };
-        let seen = self.read_set(instance, &ir.reads);
+        let seen = self.seen(instance, ir, cx.now);
         instance.refraction.insert(rule.to_string(), seen);
         let count = instance.fired.entry(rule.to_string()).or_insert(0);
         *count += 1;

@@ -48,6 +48,9 @@ pub(super) enum TimerKind {
     },
     /// The rule's `timeout`.
     Deadline { rule: String, firing: u64 },
+    /// The instance's one wake-up: a comparison of `now()` in a `match` changes its
+    /// answer (LANGUAGE.md 10.1).
+    Wake,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,6 +99,15 @@ impl InstanceState {
     /// Pending timers and when they are due.
     pub fn timers(&self) -> impl Iterator<Item = (TimerId, i64)> + '_ {
         self.timers.iter().map(|t| (t.id, t.at))
+    }
+
+    /// When the instance's wake-up is due: the earliest time a comparison of `now()`
+    /// in a rule's `match` changes its answer (LANGUAGE.md 10.1).
+    pub fn wakes_at(&self) -> Option<i64> {
+        self.timers
+            .iter()
+            .find(|t| t.kind == TimerKind::Wake)
+            .map(|t| t.at)
     }
 
     /// The calls (and `sleep`s) the instance is waiting for.

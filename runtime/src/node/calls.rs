@@ -108,6 +108,20 @@ async fn run_one(inner: &Arc<Inner>, message: Leased) {
             return;
         }
     };
+    // A finished instance's calls do not run (LANGUAGE.md 10.1): nothing of it runs
+    // after it ends. Its result would be ignored anyway.
+    let finished = {
+        let store = Arc::clone(&inner.store);
+        let id = call.instance.clone();
+        tokio::task::spawn_blocking(move || store.instance_status(&id)).await
+    };
+    if let Ok(Ok(status)) = finished
+        && status.is_none_or(|s| s.is_finished())
+    {
+        let store = Arc::clone(&inner.store);
+        let _ = tokio::task::spawn_blocking(move || store.ack(message.id, &owner, now_ms())).await;
+        return;
+    }
     let program = {
         let store = Arc::clone(&inner.store);
         let inner2 = Arc::clone(inner);

@@ -101,6 +101,7 @@ fn handle(inner: &Inner, owner: &str, message: Leased) -> Result<bool, NodeError
             store.ack(message.id, owner, now_ms())?;
             Ok(false)
         }
+        Ok(Applied::Ignored) => Ok(false),
         Ok(Applied::Missing) => {
             store.ack(message.id, owner, now_ms())?;
             Ok(false)

@@ -323,6 +323,7 @@ impl Node {
                 })
                 .await;
             match outcome {
+                Ok(Applied::Ignored) => return Ok(()),
                 Ok(Applied::Committed { .. }) => {
                     self.inner.committed(1);
                     self.inner.wake_calls.notify_one();

@@ -20,6 +20,10 @@ pub enum Applied {
     Committed { calls: bool, events: bool },
     /// The engine refused the event (a signal it does not have, a finished instance).
     Refused(EngineError),
+    /// The event no longer mattered (a finished instance's timer or call, a replaced
+    /// wake-up): its message was acknowledged and nothing else written, not even a
+    /// history row.
+    Ignored,
     /// The instance does not exist.
     Missing,
 }
@@ -116,6 +120,17 @@ pub(super) fn apply(
         Ok(step) => step,
         Err(refused) => return Ok(Applied::Refused(refused)),
     };
+    if step.ignored {
+        if let Some((id, owner)) = &ack
+            && !store.ack(*id, owner, now)?
+        {
+            return Err(NodeError::Store(crate::store::StoreError::LeaseLost {
+                id: *id,
+                owner: owner.clone(),
+            }));
+        }
+        return Ok(Applied::Ignored);
+    }
     let ran = Ran {
         engine: &engine,
         program: &loaded.program,

@@ -455,6 +455,11 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Duplicate`].
     fn create_instance(&self, new: NewInstance, first: StepCommit) -> Result<Created, StoreError>;
     fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError>;
+    /// The instance's status alone (`None` for an unknown instance): what the call
+    /// loop asks before running a call, so that a finished instance's calls never run.
+    fn instance_status(&self, id: &str) -> Result<Option<Status>, StoreError> {
+        Ok(self.instance(id)?.map(|r| r.status))
+    }
     fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>, StoreError>;
     /// The instance's history events with `seq > after_seq`, in order (empty for an
     /// unknown instance).

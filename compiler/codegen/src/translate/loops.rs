@@ -446,6 +446,18 @@ impl Translator<'_, '_, '_> {
             (Receiver::Float, "toFloat", [f]) if this_ty == Ty::Float => {
                 Some((self.expr(f)?, Ty::Float))
             }
+            (Receiver::Duration, "toMillis", [d]) if this_ty == Ty::Duration => {
+                Some((self.expr(d)?, Ty::Int))
+            }
+            (Receiver::Time, "toEpochMillis", [t]) if this_ty == Ty::Time => {
+                Some((self.expr(t)?, Ty::Int))
+            }
+            (Receiver::Duration, "toSeconds", [d]) if this_ty == Ty::Duration => {
+                let ms = self.expr(d)?;
+                let ms = self.b.ins().fcvt_from_sint(types::F64, ms);
+                let thousand = self.b.ins().f64const(1000.0);
+                Some((self.b.ins().fdiv(ms, thousand), Ty::Float))
+            }
             (Receiver::Enum, "name", [e]) => match &e.ty {
                 Ty::Enum(id) => {
                     let v = self.expr(e)?;

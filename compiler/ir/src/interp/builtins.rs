@@ -54,6 +54,9 @@ pub const IMPLEMENTED: &[(Receiver, &str)] = &[
     (Receiver::Float, "round"),
     (Receiver::Float, "floor"),
     (Receiver::Float, "ceil"),
+    (Receiver::Duration, "toMillis"),
+    (Receiver::Duration, "toSeconds"),
+    (Receiver::Time, "toEpochMillis"),
     (Receiver::Enum, "name"),
     (Receiver::Global, "min"),
     (Receiver::Global, "max"),
@@ -112,6 +115,9 @@ pub(super) fn call(
             "ceil" => to_int(f.ceil(), span)?,
             _ => return internal(format!("no Float built-in `{name}`")),
         },
+        (Receiver::Duration, "toMillis", Value::Duration(ms)) => Value::Int(ms),
+        (Receiver::Duration, "toSeconds", Value::Duration(ms)) => Value::Float(ms as f64 / 1000.0),
+        (Receiver::Time, "toEpochMillis", Value::Time(ms)) => Value::Int(ms),
         (Receiver::Enum, "name", Value::Enum(id, variant)) => {
             Value::Str(value::enum_name(m.program, id, variant).to_string())
         }

@@ -428,6 +428,16 @@ impl Checker<'_> {
         match name {
             "now" => {
                 self.match_args(&[], args, span, name, Code::ARGUMENT_COUNT);
+                if self.cx.kind == BodyKind::Match && self.now_operand.take() != Some(span) {
+                    let diagnostic = self.error(
+                        Code::NOW_OUTSIDE_COMPARISON,
+                        span,
+                        "`now()` in a `match` must be one side of a comparison `<`, `<=`, `>` or `>=` whose other side is a `Time` that does not call `now()`".to_string(),
+                    );
+                    diagnostic.notes.push(
+                        "the runtime wakes the instance when `now()` passes the other side's value (the threshold), so the match must compare `now()` with it directly: write `now() >= asked + 2.h`, not `now() - asked >= 2.h`".to_string(),
+                    );
+                }
                 Type::Time
             }
             "min" | "max" => {

@@ -380,11 +380,25 @@ impl Checker<'_> {
             }
             _ => {}
         }
-        let mut l = self.check_expr(first, None);
+        let ordering = |op: BinaryOp| {
+            matches!(
+                op,
+                BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
+            )
+        };
+        let now_first = links.first().is_some_and(|link| ordering(link.op)) && is_now_call(first);
+        let mut l = if now_first {
+            self.check_now_operand(first)
+        } else {
+            self.check_expr(first, None)
+        };
         for (index, link) in links.iter().enumerate() {
             let span = chain_prefix_span(first, links, index);
             let r = if matches!(link.op, BinaryOp::Eq | BinaryOp::Ne) {
                 self.check_expr(&link.rhs, Some(&l))
+            } else if ordering(link.op) && !(index == 0 && now_first) && is_now_call(&link.rhs) {
+                // `now()` on one side only: with it on both, the right one is reported.
+                self.check_now_operand(&link.rhs)
             } else {
                 self.check_expr(&link.rhs, None)
             };
@@ -394,6 +408,20 @@ impl Checker<'_> {
             }
         }
         l
+    }
+
+    /// One side of `<`, `<=`, `>` or `>=`: the place where a `match` may call `now()`
+    /// (LANGUAGE.md 10.1), so a `now()` here is allowed (its other side is checked on
+    /// its own: a second `now()` there is not).
+    fn check_now_operand(&mut self, operand: &Expr) -> Type {
+        let mut inner = operand;
+        while let ExprKind::Paren(e) = &inner.kind {
+            inner = e;
+        }
+        let saved = self.now_operand.replace(inner.span);
+        let ty = self.check_expr(operand, None);
+        self.now_operand = saved;
+        ty
     }
 
     /// `a && b && c` or `a || b || c`: every operand is a condition, checked with
@@ -582,4 +610,17 @@ fn explicit_condition(file: FileId, cond: &Expr, ty: &Type) -> Option<Suggestion
             .filter(|e| !e.replacement.is_empty())
             .collect(),
     ))
+}
+
+/// Whether `e` is a call `now()` (in parentheses or not).
+fn is_now_call(e: &Expr) -> bool {
+    let mut inner = e;
+    while let ExprKind::Paren(e) = &inner.kind {
+        inner = e;
+    }
+    matches!(
+        &inner.kind,
+        ExprKind::Call { callee, args, closure: None }
+            if args.is_empty() && matches!(&callee.kind, ExprKind::Name(n) if n.text == "now")
+    )
 }

@@ -501,6 +501,8 @@ fn type_members(db: &dyn Db, ty: &Type) -> Vec<Completion> {
         Type::List(_) => Receiver::List,
         Type::Map(..) => Receiver::Map,
         Type::Int | Type::Float => Receiver::Number,
+        Type::Duration => Receiver::Duration,
+        Type::Time => Receiver::Time,
         Type::Enum(_) => Receiver::EnumValue,
         _ => return Vec::new(),
     };

@@ -702,6 +702,8 @@ pub(super) fn resolve_member(
         Type::List(_) => Receiver::List,
         Type::Map(..) => Receiver::Map,
         Type::Int | Type::Float => Receiver::Number,
+        Type::Duration => Receiver::Duration,
+        Type::Time => Receiver::Time,
         Type::Enum(_) => Receiver::EnumValue,
         _ => return None,
     };

@@ -280,6 +280,8 @@ impl BodyLower<'_, '_> {
             Type::Map(..) => ir::Receiver::Map,
             Type::Int => ir::Receiver::Int,
             Type::Float => ir::Receiver::Float,
+            Type::Duration => ir::Receiver::Duration,
+            Type::Time => ir::Receiver::Time,
             Type::Enum(_) => ir::Receiver::Enum,
             other => return self.unsupported(expr.span, format!("a method of `{other}`")),
         };

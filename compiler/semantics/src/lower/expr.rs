@@ -525,8 +525,17 @@ impl BodyLower<'_, '_> {
                 | ir::BinOp::FloatDiv
                 | ir::BinOp::FloatRem
         );
+        // `2 * d` and `d + t` are `d * 2` and `t + d`: the IR's operations take the
+        // `Duration` (of a product) and the `Time` (of a sum) on the left.
+        let swap = matches!(
+            (chosen, &l.ty),
+            (ir::BinOp::DurationMulInt, ir::Ty::Int)
+                | (ir::BinOp::TimeAddDuration, ir::Ty::Duration)
+        );
         let (l, r, ty) = if float {
             (widen(l), widen(r), ir::Ty::Float)
+        } else if swap {
+            (r, l, ty)
         } else {
             (l, r, ty)
         };

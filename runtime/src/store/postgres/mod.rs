@@ -274,6 +274,17 @@ impl Store for PostgresStore {
         })
     }
 
+    fn instance_status(&self, id: &str) -> Result<Option<Status>> {
+        self.db.read("instance status", |conn| {
+            conn.query_opt("SELECT status FROM instances WHERE id = $1", &[&id])?
+                .map(|row| {
+                    let status: String = row.get(0);
+                    super::parse_name(&status, "instances", &id, "status")
+                })
+                .transpose()
+        })
+    }
+
     fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>> {
         let mut sql = String::from(
             "SELECT id, workflow, status, created_at, updated_at FROM instances WHERE TRUE",

@@ -413,6 +413,17 @@ impl Store for Db {
         instance_in(&conn, id)
     }
 
+    fn instance_status(&self, id: &str) -> Result<Option<Status>> {
+        let conn = self.conn();
+        let status: Option<String> = conn
+            .prepare_cached("SELECT status FROM instances WHERE id = ?1")?
+            .query_row(params![id], |row| row.get(0))
+            .optional()?;
+        status
+            .map(|s| super::parse_name(&s, "instances", &id, "status"))
+            .transpose()
+    }
+
     fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>> {
         let mut sql = String::from(
             "SELECT id, workflow, status, created_at, updated_at FROM instances WHERE 1 = 1",

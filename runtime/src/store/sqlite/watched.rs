@@ -18,6 +18,10 @@ impl Store for SqliteStore {
         self.health.watch(self.db.instance(id))
     }
 
+    fn instance_status(&self, id: &str) -> Result<Option<crate::engine::Status>> {
+        self.health.watch(self.db.instance_status(id))
+    }
+
     fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>> {
         self.health.watch(self.db.list_instances(filter))
     }

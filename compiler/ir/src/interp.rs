@@ -19,11 +19,70 @@ pub const MAX_CALL_DEPTH: u32 = 200;
 /// The most elements a range may have.
 pub const MAX_RANGE: i64 = 10_000_000;
 
+/// A body stopped: what went wrong, at which operation and, once the host that ran
+/// the body has said so, where that is and which body it was.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{kind} (file {}, bytes {}..{})", span.file, span.start, span.end)]
+#[error("{kind}{}", describe_site(span, site.as_deref()))]
 pub struct RuntimeError {
     pub kind: RuntimeErrorKind,
     pub span: Span,
+    /// Filled in by the host that ran the body ([`RuntimeError::in_body`]).
+    pub site: Option<Box<Site>>,
+}
+
+/// Where a run-time error happened, for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// The operation's place in the source, when the program knows its file's lines.
+    pub location: Option<crate::location::Location>,
+    /// The body that was running: `rule "probe", action`, `signal approve`, `output`.
+    pub body: String,
+}
+
+fn describe_site(span: &Span, site: Option<&Site>) -> String {
+    match site {
+        Some(Site {
+            location: Some(location),
+            body,
+        }) => format!(" at {location}, in {body}"),
+        Some(Site {
+            location: None,
+            body,
+        }) => format!(" in {body}"),
+        None => format!(" (file {}, bytes {}..{})", span.file, span.start, span.end),
+    }
+}
+
+impl RuntimeError {
+    pub fn new(kind: RuntimeErrorKind, span: Span) -> RuntimeError {
+        RuntimeError {
+            kind,
+            span,
+            site: None,
+        }
+    }
+
+    /// The error, saying that it happened in `body` (`rule "probe", action`) and where
+    /// its span is in `program`'s sources. An error that already has a site keeps it.
+    pub fn in_body(mut self, program: &Program, body: impl Into<String>) -> RuntimeError {
+        if self.site.is_none() {
+            let location = match self.kind {
+                // Internal errors carry no span worth showing.
+                RuntimeErrorKind::Internal(_) => None,
+                _ => program.locate(self.span),
+            };
+            self.site = Some(Box::new(Site {
+                location,
+                body: body.into(),
+            }));
+        }
+        self
+    }
+}
+
+/// How a workflow body is named in run-time errors: `rule "probe", action`.
+pub fn rule_part(rule: &str, part: &str) -> String {
+    format!("rule {rule:?}, {part}")
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -110,7 +169,7 @@ impl From<RuntimeError> for Unwind {
 pub(crate) type Eval<T> = Result<T, Unwind>;
 
 pub(crate) fn fail<T>(kind: RuntimeErrorKind, span: Span) -> Eval<T> {
-    Err(Unwind::Error(RuntimeError { kind, span }))
+    Err(Unwind::Error(RuntimeError::new(kind, span)))
 }
 
 pub(crate) fn internal<T>(what: impl Into<String>) -> Eval<T> {
@@ -157,10 +216,10 @@ pub fn eval_const(program: &Program, expr: &Expr) -> Result<Value, RuntimeError>
     match machine.eval(&mut slots, expr) {
         Ok(v) => Ok(v),
         Err(Unwind::Error(e)) => Err(e),
-        Err(_) => Err(RuntimeError {
-            kind: RuntimeErrorKind::Internal("a default ended early".into()),
-            span: Span::default(),
-        }),
+        Err(_) => Err(RuntimeError::new(
+            RuntimeErrorKind::Internal("a default ended early".into()),
+            Span::default(),
+        )),
     }
 }
 

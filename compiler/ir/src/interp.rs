@@ -67,8 +67,8 @@ impl RuntimeError {
     pub fn in_body(mut self, program: &Program, body: impl Into<String>) -> RuntimeError {
         if self.site.is_none() {
             let location = match self.kind {
-                // Internal errors carry no span worth showing.
-                RuntimeErrorKind::Internal(_) => None,
+                // These carry no span worth showing.
+                RuntimeErrorKind::Internal(_) | RuntimeErrorKind::TooDeep => None,
                 _ => program.locate(self.span),
             };
             self.site = Some(Box::new(Site {
@@ -188,6 +188,7 @@ pub fn run(
         env,
         effects: Effects::default(),
         depth: 0,
+        call_span: Span::default(),
         stack: crate::stack::StackGuard::new(),
     };
     match machine.call(function, args) {
@@ -210,6 +211,7 @@ pub fn eval_const(program: &Program, expr: &Expr) -> Result<Value, RuntimeError>
         env,
         effects: Effects::default(),
         depth: 0,
+        call_span: Span::default(),
         stack: crate::stack::StackGuard::new(),
     };
     let mut slots = Vec::new();
@@ -228,6 +230,8 @@ pub(crate) struct Machine<'p, 'e> {
     pub env: Env<'e>,
     pub effects: Effects,
     depth: u32,
+    /// The innermost helper call being evaluated (meaningful when `depth > 0`).
+    call_span: Span,
     stack: crate::stack::StackGuard,
 }
 
@@ -460,6 +464,11 @@ impl Machine<'_, '_> {
 
     pub(crate) fn eval(&mut self, slots: &mut Vec<Value>, expr: &Expr) -> Eval<Value> {
         if self.stack.exceeded() {
+            // Inside helpers, the stack runs out because they recurse: the error is
+            // theirs, at the innermost call, as the JIT reports it.
+            if self.depth > 0 {
+                return fail(RuntimeErrorKind::RecursionLimit, self.call_span);
+            }
             return fail(RuntimeErrorKind::TooDeep, Span::default());
         }
         self.eval_kind(slots, expr)
@@ -689,7 +698,9 @@ impl Machine<'_, '_> {
                     return fail(RuntimeErrorKind::RecursionLimit, *span);
                 }
                 self.depth += 1;
+                let outer = std::mem::replace(&mut self.call_span, *span);
                 let result = self.call(function, values);
+                self.call_span = outer;
                 self.depth -= 1;
                 result?
             }

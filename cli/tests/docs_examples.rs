@@ -100,15 +100,29 @@ fn the_reference_covers_when_rules_fire_and_version_1() {
     let fire = text.split("### When rules fire").nth(1).unwrap();
     let fire = fire.split("\n## ").next().unwrap();
     for topic in ["refraction", "priority", "in flight", "now()", "STALLED"] {
-        assert!(fire.contains(topic), "\"When rules fire\" says nothing of {topic}");
+        assert!(
+            fire.contains(topic),
+            "\"When rules fire\" says nothing of {topic}"
+        );
     }
 }
 
 #[test]
 fn the_reference_names_no_file_outside_the_repository() {
     let text = reference();
-    for outside in ["LANGUAGE.md", "DESIGN.md", "/work/", "../", "](/", "http://", "https://"] {
-        assert!(!text.contains(outside), "docs/language.md mentions {outside:?}");
+    for outside in [
+        "LANGUAGE.md",
+        "DESIGN.md",
+        "/work/",
+        "../",
+        "](/",
+        "http://",
+        "https://",
+    ] {
+        assert!(
+            !text.contains(outside),
+            "docs/language.md mentions {outside:?}"
+        );
     }
     // Every file it names in backquotes exists in the repository.
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -119,7 +133,10 @@ fn the_reference_names_no_file_outside_the_repository() {
             && !quoted.contains('…');
         let example = quoted.starts_with("src/") || quoted.starts_with("std/…");
         if named && !example {
-            assert!(root.join(quoted).exists(), "docs/language.md names {quoted}, which does not exist");
+            assert!(
+                root.join(quoted).exists(),
+                "docs/language.md names {quoted}, which does not exist"
+            );
         }
     }
 }

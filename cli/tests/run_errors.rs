@@ -129,9 +129,8 @@ test "splitting into no parts fails where it divides" {
 fn a_run_time_error_names_its_place_in_run_with_either_evaluator() {
     let dir = project(&[MANIFEST, ("src/flows/split.emx", SPLIT)]);
     let place = at("src/flows/split.emx", SPLIT, "100 / parts");
-    let expected = format!(
-        "run-time error: division by zero at {place}, in rule \"split the work\", action"
-    );
+    let expected =
+        format!("run-time error: division by zero at {place}, in rule \"split the work\", action");
     for evaluator in ["jit", "interpreter"] {
         let (status, doc, err) = run(dir.path(), "Split", r#"{"parts": 0}"#, evaluator);
         assert_eq!(status, 1, "{evaluator}: {err}");

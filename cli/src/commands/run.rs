@@ -262,11 +262,17 @@ mod tests {
 
     #[test]
     fn the_tail_keeps_the_last_lines() {
-        assert_eq!(stderr_tail("one\n\ntwo\n"), ["    stderr:", "    | one", "    | two"]);
+        assert_eq!(
+            stderr_tail("one\n\ntwo\n"),
+            ["    stderr:", "    | one", "    | two"]
+        );
         let long: String = (1..=12).map(|i| format!("line {i}\n")).collect();
         let tail = stderr_tail(&long);
         assert_eq!(tail.len(), STDERR_LINES + 1);
-        assert_eq!(tail.first().map(String::as_str), Some("    stderr (last 10 lines):"));
+        assert_eq!(
+            tail.first().map(String::as_str),
+            Some("    stderr (last 10 lines):")
+        );
         assert_eq!(tail.get(1).map(String::as_str), Some("    | line 3"));
         assert_eq!(tail.last().map(String::as_str), Some("    | line 12"));
     }

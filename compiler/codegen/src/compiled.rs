@@ -442,7 +442,10 @@ impl CompiledProgram {
 }
 
 fn internal(what: &str) -> RuntimeError {
-    RuntimeError::new(RuntimeErrorKind::Internal(what.to_string()), Span::default())
+    RuntimeError::new(
+        RuntimeErrorKind::Internal(what.to_string()),
+        Span::default(),
+    )
 }
 
 impl Drop for CompiledProgram {

@@ -211,7 +211,9 @@ impl Handlers for JitWorkflowHost<'_> {
         };
         let program = self.compiled.program();
         let value = self
-            .run(code, Vec::new(), instance, now, || rule_part(rule, "action"))?
+            .run(code, Vec::new(), instance, now, || {
+                rule_part(rule, "action")
+            })?
             .value;
         Ok(action_value(program, f, value))
     }

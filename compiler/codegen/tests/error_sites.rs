@@ -66,10 +66,7 @@ fn at(needle: &str) -> String {
 }
 
 /// The message of a run-time error, from both evaluators, which must agree.
-fn both(
-    workflow: &str,
-    run: impl Fn(&dyn Handlers) -> Result<(), HostError>,
-) -> String {
+fn both(workflow: &str, run: impl Fn(&dyn Handlers) -> Result<(), HostError>) -> String {
     let program = support::lower_source(SOURCE).unwrap();
     let jit = support::compile("error sites", &program);
     let interpreter = WorkflowHost::new(&program, workflow).unwrap();
@@ -119,7 +116,10 @@ fn an_overflow_names_the_operation_and_the_match() {
     });
     assert_eq!(
         message,
-        format!("integer overflow at {}, in rule \"grow\", match", at("big * 2"))
+        format!(
+            "integer overflow at {}, in rule \"grow\", match",
+            at("big * 2")
+        )
     );
 }
 

@@ -146,8 +146,10 @@ impl Handlers for WorkflowHost<'_> {
     fn matches(&self, rule: &str, instance: &Instance, now: i64) -> Result<bool, HostError> {
         match &self.rule(rule)?.matcher {
             None => Ok(true),
-            Some(f) => Ok(self.run_read(f, instance, now, || interp::rule_part(rule, "match"))?
-                == Value::Bool(true)),
+            Some(f) => Ok(
+                self.run_read(f, instance, now, || interp::rule_part(rule, "match"))?
+                    == Value::Bool(true),
+            ),
         }
     }
     fn action(&self, rule: &str, instance: &Instance, now: i64) -> Result<ActionValue, HostError> {

@@ -331,9 +331,15 @@ mod tests {
             "at `$.renditions[2].height`: expected an integer (Int), found the string \"720\""
         );
         // An optional field left out is null, whatever else the object carries.
-        let value =
-            result_from_json(&program, &Ty::Record(RecordId(0)), &json!({"height": 1, "x": 2}))
-                .unwrap();
-        assert_eq!(value, Value::Record(RecordId(0), vec![Value::Int(1), Value::Null]));
+        let value = result_from_json(
+            &program,
+            &Ty::Record(RecordId(0)),
+            &json!({"height": 1, "x": 2}),
+        )
+        .unwrap();
+        assert_eq!(
+            value,
+            Value::Record(RecordId(0), vec![Value::Int(1), Value::Null])
+        );
     }
 }

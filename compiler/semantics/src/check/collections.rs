@@ -180,7 +180,10 @@ impl Checker<'_> {
     /// `Map<String, Json>`, when its keys are strings and every value converts to
     /// `Json` (docs/language.md, "Map literals mixing value types").
     fn mixed_map(&mut self, key: Type, values: &[(Type, Span)]) -> Type {
-        let first = values.first().map(|(t, _)| t.clone()).unwrap_or(Type::Error);
+        let first = values
+            .first()
+            .map(|(t, _)| t.clone())
+            .unwrap_or(Type::Error);
         if !matches!(key, Type::String | Type::Error | Type::Never) {
             let (other, span) = values
                 .iter()

@@ -188,6 +188,7 @@ impl Checker<'_> {
             let (other, span) = values
                 .iter()
                 .find(|(t, _)| first.join(t).is_none())
+                .or(values.last())
                 .cloned()
                 .unwrap_or((Type::Error, Span::default()));
             self.error(

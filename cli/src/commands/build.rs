@@ -73,7 +73,7 @@ pub(crate) fn build(
         return Ok(None);
     }
     let mut err = std::io::stderr().lock();
-    let program = match analysis.lower_project() {
+    let mut program = match analysis.lower_project() {
         Ok(program) => program,
         Err(error) => {
             writeln!(err, "error: {error}")?;
@@ -87,6 +87,7 @@ pub(crate) fn build(
         // `run` and `serve` live on: the memory would stay resident for nothing.
         Then::Run => drop(analysis),
     }
+    name_files(&mut program, &project);
     let sources = project
         .files
         .iter()
@@ -99,4 +100,16 @@ pub(crate) fn build(
         program,
     );
     Ok(Some((project, bundle)))
+}
+
+/// Shows the project's own files in run-time errors under their paths from the
+/// project root (`src/flows.emx:12:17`); the standard library's keep `std/…`.
+pub(crate) fn name_files(program: &mut cosmos_ir::Program, project: &Project) {
+    program.name_files(|module| {
+        project
+            .files
+            .iter()
+            .find(|f| f.module == module)
+            .map(|f| f.path.clone())
+    });
 }

@@ -170,13 +170,29 @@ async fn follow(
         .map_err(|e| RunError::Node(NodeError::Internal(e.to_string())))??;
         {
             let mut err = std::io::stderr().lock();
+            // The stderr of the failed call the step applied, printed under the line
+            // saying that the call failed (or, without one, under the step's last).
+            let mut stderr: Option<String> = None;
             for row in &rows {
                 seen = seen.max(row.seq);
                 // The events a step applied are for replay and the API; the lines
                 // of the step itself say what they did.
-                if row.kind != HistoryKind::Received {
-                    writeln!(err, "{}", row.text)?;
+                if row.kind == HistoryKind::Received {
+                    if let Some(text) = stderr.take() {
+                        write_stderr_tail(&mut err, &text)?;
+                    }
+                    stderr = failed_call_stderr(&row.data);
+                    continue;
                 }
+                writeln!(err, "{}", row.text)?;
+                if row.kind == HistoryKind::CallFailed
+                    && let Some(text) = stderr.take()
+                {
+                    write_stderr_tail(&mut err, &text)?;
+                }
+            }
+            if let Some(text) = stderr.take() {
+                write_stderr_tail(&mut err, &text)?;
             }
         }
         let Some(record) = record else {
@@ -187,5 +203,77 @@ async fn follow(
             return Ok(record);
         }
         let _ = tokio::time::timeout(Duration::from_millis(250), commits.changed()).await;
+    }
+}
+
+/// How many lines of a failed call's stderr `run` shows.
+const STDERR_LINES: usize = 10;
+
+/// The stderr of the failed call a `received` row's event reports, if it wrote any.
+fn failed_call_stderr(event: &Json) -> Option<String> {
+    if event.get("type").and_then(Json::as_str) != Some("call_failed") {
+        return None;
+    }
+    let text = event.get("failure")?.get("stderr")?.as_str()?;
+    (!text.trim().is_empty()).then(|| text.to_string())
+}
+
+/// The last [`STDERR_LINES`] non-blank lines of `text`, indented under the history
+/// line they explain.
+fn stderr_tail(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let skipped = lines.len().saturating_sub(STDERR_LINES);
+    let mut out = Vec::with_capacity(STDERR_LINES + 1);
+    out.push(if skipped > 0 {
+        format!("    stderr (last {STDERR_LINES} lines):")
+    } else {
+        "    stderr:".to_string()
+    });
+    out.extend(lines.iter().skip(skipped).map(|l| format!("    | {l}")));
+    out
+}
+
+fn write_stderr_tail(out: &mut impl Write, text: &str) -> std::io::Result<()> {
+    for line in stderr_tail(text) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_failed_calls_with_stderr_have_a_tail() {
+        let failed = json!({"type": "call_failed", "failure": {"stderr": "boom\n"}});
+        assert_eq!(failed_call_stderr(&failed).as_deref(), Some("boom\n"));
+        let quiet = json!({"type": "call_failed", "failure": {"stderr": null}});
+        assert_eq!(failed_call_stderr(&quiet), None);
+        let blank = json!({"type": "call_failed", "failure": {"stderr": " \n"}});
+        assert_eq!(failed_call_stderr(&blank), None);
+        let done = json!({"type": "call_completed", "result": 1});
+        assert_eq!(failed_call_stderr(&done), None);
+    }
+
+    #[test]
+    fn the_tail_keeps_the_last_lines() {
+        assert_eq!(
+            stderr_tail("one\n\ntwo\n"),
+            ["    stderr:", "    | one", "    | two"]
+        );
+        let long: String = (1..=12).map(|i| format!("line {i}\n")).collect();
+        let tail = stderr_tail(&long);
+        assert_eq!(tail.len(), STDERR_LINES + 1);
+        assert_eq!(
+            tail.first().map(String::as_str),
+            Some("    stderr (last 10 lines):")
+        );
+        assert_eq!(tail.get(1).map(String::as_str), Some("    | line 3"));
+        assert_eq!(tail.last().map(String::as_str), Some("    | line 12"));
     }
 }

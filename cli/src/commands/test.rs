@@ -95,6 +95,7 @@ fn lower(
         return Ok(None);
     }
     let mut lowered = analysis.lower_with_tests()?;
+    crate::commands::build::name_files(&mut lowered.0, project);
     // Tests run in the order of their files' paths, then in source order.
     let order: BTreeMap<&str, usize> = project
         .files
@@ -124,7 +125,7 @@ fn eval(
     };
     interp::run(program, f, args, env)
         .map(|(v, _)| v)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.in_body(program, f.name.clone()).to_string())
 }
 
 fn args_json(program: &Program, args: &[(String, Function)], now: i64) -> Result<Json, String> {

@@ -442,10 +442,10 @@ impl CompiledProgram {
 }
 
 fn internal(what: &str) -> RuntimeError {
-    RuntimeError {
-        kind: RuntimeErrorKind::Internal(what.to_string()),
-        span: Span::default(),
-    }
+    RuntimeError::new(
+        RuntimeErrorKind::Internal(what.to_string()),
+        Span::default(),
+    )
 }
 
 impl Drop for CompiledProgram {

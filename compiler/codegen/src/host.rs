@@ -7,7 +7,7 @@ use cosmos_ir::host::{
     ActionValue, CallFailure, Handlers, HostError, Instance, WorkflowHost, action_value,
     error_argument, reaction_argument, signal_arguments,
 };
-use cosmos_ir::interp::Effects;
+use cosmos_ir::interp::{Effects, rule_part};
 use cosmos_ir::json::to_json;
 use cosmos_ir::value::Value;
 use cosmos_ir::{RuleIr, WorkflowIr};
@@ -78,20 +78,29 @@ impl<'p> JitWorkflowHost<'p> {
         args: Vec<Value>,
         instance: &Instance,
         now: i64,
+        body: impl FnOnce() -> String,
     ) -> Result<Outcome, HostError> {
-        Ok(self.compiled.run(
-            code,
-            &self.code.plan,
-            &self.workflow.facts,
-            args,
-            &instance.inputs,
-            &instance.facts,
-            now,
-        )?)
+        self.compiled
+            .run(
+                code,
+                &self.code.plan,
+                &self.workflow.facts,
+                args,
+                &instance.inputs,
+                &instance.facts,
+                now,
+            )
+            .map_err(|error| error.in_body(self.compiled.program(), body()).into())
     }
 
     /// A `Bool` body (`match`, `complete when`) against an instance.
-    fn test(&self, code: &Code, instance: &Instance, now: i64) -> Result<bool, HostError> {
+    fn test(
+        &self,
+        code: &Code,
+        instance: &Instance,
+        now: i64,
+        body: impl FnOnce() -> String,
+    ) -> Result<bool, HostError> {
         let plan = &self.code.plan;
         let mut eval = self.compiled.evaluation(
             plan,
@@ -100,7 +109,9 @@ impl<'p> JitWorkflowHost<'p> {
             Some(&code.uses),
             now,
         );
-        Ok(self.compiled.test(code, plan, &mut eval, now)?)
+        self.compiled
+            .test(code, plan, &mut eval, now)
+            .map_err(|error| error.in_body(self.compiled.program(), body()).into())
     }
 
     fn run_write(
@@ -109,9 +120,10 @@ impl<'p> JitWorkflowHost<'p> {
         args: Vec<Value>,
         instance: &mut Instance,
         now: i64,
+        body: impl FnOnce() -> String,
     ) -> Result<Effects, HostError> {
         // A handler that fails at run time leaves the facts as they were.
-        let out = self.run(code, args, instance, now)?;
+        let out = self.run(code, args, instance, now, body)?;
         for (i, v) in out.assigned {
             if let Some(fact) = instance.facts.get_mut(i as usize) {
                 *fact = v;
@@ -155,9 +167,15 @@ impl<'p> JitWorkflowHost<'p> {
         };
         match &code.matcher {
             None => Ok(true),
-            Some(code) => Ok(self
+            Some(code) => self
                 .compiled
-                .test(code, &self.code.plan, &mut prepared.eval, now)?),
+                .test(code, &self.code.plan, &mut prepared.eval, now)
+                .map_err(|error| {
+                    let name = self.workflow.rules.get(rule).map_or("?", |r| &r.name);
+                    error
+                        .in_body(self.compiled.program(), rule_part(name, "match"))
+                        .into()
+                }),
         }
     }
 }
@@ -180,7 +198,7 @@ impl Handlers for JitWorkflowHost<'_> {
     fn matches(&self, rule: &str, instance: &Instance, now: i64) -> Result<bool, HostError> {
         match &self.rule(rule)?.1.matcher {
             None => Ok(true),
-            Some(code) => self.test(code, instance, now),
+            Some(code) => self.test(code, instance, now, || rule_part(rule, "match")),
         }
     }
     fn action(&self, rule: &str, instance: &Instance, now: i64) -> Result<ActionValue, HostError> {
@@ -192,7 +210,11 @@ impl Handlers for JitWorkflowHost<'_> {
             });
         };
         let program = self.compiled.program();
-        let value = self.run(code, Vec::new(), instance, now)?.value;
+        let value = self
+            .run(code, Vec::new(), instance, now, || {
+                rule_part(rule, "action")
+            })?
+            .value;
         Ok(action_value(program, f, value))
     }
     /// Runs the rule's `reaction` with the call's JSON result; facts change in place.
@@ -208,7 +230,9 @@ impl Handlers for JitWorkflowHost<'_> {
             return Ok(Effects::default());
         };
         let result = reaction_argument(self.compiled.program(), f, rule, result)?;
-        self.run_write(code, vec![result], instance, now)
+        self.run_write(code, vec![result], instance, now, || {
+            rule_part(rule, "reaction")
+        })
     }
     /// Runs the rule's `error` block; `None` when the rule has none (the instance fails).
     fn error(
@@ -223,7 +247,10 @@ impl Handlers for JitWorkflowHost<'_> {
             return Ok(None);
         };
         let error = error_argument(self.compiled.program(), f, failure)?;
-        self.run_write(code, vec![error], instance, now).map(Some)
+        self.run_write(code, vec![error], instance, now, || {
+            rule_part(rule, "error")
+        })
+        .map(Some)
     }
     /// Runs a signal handler with its JSON arguments (an object keyed by parameter name).
     fn signal(
@@ -246,13 +273,13 @@ impl Handlers for JitWorkflowHost<'_> {
             });
         };
         let values = signal_arguments(self.compiled.program(), &signal.handler, name, args)?;
-        self.run_write(code, values, instance, now)
+        self.run_write(code, values, instance, now, || format!("signal {name}"))
     }
     /// Whether `complete when` holds (false without one).
     fn complete_when(&self, instance: &Instance, now: i64) -> Result<bool, HostError> {
         match &self.code.complete_when {
             None => Ok(false),
-            Some(code) => self.test(code, instance, now),
+            Some(code) => self.test(code, instance, now, || "complete when".to_string()),
         }
     }
     /// The workflow's `output`, as JSON (`None` without one).
@@ -260,7 +287,9 @@ impl Handlers for JitWorkflowHost<'_> {
         match &self.code.output {
             None => Ok(None),
             Some(code) => {
-                let v = self.run(code, Vec::new(), instance, now)?.value;
+                let v = self
+                    .run(code, Vec::new(), instance, now, || "output".to_string())?
+                    .value;
                 Ok(Some(to_json(self.compiled.program(), &v)))
             }
         }

@@ -234,7 +234,7 @@ impl Ctx {
 
     fn raise(&mut self, kind: RuntimeErrorKind, span: Span) {
         if self.error.is_none() {
-            self.error = Some(Box::new(RuntimeError { kind, span }));
+            self.error = Some(Box::new(RuntimeError::new(kind, span)));
         }
         self.status = STATUS_ERROR;
     }
@@ -399,10 +399,10 @@ impl<'s> Evaluation<'s> {
         let bits = unsafe { f(&mut self.ctx, args.as_ptr()) };
         if let Some(message) = host_fns::take_panic() {
             self.ctx.status = STATUS_ERROR;
-            self.ctx.error = Some(Box::new(RuntimeError {
-                kind: RuntimeErrorKind::Internal(format!("a host function panicked: {message}")),
-                span: Span::default(),
-            }));
+            self.ctx.error = Some(Box::new(RuntimeError::new(
+                RuntimeErrorKind::Internal(format!("a host function panicked: {message}")),
+                Span::default(),
+            )));
         }
         bits
     }

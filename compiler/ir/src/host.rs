@@ -146,7 +146,10 @@ impl Handlers for WorkflowHost<'_> {
     fn matches(&self, rule: &str, instance: &Instance, now: i64) -> Result<bool, HostError> {
         match &self.rule(rule)?.matcher {
             None => Ok(true),
-            Some(f) => Ok(self.run_read(f, instance, now)? == Value::Bool(true)),
+            Some(f) => Ok(
+                self.run_read(f, instance, now, || interp::rule_part(rule, "match"))?
+                    == Value::Bool(true),
+            ),
         }
     }
     fn action(&self, rule: &str, instance: &Instance, now: i64) -> Result<ActionValue, HostError> {
@@ -156,7 +159,7 @@ impl Handlers for WorkflowHost<'_> {
                 part: "action",
             });
         };
-        let value = self.run_read(f, instance, now)?;
+        let value = self.run_read(f, instance, now, || interp::rule_part(rule, "action"))?;
         Ok(action_value(self.program, f, value))
     }
     /// Runs the rule's `reaction` with the call's JSON result; facts change in place.
@@ -171,7 +174,9 @@ impl Handlers for WorkflowHost<'_> {
             return Ok(Effects::default());
         };
         let result = reaction_argument(self.program, f, rule, result)?;
-        self.run_write(f, vec![result], instance, now)
+        self.run_write(f, vec![result], instance, now, || {
+            interp::rule_part(rule, "reaction")
+        })
     }
     /// Runs the rule's `error` block; `None` when the rule has none (the instance fails).
     fn error(
@@ -185,7 +190,10 @@ impl Handlers for WorkflowHost<'_> {
             return Ok(None);
         };
         let error = error_argument(self.program, f, failure)?;
-        self.run_write(f, vec![error], instance, now).map(Some)
+        self.run_write(f, vec![error], instance, now, || {
+            interp::rule_part(rule, "error")
+        })
+        .map(Some)
     }
     /// Runs a signal handler with its JSON arguments (an object keyed by parameter name).
     fn signal(
@@ -203,13 +211,16 @@ impl Handlers for WorkflowHost<'_> {
         };
         let f = &signal.handler;
         let values = signal_arguments(self.program, f, name, args)?;
-        self.run_write(f, values, instance, now)
+        self.run_write(f, values, instance, now, || format!("signal {name}"))
     }
     /// Whether `complete when` holds (false without one).
     fn complete_when(&self, instance: &Instance, now: i64) -> Result<bool, HostError> {
         match &self.workflow.complete_when {
             None => Ok(false),
-            Some(f) => Ok(self.run_read(f, instance, now)? == Value::Bool(true)),
+            Some(f) => Ok(
+                self.run_read(f, instance, now, || "complete when".to_string())?
+                    == Value::Bool(true),
+            ),
         }
     }
     /// The workflow's `output`, as JSON (`None` without one).
@@ -218,7 +229,7 @@ impl Handlers for WorkflowHost<'_> {
             None => Ok(None),
             Some(f) => Ok(Some(to_json(
                 self.program,
-                &self.run_read(f, instance, now)?,
+                &self.run_read(f, instance, now, || "output".to_string())?,
             ))),
         }
     }
@@ -258,13 +269,23 @@ impl<'p> WorkflowHost<'p> {
             })
     }
 
-    fn run_read(&self, f: &Function, instance: &Instance, now: i64) -> Result<Value, HostError> {
+    /// Runs a body that reads the instance; `body` names it in a run-time error.
+    fn run_read(
+        &self,
+        f: &Function,
+        instance: &Instance,
+        now: i64,
+        body: impl FnOnce() -> String,
+    ) -> Result<Value, HostError> {
         let env = Env {
             inputs: &instance.inputs,
             facts: Facts::Read(&instance.facts),
             now,
         };
-        Ok(interp::run(self.program, f, Vec::new(), env)?.0)
+        match interp::run(self.program, f, Vec::new(), env) {
+            Ok((value, _)) => Ok(value),
+            Err(error) => Err(error.in_body(self.program, body()).into()),
+        }
     }
 
     fn run_write(
@@ -273,6 +294,7 @@ impl<'p> WorkflowHost<'p> {
         args: Vec<Value>,
         instance: &mut Instance,
         now: i64,
+        body: impl FnOnce() -> String,
     ) -> Result<Effects, HostError> {
         // A handler that fails at run time leaves the facts as they were.
         let mut facts = instance.facts.clone();
@@ -281,7 +303,8 @@ impl<'p> WorkflowHost<'p> {
             facts: Facts::Write(&mut facts),
             now,
         };
-        let (_, effects) = interp::run(self.program, f, args, env)?;
+        let (_, effects) = interp::run(self.program, f, args, env)
+            .map_err(|error| error.in_body(self.program, body()))?;
         instance.facts = facts;
         Ok(effects)
     }

@@ -20,11 +20,70 @@ pub const MAX_CALL_DEPTH: u32 = 200;
 /// The most elements a range may have.
 pub const MAX_RANGE: i64 = 10_000_000;
 
+/// A body stopped: what went wrong, at which operation and, once the host that ran
+/// the body has said so, where that is and which body it was.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{kind} (file {}, bytes {}..{})", span.file, span.start, span.end)]
+#[error("{kind}{}", describe_site(span, site.as_deref()))]
 pub struct RuntimeError {
     pub kind: RuntimeErrorKind,
     pub span: Span,
+    /// Filled in by the host that ran the body ([`RuntimeError::in_body`]).
+    pub site: Option<Box<Site>>,
+}
+
+/// Where a run-time error happened, for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// The operation's place in the source, when the program knows its file's lines.
+    pub location: Option<crate::location::Location>,
+    /// The body that was running: `rule "probe", action`, `signal approve`, `output`.
+    pub body: String,
+}
+
+fn describe_site(span: &Span, site: Option<&Site>) -> String {
+    match site {
+        Some(Site {
+            location: Some(location),
+            body,
+        }) => format!(" at {location}, in {body}"),
+        Some(Site {
+            location: None,
+            body,
+        }) => format!(" in {body}"),
+        None => format!(" (file {}, bytes {}..{})", span.file, span.start, span.end),
+    }
+}
+
+impl RuntimeError {
+    pub fn new(kind: RuntimeErrorKind, span: Span) -> RuntimeError {
+        RuntimeError {
+            kind,
+            span,
+            site: None,
+        }
+    }
+
+    /// The error, saying that it happened in `body` (`rule "probe", action`) and where
+    /// its span is in `program`'s sources. An error that already has a site keeps it.
+    pub fn in_body(mut self, program: &Program, body: impl Into<String>) -> RuntimeError {
+        if self.site.is_none() {
+            let location = match self.kind {
+                // These carry no span worth showing.
+                RuntimeErrorKind::Internal(_) | RuntimeErrorKind::TooDeep => None,
+                _ => program.locate(self.span),
+            };
+            self.site = Some(Box::new(Site {
+                location,
+                body: body.into(),
+            }));
+        }
+        self
+    }
+}
+
+/// How a workflow body is named in run-time errors: `rule "probe", action`.
+pub fn rule_part(rule: &str, part: &str) -> String {
+    format!("rule {rule:?}, {part}")
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -111,7 +170,7 @@ impl From<RuntimeError> for Unwind {
 pub(crate) type Eval<T> = Result<T, Unwind>;
 
 pub(crate) fn fail<T>(kind: RuntimeErrorKind, span: Span) -> Eval<T> {
-    Err(Unwind::Error(RuntimeError { kind, span }))
+    Err(Unwind::Error(RuntimeError::new(kind, span)))
 }
 
 pub(crate) fn internal<T>(what: impl Into<String>) -> Eval<T> {
@@ -130,6 +189,7 @@ pub fn run(
         env,
         effects: Effects::default(),
         depth: 0,
+        call_span: Span::default(),
         stack: crate::stack::StackGuard::new(),
         crossings: None,
     };
@@ -183,6 +243,7 @@ pub fn eval_const_at(program: &Program, expr: &Expr, now: i64) -> Result<Value, 
         env,
         effects: Effects::default(),
         depth: 0,
+        call_span: Span::default(),
         stack: crate::stack::StackGuard::new(),
         crossings: None,
     };
@@ -190,10 +251,10 @@ pub fn eval_const_at(program: &Program, expr: &Expr, now: i64) -> Result<Value, 
     match machine.eval(&mut slots, expr) {
         Ok(v) => Ok(v),
         Err(Unwind::Error(e)) => Err(e),
-        Err(_) => Err(RuntimeError {
-            kind: RuntimeErrorKind::Internal("a default ended early".into()),
-            span: Span::default(),
-        }),
+        Err(_) => Err(RuntimeError::new(
+            RuntimeErrorKind::Internal("a default ended early".into()),
+            Span::default(),
+        )),
     }
 }
 
@@ -202,6 +263,8 @@ pub(crate) struct Machine<'p, 'e> {
     pub env: Env<'e>,
     pub effects: Effects,
     depth: u32,
+    /// The innermost helper call being evaluated (meaningful when `depth > 0`).
+    call_span: Span,
     stack: crate::stack::StackGuard,
     /// When watching `now()`: the comparisons of `now()` evaluated so far.
     crossings: Option<Vec<Crossing>>,
@@ -466,6 +529,11 @@ impl Machine<'_, '_> {
 
     pub(crate) fn eval(&mut self, slots: &mut Vec<Value>, expr: &Expr) -> Eval<Value> {
         if self.stack.exceeded() {
+            // Inside helpers, the stack runs out because they recurse: the error is
+            // theirs, at the innermost call, as the JIT reports it.
+            if self.depth > 0 {
+                return fail(RuntimeErrorKind::RecursionLimit, self.call_span);
+            }
             return fail(RuntimeErrorKind::TooDeep, Span::default());
         }
         self.eval_kind(slots, expr)
@@ -687,7 +755,9 @@ impl Machine<'_, '_> {
                     return fail(RuntimeErrorKind::RecursionLimit, *span);
                 }
                 self.depth += 1;
+                let outer = std::mem::replace(&mut self.call_span, *span);
                 let result = self.call(function, values);
+                self.call_span = outer;
                 self.depth -= 1;
                 result?
             }

@@ -76,6 +76,11 @@ pub struct Program {
     pub functions: Vec<ExternFunction>,
     pub helpers: Vec<Function>,
     pub workflows: Vec<WorkflowIr>,
+    /// The lines of each file in [`Program::files`], by index, so that run-time errors
+    /// can say where they happened (`Program::locate`). Empty in programs written
+    /// without them.
+    #[serde(default)]
+    pub lines: Vec<crate::location::LineTable>,
 }
 
 /// A field of a record, an input or a fact: its place in the layout is its index.

@@ -78,12 +78,38 @@ fn describe(json: &Json) -> String {
     }
 }
 
-/// Reads a JSON value as a value of type `ty`.
-pub fn from_json(program: &Program, ty: &Ty, json: &Json) -> Result<Value, ShapeError> {
-    read(program, ty, json, "$")
+/// How a record treats an object member it does not declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unknown {
+    /// Refused: inputs, facts and signal arguments name exactly what they mean.
+    Refuse,
+    /// Ignored: a function's result may carry more than the program reads (a tool
+    /// whose JSON grows keeps working).
+    Ignore,
 }
 
-fn read(program: &Program, ty: &Ty, json: &Json, path: &str) -> Result<Value, ShapeError> {
+/// Reads a JSON value as a value of type `ty`; a record refuses members it does not
+/// declare.
+pub fn from_json(program: &Program, ty: &Ty, json: &Json) -> Result<Value, ShapeError> {
+    read(program, Unknown::Refuse, ty, json, "$")
+}
+
+/// Reads an external function's result as a value of type `ty`: as [`from_json`],
+/// except that a record ignores members it does not declare (a tolerant reader). A
+/// missing required field or a value of the wrong type is still an error naming its
+/// path.
+pub fn result_from_json(program: &Program, ty: &Ty, json: &Json) -> Result<Value, ShapeError> {
+    read(program, Unknown::Ignore, ty, json, "$")
+}
+
+fn read(
+    program: &Program,
+    unknown: Unknown,
+    ty: &Ty,
+    json: &Json,
+    path: &str,
+) -> Result<Value, ShapeError> {
+    let read = |ty: &Ty, json: &Json, path: &str| read(program, unknown, ty, json, path);
     let wrong = |expected: &str| ShapeError {
         path: path.to_string(),
         expected: expected.to_string(),
@@ -91,7 +117,7 @@ fn read(program: &Program, ty: &Ty, json: &Json, path: &str) -> Result<Value, Sh
     };
     Ok(match (ty, json) {
         (Ty::Optional(_) | Ty::Null | Ty::Json, Json::Null) => Value::Null,
-        (Ty::Optional(inner), _) => read(program, inner, json, path)?,
+        (Ty::Optional(inner), _) => read(inner, json, path)?,
         (Ty::Json, _) => Value::Json(json.clone()),
         (Ty::Int, Json::Number(n)) => {
             Value::Int(n.as_i64().ok_or_else(|| wrong("an integer (Int)"))?)
@@ -118,7 +144,7 @@ fn read(program: &Program, ty: &Ty, json: &Json, path: &str) -> Result<Value, Sh
             items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| read(program, element, item, &format!("{path}[{i}]")))
+                .map(|(i, item)| read(element, item, &format!("{path}[{i}]")))
                 .collect::<Result<_, _>>()?,
         ),
         (Ty::List(_), _) => return Err(wrong("an array")),
@@ -133,9 +159,9 @@ fn read(program: &Program, ty: &Ty, json: &Json, path: &str) -> Result<Value, Sh
                         expected: "an integer key".to_string(),
                         found: format!("the key {k:?}"),
                     })?),
-                    other => read(program, other, &Json::String(k.clone()), &key_path)?,
+                    other => read(other, &Json::String(k.clone()), &key_path)?,
                 };
-                out.push((k, read(program, value, v, &key_path)?));
+                out.push((k, read(value, v, &key_path)?));
             }
             Value::Map(out)
         }
@@ -163,7 +189,7 @@ fn read(program: &Program, ty: &Ty, json: &Json, path: &str) -> Result<Value, Sh
             for field in &layout.fields {
                 let field_path = format!("{path}.{}", field.name);
                 fields.push(match entries.get(&field.name) {
-                    Some(v) => read(program, &field.ty, v, &field_path)?,
+                    Some(v) => read(&field.ty, v, &field_path)?,
                     None => match &field.default {
                         Some(default) => {
                             crate::interp::eval_const(program, default).map_err(|e| ShapeError {
@@ -187,9 +213,10 @@ fn read(program: &Program, ty: &Ty, json: &Json, path: &str) -> Result<Value, Sh
                     },
                 });
             }
-            if let Some(extra) = entries
-                .keys()
-                .find(|k| !layout.fields.iter().any(|f| &f.name == *k))
+            if unknown == Unknown::Refuse
+                && let Some(extra) = entries
+                    .keys()
+                    .find(|k| !layout.fields.iter().any(|f| &f.name == *k))
             {
                 return Err(ShapeError {
                     path: format!("{path}.{extra}"),
@@ -230,5 +257,89 @@ pub fn ty_name(program: &Program, ty: &Ty) -> String {
         Ty::Null => "null".into(),
         Ty::Unit => "no value".into(),
         Ty::Never => "Nothing".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FieldLayout, RecordId, RecordLayout};
+    use serde_json::json;
+
+    /// `type Rendition { height: Int, label: String? }` and
+    /// `type Manifest { renditions: List<Rendition> }`.
+    fn program() -> Program {
+        let field = |name: &str, ty: Ty| FieldLayout {
+            name: name.to_string(),
+            ty,
+            default: None,
+        };
+        Program {
+            records: vec![
+                RecordLayout {
+                    module: "main".to_string(),
+                    name: "Rendition".to_string(),
+                    fields: vec![
+                        field("height", Ty::Int),
+                        field("label", Ty::Optional(Box::new(Ty::String))),
+                    ],
+                },
+                RecordLayout {
+                    module: "main".to_string(),
+                    name: "Manifest".to_string(),
+                    fields: vec![field(
+                        "renditions",
+                        Ty::List(Box::new(Ty::Record(RecordId(0)))),
+                    )],
+                },
+            ],
+            ..Program::default()
+        }
+    }
+
+    const MANIFEST: Ty = Ty::Record(RecordId(1));
+
+    #[test]
+    fn results_ignore_members_their_records_do_not_declare() {
+        let program = program();
+        let grown = json!({
+            "renditions": [{"height": 720, "label": "720p", "codec": "h264"}],
+            "tool_version": "2.1",
+        });
+        let value = result_from_json(&program, &MANIFEST, &grown).unwrap();
+        assert_eq!(
+            to_json(&program, &value),
+            json!({"renditions": [{"height": 720, "label": "720p"}]})
+        );
+        // Inputs, facts and signal arguments stay strict.
+        let error = from_json(&program, &MANIFEST, &grown).unwrap_err();
+        assert_eq!(error.path, "$.renditions[0].codec");
+        assert_eq!(error.found, "an unknown field `codec`");
+    }
+
+    #[test]
+    fn results_still_need_every_required_field_and_the_right_types() {
+        let program = program();
+        let missing = json!({"renditions": [{"height": 1080}, {"label": "x", "extra": 1}]});
+        let error = result_from_json(&program, &MANIFEST, &missing).unwrap_err();
+        assert_eq!(error.path, "$.renditions[1].height");
+        assert_eq!(error.found, "nothing");
+        let wrong = json!({"renditions": [{"height": 1}, {"height": 2}, {"height": "720"}]});
+        let error = result_from_json(&program, &MANIFEST, &wrong).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "at `$.renditions[2].height`: expected an integer (Int), found the string \"720\""
+        );
+        // An optional field left out is null, whatever else the object carries.
+        let value = result_from_json(
+            &program,
+            &Ty::Record(RecordId(0)),
+            &json!({"height": 1, "x": 2}),
+        )
+        .unwrap();
+        assert_eq!(
+            value,
+            Value::Record(RecordId(0), vec![Value::Int(1), Value::Null])
+        );
     }
 }

@@ -13,6 +13,7 @@ pub mod host;
 pub mod interp;
 mod ir;
 pub mod json;
+pub mod location;
 pub mod stack;
 mod time;
 pub mod validate;

@@ -144,6 +144,15 @@ fn lower_all(
         functions: Vec::new(),
         helpers: Vec::new(),
         workflows: Vec::new(),
+        lines: files
+            .iter()
+            .map(|f| {
+                cosmos_ir::location::LineTable::new(
+                    cosmos_ir::location::module_path(f.module(db)),
+                    f.text(db),
+                )
+            })
+            .collect(),
     };
     let mut file_index = BTreeMap::new();
     for (i, file) in files.iter().enumerate() {
@@ -617,6 +626,7 @@ impl Lowering<'_> {
             functions: Vec::new(),
             helpers: Vec::new(),
             workflows: Vec::new(),
+            lines: Vec::new(),
         };
         cosmos_ir::interp::eval_const(&program, &lowered).map_err(|error| {
             // The error's span is in the same file; fall back to the whole constant.

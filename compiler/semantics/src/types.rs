@@ -183,6 +183,9 @@ impl Type {
             (Type::Error, _) | (_, Type::Error) => Some(Type::Error),
             (Type::Never, t) | (t, Type::Never) => Some(t.clone()),
             (Type::Null, t) | (t, Type::Null) => Some(Type::optional(t.clone())),
+            // `Json` holds any data: a map literal mixing value types is a
+            // `Map<String, Json>`, and joins with maps of one value type.
+            (Type::Json, t) | (t, Type::Json) if t.is_serialisable() => Some(Type::Json),
             (Type::Optional(a), b) | (b, Type::Optional(a)) => {
                 a.join(&b.non_null()).map(Type::optional)
             }

@@ -8,7 +8,7 @@ use super::{Inner, now_ms};
 use crate::engine::{Event, Failure};
 use crate::executor::{CallErrorKind, CallJob};
 use crate::store::{LeaseRequest, Leased};
-use cosmos_ir::json::{from_json, ty_name};
+use cosmos_ir::json::{result_from_json, to_json, ty_name};
 use std::sync::Arc;
 
 pub(super) async fn run(inner: Arc<Inner>) {
@@ -172,10 +172,12 @@ async fn run_one(inner: &Arc<Inner>, message: Leased) {
             priority: 0,
         };
         match inner.executor.call(job).await {
-            Ok(value) => match from_json(program, &function.ret, &value) {
-                Ok(_) => Event::CallCompleted {
+            // A tolerant reader: members the result's records do not declare are
+            // dropped here, so the history and the reaction see only declared fields.
+            Ok(value) => match result_from_json(program, &function.ret, &value) {
+                Ok(read) => Event::CallCompleted {
                     call: call.call.clone(),
-                    result: value,
+                    result: to_json(program, &read),
                 },
                 Err(shape) => Event::CallFailed {
                     call: call.call.clone(),

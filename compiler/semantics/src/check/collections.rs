@@ -103,6 +103,11 @@ impl Checker<'_> {
         }
         let mut key_type: Option<Type> = None;
         let mut value_type: Option<Type> = None;
+        // Without an expected value type, values that do not share one make the map a
+        // `Map<String, Json>`: each value's type and where it is, to check that each
+        // converts to `Json`.
+        let mut values: Vec<(Type, Span)> = Vec::new();
+        let mut mixed = false;
         for entry in entries {
             let (k, k_span) = match &entry.key {
                 MapKey::Name(ident) => (Type::String, ident.span),
@@ -149,32 +154,67 @@ impl Checker<'_> {
                     previous
                 }
             });
+            values.push((v.clone(), entry.value.span));
             value_type = Some(match value_type {
                 None => v,
                 Some(previous) => match previous.join(&v) {
                     Some(t) => t,
                     None => {
-                        if expected_value.is_none() {
-                            self.error(
-                                Code::TYPE_MISMATCH,
-                                entry.value.span,
-                                format!("map values must have one type: found `{previous}` and `{v}`"),
-                            )
-                            .notes
-                            .push("where the map is `Json` (an `output`, a function argument of type `Json`), its values may differ".to_string());
-                        }
-                        previous
+                        mixed = true;
+                        Type::Json
                     }
                 },
             });
         }
         match (expected_key, expected_value) {
             (Some(k), Some(v)) => Type::map(k, v),
+            _ if mixed => self.mixed_map(key_type.unwrap_or(Type::Error), &values),
             _ => Type::map(
                 key_type.unwrap_or(Type::Error),
                 value_type.unwrap_or(Type::Error),
             ),
         }
+    }
+
+    /// A map literal whose values have no one type, with no value type expected: a
+    /// `Map<String, Json>`, when its keys are strings and every value converts to
+    /// `Json` (docs/language.md, "Map literals mixing value types").
+    fn mixed_map(&mut self, key: Type, values: &[(Type, Span)]) -> Type {
+        let first = values
+            .first()
+            .map(|(t, _)| t.clone())
+            .unwrap_or(Type::Error);
+        if !matches!(key, Type::String | Type::Error | Type::Never) {
+            let (other, span) = values
+                .iter()
+                .find(|(t, _)| first.join(t).is_none())
+                .or(values.last())
+                .cloned()
+                .unwrap_or((Type::Error, Span::default()));
+            self.error(
+                Code::TYPE_MISMATCH,
+                span,
+                format!("map values must have one type: found `{first}` and `{other}`"),
+            )
+            .notes
+            .push(format!(
+                "a map mixing value types is a `Map<String, Json>`, so its keys must be strings, not `{key}`"
+            ));
+            return Type::map(key, Type::Error);
+        }
+        for (ty, span) in values {
+            if !ty.is_serialisable() {
+                self.error(
+                    Code::TYPE_MISMATCH,
+                    *span,
+                    format!("map values must have one type, or all convert to `Json`: `{ty}` does not"),
+                )
+                .notes
+                .push("a map mixing value types is a `Map<String, Json>`: each value must be data (numbers, strings, lists, maps, records, enums)".to_string());
+                return Type::map(Type::String, Type::Error);
+            }
+        }
+        Type::map(Type::String, Type::Json)
     }
 }
 

@@ -216,6 +216,7 @@ pub fn run_watching_now(
         depth: 0,
         stack: crate::stack::StackGuard::new(),
         crossings: Some(Vec::new()),
+        call_span: Span::default(),
     };
     let value = match machine.call(function, Vec::new()) {
         Ok(v) | Err(Unwind::Return(v)) => v,

@@ -399,7 +399,7 @@ impl<'p> Engine<'p> {
         let count = instance.fired.entry(rule.to_string()).or_insert(0);
         *count += 1;
         let firing = *count;
-        let (many, requests) = match self.host.action(rule, &instance.values, cx.now)? {
+        let (many, settle, requests) = match self.host.action(rule, &instance.values, cx.now)? {
             ActionValue::Value(json) => {
                 cx.log(History::Fired {
                     rule: rule.to_string(),
@@ -408,8 +408,9 @@ impl<'p> Engine<'p> {
                 });
                 return self.react(instance, rule, &json, cx);
             }
-            ActionValue::Call(request) => (false, vec![request]),
-            ActionValue::Calls(requests) => (true, requests),
+            ActionValue::Call(request) => (false, false, vec![request]),
+            ActionValue::Calls(requests) => (true, false, requests),
+            ActionValue::Settle(requests) => (true, true, requests),
         };
         cx.log(History::Fired {
             rule: rule.to_string(),
@@ -432,6 +433,7 @@ impl<'p> Engine<'p> {
             Flight {
                 firing,
                 many,
+                settle,
                 slots,
             },
         );

@@ -308,6 +308,8 @@ fn compare_workflow(
                     attempt: round + 1,
                     function: "f".to_string(),
                     stderr: (round % 2 == 0).then(|| "trace".to_string()),
+                    index: (round % 3 != 0).then_some(round as usize),
+                    arguments: serde_json::json!({"url": "s3://clip", "height": 720 + round}),
                 };
                 let (mut a2, mut b2) = (a.clone(), b.clone());
                 let ei = ih.error(r, &mut a2, &failure, now);

@@ -360,7 +360,7 @@ pub(super) fn completions(db: &dyn Db, file: SourceFile, offset: u32) -> Vec<Com
     for b in BUILTINS.iter().filter(|b| b.receiver == Receiver::Global) {
         let allowed = match b.name {
             "complete" | "fail" | "log" => handler,
-            "sleep" => body == "action",
+            "sleep" | "settle" => body == "action",
             "retry" => body == "error",
             _ => true,
         };

@@ -422,7 +422,7 @@ workflow Publish {
     assert_eq!(facts["published"], json!([1080, 480]));
     assert_eq!(
         facts["failed"],
-        json!([r#"1:transcode:FAILED:{"url":"s3://clip","height":720}"#])
+        json!([r#"1:transcode:FAILED:{"height":720,"url":"s3://clip"}"#])
     );
     assert_eq!(facts["kept"][1]["error"]["index"], json!(1));
     assert_eq!(

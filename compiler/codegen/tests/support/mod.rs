@@ -64,7 +64,12 @@ pub fn corpus() -> Vec<(String, Program)> {
             .unwrap_or_else(|e| panic!("{} does not lower: {e}", path.display()));
         out.push((path.display().to_string(), program));
     }
-    for dir in ["tests/std", "examples/encode", "tests/corpus/encode-title"] {
+    for dir in [
+        "tests/std",
+        "examples/encode",
+        "examples/ladder",
+        "tests/corpus/encode-title",
+    ] {
         let dir = repo_path(dir);
         let project = cosmos_project::load_project(&dir).expect("load project");
         let modules: Vec<(String, String)> = project

@@ -243,3 +243,94 @@ fn the_ladder_serves_for_real_on_postgres() {
     };
     serve_for_real(&["--store", &schema.url]);
 }
+
+/// Calls of a firing that an `error` block ended are cancelled: those still waiting in
+/// the queue never run. One place in the pool, so the calls run one after the other;
+/// the first fails and its `error` block gives up. The second call may be leased in the
+/// moment between the failure and the step that handles it (then it runs, for half a
+/// second, and its result is discarded); the third and fourth are dropped unrun.
+#[test]
+fn calls_of_an_abandoned_firing_do_not_run() {
+    let dir = support::project(&[
+        (
+            "cosmos.toml",
+            "[project]\nname = \"demo\"\n\n[pools.default]\nmax = 1\n",
+        ),
+        (
+            "functions/step.sh",
+            r#"i=$(sed -n 's/.*"i"[[:space:]]*:[[:space:]]*\([0-9]*\).*/\1/p')
+echo "$i" >> ran.txt
+if [ "$i" = 0 ]; then echo "step 0 breaks" >&2; exit 1; fi
+sleep 0.5
+echo "$i"
+"#,
+        ),
+        (
+            "src/main.emx",
+            r#"
+function step(i: Int): Int { command ["sh", "functions/step.sh"] }
+workflow Steps {
+    facts { got: List<Int> = [], gave_up: Bool = false }
+    rule "steps" {
+        match { got.isEmpty() }
+        action { [0, 1, 2, 3].collect { i -> step(i: i) } }
+        reaction { got = result }
+        error { gave_up = true }
+    }
+}
+"#,
+        ),
+    ]);
+    let scratch = tempfile::tempdir().unwrap();
+    let db = scratch.path().join("steps.db");
+    let server = Server::start(dir.path(), &["--store", db.to_str().unwrap()], &[]);
+    let (status, body) = server.post("/v1/workflows/Steps/instances", json!({}));
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    server.wait_all_finished(std::slice::from_ref(&id), Duration::from_secs(60));
+    let (_, instance) = server.get(&format!("/v1/instances/{id}"));
+    assert_eq!(instance["status"], "STALLED", "{instance}");
+    assert_eq!(instance["facts"], json!({"got": [], "gave_up": true}));
+    // Wait until the calls queue is empty: the dropped calls were taken and acknowledged.
+    let start = std::time::Instant::now();
+    loop {
+        let (_, queues) = server.get("/v1/queues");
+        let calls = queues["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["queue"] == "calls")
+            .cloned()
+            .unwrap_or(json!({"leased": 0, "ready": 0}));
+        if calls["leased"] == 0 && calls["ready"] == 0 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{queues}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ran = std::fs::read_to_string(dir.path().join("ran.txt")).unwrap();
+    assert!(
+        ran == "0\n" || ran == "0\n1\n",
+        "only the failed call ran: {ran:?}"
+    );
+    let (_, history) = server.get(&format!("/v1/instances/{id}/history"));
+    let kinds: Vec<&str> = history["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["kind"].as_str())
+        .filter(|k| *k != "received")
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "started",
+            "fired",
+            "call_failed",
+            "error_handled",
+            "stalled"
+        ],
+        "{history}"
+    );
+    server.terminate();
+}

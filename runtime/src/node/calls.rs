@@ -108,6 +108,14 @@ async fn run_one(inner: &Arc<Inner>, message: Leased) {
             return;
         }
     };
+    if !still_wanted(inner, &call).await {
+        // The firing that asked for this call is over (an `error` block of its fan-out
+        // gave up, or the instance finished): the call is cancelled before it runs.
+        tracing::debug!(key = %call.key, "call no longer wanted; not run");
+        let store = Arc::clone(&inner.store);
+        let _ = tokio::task::spawn_blocking(move || store.ack(message.id, &owner, now_ms())).await;
+        return;
+    }
     let program = {
         let store = Arc::clone(&inner.store);
         let inner2 = Arc::clone(inner);
@@ -217,6 +225,29 @@ async fn run_one(inner: &Arc<Inner>, message: Leased) {
         Ok(Err(error)) => tracing::error!(%error, key = %call.key, "cannot record a call result"),
         Err(error) => tracing::error!(%error, "result task failed"),
     }
+}
+
+/// Whether the instance still waits for `call` (its rule, firing, index and attempt).
+/// Only a definite no counts: a store error or an unreadable state runs the call, whose
+/// result the engine ignores if it does not matter.
+async fn still_wanted(inner: &Arc<Inner>, call: &CallMessage) -> bool {
+    let store = Arc::clone(&inner.store);
+    let id = call.instance.clone();
+    let record = match tokio::task::spawn_blocking(move || store.instance(&id)).await {
+        Ok(Ok(Some(record))) => record,
+        Ok(Ok(None)) => return false,
+        _ => return true,
+    };
+    let Ok(state) = super::step::load_state(&record) else {
+        return true;
+    };
+    let wanted = &call.call;
+    state.waiting().iter().any(|w| {
+        w.rule == wanted.rule
+            && w.firing == wanted.firing
+            && w.index == wanted.index
+            && w.attempt == wanted.attempt
+    })
 }
 
 /// A type's name in backticks after its article: "an `Int`", "a `String`".

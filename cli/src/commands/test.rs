@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::time::Instant;
 
-use cosmos_ir::interp::{self, Env, Facts};
+use cosmos_ir::interp::{self, Env, Facts, Finish};
 use cosmos_ir::json::{from_json, to_json};
 use cosmos_ir::value::Value;
 use cosmos_ir::{Function, Program, Ty};
@@ -160,8 +160,17 @@ fn answer(
                 let json = args.get(name).cloned().unwrap_or(Json::Null);
                 values.push(from_json(program, ty, &json).map_err(|e| e.to_string())?);
             }
-            let v = eval(program, f, values, &[], &[], now)
+            let env = Env {
+                inputs: &[],
+                facts: Facts::Read(&[]),
+                now,
+            };
+            let (v, effects) = interp::run(program, f, values, env)
                 .map_err(|e| format!("the mock of `{function}` failed: {e}"))?;
+            // `fail(message)` in the mock's answer fails this call.
+            if let Some(Finish::Fail(message)) = effects.finish {
+                return Ok(Answer::Fails(message));
+            }
             Ok(Answer::Value(to_json(program, &v)))
         }
         MockIr::Fails(f) => match eval(program, f, Vec::new(), &[], &[], now)? {

@@ -111,7 +111,7 @@ impl Walk {
                 self.expr(otherwise);
             }
             ExprKind::Unary { operand, .. } => self.expr(operand),
-            ExprKind::IntToFloat(x) | ExprKind::Sleep(x) => self.expr(x),
+            ExprKind::IntToFloat(x) | ExprKind::Sleep(x) | ExprKind::Settle(x) => self.expr(x),
             ExprKind::EnumValueOf { name, .. } => self.expr(name),
             ExprKind::Binary { lhs, rhs, .. } => {
                 self.expr(lhs);

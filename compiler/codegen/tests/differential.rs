@@ -8,6 +8,7 @@
 mod support;
 
 use cosmos_ir::host::Handlers;
+use serde_json::Value as Json;
 use support::{compare_program, compile, corpus};
 
 #[test]
@@ -472,4 +473,121 @@ def later(t: Time, d: Duration): Time { d + t }
             .map_err(|e| e.kind.to_string()),
         Ok(Value::Time(2500))
     );
+}
+
+/// `settle(calls)` and the fan-out fields of `error` (`index`, `arguments`) in both
+/// engines: the action's value is the same `ActionValue::Settle`, the reaction reads
+/// every `Outcome` field (ok, value, error and the error's index and arguments) the
+/// same, and the `error` block reads `index` and `arguments` the same.
+#[test]
+fn settle_and_fan_out_errors_run_the_same_in_the_jit() {
+    use cosmos_codegen::JitWorkflowHost;
+    use cosmos_ir::host::{ActionValue, CallFailure, CallRequest, WorkflowHost, outcome_json};
+    use serde_json::json;
+
+    let source = r#"
+type Rendition { height: Int, bytes: Int }
+function transcode(url: String, height: Int): Rendition { command "t" }
+workflow Publish {
+    input { url: String }
+    facts {
+        published: List<Int> = []
+        failed: List<String> = []
+        kept: List<Outcome<Rendition>> = []
+        failedAt: Int? = null
+        args: Json = null
+    }
+    rule "publish" {
+        match { published.isEmpty() }
+        action { settle([1080, 720, 480].collect { h -> transcode(url: url, height: h) }) }
+        reaction {
+            kept = result
+            for (o in result) {
+                if (o.ok && o.value != null) published << o.value.height
+                def e = o.error
+                if (e != null) failed << "${e.index ?: -1}:${e.function}:${e.kind.name()}:${e.arguments}"
+            }
+        }
+    }
+    rule "ladder" {
+        match { failed.isEmpty() }
+        action { [1, 2].collect { h -> transcode(url: url, height: h) } }
+        reaction { log("done") }
+        error {
+            failedAt = error.index
+            args = error.arguments
+            if (error.index == 1) retry(after: 1.s)
+        }
+    }
+}
+"#;
+    let program = support::lower_source(source).unwrap();
+    let jit = compile("settle", &program);
+    let ih = WorkflowHost::new(&program, "Publish").unwrap();
+    let jh = JitWorkflowHost::new(&jit, "Publish").unwrap();
+    let input = json!({"url": "s3://clip"});
+    let (mut a, mut b) = (ih.start(&input).unwrap(), jh.start(&input).unwrap());
+
+    let ai = ih.action("publish", &a, 0).unwrap();
+    let aj = jh.action("publish", &b, 0).unwrap();
+    assert_eq!(ai, aj);
+    let ActionValue::Settle(calls) = ai else {
+        panic!("{ai:?}")
+    };
+    let heights: Vec<Json> = calls
+        .iter()
+        .map(|c| match c {
+            CallRequest::Function { name, args } if name == "transcode" => args["height"].clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(heights, [json!(1080), json!(720), json!(480)]);
+
+    let failure = CallFailure {
+        message: "disk full".to_string(),
+        kind: "FAILED".to_string(),
+        attempt: 2,
+        function: "transcode".to_string(),
+        stderr: Some("no space".to_string()),
+        index: Some(1),
+        arguments: json!({"url": "s3://clip", "height": 720}),
+    };
+    let result = Json::Array(vec![
+        outcome_json(Ok(&json!({"height": 1080, "bytes": 10}))),
+        outcome_json(Err(&failure)),
+        outcome_json(Ok(&json!({"height": 480, "bytes": 3}))),
+    ]);
+    let ri = ih.reaction("publish", &mut a, &result, 0);
+    let rj = jh.reaction("publish", &mut b, &result, 0);
+    assert_eq!(format!("{ri:?}"), format!("{rj:?}"));
+    assert_eq!(a.facts, b.facts);
+    let facts = ih.facts_to_json(&a);
+    assert_eq!(facts, jh.facts_to_json(&b));
+    assert_eq!(facts["published"], json!([1080, 480]));
+    assert_eq!(
+        facts["failed"],
+        json!([r#"1:transcode:FAILED:{"height":720,"url":"s3://clip"}"#])
+    );
+    assert_eq!(facts["kept"][1]["error"]["index"], json!(1));
+    assert_eq!(
+        facts["kept"][0]["value"],
+        json!({"height": 1080, "bytes": 10})
+    );
+
+    for index in [None, Some(0), Some(1)] {
+        let failure = CallFailure {
+            index,
+            ..failure.clone()
+        };
+        let (mut a2, mut b2) = (a.clone(), b.clone());
+        let ei = ih.error("ladder", &mut a2, &failure, 0);
+        let ej = jh.error("ladder", &mut b2, &failure, 0);
+        assert_eq!(format!("{ei:?}"), format!("{ej:?}"));
+        assert_eq!(a2.facts, b2.facts);
+        let facts = ih.facts_to_json(&a2);
+        assert_eq!(facts["failedAt"], json!(index));
+        assert_eq!(facts["args"], json!({"url": "s3://clip", "height": 720}));
+        let retried = matches!(ei, Ok(Some(e)) if e.finish.is_some());
+        assert_eq!(retried, index == Some(1));
+    }
 }

@@ -88,7 +88,7 @@ codes! {
     INVALID_TYPE_ARGUMENTS = "E0216", "invalid-type-arguments", "A type is given the wrong number of type arguments.";
 
     // Contexts of section 5.
-    FUNCTION_CALL_OUTSIDE_ACTION = "E0301", "function-call-outside-action", "An external function, or `sleep`, is called outside a rule's `action`.";
+    FUNCTION_CALL_OUTSIDE_ACTION = "E0301", "function-call-outside-action", "An external function, `sleep` or `settle` is called outside a rule's `action`.";
     FACT_ASSIGNMENT_OUTSIDE_HANDLER = "E0302", "fact-assignment-outside-handler", "A fact is assigned outside `reaction`, `error` or a `signal` handler.";
     RETRY_OUTSIDE_ERROR = "E0303", "retry-outside-error", "`retry` is called outside an `error` block.";
     FINISH_IN_MATCH_OR_ACTION = "E0304", "finish-outside-handler", "`complete` or `fail` is called in `match`, `action`, or outside a workflow's handlers.";

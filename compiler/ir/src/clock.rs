@@ -105,7 +105,7 @@ pub fn expr(e: &Expr) -> bool {
         ExprKind::IfNotNull { value, then, .. } => expr(value) || expr(then),
         ExprKind::Elvis { value, otherwise } => expr(value) || expr(otherwise),
         ExprKind::Unary { operand, .. } => expr(operand),
-        ExprKind::IntToFloat(x) | ExprKind::Sleep(x) => expr(x),
+        ExprKind::IntToFloat(x) | ExprKind::Sleep(x) | ExprKind::Settle(x) => expr(x),
         ExprKind::EnumValueOf { name, .. } => expr(name),
         ExprKind::Binary { lhs, rhs, .. } => expr(lhs) || expr(rhs),
         ExprKind::And(a, b) | ExprKind::Or(a, b) => expr(a) || expr(b),

@@ -519,6 +519,11 @@ impl Printer<'_> {
                 self.expr(d);
                 self.out.push(')');
             }
+            ExprKind::Settle(calls) => {
+                self.out.push_str("(pending-settle ");
+                self.expr(calls);
+                self.out.push(')');
+            }
             ExprKind::Now => self.out.push_str("(now)"),
             ExprKind::If {
                 cond,

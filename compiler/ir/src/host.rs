@@ -8,8 +8,8 @@
 mod handler_io;
 
 pub use handler_io::{
-    action_value, call_request, default, error_argument, reaction_argument, read_fields,
-    signal_arguments,
+    action_value, call_request, default, error_argument, failure_json, outcome_json,
+    reaction_argument, read_fields, signal_arguments,
 };
 
 use crate::interp::{self, Effects, Env, Facts, RuntimeError};
@@ -69,6 +69,9 @@ pub enum ActionValue {
     Call(CallRequest),
     /// A `List<Call<T>>`: `result` is a `List<T>`, in order.
     Calls(Vec<CallRequest>),
+    /// `settle(calls)`: every call runs to its end and `result` is a
+    /// `List<Outcome<T>>`, one per call, in order ([`outcome_json`]).
+    Settle(Vec<CallRequest>),
     /// A plain value: `result` is that value.
     Value(Json),
 }
@@ -82,6 +85,10 @@ pub struct CallFailure {
     pub attempt: i64,
     pub function: String,
     pub stderr: Option<String>,
+    /// The call's position in a fan-out; `None` for a single call.
+    pub index: Option<usize>,
+    /// The call's arguments, an object keyed by parameter name (null for `sleep`).
+    pub arguments: Json,
 }
 
 /// The bodies of one workflow as the engine calls them. The reference interpreter

@@ -779,6 +779,13 @@ impl Machine<'_, '_> {
                     args: vec![d],
                 })
             }
+            ExprKind::Settle(calls) => {
+                let calls = self.eval(slots, calls)?;
+                Value::Call(PendingCall {
+                    target: CallTarget::Settle,
+                    args: vec![calls],
+                })
+            }
             ExprKind::Now => Value::Time(self.env.now),
             ExprKind::If {
                 cond,

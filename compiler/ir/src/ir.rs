@@ -406,6 +406,10 @@ pub enum ExprKind {
     },
     /// `sleep(d)`: a pending durable timer.
     Sleep(Box<Expr>),
+    /// `settle(calls)`: the calls of a `List<Call<T>>` as one pending call whose
+    /// result is a `List<Outcome<T>>` (the expression's type is
+    /// `Call<List<Record(outcome)>>`).
+    Settle(Box<Expr>),
     /// `now()`: the logical time of the step, given by the host.
     Now,
     /// `if`/`else` and `c ? a : b` as values.

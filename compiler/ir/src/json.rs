@@ -60,6 +60,7 @@ pub fn to_json(program: &Program, value: &Value) -> Json {
                     .get(f.0 as usize)
                     .map_or("?".to_string(), |f| f.name.clone()),
                 CallTarget::Sleep => "sleep".to_string(),
+                CallTarget::Settle => "settle".to_string(),
             };
             serde_json::json!({ "call": name })
         }

@@ -768,6 +768,19 @@ impl<'v, 'p> Body<'v, 'p> {
                 self.expr(d)?;
                 self.fits(&d.ty, &Ty::Duration, "the time given to `sleep`")
             }
+            ExprKind::Settle(calls) => {
+                self.expr(calls)?;
+                let list_of_calls = matches!(&calls.ty, Ty::List(t) if matches!(**t, Ty::Call(_)));
+                let call_of_list = matches!(ty, Ty::Call(t) if matches!(**t, Ty::List(_)));
+                if list_of_calls && call_of_list {
+                    Ok(())
+                } else {
+                    self.err(format!(
+                        "`settle` takes a list of calls and is a call of a list; found {:?} giving {ty:?}",
+                        calls.ty
+                    ))
+                }
+            }
             ExprKind::Now => self.fits(&Ty::Time, ty, "`now()`"),
             ExprKind::If {
                 cond,

@@ -42,6 +42,8 @@ pub enum CallTarget {
     Function(FunctionId),
     /// `sleep(d)`; its one argument is the duration.
     Sleep,
+    /// `settle(calls)`; its one argument is the list of calls.
+    Settle,
 }
 
 impl Value {
@@ -223,6 +225,7 @@ fn format_into(program: &Program, value: &Value, out: &mut String) {
                     .get(f.0 as usize)
                     .map_or("?", |f| f.name.as_str()),
                 CallTarget::Sleep => "sleep",
+                CallTarget::Settle => "settle",
             };
             out.push_str("<call ");
             out.push_str(name);

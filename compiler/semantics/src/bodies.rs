@@ -238,7 +238,17 @@ pub fn check_body(db: &dyn Db, file: SourceFile, path: BodyPath) -> BodyCheck {
                         }
                         other => !other.contains_call(),
                     };
-                    if !shape_ok {
+                    let settles_in_list = matches!(&value, Type::List(element)
+                        if matches!(&**element, Type::Call(t) if crate::check::is_settled(t)));
+                    if settles_in_list {
+                        checker.error(
+                            Code::CALL_MISUSE,
+                            last_span(block),
+                            "a `settle(…)` must be the action's value itself, not an element of a list of calls",
+                        )
+                        .notes
+                        .push("settle all the calls at once: `settle(calls)` with every call in `calls`".to_string());
+                    } else if !shape_ok {
                         checker
                             .error(
                                 Code::CALL_MISUSE,

@@ -111,6 +111,7 @@ builtins! {
     Global "now" "now(): Time" "The logical time of the current step, recorded in history.";
     Global "log" "log(message: String)" "Adds a line to the instance's history (reaction, error, signal).";
     Global "sleep" "sleep(d: Duration): Call<Time>" "A durable timer (action only); the reaction gets the time it fired.";
+    Global "settle" "settle(calls: List<Call<T>>): Call<List<Outcome<T>>>" "Runs every call to its end, failures included (action only); the reaction gets one `Outcome<T>` per call, in order, and no `error` block runs for them.";
     Global "complete" "complete()  |  complete(value: Json)" "Completes the instance, optionally with its output (reaction, error, signal).";
     Global "fail" "fail(message: String)" "Fails the instance (reaction, error, signal).";
     Global "retry" "retry()  |  retry(after: Duration)" "Runs the failed call again, with the same arguments (error only).";

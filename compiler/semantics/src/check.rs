@@ -18,6 +18,7 @@ use cosmos_diagnostics::{Code, Diagnostic, FileId, Label, Span, Suggestion};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+pub(crate) use call::is_settled;
 pub(crate) use narrow::Path;
 
 /// Which kind of body is being checked: it decides what the body may do.

@@ -46,6 +46,9 @@ pub(crate) struct Ids {
     pub enums: BTreeMap<DeclKey, ir::EnumId>,
     pub functions: BTreeMap<DeclKey, ir::FunctionId>,
     pub helpers: BTreeMap<DeclKey, ir::HelperId>,
+    /// The `Outcome<T>`s used, by `T`: each is a record laid out after the declared
+    /// ones (its id is `records.len()` plus its place here), `{ ok, value, error }`.
+    pub outcomes: std::cell::RefCell<Vec<(Type, ir::Ty)>>,
 }
 
 impl Ids {
@@ -64,6 +67,18 @@ impl Ids {
             Type::Record(key) => ir::Ty::Record(*self.records.get(key)?),
             Type::Enum(key) => ir::Ty::Enum(*self.enums.get(key)?),
             Type::Call(t) => ir::Ty::Call(Box::new(self.ty(t)?)),
+            Type::Outcome(t) => {
+                let inner = self.ty(t)?;
+                let mut outcomes = self.outcomes.borrow_mut();
+                let place = match outcomes.iter().position(|(_, i)| *i == inner) {
+                    Some(place) => place,
+                    None => {
+                        outcomes.push(((**t).clone(), inner));
+                        outcomes.len() - 1
+                    }
+                };
+                ir::Ty::Record(ir::RecordId((self.records.len() + place) as u32))
+            }
             Type::Null => ir::Ty::Null,
             Type::Unit => ir::Ty::Unit,
             Type::Never => ir::Ty::Never,
@@ -106,6 +121,7 @@ pub(crate) fn evaluate_constant(
             enums: BTreeMap::new(),
             functions: BTreeMap::new(),
             helpers: BTreeMap::new(),
+            outcomes: Default::default(),
         },
         file_index: BTreeMap::new(),
     };
@@ -136,6 +152,7 @@ fn lower_all(
         enums: BTreeMap::new(),
         functions: BTreeMap::new(),
         helpers: BTreeMap::new(),
+        outcomes: Default::default(),
     };
     let mut program = ir::Program {
         files: files.iter().map(|f| f.module(db).clone()).collect(),
@@ -205,10 +222,58 @@ fn lower_all(
             tests.extend(lowering.lower_tests(*file)?);
         }
     }
+    lowering.outcome_layouts(&mut program)?;
     Ok((program, tests))
 }
 
 impl Lowering<'_> {
+    /// The records of the `Outcome<T>`s the bodies used, after the declared records.
+    fn outcome_layouts(&self, program: &mut ir::Program) -> Result<(), LowerError> {
+        let outcomes = self.ids.outcomes.borrow();
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let call_error = self
+            .ids
+            .records
+            .get(&DeclKey::new(PRELUDE, "CallError"))
+            .copied();
+        let (Some(call_error), true) =
+            (call_error, program.records.len() == self.ids.records.len())
+        else {
+            return Err(LowerError::Unsupported {
+                module: PRELUDE.to_string(),
+                start: 0,
+                end: 0,
+                what: "`Outcome<T>` without `std.core.CallError`".to_string(),
+            });
+        };
+        for (ty, inner) in outcomes.iter() {
+            let value = match inner {
+                ir::Ty::Optional(_) => inner.clone(),
+                other => ir::Ty::Optional(Box::new(other.clone())),
+            };
+            let field = |name: &str, ty: ir::Ty| ir::FieldLayout {
+                name: name.to_string(),
+                ty,
+                default: None,
+            };
+            program.records.push(ir::RecordLayout {
+                module: PRELUDE.to_string(),
+                name: format!("Outcome<{ty}>"),
+                fields: vec![
+                    field("ok", ir::Ty::Bool),
+                    field("value", value),
+                    field(
+                        "error",
+                        ir::Ty::Optional(Box::new(ir::Ty::Record(call_error))),
+                    ),
+                ],
+            });
+        }
+        Ok(())
+    }
+
     pub fn unsupported<T>(
         &self,
         file: SourceFile,

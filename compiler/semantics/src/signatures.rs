@@ -90,7 +90,7 @@ pub enum TypeRefError {
 }
 
 const BUILTIN_TYPES: &[&str] = &[
-    "Int", "Float", "Bool", "String", "Duration", "Time", "Json", "List", "Map",
+    "Int", "Float", "Bool", "String", "Duration", "Time", "Json", "List", "Map", "Outcome",
 ];
 
 /// Resolves a written type in a module's scope; problems are pushed to `errors` and
@@ -148,6 +148,15 @@ pub fn resolve_type(
                     "List" => {
                         return match resolved_args.as_slice() {
                             [element] => Type::list(element.clone()),
+                            _ => {
+                                arity(1, errors);
+                                Type::Error
+                            }
+                        };
+                    }
+                    "Outcome" => {
+                        return match resolved_args.as_slice() {
+                            [value] => Type::Outcome(Box::new(value.clone())),
                             _ => {
                                 arity(1, errors);
                                 Type::Error

@@ -38,6 +38,9 @@ pub enum Type {
     Enum(DeclKey),
     /// A pending call of an external function (only inside `action`).
     Call(Box<Type>),
+    /// `Outcome<T>`, the built-in generic record a `settle` gives one of per call:
+    /// `{ ok: Bool, value: T?, error: CallError? }`.
+    Outcome(Box<Type>),
     /// The type of the `null` literal before an expected type gives it one.
     Null,
     /// The value of a statement that has none.
@@ -62,6 +65,21 @@ impl Type {
             Type::Optional(_) => "null",
             _ => return None,
         })
+    }
+
+    /// The fields of `Outcome<T>` in layout order: `ok`, `value: T?`, `error: CallError?`.
+    pub fn outcome_fields(value: &Type) -> [(&'static str, Type); 3] {
+        [
+            ("ok", Type::Bool),
+            ("value", Type::optional(value.clone())),
+            (
+                "error",
+                Type::optional(Type::Record(DeclKey::new(
+                    crate::scope::PRELUDE,
+                    "CallError",
+                ))),
+            ),
+        ]
     }
 
     pub fn list(element: Type) -> Type {
@@ -125,7 +143,7 @@ impl Type {
     pub fn contains_call(&self) -> bool {
         match self {
             Type::Call(_) => true,
-            Type::List(t) | Type::Optional(t) => t.contains_call(),
+            Type::List(t) | Type::Optional(t) | Type::Outcome(t) => t.contains_call(),
             Type::Map(k, v) => k.contains_call() || v.contains_call(),
             _ => false,
         }
@@ -146,7 +164,7 @@ impl Type {
             | Type::Null
             | Type::Error
             | Type::Never => true,
-            Type::List(t) | Type::Optional(t) => t.is_serialisable(),
+            Type::List(t) | Type::Optional(t) | Type::Outcome(t) => t.is_serialisable(),
             Type::Map(k, v) => k.is_serialisable() && v.is_serialisable(),
             Type::Call(_) | Type::Unit => false,
         }
@@ -213,6 +231,7 @@ impl fmt::Display for Type {
             Type::Optional(t) => write!(f, "{t}?"),
             Type::Record(key) | Type::Enum(key) => write!(f, "{}", key.name),
             Type::Call(t) => write!(f, "Call<{t}>"),
+            Type::Outcome(t) => write!(f, "Outcome<{t}>"),
             Type::Null => write!(f, "null"),
             Type::Unit => write!(f, "no value"),
             Type::Never => write!(f, "Nothing"),

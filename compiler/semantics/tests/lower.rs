@@ -319,6 +319,8 @@ fn the_error_block_retries_then_fails() {
         attempt,
         function: "probe".to_string(),
         stderr: None,
+        index: None,
+        arguments: json!({"url": "ftp://nowhere"}),
     };
     let first = host
         .error("probe the source", &mut instance, &failure(1), 0)

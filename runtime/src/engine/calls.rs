@@ -2,7 +2,7 @@
 //! and failures (with `retry`), and timers firing (`sleep`, retry delays, a rule's
 //! `timeout`).
 
-use cosmos_ir::host::{CallFailure, CallRequest, HostError};
+use cosmos_ir::host::{CallFailure, CallRequest, HostError, outcome_json};
 use cosmos_ir::interp::Finish;
 use cosmos_ir::json::to_json;
 use cosmos_ir::value::Value;
@@ -91,21 +91,38 @@ impl Engine<'_> {
         result: Json,
         cx: &mut Cx,
     ) -> Result<(), HostError> {
+        let settle = instance.in_flight.get(&call.rule).is_some_and(|f| f.settle);
         let Some(slot) = Self::live_slot(instance, call) else {
             return Ok(());
         };
-        slot.state = SlotState::Done(result);
-        let Some(flight) = instance.in_flight.get(&call.rule) else {
+        slot.state = SlotState::Done(if settle {
+            outcome_json(Ok(&result))
+        } else {
+            result
+        });
+        self.react_when_done(instance, &call.rule, cx)
+    }
+
+    /// Runs the reaction of the rule's firing once every slot has its result.
+    fn react_when_done(
+        &self,
+        instance: &mut InstanceState,
+        rule: &str,
+        cx: &mut Cx,
+    ) -> Result<(), HostError> {
+        let Some(flight) = instance.in_flight.get(rule) else {
             return Ok(());
         };
         if flight.slots.iter().any(|s| s.state == SlotState::Pending) {
             return Ok(());
         }
-        let Some(flight) = instance.in_flight.remove(&call.rule) else {
+        let Some(flight) = instance.in_flight.remove(rule) else {
             return Ok(());
         };
+        // A retry waiting on its delay is pending, so no timer of the firing is left
+        // but its deadline.
         instance.timers.retain(|t| {
-            !matches!(&t.kind, TimerKind::Deadline { rule, firing } if *rule == call.rule && *firing == flight.firing)
+            !matches!(&t.kind, TimerKind::Deadline { rule: r, firing } if r == rule && *firing == flight.firing)
         });
         let mut results: Vec<Json> = flight
             .slots
@@ -120,7 +137,7 @@ impl Engine<'_> {
         } else {
             results.pop().unwrap_or(Json::Null)
         };
-        self.react(instance, &call.rule, &result, cx)
+        self.react(instance, rule, &result, cx)
     }
 
     pub(super) fn call_failed(
@@ -130,16 +147,22 @@ impl Engine<'_> {
         failure: &Failure,
         cx: &mut Cx,
     ) -> Result<(), HostError> {
+        let (many, settle) = instance
+            .in_flight
+            .get(&call.rule)
+            .map_or((false, false), |f| (f.many, f.settle));
         let Some(slot) = Self::live_slot(instance, call) else {
             return Ok(());
         };
-        let function = match &slot.request {
-            CallRequest::Function { name, .. } => name.clone(),
-            CallRequest::Sleep { .. } => "sleep".to_string(),
+        let (function, arguments) = match &slot.request {
+            CallRequest::Function { name, args } => (name.clone(), Json::Object(args.clone())),
+            CallRequest::Sleep { .. } => ("sleep".to_string(), Json::Null),
         };
+        let index = many.then_some(call.index);
         cx.log(History::CallFailed {
             rule: call.rule.clone(),
             function: function.clone(),
+            index,
             attempt: call.attempt,
             kind: failure.kind,
             message: failure.message.clone(),
@@ -151,17 +174,28 @@ impl Engine<'_> {
             attempt: call.attempt,
             function: function.clone(),
             stderr: failure.stderr.clone(),
+            index,
+            arguments,
         };
+        if settle {
+            // `settle`: the failure is the call's outcome; no `error` block runs.
+            slot.state = SlotState::Done(outcome_json(Err(&error)));
+            return self.react_when_done(instance, &call.rule, cx);
+        }
         let before = instance.values.facts.clone();
         let Some(effects) = self
             .host
             .error(&call.rule, &mut instance.values, &error, cx.now)?
         else {
             instance.in_flight.remove(&call.rule);
+            let name = match index {
+                Some(i) => format!("{function} (call {i} of the fan-out)"),
+                None => function.clone(),
+            };
             self.fail(
                 instance,
                 format!(
-                    "rule {:?}: {function} failed ({}): {}",
+                    "rule {:?}: {name} failed ({}): {}",
                     call.rule, failure.kind, failure.message
                 ),
                 cx,
@@ -177,20 +211,30 @@ impl Engine<'_> {
             for message in effects.log {
                 cx.log(History::Log { message });
             }
-            return self.retry(instance, call, &function, after, cx);
+            return self.retry(instance, call, &function, index, after, cx);
         }
-        // The firing is over: calls of it still out are abandoned.
-        if let Some(flight) = instance.in_flight.remove(&call.rule) {
+        // The firing is over: calls of it still out are abandoned (their results,
+        // when they come, match no live slot and are discarded).
+        self.abandon(instance, &call.rule);
+        self.effects(instance, effects, cx)
+    }
+
+    /// Ends the rule's firing without a reaction: its calls, retry delays and deadline.
+    fn abandon(&self, instance: &mut InstanceState, rule: &str) {
+        if let Some(flight) = instance.in_flight.remove(rule) {
             instance.timers.retain(|t| match &t.kind {
-                TimerKind::Sleep { rule, firing, .. }
-                | TimerKind::Retry { rule, firing, .. }
-                | TimerKind::Deadline { rule, firing } => {
-                    !(*rule == call.rule && *firing == flight.firing)
+                TimerKind::Sleep {
+                    rule: r, firing, ..
+                }
+                | TimerKind::Retry {
+                    rule: r, firing, ..
+                }
+                | TimerKind::Deadline { rule: r, firing } => {
+                    !(r == rule && *firing == flight.firing)
                 }
                 TimerKind::Wake => true,
             });
         }
-        self.effects(instance, effects, cx)
     }
 
     /// `retry()` / `retry(after: d)`: the same call with the same arguments, attempt + 1.
@@ -199,6 +243,7 @@ impl Engine<'_> {
         instance: &mut InstanceState,
         call: &CallId,
         function: &str,
+        index: Option<usize>,
         after: Option<i64>,
         cx: &mut Cx,
     ) -> Result<(), HostError> {
@@ -210,6 +255,7 @@ impl Engine<'_> {
         cx.log(History::Retrying {
             rule: call.rule.clone(),
             function: function.to_string(),
+            index,
             attempt,
             after_ms: after,
         });
@@ -278,19 +324,25 @@ impl Engine<'_> {
             // Time passed a threshold: the step recomputes eligibility, nothing more.
             TimerKind::Wake => Ok(()),
             TimerKind::Deadline { rule, firing } => {
-                let pending = instance.in_flight.get(&rule).and_then(|f| {
-                    if f.firing != firing {
-                        return None;
-                    }
-                    f.slots
-                        .iter()
-                        .enumerate()
-                        .find(|(_, s)| s.state == SlotState::Pending)
-                        .map(|(index, s)| (index, s.attempt))
-                });
-                let Some((index, attempt)) = pending else {
+                // Every call of the firing still out has run past the deadline: each
+                // fails with `TIMEOUT` (and, in a fan-out, runs the `error` block once)
+                // until the firing ends.
+                let pending: Vec<(usize, i64)> = instance
+                    .in_flight
+                    .get(&rule)
+                    .filter(|f| f.firing == firing)
+                    .map(|f| {
+                        f.slots
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, s)| s.state == SlotState::Pending)
+                            .map(|(index, s)| (index, s.attempt))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if pending.is_empty() {
                     return Ok(());
-                };
+                }
                 // The deadline covers the action: a retried call gets a new one.
                 let timeout = self
                     .host
@@ -299,19 +351,28 @@ impl Engine<'_> {
                     .iter()
                     .find(|r| r.name == rule)
                     .and_then(|r| r.timeout_ms);
-                let call = CallId {
-                    rule: rule.clone(),
-                    firing,
-                    index,
-                    attempt,
-                };
                 let failure = Failure {
                     message: "the rule's timeout passed".to_string(),
                     kind: CallErrorKind::Timeout,
                     stderr: None,
                 };
-                self.call_failed(instance, &call, &failure, cx)?;
-                if let (Some(ms), true) = (timeout, instance.in_flight.contains_key(&rule)) {
+                for (index, attempt) in pending {
+                    if instance.status.is_finished() {
+                        return Ok(());
+                    }
+                    let call = CallId {
+                        rule: rule.clone(),
+                        firing,
+                        index,
+                        attempt,
+                    };
+                    self.call_failed(instance, &call, &failure, cx)?;
+                }
+                let live = instance
+                    .in_flight
+                    .get(&rule)
+                    .is_some_and(|f| f.firing == firing);
+                if let (Some(ms), true, false) = (timeout, live, instance.status.is_finished()) {
                     self.start_timer(
                         instance,
                         cx.now.saturating_add(ms),

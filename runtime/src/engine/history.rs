@@ -36,6 +36,9 @@ pub enum History {
     CallFailed {
         rule: String,
         function: String,
+        /// The call's position in a fan-out; absent for a single call.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        index: Option<usize>,
         attempt: i64,
         kind: CallErrorKind,
         message: String,
@@ -47,6 +50,9 @@ pub enum History {
     Retrying {
         rule: String,
         function: String,
+        /// The call's position in a fan-out; absent for a single call.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        index: Option<usize>,
         attempt: i64,
         after_ms: Option<i64>,
     },
@@ -109,6 +115,14 @@ impl History {
     }
 }
 
+/// A call as a history line names it: `encode`, or `encode[2]` in a fan-out.
+fn call_name(function: &str, index: Option<usize>) -> String {
+    match index {
+        Some(i) => format!("{function}[{i}]"),
+        None => function.to_string(),
+    }
+}
+
 fn changes(changed: &[(String, Json)]) -> String {
     if changed.is_empty() {
         return String::new();
@@ -137,12 +151,14 @@ impl fmt::Display for HistoryEntry {
             History::CallFailed {
                 rule,
                 function,
+                index,
                 attempt,
                 kind,
                 message,
             } => write!(
                 f,
-                "call {function} of {rule:?} failed ({kind}, attempt {attempt}): {message}"
+                "call {} of {rule:?} failed ({kind}, attempt {attempt}): {message}",
+                call_name(function, *index)
             ),
             History::ErrorHandled { rule, changed } => {
                 write!(f, "error handler of {rule:?}{}", changes(changed))
@@ -150,16 +166,20 @@ impl fmt::Display for HistoryEntry {
             History::Retrying {
                 rule,
                 function,
+                index,
                 attempt,
                 after_ms,
-            } => match after_ms {
-                Some(ms) => write!(
-                    f,
-                    "retrying {function} of {rule:?} (attempt {attempt}) after {}",
-                    cosmos_ir::value::format_duration(*ms)
-                ),
-                None => write!(f, "retrying {function} of {rule:?} (attempt {attempt})"),
-            },
+            } => {
+                let call = call_name(function, *index);
+                match after_ms {
+                    Some(ms) => write!(
+                        f,
+                        "retrying {call} of {rule:?} (attempt {attempt}) after {}",
+                        cosmos_ir::value::format_duration(*ms)
+                    ),
+                    None => write!(f, "retrying {call} of {rule:?} (attempt {attempt})"),
+                }
+            }
             History::Signalled { name, changed } => {
                 write!(f, "signal {name}{}", changes(changed))
             }
@@ -228,6 +248,7 @@ mod tests {
             History::CallFailed {
                 rule: "r".into(),
                 function: "f".into(),
+                index: None,
                 attempt: 1,
                 kind: CallErrorKind::BadOutput,
                 message: "m".into(),
@@ -239,6 +260,7 @@ mod tests {
             History::Retrying {
                 rule: "r".into(),
                 function: "f".into(),
+                index: Some(1),
                 attempt: 2,
                 after_ms: None,
             },
@@ -304,6 +326,7 @@ mod tests {
             event: History::CallFailed {
                 rule: "r".into(),
                 function: "f".into(),
+                index: None,
                 attempt: 2,
                 kind: CallErrorKind::Timeout,
                 message: "too slow".into(),
@@ -317,5 +340,61 @@ mod tests {
         );
         let data = serde_json::to_value(&entry.event).unwrap();
         assert_eq!(data["kind"], json!("TIMEOUT"));
+    }
+
+    /// A call of a fan-out is named with its position, in the text and in the data;
+    /// a single call's data has no `index`.
+    #[test]
+    fn a_fan_out_call_is_named_with_its_index() {
+        let failed = HistoryEntry {
+            at: 0,
+            event: History::CallFailed {
+                rule: "ladder".into(),
+                function: "transcode".into(),
+                index: Some(2),
+                attempt: 1,
+                kind: CallErrorKind::Failed,
+                message: "disk full".into(),
+            },
+        };
+        assert!(
+            failed
+                .to_string()
+                .ends_with("call transcode[2] of \"ladder\" failed (FAILED, attempt 1): disk full"),
+            "{failed}"
+        );
+        assert_eq!(
+            serde_json::to_value(&failed.event).unwrap()["index"],
+            json!(2)
+        );
+        let retrying = HistoryEntry {
+            at: 0,
+            event: History::Retrying {
+                rule: "ladder".into(),
+                function: "transcode".into(),
+                index: Some(2),
+                attempt: 2,
+                after_ms: Some(10_000),
+            },
+        };
+        assert!(
+            retrying
+                .to_string()
+                .ends_with("retrying transcode[2] of \"ladder\" (attempt 2) after 10s"),
+            "{retrying}"
+        );
+        let single = History::CallFailed {
+            rule: "r".into(),
+            function: "f".into(),
+            index: None,
+            attempt: 1,
+            kind: CallErrorKind::Failed,
+            message: "m".into(),
+        };
+        let data = serde_json::to_value(&single).unwrap();
+        assert!(data.get("index").is_none(), "{data}");
+        // Rows written before fan-out calls were named still read.
+        let old = json!({"event": "call_failed", "rule": "r", "function": "f", "attempt": 1, "kind": "FAILED", "message": "m"});
+        assert_eq!(serde_json::from_value::<History>(old).unwrap(), single);
     }
 }

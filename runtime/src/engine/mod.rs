@@ -450,7 +450,7 @@ impl<'p> Engine<'p> {
         let count = instance.fired.entry(rule.to_string()).or_insert(0);
         *count += 1;
         let firing = *count;
-        let (many, requests) = match self.host.action(rule, &instance.values, cx.now)? {
+        let (many, settle, requests) = match self.host.action(rule, &instance.values, cx.now)? {
             ActionValue::Value(json) => {
                 cx.log(History::Fired {
                     rule: rule.to_string(),
@@ -459,8 +459,9 @@ impl<'p> Engine<'p> {
                 });
                 return self.react(instance, rule, &json, cx);
             }
-            ActionValue::Call(request) => (false, vec![request]),
-            ActionValue::Calls(requests) => (true, requests),
+            ActionValue::Call(request) => (false, false, vec![request]),
+            ActionValue::Calls(requests) => (true, false, requests),
+            ActionValue::Settle(requests) => (true, true, requests),
         };
         cx.log(History::Fired {
             rule: rule.to_string(),
@@ -483,6 +484,7 @@ impl<'p> Engine<'p> {
             Flight {
                 firing,
                 many,
+                settle,
                 slots,
             },
         );

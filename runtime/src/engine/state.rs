@@ -29,6 +29,10 @@ pub(super) struct Flight {
     pub(super) firing: u64,
     /// A `List<Call<T>>` (the result is a list) rather than one `Call<T>`.
     pub(super) many: bool,
+    /// `settle(calls)`: a failed call is an `Outcome` like a result, no `error` block
+    /// runs, and each slot's result is already its `Outcome`'s JSON.
+    #[serde(default)]
+    pub(super) settle: bool,
     pub(super) slots: Vec<Slot>,
 }
 

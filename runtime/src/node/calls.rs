@@ -108,16 +108,11 @@ async fn run_one(inner: &Arc<Inner>, message: Leased) {
             return;
         }
     };
-    // A finished instance's calls do not run (LANGUAGE.md 10.1): nothing of it runs
-    // after it ends. Its result would be ignored anyway.
-    let finished = {
-        let store = Arc::clone(&inner.store);
-        let id = call.instance.clone();
-        tokio::task::spawn_blocking(move || store.instance_status(&id)).await
-    };
-    if let Ok(Ok(status)) = finished
-        && status.is_none_or(|s| s.is_finished())
-    {
+    if !still_wanted(inner, &call).await {
+        // The instance finished (LANGUAGE.md 10.1: nothing of it runs after it ends),
+        // or the firing that asked for this call is over (an `error` block of its
+        // fan-out gave up): the call is cancelled before it runs.
+        tracing::debug!(key = %call.key, "call no longer wanted; not run");
         let store = Arc::clone(&inner.store);
         let _ = tokio::task::spawn_blocking(move || store.ack(message.id, &owner, now_ms())).await;
         return;
@@ -233,6 +228,32 @@ async fn run_one(inner: &Arc<Inner>, message: Leased) {
         Ok(Err(error)) => tracing::error!(%error, key = %call.key, "cannot record a call result"),
         Err(error) => tracing::error!(%error, "result task failed"),
     }
+}
+
+/// Whether the instance still waits for `call` (its rule, firing, index and attempt).
+/// Only a definite no counts: a store error or an unreadable state runs the call, whose
+/// result the engine ignores if it does not matter.
+async fn still_wanted(inner: &Arc<Inner>, call: &CallMessage) -> bool {
+    let store = Arc::clone(&inner.store);
+    let id = call.instance.clone();
+    let record = match tokio::task::spawn_blocking(move || store.instance(&id)).await {
+        Ok(Ok(Some(record))) => record,
+        Ok(Ok(None)) => return false,
+        _ => return true,
+    };
+    if record.status.is_finished() {
+        return false;
+    }
+    let Ok(state) = super::step::load_state(&record) else {
+        return true;
+    };
+    let wanted = &call.call;
+    state.waiting().iter().any(|w| {
+        w.rule == wanted.rule
+            && w.firing == wanted.firing
+            && w.index == wanted.index
+            && w.attempt == wanted.attempt
+    })
 }
 
 /// A type's name in backticks after its article: "an `Int`", "a `String`".

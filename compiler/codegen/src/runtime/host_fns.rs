@@ -438,6 +438,10 @@ host! {
         let args = vec![val(d).clone()];
         cx(ctx).alloc(Value::Call(PendingCall { target: CallTarget::Sleep, args }))
     }
+    "rt.settle_new" => fn settle_new(ctx: *mut Ctx, calls: i64) -> i64 {
+        let args = vec![val(calls).clone()];
+        cx(ctx).alloc(Value::Call(PendingCall { target: CallTarget::Settle, args }))
+    }
     "rt.format" => fn format(ctx: *mut Ctx, parts: i64, n: i64) -> i64 {
         let c = cx(ctx);
         let mut out = String::new();

@@ -310,6 +310,10 @@ impl Translator<'_, '_, '_> {
                 let h = self.handle(d)?;
                 (self.host_cx("rt.sleep_new", &[h])?, e.ty.clone())
             }
+            ExprKind::Settle(calls) => {
+                let h = self.handle(calls)?;
+                (self.host_cx("rt.settle_new", &[h])?, e.ty.clone())
+            }
             ExprKind::Now => {
                 let now = self.b.ins().load(
                     types::I64,

@@ -64,7 +64,12 @@ pub fn corpus() -> Vec<(String, Program)> {
             .unwrap_or_else(|e| panic!("{} does not lower: {e}", path.display()));
         out.push((path.display().to_string(), program));
     }
-    for dir in ["tests/std", "examples/encode", "tests/corpus/encode-title"] {
+    for dir in [
+        "tests/std",
+        "examples/encode",
+        "examples/ladder",
+        "tests/corpus/encode-title",
+    ] {
         let dir = repo_path(dir);
         let project = cosmos_project::load_project(&dir).expect("load project");
         let modules: Vec<(String, String)> = project
@@ -308,6 +313,8 @@ fn compare_workflow(
                     attempt: round + 1,
                     function: "f".to_string(),
                     stderr: (round % 2 == 0).then(|| "trace".to_string()),
+                    index: (round % 3 != 0).then_some(round as usize),
+                    arguments: serde_json::json!({"url": "s3://clip", "height": 720 + round}),
                 };
                 let (mut a2, mut b2) = (a.clone(), b.clone());
                 let ei = ih.error(r, &mut a2, &failure, now);

@@ -91,19 +91,37 @@ pub fn reaction_argument(
     })
 }
 
+/// A failure as the JSON of a `CallError` (an `error` block's `error`, an
+/// `Outcome`'s `error`).
+pub fn failure_json(failure: &CallFailure) -> Json {
+    serde_json::json!({
+        "message": failure.message,
+        "kind": failure.kind,
+        "attempt": failure.attempt,
+        "function": failure.function,
+        "stderr": failure.stderr,
+        "index": failure.index,
+        "arguments": failure.arguments,
+    })
+}
+
+/// The JSON of one `Outcome<T>` of a `settle`: the call's result, or how it failed.
+pub fn outcome_json(outcome: Result<&Json, &CallFailure>) -> Json {
+    match outcome {
+        Ok(value) => serde_json::json!({"ok": true, "value": value, "error": null}),
+        Err(failure) => {
+            serde_json::json!({"ok": false, "value": null, "error": failure_json(failure)})
+        }
+    }
+}
+
 /// An `error` block's `error`, from the failure the executor reported.
 pub fn error_argument(
     program: &Program,
     handler: &Function,
     failure: &CallFailure,
 ) -> Result<Value, HostError> {
-    let json = serde_json::json!({
-        "message": failure.message,
-        "kind": failure.kind,
-        "attempt": failure.attempt,
-        "function": failure.function,
-        "stderr": failure.stderr,
-    });
+    let json = failure_json(failure);
     from_json(program, &parameter_type(handler), &json).map_err(|error| HostError::Shape {
         what: "the call error".to_string(),
         error,
@@ -138,25 +156,37 @@ pub fn signal_arguments(
 /// What an action's value asks of the runtime.
 pub fn action_value(program: &Program, action: &Function, value: Value) -> ActionValue {
     match value {
+        Value::Call(PendingCall {
+            target: CallTarget::Settle,
+            args,
+        }) => ActionValue::Settle(match args.first() {
+            Some(Value::List(items)) => call_requests(program, items),
+            _ => Vec::new(),
+        }),
         Value::Call(call) => ActionValue::Call(call_request(program, &call)),
         Value::List(items) if matches!(&action.ret, Ty::List(t) if matches!(**t, Ty::Call(_))) => {
-            ActionValue::Calls(
-                items
-                    .iter()
-                    .filter_map(|i| match i {
-                        Value::Call(c) => Some(call_request(program, c)),
-                        _ => None,
-                    })
-                    .collect(),
-            )
+            ActionValue::Calls(call_requests(program, &items))
         }
         other => ActionValue::Value(to_json(program, &other)),
     }
 }
 
+fn call_requests(program: &Program, items: &[Value]) -> Vec<CallRequest> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            Value::Call(c) => Some(call_request(program, c)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A pending call as the runtime makes it: JSON arguments keyed by parameter name.
 pub fn call_request(program: &Program, call: &PendingCall) -> CallRequest {
     match call.target {
+        // A `settle` nested in a list is refused by the checker; were one to reach
+        // here, it asks for nothing.
+        CallTarget::Settle => CallRequest::Sleep { ms: 0 },
         CallTarget::Sleep => CallRequest::Sleep {
             ms: match call.args.first() {
                 Some(Value::Duration(ms)) => *ms,

@@ -266,6 +266,27 @@ impl Checker<'_> {
                     }
                 }
             }
+            Type::Outcome(value) => {
+                let fields = Type::outcome_fields(value);
+                match fields.iter().find(|(n, _)| *n == name) {
+                    Some((_, ty)) => ty.clone(),
+                    None => {
+                        let suggestion =
+                            did_you_mean(name, fields.iter().map(|(n, _)| *n)).map(str::to_string);
+                        let diagnostic = self.error(
+                            Code::UNKNOWN_FIELD,
+                            name_span,
+                            format!(
+                                "`{base}` has no field `{name}`: it has `ok`, `value` and `error`"
+                            ),
+                        );
+                        if let Some(s) = suggestion {
+                            offer_name(diagnostic, &s);
+                        }
+                        return Type::Error;
+                    }
+                }
+            }
             Type::Null => return Type::Error,
             other => {
                 let diagnostic = self.error(

@@ -13,7 +13,7 @@ use cosmos_syntax::ast::{Arg, Closure, Expr, ExprKind};
 
 /// Built-in free functions, resolved when no declaration of the name is in scope.
 const GLOBALS: &[&str] = &[
-    "min", "max", "now", "log", "sleep", "complete", "fail", "retry", "fired",
+    "min", "max", "now", "log", "sleep", "settle", "complete", "fail", "retry", "fired",
 ];
 
 impl Checker<'_> {
@@ -398,6 +398,73 @@ impl Checker<'_> {
         }
     }
 
+    /// `settle(calls)`: a `List<Call<T>>` becomes one `Call<List<Outcome<T>>>`.
+    fn check_settle(&mut self, args: &[Arg], span: Span, callee_span: Span) -> Type {
+        self.out.calls_function = true;
+        let in_action = self.cx.kind == BodyKind::Action;
+        if !in_action {
+            self.context_error(
+                Code::FUNCTION_CALL_OUTSIDE_ACTION,
+                callee_span,
+                "settle",
+                "a rule's `action`",
+            );
+        }
+        let [arg] = args else {
+            self.error(
+                Code::ARGUMENT_COUNT,
+                span,
+                format!(
+                    "`settle` takes 1 argument, a list of calls, but {} {} given",
+                    args.len(),
+                    words::was_were(args.len())
+                ),
+            );
+            self.check_args_loosely(args, None);
+            return Type::Error;
+        };
+        if let Some(name) = arg.name.as_ref().filter(|n| n.text != "calls") {
+            self.error(
+                Code::UNKNOWN_ARGUMENT,
+                name.span,
+                format!(
+                    "`settle` has no parameter `{}`; its one parameter is `calls`",
+                    name.text
+                ),
+            );
+        }
+        let ty = self.check_expr(&arg.value, None);
+        let element = match &ty {
+            Type::List(element) => match &**element {
+                Type::Call(t) => Some((**t).clone()),
+                t if t.is_bottom() => return Type::Error,
+                _ => None,
+            },
+            t if t.is_bottom() => return Type::Error,
+            _ => None,
+        };
+        let Some(element) = element else {
+            self.error(
+                Code::TYPE_MISMATCH,
+                arg.value.span,
+                format!("`settle` takes a list of calls, `List<Call<T>>`; this is `{ty}`"),
+            );
+            return Type::Error;
+        };
+        if is_settled(&element) {
+            self.error(
+                Code::CALL_MISUSE,
+                arg.value.span,
+                "a `settle` cannot be settled again: give `settle` the calls themselves",
+            );
+            return Type::Error;
+        }
+        if !in_action {
+            return Type::Error;
+        }
+        Type::Call(Box::new(Type::list(Type::Outcome(Box::new(element)))))
+    }
+
     fn context_error(&mut self, code: Code, span: Span, what: &str, allowed: &str) {
         let kind = self.cx.kind;
         self.error(
@@ -513,8 +580,11 @@ impl Checker<'_> {
                 }
                 Type::Call(Box::new(Type::Time))
             }
+            "settle" => self.check_settle(args, span, callee_span),
             "complete" | "fail" => {
-                if !self.cx.kind.is_handler() {
+                // In a mock's answer, `fail(message)` makes that call fail.
+                let mock_failure = name == "fail" && self.test.in_mock;
+                if !self.cx.kind.is_handler() && !mock_failure {
                     self.context_error(
                         Code::FINISH_IN_MATCH_OR_ACTION,
                         callee_span,
@@ -793,4 +863,9 @@ impl Checker<'_> {
             Some(NameRef::Local(_) | NameRef::Input(_) | NameRef::Fact(_))
         )
     }
+}
+
+/// Whether `t`, a call's result type, is what a `settle` gives: `List<Outcome<T>>`.
+pub(crate) fn is_settled(t: &Type) -> bool {
+    matches!(t, Type::List(e) if matches!(**e, Type::Outcome(_)))
 }

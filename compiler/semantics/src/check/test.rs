@@ -19,6 +19,8 @@ pub(crate) struct TestState {
     pub started: bool,
     /// Whether an `assert` is being checked: only an assert reads the instance.
     pub in_assert: bool,
+    /// Whether a mock's answer is being checked: `fail(message)` there fails the call.
+    pub in_mock: bool,
 }
 
 impl Checker<'_> {
@@ -172,7 +174,9 @@ impl Checker<'_> {
                 match answer {
                     MockAnswer::Value(e) => {
                         let ret = sig.as_ref().map_or(Type::Error, |s| s.ret.clone());
+                        self.test.in_mock = true;
                         self.check_expected(e, &ret);
+                        self.test.in_mock = false;
                     }
                     MockAnswer::Fails(e) => {
                         self.check_expected(e, &Type::String);

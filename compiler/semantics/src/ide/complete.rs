@@ -362,7 +362,7 @@ pub(super) fn completions(db: &dyn Db, file: SourceFile, offset: u32) -> Vec<Com
     for b in BUILTINS.iter().filter(|b| b.receiver == Receiver::Global) {
         let allowed = match b.name {
             "complete" | "fail" | "log" => handler,
-            "sleep" => body == "action",
+            "sleep" | "settle" => body == "action",
             "retry" => body == "error",
             _ => true,
         };
@@ -453,18 +453,25 @@ fn member_completions(
         }
     };
     for segment in rest {
-        let Type::Record(key) = ty.non_null() else {
-            return Vec::new();
+        let fields = match ty.non_null() {
+            Type::Record(key) => record_fields(db, &key),
+            Type::Outcome(value) => outcome_fields(&value),
+            _ => return Vec::new(),
         };
-        let Some((_, field)) = record_fields(db, &key)
-            .into_iter()
-            .find(|(n, _)| n == segment)
-        else {
+        let Some((_, field)) = fields.into_iter().find(|(n, _)| n == segment) else {
             return Vec::new();
         };
         ty = field;
     }
     type_members(db, &ty)
+}
+
+/// The fields of the built-in `Outcome<T>`, as [`record_fields`] gives a record's.
+fn outcome_fields(value: &Type) -> Vec<(String, Type)> {
+    Type::outcome_fields(value)
+        .into_iter()
+        .map(|(n, t)| (n.to_string(), t))
+        .collect()
 }
 
 /// Whether `chain` is a type or a module (`Codec.`, `types.`), whose members are its
@@ -493,6 +500,12 @@ fn type_members(db: &dyn Db, ty: &Type) -> Vec<Completion> {
     let receiver = match &ty {
         Type::Record(key) => {
             return record_fields(db, key)
+                .into_iter()
+                .map(|(n, t)| item(&n, CompletionKind::Field, Some(t.to_string())))
+                .collect();
+        }
+        Type::Outcome(value) => {
+            return outcome_fields(value)
                 .into_iter()
                 .map(|(n, t)| item(&n, CompletionKind::Field, Some(t.to_string())))
                 .collect();
@@ -594,5 +607,35 @@ mod tests {
             .map(|c| c.label)
             .collect();
         assert_eq!(labels, ["Codec", "twice"]);
+    }
+
+    /// An `Outcome<T>` of a `settle` offers its three fields, and its `error` the
+    /// fields of `CallError` (the fan-out's `index` and `arguments` among them).
+    #[test]
+    fn an_outcome_offers_its_fields() {
+        let main = |member: &str| {
+            format!(
+                "function f(n: Int): Int {{ command \"f\" }}
+workflow W {{
+    facts {{ n: Int = 0 }}
+    rule \"r\" {{
+        match {{ n == 0 }}
+        action {{ settle([f(n: 1)]) }}
+        reaction {{ def o = result[0]
+            {member}
+        }}
+    }}
+}}
+"
+            )
+        };
+        let labels = |member: &str| -> Vec<String> {
+            complete(&main(member)).into_iter().map(|c| c.label).collect()
+        };
+        assert_eq!(labels("o.|"), ["ok", "value", "error"]);
+        let error = labels("o.error?.|");
+        for field in ["message", "kind", "attempt", "function", "stderr", "index", "arguments"] {
+            assert!(error.iter().any(|l| l == field), "{field} in {error:?}");
+        }
     }
 }

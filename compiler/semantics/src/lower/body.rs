@@ -307,6 +307,9 @@ impl<'l, 'db> BodyLower<'l, 'db> {
                     Type::Record(key) => crate::signatures::record_sig(self.l.db, key)
                         .and_then(|s| s.fields.get(index as usize).map(|f| f.ty.clone()))
                         .unwrap_or(Type::Error),
+                    Type::Outcome(value) => Type::outcome_fields(value)
+                        .get(index as usize)
+                        .map_or(Type::Error, |(_, t)| t.clone()),
                     _ => Type::Error,
                 };
                 place.path.push(ir::PlaceStep::Field(index));
@@ -371,6 +374,15 @@ impl<'l, 'db> BodyLower<'l, 'db> {
     }
 
     pub fn field_index(&self, record: &Type, name: &str, span: Span) -> Lowered<u32> {
+        if let Type::Outcome(value) = record {
+            return match Type::outcome_fields(value)
+                .iter()
+                .position(|(f, _)| *f == name)
+            {
+                Some(i) => Ok(i as u32),
+                None => self.unsupported(span, format!("the field `{name}`")),
+            };
+        }
         let Type::Record(key) = record else {
             return self.unsupported(span, format!("a field `{name}` of a `{record}`"));
         };

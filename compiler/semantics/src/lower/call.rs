@@ -207,6 +207,10 @@ impl BodyLower<'_, '_> {
                         Some(d) => Ok(e(ir::ExprKind::Sleep(b(d)), ty)),
                         None => self.unsupported(expr.span, "`sleep` without a duration"),
                     },
+                    "settle" => match values.pop() {
+                        Some(calls) => Ok(e(ir::ExprKind::Settle(b(calls)), ty)),
+                        None => self.unsupported(expr.span, "`settle` without calls"),
+                    },
                     "min" | "max" => {
                         if ty == ir::Ty::Float {
                             values = values.into_iter().map(widen).collect();

@@ -55,11 +55,17 @@ fn helpers_build_the_same_json_maps_in_both_evaluators() {
     };
     let ints = |xs: &[i64]| Value::List(xs.iter().map(|&n| Value::Int(n)).collect());
     for args in [vec![ints(&[])], vec![ints(&[1, 2, 3])], vec![ints(&[-4])]] {
-        assert_eq!(support::compare_helper(&program, &jit, index("rows"), args), None);
+        assert_eq!(
+            support::compare_helper(&program, &jit, index("rows"), args),
+            None
+        );
     }
     for flag in [true, false] {
         let args = vec![Value::Bool(flag), Value::Int(7)];
-        assert_eq!(support::compare_helper(&program, &jit, index("pick"), args), None);
+        assert_eq!(
+            support::compare_helper(&program, &jit, index("pick"), args),
+            None
+        );
     }
     assert_eq!(
         support::compare_helper(&program, &jit, index("same"), vec![Value::Int(3)]),
@@ -94,8 +100,12 @@ fn an_action_and_a_reaction_build_the_same_json_maps_in_both_evaluators() {
             cosmos_ir::host::ActionValue::Value(json) => json,
             other => panic!("a pure action gives a value, not {other:?}"),
         };
-        assert_eq!(result, json!([{"n": 5, "big": false}, {"n": 20, "big": true}]));
-        host.reaction("tabulate", &mut instance, &result, 0).unwrap();
+        assert_eq!(
+            result,
+            json!([{"n": 5, "big": false}, {"n": 20, "big": true}])
+        );
+        host.reaction("tabulate", &mut instance, &result, 0)
+            .unwrap();
         facts.push(host.facts_to_json(&instance));
     }
     assert_eq!(facts[0], facts[1]);

@@ -151,6 +151,28 @@ pub enum SettingKind {
     Warm,
     Batch,
     Priority,
+    /// `heartbeat D`: the longest a call may go without reporting progress.
+    Heartbeat,
+    /// `retry attempts: N, delay: D, …`: the value is a call of `retry` with the
+    /// setting's named arguments (a Groovy command expression), its callee spanning
+    /// the keyword.
+    Retry,
+}
+
+impl SettingKind {
+    /// The setting's keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            SettingKind::Command => "command",
+            SettingKind::Pool => "pool",
+            SettingKind::Timeout => "timeout",
+            SettingKind::Warm => "warm",
+            SettingKind::Batch => "batch",
+            SettingKind::Priority => "priority",
+            SettingKind::Heartbeat => "heartbeat",
+            SettingKind::Retry => "retry",
+        }
+    }
 }
 
 /// `def name(params): R { body }`

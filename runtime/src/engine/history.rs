@@ -49,6 +49,10 @@ pub enum History {
         function: String,
         attempt: i64,
         after_ms: Option<i64>,
+        /// The `attempts` of the function's retry policy when the policy, not an
+        /// `error` block, retries.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        policy: Option<i64>,
     },
     Signalled {
         name: String,
@@ -152,14 +156,21 @@ impl fmt::Display for HistoryEntry {
                 function,
                 attempt,
                 after_ms,
-            } => match after_ms {
-                Some(ms) => write!(
-                    f,
-                    "retrying {function} of {rule:?} (attempt {attempt}) after {}",
-                    cosmos_ir::value::format_duration(*ms)
-                ),
-                None => write!(f, "retrying {function} of {rule:?} (attempt {attempt})"),
-            },
+                policy,
+            } => {
+                let by = match policy {
+                    Some(n) => format!(", by its retry policy of {n} attempts"),
+                    None => String::new(),
+                };
+                match after_ms {
+                    Some(ms) => write!(
+                        f,
+                        "retrying {function} of {rule:?} (attempt {attempt}{by}) after {}",
+                        cosmos_ir::value::format_duration(*ms)
+                    ),
+                    None => write!(f, "retrying {function} of {rule:?} (attempt {attempt}{by})"),
+                }
+            }
             History::Signalled { name, changed } => {
                 write!(f, "signal {name}{}", changes(changed))
             }
@@ -241,6 +252,7 @@ mod tests {
                 function: "f".into(),
                 attempt: 2,
                 after_ms: None,
+                policy: None,
             },
             History::Signalled {
                 name: "s".into(),

@@ -20,6 +20,7 @@
 
 mod calls;
 mod history;
+mod policy;
 mod state;
 
 use cosmos_ir::Program;
@@ -32,7 +33,7 @@ use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
 
 pub use history::{History, HistoryEntry, HistoryKind};
-use state::{Flight, Slot, SlotState, TimerKind};
+use state::{Flight, Slot, TimerKind};
 pub use state::{InstanceState, Waiting};
 
 /// How many rules may fire in one step before the engine decides that pure rules are
@@ -250,7 +251,11 @@ impl<'p> Engine<'p> {
                 self.call_completed(instance, &call, result, &mut cx)
             }
             Event::CallFailed { call, failure } => {
-                self.call_failed(instance, &call, &failure, &mut cx)
+                if self.retry_by_policy(instance, &call, &failure, &mut cx) {
+                    Ok(())
+                } else {
+                    self.call_failed(instance, &call, &failure, &mut cx)
+                }
             }
             Event::TimerFired { timer } => self.timer_fired(instance, timer, &mut cx),
             Event::Signal { name, args } => {
@@ -419,14 +424,7 @@ impl<'p> Engine<'p> {
         if requests.is_empty() {
             return self.react(instance, rule, &Json::Array(Vec::new()), cx);
         }
-        let slots = requests
-            .into_iter()
-            .map(|request| Slot {
-                request,
-                attempt: 1,
-                state: SlotState::Pending,
-            })
-            .collect();
+        let slots = requests.into_iter().map(Slot::new).collect();
         instance.in_flight.insert(
             rule.to_string(),
             Flight {

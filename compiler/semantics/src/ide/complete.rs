@@ -281,7 +281,16 @@ pub(super) fn completions(db: &dyn Db, file: SourceFile, offset: u32) -> Vec<Com
         (Some("rule"), _) => &[
             "priority", "timeout", "match", "action", "reaction", "error",
         ],
-        (Some("function"), _) => &["command", "pool", "timeout", "warm", "batch", "priority"],
+        (Some("function"), _) => &[
+            "command",
+            "pool",
+            "timeout",
+            "warm",
+            "batch",
+            "priority",
+            "heartbeat",
+            "retry",
+        ],
         (Some("input" | "facts" | "type" | "enum"), _) => &[],
         (Some("test"), _) => &[
             "start", "mock", "run", "signal", "advance", "assert", "def", "if", "else", "true",

@@ -151,3 +151,13 @@ pub struct Waiting {
     pub function: String,
     pub attempt: i64,
 }
+
+impl Waiting {
+    /// The call's idempotency key, as the engine gives it to the call of `instance`.
+    pub fn key(&self, instance: &str) -> String {
+        format!(
+            "{instance}/{}/{}/{}/{}",
+            self.rule, self.firing, self.index, self.attempt
+        )
+    }
+}

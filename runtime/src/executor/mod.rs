@@ -18,8 +18,11 @@
 mod oneshot;
 mod output;
 mod pool;
+mod progress;
 mod tree;
 mod warm;
+
+pub use progress::{PROGRESS_VAR, ProgressSink};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,6 +57,8 @@ pub struct FunctionSpec {
     pub batch: u32,
     /// Higher runs first.
     pub priority: i64,
+    /// A call that reports no progress for this long times out (`heartbeat D`).
+    pub heartbeat: Option<Duration>,
 }
 
 impl FunctionSpec {
@@ -77,6 +82,11 @@ impl FunctionSpec {
             warm: to_u32(s.warm),
             batch: to_u32(s.batch).max(1),
             priority: s.priority,
+            heartbeat: s
+                .heartbeat_ms
+                .and_then(|ms| u64::try_from(ms).ok())
+                .filter(|ms| *ms > 0)
+                .map(Duration::from_millis),
         }
     }
 }
@@ -288,6 +298,15 @@ impl Executor {
     /// Runs one call: waits for capacity in the function's pool, runs it, and
     /// returns the JSON value it produced (not yet checked against the result type).
     pub async fn call(&self, job: CallJob) -> Result<Value, CallError> {
+        self.call_with_progress(job, None).await
+    }
+
+    /// [`Executor::call`], sending the call's progress reports to `progress`.
+    pub async fn call_with_progress(
+        &self,
+        job: CallJob,
+        progress: Option<ProgressSink>,
+    ) -> Result<Value, CallError> {
         let Some(spec) = self.inner.functions.get(&job.function).cloned() else {
             return Err(ExecutorError::UnknownFunction(job.function).into());
         };
@@ -300,7 +319,7 @@ impl Executor {
             if state.shut_down {
                 return Err(ExecutorError::ShutDown.into());
             }
-            state.enqueue(&self.inner, spec, job, tx);
+            state.enqueue(&self.inner, spec, job, progress, tx);
         }
         rx.await
             .unwrap_or_else(|_| Err(ExecutorError::Abandoned.into()))

@@ -90,6 +90,7 @@ fn sh(name: &str, body: &str) -> FunctionSpec {
         warm: 0,
         batch: 1,
         priority: 0,
+        heartbeat: None,
     }
 }
 

@@ -29,6 +29,7 @@ fn function(name: &str, command: Vec<String>) -> FunctionSpec {
         warm: 0,
         batch: 1,
         priority: 0,
+        heartbeat: None,
     }
 }
 

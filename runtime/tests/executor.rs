@@ -784,9 +784,12 @@ fn function_spec_from_ir() {
             warm: 2,
             batch: 8,
             priority: -3,
+            heartbeat_ms: Some(1_500),
+            retry: None,
         },
     };
     let spec = FunctionSpec::from_ir(&f);
+    assert_eq!(spec.heartbeat, Some(Duration::from_millis(1_500)));
     assert_eq!(spec.name, "resize");
     assert_eq!(spec.command, ["prog", "arg"]);
     assert_eq!(spec.pool, "gpu");

@@ -110,7 +110,7 @@ pub(crate) struct ExplainArgs {
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
 
-    /// Print {"rules": [...]} as JSON
+    /// Print {"rules": [...], "in_flight": [...]} as JSON
     #[arg(long)]
     pub json: bool,
 }

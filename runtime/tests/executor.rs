@@ -91,6 +91,7 @@ fn sh(name: &str, body: &str) -> FunctionSpec {
         batch: 1,
         priority: 0,
         env: Vec::new(),
+        heartbeat: None,
     }
 }
 
@@ -785,9 +786,12 @@ fn function_spec_from_ir() {
             batch: 8,
             priority: -3,
             env: vec!["AWS_PROFILE".into()],
+            heartbeat_ms: Some(1_500),
+            retry: None,
         },
     };
     let spec = FunctionSpec::from_ir(&f);
+    assert_eq!(spec.heartbeat, Some(Duration::from_millis(1_500)));
     assert_eq!(spec.name, "resize");
     assert_eq!(spec.command, ["prog", "arg"]);
     assert_eq!(spec.pool, "gpu");

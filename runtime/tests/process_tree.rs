@@ -30,6 +30,7 @@ fn function(name: &str, command: Vec<String>) -> FunctionSpec {
         batch: 1,
         priority: 0,
         env: Vec::new(),
+        heartbeat: None,
     }
 }
 

@@ -11,7 +11,8 @@ use cosmos_runtime::connect::{ConnectError, default_store, open_store};
 use cosmos_runtime::deployment::COMPILER_VERSION;
 use cosmos_runtime::explain::{RuleExplanation, RuleState};
 use cosmos_runtime::node::{NodeError, explain_record};
-use cosmos_runtime::store::StoreError;
+use cosmos_runtime::engine::InstanceState;
+use cosmos_runtime::store::{CallProgress, InstanceRecord, StoreError};
 
 use crate::Status;
 use crate::args::ExplainArgs;
@@ -54,9 +55,10 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<Status, ExplainError> {
         .ok_or_else(|| ExplainError::MissingBundle(record.bundle.clone()))?;
     let program = Bundle::read_stored(&record.bundle, &bytes, COMPILER_VERSION)?.program;
     let rules = explain_record(&program, &record)?;
+    let calls = in_flight(&record, &store.call_progress(&record.id)?);
     let mut out = std::io::stdout().lock();
     if args.json {
-        let document = serde_json::json!({ "rules": rules });
+        let document = serde_json::json!({ "rules": rules, "in_flight": calls });
         writeln!(out, "{document}")?;
     } else {
         writeln!(
@@ -66,10 +68,66 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<Status, ExplainError> {
         )?;
         for rule in &rules {
             write_rule(&mut out, rule)?;
+            for call in calls.iter().filter(|c| c["rule"] == rule.rule.as_str()) {
+                write_call(&mut out, call)?;
+            }
         }
     }
     out.flush()?;
     Ok(Status::Clean)
+}
+
+/// The calls the instance waits for, each with its latest progress report.
+fn in_flight(record: &InstanceRecord, progress: &[CallProgress]) -> Vec<serde_json::Value> {
+    serde_json::from_value::<InstanceState>(record.state.clone())
+        .map(|s| s.waiting())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|w| {
+            let latest = progress.iter().find(|p| p.key == w.key(&record.id));
+            serde_json::json!({
+                "rule": w.rule,
+                "firing": w.firing,
+                "index": w.index,
+                "function": w.function,
+                "attempt": w.attempt,
+                "progress": latest.map(|p| p.report.clone()),
+                "progress_at": latest.map(|p| cosmos_ir::format_time(p.at)),
+            })
+        })
+        .collect()
+}
+
+/// `    call probe #0 (attempt 2): progress 0.42, pass 1 of 2 (at …)`.
+fn write_call(out: &mut impl Write, call: &serde_json::Value) -> std::io::Result<()> {
+    let report = &call["progress"];
+    let said = match report {
+        serde_json::Value::Null => "no progress reported".to_string(),
+        serde_json::Value::Object(fields) => {
+            let mut parts = Vec::new();
+            if let Some(p) = fields.get("progress") {
+                parts.push(format!("progress {p}"));
+            }
+            if let Some(serde_json::Value::String(d)) = fields.get("detail") {
+                parts.push(d.clone());
+            }
+            if parts.is_empty() {
+                parts.push(report.to_string());
+            }
+            match call["progress_at"].as_str() {
+                Some(at) => format!("{} (at {at})", parts.join(", ")),
+                None => parts.join(", "),
+            }
+        }
+        other => other.to_string(),
+    };
+    writeln!(
+        out,
+        "    call {} #{} (attempt {}): {said}",
+        call["function"].as_str().unwrap_or("?"),
+        call["index"],
+        call["attempt"]
+    )
 }
 
 fn state_text(state: &RuleState) -> &'static str {

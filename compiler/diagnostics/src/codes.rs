@@ -104,6 +104,10 @@ codes! {
     INSTANCE_OUTSIDE_ASSERT = "E0314", "instance-outside-assert", "A test reads the instance (an input, a fact, `status`, `output` or `fired`) outside an `assert`.";
     CONSTANT_FAILS = "E0315", "constant-fails", "A default or setting, computed before any instance exists, fails: division by zero, an overflow, an index out of range.";
     NOW_OUTSIDE_COMPARISON = "E0316", "now-outside-comparison", "`now()` is used in a `match` other than as one side of a comparison `<`, `<=`, `>` or `>=` with a `Time` that does not call `now()`.";
+    RETRY_MISSING_ATTEMPTS = "E0320", "retry-missing-attempts", "A function's `retry` policy does not say how many `attempts` to make.";
+    RETRY_UNKNOWN_NAME = "E0321", "retry-unknown-name", "A `retry` policy names an argument other than `attempts`, `delay`, `factor`, `max` and `on`, gives one without its name, or lists an error kind that does not exist.";
+    RETRY_ARGUMENT_TYPE = "E0322", "retry-argument-type", "A `retry` argument has the wrong type: `attempts` is an `Int`, `delay` and `max` are `Duration`s, `factor` a number, `on` a list of error kinds.";
+    RETRY_OUT_OF_RANGE = "E0323", "retry-out-of-range", "A `retry` argument is out of range: `attempts` below 1, a negative `delay` or `max`, a `factor` below 1.0, or an empty `on`.";
 
     // Warnings of section 9.
     UNUSED_FACT = "W0001", "unused-fact", "A fact is never read or written.";

@@ -586,15 +586,21 @@ impl<'a> Printer<'a> {
         if let Some(doc) = self.as_written(setting.span) {
             return doc;
         }
-        let keyword = match setting.kind {
-            SettingKind::Command => "command",
-            SettingKind::Pool => "pool",
-            SettingKind::Timeout => "timeout",
-            SettingKind::Warm => "warm",
-            SettingKind::Batch => "batch",
-            SettingKind::Priority => "priority",
-            SettingKind::Env => "env",
-        };
+        if let (SettingKind::Retry, ExprKind::Call { args, .. }) =
+            (setting.kind, &setting.value.kind)
+        {
+            // `retry attempts: 4, delay: 2.s`: the arguments without parentheses.
+            let mut parts = vec![text("retry")];
+            for (i, arg) in args.iter().enumerate() {
+                parts.push(text(if i == 0 { " " } else { ", " }));
+                if let Some(name) = &arg.name {
+                    parts.push(text(format!("{}: ", name.text)));
+                }
+                parts.push(self.expr(&arg.value));
+            }
+            return concat(parts);
+        }
+        let keyword = setting.kind.keyword();
         concat(vec![text(format!("{keyword} ")), self.expr(&setting.value)])
     }
 

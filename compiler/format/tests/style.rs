@@ -222,3 +222,11 @@ fn a_comment_in_an_empty_block_stays_after_its_brace() {
         assert_formats(input, expected);
     }
 }
+
+#[test]
+fn a_retry_policy_is_one_line_of_named_arguments() {
+    assert_formats(
+        "function f(x: Int): Int {\n    command \"f\"\n    retry attempts:3,delay:2.s,\n        on:[FAILED,TIMEOUT]\n    heartbeat   30.s\n}\n",
+        "function f(x: Int): Int {\n    command \"f\"\n    retry attempts: 3, delay: 2.s, on: [FAILED, TIMEOUT]\n    heartbeat 30.s\n}\n",
+    );
+}

@@ -50,9 +50,19 @@ pub(crate) fn program(program: &Program) -> String {
             .map(|(n, t)| format!("{n}: {}", p.ty(t)))
             .collect();
         let settings = &f.settings;
+        let mut extra = String::new();
+        if let Some(ms) = settings.heartbeat_ms {
+            extra.push_str(&format!(" heartbeat {ms}ms"));
+        }
+        if let Some(r) = &settings.retry {
+            extra.push_str(&format!(
+                " retry attempts {} delay {}ms factor {:?} max {}ms on {:?}",
+                r.attempts, r.delay_ms, r.factor, r.max_ms, r.on
+            ));
+        }
         let _ = writeln!(
             p.out,
-            "function {}.{}({}): {} {{ command {:?} pool {:?} timeout {}ms warm {} batch {} priority {} }}",
+            "function {}.{}({}): {} {{ command {:?} pool {:?} timeout {}ms warm {} batch {} priority {}{extra} }}",
             f.module,
             f.name,
             params.join(", "),

@@ -108,7 +108,7 @@ pub struct EnumLayout {
 
 /// An external function (`function f(…): R { command … }`): called by the runtime with
 /// a JSON object keyed by parameter name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExternFunction {
     pub module: String,
     pub name: String,
@@ -118,7 +118,7 @@ pub struct ExternFunction {
 }
 
 /// How the runtime runs an external function; defaults as LANGUAGE.md gives them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunctionSettings {
     /// The program and its arguments (a `command` string is split like shell words).
     pub command: Vec<String>,
@@ -131,6 +131,66 @@ pub struct FunctionSettings {
     /// `PATH`, `HOME`, `LANG` and the runtime's own `COSMOS_*` ones.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<String>,
+    /// `heartbeat D`: a call that reports no progress for this long times out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_ms: Option<i64>,
+    /// `retry …`: how failed calls are retried before the rule sees the failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryPolicy>,
+}
+
+/// A function's `retry` policy (LANGUAGE.md 10.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    /// Total attempts, the first included (at least 1).
+    pub attempts: i64,
+    /// The wait before the second attempt.
+    pub delay_ms: i64,
+    /// Each later wait is the one before times this (at least 1.0).
+    pub factor: f64,
+    /// No wait is longer than this.
+    pub max_ms: i64,
+    /// The error kinds (`FAILED`, `TIMEOUT`, `BAD_OUTPUT`, `CRASHED`) that are retried.
+    pub on: Vec<String>,
+}
+
+impl RetryPolicy {
+    /// The policy's defaults: `delay: 1.s, factor: 2.0, max: 10.min,
+    /// on: [FAILED, TIMEOUT, CRASHED]`, with `attempts` given.
+    pub fn with_attempts(attempts: i64) -> RetryPolicy {
+        RetryPolicy {
+            attempts,
+            delay_ms: 1_000,
+            factor: 2.0,
+            max_ms: 600_000,
+            on: ["FAILED", "TIMEOUT", "CRASHED"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+
+    /// Whether a failure of `kind` is retried at all.
+    pub fn retries(&self, kind: &str) -> bool {
+        self.on.iter().any(|k| k == kind)
+    }
+
+    /// How long attempt `attempt` (2 or more, counted within the policy) waits after
+    /// the one before it failed: `min(delay × factor^(attempt − 2), max)`, in
+    /// milliseconds, never negative.
+    pub fn delay_before(&self, attempt: i64) -> i64 {
+        let delay = self.delay_ms.max(0);
+        let max = self.max_ms.max(0);
+        if delay == 0 {
+            return 0;
+        }
+        let exponent = i32::try_from(attempt.saturating_sub(2).max(0)).unwrap_or(i32::MAX);
+        let wait = delay as f64 * self.factor.max(1.0).powi(exponent);
+        if !wait.is_finite() || wait >= max as f64 {
+            max
+        } else {
+            wait.round() as i64
+        }
+    }
 }
 
 impl Default for FunctionSettings {
@@ -143,6 +203,8 @@ impl Default for FunctionSettings {
             batch: 1,
             priority: 0,
             env: Vec::new(),
+            heartbeat_ms: None,
+            retry: None,
         }
     }
 }

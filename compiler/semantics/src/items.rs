@@ -13,6 +13,8 @@ use cosmos_diagnostics::{Code, Diagnostic, FileId, Label, Span, Suggestion, word
 use cosmos_syntax::ast::{self, ClauseKind, Field, ItemKind, MemberKind, SettingKind};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+mod retry;
+
 /// Turns a problem with a written type into a diagnostic.
 pub fn type_ref_diagnostic(file: FileId, error: &TypeRefError) -> Diagnostic {
     match error {
@@ -356,7 +358,7 @@ impl ItemChecker<'_> {
         let mut warm: Option<i64> = None;
         let mut batch: Option<(i64, Span)> = None;
         for s in &d.settings {
-            let keyword = setting_name(s.kind);
+            let keyword = s.kind.keyword();
             if let Some(first) = seen.insert(keyword.to_string(), s.keyword) {
                 self.out.push(
                     Diagnostic::new(
@@ -389,6 +391,8 @@ impl ItemChecker<'_> {
                         self.environment(&s.value, &value);
                     }
                 }
+                SettingKind::Heartbeat => self.heartbeat(s),
+                SettingKind::Retry => self.retry(s),
                 SettingKind::Warm | SettingKind::Batch | SettingKind::Priority => {
                     let value = match self.check_setting(&s.value, &Type::Int, keyword) {
                         Some(cosmos_ir::value::Value::Int(n)) => Some(n),
@@ -745,18 +749,6 @@ fn interpolation(s: &ast::StrLit) -> Option<Span> {
         ast::StrPart::Expr(e) => Some(e.span),
         ast::StrPart::Text(_) => None,
     })
-}
-
-fn setting_name(kind: SettingKind) -> &'static str {
-    match kind {
-        SettingKind::Command => "command",
-        SettingKind::Pool => "pool",
-        SettingKind::Timeout => "timeout",
-        SettingKind::Warm => "warm",
-        SettingKind::Batch => "batch",
-        SettingKind::Priority => "priority",
-        SettingKind::Env => "env",
-    }
 }
 
 /// A name `export` accepts: `[A-Za-z_][A-Za-z0-9_]*`.

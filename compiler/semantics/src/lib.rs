@@ -16,6 +16,7 @@ mod items;
 mod lower;
 mod scope;
 mod signatures;
+mod retry;
 mod suggest;
 mod syntax_hints;
 pub mod types;

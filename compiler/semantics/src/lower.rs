@@ -629,6 +629,10 @@ impl Lowering<'_> {
         use cosmos_syntax::ast::SettingKind;
         let mut out = ir::FunctionSettings::default();
         for s in settings {
+            if s.kind == SettingKind::Retry {
+                out.retry = Some(self.retry_policy(file, s)?);
+                continue;
+            }
             let value = self.constant_value(file, &s.value)?;
             match (s.kind, value) {
                 (SettingKind::Command, Value::Str(text)) => out.command = shell_words(&text),
@@ -655,10 +659,50 @@ impl Lowering<'_> {
                         })
                         .collect();
                 }
+                (SettingKind::Heartbeat, Value::Duration(ms)) => out.heartbeat_ms = Some(ms),
                 _ => return self.unsupported(file, s.span, "this setting"),
             }
         }
         Ok(out)
+    }
+
+    /// A `retry` setting's policy, its arguments evaluated at compile time and the
+    /// ones left out at their defaults.
+    fn retry_policy(
+        &self,
+        file: SourceFile,
+        setting: &ast::FunctionSetting,
+    ) -> Result<ir::RetryPolicy, LowerError> {
+        use cosmos_ir::value::Value;
+        let ast::ExprKind::Call { args, .. } = &setting.value.kind else {
+            return self.unsupported(file, setting.span, "this retry policy");
+        };
+        let mut policy = ir::RetryPolicy::with_attempts(1);
+        for arg in args {
+            let Some(name) = &arg.name else {
+                return self.unsupported(file, arg.value.span, "an unnamed retry argument");
+            };
+            if name.text == "on" {
+                let kinds = crate::retry::on_kinds(&arg.value).unwrap_or_default();
+                policy.on = Vec::new();
+                for kind in kinds {
+                    match kind {
+                        crate::retry::OnKind::Known(k) => policy.on.push(k.to_string()),
+                        _ => return self.unsupported(file, arg.value.span, "this error kind"),
+                    }
+                }
+                continue;
+            }
+            match (name.text.as_str(), self.constant_value(file, &arg.value)?) {
+                ("attempts", Value::Int(n)) => policy.attempts = n,
+                ("delay", Value::Duration(ms)) => policy.delay_ms = ms,
+                ("max", Value::Duration(ms)) => policy.max_ms = ms,
+                ("factor", Value::Float(f)) => policy.factor = f,
+                ("factor", Value::Int(n)) => policy.factor = n as f64,
+                _ => return self.unsupported(file, arg.value.span, "this retry argument"),
+            }
+        }
+        Ok(policy)
     }
 
     /// Evaluates a constant (a priority, a timeout) at compile time.

@@ -172,6 +172,44 @@ workflow W {
     assert_eq!((rule.priority, rule.timeout_ms), (1, Some(900_000)));
 }
 
+/// A retry policy's arguments are computed, and the ones left out take their defaults.
+#[test]
+fn retry_policies_and_heartbeats_lower_with_their_defaults() {
+    let program = compile_modules(&project_modules(&repo_path("examples/retry")));
+    let setting = |name: &str| {
+        program
+            .functions
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap()
+            .settings
+            .clone()
+    };
+    let flaky = setting("flaky");
+    assert_eq!(
+        flaky.retry,
+        Some(cosmos_ir::RetryPolicy {
+            attempts: 3,
+            delay_ms: 200,
+            factor: 2.0,
+            max_ms: 1_000,
+            on: vec!["FAILED".into(), "TIMEOUT".into(), "CRASHED".into()],
+        })
+    );
+    assert_eq!(flaky.heartbeat_ms, None);
+    assert_eq!(setting("silent").heartbeat_ms, Some(500));
+    assert_eq!(setting("crunch").retry, None);
+    let policy = flaky.retry.unwrap();
+    // min(delay × factor^(n−2), max) for attempts 2, 3, 4, 5.
+    let waits: Vec<i64> = (2..=5).map(|n| policy.delay_before(n)).collect();
+    assert_eq!(waits, [200, 400, 800, 1_000]);
+    assert_eq!(
+        cosmos_ir::RetryPolicy::with_attempts(60).delay_before(60),
+        600_000,
+        "capped at max, however large the power"
+    );
+}
+
 #[test]
 fn the_encode_example_runs_to_completion_through_the_host_api() {
     let program = compile_modules(&project_modules(&repo_path("examples/encode")));
@@ -190,6 +228,8 @@ fn the_encode_example_runs_to_completion_through_the_host_api() {
             batch: 4,
             priority: 0,
             env: Vec::new(),
+            heartbeat_ms: None,
+            retry: None,
         }
     );
     let workflow = program.workflow("Transcode").unwrap();

@@ -154,6 +154,29 @@ pub enum SettingKind {
     /// `env ["AWS_PROFILE"]`: the variables of the node's environment the function's
     /// processes get, beyond the few every process gets.
     Env,
+    /// `heartbeat D`: the longest a call may go without reporting progress.
+    Heartbeat,
+    /// `retry attempts: N, delay: D, …`: the value is a call of `retry` with the
+    /// setting's named arguments (a Groovy command expression), its callee spanning
+    /// the keyword.
+    Retry,
+}
+
+impl SettingKind {
+    /// The setting's keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            SettingKind::Command => "command",
+            SettingKind::Pool => "pool",
+            SettingKind::Timeout => "timeout",
+            SettingKind::Warm => "warm",
+            SettingKind::Batch => "batch",
+            SettingKind::Priority => "priority",
+            SettingKind::Heartbeat => "heartbeat",
+            SettingKind::Retry => "retry",
+            SettingKind::Env => "env",
+        }
+    }
 }
 
 /// `def name(params): R { body }`

@@ -298,3 +298,34 @@ fn debug_dump_of_a_small_module() {
     let module = parse_ok("/** Doc. */\nenum E { A }\ndef f(x: Int): Int { x + 1 }\n");
     insta::assert_debug_snapshot!(module);
 }
+
+#[test]
+fn retry_and_heartbeat_settings() {
+    let text = "function f(x: Int): Int {\n    command \"f\"\n    heartbeat 30.s\n    retry attempts: 4, delay: 2.s,\n        on: [FAILED, TIMEOUT]\n    retry\n}\n";
+    let module = parse_ok(text);
+    let ItemKind::Function(func) = &module.items[0].kind else {
+        panic!()
+    };
+    let kinds: Vec<SettingKind> = func.settings.iter().map(|s| s.kind).collect();
+    use SettingKind::*;
+    assert_eq!(kinds, [Command, Heartbeat, Retry, Retry]);
+    assert_eq!(sexp(&func.settings[1].value), "30.s");
+    // `retry a: 1, b: 2` is a call of `retry` with the named arguments.
+    let retry = &func.settings[2];
+    assert_eq!(&text[retry.keyword.range()], "retry");
+    assert_eq!(
+        &text[retry.span.range()],
+        "retry attempts: 4, delay: 2.s,\n        on: [FAILED, TIMEOUT]"
+    );
+    let ExprKind::Call { callee, args, .. } = &retry.value.kind else {
+        panic!("{:?}", retry.value)
+    };
+    assert!(matches!(&callee.kind, ExprKind::Name(n) if n.text == "retry"));
+    let names: Vec<&str> = args
+        .iter()
+        .map(|a| a.name.as_ref().map_or("", |n| n.text.as_str()))
+        .collect();
+    assert_eq!(names, ["attempts", "delay", "on"]);
+    // With no arguments it still parses: the checker says what is missing.
+    assert!(matches!(&func.settings[3].value.kind, ExprKind::Call { args, .. } if args.is_empty()));
+}

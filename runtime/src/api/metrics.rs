@@ -92,6 +92,11 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
     }
     let _ = writeln!(
         out,
+        "# HELP cosmos_call_progress_reports_total Progress reports of the calls this node ran.\n# TYPE cosmos_call_progress_reports_total counter\ncosmos_call_progress_reports_total {}",
+        state.node.progress_reports()
+    );
+    let _ = writeln!(
+        out,
         "# HELP cosmos_steps_total Engine steps this node committed.\n# TYPE cosmos_steps_total counter\ncosmos_steps_total {}",
         *state.node.commits().borrow()
     );

@@ -13,7 +13,7 @@ pub use error::ApiError;
 
 use crate::engine::{Event, InstanceState, Status};
 use crate::node::{Node, NodeError};
-use crate::store::{InstanceFilter, InstanceRecord, StoreError};
+use crate::store::{CallProgress, InstanceFilter, InstanceRecord, StoreError};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -188,13 +188,40 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 
 /// An instance as the API shows it.
 fn view(record: &InstanceRecord) -> Json_ {
+    view_with_progress(record, &[])
+}
+
+/// An instance as the API shows it, each call in flight with its latest progress
+/// report (`null` when it reported none) and when it came (`progress_at`).
+fn view_with_progress(record: &InstanceRecord, progress: &[CallProgress]) -> Json_ {
     let state = serde_json::from_value::<InstanceState>(record.state.clone()).ok();
-    let waiting = state.as_ref().map(|s| s.waiting()).unwrap_or_default();
     let wakes_at = state
         .as_ref()
         .and_then(InstanceState::wakes_at)
         .filter(|_| !record.status.is_finished())
         .map(cosmos_ir::format_time);
+    let waiting: Vec<Json_> = state
+        .as_ref()
+        .map(|s| s.waiting())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|w| {
+            let key = w.key(&record.id);
+            let latest = progress.iter().find(|p| p.key == key);
+            let mut entry = serde_json::to_value(&w).unwrap_or(Json_::Null);
+            if let Json_::Object(fields) = &mut entry {
+                fields.insert(
+                    "progress".to_string(),
+                    latest.map_or(Json_::Null, |p| p.report.clone()),
+                );
+                fields.insert(
+                    "progress_at".to_string(),
+                    latest.map_or(Json_::Null, |p| json!(cosmos_ir::format_time(p.at))),
+                );
+            }
+            entry
+        })
+        .collect();
     json!({
         "id": record.id,
         "workflow": record.workflow,
@@ -216,7 +243,8 @@ async fn instance(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Json_>, ApiError> {
     let record = state.node.instance(&id).await?;
-    Ok(Json(view(&record)))
+    let progress = state.node.call_progress(&id).await?;
+    Ok(Json(view_with_progress(&record, &progress)))
 }
 
 async fn rules(

@@ -75,7 +75,10 @@ impl Engine<'_> {
     }
 
     /// The pending slot a call event is about, if the event still matters.
-    fn live_slot<'i>(instance: &'i mut InstanceState, call: &CallId) -> Option<&'i mut Slot> {
+    pub(super) fn live_slot<'i>(
+        instance: &'i mut InstanceState,
+        call: &CallId,
+    ) -> Option<&'i mut Slot> {
         let flight = instance.in_flight.get_mut(&call.rule)?;
         if flight.firing != call.firing {
             return None;
@@ -251,6 +254,8 @@ impl Engine<'_> {
             return Ok(());
         };
         slot.attempt += 1;
+        // `retry()` starts the function's retry policy afresh.
+        slot.policy_start = slot.attempt;
         let attempt = slot.attempt;
         cx.log(History::Retrying {
             rule: call.rule.clone(),
@@ -258,6 +263,7 @@ impl Engine<'_> {
             index,
             attempt,
             after_ms: after,
+            policy: None,
         });
         match after {
             Some(ms) if ms > 0 => {

@@ -55,6 +55,10 @@ pub enum History {
         index: Option<usize>,
         attempt: i64,
         after_ms: Option<i64>,
+        /// The `attempts` of the function's retry policy when the policy, not an
+        /// `error` block, retries.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        policy: Option<i64>,
     },
     Signalled {
         name: String,
@@ -169,15 +173,20 @@ impl fmt::Display for HistoryEntry {
                 index,
                 attempt,
                 after_ms,
+                policy,
             } => {
                 let call = call_name(function, *index);
+                let by = match policy {
+                    Some(n) => format!(", by its retry policy of {n} attempts"),
+                    None => String::new(),
+                };
                 match after_ms {
                     Some(ms) => write!(
                         f,
-                        "retrying {call} of {rule:?} (attempt {attempt}) after {}",
+                        "retrying {call} of {rule:?} (attempt {attempt}{by}) after {}",
                         cosmos_ir::value::format_duration(*ms)
                     ),
-                    None => write!(f, "retrying {call} of {rule:?} (attempt {attempt})"),
+                    None => write!(f, "retrying {call} of {rule:?} (attempt {attempt}{by})"),
                 }
             }
             History::Signalled { name, changed } => {
@@ -263,6 +272,7 @@ mod tests {
                 index: Some(1),
                 attempt: 2,
                 after_ms: None,
+                policy: None,
             },
             History::Signalled {
                 name: "s".into(),
@@ -375,6 +385,7 @@ mod tests {
                 index: Some(2),
                 attempt: 2,
                 after_ms: Some(10_000),
+                policy: None,
             },
         };
         assert!(

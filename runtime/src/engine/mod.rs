@@ -26,6 +26,7 @@
 mod calls;
 mod clock;
 mod history;
+mod policy;
 mod state;
 
 use cosmos_ir::Program;
@@ -272,7 +273,11 @@ impl<'p> Engine<'p> {
                 self.call_completed(instance, &call, result, &mut cx)
             }
             Event::CallFailed { call, failure } => {
-                self.call_failed(instance, &call, &failure, &mut cx)
+                if self.retry_by_policy(instance, &call, &failure, &mut cx) {
+                    Ok(())
+                } else {
+                    self.call_failed(instance, &call, &failure, &mut cx)
+                }
             }
             Event::TimerFired { timer } => self.timer_fired(instance, timer, &mut cx),
             Event::Signal { name, args } => {
@@ -471,14 +476,7 @@ impl<'p> Engine<'p> {
         if requests.is_empty() {
             return self.react(instance, rule, &Json::Array(Vec::new()), cx);
         }
-        let slots = requests
-            .into_iter()
-            .map(|request| Slot {
-                request,
-                attempt: 1,
-                state: SlotState::Pending,
-            })
-            .collect();
+        let slots = requests.into_iter().map(Slot::new).collect();
         instance.in_flight.insert(
             rule.to_string(),
             Flight {

@@ -21,6 +21,25 @@ pub(super) struct Slot {
     pub(super) request: CallRequest,
     pub(super) attempt: i64,
     pub(super) state: SlotState,
+    /// The attempt the function's retry policy began counting at: 1, or the attempt
+    /// an `error` block's `retry()` started afresh.
+    #[serde(default = "first_attempt")]
+    pub(super) policy_start: i64,
+}
+
+impl Slot {
+    pub(super) fn new(request: CallRequest) -> Slot {
+        Slot {
+            request,
+            attempt: 1,
+            state: SlotState::Pending,
+            policy_start: 1,
+        }
+    }
+}
+
+fn first_attempt() -> i64 {
+    1
 }
 
 /// One firing of a rule whose action is waiting for calls.
@@ -147,4 +166,14 @@ pub struct Waiting {
     pub index: usize,
     pub function: String,
     pub attempt: i64,
+}
+
+impl Waiting {
+    /// The call's idempotency key, as the engine gives it to the call of `instance`.
+    pub fn key(&self, instance: &str) -> String {
+        format!(
+            "{instance}/{}/{}/{}/{}",
+            self.rule, self.firing, self.index, self.attempt
+        )
+    }
 }

@@ -20,8 +20,11 @@ mod environment;
 mod oneshot;
 mod output;
 mod pool;
+mod progress;
 mod tree;
 mod warm;
+
+pub use progress::{PROGRESS_VAR, ProgressSink};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,6 +62,8 @@ pub struct FunctionSpec {
     pub priority: i64,
     /// The node's variables its processes get (`env [...]`); see `environment`.
     pub env: Vec<String>,
+    /// A call that reports no progress for this long times out (`heartbeat D`).
+    pub heartbeat: Option<Duration>,
 }
 
 impl FunctionSpec {
@@ -83,6 +88,11 @@ impl FunctionSpec {
             batch: to_u32(s.batch).max(1),
             priority: s.priority,
             env: s.env.clone(),
+            heartbeat: s
+                .heartbeat_ms
+                .and_then(|ms| u64::try_from(ms).ok())
+                .filter(|ms| *ms > 0)
+                .map(Duration::from_millis),
         }
     }
 }
@@ -294,6 +304,15 @@ impl Executor {
     /// Runs one call: waits for capacity in the function's pool, runs it, and
     /// returns the JSON value it produced (not yet checked against the result type).
     pub async fn call(&self, job: CallJob) -> Result<Value, CallError> {
+        self.call_with_progress(job, None).await
+    }
+
+    /// [`Executor::call`], sending the call's progress reports to `progress`.
+    pub async fn call_with_progress(
+        &self,
+        job: CallJob,
+        progress: Option<ProgressSink>,
+    ) -> Result<Value, CallError> {
         let Some(spec) = self.inner.functions.get(&job.function).cloned() else {
             return Err(ExecutorError::UnknownFunction(job.function).into());
         };
@@ -306,7 +325,7 @@ impl Executor {
             if state.shut_down {
                 return Err(ExecutorError::ShutDown.into());
             }
-            state.enqueue(&self.inner, spec, job, tx);
+            state.enqueue(&self.inner, spec, job, progress, tx);
         }
         rx.await
             .unwrap_or_else(|_| Err(ExecutorError::Abandoned.into()))

@@ -19,6 +19,7 @@ use super::output::{
     Bounded, Ended, GRACE, GroupChild, Tail, drain_stderr, format_duration, kill_and_reap, lock,
     parse_value, read_shared, settle_stderr,
 };
+use super::progress::{self, ProgressSink};
 use super::tree::{TREE_VAR, Tree};
 use super::{CallError, CallErrorKind, ExecutorError, ExecutorLimits, FunctionSpec};
 
@@ -28,15 +29,19 @@ enum Phase {
     WaitFailed(std::io::Error),
     TooLong,
     TimedOut,
+    /// No progress report within the function's `heartbeat`.
+    Silent,
 }
 
-/// Runs `spec` once with `args`, with `COSMOS_IDEMPOTENCY_KEY` set to `key`.
+/// Runs `spec` once with `args`, with `COSMOS_IDEMPOTENCY_KEY` set to `key` and its
+/// progress reports (`COSMOS_PROGRESS_FD`) sent to `reported`.
 pub(crate) async fn run(
     root: &Path,
     spec: &FunctionSpec,
     limits: &ExecutorLimits,
     key: &str,
     args: &Map<String, Value>,
+    reported: Option<&ProgressSink>,
 ) -> Result<Value, CallError> {
     let Some((program, rest)) = spec.command.split_first() else {
         return Err(ExecutorError::EmptyCommand(spec.name.clone()).into());
@@ -45,7 +50,7 @@ pub(crate) async fn run(
     let tag = Tree::new_tag();
     let mut command = Command::new(program);
     super::environment::prepare(&mut command, &spec.env);
-    let spawned = command
+    command
         .args(rest)
         .current_dir(root)
         .env("COSMOS_IDEMPOTENCY_KEY", key)
@@ -54,12 +59,13 @@ pub(crate) async fn run(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|source| ExecutorError::Spawn {
+        .kill_on_drop(true);
+    let (spawned, pipe) =
+        progress::spawn_with_pipe(&mut command).map_err(|source| ExecutorError::Spawn {
             program: program.clone(),
             source,
         })?;
+    let (mut reports, reader_task) = progress::read_reports(pipe);
     let mut guard = GroupChild::new(spawned, tag);
     let pgid = guard.pgid;
     let child = &mut guard.child;
@@ -84,9 +90,17 @@ pub(crate) async fn run(
     });
 
     let deadline = Instant::now() + spec.timeout;
+    let mut heartbeat = spec.heartbeat.map(|d| Instant::now() + d);
     let mut stdout_done = None;
     let phase = loop {
         tokio::select! {
+            Some(report) = reports.recv() => {
+                heartbeat = spec.heartbeat.map(|d| Instant::now() + d);
+                if let Some(reported) = reported {
+                    reported(report);
+                }
+            }
+            () = sleep_until_some(heartbeat) => break Phase::Silent,
             r = child.wait() => break match r {
                 Ok(status) => Phase::Exited(status),
                 Err(e) => Phase::WaitFailed(e),
@@ -107,6 +121,16 @@ pub(crate) async fn run(
             Err(CallError::new(
                 CallErrorKind::Timeout,
                 format!("did not finish within {}", format_duration(spec.timeout)),
+            ))
+        }
+        Phase::Silent => {
+            kill_and_reap(child, pgid).await;
+            Err(CallError::new(
+                CallErrorKind::Timeout,
+                format!(
+                    "no heartbeat for {}: the function reported no progress",
+                    format_duration(spec.heartbeat.unwrap_or_default())
+                ),
             ))
         }
         Phase::TooLong => {
@@ -145,6 +169,7 @@ pub(crate) async fn run(
     if let Some(task) = stdin_task {
         task.abort();
     }
+    reader_task.abort();
     match result {
         Ok(v) => Ok(v),
         Err(e) => {
@@ -152,6 +177,14 @@ pub(crate) async fn run(
             let stderr = lock(&tail).text_since(0);
             Err(e.with_stderr(stderr))
         }
+    }
+}
+
+/// Waits until `at`, or forever when there is no such time.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

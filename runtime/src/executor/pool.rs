@@ -28,7 +28,10 @@ use tokio::sync::oneshot::Sender;
 
 use super::output::lock;
 use super::warm::{Served, Worker};
-use super::{CallError, CallJob, ExecutorError, ExecutorLimits, FunctionSpec, PoolStats, oneshot};
+use super::{
+    CallError, CallJob, ExecutorError, ExecutorLimits, FunctionSpec, PoolStats, ProgressSink,
+    oneshot,
+};
 
 /// How long a stopped worker may take to exit after its stdin closes.
 const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -57,6 +60,7 @@ struct Waiting {
     function: Arc<FunctionSpec>,
     key: String,
     args: Map<String, Value>,
+    progress: Option<ProgressSink>,
     reply: Sender<Result<Value, CallError>>,
 }
 
@@ -90,6 +94,7 @@ impl State {
         inner: &Arc<Inner>,
         function: Arc<FunctionSpec>,
         job: CallJob,
+        progress: Option<ProgressSink>,
         reply: Sender<Result<Value, CallError>>,
     ) {
         let seq = self.seq;
@@ -105,6 +110,7 @@ impl State {
                 function,
                 key: job.key,
                 args: job.args,
+                progress,
                 reply,
             },
         );
@@ -340,6 +346,7 @@ async fn run_oneshot(inner: Arc<Inner>, pool: String, waiting: Waiting) {
         &inner.limits,
         &waiting.key,
         &waiting.args,
+        waiting.progress.as_ref(),
     )
     .await;
     {
@@ -377,7 +384,8 @@ async fn serve(
         }
     };
     let args: Vec<&Map<String, Value>> = batch.iter().map(|w| &w.args).collect();
-    let served = worker.serve(&args).await;
+    let sinks: Vec<Option<ProgressSink>> = batch.iter().map(|w| w.progress.clone()).collect();
+    let served = worker.serve(&args, &sinks).await;
     drop(args);
     match served {
         Served::Healthy(results) => {

@@ -18,11 +18,13 @@ use serde_json::{Map, Value};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::output::{
     Ended, Line, SharedTail, Tail, drain_stderr, format_duration, kill_and_reap, kill_group, lock,
     prefix, read_line_bounded, settle_stderr,
 };
+use super::progress::{self, ProgressSink};
 use super::tree::{TREE_VAR, Tree};
 use super::{CallError, CallErrorKind, ExecutorError, ExecutorLimits, FunctionSpec};
 
@@ -78,6 +80,8 @@ enum Exchange {
     Closed,
     /// The worker answered something we cannot use; it must die.
     Garbage(String),
+    /// The worker reported nothing within the function's `heartbeat`; it must die.
+    Silent,
 }
 
 impl Worker {
@@ -93,7 +97,7 @@ impl Worker {
         let tag = Tree::new_tag();
         let mut command = Command::new(program);
         super::environment::prepare(&mut command, &function.env);
-        let mut child = command
+        command
             .args(rest)
             .current_dir(root)
             .env("COSMOS_PROTOCOL", "lines")
@@ -102,9 +106,9 @@ impl Worker {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| ExecutorError::Spawn {
+            .kill_on_drop(true);
+        let mut child =
+            progress::spawn(&mut command).map_err(|source| ExecutorError::Spawn {
                 program: program.clone(),
                 source,
             })?;
@@ -131,8 +135,13 @@ impl Worker {
     }
 
     /// Sends `calls` as one message and waits for the answer, within the
-    /// function's timeout.
-    pub(crate) async fn serve(&mut self, calls: &[&Map<String, Value>]) -> Served {
+    /// function's timeout (and heartbeat), sending each call's progress reports to
+    /// its sink in `sinks`.
+    pub(crate) async fn serve(
+        &mut self,
+        calls: &[&Map<String, Value>],
+        sinks: &[Option<ProgressSink>],
+    ) -> Served {
         let id = self.next_message;
         self.next_message += 1;
         let since = lock(&self.tail).total();
@@ -147,7 +156,8 @@ impl Worker {
         };
         line.push(b'\n');
         let timeout = self.function.timeout;
-        let exchange = tokio::time::timeout(timeout, self.exchange(id, &line, calls.len())).await;
+        let exchange =
+            tokio::time::timeout(timeout, self.exchange(id, &line, calls.len(), sinks)).await;
         let dead = match exchange {
             Ok(Exchange::Answer(results)) => {
                 let stderr = lock(&self.tail).text_since(since);
@@ -168,6 +178,16 @@ impl Worker {
                 kill_and_reap(&mut self.child, self.pgid).await;
                 CallError::new(CallErrorKind::BadOutput, message)
             }
+            Ok(Exchange::Silent) => {
+                kill_and_reap(&mut self.child, self.pgid).await;
+                CallError::new(
+                    CallErrorKind::Timeout,
+                    format!(
+                        "no heartbeat for {}: the worker reported no progress",
+                        format_duration(self.function.heartbeat.unwrap_or_default())
+                    ),
+                )
+            }
             Ok(Exchange::Closed) => self.collect_exit().await,
         };
         settle_stderr(&mut self.stderr_task).await;
@@ -175,16 +195,45 @@ impl Worker {
         Served::Dead(dead.with_stderr(stderr))
     }
 
-    /// Writes the message and reads lines until a non-blank one answers it.
-    async fn exchange(&mut self, id: u64, line: &[u8], calls: usize) -> Exchange {
+    /// Writes the message and reads lines until a non-blank one answers it; progress
+    /// lines (`{"id": n, "progress": …}`) on the way go to the calls' sinks.
+    async fn exchange(
+        &mut self,
+        id: u64,
+        line: &[u8],
+        calls: usize,
+        sinks: &[Option<ProgressSink>],
+    ) -> Exchange {
+        let heartbeat = self.function.heartbeat;
         let (Some(stdin), Some(stdout)) = (self.stdin.as_mut(), self.stdout.as_mut()) else {
             return Exchange::Closed;
         };
         if stdin.write_all(line).await.is_err() || stdin.flush().await.is_err() {
             return Exchange::Closed;
         }
+        let mut beat = heartbeat.map(|d| Instant::now() + d);
         loop {
-            match read_line_bounded(stdout, self.max_line).await {
+            let read = tokio::select! {
+                read = read_line_bounded(stdout, self.max_line) => read,
+                () = sleep_until_some(beat) => return Exchange::Silent,
+            };
+            if let Ok(Line::Text(bytes)) = &read
+                && let Some(reports) = progress_line(bytes)
+            {
+                match reports.for_message(id, calls) {
+                    Ok(reports) => {
+                        beat = heartbeat.map(|d| Instant::now() + d);
+                        for (report, sink) in reports.into_iter().zip(sinks) {
+                            if let (Some(report), Some(sink)) = (report, sink) {
+                                sink(report);
+                            }
+                        }
+                        continue;
+                    }
+                    Err(message) => return Exchange::Garbage(message),
+                }
+            }
+            match read {
                 Err(_) | Ok(Line::Eof) => return Exchange::Closed,
                 Ok(Line::TooLong) => {
                     return Exchange::Garbage(format!(
@@ -242,6 +291,70 @@ impl Worker {
         match tokio::time::timeout(grace, self.child.wait()).await {
             Ok(Ok(_)) => kill_group(self.pgid),
             _ => kill_and_reap(&mut self.child, self.pgid).await,
+        }
+    }
+}
+
+/// Waits until `at`, or forever when there is no such time.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A progress line of a warm worker: `{"id": n, "progress": …}` without `results`.
+struct ProgressLine {
+    id: Option<u64>,
+    progress: Value,
+}
+
+/// The line as a progress line, when it is one.
+fn progress_line(bytes: &[u8]) -> Option<ProgressLine> {
+    let Ok(Value::Object(mut line)) = serde_json::from_slice::<Value>(bytes) else {
+        return None;
+    };
+    if line.contains_key("results") {
+        return None;
+    }
+    let progress = line.remove("progress")?;
+    Some(ProgressLine {
+        id: line.get("id").and_then(Value::as_u64),
+        progress,
+    })
+}
+
+impl ProgressLine {
+    /// One report (or none) per call of message `id`: `progress` is a list with one
+    /// object (or `null`) per call, in order, or one object for every call.
+    fn for_message(
+        self,
+        id: u64,
+        calls: usize,
+    ) -> Result<Vec<Option<Map<String, Value>>>, String> {
+        if self.id != Some(id) {
+            return Err(format!(
+                "worker sent progress for another message than {id}: {}",
+                prefix(self.progress.to_string().as_bytes())
+            ));
+        }
+        match self.progress {
+            Value::Object(report) => Ok(vec![Some(report); calls]),
+            Value::Array(items) if items.len() == calls => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::Object(report) => Ok(Some(report)),
+                    Value::Null => Ok(None),
+                    other => Err(format!(
+                        "worker's progress report is not an object: {}",
+                        prefix(other.to_string().as_bytes())
+                    )),
+                })
+                .collect(),
+            other => Err(format!(
+                "worker's progress is neither one object nor a list of one per call ({calls}): {}",
+                prefix(other.to_string().as_bytes())
+            )),
         }
     }
 }

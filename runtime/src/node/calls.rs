@@ -9,6 +9,7 @@ use crate::engine::{Event, Failure};
 use crate::executor::{CallErrorKind, CallJob};
 use crate::store::{LeaseRequest, Leased};
 use cosmos_ir::json::{result_from_json, to_json, ty_name};
+use serde_json::Value as Json;
 use std::sync::Arc;
 
 pub(super) async fn run(inner: Arc<Inner>) {
@@ -166,7 +167,13 @@ async fn run_one(inner: &Arc<Inner>, message: Leased) {
             args: call.args.clone(),
             priority: 0,
         };
-        match inner.executor.call(job).await {
+        let progress = Progress::start(inner, &call.instance, &call.key);
+        let outcome = inner
+            .executor
+            .call_with_progress(job, Some(progress.sink()))
+            .await;
+        progress.finish().await;
+        match outcome {
             // A tolerant reader: members the result's records do not declare are
             // dropped here, so the history and the reaction see only declared fields.
             Ok(value) => match result_from_json(program, &function.ret, &value) {
@@ -254,6 +261,107 @@ async fn still_wanted(inner: &Arc<Inner>, call: &CallMessage) -> bool {
             && w.index == wanted.index
             && w.attempt == wanted.attempt
     })
+}
+
+/// How often, at most, the latest progress of one call is written to the store.
+const PROGRESS_WRITE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// A running call's progress reports: counted as they come, and the latest written to
+/// the store (at most every [`PROGRESS_WRITE_EVERY`]) for the API and `explain`.
+struct Progress {
+    latest: Arc<std::sync::Mutex<Option<tokio::sync::watch::Sender<Option<Json>>>>>,
+    inner: Arc<Inner>,
+    writer: tokio::task::JoinHandle<bool>,
+    key: String,
+}
+
+impl Progress {
+    fn start(inner: &Arc<Inner>, instance: &str, key: &str) -> Progress {
+        let (tx, mut rx) = tokio::sync::watch::channel::<Option<Json>>(None);
+        let store = Arc::clone(&inner.store);
+        let (instance, key_owned) = (instance.to_string(), key.to_string());
+        let writer = tokio::spawn(async move {
+            let mut wrote = false;
+            let mut open = rx.changed().await.is_ok();
+            while open {
+                let report = rx.borrow_and_update().clone();
+                if let Some(report) = report {
+                    let (store, instance, key) =
+                        (Arc::clone(&store), instance.clone(), key_owned.clone());
+                    let written = tokio::task::spawn_blocking(move || {
+                        store.record_progress(&instance, &key, &report, now_ms())
+                    })
+                    .await;
+                    match written {
+                        Ok(Ok(())) => wrote = true,
+                        Ok(Err(error)) => {
+                            tracing::warn!(%error, "cannot record a call's progress");
+                        }
+                        Err(error) => tracing::warn!(%error, "progress task failed"),
+                    }
+                }
+                // A quiet window before the next write; the call's end cuts it short
+                // (its progress is then forgotten, not written).
+                let until = tokio::time::Instant::now() + PROGRESS_WRITE_EVERY;
+                let mut newer = false;
+                while open {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(until) => break,
+                        changed = rx.changed() => match changed {
+                            Ok(()) => newer = true,
+                            Err(_) => open = false,
+                        },
+                    }
+                }
+                if open && !newer {
+                    open = rx.changed().await.is_ok();
+                }
+            }
+            wrote
+        });
+        Progress {
+            latest: Arc::new(std::sync::Mutex::new(Some(tx))),
+            inner: Arc::clone(inner),
+            writer,
+            key: key.to_string(),
+        }
+    }
+
+    /// Where the executor sends the call's reports.
+    fn sink(&self) -> crate::executor::ProgressSink {
+        let latest = Arc::clone(&self.latest);
+        let inner = Arc::clone(&self.inner);
+        Arc::new(move |report| {
+            inner
+                .progress_reports
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Some(tx) = latest
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .as_ref()
+            {
+                tx.send_replace(Some(Json::Object(report)));
+            }
+        })
+    }
+
+    /// The call ended: its last report is written, then forgotten.
+    async fn finish(self) {
+        drop(
+            self.latest
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take(),
+        );
+        if let Ok(true) = self.writer.await {
+            let store = Arc::clone(&self.inner.store);
+            let key = self.key;
+            let cleared = tokio::task::spawn_blocking(move || store.clear_progress(&key)).await;
+            if let Ok(Err(error)) = cleared {
+                tracing::warn!(%error, "cannot clear a call's progress");
+            }
+        }
+    }
 }
 
 /// A type's name in backticks after its article: "an `Int`", "a `String`".

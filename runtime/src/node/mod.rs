@@ -99,6 +99,8 @@ pub(crate) struct Inner {
     pub(crate) calls_running: AtomicUsize,
     stopping: AtomicBool,
     commits: tokio::sync::watch::Sender<u64>,
+    /// Progress reports of calls this node ran (LANGUAGE.md 10.4).
+    pub(crate) progress_reports: std::sync::atomic::AtomicU64,
 }
 
 impl Inner {
@@ -218,6 +220,7 @@ impl Node {
             wake_calls: Notify::new(),
             idle: Notify::new(),
             calls_running: AtomicUsize::new(0),
+            progress_reports: std::sync::atomic::AtomicU64::new(0),
             stopping: AtomicBool::new(false),
             commits,
         });
@@ -247,6 +250,21 @@ impl Node {
     /// A receiver of how many steps this node committed; it changes after each.
     pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.commits.subscribe()
+    }
+
+    /// How many progress reports the calls this node ran have made.
+    pub fn progress_reports(&self) -> u64 {
+        self.inner.progress_reports.load(Ordering::Relaxed)
+    }
+
+    /// The latest progress of each call of instance `id` that reported any.
+    pub async fn call_progress(
+        &self,
+        id: &str,
+    ) -> Result<Vec<crate::store::CallProgress>, NodeError> {
+        let id = id.to_string();
+        self.blocking(move |inner| Ok(inner.store.call_progress(&id)?))
+            .await
     }
 
     async fn blocking<T: Send + 'static>(

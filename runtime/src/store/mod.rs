@@ -323,6 +323,17 @@ pub struct StepCommit {
     pub stamp: Option<StepStamp>,
 }
 
+/// The latest progress report of a running call ([`Store::call_progress`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallProgress {
+    /// The call's idempotency key (`instance/rule/firing/index/attempt`).
+    pub key: String,
+    /// The JSON object the function reported.
+    pub report: Json,
+    /// When the node running the call recorded it, in milliseconds since the epoch.
+    pub at: i64,
+}
+
 /// Which instances [`Store::list_instances`] returns, in id order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct InstanceFilter {
@@ -475,6 +486,22 @@ pub trait Store: Send + Sync {
     /// Stores a bundle; storing a hash again is a no-op.
     fn put_bundle(&self, hash: &str, bytes: &[u8], now: i64) -> Result<(), StoreError>;
     fn bundle(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    // ---- progress: the latest report of each running call (LANGUAGE.md 10.4) ----
+
+    /// Keeps `report` as the latest progress of the call with idempotency key `key`
+    /// of `instance`, replacing the one before.
+    fn record_progress(
+        &self,
+        instance: &str,
+        key: &str,
+        report: &Json,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// The latest progress of each call of `instance` that reported any, by key.
+    fn call_progress(&self, instance: &str) -> Result<Vec<CallProgress>, StoreError>;
+    /// Forgets the progress of the call with idempotency key `key` (it ended).
+    fn clear_progress(&self, key: &str) -> Result<(), StoreError>;
 
     // ---- queue ----
 

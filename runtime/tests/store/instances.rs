@@ -279,6 +279,52 @@ fn bundles_by_hash(db: &Db) {
     assert_eq!(store.bundle("h1").unwrap(), Some(vec![0, 1, 2, 255]));
 }
 
+/// The latest progress of each running call: replaced by a newer report, listed per
+/// instance by key, forgotten when the call ends.
+fn call_progress_keeps_the_latest_report_per_call(db: &Db) {
+    let store = db.open();
+    assert!(store.call_progress("i1").unwrap().is_empty());
+    store
+        .record_progress("i1", "i1/r/1/0/1", &json!({"progress": 0.1}), T0)
+        .unwrap();
+    store
+        .record_progress("i1", "i1/r/1/0/1", &json!({"progress": 0.5, "detail": "half"}), T0 + 5)
+        .unwrap();
+    store
+        .record_progress("i1", "i1/r/1/1/1", &json!({"progress": 0.2}), T0 + 6)
+        .unwrap();
+    store
+        .record_progress("i2", "i2/r/1/0/1", &json!({"progress": 0.9}), T0 + 7)
+        .unwrap();
+    let latest: Vec<(String, serde_json::Value, i64)> = store
+        .call_progress("i1")
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.key, p.report, p.at))
+        .collect();
+    assert_eq!(
+        latest,
+        [
+            (
+                "i1/r/1/0/1".to_string(),
+                json!({"progress": 0.5, "detail": "half"}),
+                T0 + 5
+            ),
+            ("i1/r/1/1/1".to_string(), json!({"progress": 0.2}), T0 + 6),
+        ]
+    );
+    store.clear_progress("i1/r/1/0/1").unwrap();
+    store.clear_progress("i1/r/1/0/1").unwrap();
+    let keys: Vec<String> = store
+        .call_progress("i1")
+        .unwrap()
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
+    assert_eq!(keys, ["i1/r/1/1/1"]);
+    assert_eq!(store.call_progress("i2").unwrap().len(), 1);
+}
+
 fn corrupt_rows_are_reported_with_their_id(db: &Db) {
     let store = db.open();
     store
@@ -352,5 +398,6 @@ on_both_backends!(
     history_order_and_paging,
     list_and_unfinished_instances,
     bundles_by_hash,
+    call_progress_keeps_the_latest_report_per_call,
     corrupt_rows_are_reported_with_their_id,
 );

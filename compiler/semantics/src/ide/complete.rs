@@ -282,7 +282,15 @@ pub(super) fn completions(db: &dyn Db, file: SourceFile, offset: u32) -> Vec<Com
             "priority", "timeout", "match", "action", "reaction", "error",
         ],
         (Some("function"), _) => &[
-            "command", "pool", "timeout", "warm", "batch", "priority", "env",
+            "command",
+            "pool",
+            "timeout",
+            "warm",
+            "batch",
+            "priority",
+            "heartbeat",
+            "retry",
+            "env",
         ],
         (Some("input" | "facts" | "type" | "enum"), _) => &[],
         (Some("test"), _) => &[

@@ -39,7 +39,7 @@ pub enum TokenKind {
 const CONTEXTUAL: &[&str] = &[
     "match", "action", "reaction", "error", "priority", "timeout", "complete", "when", "output",
     "command", "pool", "warm", "batch", "mock", "start", "advance", "assert", "run", "returns",
-    "fails", "env",
+    "fails", "heartbeat", "env",
 ];
 
 fn decl_kinds(symbols: &[DocumentSymbol], out: &mut HashMap<Span, TokenKind>) {

@@ -343,6 +343,31 @@ impl<'a> Cx<'a> {
                 let span = self.span(&setting);
                 let mut parts = setting.into_inner();
                 let keyword = parts.next()?;
+                let keyword_span = self.span(&keyword);
+                if keyword.as_rule() == Rule::kw_retry {
+                    let args = self.args(parts.next()?);
+                    let callee = Expr {
+                        kind: ExprKind::Name(Ident {
+                            text: "retry".to_string(),
+                            span: keyword_span,
+                        }),
+                        span: keyword_span,
+                    };
+                    let end = args.last().map_or(keyword_span, |a| a.value.span);
+                    return Some(FunctionSetting {
+                        kind: SettingKind::Retry,
+                        keyword: keyword_span,
+                        value: Expr {
+                            kind: ExprKind::Call {
+                                callee: Box::new(callee),
+                                args,
+                                closure: None,
+                            },
+                            span: keyword_span.to(end),
+                        },
+                        span,
+                    });
+                }
                 let kind = match keyword.as_str() {
                     "command" => SettingKind::Command,
                     "pool" => SettingKind::Pool,
@@ -350,11 +375,12 @@ impl<'a> Cx<'a> {
                     "warm" => SettingKind::Warm,
                     "batch" => SettingKind::Batch,
                     "env" => SettingKind::Env,
+                    "heartbeat" => SettingKind::Heartbeat,
                     _ => SettingKind::Priority,
                 };
                 Some(FunctionSetting {
                     kind,
-                    keyword: self.span(&keyword),
+                    keyword: keyword_span,
                     value: self.expr(parts.next()?),
                     span,
                 })

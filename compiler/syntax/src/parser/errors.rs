@@ -292,7 +292,8 @@ fn rule_words(rule: Rule) -> Option<String> {
         | Rule::complete_member
         | Rule::output_member => "a workflow member",
         Rule::clause | Rule::value_clause_kw | Rule::block_clause_kw => "a rule clause",
-        Rule::setting | Rule::setting_kw => "a function setting",
+        Rule::setting | Rule::setting_kw | Rule::kw_retry => "a function setting",
+        Rule::retry_args => "named arguments",
         Rule::let_stmt | Rule::for_stmt | Rule::return_stmt | Rule::expr_stmt => "a statement",
         Rule::start_stmt
         | Rule::mock_stmt

@@ -39,7 +39,7 @@ use postgres::types::ToSql;
 use serde_json::Value as Json;
 
 use super::{
-    Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
+    CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
     MessageId, MessageState, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit,
     StepStamp, Store, StoreError, parse_name, queue_sql,
 };
@@ -66,10 +66,15 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "idempotency_per_workflow",
         include_str!("../migrations/postgres/0003_idempotency_per_workflow.sql"),
     ),
+    (
+        4,
+        "call_progress",
+        include_str!("../migrations/postgres/0004_call_progress.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 3;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 4;
 
 /// The [`Store`] on PostgreSQL.
 pub struct PostgresStore {
@@ -376,6 +381,48 @@ impl Store for PostgresStore {
                  ON CONFLICT (hash) DO NOTHING",
                 &[&hash, &bytes, &now],
             )?;
+            Ok(())
+        })
+    }
+
+    fn record_progress(&self, instance: &str, key: &str, report: &Json, now: i64) -> Result<()> {
+        // One idempotent statement (see `extend`).
+        let report = report.to_string();
+        self.db.read("record_progress", |conn| {
+            conn.execute(
+                "INSERT INTO call_progress (key, instance, report, at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (key) DO UPDATE SET report = excluded.report, at = excluded.at",
+                &[&key, &instance, &report, &now],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn call_progress(&self, instance: &str) -> Result<Vec<CallProgress>> {
+        self.db.read("call_progress", |conn| {
+            let rows = conn.query(
+                "SELECT key, report, at FROM call_progress WHERE instance = $1 ORDER BY key",
+                &[&instance],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let key: String = row.get(0);
+                    let report: String = row.get(1);
+                    let report = serde_json::from_str(&report)
+                        .map_err(|e| StoreError::Corrupt(format!("call_progress {key}: {e}")))?;
+                    Ok(CallProgress {
+                        key,
+                        report,
+                        at: row.get(2),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn clear_progress(&self, key: &str) -> Result<()> {
+        self.db.read("clear_progress", |conn| {
+            conn.execute("DELETE FROM call_progress WHERE key = $1", &[&key])?;
             Ok(())
         })
     }

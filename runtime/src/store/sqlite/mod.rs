@@ -52,7 +52,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, param
 use serde_json::Value as Json;
 
 use super::{
-    Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
+    CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
     MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit, StepStamp, Store,
     StoreError, parse_name, queue_sql,
 };
@@ -86,10 +86,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "idempotency_per_workflow",
         include_str!("../migrations/0005_idempotency_per_workflow.sql"),
     ),
+    (
+        6,
+        "call_progress",
+        include_str!("../migrations/0006_call_progress.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// How hard a commit waits for the disk (SQLite's `synchronous` pragma).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -554,6 +559,45 @@ impl Store for Db {
              ON CONFLICT (hash) DO NOTHING",
         )?
         .execute(params![hash, bytes, now])?;
+        Ok(())
+    }
+
+    fn record_progress(&self, instance: &str, key: &str, report: &Json, now: i64) -> Result<()> {
+        let conn = self.conn();
+        conn.prepare_cached(
+            "INSERT INTO call_progress (key, instance, report, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (key) DO UPDATE SET report = excluded.report, at = excluded.at",
+        )?
+        .execute(params![key, instance, report.to_string(), now])?;
+        Ok(())
+    }
+
+    fn call_progress(&self, instance: &str) -> Result<Vec<CallProgress>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached(
+            "SELECT key, report, at FROM call_progress WHERE instance = ?1 ORDER BY key",
+        )?;
+        let rows = statement.query_map(params![instance], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, report, at) = row?;
+            let report = serde_json::from_str(&report)
+                .map_err(|e| StoreError::Corrupt(format!("call_progress {key}: {e}")))?;
+            out.push(CallProgress { key, report, at });
+        }
+        Ok(out)
+    }
+
+    fn clear_progress(&self, key: &str) -> Result<()> {
+        let conn = self.conn();
+        conn.prepare_cached("DELETE FROM call_progress WHERE key = ?1")?
+            .execute(params![key])?;
         Ok(())
     }
 

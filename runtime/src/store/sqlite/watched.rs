@@ -4,7 +4,8 @@
 use serde_json::Value as Json;
 
 use super::{
-    Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
+    CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
+    LeaseRequest, Leased,
     MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, Result, SqliteStore, StepCommit,
     Store,
 };
@@ -44,6 +45,19 @@ impl Store for SqliteStore {
 
     fn bundle(&self, hash: &str) -> Result<Option<Vec<u8>>> {
         self.health.watch(self.db.bundle(hash))
+    }
+
+    fn record_progress(&self, instance: &str, key: &str, report: &Json, now: i64) -> Result<()> {
+        self.health
+            .watch(self.db.record_progress(instance, key, report, now))
+    }
+
+    fn call_progress(&self, instance: &str) -> Result<Vec<CallProgress>> {
+        self.health.watch(self.db.call_progress(instance))
+    }
+
+    fn clear_progress(&self, key: &str) -> Result<()> {
+        self.health.watch(self.db.clear_progress(key))
     }
 
     fn enqueue(&self, messages: &[NewMessage], now: i64) -> Result<Vec<MessageId>> {

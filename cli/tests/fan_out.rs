@@ -247,10 +247,23 @@ fn the_ladder_serves_for_real_on_postgres() {
 /// Calls of a firing that an `error` block ended are cancelled: those still waiting in
 /// the queue never run. One place in the pool, so the calls run one after the other;
 /// the first fails and its `error` block gives up. The second call may be leased in the
-/// moment between the failure and the step that handles it (then it runs, for half a
+/// moment between the failure and the step that handles it (then it runs, for a
 /// second, and its result is discarded); the third and fourth are dropped unrun.
-#[test]
-fn calls_of_an_abandoned_firing_do_not_run() {
+fn later_calls_do_not_run(error_block: &str, ends: &str, facts: Value, last: &str) {
+    let source = format!(
+        r#"
+function step(i: Int): Int {{ command ["sh", "functions/step.sh"] }}
+workflow Steps {{
+    facts {{ got: List<Int> = [], gave_up: Bool = false }}
+    rule "steps" {{
+        match {{ got.isEmpty() }}
+        action {{ [0, 1, 2, 3].collect {{ i -> step(i: i) }} }}
+        reaction {{ got = result }}
+        error {{ {error_block} }}
+    }}
+}}
+"#
+    );
     let dir = support::project(&[
         (
             "cosmos.toml",
@@ -261,25 +274,11 @@ fn calls_of_an_abandoned_firing_do_not_run() {
             r#"i=$(sed -n 's/.*"i"[[:space:]]*:[[:space:]]*\([0-9]*\).*/\1/p')
 echo "$i" >> ran.txt
 if [ "$i" = 0 ]; then echo "step 0 breaks" >&2; exit 1; fi
-sleep 0.5
+sleep 1
 echo "$i"
 "#,
         ),
-        (
-            "src/main.emx",
-            r#"
-function step(i: Int): Int { command ["sh", "functions/step.sh"] }
-workflow Steps {
-    facts { got: List<Int> = [], gave_up: Bool = false }
-    rule "steps" {
-        match { got.isEmpty() }
-        action { [0, 1, 2, 3].collect { i -> step(i: i) } }
-        reaction { got = result }
-        error { gave_up = true }
-    }
-}
-"#,
-        ),
+        ("src/main.emx", &source),
     ]);
     let scratch = tempfile::tempdir().unwrap();
     let db = scratch.path().join("steps.db");
@@ -289,8 +288,8 @@ workflow Steps {
     let id = body["id"].as_str().unwrap().to_string();
     server.wait_all_finished(std::slice::from_ref(&id), Duration::from_secs(60));
     let (_, instance) = server.get(&format!("/v1/instances/{id}"));
-    assert_eq!(instance["status"], "STALLED", "{instance}");
-    assert_eq!(instance["facts"], json!({"got": [], "gave_up": true}));
+    assert_eq!(instance["status"], ends, "{instance}");
+    assert_eq!(instance["facts"], facts);
     // Wait until the calls queue is empty: the dropped calls were taken and acknowledged.
     let start = std::time::Instant::now();
     loop {
@@ -323,14 +322,29 @@ workflow Steps {
         .collect();
     assert_eq!(
         kinds,
-        [
-            "started",
-            "fired",
-            "call_failed",
-            "error_handled",
-            "stalled"
-        ],
+        ["started", "fired", "call_failed", "error_handled", last],
         "{history}"
     );
     server.terminate();
+}
+
+#[test]
+fn calls_of_an_abandoned_firing_do_not_run() {
+    later_calls_do_not_run(
+        "gave_up = true",
+        "STALLED",
+        json!({"got": [], "gave_up": true}),
+        "stalled",
+    );
+}
+
+/// The same when the `error` block fails the instance: nothing of it runs after it ends.
+#[test]
+fn calls_of_a_failed_instance_do_not_run() {
+    later_calls_do_not_run(
+        "fail(\"step ${error.index ?: -1} failed\")",
+        "FAILED",
+        json!({"got": [], "gave_up": false}),
+        "failed",
+    );
 }

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use cosmos_runtime::engine::{
     CallErrorKind, CallId, Command, Engine, Event, Failure, History, InstanceState, Status,
 };
@@ -359,4 +361,92 @@ fn the_rule_timeout_settles_every_call_still_out_as_a_timeout() {
         .handle(&mut i, at, done(&fan[1].0, json!("late")))
         .unwrap();
     assert!(step.history.is_empty());
+}
+
+const REAL: &str = r#"
+function size(n: Int): Int { command "sh functions/size.sh" }
+workflow Real {
+    input { ns: List<Int> }
+    facts {
+        sizes: List<Int> = []
+        settled: List<Outcome<Int>> = []
+        failures: List<String> = []
+    }
+    rule "fan out" {
+        match { sizes.isEmpty() }
+        action { ns.collect { n -> size(n: n) } }
+        reaction { sizes = result }
+        error {
+            failures << "${error.index ?: -1} ${error.arguments}"
+            retry(after: 20.ms)
+        }
+    }
+    rule "settle" {
+        match { !sizes.isEmpty() && settled.isEmpty() }
+        action { settle(ns.collect { n -> size(n: n + 10) }) }
+        reaction { settled = result }
+    }
+    complete when { !settled.isEmpty() }
+}
+"#;
+
+/// A real node, real processes: the call for 2 fails once (a marker file) and is
+/// retried alone; under `settle`, the call for 13 fails and is an outcome. The stored
+/// history replays to the stored instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fan_out_with_a_retry_and_a_settle_runs_for_real_and_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    std::fs::create_dir_all(root.join("functions")).unwrap();
+    std::fs::write(
+        root.join("functions/size.sh"),
+        "read line\nn=$(printf '%s' \"$line\" | tr -dc '0-9')\n\
+         if [ \"$n\" = 2 ] && [ ! -e tried ]; then touch tried; exit 1; fi\n\
+         if [ \"$n\" = 13 ]; then echo 'no 13' >&2; exit 4; fi\n\
+         echo $((n * 100))\n",
+    )
+    .unwrap();
+    let program = support::program(REAL);
+    let (store, node) = support::start_node(&root, "fan-out", &program);
+    let input = json!({"ns": [1, 2, 3]});
+    let (id, _) = node
+        .start_instance("Real", input.clone(), None)
+        .await
+        .unwrap();
+    let record = support::wait_for(&node, &id, Status::Completed).await;
+    node.stop().await;
+    assert_eq!(record.facts["sizes"], json!([100, 200, 300]));
+    assert_eq!(record.facts["failures"], json!([r#"1 {"n":2}"#]));
+    let settled = &record.facts["settled"];
+    assert_eq!(
+        settled[0],
+        json!({"ok": true, "value": 1100, "error": null})
+    );
+    assert_eq!(
+        settled[1],
+        json!({"ok": true, "value": 1200, "error": null})
+    );
+    assert_eq!(settled[2]["ok"], json!(false));
+    assert_eq!(settled[2]["error"]["index"], json!(2));
+    assert_eq!(settled[2]["error"]["arguments"], json!({"n": 13}));
+    assert_eq!(settled[2]["error"]["kind"], json!("FAILED"));
+
+    let rows = store.history(&id, 0).unwrap();
+    let engine = Engine::new(&program, "Real").unwrap();
+    let replayed = cosmos_runtime::replay::replay(&engine, &id, &input, &rows).unwrap();
+    assert_eq!(engine.host().facts_to_json(&replayed.values), record.facts);
+    assert_eq!(serde_json::to_value(&replayed).unwrap(), record.state);
+    let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains(r#"call size[1] of "fan out" failed"#)),
+        "{texts:#?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains(r#"call size[2] of "settle" failed"#)),
+        "{texts:#?}"
+    );
 }

@@ -444,11 +444,16 @@ impl Checker<'_> {
             _ => None,
         };
         let Some(element) = element else {
-            self.error(
+            let diagnostic = self.error(
                 Code::TYPE_MISMATCH,
                 arg.value.span,
                 format!("`settle` takes a list of calls, `List<Call<T>>`; this is `{ty}`"),
             );
+            if matches!(ty, Type::Call(_)) {
+                diagnostic
+                    .notes
+                    .push("to settle one call, put it in a list: `settle([call])`".to_string());
+            }
             return Type::Error;
         };
         if is_settled(&element) {

@@ -638,11 +638,22 @@ workflow W {{
             )
         };
         let labels = |member: &str| -> Vec<String> {
-            complete(&main(member)).into_iter().map(|c| c.label).collect()
+            complete(&main(member))
+                .into_iter()
+                .map(|c| c.label)
+                .collect()
         };
         assert_eq!(labels("o.|"), ["ok", "value", "error"]);
         let error = labels("o.error?.|");
-        for field in ["message", "kind", "attempt", "function", "stderr", "index", "arguments"] {
+        for field in [
+            "message",
+            "kind",
+            "attempt",
+            "function",
+            "stderr",
+            "index",
+            "arguments",
+        ] {
             assert!(error.iter().any(|l| l == field), "{field} in {error:?}");
         }
     }

@@ -134,7 +134,12 @@ fn a_policy_retries_after_growing_delays_on_timers_and_then_hands_the_failure_to
     assert_eq!(waits, [1_000, 2_000, 3_000]);
     assert_eq!(
         keys,
-        ["i1/probe/1/0/1", "i1/probe/1/0/2", "i1/probe/1/0/3", "i1/probe/1/0/4"]
+        [
+            "i1/probe/1/0/1",
+            "i1/probe/1/0/2",
+            "i1/probe/1/0/3",
+            "i1/probe/1/0/4"
+        ]
     );
     // The policy gave up: the error block saw the attempts made.
     assert_eq!(fact(&run.engine, &run.instance, "attempts"), json!(4));

@@ -705,4 +705,3 @@ fn interpolation(s: &ast::StrLit) -> Option<Span> {
         ast::StrPart::Text(_) => None,
     })
 }
-

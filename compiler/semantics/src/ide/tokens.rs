@@ -37,9 +37,27 @@ pub enum TokenKind {
 
 /// Words that are keywords only where the grammar expects them.
 const CONTEXTUAL: &[&str] = &[
-    "match", "action", "reaction", "error", "priority", "timeout", "complete", "when", "output",
-    "command", "pool", "warm", "batch", "mock", "start", "advance", "assert", "run", "returns",
-    "fails", "heartbeat",
+    "match",
+    "action",
+    "reaction",
+    "error",
+    "priority",
+    "timeout",
+    "complete",
+    "when",
+    "output",
+    "command",
+    "pool",
+    "warm",
+    "batch",
+    "mock",
+    "start",
+    "advance",
+    "assert",
+    "run",
+    "returns",
+    "fails",
+    "heartbeat",
 ];
 
 fn decl_kinds(symbols: &[DocumentSymbol], out: &mut HashMap<Span, TokenKind>) {

@@ -43,7 +43,11 @@ fn the_retry_example_passes_its_tests_on_the_virtual_clock() {
     let dir = example();
     let out = cosmosc(&["test", "."], dir.path());
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains("3 passed, 0 failed"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("3 passed, 0 failed"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 /// Runs `Flaky` for real on `store` (the default SQLite file when `None`) and checks
@@ -187,7 +191,11 @@ fn progress_shows_while_a_call_runs_and_a_silent_call_ends_at_its_heartbeat() {
     assert_eq!(status, 201, "{started}");
     let id = started["id"].as_str().unwrap().to_string();
     let done = wait_for(&server, &id, |body| body["status"] != "RUNNING");
-    assert!(begun.elapsed() < Duration::from_secs(15), "{:?}", begun.elapsed());
+    assert!(
+        begun.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        begun.elapsed()
+    );
     assert_eq!(done["status"], "COMPLETED", "{done}");
     let outcome = done["output"]["outcome"].as_str().unwrap();
     assert!(

@@ -148,12 +148,17 @@ echo 1"#,
         "{}",
         error.message
     );
-    assert!(took < Duration::from_secs(5), "{took:?}: long before its timeout");
+    assert!(
+        took < Duration::from_secs(5),
+        "{took:?}: long before its timeout"
+    );
     assert_eq!(seen.lock().unwrap().len(), 1);
     let pid = std::fs::read_to_string(dir.path().join("child.pid")).unwrap();
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
     assert!(
-        stat.map_or(true, |s| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z'))),
+        stat.map_or(true, |s| s
+            .rsplit_once(") ")
+            .is_some_and(|(_, r)| r.starts_with('Z'))),
         "the group's other process is gone"
     );
 }

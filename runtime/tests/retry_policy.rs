@@ -134,7 +134,12 @@ fn a_policy_retries_after_growing_delays_on_timers_and_then_hands_the_failure_to
     assert_eq!(waits, [1_000, 2_000, 3_000]);
     assert_eq!(
         keys,
-        ["i1/probe/1/0/1", "i1/probe/1/0/2", "i1/probe/1/0/3", "i1/probe/1/0/4"]
+        [
+            "i1/probe/1/0/1",
+            "i1/probe/1/0/2",
+            "i1/probe/1/0/3",
+            "i1/probe/1/0/4"
+        ]
     );
     // The policy gave up: the error block saw the attempts made.
     assert_eq!(fact(&run.engine, &run.instance, "attempts"), json!(4));
@@ -266,4 +271,59 @@ fn retry_in_the_error_block_starts_a_fresh_policy() {
     assert_eq!(seen, [json!(0), json!(2), json!(2), json!(4)]);
     assert!(call(&commands).is_none());
     assert_eq!(run.instance.status, Status::Stalled);
+}
+
+/// The rule's `timeout` covers the policy's waits: when it passes during one, the
+/// `error` block runs at once, and its `retry()` replaces the wait (the old timer
+/// sends nothing).
+#[test]
+fn a_rule_timeout_during_a_policy_wait_reaches_the_error_block() {
+    let source = r#"
+function probe(url: String): Int {
+    command "probe"
+    retry attempts: 5, delay: 1.min
+}
+
+workflow W {
+    facts { size: Int = 0, attempts: Int = 0 }
+    rule "probe" {
+        timeout 10.s
+        match { size == 0 }
+        action { probe(url: "u") }
+        reaction { size = result }
+        error { attempts = error.attempt; if (error.attempt < 3) retry() }
+    }
+}
+"#;
+    let program = compile(source);
+    let engine = Engine::new(&program, "W").unwrap();
+    let instance = engine.instantiate("i1", &json!({})).unwrap();
+    let mut run = Run {
+        engine,
+        instance,
+        now: T0,
+    };
+    let commands = run.handle(Event::Start);
+    let (first, _) = call(&commands).unwrap();
+    let deadline = timer(&commands).expect("the rule's deadline");
+    assert_eq!(deadline.1, T0 + 10_000);
+    // Attempt 1 fails: the policy waits a minute, longer than the rule's timeout.
+    let commands = run.handle(failed(first, CallErrorKind::Failed));
+    let wait = timer(&commands).expect("the policy's wait");
+    assert_eq!(wait.1, T0 + 60_000);
+    run.now = deadline.1;
+    let commands = run.handle(Event::TimerFired { timer: deadline.0 });
+    // The error block saw the timeout on attempt 2 (the one waiting) and retried.
+    assert_eq!(fact(&run.engine, &run.instance, "attempts"), json!(2));
+    let (third, key) = call(&commands).expect("retry() calls at once");
+    assert_eq!(key, "i1/probe/1/0/3");
+    // The policy's old wait is gone: its timer firing sends no second call.
+    run.now = wait.1;
+    let commands = run.handle(Event::TimerFired { timer: wait.0 });
+    assert!(call(&commands).is_none(), "{commands:?}");
+    run.handle(Event::CallCompleted {
+        call: third,
+        result: json!(9),
+    });
+    assert_eq!(fact(&run.engine, &run.instance, "size"), json!(9));
 }

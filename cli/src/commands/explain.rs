@@ -9,9 +9,9 @@ use cosmos_ir::bundle::{Bundle, BundleError};
 use cosmos_project::{ProjectError, find_project_root, load_project};
 use cosmos_runtime::connect::{ConnectError, default_store, open_store};
 use cosmos_runtime::deployment::COMPILER_VERSION;
+use cosmos_runtime::engine::InstanceState;
 use cosmos_runtime::explain::{RuleExplanation, RuleState};
 use cosmos_runtime::node::{NodeError, explain_record};
-use cosmos_runtime::engine::InstanceState;
 use cosmos_runtime::store::{CallProgress, InstanceRecord, StoreError};
 
 use crate::Status;

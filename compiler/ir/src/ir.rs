@@ -163,9 +163,7 @@ impl RetryPolicy {
             delay_ms: 1_000,
             factor: 2.0,
             max_ms: 600_000,
-            on: ["FAILED", "TIMEOUT", "CRASHED"]
-                .map(String::from)
-                .to_vec(),
+            on: ["FAILED", "TIMEOUT", "CRASHED"].map(String::from).to_vec(),
         }
     }
 

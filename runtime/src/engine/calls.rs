@@ -254,9 +254,14 @@ impl Engine<'_> {
             return Ok(());
         };
         slot.attempt += 1;
-        // `retry()` starts the function's retry policy afresh.
+        // `retry()` starts the function's retry policy afresh: a wait of the old one
+        // (cut short by the rule's `timeout`) is dropped.
         slot.policy_start = slot.attempt;
         let attempt = slot.attempt;
+        instance.timers.retain(|t| {
+            !matches!(&t.kind, TimerKind::Retry { rule, firing, index }
+                if *rule == call.rule && *firing == call.firing && *index == call.index)
+        });
         cx.log(History::Retrying {
             rule: call.rule.clone(),
             function: function.to_string(),

@@ -45,7 +45,10 @@ impl Engine<'_> {
             return false;
         }
         // Attempts made under this policy: since the first, or the last `retry()`.
-        let made = slot.attempt.saturating_sub(slot.policy_start).saturating_add(1);
+        let made = slot
+            .attempt
+            .saturating_sub(slot.policy_start)
+            .saturating_add(1);
         if made >= policy.attempts {
             return false;
         }

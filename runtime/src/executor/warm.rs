@@ -107,11 +107,10 @@ impl Worker {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        let mut child =
-            progress::spawn(&mut command).map_err(|source| ExecutorError::Spawn {
-                program: program.clone(),
-                source,
-            })?;
+        let mut child = progress::spawn(&mut command).map_err(|source| ExecutorError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
         let tail = Tail::shared(limits.stderr_tail_bytes);
         let stderr_task = drain_stderr(child.stderr.take(), tail.clone());
         Ok(Worker {
@@ -327,11 +326,7 @@ fn progress_line(bytes: &[u8]) -> Option<ProgressLine> {
 impl ProgressLine {
     /// One report (or none) per call of message `id`: `progress` is a list with one
     /// object (or `null`) per call, in order, or one object for every call.
-    fn for_message(
-        self,
-        id: u64,
-        calls: usize,
-    ) -> Result<Vec<Option<Map<String, Value>>>, String> {
+    fn for_message(self, id: u64, calls: usize) -> Result<Vec<Option<Map<String, Value>>>, String> {
         if self.id != Some(id) {
             return Err(format!(
                 "worker sent progress for another message than {id}: {}",

@@ -288,7 +288,12 @@ fn call_progress_keeps_the_latest_report_per_call(db: &Db) {
         .record_progress("i1", "i1/r/1/0/1", &json!({"progress": 0.1}), T0)
         .unwrap();
     store
-        .record_progress("i1", "i1/r/1/0/1", &json!({"progress": 0.5, "detail": "half"}), T0 + 5)
+        .record_progress(
+            "i1",
+            "i1/r/1/0/1",
+            &json!({"progress": 0.5, "detail": "half"}),
+            T0 + 5,
+        )
         .unwrap();
     store
         .record_progress("i1", "i1/r/1/1/1", &json!({"progress": 0.2}), T0 + 6)

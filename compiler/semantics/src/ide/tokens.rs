@@ -37,9 +37,28 @@ pub enum TokenKind {
 
 /// Words that are keywords only where the grammar expects them.
 const CONTEXTUAL: &[&str] = &[
-    "match", "action", "reaction", "error", "priority", "timeout", "complete", "when", "output",
-    "command", "pool", "warm", "batch", "mock", "start", "advance", "assert", "run", "returns",
-    "fails", "heartbeat", "env",
+    "match",
+    "action",
+    "reaction",
+    "error",
+    "priority",
+    "timeout",
+    "complete",
+    "when",
+    "output",
+    "command",
+    "pool",
+    "warm",
+    "batch",
+    "mock",
+    "start",
+    "advance",
+    "assert",
+    "run",
+    "returns",
+    "fails",
+    "heartbeat",
+    "env",
 ];
 
 fn decl_kinds(symbols: &[DocumentSymbol], out: &mut HashMap<Span, TokenKind>) {

@@ -105,7 +105,9 @@ impl ItemChecker<'_> {
         }
         // An unnamed argument may be the attempts: that error is enough.
         if !seen.contains_key("attempts") && !unnamed {
-            let at = args.last().map_or(setting.keyword.end, |a| a.value.span.end);
+            let at = args
+                .last()
+                .map_or(setting.keyword.end, |a| a.value.span.end);
             self.out.push(
                 Diagnostic::new(
                     Code::RETRY_MISSING_ATTEMPTS,
@@ -129,7 +131,12 @@ impl ItemChecker<'_> {
 
     /// Checks a retry argument against the types it may have and computes it, like a
     /// setting; `None` when it has errors (already reported).
-    fn retry_value(&mut self, name: &ast::Ident, value: &ast::Expr, types: &[Type]) -> Option<Value> {
+    fn retry_value(
+        &mut self,
+        name: &ast::Ident,
+        value: &ast::Expr,
+        types: &[Type],
+    ) -> Option<Value> {
         let errors_before = self.error_count();
         let mut checker = self.constant_checker(None);
         checker.in_setting = true;
@@ -204,11 +211,9 @@ impl ItemChecker<'_> {
                     );
                     match crate::suggest::did_you_mean(&name.text, crate::retry::ERROR_KINDS) {
                         Some(s) => crate::suggest::offer(&mut diagnostic, &format!("`{s}`"), s),
-                        None => {
-                            diagnostic = diagnostic.with_note(
-                                "the error kinds are `FAILED`, `TIMEOUT`, `BAD_OUTPUT` and `CRASHED`",
-                            )
-                        }
+                        None => diagnostic = diagnostic.with_note(
+                            "the error kinds are `FAILED`, `TIMEOUT`, `BAD_OUTPUT` and `CRASHED`",
+                        ),
                     }
                     self.out.push(diagnostic);
                 }

@@ -39,9 +39,9 @@ use postgres::types::ToSql;
 use serde_json::Value as Json;
 
 use super::{
-    CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
-    MessageId, MessageState, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit,
-    StepStamp, Store, StoreError, parse_name, queue_sql,
+    CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
+    LeaseRequest, Leased, MessageId, MessageState, NewInstance, NewMessage, OwnerLeases,
+    QueueStats, StepCommit, StepStamp, Store, StoreError, parse_name, queue_sql,
 };
 use crate::engine::Status;
 pub use conn::PostgresOptions;

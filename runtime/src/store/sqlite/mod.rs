@@ -52,9 +52,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, param
 use serde_json::Value as Json;
 
 use super::{
-    CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, LeaseRequest, Leased,
-    MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit, StepStamp, Store,
-    StoreError, parse_name, queue_sql,
+    CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
+    LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit,
+    StepStamp, Store, StoreError, parse_name, queue_sql,
 };
 use crate::engine::Status;
 use health::Health;

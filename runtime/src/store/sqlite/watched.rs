@@ -5,9 +5,8 @@ use serde_json::Value as Json;
 
 use super::{
     CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
-    LeaseRequest, Leased,
-    MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, Result, SqliteStore, StepCommit,
-    Store,
+    LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, Result,
+    SqliteStore, StepCommit, Store,
 };
 
 impl Store for SqliteStore {

@@ -352,3 +352,111 @@ fn a_cancelled_instance_call_never_runs_on_postgres() {
     };
     a_cancelled_instance_call_never_runs(&schema.url);
 }
+
+const WAITING: &str = r#"
+workflow Waiting {
+    input { at: Time }
+    facts { late: Time? }
+    rule "due" {
+        match { late == null && now() >= at }
+        action { 1 }
+        reaction { late = now() }
+    }
+    complete when { late != null }
+}
+"#;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A measurement rather than a check of behaviour: `COSMOS_BENCH_WAITING` instances
+/// (10,000 by default) of `cosmosc serve` on SQLite, each waiting on its own threshold,
+/// the thresholds 2 ms apart once every instance has started. Prints the server's
+/// resident memory while they wait and the delay from each threshold to the step that
+/// fired its rule (the step's `now()`, recorded as `late`). Every instance must fire
+/// once and none before its threshold.
+#[test]
+#[ignore = "a measurement: cargo test -p cosmosc --test time_in_match -- --ignored --nocapture"]
+fn many_instances_waiting_on_thresholds() {
+    let n: i64 = std::env::var("COSMOS_BENCH_WAITING")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let project = support::project(&[support::MANIFEST, ("src/main.emx", WAITING)]);
+    let server = Server::start(project.path(), &["--store", "waiting.db"], &[]);
+    std::thread::sleep(Duration::from_millis(300));
+    let rest = rss_kib(server.child.id());
+    // Room to start them all before the first threshold (`n` starts take well under
+    // 10 ms each), then one threshold every 2 ms.
+    let first = now_ms() + 10_000 + 10 * n;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let at = cosmos_ir::format_time(first + 2 * i);
+        ids.push((first + 2 * i, start_waiting(&server, &at)));
+    }
+    assert!(
+        now_ms() < first,
+        "starting took too long; lower COSMOS_BENCH_WAITING"
+    );
+    let (_, one) = server.get(&format!("/v1/instances/{}", ids[0].1));
+    assert_eq!(one["status"], "RUNNING", "{one}");
+    let waiting = rss_kib(server.child.id());
+    let agent = support::server::agent();
+    let limit =
+        Duration::from_millis((first + 2 * n - now_ms()).max(0) as u64) + Duration::from_secs(120);
+    let started = Instant::now();
+    while support::server::count_instances(&agent, &server.base, "Waiting", "COMPLETED")
+        < n as usize
+    {
+        assert!(started.elapsed() < limit, "not all fired after {limit:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let mut delays: Vec<i64> = ids
+        .iter()
+        .map(|(at, id)| {
+            let body = instance(&server, id);
+            let late = cosmos_ir::parse_time(body["facts"]["late"].as_str().unwrap()).unwrap();
+            assert!(late >= *at, "fired before its threshold: {body}");
+            late - at
+        })
+        .collect();
+    delays.sort_unstable();
+    let pick = |p: f64| delays[((delays.len() - 1) as f64 * p).round() as usize];
+    println!("| {n} instances waiting on thresholds 2 ms apart (SQLite) | |");
+    println!(
+        "| resident memory of `cosmosc serve` at rest | {:.1} MB |",
+        rest as f64 / 1024.0
+    );
+    println!(
+        "| … while the {n} wait | {:.1} MB |",
+        waiting as f64 / 1024.0
+    );
+    println!(
+        "| threshold → step that fires, median / p99 / max | {} / {} / {} ms |",
+        pick(0.5),
+        pick(0.99),
+        delays.last().unwrap()
+    );
+    server.terminate();
+}
+
+fn start_waiting(server: &Server, at: &str) -> String {
+    let (status, body) = server.post("/v1/workflows/Waiting/instances", json!({"at": at}));
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_string()
+}

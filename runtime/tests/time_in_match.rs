@@ -244,3 +244,34 @@ fn a_finished_instance_ignores_its_pending_timer() {
     assert_eq!(i.history.len(), history);
     assert_eq!(engine.host().facts_to_json(&i.values)["done"], json!(false));
 }
+
+const HELPED: &str = r#"
+def overdue(since: Time, wait: Duration): Bool { now() >= since + wait }
+workflow Helped {
+    facts {
+        asked: Time = now()
+        done: Bool = false
+    }
+    rule "late" {
+        match { !done && overdue(asked, 1.h) }
+        action { true }
+        reaction { done = result }
+    }
+}
+"#;
+
+/// A comparison of `now()` in a helper the match calls is a threshold too.
+#[test]
+fn a_threshold_inside_a_helper_wakes_the_instance() {
+    let program = compile(HELPED);
+    let engine = Engine::new(&program, "Helped").unwrap();
+    let mut i = engine.instantiate("i1", &json!({})).unwrap();
+    let step = engine.handle(&mut i, T0, Event::Start).unwrap();
+    let wake = timers(&step.commands);
+    assert_eq!(wake.iter().map(|w| w.1).collect::<Vec<_>>(), [T0 + HOUR]);
+    engine
+        .handle(&mut i, T0 + HOUR, Event::TimerFired { timer: wake[0].0 })
+        .unwrap();
+    assert_eq!(i.fired("late"), 1);
+    assert_eq!(fact(&engine, &i, "done"), json!(true));
+}

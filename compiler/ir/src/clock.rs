@@ -10,7 +10,8 @@
 //! unchanged, the match's value can change only at one of those times, so the runtime
 //! keeps one wake-up at the earliest of them that is still in the future.
 
-use crate::{BinOp, Block, Expr, ExprKind, Function, Place, PlaceStep, Span, Stmt};
+use crate::{BinOp, Block, Expr, ExprKind, Function, Place, PlaceStep, Program, Span, Stmt};
+use std::collections::BTreeSet;
 
 /// One comparison of `now()` with a threshold, as one evaluation of a `match` saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,73 +58,117 @@ impl Crossing {
     }
 }
 
-/// Whether `f` calls `now()` anywhere.
-pub fn reads_now(f: &Function) -> bool {
-    block(&f.body) || f.defaults.iter().flatten().any(expr)
-}
-
-fn block(b: &Block) -> bool {
-    b.stmts.iter().any(stmt) || b.value.as_deref().is_some_and(expr)
-}
-
-fn place(p: &Place) -> bool {
-    p.path.iter().any(|step| match step {
-        PlaceStep::Field(_) => false,
-        PlaceStep::Index { index, .. } => expr(index),
-        PlaceStep::Key(k) => expr(k),
-    })
-}
-
-fn stmt(s: &Stmt) -> bool {
-    match s {
-        Stmt::Set(_, e) | Stmt::Return(e) | Stmt::Expr(e) | Stmt::Log(e) | Stmt::Fail(e) => expr(e),
-        Stmt::Assign { place: p, value }
-        | Stmt::Append { place: p, value }
-        | Stmt::Update {
-            place: p, value, ..
-        } => place(p) || expr(value),
-        Stmt::If {
-            cond,
-            then,
-            otherwise,
-        } => expr(cond) || block(then) || block(otherwise),
-        Stmt::ForEach { list, body, .. } => expr(list) || block(body),
-        Stmt::Complete(e) | Stmt::Retry(e) => e.as_ref().is_some_and(expr),
+/// Whether `f` calls `now()` anywhere, in its own body or in a helper it calls
+/// (directly or not) of `program`.
+pub fn reads_now(program: &Program, f: &Function) -> bool {
+    Walk {
+        program,
+        seen: BTreeSet::new(),
     }
+    .function(f)
 }
 
-/// Whether `e` calls `now()` anywhere.
-pub fn expr(e: &Expr) -> bool {
-    match &e.kind {
-        ExprKind::Now => true,
-        ExprKind::Const(_)
-        | ExprKind::Local(_)
-        | ExprKind::EnumValue { .. }
-        | ExprKind::Input(_)
-        | ExprKind::Fact(_) => false,
-        ExprKind::Field { base, .. } => expr(base),
-        ExprKind::IfNotNull { value, then, .. } => expr(value) || expr(then),
-        ExprKind::Elvis { value, otherwise } => expr(value) || expr(otherwise),
-        ExprKind::Unary { operand, .. } => expr(operand),
-        ExprKind::IntToFloat(x) | ExprKind::Sleep(x) | ExprKind::Settle(x) => expr(x),
-        ExprKind::EnumValueOf { name, .. } => expr(name),
-        ExprKind::Binary { lhs, rhs, .. } => expr(lhs) || expr(rhs),
-        ExprKind::And(a, b) | ExprKind::Or(a, b) => expr(a) || expr(b),
-        ExprKind::Range { from, to, .. } => expr(from) || expr(to),
-        ExprKind::Format(xs) | ExprKind::List(xs) => xs.iter().any(expr),
-        ExprKind::Builtin { args, .. } | ExprKind::Call { args, .. } => args.iter().any(expr),
-        ExprKind::Map(entries) => entries.iter().any(|(k, v)| expr(k) || expr(v)),
-        ExprKind::Record { fields, .. } => fields.iter().flatten().any(expr),
-        ExprKind::CallHelper { args, .. } => args.iter().flatten().any(expr),
-        ExprKind::Index { list, index, .. } => expr(list) || expr(index),
-        ExprKind::MapGet { map, key } => expr(map) || expr(key),
-        ExprKind::Loop { source, body, .. } => expr(source) || block(body),
-        ExprKind::If {
-            cond,
-            then,
-            otherwise,
-        } => expr(cond) || block(then) || block(otherwise),
-        ExprKind::Block(b) => block(b),
+/// Whether the expression `e` (a default, say) calls `now()`, itself or through a
+/// helper of `program`.
+pub fn expr_reads_now(program: &Program, e: &Expr) -> bool {
+    Walk {
+        program,
+        seen: BTreeSet::new(),
+    }
+    .expr(e)
+}
+
+struct Walk<'p> {
+    program: &'p Program,
+    /// Helpers already looked at (recursion ends there).
+    seen: BTreeSet<u32>,
+}
+
+impl Walk<'_> {
+    fn function(&mut self, f: &Function) -> bool {
+        self.block(&f.body) || f.defaults.iter().flatten().any(|d| self.expr(d))
+    }
+
+    fn block(&mut self, b: &Block) -> bool {
+        b.stmts.iter().any(|s| self.stmt(s)) || b.value.as_deref().is_some_and(|e| self.expr(e))
+    }
+
+    fn place(&mut self, p: &Place) -> bool {
+        p.path.iter().any(|step| match step {
+            PlaceStep::Field(_) => false,
+            PlaceStep::Index { index, .. } => self.expr(index),
+            PlaceStep::Key(k) => self.expr(k),
+        })
+    }
+
+    fn stmt(&mut self, s: &Stmt) -> bool {
+        match s {
+            Stmt::Set(_, e) | Stmt::Return(e) | Stmt::Expr(e) | Stmt::Log(e) | Stmt::Fail(e) => {
+                self.expr(e)
+            }
+            Stmt::Assign { place: p, value }
+            | Stmt::Append { place: p, value }
+            | Stmt::Update {
+                place: p, value, ..
+            } => self.place(p) || self.expr(value),
+            Stmt::If {
+                cond,
+                then,
+                otherwise,
+            } => self.expr(cond) || self.block(then) || self.block(otherwise),
+            Stmt::ForEach { list, body, .. } => self.expr(list) || self.block(body),
+            Stmt::Complete(e) | Stmt::Retry(e) => e.as_ref().is_some_and(|e| self.expr(e)),
+        }
+    }
+
+    fn exprs<'e>(&mut self, xs: impl IntoIterator<Item = &'e Expr>) -> bool {
+        xs.into_iter().any(|x| self.expr(x))
+    }
+
+    fn expr(&mut self, e: &Expr) -> bool {
+        match &e.kind {
+            ExprKind::Now => true,
+            ExprKind::Const(_)
+            | ExprKind::Local(_)
+            | ExprKind::EnumValue { .. }
+            | ExprKind::Input(_)
+            | ExprKind::Fact(_) => false,
+            ExprKind::Field { base, .. } => self.expr(base),
+            ExprKind::IfNotNull { value, then, .. } => self.expr(value) || self.expr(then),
+            ExprKind::Elvis { value, otherwise } => self.expr(value) || self.expr(otherwise),
+            ExprKind::Unary { operand, .. } => self.expr(operand),
+            ExprKind::IntToFloat(x) | ExprKind::Sleep(x) | ExprKind::Settle(x) => self.expr(x),
+            ExprKind::EnumValueOf { name, .. } => self.expr(name),
+            ExprKind::Binary { lhs, rhs, .. } => self.expr(lhs) || self.expr(rhs),
+            ExprKind::And(a, b) | ExprKind::Or(a, b) => self.expr(a) || self.expr(b),
+            ExprKind::Range { from, to, .. } => self.expr(from) || self.expr(to),
+            ExprKind::Format(xs) | ExprKind::List(xs) => self.exprs(xs),
+            ExprKind::Builtin { args, .. } | ExprKind::Call { args, .. } => self.exprs(args),
+            ExprKind::Map(entries) => entries.iter().any(|(k, v)| self.expr(k) || self.expr(v)),
+            ExprKind::Record { fields, .. } => self.exprs(fields.iter().flatten()),
+            ExprKind::CallHelper { helper, args, .. } => {
+                if self.exprs(args.iter().flatten()) {
+                    return true;
+                }
+                if !self.seen.insert(helper.0) {
+                    return false;
+                }
+                let program = self.program;
+                program
+                    .helpers
+                    .get(helper.0 as usize)
+                    .is_some_and(|f| self.function(f))
+            }
+            ExprKind::Index { list, index, .. } => self.expr(list) || self.expr(index),
+            ExprKind::MapGet { map, key } => self.expr(map) || self.expr(key),
+            ExprKind::Loop { source, body, .. } => self.expr(source) || self.block(body),
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => self.expr(cond) || self.block(then) || self.block(otherwise),
+            ExprKind::Block(b) => self.block(b),
+        }
     }
 }
 

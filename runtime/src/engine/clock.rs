@@ -15,10 +15,10 @@
 //! reads: what a rule saw when it fired includes the answer of each comparison of
 //! `now()` its match made.
 
-use cosmos_ir::RuleIr;
 use cosmos_ir::clock::{self, Crossing};
 use cosmos_ir::interp::{self, Env, Facts};
 use cosmos_ir::value::Value;
+use cosmos_ir::{Program, RuleIr};
 
 use super::state::TimerKind;
 use super::{Cx, Engine, InstanceState};
@@ -35,10 +35,14 @@ pub struct Wake {
 
 /// For each rule of the workflow, in declaration order, whether its `match` reads
 /// `now()`.
-pub(super) fn watched_rules(rules: &[RuleIr]) -> Vec<bool> {
+pub(super) fn watched_rules(program: &Program, rules: &[RuleIr]) -> Vec<bool> {
     rules
         .iter()
-        .map(|r| r.matcher.as_ref().is_some_and(clock::reads_now))
+        .map(|r| {
+            r.matcher
+                .as_ref()
+                .is_some_and(|m| clock::reads_now(program, m))
+        })
         .collect()
 }
 
@@ -142,7 +146,11 @@ impl Engine<'_> {
     ) -> Result<(), cosmos_ir::host::HostError> {
         let facts = &self.host.workflow().facts;
         for (field, value) in facts.iter().zip(instance.values.facts.iter_mut()) {
-            let Some(default) = field.default.as_ref().filter(|d| clock::expr(d)) else {
+            let Some(default) = field
+                .default
+                .as_ref()
+                .filter(|d| clock::expr_reads_now(self.program, d))
+            else {
                 continue;
             };
             *value = interp::eval_const_at(self.program, default, now).map_err(|error| {

@@ -199,7 +199,7 @@ impl<'p> Engine<'p> {
         order.sort_by_key(|&i| {
             std::cmp::Reverse(host.workflow().rules.get(i).map_or(0, |r| r.priority))
         });
-        let watched = clock::watched_rules(&host.workflow().rules);
+        let watched = clock::watched_rules(program, &host.workflow().rules);
         Engine {
             program,
             host,

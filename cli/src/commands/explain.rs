@@ -9,7 +9,7 @@ use cosmos_ir::bundle::{Bundle, BundleError};
 use cosmos_project::{ProjectError, find_project_root, load_project};
 use cosmos_runtime::connect::{ConnectError, default_store, open_store};
 use cosmos_runtime::deployment::COMPILER_VERSION;
-use cosmos_runtime::explain::{RuleExplanation, RuleState};
+use cosmos_runtime::explain::RuleExplanation;
 use cosmos_runtime::node::{NodeError, explain_record};
 use cosmos_runtime::store::StoreError;
 
@@ -72,16 +72,6 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<Status, ExplainError> {
     Ok(Status::Clean)
 }
 
-fn state_text(state: &RuleState) -> &'static str {
-    match state {
-        RuleState::InFlight => "in flight (waiting for its calls)",
-        RuleState::Eligible => "eligible (fires next)",
-        RuleState::Refracted => "refracted (matches, but nothing it reads changed since it fired)",
-        RuleState::NotMatching => "not matching",
-        RuleState::Error => "its match fails to evaluate",
-    }
-}
-
 fn write_rule(out: &mut impl Write, rule: &RuleExplanation) -> std::io::Result<()> {
     writeln!(
         out,
@@ -89,7 +79,7 @@ fn write_rule(out: &mut impl Write, rule: &RuleExplanation) -> std::io::Result<(
         rule.rule,
         rule.priority,
         rule.fired,
-        state_text(&rule.state)
+        rule.state.describe()
     )?;
     let width = rule
         .parts

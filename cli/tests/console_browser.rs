@@ -19,7 +19,9 @@ fn installed(program: &str) -> bool {
 fn the_console_in_a_real_browser() {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !installed("node") || !installed("npm") || !PathBuf::from(&chromium).exists() {
-        println!("SKIPPED: `node`, `npm` and Chromium ({chromium}) are needed for the console's browser tests");
+        println!(
+            "SKIPPED: `node`, `npm` and Chromium ({chromium}) are needed for the console's browser tests"
+        );
         return;
     }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/console");

@@ -318,7 +318,7 @@ impl Store for PostgresStore {
         for (column, value) in &conditions {
             if let Some(value) = value {
                 values.push(value);
-                let close = if column.ends_with('(') { ")" } else { "" };
+                let close = if column.contains('(') { ")" } else { "" };
                 sql.push_str(&format!(" AND {column}${}{close}", values.len()));
             }
         }

@@ -266,6 +266,9 @@ fn with_a_token_only_the_login_page_is_served_until_the_token_is_given() {
     assert_eq!(after.status, 303, "the session is over");
 }
 
+/// A request that must be refused: why, its headers, its form body.
+type Attempt<'a> = (&'a str, Vec<(&'a str, &'a str)>, String);
+
 #[test]
 fn state_changes_need_the_same_origin_and_the_sessions_csrf_token() {
     let project = support::project(&[support::MANIFEST, ("src/main.emx", NOTES)]);
@@ -295,7 +298,7 @@ fn state_changes_need_the_same_origin_and_the_sessions_csrf_token() {
     let cancel = format!("/instances/{id}/cancel");
     let body = format!("csrf={token}");
 
-    let refused: Vec<(&str, Vec<(&str, &str)>, String)> = vec![
+    let refused: Vec<Attempt> = vec![
         (
             "another origin",
             vec![("Cookie", &cookie), ("Origin", "http://evil.example")],

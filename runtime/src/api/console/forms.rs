@@ -58,9 +58,9 @@ pub fn signal_form(
             other => (other, false),
         };
         let required = if optional { "" } else { " required" };
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<label for=\"{}\"><code>{}</code> <span class=\"type\">{}</span></label>\n",
+            "<label for=\"{}\"><code>{}</code> <span class=\"type\">{}</span></label>",
             esc(&input_id),
             esc(name),
             esc(ty_name(program, ty))

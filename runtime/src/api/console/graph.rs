@@ -133,9 +133,9 @@ pub fn svg(workflow: &WorkflowIr) -> String {
             (from.0, to.0 + BOX_W, y1, y2)
         };
         let bend = (x2 - x1) / 2;
-        let _ = write!(
+        let _ = writeln!(
             edges,
-            "<path class=\"edge {class}\" d=\"M{x1},{y1} C{},{y1} {},{y2} {x2},{y2}\" marker-end=\"url(#arrow-{class})\"><title>{}</title></path>\n",
+            "<path class=\"edge {class}\" d=\"M{x1},{y1} C{},{y1} {},{y2} {x2},{y2}\" marker-end=\"url(#arrow-{class})\"><title>{}</title></path>",
             x1 + bend,
             x2 - bend,
             esc(title)
@@ -198,9 +198,9 @@ pub fn svg(workflow: &WorkflowIr) -> String {
         (COLUMNS[1], "rules"),
         (COLUMNS[2], "facts"),
     ] {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<text class=\"heading\" x=\"{x}\" y=\"8\">{label}</text>\n"
+            "<text class=\"heading\" x=\"{x}\" y=\"8\">{label}</text>"
         );
     }
     out.push_str(&edges);

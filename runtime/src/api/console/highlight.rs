@@ -63,8 +63,8 @@ pub fn highlight(source: &str) -> String {
         let rest = &source[i..];
         let (class, len) = if rest.starts_with("//") {
             ("c", rest.find('\n').unwrap_or(rest.len()))
-        } else if rest.starts_with("/*") {
-            ("c", rest[2..].find("*/").map_or(rest.len(), |n| n + 4))
+        } else if let Some(body) = rest.strip_prefix("/*") {
+            ("c", body.find("*/").map_or(rest.len(), |n| n + 4))
         } else if rest.starts_with("\"\"\"") || rest.starts_with("'''") {
             (
                 "s",

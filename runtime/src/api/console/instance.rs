@@ -133,18 +133,14 @@ fn render(
     );
     match notice {
         Some(Notice::Done(text)) => {
-            let _ = write!(
+            let _ = writeln!(
                 body,
-                "<p class=\"notice\" role=\"status\">{}</p>\n",
+                "<p class=\"notice\" role=\"status\">{}</p>",
                 esc(text)
             );
         }
         Some(Notice::Refused(text)) => {
-            let _ = write!(
-                body,
-                "<p class=\"error\" role=\"alert\">{}</p>\n",
-                esc(text)
-            );
+            let _ = writeln!(body, "<p class=\"error\" role=\"alert\">{}</p>", esc(text));
         }
         None => {}
     }
@@ -193,16 +189,16 @@ fn summary(out: &mut String, loaded: &Loaded) {
     // Child workflows (LANGUAGE.md 10.6) are not built yet: an instance has no parent.
     out.push_str("<dt>parent</dt><dd class=\"muted\">none</dd></dl>\n");
     if let Some(failure) = &record.failure {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<h2>Failure</h2><pre class=\"failure\">{}</pre>\n",
+            "<h2>Failure</h2><pre class=\"failure\">{}</pre>",
             esc(failure)
         );
     }
     if let Some(output) = &record.output {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<h2>Output</h2><div class=\"tree\">{}</div>\n",
+            "<h2>Output</h2><div class=\"tree\">{}</div>",
             tree::tree(output, 2)
         );
     }
@@ -271,9 +267,9 @@ fn rule_html(out: &mut String, rule: &RuleExplanation) {
                 (None, Json::Bool(false)) => ("false", "false".to_string()),
                 (None, v) => ("value", v.to_string()),
             };
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<tr class=\"{class}\"><td><code>{}</code></td><td>=</td><td><code>{}</code></td></tr>\n",
+                "<tr class=\"{class}\"><td><code>{}</code></td><td>=</td><td><code>{}</code></td></tr>",
                 esc(&part.expr),
                 esc(&value)
             );
@@ -353,9 +349,9 @@ fn actions(
     let record = &loaded.record;
     out.push_str("<section id=\"actions\" aria-labelledby=\"actions-h\"><h2 id=\"actions-h\">Act on it</h2>\n");
     if record.status.is_finished() {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<p class=\"muted\">The instance is {}: it takes no more signals and cannot be cancelled.</p>\n",
+            "<p class=\"muted\">The instance is {}: it takes no more signals and cannot be cancelled.</p>",
             record.status.as_str()
         );
         out.push_str("</section>\n");
@@ -427,9 +423,9 @@ fn fields(out: &mut String, value: &Json, types: &HashMap<&str, String>) {
     }
     out.push_str("<dl class=\"fields\">\n");
     for (name, value) in map {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<dt><code>{}</code> <span class=\"type\">{}</span></dt><dd class=\"tree\" data-fact=\"{}\">{}</dd>\n",
+            "<dt><code>{}</code> <span class=\"type\">{}</span></dt><dd class=\"tree\" data-fact=\"{}\">{}</dd>",
             esc(name),
             esc(types.get(name.as_str()).map_or("", String::as_str)),
             esc(name),
@@ -441,16 +437,16 @@ fn fields(out: &mut String, value: &Json, types: &HashMap<&str, String>) {
 
 fn history(out: &mut String, loaded: &Loaded) {
     let live = loaded.after + HISTORY_PAGE as i64 >= loaded.history_len;
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<section id=\"history\"{} aria-labelledby=\"history-h\"><h2 id=\"history-h\">History</h2>\n",
+        "<section id=\"history\"{} aria-labelledby=\"history-h\"><h2 id=\"history-h\">History</h2>",
         if live { " data-live" } else { "" }
     );
     let first = loaded.history.first().map_or(0, |r| r.seq);
     let last = loaded.history.last().map_or(0, |r| r.seq);
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p class=\"meta\">rows {first}–{last} of {}</p>\n",
+        "<p class=\"meta\">rows {first}–{last} of {}</p>",
         loaded.history_len
     );
     pager(out, loaded);

@@ -123,9 +123,9 @@ fn counts_html(
         None => "/?".to_string(),
     };
     out.push_str("<section id=\"counts\" data-live aria-label=\"instances by status\"><ul class=\"counts\">\n");
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<li><a href=\"{}\"{}>all <strong>{total}</strong></a></li>\n",
+        "<li><a href=\"{}\"{}>all <strong>{total}</strong></a></li>",
         esc(&base),
         if current.is_none() {
             " aria-current=\"true\""
@@ -139,9 +139,9 @@ fn counts_html(
             .find(|(s, _)| *s == status)
             .map_or(0, |(_, n)| *n);
         let sep = if base.ends_with('?') { "" } else { "&" };
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<li><a class=\"{}\" href=\"{}{sep}status={}\"{}>{} <strong>{n}</strong></a></li>\n",
+            "<li><a class=\"{}\" href=\"{}{sep}status={}\"{}>{} <strong>{n}</strong></a></li>",
             status.as_str().to_ascii_lowercase(),
             esc(&base),
             status.as_str(),
@@ -164,9 +164,9 @@ fn filter_form(
     status: Option<Status>,
 ) {
     out.push_str("<form class=\"filters\" method=\"get\" action=\"/\" role=\"search\">\n");
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<label>id <input type=\"search\" name=\"id\" id=\"search\" placeholder=\"an id or its start\" value=\"{}\"></label>\n",
+        "<label>id <input type=\"search\" name=\"id\" id=\"search\" placeholder=\"an id or its start\" value=\"{}\"></label>",
         esc(given(&query.id).unwrap_or(""))
     );
     out.push_str("<label>workflow <select name=\"workflow\"><option value=\"\">any</option>");
@@ -190,9 +190,9 @@ fn filter_form(
         ("from", "created from", &query.from),
         ("until", "until", &query.until),
     ] {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<label>{label} <input type=\"datetime-local\" name=\"{name}\" value=\"{}\"> <small>UTC</small></label>\n",
+            "<label>{label} <input type=\"datetime-local\" name=\"{name}\" value=\"{}\"> <small>UTC</small></label>",
             esc(given(value).unwrap_or(""))
         );
     }
@@ -229,10 +229,10 @@ fn list_html(out: &mut String, rows: &[InstanceSummary], query: &ListQuery) {
              <th>status</th><th>created</th><th>updated</th></tr></thead><tbody>\n",
         );
         for row in rows {
-            let _ = write!(
+            let _ = writeln!(
                 out,
                 "<tr data-row><td><a class=\"id\" href=\"/instances/{}\">{}</a></td>\
-                 <td><a href=\"/workflows/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                 <td><a href=\"/workflows/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 url(&row.id),
                 esc(&row.id),
                 url(&row.workflow),

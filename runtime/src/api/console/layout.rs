@@ -46,19 +46,19 @@ pub fn page(
             } else {
                 ""
             };
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<a href=\"{href}\"{current} data-key=\"g {key}\">{label}</a>\n"
+                "<a href=\"{href}\"{current} data-key=\"g {key}\">{label}</a>"
             );
         }
     }
     out.push_str("</nav>\n");
     if let (Some(session), true) = (session, login) {
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<form method=\"post\" action=\"/logout\" class=\"logout\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <button type=\"submit\">Log out</button></form>\n",
+             <button type=\"submit\">Log out</button></form>",
             esc(&session.csrf)
         );
     }

@@ -21,10 +21,10 @@ pub async fn page(
         .map_err(|e| shown.failed(e))?;
     let owner = console.node.owner().to_string();
     let mut body = String::from("<h1>Queues, pools and node</h1>\n<div id=\"system\" data-live>\n");
-    let _ = write!(
+    let _ = writeln!(
         body,
         "<section><h2>Node</h2><dl class=\"summary\"><dt>node</dt><dd><code>{}</code></dd>\
-         <dt>version</dt><dd>{}</dd><dt>bundle</dt><dd><code>{}</code></dd></dl></section>\n",
+         <dt>version</dt><dd>{}</dd><dt>bundle</dt><dd><code>{}</code></dd></dl></section>",
         esc(&owner),
         env!("CARGO_PKG_VERSION"),
         esc(&console.node.deployment().current().hash)

@@ -176,9 +176,9 @@ pub async fn page(
     };
     for rule in &workflow.rules {
         let s = stats.get(&rule.name).copied().unwrap_or_default();
-        let _ = write!(
+        let _ = writeln!(
             body,
-            "<tr data-row id=\"rule-{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr data-row id=\"rule-{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             url(&rule.name),
             esc(serde_json::to_string(&rule.name).unwrap_or_default()),
             rule.priority,
@@ -225,9 +225,9 @@ pub async fn page(
     body.push_str("<section aria-labelledby=\"source-h\"><h2 id=\"source-h\">Source</h2>\n");
     match console.sources.iter().find(|s| s.module == workflow.module) {
         Some(source) => {
-            let _ = write!(
+            let _ = writeln!(
                 body,
-                "<p class=\"meta\"><code>{}</code></p><pre class=\"source\"><code>{}</code></pre>\n",
+                "<p class=\"meta\"><code>{}</code></p><pre class=\"source\"><code>{}</code></pre>",
                 esc(&source.path),
                 highlight::highlight(&source.text)
             );

@@ -375,11 +375,17 @@ impl Store for PostgresStore {
 
     fn count_instances(&self, workflow: Option<&str>) -> Result<Vec<(Status, u64)>> {
         self.db.read("count_instances", |conn| {
-            let rows = conn.query(
-                "SELECT status, count(*)::BIGINT FROM instances
-                 WHERE $1::TEXT IS NULL OR workflow = $1 GROUP BY status",
-                &[&workflow],
-            )?;
+            let rows = match workflow {
+                Some(name) => conn.query(
+                    "SELECT status, count(*)::BIGINT FROM instances WHERE workflow = $1
+                     GROUP BY status",
+                    &[&name],
+                )?,
+                None => conn.query(
+                    "SELECT status, count(*)::BIGINT FROM instances GROUP BY status",
+                    &[],
+                )?,
+            };
             let mut counts = Vec::new();
             for row in rows {
                 let status: String = row.get(0);

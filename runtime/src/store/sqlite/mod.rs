@@ -508,16 +508,27 @@ impl Store for Db {
 
     fn count_instances(&self, workflow: Option<&str>) -> Result<Vec<(Status, u64)>> {
         let conn = self.conn();
-        let mut statement = conn.prepare_cached(
-            "SELECT status, count(*) FROM instances WHERE ?1 IS NULL OR workflow = ?1
-             GROUP BY status",
-        )?;
-        let rows = statement.query_map(params![workflow], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-        })?;
+        // Two statements rather than `?1 IS NULL OR workflow = ?1`, which no index
+        // serves: counting all is a scan of `instances_by_status` alone.
+        let mut statement = match workflow {
+            Some(_) => conn.prepare_cached(
+                "SELECT status, count(*) FROM instances WHERE workflow = ?1 GROUP BY status",
+            )?,
+            None => {
+                conn.prepare_cached("SELECT status, count(*) FROM instances GROUP BY status")?
+            }
+        };
+        let read = |row: &rusqlite::Row<'_>| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?));
+        let rows: Vec<(String, i64)> = match workflow {
+            Some(name) => statement
+                .query_map(params![name], read)?
+                .collect::<rusqlite::Result<_>>()?,
+            None => statement
+                .query_map([], read)?
+                .collect::<rusqlite::Result<_>>()?,
+        };
         let mut counts = Vec::new();
-        for row in rows {
-            let (status, n) = row?;
+        for (status, n) in rows {
             let status: Status = parse_name(&status, "instances", &"(count)", "status")?;
             counts.push((status, u64::try_from(n).unwrap_or(0)));
         }

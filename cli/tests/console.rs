@@ -523,6 +523,32 @@ fn the_example_s_pages_show_its_instances_rules_and_source() {
     assert!(rule.contains("not matching"), "{rule}");
     assert!(rule.contains("<tr class=\"false\"><td><code>reviewer != null</code></td><td>=</td><td><code>false</code>"), "{rule}");
 
+    // The completed one's timeline says how long after their firing the calls came back.
+    while server.get(&format!("/v1/instances/{}", ids[1])).1["status"] != "COMPLETED" {
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "the short source never completed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let done = send(
+        &server,
+        "GET",
+        &format!("/instances/{}", ids[1]),
+        &[("Cookie", &cookie)],
+        "",
+    );
+    assert_eq!(
+        done.body.matches("after the firing").count(),
+        5,
+        "the probe and four transcodes"
+    );
+    assert!(
+        done.body.contains("<dd data-status=\"COMPLETED\">"),
+        "{}",
+        done.body
+    );
+
     let workflow = send(
         &server,
         "GET",

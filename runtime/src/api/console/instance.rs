@@ -451,7 +451,9 @@ fn history(out: &mut String, loaded: &Loaded) {
     );
     pager(out, loaded);
     out.push_str("<ol class=\"timeline\">\n");
+    let mut firings: HashMap<(String, u64), i64> = HashMap::new();
     for row in &loaded.history {
+        let call = call_time(row, &mut firings);
         let took = row
             .step
             .as_ref()
@@ -466,7 +468,7 @@ fn history(out: &mut String, loaded: &Loaded) {
         let _ = write!(
             out,
             "<li class=\"k-{}\" value=\"{}\"><span class=\"when\">{}</span> <span class=\"kind\">{}</span> \
-             <span class=\"text\">{}</span><small class=\"muted\">{took}</small>",
+             <span class=\"text\">{}</span>{call}<small class=\"muted\">{took}</small>",
             row.kind.as_str(),
             row.seq,
             layout::time(row.at),
@@ -485,6 +487,45 @@ fn history(out: &mut String, loaded: &Loaded) {
     out.push_str("</ol>\n");
     pager(out, loaded);
     out.push_str("</section>\n");
+}
+
+/// For a row that received a call's result or failure, how long after its rule fired
+/// it came (when the firing is on this page), as a badge; records each `fired` row's
+/// time in `firings`, by (rule, firing).
+fn call_time(row: &HistoryRow, firings: &mut HashMap<(String, u64), i64>) -> String {
+    let rule_of = |data: &Json| {
+        Some((
+            data.get("rule")?.as_str()?.to_string(),
+            data.get("firing")?.as_u64()?,
+        ))
+    };
+    match row.kind {
+        crate::engine::HistoryKind::Fired => {
+            if let Some(key) = rule_of(&row.data) {
+                firings.insert(key, row.at);
+            }
+            String::new()
+        }
+        crate::engine::HistoryKind::Received => {
+            let Some(call) = row.data.get("call") else {
+                return String::new();
+            };
+            let attempt = call.get("attempt").and_then(Json::as_i64).unwrap_or(1);
+            match rule_of(call).and_then(|key| firings.get(&key)) {
+                Some(fired) => format!(
+                    " <span class=\"call-time\" title=\"from the firing to this result, retries included\">{} after the firing{}</span>",
+                    esc(cosmos_ir::value::format_duration(row.at - fired)),
+                    if attempt > 1 {
+                        format!(", attempt {attempt}")
+                    } else {
+                        String::new()
+                    }
+                ),
+                None => String::new(),
+            }
+        }
+        _ => String::new(),
+    }
 }
 
 /// A history row's text without the time it starts with (the timeline shows it).

@@ -599,3 +599,50 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn a_bundle_s_source_is_shown_only_while_the_files_match_it() {
+    let project = support::project(&[support::MANIFEST, ("src/main.emx", NOTES)]);
+    let compiled = support::cosmosc(&["compile", ".", "-o", "app.bundle"], project.path());
+    assert_eq!(
+        support::code(&compiled),
+        0,
+        "{}",
+        support::stderr(&compiled)
+    );
+
+    let server = Server::start(
+        project.path(),
+        &["--bundle", "app.bundle", "--store", "a.db"],
+        &[],
+    );
+    let page = send(&server, "GET", "/workflows/Notes", &[], "");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains("<span class=\"k\">workflow</span> <span class=\"t\">Notes</span>"),
+        "{}",
+        page.body
+    );
+    drop(server);
+
+    // The file changed since the bundle was compiled: its text is not the bundle's.
+    std::fs::write(
+        project.path().join("src/main.emx"),
+        format!("{NOTES}\n// edited\n"),
+    )
+    .unwrap();
+    let server = Server::start(
+        project.path(),
+        &["--bundle", "app.bundle", "--store", "b.db"],
+        &[],
+    );
+    let page = send(&server, "GET", "/workflows/Notes", &[], "");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("The source is not available"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("// edited"), "{}", page.body);
+}

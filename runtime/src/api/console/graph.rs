@@ -232,3 +232,65 @@ pub fn svg(workflow: &WorkflowIr) -> String {
     out.push_str("</svg>\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cosmos_diagnostics::FileId;
+    use cosmos_semantics::Analysis;
+
+    fn workflow(source: &str) -> WorkflowIr {
+        let mut analysis = Analysis::new();
+        analysis.set_file(FileId(0), "main", source.to_string());
+        let program = analysis.lower_project().expect("the program lowers");
+        program.workflows.into_iter().next().expect("a workflow")
+    }
+
+    const SOURCE: &str = r#"
+workflow W {
+    input { limit: Int }
+    facts { seen: Int = 0, by: String?, log: List<String> = [] }
+    rule "count <up>" {
+        match { seen < limit && by != null }
+        action { 1 }
+        reaction { seen += result }
+    }
+    signal approve(who: String) {
+        if (who != "") { by = who } else { log << "empty" }
+    }
+}
+"#;
+
+    #[test]
+    fn signal_writes_are_found_through_ifs() {
+        let w = workflow(SOURCE);
+        assert_eq!(
+            signal_writes(&w, &w.signals[0].handler.body),
+            vec!["by", "log"]
+        );
+    }
+
+    #[test]
+    fn edges_follow_the_read_and_write_sets_and_names_are_escaped() {
+        let svg = svg(&workflow(SOURCE));
+        assert!(
+            svg.contains("<title>&quot;count &lt;up&gt;&quot; reads seen</title>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<title>&quot;count &lt;up&gt;&quot; reads limit</title>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<title>&quot;count &lt;up&gt;&quot; may assign seen</title>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<title>signal approve may assign log</title>"),
+            "{svg}"
+        );
+        assert_eq!(svg.matches("class=\"edge reads\"").count(), 3, "{svg}");
+        assert_eq!(svg.matches("class=\"edge writes\"").count(), 3, "{svg}");
+        assert!(!svg.contains("<up>"), "{svg}");
+    }
+}

@@ -64,7 +64,7 @@
   }
 
   function rows() {
-    return Array.from(document.querySelectorAll('[data-row] a:first-of-type'));
+    return Array.from(document.querySelectorAll('[data-row] td:first-child a'));
   }
 
   function typing(target) {

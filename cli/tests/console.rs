@@ -428,6 +428,23 @@ fn hostile_values_show_as_text_and_signal_forms_check_their_fields() {
     );
     assert_eq!(sent.status, 303, "{}", sent.body);
     assert_eq!(instance(&server, "", &id)["facts"]["note"], json!(hostile));
+    let back = sent.header("location").unwrap().to_string();
+    let done = send(&server, "GET", &back, &[("Cookie", &cookie)], "");
+    assert!(
+        done.body.contains("Signal write was sent."),
+        "{back}: {}",
+        done.body
+    );
+    // A link cannot put its own words in the notice.
+    let forged = send(
+        &server,
+        "GET",
+        &format!("/instances/{id}?done=signal:pwned"),
+        &[("Cookie", &cookie)],
+        "",
+    );
+    assert_eq!(forged.status, 200);
+    assert!(!forged.body.contains("pwned"), "{}", forged.body);
 
     for path in [
         format!("/instances/{id}"),

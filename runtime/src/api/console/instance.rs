@@ -90,13 +90,21 @@ pub async fn page(
     let loaded = load(&console, &id, query.after)
         .await
         .map_err(|e| not_found(&shown, e))?;
+    // Only notices the console's own redirects make: a link cannot put words here.
+    let signals: Vec<&str> = loaded
+        .program
+        .workflows
+        .iter()
+        .filter(|w| w.name == loaded.record.workflow)
+        .flat_map(|w| w.signals.iter().map(|s| s.name.as_str()))
+        .collect();
     let notice = match query.done.as_deref() {
         Some("cancelled") => Some(Notice::Done("The instance was cancelled.".into())),
-        Some(done) if done.starts_with("signal:") => Some(Notice::Done(format!(
-            "Signal {} was sent.",
-            &done["signal:".len()..]
-        ))),
-        _ => None,
+        Some(done) => done
+            .strip_prefix("signal:")
+            .filter(|name| signals.contains(name))
+            .map(|name| Notice::Done(format!("Signal {name} was sent."))),
+        None => None,
     };
     let html = render(&loaded, &shown, notice, None, &HashMap::new());
     Ok(Html(html).into_response())

@@ -179,6 +179,8 @@ test('the stalled instance is found from the list, explained, signalled through 
   assert.equal(done.status, 'COMPLETED');
   assert.equal(done.facts.reviewer, 'mei');
   assert.match(await page.textContent('#summary'), /renditions/);
+  // A finished instance takes no signal: its forms went with the refresh.
+  await page.waitForSelector('form[data-signal="review"]', { state: 'detached' });
   await shot(page, '04-instance-completed');
 
   // Narrow windows get one column and no sideways scrolling of the page.
@@ -210,6 +212,11 @@ test('a cross-site POST is refused and changes nothing', async () => {
   const page = await loggedIn();
   // Read a real CSRF token, as an attacker who saw one would have it.
   await page.goto(`${base}/instances/${ids.kept}`);
+  // What is typed in a form survives the page refreshing itself.
+  await page.fill('form[data-signal="review"] input[name="arg.by"]', 'draft');
+  await page.locator('form[data-signal="review"] input[name="arg.by"]').evaluate((e) => e.blur());
+  await page.waitForSelector('.live-indicator:text("updated")');
+  assert.equal(await page.inputValue('form[data-signal="review"] input[name="arg.by"]'), 'draft');
   const csrf = await page.getAttribute('form[data-signal="review"] input[name="csrf"]', 'value');
   const evil = http.createServer((_, response) => {
     response.setHeader('Content-Type', 'text/html');

@@ -355,7 +355,9 @@ fn actions(
     values: &HashMap<String, String>,
 ) {
     let record = &loaded.record;
-    out.push_str("<section id=\"actions\" aria-labelledby=\"actions-h\"><h2 id=\"actions-h\">Act on it</h2>\n");
+    // Live, so that the forms go once the instance ends; the script keeps what was
+    // typed and never replaces a form that has the focus.
+    out.push_str("<section id=\"actions\" data-live aria-labelledby=\"actions-h\"><h2 id=\"actions-h\">Act on it</h2>\n");
     if record.status.is_finished() {
         let _ = writeln!(
             out,

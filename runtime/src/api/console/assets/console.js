@@ -23,6 +23,23 @@
     return Array.from(region.querySelectorAll('details')).map((d) => d.open);
   }
 
+  // What was typed into a region's form fields (not the hidden ones), by form and
+  // field, so that a refresh keeps it.
+  function typedValues(region) {
+    const values = new Map();
+    region.querySelectorAll('input:not([type=hidden]), textarea, select').forEach((field) => {
+      if (field.form && field.name) values.set(`${field.form.getAttribute('action')} ${field.name}`, field.value);
+    });
+    return values;
+  }
+
+  function restoreValues(region, values) {
+    region.querySelectorAll('input:not([type=hidden]), textarea, select').forEach((field) => {
+      const key = field.form && `${field.form.getAttribute('action')} ${field.name}`;
+      if (key && values.has(key)) field.value = values.get(key);
+    });
+  }
+
   async function refresh() {
     if (paused || busy || document.hidden) return;
     const regions = Array.from(document.querySelectorAll('[data-live][id]'));
@@ -45,10 +62,12 @@
         const next = fresh.getElementById(region.id);
         if (!next) continue;
         const states = openStates(region);
+        const typed = typedValues(region);
         region.replaceWith(next);
         next.querySelectorAll('details').forEach((d, i) => {
           if (i < states.length) d.open = states[i];
         });
+        restoreValues(next, typed);
       }
       say(`live · updated ${new Date().toLocaleTimeString()}`);
     } catch (e) {

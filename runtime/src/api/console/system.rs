@@ -92,6 +92,8 @@ fn table(out: &mut String, rows: &Json) {
             }
         }
     }
+    // The name first (`pool`), then the counts.
+    columns.sort_by_key(|c| c.as_str() != "pool");
     out.push_str("<div class=\"scroll\"><table><thead><tr>");
     for c in &columns {
         let _ = write!(out, "<th>{}</th>", esc(c));

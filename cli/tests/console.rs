@@ -2,8 +2,8 @@
 //! without a session (the login page and its stylesheet, nothing else), the session
 //! cookie's flags, refusals of requests that would change something from another site
 //! or without the session's CSRF token, escaping of hostile fact values, and the pages
-//! of the `encode` example. The PostgreSQL variant of the store's new queries runs on
-//! a fresh schema of `COSMOS_TEST_POSTGRES` (skipped without it).
+//! of the `encode` example, on SQLite and on a fresh PostgreSQL schema of
+//! `COSMOS_TEST_POSTGRES` (skipped, with a message, without it).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -486,10 +486,24 @@ fn hostile_values_show_as_text_and_signal_forms_check_their_fields() {
 
 #[test]
 fn the_example_s_pages_show_its_instances_rules_and_source() {
+    the_example_s_pages(&["--store", "state.db"]);
+}
+
+#[test]
+fn the_example_s_pages_show_its_instances_rules_and_source_on_postgres() {
+    let Some(schema) = support::postgres::schema(
+        "the_example_s_pages_show_its_instances_rules_and_source_on_postgres",
+    ) else {
+        return;
+    };
+    the_example_s_pages(&["--store", &schema.url]);
+}
+
+fn the_example_s_pages(store: &[&str]) {
     let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/encode");
     let project = tempfile::tempdir().unwrap();
     copy_dir(&example, project.path());
-    let server = Server::start(project.path(), &["--store", "state.db"], &[]);
+    let server = Server::start(project.path(), store, &[]);
     let mut ids = Vec::new();
     for source in ["s3://media/long.mov", "s3://media/d.mov"] {
         let (status, body) = server.post(

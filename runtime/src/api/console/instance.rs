@@ -11,6 +11,7 @@ use crate::explain::{RuleExplanation, RuleState};
 use crate::node::{NodeError, explain_record};
 use crate::store::{HistoryRow, InstanceRecord};
 use axum::Extension;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -573,8 +574,9 @@ pub async fn signal(
     State(console): State<Console>,
     Extension(shown): Extension<Shown>,
     Path((id, name)): Path<(String, String)>,
-    Form(form): Form<HashMap<String, String>>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Result<Response, Failure> {
+    let Form(form) = form.map_err(|e| shown.bad_request(e.body_text()))?;
     session::check_csrf(&shown.session, form.get("csrf").map(String::as_str)).map_err(|r| {
         shown.failure(
             StatusCode::FORBIDDEN,
@@ -676,8 +678,9 @@ pub async fn cancel(
     State(console): State<Console>,
     Extension(shown): Extension<Shown>,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Result<Response, Failure> {
+    let Form(form) = form.map_err(|e| shown.bad_request(e.body_text()))?;
     session::check_csrf(&shown.session, form.get("csrf").map(String::as_str)).map_err(|r| {
         shown.failure(
             StatusCode::FORBIDDEN,

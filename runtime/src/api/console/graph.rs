@@ -1,5 +1,5 @@
-//! A workflow drawn from the compiler's read and write sets: inputs and signals on the
-//! left, rules in the middle, facts on the right; an arrow from each fact or input a
+//! A workflow drawn from the compiler's read and write sets: inputs on the left,
+//! rules and signals in the middle, facts on the right; an arrow from each fact or input a
 //! rule's `match` reads to the rule, and from each rule (or signal) to each fact it
 //! may assign. An SVG written here, with no script and no style attributes (the
 //! console's content security policy allows neither).
@@ -76,15 +76,6 @@ pub fn svg(workflow: &WorkflowIr) -> String {
             y: 0,
         });
     }
-    for signal in &workflow.signals {
-        left.push(NodeBox {
-            id: format!("signal:{}", signal.name),
-            label: format!("signal {}", signal.name),
-            class: "signal",
-            x: COLUMNS[0],
-            y: 0,
-        });
-    }
     let mut middle: Vec<NodeBox> = workflow
         .rules
         .iter()
@@ -96,6 +87,17 @@ pub fn svg(workflow: &WorkflowIr) -> String {
             y: 0,
         })
         .collect();
+    // Signals assign facts as reactions do: beside the rules, so their arrows cross
+    // no box.
+    for signal in &workflow.signals {
+        middle.push(NodeBox {
+            id: format!("signal:{}", signal.name),
+            label: format!("signal {}", signal.name),
+            class: "signal",
+            x: COLUMNS[1],
+            y: 0,
+        });
+    }
     let mut right: Vec<NodeBox> = workflow
         .facts
         .iter()
@@ -194,8 +196,8 @@ pub fn svg(workflow: &WorkflowIr) -> String {
     }
     out.push_str("</defs>\n");
     for (x, label) in [
-        (COLUMNS[0], "inputs and signals"),
-        (COLUMNS[1], "rules"),
+        (COLUMNS[0], "inputs"),
+        (COLUMNS[1], "rules and signals"),
         (COLUMNS[2], "facts"),
     ] {
         let _ = writeln!(

@@ -10,7 +10,8 @@
 
   const indicator = document.createElement('p');
   indicator.className = 'live-indicator';
-  indicator.setAttribute('role', 'status');
+  // Not announced: it changes every few seconds.
+  indicator.setAttribute('aria-live', 'off');
   const main = document.getElementById('main');
   if (main && document.querySelector('[data-live]')) main.prepend(indicator);
 

@@ -613,6 +613,36 @@ fn the_example_s_pages(store: &[&str]) {
         "the pools: {}",
         system.body
     );
+
+    // Every page works under its content security policy: no inline script, no style
+    // attribute, nothing from another origin.
+    for path in [
+        "/".to_string(),
+        format!("/instances/{}", ids[0]),
+        format!("/instances/{}/cancel", ids[0]),
+        "/workflows".to_string(),
+        "/workflows/Transcode".to_string(),
+        "/system".to_string(),
+    ] {
+        let page = send(&server, "GET", &path, &[("Cookie", &cookie)], "");
+        assert_eq!(page.status, 200, "{path}");
+        assert!(!page.body.contains(" style="), "{path}: a style attribute");
+        for script in page.body.split("<script").skip(1) {
+            let tag = &script[..script.find('>').unwrap()];
+            assert!(
+                tag.contains("src=\"/console/console.js\""),
+                "{path}: an inline script"
+            );
+        }
+        assert!(
+            !page.body.contains("http://") || !page.body.contains("src=\"http"),
+            "{path}"
+        );
+        assert!(
+            !page.body.contains("https://"),
+            "{path}: something from elsewhere"
+        );
+    }
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {

@@ -27,6 +27,21 @@ pub enum RuleState {
     Error,
 }
 
+impl RuleState {
+    /// The state in words, as `cosmosc explain` and the console show it.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            RuleState::InFlight => "in flight (waiting for its calls)",
+            RuleState::Eligible => "eligible (fires next)",
+            RuleState::Refracted => {
+                "refracted (matches, but nothing it reads changed since it fired)"
+            }
+            RuleState::NotMatching => "not matching",
+            RuleState::Error => "its match fails to evaluate",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Part {
     /// The sub-expression, in Emx syntax.

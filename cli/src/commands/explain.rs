@@ -10,7 +10,7 @@ use cosmos_project::{ProjectError, find_project_root, load_project};
 use cosmos_runtime::connect::{ConnectError, default_store, open_store};
 use cosmos_runtime::deployment::COMPILER_VERSION;
 use cosmos_runtime::engine::InstanceState;
-use cosmos_runtime::explain::{RuleExplanation, RuleState};
+use cosmos_runtime::explain::RuleExplanation;
 use cosmos_runtime::node::{NodeError, explain_record};
 use cosmos_runtime::store::{CallProgress, InstanceRecord, StoreError};
 
@@ -130,16 +130,6 @@ fn write_call(out: &mut impl Write, call: &serde_json::Value) -> std::io::Result
     )
 }
 
-fn state_text(state: &RuleState) -> &'static str {
-    match state {
-        RuleState::InFlight => "in flight (waiting for its calls)",
-        RuleState::Eligible => "eligible (fires next)",
-        RuleState::Refracted => "refracted (matches, but nothing it reads changed since it fired)",
-        RuleState::NotMatching => "not matching",
-        RuleState::Error => "its match fails to evaluate",
-    }
-}
-
 fn write_rule(out: &mut impl Write, rule: &RuleExplanation) -> std::io::Result<()> {
     writeln!(
         out,
@@ -147,7 +137,7 @@ fn write_rule(out: &mut impl Write, rule: &RuleExplanation) -> std::io::Result<(
         rule.rule,
         rule.priority,
         rule.fired,
-        state_text(&rule.state)
+        rule.state.describe()
     )?;
     let width = rule
         .parts

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cosmos_project::{Config, MANIFEST, find_project_root};
 use cosmos_runtime::api::listen::{self, ConnectionLimits};
-use cosmos_runtime::api::{self, ApiConfig};
+use cosmos_runtime::api::{self, ApiConfig, ConsoleConfig, ConsoleSource};
 use cosmos_runtime::connect::{ConnectError, StoreKind, default_store, open_store, store_kind};
 use cosmos_runtime::deployment::{Deployment, DeploymentError, Evaluator};
 use cosmos_runtime::node::{Node, NodeConfig, executor_for, now_ms};
@@ -65,7 +65,7 @@ fn init_logging() {
 
 pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeError> {
     init_logging();
-    let (root, pools, config_runtime, bytes) = match &args.bundle {
+    let (root, pools, config_runtime, bytes, sources) = match &args.bundle {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|source| ServeError::Bundle {
                 path: path.clone(),
@@ -84,25 +84,40 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
                         }
                     })?;
                     let config = Config::parse(&manifest, &text)?;
-                    (root, config.pools, config.runtime, bytes)
+                    let sources = bundle_sources(&root, &bytes);
+                    (root, config.pools, config.runtime, bytes, sources)
                 }
-                Err(_) => (
-                    args.dir.clone(),
-                    Default::default(),
-                    Default::default(),
-                    bytes,
-                ),
+                Err(_) => {
+                    let sources = bundle_sources(&args.dir, &bytes);
+                    (
+                        args.dir.clone(),
+                        Default::default(),
+                        Default::default(),
+                        bytes,
+                        sources,
+                    )
+                }
             }
         }
         None => {
             let Some((project, bundle)) = build(&args.dir, color, Then::Run)? else {
                 return Ok(Status::Failed);
             };
+            let sources = project
+                .files
+                .iter()
+                .map(|file| ConsoleSource {
+                    module: file.module.clone(),
+                    path: file.path.clone(),
+                    text: file.text.clone(),
+                })
+                .collect();
             (
                 project.root,
                 project.config.pools,
                 project.config.runtime,
                 bundle.to_bytes()?,
+                sources,
             )
         }
     };
@@ -181,6 +196,7 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
             node.clone(),
             ApiConfig {
                 token,
+                console: ConsoleConfig { sources },
                 ..ApiConfig::default()
             },
         );
@@ -212,6 +228,27 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
         node.stop().await;
         Ok(Status::Clean)
     })
+}
+
+/// The source files of the bundle in `bytes` found under `root` with the content the
+/// bundle was compiled from, for the console's workflow pages; a file that is missing
+/// or changed since is left out.
+fn bundle_sources(root: &std::path::Path, bytes: &[u8]) -> Vec<ConsoleSource> {
+    let Ok(bundle) = cosmos_ir::bundle::Bundle::read(bytes, env!("CARGO_PKG_VERSION")) else {
+        return Vec::new();
+    };
+    bundle
+        .sources
+        .iter()
+        .filter_map(|source| {
+            let text = std::fs::read_to_string(root.join(&source.path)).ok()?;
+            source.matches(text.as_bytes()).then(|| ConsoleSource {
+                module: source.module.clone(),
+                path: source.path.clone(),
+                text,
+            })
+        })
+        .collect()
 }
 
 /// A positive whole number from environment variable `name`; anything else is unset.

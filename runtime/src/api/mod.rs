@@ -1,14 +1,16 @@
 //! The HTTP API of DESIGN.md (axum): start, read, history, signal, cancel, list and
 //! filter instances, queue and pool stats, `/metrics` (Prometheus text) and
-//! `/healthz`. A bearer token guards everything but `/healthz` when one is
+//! `/healthz`; and the web [`console`] at `/`. A bearer token guards everything but `/healthz` when one is
 //! configured; bodies are limited in size; bad requests get a 4xx that names the
 //! problem and change nothing.
 
+pub mod console;
 mod error;
 mod extract;
 pub mod listen;
 mod metrics;
 
+pub use console::{ConsoleConfig, ConsoleSource};
 pub use error::ApiError;
 
 use crate::engine::{Event, InstanceState, Status};
@@ -34,6 +36,8 @@ pub struct ApiConfig {
     /// Required as `Authorization: Bearer TOKEN` when set.
     pub token: Option<String>,
     pub body_limit: usize,
+    /// What the web console shows beyond the store (the bundle's sources).
+    pub console: ConsoleConfig,
 }
 
 impl Default for ApiConfig {
@@ -41,6 +45,7 @@ impl Default for ApiConfig {
         ApiConfig {
             token: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            console: ConsoleConfig::default(),
         }
     }
 }
@@ -54,6 +59,7 @@ struct AppState {
 
 /// The API's routes over `node`.
 pub fn router(node: Node, config: ApiConfig) -> Router {
+    let console = console::router(node.clone(), config.token.clone(), config.console);
     let state = AppState {
         node,
         token: config.token.map(Arc::from),
@@ -72,14 +78,17 @@ pub fn router(node: Node, config: ApiConfig) -> Router {
         .route("/v1/node", get(node_info))
         .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
+    // The console's pages are HTML, errors included: the JSON error layer wraps the
+    // API's routes only.
     Router::new()
         .route("/healthz", get(healthz))
         .merge(guarded)
         .fallback(|| async {
             ApiError::not_found("no_route", "no such endpoint; see docs/runtime.md")
         })
-        .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(middleware::map_response(extract::json_errors))
+        .merge(console)
+        .layer(DefaultBodyLimit::max(config.body_limit))
         .with_state(state)
 }
 
@@ -361,6 +370,7 @@ async fn list(
         workflow: query.workflow,
         limit: page_limit(query.limit)?,
         after: query.after,
+        ..InstanceFilter::default()
     };
     let rows = blocking(&state.node, move |store| store.list_instances(&filter)).await?;
     let rows: Vec<Json_> = rows

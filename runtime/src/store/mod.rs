@@ -343,6 +343,16 @@ pub struct InstanceFilter {
     pub limit: usize,
     /// Only ids greater than this one (for paging: pass the last id of the page).
     pub after: Option<String>,
+    /// Only ids less than this one (for paging newest first: the last id of the page).
+    pub before: Option<String>,
+    /// Only ids that start with this text (a search by id).
+    pub id_prefix: Option<String>,
+    /// Only instances created at or after this time (ms since the epoch).
+    pub created_from: Option<i64>,
+    /// Only instances created before this time (ms since the epoch).
+    pub created_until: Option<i64>,
+    /// Greatest id (newest) first instead of smallest first.
+    pub newest_first: bool,
 }
 
 /// One line of [`Store::list_instances`].
@@ -475,6 +485,26 @@ pub trait Store: Send + Sync {
     /// The instance's history events with `seq > after_seq`, in order (empty for an
     /// unknown instance).
     fn history(&self, id: &str, after_seq: i64) -> Result<Vec<HistoryRow>, StoreError>;
+    /// At most `limit` of the history events with `seq > after`, in order: a page of
+    /// a long history (the console's timeline).
+    fn history_page(
+        &self,
+        id: &str,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<HistoryRow>, StoreError> {
+        let mut rows = self.history(id, after_seq)?;
+        rows.truncate(limit);
+        Ok(rows)
+    }
+    /// How many history events the instance has (its last `seq`; 0 for an unknown
+    /// instance).
+    fn history_len(&self, id: &str) -> Result<i64, StoreError> {
+        Ok(self.history(id, 0)?.last().map_or(0, |row| row.seq))
+    }
+    /// How many instances there are of each status (of `workflow`, when given), in
+    /// status order; statuses with none are left out.
+    fn count_instances(&self, workflow: Option<&str>) -> Result<Vec<(Status, u64)>, StoreError>;
     /// Applies one step; the version goes up by one. See [`StepCommit`].
     fn commit_step(&self, commit: StepCommit) -> Result<(), StoreError>;
     /// Ids of the instances with status [`Status::Running`], in id order.

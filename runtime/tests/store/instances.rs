@@ -252,6 +252,7 @@ fn list_and_unfinished_instances(db: &Db) {
             status: Some(Status::Running),
             limit: 1,
             after: Some("a".into()),
+            ..InstanceFilter::default()
         }),
         vec!["d"]
     );
@@ -269,6 +270,122 @@ fn list_and_unfinished_instances(db: &Db) {
         ("refund", Status::Running)
     );
     assert_eq!(store.unfinished_instances().unwrap(), vec!["a", "b", "d"]);
+}
+
+/// What the console asks: newest first with paging both ways, a search by the start
+/// of an id, a window of creation times, counts per status, and pages of a history.
+fn console_queries(db: &Db) {
+    let store = db.open();
+    for (n, (id, workflow, status)) in [
+        ("a1", "order", Status::Running),
+        ("a2", "refund", Status::Stalled),
+        ("b1", "order", Status::Completed),
+        ("b2", "order", Status::Stalled),
+        ("c1", "order", Status::Stalled),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let new = NewInstance {
+            workflow: workflow.into(),
+            created_at: T0 + 1000 * n as i64,
+            ..new_instance(id, None)
+        };
+        let first = StepCommit {
+            status,
+            ..first_step(id)
+        };
+        store.create_instance(new, first).unwrap();
+    }
+    let ids = |filter: InstanceFilter| {
+        store
+            .list_instances(&filter)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect::<Vec<_>>()
+    };
+    let newest = InstanceFilter {
+        newest_first: true,
+        ..InstanceFilter::default()
+    };
+    assert_eq!(ids(newest.clone()), vec!["c1", "b2", "b1", "a2", "a1"]);
+    assert_eq!(
+        ids(InstanceFilter {
+            limit: 2,
+            before: Some("b2".into()),
+            ..newest.clone()
+        }),
+        vec!["b1", "a2"]
+    );
+    assert_eq!(
+        ids(InstanceFilter {
+            id_prefix: Some("b".into()),
+            ..newest.clone()
+        }),
+        vec!["b2", "b1"]
+    );
+    assert_eq!(
+        ids(InstanceFilter {
+            id_prefix: Some("%".into()),
+            ..newest.clone()
+        }),
+        Vec::<String>::new(),
+        "the prefix is text, not a pattern"
+    );
+    assert_eq!(
+        ids(InstanceFilter {
+            created_from: Some(T0 + 1000),
+            created_until: Some(T0 + 3000),
+            ..InstanceFilter::default()
+        }),
+        vec!["a2", "b1"]
+    );
+    assert_eq!(
+        ids(InstanceFilter {
+            workflow: Some("order".into()),
+            status: Some(Status::Stalled),
+            ..newest
+        }),
+        vec!["c1", "b2"]
+    );
+    assert_eq!(
+        store.count_instances(None).unwrap(),
+        vec![
+            (Status::Running, 1),
+            (Status::Stalled, 3),
+            (Status::Completed, 1)
+        ]
+    );
+    assert_eq!(
+        store.count_instances(Some("refund")).unwrap(),
+        vec![(Status::Stalled, 1)]
+    );
+    assert!(store.count_instances(Some("nothing")).unwrap().is_empty());
+
+    for version in 1..=6 {
+        store
+            .commit_step(step("a1", version, T0 + version))
+            .unwrap();
+    }
+    assert_eq!(store.history_len("a1").unwrap(), 6);
+    assert_eq!(store.history_len("nope").unwrap(), 0);
+    let seqs = |after, limit| {
+        store
+            .history_page("a1", after, limit)
+            .unwrap()
+            .iter()
+            .map(|h| h.seq)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(seqs(0, 2), vec![1, 2]);
+    assert_eq!(seqs(2, 3), vec![3, 4, 5]);
+    assert_eq!(seqs(5, 10), vec![6]);
+    assert_eq!(seqs(6, 10), Vec::<i64>::new());
+    assert_eq!(
+        store.history_page("a1", 1, 1).unwrap(),
+        store.history("a1", 1).unwrap()[..1]
+    );
 }
 
 fn bundles_by_hash(db: &Db) {
@@ -402,6 +519,7 @@ on_both_backends!(
     commit_step_lease_lost_writes_nothing,
     history_order_and_paging,
     list_and_unfinished_instances,
+    console_queries,
     bundles_by_hash,
     call_progress_keeps_the_latest_report_per_call,
     corrupt_rows_are_reported_with_their_id,

@@ -252,6 +252,41 @@ fn end_lease(back_to: MessageState, reason: &str) -> String {
     )
 }
 
+impl PostgresStore {
+    /// The history rows of instance `id` after `after_seq`, at most `limit` of them.
+    fn history_rows(
+        &self,
+        id: &str,
+        after_seq: i64,
+        limit: Option<i64>,
+    ) -> Result<Vec<HistoryRow>> {
+        self.db.read("history", |conn| {
+            let rows = conn.query(
+                "SELECT seq, at, kind, text, data, node, started_us, finished_us FROM history
+                 WHERE instance = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                &[&id, &after_seq, &limit],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let seq: i64 = row.get(0);
+                    let kind: String = row.get(2);
+                    let data: String = row.get(4);
+                    let step = StepStamp::from_columns(row.get(5), row.get(6), row.get(7));
+                    let row_id = format!("{id}#{seq}");
+                    Ok(HistoryRow {
+                        step,
+                        seq,
+                        at: row.get(1),
+                        kind: parse_name(&kind, "history", &row_id, "kind")?,
+                        text: row.get(3),
+                        data: parse_json(&data, "history", &row_id, "data")?,
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
 impl Store for PostgresStore {
     fn create_instance(&self, new: NewInstance, first: StepCommit) -> Result<Created> {
         if first.instance != new.id {
@@ -298,9 +333,22 @@ impl Store for PostgresStore {
             ("workflow = ", filter.workflow.as_deref()),
             ("status = ", filter.status.map(Status::as_str)),
             ("id > ", filter.after.as_deref()),
+            ("id < ", filter.before.as_deref()),
+            ("starts_with(id, ", filter.id_prefix.as_deref()),
         ];
         let mut values: Vec<&(dyn ToSql + Sync)> = Vec::new();
         for (column, value) in &conditions {
+            if let Some(value) = value {
+                values.push(value);
+                let close = if column.contains('(') { ")" } else { "" };
+                sql.push_str(&format!(" AND {column}${}{close}", values.len()));
+            }
+        }
+        let times = [
+            ("created_at >= ", filter.created_from),
+            ("created_at < ", filter.created_until),
+        ];
+        for (column, value) in &times {
             if let Some(value) = value {
                 values.push(value);
                 sql.push_str(&format!(" AND {column}${}", values.len()));
@@ -308,7 +356,8 @@ impl Store for PostgresStore {
         }
         let limit = sql_limit(filter.limit);
         values.push(&limit);
-        sql.push_str(&format!(" ORDER BY id LIMIT ${}", values.len()));
+        let order = if filter.newest_first { "DESC" } else { "ASC" };
+        sql.push_str(&format!(" ORDER BY id {order} LIMIT ${}", values.len()));
         self.db.read("list_instances", |conn| {
             conn.query(&sql, &values)?
                 .iter()
@@ -327,30 +376,47 @@ impl Store for PostgresStore {
         })
     }
 
+    fn history_page(&self, id: &str, after_seq: i64, limit: usize) -> Result<Vec<HistoryRow>> {
+        self.history_rows(id, after_seq, sql_limit(limit))
+    }
+
     fn history(&self, id: &str, after_seq: i64) -> Result<Vec<HistoryRow>> {
-        self.db.read("history", |conn| {
-            let rows = conn.query(
-                "SELECT seq, at, kind, text, data, node, started_us, finished_us FROM history
-                 WHERE instance = $1 AND seq > $2 ORDER BY seq",
-                &[&id, &after_seq],
-            )?;
-            rows.iter()
-                .map(|row| {
-                    let seq: i64 = row.get(0);
-                    let kind: String = row.get(2);
-                    let data: String = row.get(4);
-                    let step = StepStamp::from_columns(row.get(5), row.get(6), row.get(7));
-                    let row_id = format!("{id}#{seq}");
-                    Ok(HistoryRow {
-                        step,
-                        seq,
-                        at: row.get(1),
-                        kind: parse_name(&kind, "history", &row_id, "kind")?,
-                        text: row.get(3),
-                        data: parse_json(&data, "history", &row_id, "data")?,
-                    })
-                })
-                .collect()
+        self.history_rows(id, after_seq, None)
+    }
+
+    fn history_len(&self, id: &str) -> Result<i64> {
+        self.db.read("history_len", |conn| {
+            Ok(conn
+                .query_one(
+                    "SELECT coalesce(max(seq), 0)::BIGINT FROM history WHERE instance = $1",
+                    &[&id],
+                )?
+                .get(0))
+        })
+    }
+
+    fn count_instances(&self, workflow: Option<&str>) -> Result<Vec<(Status, u64)>> {
+        self.db.read("count_instances", |conn| {
+            let rows = match workflow {
+                Some(name) => conn.query(
+                    "SELECT status, count(*)::BIGINT FROM instances WHERE workflow = $1
+                     GROUP BY status",
+                    &[&name],
+                )?,
+                None => conn.query(
+                    "SELECT status, count(*)::BIGINT FROM instances GROUP BY status",
+                    &[],
+                )?,
+            };
+            let mut counts = Vec::new();
+            for row in rows {
+                let status: String = row.get(0);
+                let n: i64 = row.get(1);
+                let status: Status = parse_name(&status, "instances", &"(count)", "status")?;
+                counts.push((status, u64::try_from(n).unwrap_or(0)));
+            }
+            counts.sort_by_key(|(status, _)| Status::ALL.iter().position(|s| s == status));
+            Ok(counts)
         })
     }
 

@@ -350,6 +350,41 @@ fn sql_limit(limit: usize) -> i64 {
     }
 }
 
+/// The history rows of instance `id` after `after_seq`, at most `limit` of them (-1:
+/// all).
+fn history_in(conn: &Connection, id: &str, after_seq: i64, limit: i64) -> Result<Vec<HistoryRow>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT seq, at, kind, text, data, node, started_us, finished_us FROM history
+         WHERE instance = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let rows = statement.query_map(params![id, after_seq, limit], |row| {
+        let stamp = StepStamp::from_columns(row.get(5)?, row.get(6)?, row.get(7)?);
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, i64>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, String>(3)?,
+            row.get::<_, String>(4)?,
+            stamp,
+        ))
+    })?;
+    let mut history = Vec::new();
+    for row in rows {
+        let (seq, at, kind, text, data, step) = row?;
+        let row_id = format!("{id}#{seq}");
+        let data = parse_json(&data, "history", &row_id, "data")?;
+        history.push(HistoryRow {
+            seq,
+            at,
+            kind: parse_name(&kind, "history", &row_id, "kind")?,
+            text,
+            data,
+            step,
+        });
+    }
+    Ok(history)
+}
+
 fn optional_json(value: Option<&Json>) -> Result<Option<String>> {
     value.map(json_text).transpose()
 }
@@ -438,14 +473,30 @@ impl Store for Db {
             ("workflow = ", filter.workflow.as_deref()),
             ("status = ", filter.status.map(Status::as_str)),
             ("id > ", filter.after.as_deref()),
+            ("id < ", filter.before.as_deref()),
         ] {
             if let Some(value) = value {
                 values.push(Value::Text(value.to_string()));
                 sql.push_str(&format!(" AND {column}?{}", values.len()));
             }
         }
+        if let Some(prefix) = &filter.id_prefix {
+            values.push(Value::Text(prefix.clone()));
+            let n = values.len();
+            sql.push_str(&format!(" AND substr(id, 1, length(?{n})) = ?{n}"));
+        }
+        for (column, value) in [
+            ("created_at >= ", filter.created_from),
+            ("created_at < ", filter.created_until),
+        ] {
+            if let Some(value) = value {
+                values.push(Value::Integer(value));
+                sql.push_str(&format!(" AND {column}?{}", values.len()));
+            }
+        }
         values.push(Value::Integer(sql_limit(filter.limit)));
-        sql.push_str(&format!(" ORDER BY id LIMIT ?{}", values.len()));
+        let order = if filter.newest_first { "DESC" } else { "ASC" };
+        sql.push_str(&format!(" ORDER BY id {order} LIMIT ?{}", values.len()));
         let conn = self.conn();
         let mut statement = conn.prepare_cached(&sql)?;
         let rows = statement.query_map(params_from_iter(values), |row| {
@@ -471,38 +522,49 @@ impl Store for Db {
         Ok(summaries)
     }
 
-    fn history(&self, id: &str, after_seq: i64) -> Result<Vec<HistoryRow>> {
+    fn count_instances(&self, workflow: Option<&str>) -> Result<Vec<(Status, u64)>> {
         let conn = self.conn();
-        let mut statement = conn.prepare_cached(
-            "SELECT seq, at, kind, text, data, node, started_us, finished_us FROM history
-             WHERE instance = ?1 AND seq > ?2 ORDER BY seq",
-        )?;
-        let rows = statement.query_map(params![id, after_seq], |row| {
-            let stamp = StepStamp::from_columns(row.get(5)?, row.get(6)?, row.get(7)?);
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, String>(4)?,
-                stamp,
-            ))
-        })?;
-        let mut history = Vec::new();
-        for row in rows {
-            let (seq, at, kind, text, data, step) = row?;
-            let row_id = format!("{id}#{seq}");
-            let data = parse_json(&data, "history", &row_id, "data")?;
-            history.push(HistoryRow {
-                seq,
-                at,
-                kind: parse_name(&kind, "history", &row_id, "kind")?,
-                text,
-                data,
-                step,
-            });
+        // Two statements rather than `?1 IS NULL OR workflow = ?1`, which no index
+        // serves: counting all is a scan of `instances_by_status` alone.
+        let mut statement = match workflow {
+            Some(_) => conn.prepare_cached(
+                "SELECT status, count(*) FROM instances WHERE workflow = ?1 GROUP BY status",
+            )?,
+            None => {
+                conn.prepare_cached("SELECT status, count(*) FROM instances GROUP BY status")?
+            }
+        };
+        let read = |row: &rusqlite::Row<'_>| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?));
+        let rows: Vec<(String, i64)> = match workflow {
+            Some(name) => statement
+                .query_map(params![name], read)?
+                .collect::<rusqlite::Result<_>>()?,
+            None => statement
+                .query_map([], read)?
+                .collect::<rusqlite::Result<_>>()?,
+        };
+        let mut counts = Vec::new();
+        for (status, n) in rows {
+            let status: Status = parse_name(&status, "instances", &"(count)", "status")?;
+            counts.push((status, u64::try_from(n).unwrap_or(0)));
         }
-        Ok(history)
+        counts.sort_by_key(|(status, _)| Status::ALL.iter().position(|s| s == status));
+        Ok(counts)
+    }
+
+    fn history_page(&self, id: &str, after_seq: i64, limit: usize) -> Result<Vec<HistoryRow>> {
+        history_in(&self.conn(), id, after_seq, sql_limit(limit))
+    }
+
+    fn history_len(&self, id: &str) -> Result<i64> {
+        let conn = self.conn();
+        let mut statement =
+            conn.prepare_cached("SELECT coalesce(max(seq), 0) FROM history WHERE instance = ?1")?;
+        Ok(statement.query_row(params![id], |row| row.get::<_, i64>(0))?)
+    }
+
+    fn history(&self, id: &str, after_seq: i64) -> Result<Vec<HistoryRow>> {
+        history_in(&self.conn(), id, after_seq, -1)
     }
 
     fn commit_step(&self, commit: StepCommit) -> Result<()> {

@@ -3,6 +3,8 @@
 
 use serde_json::Value as Json;
 
+use crate::engine::Status;
+
 use super::{
     CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
     LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, Result,
@@ -28,6 +30,19 @@ impl Store for SqliteStore {
 
     fn history(&self, id: &str, after_seq: i64) -> Result<Vec<HistoryRow>> {
         self.health.watch(self.db.history(id, after_seq))
+    }
+
+    fn history_page(&self, id: &str, after_seq: i64, limit: usize) -> Result<Vec<HistoryRow>> {
+        self.health
+            .watch(self.db.history_page(id, after_seq, limit))
+    }
+
+    fn history_len(&self, id: &str) -> Result<i64> {
+        self.health.watch(self.db.history_len(id))
+    }
+
+    fn count_instances(&self, workflow: Option<&str>) -> Result<Vec<(Status, u64)>> {
+        self.health.watch(self.db.count_instances(workflow))
     }
 
     fn commit_step(&self, commit: StepCommit) -> Result<()> {

@@ -1,0 +1,115 @@
+//! Queues, pools and the node (`/system`): the data of `/v1/queues`, `/v1/pools` and
+//! `/v1/node` as tables. Schedules (LANGUAGE.md 10.7) are not built yet.
+
+use super::html::esc;
+use super::layout::{self, Section};
+use super::{Console, Failure, Shown};
+use axum::Extension;
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::Value as Json;
+use std::fmt::Write;
+
+pub async fn page(
+    State(console): State<Console>,
+    Extension(shown): Extension<Shown>,
+) -> Result<Response, Failure> {
+    let now = crate::node::now_ms();
+    let (queues, leases) = console
+        .read(move |store| Ok((store.queue_stats(now)?, store.leases_by_owner(now)?)))
+        .await
+        .map_err(|e| shown.failed(e))?;
+    let owner = console.node.owner().to_string();
+    let mut body = String::from("<h1>Queues, pools and node</h1>\n<div id=\"system\" data-live>\n");
+    let _ = writeln!(
+        body,
+        "<section><h2>Node</h2><dl class=\"summary\"><dt>node</dt><dd><code>{}</code></dd>\
+         <dt>version</dt><dd>{}</dd><dt>bundle</dt><dd><code>{}</code></dd></dl></section>",
+        esc(&owner),
+        env!("CARGO_PKG_VERSION"),
+        esc(&console.node.deployment().current().hash)
+    );
+    body.push_str("<section><h2>Queues</h2>");
+    if queues.is_empty() {
+        body.push_str("<p class=\"empty\">No messages in any queue.</p>");
+    } else {
+        body.push_str("<div class=\"scroll\"><table><thead><tr><th>queue</th><th>ready</th><th>delayed</th><th>leased</th><th>dead</th></tr></thead><tbody>");
+        for q in &queues {
+            let _ = write!(body, "<tr><td>{}</td>", esc(&q.queue));
+            for (_, n) in q.counts() {
+                let _ = write!(body, "<td>{n}</td>");
+            }
+            body.push_str("</tr>");
+        }
+        body.push_str("</tbody></table></div>");
+    }
+    body.push_str("</section>\n<section><h2>Pools</h2>");
+    let pools = serde_json::to_value(console.node.executor().stats()).unwrap_or(Json::Null);
+    table(&mut body, &pools);
+    body.push_str("</section>\n<section><h2>Leases by node</h2>");
+    if leases.is_empty() {
+        body.push_str("<p class=\"empty\">No live lease.</p>");
+    } else {
+        body.push_str("<div class=\"scroll\"><table><thead><tr><th>node</th><th>queue</th><th>leases</th></tr></thead><tbody>");
+        for l in &leases {
+            let mine = if l.owner == owner { " (this node)" } else { "" };
+            let _ = write!(
+                body,
+                "<tr><td><code>{}</code>{mine}</td><td>{}</td><td>{}</td></tr>",
+                esc(&l.owner),
+                esc(&l.queue),
+                l.leases
+            );
+        }
+        body.push_str("</tbody></table></div>");
+    }
+    body.push_str("</section>\n<section><h2>Schedules</h2><p class=\"empty\">This runtime has no schedules.</p></section>\n</div>\n");
+    let html = layout::page(
+        "Queues and pools",
+        Section::System,
+        Some(&shown.session),
+        shown.login,
+        &body,
+    );
+    Ok(Html(html).into_response())
+}
+
+/// A list of JSON objects as a table, its columns the objects' keys.
+fn table(out: &mut String, rows: &Json) {
+    let rows: Vec<&serde_json::Map<String, Json>> = rows
+        .as_array()
+        .map(|a| a.iter().filter_map(Json::as_object).collect())
+        .unwrap_or_default();
+    if rows.is_empty() {
+        out.push_str("<p class=\"empty\">none</p>");
+        return;
+    }
+    let mut columns: Vec<&String> = Vec::new();
+    for row in &rows {
+        for key in row.keys() {
+            if !columns.contains(&key) {
+                columns.push(key);
+            }
+        }
+    }
+    // The name first (`pool`), then the counts.
+    columns.sort_by_key(|c| c.as_str() != "pool");
+    out.push_str("<div class=\"scroll\"><table><thead><tr>");
+    for c in &columns {
+        let _ = write!(out, "<th>{}</th>", esc(c));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for row in rows {
+        out.push_str("<tr>");
+        for c in &columns {
+            let cell = match row.get(*c) {
+                Some(Json::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => String::new(),
+            };
+            let _ = write!(out, "<td>{}</td>", esc(cell));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table></div>");
+}

@@ -13,10 +13,10 @@ use support::project;
 
 /// Prints what it sees of its environment as the fields of `Seen`.
 const SHOW: &str = r#"show() {
-  printf '{"token":"%s","store":"%s","profile":"%s","license":"%s","other":"%s","path":"%s","key":"%s","protocol":"%s"}' \
+  printf '{"token":"%s","store":"%s","profile":"%s","license":"%s","other":"%s","path":"%s","key":"%s","protocol":"%s","tmp":"%s"}' \
     "${COSMOS_TOKEN-unset}" "${COSMOS_STORE-unset}" "${AWS_PROFILE-unset}" \
     "${ENCODER_LICENSE-unset}" "${UNNAMED_SECRET-unset}" "${PATH:+set}" \
-    "${COSMOS_IDEMPOTENCY_KEY:+set}" "${COSMOS_PROTOCOL-unset}"
+    "${COSMOS_IDEMPOTENCY_KEY:+set}" "${COSMOS_PROTOCOL-unset}" "${TMPDIR-unset}"
 }
 if [ "$COSMOS_PROTOCOL" = lines ]; then
   while read -r line; do
@@ -32,7 +32,7 @@ fi
 const SOURCE: &str = r#"
 type Seen {
     token: String, store: String, profile: String, license: String,
-    other: String, path: String, key: String, protocol: String
+    other: String, path: String, key: String, protocol: String, tmp: String
 }
 function once(): Seen {
     command ["sh", "functions/show.sh"]
@@ -72,6 +72,7 @@ fn functions_see_only_the_variables_they_name_never_the_nodes_token() {
         .env("AWS_PROFILE", "media")
         .env("UNNAMED_SECRET", "not-named-so-not-passed")
         .env("COSMOS_SECRETS_DIR", secrets.path())
+        .env("TMPDIR", "/tmp/node-scratch")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -82,7 +83,8 @@ fn functions_see_only_the_variables_they_name_never_the_nodes_token() {
     assert!(dir.path().join(".cosmos/node-only.db").exists());
     let named = json!({
         "token": "unset", "store": "unset", "profile": "media", "license": "lic-42",
-        "other": "unset", "path": "set", "key": "set", "protocol": "unset"
+        "other": "unset", "path": "set", "key": "set", "protocol": "unset",
+        "tmp": "/tmp/node-scratch"
     });
     assert_eq!(doc["output"]["a"], named, "one-shot: {stderr}");
     // A warm worker gets the same, plus its protocol; it has no per-call key in its
@@ -93,7 +95,8 @@ fn functions_see_only_the_variables_they_name_never_the_nodes_token() {
     assert_eq!(doc["output"]["b"], warm, "warm: {stderr}");
     let bare = json!({
         "token": "unset", "store": "unset", "profile": "unset", "license": "unset",
-        "other": "unset", "path": "set", "key": "set", "protocol": "unset"
+        "other": "unset", "path": "set", "key": "set", "protocol": "unset",
+        "tmp": "/tmp/node-scratch"
     });
     assert_eq!(doc["output"]["c"], bare, "no env: {stderr}");
 }

@@ -1,7 +1,7 @@
 //! The environment a function's process starts with: never the node's own.
 //!
 //! A node's environment holds what functions must not see (`COSMOS_TOKEN`, the store's
-//! URL with its password). A process gets `PATH`, `HOME` and `LANG` from the node,
+//! URL with its password). A process gets `PATH`, `HOME`, `LANG` and `TMPDIR` from the node,
 //! the `COSMOS_*` variables the executor sets for it, and the variables its
 //! declaration names (`env ["AWS_PROFILE"]`): each read from the node's environment,
 //! or, when the node has none of that name, from the file of that name in the folder
@@ -13,8 +13,10 @@ use std::path::{Path, PathBuf};
 
 use tokio::process::Command;
 
-/// What every process gets from the node, when the node has it.
-const PASSED: &[&str] = &["PATH", "HOME", "LANG"];
+/// What every process gets from the node, when the node has it: where programs are,
+/// the home folder, the locale, and where to put scratch files (a node given its own
+/// `TMPDIR` means its processes' files to go there too).
+const PASSED: &[&str] = &["PATH", "HOME", "LANG", "TMPDIR"];
 
 /// The node's variable naming a folder of secret files.
 pub const SECRETS_DIR_VAR: &str = "COSMOS_SECRETS_DIR";

@@ -123,7 +123,10 @@ impl Drop for ServerTls {
 /// server's own view.
 fn encrypted(admin: &mut Client, store: &PostgresStore, application: &str) -> bool {
     // A statement through the store, so that its pool holds a connection now.
-    assert_eq!(store.schema_version().unwrap(), i64::from(POSTGRES_SCHEMA_VERSION));
+    assert_eq!(
+        store.schema_version().unwrap(),
+        i64::from(POSTGRES_SCHEMA_VERSION)
+    );
     let row = admin
         .query_one(
             "SELECT bool_or(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
@@ -186,7 +189,10 @@ fn tls_modes_connect_and_refuse_as_libpq_does() {
             Err(e) => panic!("verify-full with the right root: {e}"),
         }
     };
-    assert_eq!(store.schema_version().unwrap(), i64::from(POSTGRES_SCHEMA_VERSION));
+    assert_eq!(
+        store.schema_version().unwrap(),
+        i64::from(POSTGRES_SCHEMA_VERSION)
+    );
     assert!(encrypted(&mut admin, &store, "tls_full"));
 
     let refused = open(

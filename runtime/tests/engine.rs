@@ -2,23 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use cosmos_runtime::engine::{
     CallErrorKind, Command, Engine, EngineError, Event, Failure, History, InstanceState, Status,
 };
 use serde_json::{Value as Json, json};
-
-fn compile(source: &str) -> cosmos_ir::Program {
-    let mut analysis = cosmos_semantics::Analysis::new();
-    analysis.set_file(cosmos_diagnostics::FileId(0), "main", source.to_string());
-    let errors: Vec<String> = analysis
-        .diagnostics()
-        .iter()
-        .filter(|d| d.severity == cosmos_diagnostics::Severity::Error)
-        .map(|d| format!("{:?}", d.message))
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
-    analysis.lower_project().unwrap()
-}
 
 const T0: i64 = 1_767_225_600_000;
 
@@ -62,7 +51,7 @@ workflow P {
 
 #[test]
 fn pure_actions_chain_in_priority_order_with_eligibility_recomputed() {
-    let program = compile(PURE);
+    let program = support::program(PURE);
     let engine = Engine::new(&program, "P").unwrap();
     let (i, commands) = start(&engine, json!({ "n": 3 }));
     assert!(commands.is_empty());
@@ -108,7 +97,7 @@ workflow C {
 
 #[test]
 fn a_call_puts_the_rule_in_flight_with_an_idempotency_key() {
-    let program = compile(CALLS);
+    let program = support::program(CALLS);
     let engine = Engine::new(&program, "C").unwrap();
     let (i, commands) = start(&engine, json!({ "keys": ["a", "b"] }));
     let asked = calls(&commands);
@@ -121,7 +110,7 @@ fn a_call_puts_the_rule_in_flight_with_an_idempotency_key() {
 
 #[test]
 fn fan_out_collects_results_in_order_then_sleep_is_a_timer() {
-    let program = compile(CALLS);
+    let program = support::program(CALLS);
     let engine = Engine::new(&program, "C").unwrap();
     let (mut i, commands) = start(&engine, json!({ "keys": ["a", "b"] }));
     let first = calls(&commands).remove(0).0;
@@ -182,7 +171,7 @@ fn failure() -> Failure {
 
 #[test]
 fn retry_after_waits_then_repeats_the_same_call_with_the_next_attempt() {
-    let program = compile(CALLS);
+    let program = support::program(CALLS);
     let engine = Engine::new(&program, "C").unwrap();
     let (mut i, commands) = start(&engine, json!({ "keys": [] }));
     let call = calls(&commands).remove(0).0;
@@ -224,7 +213,7 @@ fn retry_after_waits_then_repeats_the_same_call_with_the_next_attempt() {
 
 #[test]
 fn fail_in_an_error_handler_fails_the_instance() {
-    let program = compile(CALLS);
+    let program = support::program(CALLS);
     let engine = Engine::new(&program, "C").unwrap();
     let (mut i, commands) = start(&engine, json!({ "keys": [] }));
     let mut call = calls(&commands).remove(0).0;
@@ -252,7 +241,7 @@ fn fail_in_an_error_handler_fails_the_instance() {
 
 #[test]
 fn a_rule_without_an_error_block_fails_the_instance() {
-    let program = compile(CALLS);
+    let program = support::program(CALLS);
     let engine = Engine::new(&program, "C").unwrap();
     let (mut i, commands) = start(&engine, json!({ "keys": [] }));
     let one = calls(&commands).remove(0).0;
@@ -268,7 +257,7 @@ fn a_rule_without_an_error_block_fails_the_instance() {
         .unwrap();
     // keys is empty: "all" fans out to nothing, so its reaction runs at once.
     assert!(calls(&step.commands).is_empty());
-    let program2 = compile(CALLS);
+    let program2 = support::program(CALLS);
     let engine2 = Engine::new(&program2, "C").unwrap();
     let (mut j, commands) = start(&engine2, json!({ "keys": ["a"] }));
     let one = calls(&commands).remove(0).0;
@@ -310,7 +299,7 @@ workflow S {
 
 #[test]
 fn stalled_until_a_signal_then_complete_evaluates_output() {
-    let program = compile(SIGNALLED);
+    let program = support::program(SIGNALLED);
     let engine = Engine::new(&program, "S").unwrap();
     let (mut i, _) = start(&engine, json!({}));
     assert_eq!(i.status, Status::Stalled);
@@ -362,7 +351,7 @@ workflow R {
         reaction { seen = result } }
 }
 "#;
-    let program = compile(source);
+    let program = support::program(source);
     let engine = Engine::new(&program, "R").unwrap();
     let (mut i, commands) = start(&engine, json!({}));
     let call = calls(&commands).remove(0).0;

@@ -12,19 +12,6 @@ use cosmos_runtime::engine::{
 };
 use serde_json::{Value as Json, json};
 
-fn compile(source: &str) -> cosmos_ir::Program {
-    let mut analysis = cosmos_semantics::Analysis::new();
-    analysis.set_file(cosmos_diagnostics::FileId(0), "main", source.to_string());
-    let errors: Vec<String> = analysis
-        .diagnostics()
-        .iter()
-        .filter(|d| d.severity == cosmos_diagnostics::Severity::Error)
-        .map(|d| format!("{:?}", d.message))
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
-    analysis.lower_project().unwrap()
-}
-
 const T0: i64 = 1_767_225_600_000;
 
 const LADDER: &str = r#"
@@ -114,7 +101,7 @@ fn history_lines(i: &InstanceState) -> Vec<String> {
 
 #[test]
 fn a_failed_call_is_retried_alone_and_the_reaction_runs_once_with_every_result() {
-    let program = compile(LADDER);
+    let program = support::program(LADDER);
     let engine = Engine::new(&program, "Ladder").unwrap();
     let (mut i, fan) = start(&engine, json!({"heights": [1080, 720, 480]}));
     assert_eq!(fan.len(), 3);
@@ -172,7 +159,7 @@ fn a_failed_call_is_retried_alone_and_the_reaction_runs_once_with_every_result()
 
 #[test]
 fn each_failed_call_runs_the_error_block_once() {
-    let program = compile(LADDER);
+    let program = support::program(LADDER);
     let engine = Engine::new(&program, "Ladder").unwrap();
     let (mut i, fan) = start(&engine, json!({"heights": [1080, 720, 480]}));
     let mut retried = Vec::new();
@@ -203,7 +190,7 @@ fn each_failed_call_runs_the_error_block_once() {
 
 #[test]
 fn an_error_block_that_gives_up_ends_the_firing_and_the_rule_fires_again_on_new_facts() {
-    let program = compile(LADDER);
+    let program = support::program(LADDER);
     let engine = Engine::new(&program, "Ladder").unwrap();
     let (mut i, fan) = start(&engine, json!({"heights": [1080, 720]}));
     // The first call fails and the error block neither retries nor finishes.
@@ -242,7 +229,7 @@ fn an_error_block_that_gives_up_ends_the_firing_and_the_rule_fires_again_on_new_
 
 #[test]
 fn a_single_call_has_no_index() {
-    let program = compile(LADDER);
+    let program = support::program(LADDER);
     let engine = Engine::new(&program, "Ladder").unwrap();
     let (mut i, fan) = start(&engine, json!({"heights": [5]}));
     engine
@@ -300,7 +287,7 @@ workflow Publish {
 
 #[test]
 fn settle_gives_every_outcome_in_order_and_runs_no_error_block() {
-    let program = compile(SETTLE);
+    let program = support::program(SETTLE);
     let engine = Engine::new(&program, "Publish").unwrap();
     let (mut i, fan) = start(&engine, json!({"cdns": ["a", "b", "c"]}));
     assert_eq!(fan.len(), 3);
@@ -330,7 +317,7 @@ fn settle_gives_every_outcome_in_order_and_runs_no_error_block() {
 
 #[test]
 fn the_rule_timeout_settles_every_call_still_out_as_a_timeout() {
-    let program = compile(SETTLE);
+    let program = support::program(SETTLE);
     let engine = Engine::new(&program, "Publish").unwrap();
     let mut i = engine
         .instantiate("i1", &json!({"cdns": ["a", "b", "c"]}))

@@ -5,23 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use cosmos_runtime::engine::{
     CallErrorKind, CallId, Command, Engine, Event, Failure, History, InstanceState, Status,
 };
 use serde_json::{Value as Json, json};
-
-fn compile(source: &str) -> cosmos_ir::Program {
-    let mut analysis = cosmos_semantics::Analysis::new();
-    analysis.set_file(cosmos_diagnostics::FileId(0), "main", source.to_string());
-    let errors: Vec<String> = analysis
-        .diagnostics()
-        .iter()
-        .filter(|d| d.severity == cosmos_diagnostics::Severity::Error)
-        .map(|d| format!("{:?}", d.message))
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
-    analysis.lower_project().unwrap()
-}
 
 const T0: i64 = 1_767_225_600_000;
 
@@ -99,7 +88,7 @@ impl Run<'_> {
 
 #[test]
 fn a_policy_retries_after_growing_delays_on_timers_and_then_hands_the_failure_to_error() {
-    let program = compile(&source(
+    let program = support::program(&source(
         "retry attempts: 4, delay: 1.s, factor: 2.0, max: 3.s",
         "attempts = error.attempt",
     ));
@@ -186,7 +175,7 @@ fn a_policy_retries_after_growing_delays_on_timers_and_then_hands_the_failure_to
 
 #[test]
 fn a_call_that_succeeds_on_a_later_attempt_reacts_with_its_result() {
-    let program = compile(&source("retry attempts: 3, delay: 0.s", "attempts = -1"));
+    let program = support::program(&source("retry attempts: 3, delay: 0.s", "attempts = -1"));
     let engine = Engine::new(&program, "W").unwrap();
     let instance = engine.instantiate("i1", &json!({})).unwrap();
     let mut run = Run {
@@ -211,7 +200,7 @@ fn a_call_that_succeeds_on_a_later_attempt_reacts_with_its_result() {
 
 #[test]
 fn a_failure_the_policy_does_not_cover_reaches_the_error_block_at_once() {
-    let program = compile(&source(
+    let program = support::program(&source(
         "retry attempts: 5, on: [TIMEOUT]",
         "attempts = error.attempt; kind = error.kind.name()",
     ));
@@ -233,7 +222,7 @@ fn a_failure_the_policy_does_not_cover_reaches_the_error_block_at_once() {
 /// `BAD_OUTPUT` is not retried by default: it is a bug, not bad luck.
 #[test]
 fn bad_output_is_not_retried_by_the_default_policy() {
-    let program = compile(&source("retry attempts: 5", "attempts = error.attempt"));
+    let program = support::program(&source("retry attempts: 5", "attempts = error.attempt"));
     let engine = Engine::new(&program, "W").unwrap();
     let instance = engine.instantiate("i1", &json!({})).unwrap();
     let mut run = Run {
@@ -249,7 +238,7 @@ fn bad_output_is_not_retried_by_the_default_policy() {
 
 #[test]
 fn retry_in_the_error_block_starts_a_fresh_policy() {
-    let program = compile(&source(
+    let program = support::program(&source(
         "retry attempts: 2, delay: 0.s",
         "attempts = error.attempt; if (error.attempt < 4) retry()",
     ));
@@ -295,7 +284,7 @@ workflow W {
     }
 }
 "#;
-    let program = compile(source);
+    let program = support::program(source);
     let engine = Engine::new(&program, "W").unwrap();
     let instance = engine.instantiate("i1", &json!({})).unwrap();
     let mut run = Run {

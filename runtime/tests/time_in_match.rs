@@ -6,21 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use cosmos_runtime::engine::{Command, Engine, Event, InstanceState, Status};
 use serde_json::{Value as Json, json};
-
-fn compile(source: &str) -> cosmos_ir::Program {
-    let mut analysis = cosmos_semantics::Analysis::new();
-    analysis.set_file(cosmos_diagnostics::FileId(0), "main", source.to_string());
-    let errors: Vec<String> = analysis
-        .diagnostics()
-        .iter()
-        .filter(|d| d.severity == cosmos_diagnostics::Severity::Error)
-        .map(|d| format!("{:?}", d.message))
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
-    analysis.lower_project().unwrap()
-}
 
 const T0: i64 = 1_767_225_600_000;
 const HOUR: i64 = 3_600_000;
@@ -59,7 +48,7 @@ workflow Approval {
 
 #[test]
 fn a_threshold_wakes_the_instance_and_the_rule_fires_once() {
-    let program = compile(APPROVAL);
+    let program = support::program(APPROVAL);
     let engine = Engine::new(&program, "Approval").unwrap();
     let mut i = engine.instantiate("i1", &json!({})).unwrap();
     let step = engine.handle(&mut i, T0, Event::Start).unwrap();
@@ -90,7 +79,7 @@ fn a_threshold_wakes_the_instance_and_the_rule_fires_once() {
 
 #[test]
 fn a_moved_threshold_replaces_the_wake_up_and_the_old_one_changes_nothing() {
-    let program = compile(APPROVAL);
+    let program = support::program(APPROVAL);
     let engine = Engine::new(&program, "Approval").unwrap();
     let mut i = engine.instantiate("i1", &json!({})).unwrap();
     let first = timers(&engine.handle(&mut i, T0, Event::Start).unwrap().commands)[0];
@@ -131,7 +120,7 @@ fn a_moved_threshold_replaces_the_wake_up_and_the_old_one_changes_nothing() {
 
 #[test]
 fn approval_before_the_threshold_leaves_nothing_to_wake_for() {
-    let program = compile(APPROVAL);
+    let program = support::program(APPROVAL);
     let engine = Engine::new(&program, "Approval").unwrap();
     let mut i = engine.instantiate("i1", &json!({})).unwrap();
     let wake = timers(&engine.handle(&mut i, T0, Event::Start).unwrap().commands)[0];
@@ -173,7 +162,7 @@ workflow Windows {
 /// again once the second threshold passes: refraction counts that as a change.
 #[test]
 fn refraction_counts_a_passed_threshold_as_a_change() {
-    let program = compile(WINDOWS);
+    let program = support::program(WINDOWS);
     let engine = Engine::new(&program, "Windows").unwrap();
     let mut i = engine.instantiate("i1", &json!({})).unwrap();
     let step = engine.handle(&mut i, T0, Event::Start).unwrap();
@@ -220,7 +209,7 @@ workflow Sleeper {
 
 #[test]
 fn a_finished_instance_ignores_its_pending_timer() {
-    let program = compile(SLEEPER);
+    let program = support::program(SLEEPER);
     let engine = Engine::new(&program, "Sleeper").unwrap();
     let mut i = engine.instantiate("i1", &json!({})).unwrap();
     let timer = timers(&engine.handle(&mut i, T0, Event::Start).unwrap().commands)[0];
@@ -263,7 +252,7 @@ workflow Helped {
 /// A comparison of `now()` in a helper the match calls is a threshold too.
 #[test]
 fn a_threshold_inside_a_helper_wakes_the_instance() {
-    let program = compile(HELPED);
+    let program = support::program(HELPED);
     let engine = Engine::new(&program, "Helped").unwrap();
     let mut i = engine.instantiate("i1", &json!({})).unwrap();
     let step = engine.handle(&mut i, T0, Event::Start).unwrap();

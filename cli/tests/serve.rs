@@ -51,16 +51,84 @@ workflow Deadline {
 }
 "#;
 
+/// A call that fails on its first attempt and answers `n + 1` on any later one (the
+/// attempt is the last part of its idempotency key): with a retry policy, the retry's
+/// delay is a durable timer; in a fan-out, the odd calls fail once and an `error`
+/// block retries each of them alone.
+const ONCE_FLAKY: &str = r#"key=$COSMOS_IDEMPOTENCY_KEY
+attempt=${key##*/}
+read line
+n=$(printf '%s' "$line" | tr -dc '0-9')
+if [ "$attempt" = 1 ] && [ $(( n % 2 )) = 1 ]; then
+    echo "attempt 1 of $n fails" >&2
+    exit 1
+fi
+echo $(( n + 1 ))
+"#;
+
+const RETRIED: &str = r#"
+function flaky(n: Int): Int {
+    command ["sh", "functions/flaky.sh"]
+    retry attempts: 3, delay: 300.ms, factor: 1.0
+}
+function rung(n: Int): Int { command ["sh", "functions/flaky.sh"] }
+
+/** A retry policy's delay, waited across the kills. */
+workflow Policy {
+    input { seed: Int }
+    facts { v: Int?, reacted: Int = 0 }
+    rule "call" {
+        match { v == null }
+        action { flaky(n: seed * 2 + 1) }
+        reaction {
+            v = result
+            reacted += 1
+        }
+    }
+    complete when { v != null }
+}
+
+/** A fan-out whose odd calls fail once and are retried alone. */
+workflow Fan {
+    facts { results: List<Int>?, reacted: Int = 0 }
+    rule "fan out" {
+        match { results == null }
+        action { [0, 1, 2, 3, 4, 5].collect { i -> rung(n: i) } }
+        reaction {
+            results = result
+            reacted += 1
+        }
+        error { retry(after: 250.ms) }
+    }
+    complete when { results != null }
+}
+"#;
+
 #[test]
 fn instances_survive_kill_9_with_every_reaction_applied_once() {
     let project = support::project(&[
         support::MANIFEST,
         ("src/main.emx", &chain("20.s")),
         ("src/deadline.emx", DEADLINE),
+        ("src/retried.emx", RETRIED),
         ("functions/work.sh", WORK),
+        ("functions/flaky.sh", ONCE_FLAKY),
     ]);
     let root = project.path();
     let server = Server::start(root, STORE, &[]);
+    // Instances whose calls are retried across the kills: by a policy's durable delay,
+    // and, in a fan-out, by an `error` block retrying one call at a time.
+    let mut retried = Vec::new();
+    for seed in 0..4 {
+        let (status, body) = server.post("/v1/workflows/Policy/instances", json!({"seed": seed}));
+        assert_eq!(status, 201, "{body}");
+        retried.push(body["id"].as_str().unwrap().to_string());
+    }
+    for _ in 0..4 {
+        let (status, body) = server.post("/v1/workflows/Fan/instances", json!({}));
+        assert_eq!(status, 201, "{body}");
+        retried.push(body["id"].as_str().unwrap().to_string());
+    }
     let mut ids = Vec::new();
     for seed in 0..24 {
         let (status, body) = server.post("/v1/workflows/Chain/instances", json!({"seed": seed}));
@@ -109,6 +177,38 @@ fn instances_survive_kill_9_with_every_reaction_applied_once() {
         );
         let (_, history) = server.get(&format!("/v1/instances/{id}/history"));
         assert_steps_never_overlap(&history);
+    }
+
+    server.wait_all_finished(&retried, Duration::from_secs(60));
+    for id in &retried {
+        let (_, body) = server.get(&format!("/v1/instances/{id}"));
+        assert_eq!(body["status"], "COMPLETED", "{body}");
+        assert_eq!(body["facts"]["reacted"], 1, "one reaction: {body}");
+        let (_, history) = server.get(&format!("/v1/instances/{id}/history"));
+        assert_steps_never_overlap(&history);
+        let rows = history["history"].as_array().unwrap();
+        let count = |kind: &str| rows.iter().filter(|r| r["kind"] == kind).count();
+        assert_eq!(count("fired"), 1, "one firing: {history}");
+        if body["workflow"] == "Policy" {
+            let seed = body["input"]["seed"].as_i64().unwrap();
+            assert_eq!(body["facts"]["v"], json!(seed * 2 + 2), "{body}");
+            // Attempt 1 failed and the policy retried once, after its delay.
+            assert_eq!(count("retrying"), 1, "{history}");
+            assert!(
+                rows.iter()
+                    .any(|r| r["kind"] == "retrying" && r["data"]["policy"] == 3),
+                "{history}"
+            );
+        } else {
+            assert_eq!(
+                body["facts"]["results"],
+                json!([1, 2, 3, 4, 5, 6]),
+                "{body}"
+            );
+            // The three odd calls failed once each and were retried alone.
+            assert_eq!(count("call_failed"), 3, "{history}");
+            assert_eq!(count("retrying"), 3, "{history}");
+        }
     }
 
     for (seed, id) in &ids {

@@ -9,6 +9,7 @@ mod error;
 mod extract;
 pub mod listen;
 mod metrics;
+mod token;
 
 pub use console::{ConsoleConfig, ConsoleSource};
 pub use error::ApiError;
@@ -107,7 +108,7 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(token) {
+        if !given.is_some_and(|given| token::matches(token, given)) {
             return ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",

@@ -45,14 +45,6 @@ fn random_hex() -> String {
     )
 }
 
-/// Compares two byte strings in time that depends only on their lengths.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 impl Sessions {
     pub fn new(token: Option<String>) -> Self {
         Sessions {
@@ -70,7 +62,7 @@ impl Sessions {
     pub fn token_matches(&self, given: &str) -> bool {
         self.token
             .as_deref()
-            .is_some_and(|token| same(token.as_bytes(), given.as_bytes()))
+            .is_some_and(|token| crate::api::token::matches(token, given))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -216,7 +208,7 @@ pub fn same_origin(headers: &HeaderMap) -> Result<(), Refusal> {
 /// Checks a form's CSRF token against the session's.
 pub fn check_csrf(session: &Session, given: Option<&str>) -> Result<(), Refusal> {
     match given {
-        Some(given) if same(given.as_bytes(), session.csrf.as_bytes()) => Ok(()),
+        Some(given) if crate::api::token::matches(&session.csrf, given) => Ok(()),
         _ => Err(Refusal::BadCsrf),
     }
 }

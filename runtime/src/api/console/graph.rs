@@ -54,6 +54,19 @@ struct NodeBox {
     y: i64,
 }
 
+impl NodeBox {
+    /// A box in column `column`, placed in its row later.
+    fn new(column: usize, id: String, label: String, class: &'static str) -> NodeBox {
+        NodeBox {
+            id,
+            label,
+            class,
+            x: COLUMNS[column],
+            y: 0,
+        }
+    }
+}
+
 /// Cuts a label to what fits a box.
 fn fit(text: &str) -> String {
     if text.chars().count() <= 24 {
@@ -66,48 +79,29 @@ fn fit(text: &str) -> String {
 
 /// The graph of `workflow` as an inline SVG, with a title per node for its full name.
 pub fn svg(workflow: &WorkflowIr) -> String {
-    let mut left: Vec<NodeBox> = Vec::new();
-    for input in &workflow.inputs {
-        left.push(NodeBox {
-            id: format!("input:{}", input.name),
-            label: format!("input {}", input.name),
-            class: "input",
-            x: COLUMNS[0],
-            y: 0,
-        });
-    }
-    let mut middle: Vec<NodeBox> = workflow
-        .rules
+    let mut left: Vec<NodeBox> = workflow
+        .inputs
         .iter()
-        .map(|r| NodeBox {
-            id: format!("rule:{}", r.name),
-            label: r.name.clone(),
-            class: "rule",
-            x: COLUMNS[1],
-            y: 0,
+        .map(|i| {
+            let (id, label) = (format!("input:{}", i.name), format!("input {}", i.name));
+            NodeBox::new(0, id, label, "input")
         })
         .collect();
+    let rules = workflow
+        .rules
+        .iter()
+        .map(|r| NodeBox::new(1, format!("rule:{}", r.name), r.name.clone(), "rule"));
     // Signals assign facts as reactions do: beside the rules, so their arrows cross
     // no box.
-    for signal in &workflow.signals {
-        middle.push(NodeBox {
-            id: format!("signal:{}", signal.name),
-            label: format!("signal {}", signal.name),
-            class: "signal",
-            x: COLUMNS[1],
-            y: 0,
-        });
-    }
+    let signals = workflow.signals.iter().map(|s| {
+        let (id, label) = (format!("signal:{}", s.name), format!("signal {}", s.name));
+        NodeBox::new(1, id, label, "signal")
+    });
+    let mut middle: Vec<NodeBox> = rules.chain(signals).collect();
     let mut right: Vec<NodeBox> = workflow
         .facts
         .iter()
-        .map(|f| NodeBox {
-            id: format!("fact:{}", f.name),
-            label: f.name.clone(),
-            class: "fact",
-            x: COLUMNS[2],
-            y: 0,
-        })
+        .map(|f| NodeBox::new(2, format!("fact:{}", f.name), f.name.clone(), "fact"))
         .collect();
     let rows = left.len().max(middle.len()).max(right.len()).max(1) as i64;
     let height = rows * ROW + 20;

@@ -16,7 +16,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use cosmos_ir::json::ty_name;
-use cosmos_ir::{Program, WorkflowIr};
+use cosmos_ir::{FieldLayout, Program, WorkflowIr};
 use serde::Deserialize;
 use serde_json::Value as Json;
 use std::collections::HashMap;
@@ -400,25 +400,19 @@ fn facts(
     record: &InstanceRecord,
 ) {
     out.push_str("<section id=\"facts\" data-live aria-labelledby=\"facts-h\"><h2 id=\"facts-h\">Facts</h2>\n");
-    let types: HashMap<&str, String> = workflow
-        .map(|w| {
-            w.facts
-                .iter()
-                .map(|f| (f.name.as_str(), ty_name(program, &f.ty)))
-                .collect()
-        })
-        .unwrap_or_default();
-    fields(out, &record.facts, &types);
+    let types = |layouts: fn(&WorkflowIr) -> &[FieldLayout]| -> HashMap<&str, String> {
+        workflow
+            .map(|w| {
+                layouts(w)
+                    .iter()
+                    .map(|f| (f.name.as_str(), ty_name(program, &f.ty)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    fields(out, &record.facts, &types(|w| &w.facts));
     out.push_str("<h2>Input</h2>\n");
-    let types: HashMap<&str, String> = workflow
-        .map(|w| {
-            w.inputs
-                .iter()
-                .map(|f| (f.name.as_str(), ty_name(program, &f.ty)))
-                .collect()
-        })
-        .unwrap_or_default();
-    fields(out, &record.input, &types);
+    fields(out, &record.input, &types(|w| &w.inputs));
     out.push_str("</section>\n");
 }
 

@@ -112,26 +112,23 @@ pub(crate) fn connector(options: &TlsOptions) -> Result<Option<MakeRustlsConnect
         .with_safe_default_protocol_versions()
         .map_err(|e| StoreError::Invalid(format!("TLS: {e}")))?;
     let algorithms = provider.signature_verification_algorithms;
-    let config = match options.check {
+    let chain = match options.check {
         Check::NoTls => return Ok(None),
-        Check::Nothing => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Unchecked { algorithms }))
-            .with_no_client_auth(),
-        Check::Chain | Check::ChainAndName => {
-            let roots = Arc::new(root_store(options)?);
-            let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
+        Check::Nothing => None,
+        Check::Chain | Check::ChainAndName => Some(
+            WebPkiServerVerifier::builder_with_provider(Arc::new(root_store(options)?), provider)
                 .build()
-                .map_err(|e| StoreError::Invalid(format!("TLS: {e}")))?;
-            if options.check == Check::ChainAndName {
-                builder.with_webpki_verifier(webpki).with_no_client_auth()
-            } else {
-                builder
-                    .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(ChainOnly { webpki }))
-                    .with_no_client_auth()
-            }
+                .map_err(|e| StoreError::Invalid(format!("TLS: {e}")))?,
+        ),
+    };
+    let config = match chain {
+        Some(webpki) if options.check == Check::ChainAndName => {
+            builder.with_webpki_verifier(webpki).with_no_client_auth()
         }
+        chain => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Lenient { chain, algorithms }))
+            .with_no_client_auth(),
     };
     Ok(Some(MakeRustlsConnect::new(config)))
 }
@@ -176,23 +173,33 @@ fn root_store(options: &TlsOptions) -> Result<RootCertStore, StoreError> {
     Ok(store)
 }
 
-/// `prefer`/`require`: the connection is encrypted, but any certificate is taken (as
-/// libpq does); the handshake's signatures are still verified.
+/// `prefer`/`require` (no `chain`): any certificate is taken, as libpq does;
+/// `verify-ca` (a `chain`): the chain must lead to a trusted root, the name is not
+/// compared. Either way the handshake's signatures are verified.
 #[derive(Debug)]
-struct Unchecked {
+struct Lenient {
+    chain: Option<Arc<WebPkiServerVerifier>>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for Unchecked {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
     }
 
     fn verify_tls12_signature(
@@ -215,58 +222,6 @@ impl ServerCertVerifier for Unchecked {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.algorithms.supported_schemes()
-    }
-}
-
-/// `verify-ca`: the chain must lead to a trusted root; the name is not compared.
-#[derive(Debug)]
-struct ChainOnly {
-    webpki: Arc<WebPkiServerVerifier>,
-}
-
-impl ServerCertVerifier for ChainOnly {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.webpki.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.webpki.supported_verify_schemes()
     }
 }
 

@@ -127,7 +127,9 @@ period, and the leases of the rest are released for the next start.",
 else the default):\n  \
 --listen ADDR    COSMOS_LISTEN     listen   default 127.0.0.1:8080\n  \
 --store URL      COSMOS_STORE      store    default .cosmos/cosmos.db under the project's root\n                   \
-COSMOS_TOKEN      token    default none; with one, requests need `Authorization: Bearer TOKEN`\n                   \
+COSMOS_TOKEN      token    default none; admin tokens (comma-separated): requests need `Authorization: Bearer TOKEN`\n                   \
+COSMOS_WORKER_TOKEN        default none; worker tokens (comma-separated): only the worker endpoints /v1/worker/...\n  \
+--tokens-file F  COSMOS_TOKENS_FILE tokens_file  `admin NAME TOKEN` / `worker NAME TOKEN` lines, added to the above\n                   \
 COSMOS_LOG                 default warn: what the runtime logs to stderr (error, warn, info, debug)\n                   \
 COSMOS_EVALUATOR           default jit: rules run as native code; `interpreter` for the reference one\n                   \
 COSMOS_LEASE_MS            default 30000: how long engine leases last before another node may take over\n\n\
@@ -152,6 +154,11 @@ pub(crate) struct ServeArgs {
     /// The store: a SQLite file path (relative to the project's root) or a postgres:// URL
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
+
+    /// A file of API tokens, one `admin NAME TOKEN` or `worker NAME TOKEN` per line
+    /// (also COSMOS_TOKENS_FILE or `[runtime] tokens_file`)
+    #[arg(long, value_name = "FILE")]
+    pub tokens_file: Option<PathBuf>,
 }
 
 /// Runs the project's `test` blocks on the engine, with every function mocked.

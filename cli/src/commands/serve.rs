@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use cosmos_project::{Config, MANIFEST, find_project_root};
 use cosmos_runtime::api::listen::{self, ConnectionLimits};
-use cosmos_runtime::api::{self, ApiConfig, ConsoleConfig, ConsoleSource};
+use cosmos_runtime::api::{
+    self, ApiConfig, ConsoleConfig, ConsoleSource, Scope, TokenError, Tokens,
+};
 use cosmos_runtime::connect::{ConnectError, StoreKind, default_store, open_store, store_kind};
 use cosmos_runtime::deployment::{Deployment, DeploymentError, Evaluator};
 use cosmos_runtime::node::{Node, NodeConfig, executor_for, now_ms};
@@ -49,6 +51,43 @@ pub(crate) enum ServeError {
     },
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    Tokens(#[from] TokenError),
+}
+
+/// The tokens the API accepts: admin tokens from `COSMOS_TOKEN` (several separated by
+/// commas), else `[runtime] token`; worker tokens from `COSMOS_WORKER_TOKEN`; and the
+/// lines of the tokens file (`--tokens-file`, else `COSMOS_TOKENS_FILE`, else
+/// `[runtime] tokens_file`, relative to the project's root).
+fn tokens(
+    args: &ServeArgs,
+    config: &cosmos_project::RuntimeConfig,
+    root: &std::path::Path,
+) -> Result<Tokens, TokenError> {
+    let mut tokens = Tokens::none();
+    match std::env::var("COSMOS_TOKEN") {
+        Ok(value) if !value.trim().is_empty() => {
+            tokens.add_list("COSMOS_TOKEN", Scope::Admin, &value)?;
+        }
+        _ => {
+            if let Some(token) = config.token.as_deref().filter(|t| !t.is_empty()) {
+                tokens.add("[runtime] token", Scope::Admin, "admin", token)?;
+            }
+        }
+    }
+    if let Ok(value) = std::env::var("COSMOS_WORKER_TOKEN") {
+        tokens.add_list("COSMOS_WORKER_TOKEN", Scope::Worker, &value)?;
+    }
+    let file = args
+        .tokens_file
+        .clone()
+        .or_else(|| std::env::var_os("COSMOS_TOKENS_FILE").map(PathBuf::from))
+        .or_else(|| config.tokens_file.as_ref().map(|f| root.join(f)));
+    if let Some(file) = file {
+        tokens.add_file(&file)?;
+    }
+    tokens.validate()?;
+    Ok(tokens)
 }
 
 /// Runtime problems (a call result that could not be recorded, a step that could not
@@ -133,10 +172,7 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
         .or_else(|| std::env::var("COSMOS_LISTEN").ok())
         .or_else(|| config_runtime.listen.clone())
         .unwrap_or_else(|| "127.0.0.1:8080".to_string());
-    let token = std::env::var("COSMOS_TOKEN")
-        .ok()
-        .or_else(|| config_runtime.token.clone())
-        .filter(|t| !t.is_empty());
+    let tokens = tokens(args, &config_runtime, &root)?;
 
     // Descriptors: as many as the system lets this process have, and a connection
     // cap that leaves a reserve of them to function processes and the store.
@@ -195,7 +231,7 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
         let app = api::router(
             node.clone(),
             ApiConfig {
-                token,
+                tokens,
                 console: ConsoleConfig { sources },
                 ..ApiConfig::default()
             },

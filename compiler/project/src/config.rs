@@ -54,6 +54,10 @@ pub struct RuntimeConfig {
     /// Bearer token the HTTP API requires; prefer the environment for real secrets.
     #[serde(default)]
     pub token: Option<String>,
+    /// A file of API tokens with scopes (`admin NAME TOKEN` / `worker NAME TOKEN`
+    /// lines), relative to the project's root.
+    #[serde(default)]
+    pub tokens_file: Option<PathBuf>,
 }
 
 /// `[pools.NAME]`: how many calls of the pool's functions run at once.

@@ -1,7 +1,8 @@
 //! The HTTP API of DESIGN.md (axum): start, read, history, signal, cancel, list and
 //! filter instances, queue and pool stats, `/metrics` (Prometheus text) and
-//! `/healthz`; and the web [`console`] at `/`. A bearer token guards everything but `/healthz` when one is
-//! configured; bodies are limited in size; bad requests get a 4xx that names the
+//! `/healthz`; and the web [`console`] at `/`. Bearer tokens guard everything but
+//! `/healthz` when any is configured ([`Tokens`]: admin tokens may use everything,
+//! worker tokens only `/v1/worker/…`); bodies are limited in size; bad requests get a 4xx that names the
 //! problem and change nothing.
 
 pub mod console;
@@ -13,6 +14,7 @@ mod token;
 
 pub use console::{ConsoleConfig, ConsoleSource};
 pub use error::ApiError;
+pub use token::{Holder, Scope, TokenError, Tokens};
 
 use crate::engine::{Event, InstanceState, Status};
 use crate::node::{Node, NodeError};
@@ -34,8 +36,8 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 #[derive(Clone)]
 pub struct ApiConfig {
-    /// Required as `Authorization: Bearer TOKEN` when set.
-    pub token: Option<String>,
+    /// Required as `Authorization: Bearer TOKEN` when not empty.
+    pub tokens: Tokens,
     pub body_limit: usize,
     /// What the web console shows beyond the store (the bundle's sources).
     pub console: ConsoleConfig,
@@ -44,7 +46,7 @@ pub struct ApiConfig {
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
-            token: None,
+            tokens: Tokens::none(),
             body_limit: DEFAULT_BODY_LIMIT,
             console: ConsoleConfig::default(),
         }
@@ -54,16 +56,17 @@ impl Default for ApiConfig {
 #[derive(Clone)]
 struct AppState {
     node: Node,
-    token: Option<Arc<str>>,
+    tokens: Arc<Tokens>,
     body_limit: usize,
 }
 
 /// The API's routes over `node`.
 pub fn router(node: Node, config: ApiConfig) -> Router {
-    let console = console::router(node.clone(), config.token.clone(), config.console);
+    let tokens = Arc::new(config.tokens);
+    let console = console::router(node.clone(), Arc::clone(&tokens), config.console);
     let state = AppState {
         node,
-        token: config.token.map(Arc::from),
+        tokens,
         body_limit: config.body_limit,
     };
     let guarded = Router::new()
@@ -78,7 +81,10 @@ pub fn router(node: Node, config: ApiConfig) -> Router {
         .route("/v1/pools", get(pools))
         .route("/v1/node", get(node_info))
         .route("/metrics", get(metrics::metrics))
-        .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            authorize_admin,
+        ));
     // The console's pages are HTML, errors included: the JSON error layer wraps the
     // API's routes only.
     Router::new()
@@ -101,18 +107,44 @@ async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError
     Ok("ok\n")
 }
 
-async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if let Some(token) = &state.token {
-        let given = request
+async fn authorize_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    authorize(&state, Scope::Admin, request, next).await
+}
+
+/// Lets `request` through when no token is configured, or when it carries one whose
+/// scope allows `needed`: a 401 without a known token, a 403 with a token of too
+/// narrow a scope. The token itself is never logged nor echoed.
+async fn authorize(state: &AppState, needed: Scope, request: Request, next: Next) -> Response {
+    if !state.tokens.is_empty() {
+        let holder = request
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !given.is_some_and(|given| token::matches(token, given)) {
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|given| state.tokens.holder(given));
+        let Some(holder) = holder else {
             return ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "this runtime requires `Authorization: Bearer <token>`",
+            )
+            .into_response();
+        };
+        if !holder.scope.allows(needed) {
+            tracing::warn!(
+                token = %holder.name,
+                scope = %holder.scope,
+                path = %request.uri().path(),
+                "a token was used outside its scope"
+            );
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "the token `{}` is a {} token: it may only use the worker endpoints \
+                     (/v1/worker/…); this endpoint needs an {} token",
+                    holder.name, holder.scope, needed
+                ),
             )
             .into_response();
         }

@@ -142,16 +142,16 @@ impl Console {
     }
 }
 
-/// The console's routes over `node`; `token`, when set, is asked for by the login
-/// page.
+/// The console's routes over `node`; when `tokens` is not empty, the login page asks
+/// for an admin token.
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(
     node: Node,
-    token: Option<String>,
+    tokens: Arc<crate::api::Tokens>,
     config: ConsoleConfig,
 ) -> Router<S> {
     let console = Console {
         node,
-        sessions: Arc::new(Sessions::new(token)),
+        sessions: Arc::new(Sessions::new(tokens)),
         sources: Arc::new(config.sources),
     };
     let guarded = Router::new()

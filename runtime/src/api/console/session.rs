@@ -5,9 +5,10 @@
 //! is not a `GET` must come from the console's own origin (`Origin`, else `Referer`,
 //! and `Sec-Fetch-Site` when the browser sends it).
 
+use crate::api::{Scope, Tokens};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The session cookie's name.
@@ -32,7 +33,7 @@ struct Entry {
 }
 
 pub struct Sessions {
-    token: Option<String>,
+    tokens: Arc<Tokens>,
     live: Mutex<HashMap<String, Entry>>,
 }
 
@@ -46,23 +47,23 @@ fn random_hex() -> String {
 }
 
 impl Sessions {
-    pub fn new(token: Option<String>) -> Self {
+    pub fn new(tokens: Arc<Tokens>) -> Self {
         Sessions {
-            token,
+            tokens,
             live: Mutex::new(HashMap::new()),
         }
     }
 
     /// Whether the console asks for a token.
     pub fn needs_login(&self) -> bool {
-        self.token.is_some()
+        !self.tokens.is_empty()
     }
 
-    /// Whether `given` is the configured token.
+    /// Whether `given` is one of the admin tokens (a worker token does not log in).
     pub fn token_matches(&self, given: &str) -> bool {
-        self.token
-            .as_deref()
-            .is_some_and(|token| crate::api::token::matches(token, given))
+        self.tokens
+            .holder(given)
+            .is_some_and(|holder| holder.scope == Scope::Admin)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -243,7 +244,7 @@ mod tests {
 
     #[test]
     fn a_session_is_found_by_its_cookie_and_ends_when_closed() {
-        let sessions = Sessions::new(Some("secret".into()));
+        let sessions = Sessions::new(Arc::new(Tokens::admin("secret").unwrap()));
         let session = sessions.open();
         assert_eq!(session.id.len(), 64);
         assert_ne!(session.id, session.csrf);
@@ -261,7 +262,7 @@ mod tests {
 
     #[test]
     fn the_cookie_is_http_only_and_same_site_strict() {
-        let session = Sessions::new(None).open();
+        let session = Sessions::new(Arc::new(Tokens::none())).open();
         let value = set_cookie(&session);
         let text = value.to_str().unwrap();
         assert!(text.contains("HttpOnly"), "{text}");
@@ -274,15 +275,24 @@ mod tests {
 
     #[test]
     fn only_the_token_logs_in() {
-        let sessions = Sessions::new(Some("s3cret".into()));
+        let sessions = Sessions::new(Arc::new(Tokens::admin("s3cret").unwrap()));
         assert!(sessions.needs_login());
         assert!(sessions.token_matches("s3cret"));
         for wrong in ["", "s3cre", "s3cret ", "S3CRET"] {
             assert!(!sessions.token_matches(wrong), "{wrong:?}");
         }
-        let open = Sessions::new(None);
+        let open = Sessions::new(Arc::new(Tokens::none()));
         assert!(!open.needs_login());
         assert!(!open.token_matches(""));
+    }
+
+    #[test]
+    fn a_worker_token_does_not_log_in() {
+        let mut tokens = Tokens::admin("s3cret").unwrap();
+        tokens.add("file", Scope::Worker, "farm", "w0rker").unwrap();
+        let sessions = Sessions::new(Arc::new(tokens));
+        assert!(sessions.token_matches("s3cret"));
+        assert!(!sessions.token_matches("w0rker"));
     }
 
     #[test]
@@ -323,7 +333,7 @@ mod tests {
 
     #[test]
     fn the_csrf_token_must_be_the_sessions() {
-        let session = Sessions::new(None).open();
+        let session = Sessions::new(Arc::new(Tokens::none())).open();
         assert_eq!(check_csrf(&session, Some(&session.csrf)), Ok(()));
         assert_eq!(check_csrf(&session, Some("nope")), Err(Refusal::BadCsrf));
         assert_eq!(check_csrf(&session, None), Err(Refusal::BadCsrf));

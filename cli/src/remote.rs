@@ -263,6 +263,7 @@ impl Server {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(REQUEST_TIMEOUT))
+            .tls_config(tls_config())
             .build()
             .into();
         Server {
@@ -345,6 +346,22 @@ impl Server {
             _ => Err(bad_answer()),
         }
     }
+}
+
+/// HTTPS (a node behind a TLS proxy) with rustls on ring, trusting the system's root
+/// certificates (`SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured).
+fn tls_config() -> ureq::tls::TlsConfig {
+    // ureq uses the process's default provider; the first call installs ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let roots: Vec<ureq::tls::Certificate<'static>> = rustls_native_certs::load_native_certs()
+        .certs
+        .iter()
+        .map(|cert| ureq::tls::Certificate::from_der(cert.as_ref()).to_owned())
+        .collect();
+    ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::Rustls)
+        .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(roots)))
+        .build()
 }
 
 /// `text` percent-encoded for a path segment or a query value: everything but

@@ -372,16 +372,16 @@ fn an_unreachable_server_is_named() {
     assert!(err.contains("COSMOS_SERVER"), "{err}");
 }
 
-#[test]
-fn instances_commands_on_the_store_of_a_running_server() {
+/// `cosmosc instances … --store URL` beside a `cosmosc serve --store URL`.
+fn instances_commands_on_the_store_of_a_running_server(url: &str) {
     let project = project();
     let root = project.path();
-    let server = Server::start(root, &["--store", "state.db"], &[]);
+    let server = Server::start(root, &["--store", url], &[]);
     let wait = start(&server, "Wait");
     let gate = start(&server, "Gate");
     wait_for(&server, &wait, "STALLED");
     wait_for(&server, &gate, "STALLED");
-    let store = ["--store", "state.db"];
+    let store = ["--store", url];
     let with_store = |args: &[&str]| {
         let mut all = args.to_vec();
         all.extend(store);
@@ -448,6 +448,28 @@ fn instances_commands_on_the_store_of_a_running_server() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn instances_commands_on_the_sqlite_store_of_a_running_server() {
+    instances_commands_on_the_store_of_a_running_server("state.db");
+}
+
+#[test]
+fn instances_commands_on_the_postgres_store_of_a_running_server() {
+    let Some(schema) =
+        support::postgres::schema("instances_commands_on_the_postgres_store_of_a_running_server")
+    else {
+        return;
+    };
+    instances_commands_on_the_store_of_a_running_server(&schema.url);
+}
+
+#[test]
+fn a_store_that_cannot_be_opened_is_refused() {
+    let project = project();
+    let root = project.path();
+    // A SQLite file that is not there is not created.
     let output = instances(root, &["list", "--store", "missing.db"], &[]);
     assert_eq!(code(&output), 2);
     assert!(
@@ -456,4 +478,12 @@ fn instances_commands_on_the_store_of_a_running_server() {
         stderr(&output)
     );
     assert!(!root.join("missing.db").exists());
+    let unreachable = "postgres://nobody@127.0.0.1:1/none?connect_timeout=1";
+    let output = instances(root, &["show", "x", "--store", unreachable], &[]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("cannot open store"),
+        "{}",
+        stderr(&output)
+    );
 }

@@ -93,7 +93,8 @@ pub(crate) struct ListFilter {
     pub after: Option<String>,
 }
 
-/// A deployment to operate.
+/// A deployment to operate. Another command's requests (`cosmosc schedules`) go
+/// through [`Server::get`] and [`Server::post`], or the store's own functions.
 pub(crate) enum Target {
     Server(Server),
     Store(Arc<dyn Store>),
@@ -273,7 +274,8 @@ impl Server {
         }
     }
 
-    fn get(&self, path: &str) -> Result<Json, RemoteError> {
+    /// `GET path` (`/v1/…`): the answer's JSON, or the API's refusal.
+    pub(crate) fn get(&self, path: &str) -> Result<Json, RemoteError> {
         let url = format!("{}{path}", self.base);
         let mut request = self.agent.get(&url);
         if let Some(token) = &self.token {
@@ -282,7 +284,8 @@ impl Server {
         self.answer(&url, request.call())
     }
 
-    fn post(&self, path: &str, body: Option<&Json>) -> Result<Json, RemoteError> {
+    /// `POST path` with `body` as JSON (none: an empty body).
+    pub(crate) fn post(&self, path: &str, body: Option<&Json>) -> Result<Json, RemoteError> {
         let url = format!("{}{path}", self.base);
         let mut request = self.agent.post(&url);
         if let Some(token) = &self.token {

@@ -248,3 +248,28 @@ fn compile_emit_openapi_prints_the_document_the_bundle_is_served_with() {
     );
     assert!(!project.path().join("target").exists());
 }
+
+#[test]
+fn the_documents_need_the_token_as_the_rest_of_the_api_does() {
+    let project = support::project(&[support::MANIFEST, ("src/main.emx", KINDS)]);
+    let server = Server::start(
+        project.path(),
+        &["--store", "state.db"],
+        &[("COSMOS_TOKEN", "doc-token")],
+    );
+    let agent = support::server::agent();
+    for path in ["/v1/workflows", "/v1/openapi.json"] {
+        let url = format!("{}{path}", server.base);
+        let (status, body) = support::server::call(agent.get(&url).call());
+        assert_eq!(status, 401, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "unauthorized");
+        let (status, body) = support::server::call(
+            agent
+                .get(&url)
+                .header("Authorization", "Bearer doc-token")
+                .call(),
+        );
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body.is_object(), "{path}: {body}");
+    }
+}

@@ -29,6 +29,7 @@ pub(crate) enum Command {
     Explain(ExplainArgs),
     Fmt(FmtArgs),
     Init(InitArgs),
+    Instances(InstancesArgs),
     /// Runs the language server on stdin and stdout (for editors)
     Lsp(LspArgs),
     Run(RunArgs),
@@ -113,6 +114,92 @@ pub(crate) struct ExplainArgs {
     /// Print {"rules": [...], "in_flight": [...]} as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+/// Lists, shows, signals and cancels the instances of a running deployment.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Operates the instances of a deployment: over the HTTP API of a running \
+`cosmosc serve` (--server URL, else COSMOS_SERVER, else http://127.0.0.1:8080; the token from \
+--token, else COSMOS_TOKEN), or directly on its store (--store URL: a SQLite file, relative to \
+the project's root as `serve` takes it, or a postgres:// URL). On a store, `signal` and `cancel` \
+take the same step the API takes; the nodes serving that store run what it starts.",
+    after_help = "Output (stdout):\n  \
+human  an aligned table (list, history) or the instance's fields (show, signal, cancel)\n  \
+--json the API's JSON: {\"instances\": [...]}, the instance, or {\"history\": [...]}\n\n\
+Exit status:\n  \
+0  done\n  \
+1  refused (no such instance or signal, bad arguments, the instance has finished); one \
+`error:` line on stderr with the API's message\n  \
+2  usage error, bad --data, the runtime cannot be reached or wants a token, or the store \
+cannot be opened; one `error:` line on stderr"
+)]
+pub(crate) struct InstancesArgs {
+    #[command(subcommand)]
+    pub command: InstancesCommand,
+
+    /// The runtime's address [env: COSMOS_SERVER; default: http://127.0.0.1:8080]
+    #[arg(long, value_name = "URL", global = true)]
+    pub server: Option<String>,
+
+    /// The API's bearer token [env: COSMOS_TOKEN]
+    #[arg(long, value_name = "TOKEN", global = true)]
+    pub token: Option<String>,
+
+    /// Work on this store directly instead of a server: a SQLite file or a postgres:// URL
+    #[arg(long, value_name = "URL", global = true)]
+    pub store: Option<String>,
+
+    /// Print the API's JSON instead of a table
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum InstancesCommand {
+    /// Lists instances, oldest first
+    List {
+        /// Only this workflow's instances
+        #[arg(long, value_name = "NAME")]
+        workflow: Option<String>,
+        /// Only instances with this status (running, stalled, completed, failed, cancelled)
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
+        /// At most this many (default 100, at most 1000)
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Only instances after this id (the last id of the previous page)
+        #[arg(long, value_name = "ID")]
+        after: Option<String>,
+    },
+    /// Shows an instance: status, times, input, facts, output, calls in flight
+    Show {
+        /// The instance's id
+        id: String,
+    },
+    /// Shows an instance's history, one row per event
+    History {
+        /// The instance's id
+        id: String,
+    },
+    /// Sends a signal to an instance
+    Signal {
+        /// The instance's id
+        id: String,
+        /// The signal's name
+        signal: String,
+        /// The signal's arguments, a JSON object (default `{}`)
+        #[arg(long, value_name = "JSON", conflicts_with = "data_file")]
+        data: Option<String>,
+        /// Read the arguments from this file
+        #[arg(long, value_name = "FILE")]
+        data_file: Option<PathBuf>,
+    },
+    /// Cancels an instance
+    Cancel {
+        /// The instance's id
+        id: String,
+    },
 }
 
 /// Runs the runtime with its HTTP API.
@@ -256,7 +343,8 @@ stderr  diagnostics as `check` renders them for people; then, when the bundle is
 compiled bodies: defs, and each rule's match, action, reaction and error block, signal handlers, \
 complete-when and output, the standard library's helpers included)\n  \
 stdout  only with --emit: `ir` prints the typed IR of every body, `clif` the Cranelift IR the JIT \
-compiles each body to (headed `;; NAME`), for people to read; \
+compiles each body to (headed `;; NAME`), for people to read; `openapi` the OpenAPI 3.1 \
+document `cosmosc serve` answers at GET /v1/openapi.json for this bundle (JSON); \
 --emit alone writes no bundle, --emit with -o writes one as well\n\n\
 Exit status:\n  \
 0  compiled\n  \
@@ -362,6 +450,9 @@ pub(crate) enum Emit {
     Ir,
     /// The Cranelift IR the JIT compiles every body to, each headed by its name
     Clif,
+    /// The OpenAPI 3.1 document of the HTTP API serving this bundle, as
+    /// `GET /v1/openapi.json` answers it
+    Openapi,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -8,6 +8,7 @@ pub(crate) mod completions;
 pub(crate) mod explain;
 pub(crate) mod fmt;
 pub(crate) mod init;
+pub(crate) mod instances;
 pub(crate) mod lsp;
 pub(crate) mod run;
 pub(crate) mod serve;

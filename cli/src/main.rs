@@ -9,6 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod args;
 mod color;
 mod commands;
+mod remote;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => commands::explain::run(args).map_err(Into::into),
         Command::Fmt(args) => commands::fmt::run(args).map_err(Into::into),
         Command::Init(args) => commands::init::run(args).map_err(Into::into),
+        Command::Instances(args) => commands::instances::run(args).map_err(Into::into),
         Command::Test(args) => commands::test::run(args, cli.color).map_err(Into::into),
         Command::Lsp(_) => commands::lsp::run().map_err(Into::into),
         Command::Run(args) => commands::run::run(args, cli.color).map_err(Into::into),

@@ -56,13 +56,18 @@ impl Evaluator {
 /// One bundle's program, ready to run.
 pub struct Loaded {
     pub hash: String,
+    /// The project's name, from the bundle's header.
+    pub project: String,
     pub program: Arc<Program>,
     /// Its native code, when the evaluator is the JIT.
     pub compiled: Option<CompiledProgram>,
 }
 
 impl Loaded {
-    fn new(hash: String, program: Program, evaluator: Evaluator) -> Result<Self, DeploymentError> {
+    fn new(hash: String, bundle: Bundle, evaluator: Evaluator) -> Result<Self, DeploymentError> {
+        let Bundle {
+            project, program, ..
+        } = bundle;
         let compiled = match evaluator {
             Evaluator::Jit => {
                 Some(
@@ -76,9 +81,24 @@ impl Loaded {
         };
         Ok(Loaded {
             hash,
+            project,
             program: Arc::new(program),
             compiled,
         })
+    }
+
+    /// Bundle `hash` from the store, verified and compiled.
+    fn stored(
+        store: &dyn Store,
+        hash: &str,
+        evaluator: Evaluator,
+    ) -> Result<Self, DeploymentError> {
+        let bytes = store
+            .bundle(hash)?
+            .ok_or_else(|| DeploymentError::MissingBundle(hash.to_string()))?;
+        // The store is outside this process: its bytes are verified like a file's.
+        let bundle = Bundle::read_stored(hash, &bytes, COMPILER_VERSION)?;
+        Loaded::new(hash.to_string(), bundle, evaluator)
     }
 
     /// The engine for `workflow`, on native code or on the interpreter.
@@ -116,10 +136,28 @@ impl Deployment {
     ) -> Result<Self, DeploymentError> {
         let bundle = Bundle::read(bytes, COMPILER_VERSION)?;
         let hash = bundle_hash(bytes);
-        let current = Arc::new(Loaded::new(hash.clone(), bundle.program, evaluator)?);
+        let current = Arc::new(Loaded::new(hash.clone(), bundle, evaluator)?);
         store.put_bundle(&hash, bytes, now)?;
         let mut loaded = HashMap::new();
         loaded.insert(hash, Arc::clone(&current));
+        Ok(Deployment {
+            current,
+            evaluator,
+            loaded: Mutex::new(loaded),
+        })
+    }
+
+    /// A deployment of bundle `hash`, already in the store, for working on the
+    /// instances that run on it without deploying anything (`cosmosc instances
+    /// signal --store`): nothing is written.
+    pub fn stored(
+        store: &dyn Store,
+        hash: &str,
+        evaluator: Evaluator,
+    ) -> Result<Self, DeploymentError> {
+        let current = Arc::new(Loaded::stored(store, hash, evaluator)?);
+        let mut loaded = HashMap::new();
+        loaded.insert(hash.to_string(), Arc::clone(&current));
         Ok(Deployment {
             current,
             evaluator,
@@ -137,12 +175,7 @@ impl Deployment {
         if let Some(l) = self.loaded.lock().ok().and_then(|m| m.get(hash).cloned()) {
             return Ok(l);
         }
-        let bytes = store
-            .bundle(hash)?
-            .ok_or_else(|| DeploymentError::MissingBundle(hash.to_string()))?;
-        // The store is outside this process: its bytes are verified like a file's.
-        let program = Bundle::read_stored(hash, &bytes, COMPILER_VERSION)?.program;
-        let loaded = Arc::new(Loaded::new(hash.to_string(), program, self.evaluator)?);
+        let loaded = Arc::new(Loaded::stored(store, hash, self.evaluator)?);
         if let Ok(mut map) = self.loaded.lock() {
             map.insert(hash.to_string(), Arc::clone(&loaded));
         }

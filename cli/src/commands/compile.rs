@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use cosmos_ir::bundle::{BundleError, EXTENSION};
 use cosmos_project::{Project, ProjectError};
+use cosmos_runtime::api::workflows::BundleInfo;
 
 use crate::Status;
 use crate::args::{ColorChoice, CompileArgs, Emit};
@@ -58,6 +59,21 @@ pub(crate) fn run(args: &CompileArgs, color: ColorChoice) -> Result<Status, Comp
                 return Ok(Status::Failed);
             }
         }
+    }
+
+    if args.emit == Some(Emit::Openapi) {
+        let bytes = bundle.to_bytes()?;
+        let hash = cosmos_runtime::deployment::bundle_hash(&bytes);
+        let document = cosmos_runtime::api::openapi::document(BundleInfo {
+            project: &bundle.project,
+            hash: &hash,
+            compiler_version: &bundle.compiler_version,
+            program: &bundle.program,
+        });
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &document).map_err(std::io::Error::from)?;
+        writeln!(out)?;
+        out.flush()?;
     }
 
     // `--emit` alone only prints; `-o` (or no `--emit`) writes the bundle.

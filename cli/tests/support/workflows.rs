@@ -70,3 +70,46 @@ workflow Gate {
     output { [by: by] }
 }
 "#;
+
+/// The workflow `Kinds` (every kind of Emx type in its input and signals) and
+/// `Other` (a signal of the same name with other parameters).
+pub const KINDS: &str = r#"
+enum Tier { Bronze, Gold }
+
+type Address { city: String, zip: String? }
+
+type Person {
+    name: String
+    age: Int = 30
+    tier: Tier
+    address: Address?
+    tags: List<String> = []
+}
+
+workflow Kinds {
+    input {
+        count: Int
+        ratio: Float = 0.5
+        flag: Bool?
+        label: String = "none"
+        wait: Duration = 2.s
+        due: Time?
+        scores: Map<String, Int> = [:]
+        ids: Map<Int, String> = [:]
+        tiers: Map<Tier, Int> = [:]
+        people: List<Person> = []
+        owner: Person?
+    }
+    facts { note: String? }
+    signal note(text: String, urgent: Bool?, at: Time?) { note = text }
+    signal bump(by: Int) { note = "${by}" }
+    complete when { note != null }
+    output { [note: note] }
+}
+
+workflow Other {
+    facts { done: Bool = false }
+    signal bump(by: Int, reason: String?) { done = true }
+    complete when { done }
+}
+"#;

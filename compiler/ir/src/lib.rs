@@ -14,6 +14,7 @@ pub mod interp;
 mod ir;
 pub mod json;
 pub mod location;
+pub mod schema;
 pub mod stack;
 mod time;
 pub mod validate;

@@ -10,15 +10,18 @@ mod error;
 mod extract;
 pub mod listen;
 mod metrics;
+pub mod openapi;
 mod token;
+pub mod views;
+pub mod workflows;
 
 pub use console::{ConsoleConfig, ConsoleSource};
 pub use error::ApiError;
 pub use token::{Holder, Scope, TokenError, Tokens};
 
-use crate::engine::{Event, InstanceState, Status};
+use crate::engine::{Event, Status};
 use crate::node::{Node, NodeError};
-use crate::store::{CallProgress, InstanceFilter, InstanceRecord, StoreError};
+use crate::store::{InstanceFilter, InstanceRecord, StoreError};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -70,6 +73,8 @@ pub fn router(node: Node, config: ApiConfig) -> Router {
         body_limit: config.body_limit,
     };
     let guarded = Router::new()
+        .route("/v1/workflows", get(list_workflows))
+        .route("/v1/openapi.json", get(openapi_document))
         .route("/v1/workflows/{name}/instances", post(start))
         .route("/v1/instances", get(list))
         .route("/v1/instances/{id}", get(instance))
@@ -181,6 +186,25 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
+/// The bundle new instances start on, for the documents that describe it.
+fn describe<T>(node: &Node, build: impl FnOnce(workflows::BundleInfo<'_>) -> T) -> T {
+    let current = node.deployment().current();
+    build(workflows::BundleInfo {
+        project: &current.project,
+        hash: &current.hash,
+        compiler_version: crate::deployment::COMPILER_VERSION,
+        program: &current.program,
+    })
+}
+
+async fn list_workflows(State(state): State<AppState>) -> Json<Json_> {
+    Json(describe(&state.node, workflows::document))
+}
+
+async fn openapi_document(State(state): State<AppState>) -> Json<Json_> {
+    Json(describe(&state.node, openapi::document))
+}
+
 async fn start(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
@@ -230,54 +254,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 
 /// An instance as the API shows it.
 fn view(record: &InstanceRecord) -> Json_ {
-    view_with_progress(record, &[])
-}
-
-/// An instance as the API shows it, each call in flight with its latest progress
-/// report (`null` when it reported none) and when it came (`progress_at`).
-fn view_with_progress(record: &InstanceRecord, progress: &[CallProgress]) -> Json_ {
-    let state = serde_json::from_value::<InstanceState>(record.state.clone()).ok();
-    let wakes_at = state
-        .as_ref()
-        .and_then(InstanceState::wakes_at)
-        .filter(|_| !record.status.is_finished())
-        .map(cosmos_ir::format_time);
-    let waiting: Vec<Json_> = state
-        .as_ref()
-        .map(|s| s.waiting())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|w| {
-            let key = w.key(&record.id);
-            let latest = progress.iter().find(|p| p.key == key);
-            let mut entry = serde_json::to_value(&w).unwrap_or(Json_::Null);
-            if let Json_::Object(fields) = &mut entry {
-                fields.insert(
-                    "progress".to_string(),
-                    latest.map_or(Json_::Null, |p| p.report.clone()),
-                );
-                fields.insert(
-                    "progress_at".to_string(),
-                    latest.map_or(Json_::Null, |p| json!(cosmos_ir::format_time(p.at))),
-                );
-            }
-            entry
-        })
-        .collect();
-    json!({
-        "id": record.id,
-        "workflow": record.workflow,
-        "status": record.status,
-        "input": record.input,
-        "facts": record.facts,
-        "output": record.output,
-        "failure": record.failure,
-        "in_flight": waiting,
-        "wakes_at": wakes_at,
-        "bundle": record.bundle,
-        "created_at": cosmos_ir::format_time(record.created_at),
-        "updated_at": cosmos_ir::format_time(record.updated_at),
-    })
+    views::instance(record, &[])
 }
 
 async fn instance(
@@ -286,7 +263,7 @@ async fn instance(
 ) -> Result<Json<Json_>, ApiError> {
     let record = state.node.instance(&id).await?;
     let progress = state.node.call_progress(&id).await?;
-    Ok(Json(view_with_progress(&record, &progress)))
+    Ok(Json(views::instance(&record, &progress)))
 }
 
 async fn rules(
@@ -316,23 +293,7 @@ async fn history(
     if record.is_none() {
         return Err(NodeError::UnknownInstance(id).into());
     }
-    let rows: Vec<Json_> = rows
-        .into_iter()
-        .map(|row| {
-            let mut line = json!({
-                "seq": row.seq,
-                "at": cosmos_ir::format_time(row.at),
-                "kind": row.kind,
-                "text": row.text,
-                "data": row.data,
-            });
-            if let (Some(stamp), Some(fields)) = (row.step, line.as_object_mut()) {
-                fields.insert("step".into(), json!(stamp));
-            }
-            line
-        })
-        .collect();
-    Ok(Json(json!({ "history": rows })))
+    Ok(Json(views::history(rows)))
 }
 
 async fn signal(
@@ -375,23 +336,13 @@ struct ListQuery {
 /// The `status` of a list query, in any case (`running` is `RUNNING`); a string that
 /// names no status is a 400 `bad_status` naming the ones there are.
 fn status_filter(status: Option<&str>) -> Result<Option<Status>, ApiError> {
-    status
-        .map(|s| s.to_ascii_uppercase().parse::<Status>())
-        .transpose()
-        .map_err(|e| ApiError::bad_request("bad_status", e.to_string()))
+    views::status_filter(status).map_err(|e| ApiError::bad_request("bad_status", e.to_string()))
 }
 
-/// The rows a list page holds: `limit` (100 when not given), at most 1000; a limit of
-/// 0 is a 400 `bad_query` (a page of nothing would page forever).
+/// The rows a list page holds ([`views::page_limit`]); a limit of 0 is a 400
+/// `bad_query`.
 fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
-    match limit {
-        None => Ok(100),
-        Some(0) => Err(ApiError::bad_request(
-            "bad_query",
-            "limit must be at least 1 (pages hold at most 1000 instances)",
-        )),
-        Some(n) => Ok(n.min(1000)),
-    }
+    views::page_limit(limit).map_err(|e| ApiError::bad_request("bad_query", e.to_string()))
 }
 
 async fn list(
@@ -406,19 +357,7 @@ async fn list(
         ..InstanceFilter::default()
     };
     let rows = blocking(&state.node, move |store| store.list_instances(&filter)).await?;
-    let rows: Vec<Json_> = rows
-        .into_iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "workflow": r.workflow,
-                "status": r.status,
-                "created_at": cosmos_ir::format_time(r.created_at),
-                "updated_at": cosmos_ir::format_time(r.updated_at),
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "instances": rows })))
+    Ok(Json(views::instance_list(rows)))
 }
 
 async fn queues(State(state): State<AppState>) -> Result<Json<Json_>, ApiError> {

@@ -159,6 +159,62 @@ pub fn explain_record(
     Ok(crate::explain::explain(&engine, &state, now_ms()))
 }
 
+/// How often a signal or cancel is tried again when a concurrent step committed
+/// first.
+const SEND_ATTEMPTS: usize = 20;
+
+/// How one attempt to send an event went.
+enum Sent {
+    Done {
+        committed: bool,
+    },
+    /// A concurrent step changed the instance first: try again on the new state.
+    Retry,
+}
+
+fn sent(id: &str, outcome: Result<Applied, NodeError>) -> Result<Sent, NodeError> {
+    match outcome {
+        Ok(Applied::Ignored) => Ok(Sent::Done { committed: false }),
+        Ok(Applied::Committed { .. }) => Ok(Sent::Done { committed: true }),
+        Ok(Applied::Refused(error)) => Err(NodeError::Refused(error)),
+        Ok(Applied::Missing) => Err(NodeError::UnknownInstance(id.to_string())),
+        Err(NodeError::Store(StoreError::Conflict { .. })) => Ok(Sent::Retry),
+        Err(other) => Err(other),
+    }
+}
+
+/// Sends a signal (or a cancel) to instance `id` straight in `store`, from outside a
+/// running node (`cosmosc instances signal --store`): the same step the API takes,
+/// named after `owner`, with the instance's own bundle from the store. The calls and
+/// timers it starts are messages in the store, which the nodes serving it take
+/// when they next look (at most their poll interval later). Blocking.
+pub fn send_to_store(
+    store: &dyn Store,
+    owner: &str,
+    id: &str,
+    event: Event,
+) -> Result<(), NodeError> {
+    let record = store
+        .instance(id)?
+        .ok_or_else(|| NodeError::UnknownInstance(id.to_string()))?;
+    let deployment = Deployment::stored(
+        store,
+        &record.bundle,
+        crate::deployment::Evaluator::from_env()?,
+    )?;
+    if let Some(fault) = store.fault() {
+        return Err(NodeError::StoreFailed(fault));
+    }
+    for _ in 0..SEND_ATTEMPTS {
+        let outcome = step::apply(store, &deployment, owner, id, event.clone(), now_ms(), None);
+        match sent(id, outcome)? {
+            Sent::Done { .. } => return Ok(()),
+            Sent::Retry => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    Err(NodeError::Busy)
+}
+
 /// How often a node looks at its store's health when nothing else asks.
 const STORE_WATCH: Duration = Duration::from_secs(1);
 
@@ -323,7 +379,7 @@ impl Node {
     /// Sends a signal (or a cancel) to an instance as a step of its own. A refused
     /// event (unknown signal, bad payload, finished instance) changes nothing.
     pub async fn send(&self, id: &str, event: Event) -> Result<(), NodeError> {
-        for _ in 0..20 {
+        for _ in 0..SEND_ATTEMPTS {
             let id2 = id.to_string();
             let event2 = event.clone();
             let outcome = self
@@ -340,20 +396,16 @@ impl Node {
                     )
                 })
                 .await;
-            match outcome {
-                Ok(Applied::Ignored) => return Ok(()),
-                Ok(Applied::Committed { .. }) => {
-                    self.inner.committed(1);
-                    self.inner.wake_calls.notify_one();
-                    self.inner.wake_events.notify_one();
+            match sent(id, outcome)? {
+                Sent::Done { committed } => {
+                    if committed {
+                        self.inner.committed(1);
+                        self.inner.wake_calls.notify_one();
+                        self.inner.wake_events.notify_one();
+                    }
                     return Ok(());
                 }
-                Ok(Applied::Refused(error)) => return Err(NodeError::Refused(error)),
-                Ok(Applied::Missing) => return Err(NodeError::UnknownInstance(id.to_string())),
-                Err(NodeError::Store(StoreError::Conflict { .. })) => {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                Err(other) => return Err(other),
+                Sent::Retry => tokio::time::sleep(Duration::from_millis(5)).await,
             }
         }
         Err(NodeError::Busy)

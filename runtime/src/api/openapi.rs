@@ -1,0 +1,505 @@
+//! `GET /v1/openapi.json` and `cosmosc compile --emit openapi`: an OpenAPI 3.1
+//! document of the API, generated from the deployed bundle. Each workflow gets its
+//! own start operation (`start_<Workflow>`, its input as the request body) and each
+//! signal name its own operation (`signal_<name>`, on the literal path
+//! `/v1/instances/{id}/signals/<name>`, its arguments as the body: when several
+//! workflows declare a signal of that name, `anyOf` their argument schemas). The
+//! other endpoints are the rows of [`OPERATIONS`], their answers the schemas of
+//! [`fixed_schemas`]: adding an endpoint to the document is adding a row there.
+
+use super::workflows::{BundleInfo, output_type, signal_fields};
+use crate::engine::{HistoryKind, Status};
+use cosmos_ir::schema::{RefStyle, Schemas};
+use serde_json::{Map, Value as Json, json};
+use std::collections::BTreeMap;
+
+/// What a successful answer carries.
+#[derive(Debug, Clone, Copy)]
+enum Answer {
+    /// JSON of the named schema in `components/schemas`.
+    Json(&'static str),
+    /// Text of this media type.
+    Text(&'static str),
+}
+
+/// An endpoint whose shape does not depend on the bundle.
+#[derive(Debug)]
+struct Operation {
+    method: &'static str,
+    /// `{name}` segments become path parameters (strings).
+    path: &'static str,
+    id: &'static str,
+    summary: &'static str,
+    /// Names of [`query_parameter`]s.
+    query: &'static [&'static str],
+    /// The status of success and what it carries.
+    ok: (u16, Answer),
+    /// Answered without the token.
+    public: bool,
+}
+
+/// The API's endpoints, but for starting instances and sending signals (generated per
+/// workflow and per signal) and the web console's pages (not part of the API).
+const OPERATIONS: &[Operation] = &[
+    Operation {
+        method: "get",
+        path: "/v1/workflows",
+        id: "list_workflows",
+        summary: "The deployed bundle's workflows, with the JSON Schema of each one's input, signals and output",
+        query: &[],
+        ok: (200, Answer::Json("Workflows")),
+        public: false,
+    },
+    Operation {
+        method: "get",
+        path: "/v1/openapi.json",
+        id: "openapi",
+        summary: "This document",
+        query: &[],
+        ok: (200, Answer::Json("OpenApiDocument")),
+        public: false,
+    },
+    Operation {
+        method: "get",
+        path: "/v1/instances",
+        id: "list_instances",
+        summary: "Instances, oldest first, filtered by workflow and status, a page at a time",
+        query: &["workflow", "status", "limit", "after"],
+        ok: (200, Answer::Json("InstanceList")),
+        public: false,
+    },
+    Operation {
+        method: "get",
+        path: "/v1/instances/{id}",
+        id: "get_instance",
+        summary: "An instance: status, input, facts, output, calls in flight",
+        query: &[],
+        ok: (200, Answer::Json("Instance")),
+        public: false,
+    },
+    Operation {
+        method: "get",
+        path: "/v1/instances/{id}/history",
+        id: "get_history",
+        summary: "An instance's history, after row `after`",
+        query: &["history_after"],
+        ok: (200, Answer::Json("History")),
+        public: false,
+    },
+    Operation {
+        method: "get",
+        path: "/v1/instances/{id}/rules",
+        id: "explain_instance",
+        summary: "Why each rule of an instance does or does not fire (as `cosmosc explain`)",
+        query: &[],
+        ok: (200, Answer::Json("Rules")),
+        public: false,
+    },
+    Operation {
+        method: "post",
+        path: "/v1/instances/{id}/cancel",
+        id: "cancel_instance",
+        summary: "Cancels an instance; 409 `instance_finished` when it has already ended",
+        query: &[],
+        ok: (200, Answer::Json("Instance")),
+        public: false,
+    },
+    Operation {
+        method: "get",
+        path: "/v1/queues",
+        id: "list_queues",
+        summary: "Message counts of each queue",
+        query: &[],
+        ok: (200, Answer::Json("Queues")),
+        public: false,
+    },
+    Operation {
+        method: "get",
+        path: "/v1/pools",
+        id: "list_pools",
+        summary: "The answering node's function pools",
+        query: &[],
+        ok: (200, Answer::Json("Pools")),
+        public: false,
+    },
+    Operation {
+        method: "get",
+        path: "/v1/node",
+        id: "get_node",
+        summary: "The answering node: its id, version, live leases and pools",
+        query: &[],
+        ok: (200, Answer::Json("Node")),
+        public: false,
+    },
+    Operation {
+        method: "get",
+        path: "/metrics",
+        id: "metrics",
+        summary: "Prometheus metrics",
+        query: &[],
+        ok: (200, Answer::Text("text/plain")),
+        public: false,
+    },
+    Operation {
+        method: "get",
+        path: "/healthz",
+        id: "healthz",
+        summary: "`ok` while the node can take work; 503 `store_failed` once its store cannot be written",
+        query: &[],
+        ok: (200, Answer::Text("text/plain")),
+        public: true,
+    },
+];
+
+/// A query parameter of an [`Operation`], by name.
+fn query_parameter(name: &str) -> Json {
+    let (name, schema, description) = match name {
+        "workflow" => (
+            "workflow",
+            json!({"type": "string"}),
+            "Only this workflow's instances",
+        ),
+        "status" => (
+            "status",
+            json!({"type": "string"}),
+            "Only instances with this status, in any case (RUNNING, STALLED, COMPLETED, FAILED, CANCELLED)",
+        ),
+        "limit" => (
+            "limit",
+            json!({"type": "integer", "minimum": 1, "default": 100}),
+            "Rows on the page (more than 1000 is read as 1000)",
+        ),
+        "after" => (
+            "after",
+            json!({"type": "string"}),
+            "The last id of the previous page",
+        ),
+        "history_after" => (
+            "after",
+            json!({"type": "integer", "format": "int64", "minimum": 0, "default": 0}),
+            "Only rows with a greater `seq`",
+        ),
+        other => (other, json!({}), ""),
+    };
+    json!({
+        "name": name,
+        "in": "query",
+        "required": false,
+        "schema": schema,
+        "description": description,
+    })
+}
+
+/// The schemas of the fixed endpoints' answers, by name.
+fn fixed_schemas() -> Vec<(&'static str, Json)> {
+    let string = json!({"type": "string"});
+    let time = json!({"type": "string", "format": "date-time"});
+    let count = json!({"type": "integer", "format": "int64", "minimum": 0});
+    let nullable = |schema: Json| json!({"anyOf": [schema, {"type": "null"}]});
+    let object = |properties: Json| {
+        let required: Vec<String> = properties
+            .as_object()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        json!({"type": "object", "properties": properties, "required": required})
+    };
+    let pool = object(json!({
+        "pool": string, "max": count, "running": count, "waiting": count,
+        "warm_idle": count, "started_processes": count, "completed": count, "failed": count,
+    }));
+    vec![
+        (
+            "Error",
+            object(json!({"error": object(json!({"code": string, "message": string}))})),
+        ),
+        ("Status", json!({"type": "string", "enum": Status::NAMES})),
+        (
+            "InstanceSummary",
+            object(json!({
+                "id": string, "workflow": string, "status": {"$ref": "#/components/schemas/Status"},
+                "created_at": time, "updated_at": time,
+            })),
+        ),
+        (
+            "InstanceList",
+            object(json!({"instances": {
+                "type": "array", "items": {"$ref": "#/components/schemas/InstanceSummary"},
+            }})),
+        ),
+        (
+            "CallInFlight",
+            object(json!({
+                "rule": string, "firing": count, "index": count, "function": string,
+                "attempt": count, "progress": nullable(json!({"type": "object"})),
+                "progress_at": nullable(time.clone()),
+            })),
+        ),
+        (
+            "Instance",
+            object(json!({
+                "id": string, "workflow": string,
+                "status": {"$ref": "#/components/schemas/Status"},
+                "input": {"type": "object"}, "facts": {"type": "object"},
+                "output": {"description": "the output once COMPLETED, else null"},
+                "failure": nullable(string.clone()),
+                "in_flight": {"type": "array", "items": {"$ref": "#/components/schemas/CallInFlight"}},
+                "wakes_at": nullable(time.clone()), "bundle": string,
+                "created_at": time, "updated_at": time,
+            })),
+        ),
+        (
+            "HistoryRow",
+            json!({
+                "type": "object",
+                "properties": {
+                    "seq": count, "at": time,
+                    "kind": {"type": "string", "enum": HistoryKind::NAMES},
+                    "text": string, "data": {},
+                    "step": object(json!({
+                        "node": string, "started_us": count, "finished_us": count,
+                    })),
+                },
+                "required": ["seq", "at", "kind", "text", "data"],
+            }),
+        ),
+        (
+            "History",
+            object(json!({"history": {
+                "type": "array", "items": {"$ref": "#/components/schemas/HistoryRow"},
+            }})),
+        ),
+        (
+            "Rules",
+            object(json!({"rules": {"type": "array", "items": {
+                "type": "object",
+                "properties": {
+                    "rule": string, "priority": {"type": "integer"},
+                    "state": {"type": "string", "enum": ["in_flight", "eligible", "refracted", "not_matching", "error"]},
+                    "fired": count, "reads": {"type": "array", "items": string},
+                    "parts": {"type": "array", "items": {"type": "object"}},
+                },
+                "required": ["rule", "priority", "state", "fired", "reads", "parts"],
+            }}})),
+        ),
+        (
+            "Queues",
+            object(json!({"queues": {"type": "array", "items": object(json!({
+                "queue": string, "ready": count, "delayed": count, "leased": count, "dead": count,
+            }))}})),
+        ),
+        (
+            "Pools",
+            object(json!({"pools": {"type": "array", "items": pool.clone()}})),
+        ),
+        (
+            "Node",
+            object(json!({
+                "node": string, "version": string,
+                "leases": {"type": "array", "items": object(json!({"queue": string, "leases": count}))},
+                "pools": {"type": "array", "items": pool},
+            })),
+        ),
+        (
+            "Workflows",
+            object(json!({
+                "bundle": object(json!({"project": string, "hash": string, "compiler_version": string})),
+                "workflows": {"type": "array", "items": object(json!({
+                    "name": string, "module": string,
+                    "input": {"description": "a JSON Schema (2020-12)"},
+                    "signals": {"type": "object", "additionalProperties": {"description": "a JSON Schema (2020-12)"}},
+                    "output": {"description": "a JSON Schema (2020-12)"},
+                }))},
+            })),
+        ),
+        ("OpenApiDocument", json!({"type": "object"})),
+    ]
+}
+
+/// A `responses` member answering `schema` as JSON.
+fn json_response(description: &str, schema: Json) -> Json {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    })
+}
+
+fn component(name: &str) -> Json {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// The `parameters` of a path: each `{name}` segment, a required string.
+fn path_parameters(path: &str) -> Vec<Json> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .collect()
+}
+
+/// The `responses` of an operation: its success and the API's error shape.
+fn responses(ok: (u16, Answer)) -> Json {
+    let (status, answer) = ok;
+    let mut out = Map::new();
+    let success = match answer {
+        Answer::Json(schema) => json_response("success", component(schema)),
+        Answer::Text(media) => json!({
+            "description": "success",
+            "content": {media: {"schema": {"type": "string"}}},
+        }),
+    };
+    out.insert(status.to_string(), success);
+    out.insert(
+        "default".to_string(),
+        json!({"$ref": "#/components/responses/Error"}),
+    );
+    Json::Object(out)
+}
+
+fn fixed_operation(op: &Operation) -> Json {
+    let mut parameters = path_parameters(op.path);
+    parameters.extend(op.query.iter().map(|q| query_parameter(q)));
+    let mut operation = json!({
+        "operationId": op.id,
+        "summary": op.summary,
+        "responses": responses(op.ok),
+    });
+    if !parameters.is_empty() {
+        operation["parameters"] = Json::Array(parameters);
+    }
+    if op.public {
+        operation["security"] = json!([]);
+    }
+    operation
+}
+
+/// Adds `operation` under `method` of `path`.
+fn add(paths: &mut BTreeMap<String, Map<String, Json>>, path: &str, method: &str, op: Json) {
+    paths
+        .entry(path.to_string())
+        .or_default()
+        .insert(method.to_string(), op);
+}
+
+/// The OpenAPI 3.1 document of the API serving `bundle`.
+pub fn document(bundle: BundleInfo<'_>) -> Json {
+    let mut schemas = Schemas::new(bundle.program, RefStyle::Components);
+    let mut named: BTreeMap<String, Json> = BTreeMap::new();
+    let mut paths: BTreeMap<String, Map<String, Json>> = BTreeMap::new();
+    for op in OPERATIONS {
+        add(&mut paths, op.path, op.method, fixed_operation(op));
+    }
+
+    let idempotency_key = json!({
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "schema": {"type": "string", "minLength": 1},
+        "description": "Starts at most one instance of this workflow per key; a key used before answers 200 and the earlier instance",
+    });
+    // Signal name → the (workflow, schema name) pairs that declare it.
+    let mut signals: BTreeMap<&str, Vec<(&str, String)>> = BTreeMap::new();
+    for workflow in &bundle.program.workflows {
+        let input_name = format!("{}.input", workflow.name);
+        let input = schemas.object(&workflow.inputs);
+        let required = input.get("required").is_some();
+        named.insert(input_name.clone(), input);
+        let output = schemas.of(&output_type(workflow));
+        named.insert(format!("{}.output", workflow.name), output);
+        let start = json!({
+            "operationId": format!("start_{}", workflow.name),
+            "summary": format!("Starts an instance of workflow `{}`", workflow.name),
+            "description": "The body is the instance's input; an empty body is `{}`. 400 `bad_input` names the field that is wrong.",
+            "parameters": [idempotency_key.clone()],
+            "requestBody": {
+                "required": required,
+                "content": {"application/json": {"schema": component(&input_name)}},
+            },
+            "responses": {
+                "201": json_response("the new instance", component("Instance")),
+                "200": json_response("the earlier instance started with this Idempotency-Key", component("Instance")),
+                "default": {"$ref": "#/components/responses/Error"},
+            },
+        });
+        add(
+            &mut paths,
+            &format!("/v1/workflows/{}/instances", workflow.name),
+            "post",
+            start,
+        );
+        for signal in &workflow.signals {
+            let name = format!("{}.signals.{}", workflow.name, signal.name);
+            let schema = schemas.object(&signal_fields(signal));
+            named.insert(name.clone(), schema);
+            signals
+                .entry(signal.name.as_str())
+                .or_default()
+                .push((workflow.name.as_str(), name));
+        }
+    }
+    for (signal, declared) in &signals {
+        let mut bodies: Vec<Json> = declared.iter().map(|(_, name)| component(name)).collect();
+        let schema = match bodies.len() {
+            1 => bodies.remove(0),
+            _ => json!({"anyOf": bodies}),
+        };
+        let workflows: Vec<String> = declared.iter().map(|(w, _)| format!("`{w}`")).collect();
+        let operation = json!({
+            "operationId": format!("signal_{signal}"),
+            "summary": format!("Sends signal `{signal}` to an instance (of {})", workflows.join(", ")),
+            "description": "The body is the signal's arguments. 404 `unknown_signal` when the instance's workflow has no such signal, 409 `instance_finished` when it has ended.",
+            "parameters": path_parameters("/v1/instances/{id}"),
+            "requestBody": {
+                "required": true,
+                "content": {"application/json": {"schema": schema}},
+            },
+            "responses": responses((200, Answer::Json("Instance"))),
+        });
+        add(
+            &mut paths,
+            &format!("/v1/instances/{{id}}/signals/{signal}"),
+            "post",
+            operation,
+        );
+    }
+
+    let mut components = Map::new();
+    for (name, schema) in fixed_schemas() {
+        components.insert(name.to_string(), schema);
+    }
+    components.extend(schemas.into_definitions());
+    components.extend(named);
+    let paths: Map<String, Json> = paths
+        .into_iter()
+        .map(|(path, ops)| (path, Json::Object(ops)))
+        .collect();
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": format!("{} (Cosmos)", bundle.project),
+            "version": bundle.hash,
+            "description": format!(
+                "The HTTP API of `cosmosc serve` running bundle {} of project `{}`, compiled by cosmosc {}. \
+                 See docs/runtime.md.",
+                bundle.hash, bundle.project, bundle.compiler_version
+            ),
+        },
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "responses": {
+                "Error": json_response(
+                    "an error: `{\"error\": {\"code\", \"message\"}}`",
+                    component("Error"),
+                ),
+            },
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "`Authorization: Bearer TOKEN`, required when the runtime has a token (COSMOS_TOKEN)",
+                },
+            },
+        },
+    })
+}

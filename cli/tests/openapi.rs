@@ -301,3 +301,29 @@ fn every_operation_of_the_document_is_served() {
     }
     assert_eq!(served, 16);
 }
+
+#[test]
+fn a_type_named_like_one_of_the_apis_schemas_does_not_replace_it() {
+    let source = r#"
+enum Status { Open, Shut }
+type Error { reason: String }
+
+workflow Door {
+    input { status: Status, error: Error? }
+    complete when { true }
+}
+"#;
+    let project = support::project(&[support::MANIFEST, ("src/main.emx", source)]);
+    let output = cosmosc(&["compile", "--emit", "openapi"], project.path());
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let document: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(schemas["Status"]["enum"][0], "RUNNING");
+    assert_eq!(schemas["Error"]["required"], json!(["error"]));
+    assert_eq!(schemas["main.Status"]["enum"], json!(["Open", "Shut"]));
+    assert_eq!(schemas["main.Error"]["required"], json!(["reason"]));
+    assert_eq!(
+        schemas["Door.input"]["properties"]["status"],
+        json!({"$ref": "#/components/schemas/main.Status"})
+    );
+}

@@ -429,7 +429,11 @@ fn signal_operation(signal: &str, declared: &[(&str, String)]) -> Json {
 
 /// The OpenAPI 3.1 document of the API serving `bundle`.
 pub fn document(bundle: BundleInfo<'_>) -> Json {
-    let mut schemas = Schemas::new(bundle.program, RefStyle::Components);
+    let fixed = fixed_schemas();
+    // A record or enum named like one of the API's own schemas (`Error`, `Status`)
+    // is defined as `module.Name`.
+    let mut schemas = Schemas::new(bundle.program, RefStyle::Components)
+        .reserving(fixed.iter().map(|(name, _)| name.to_string()));
     let mut named: BTreeMap<String, Json> = BTreeMap::new();
     let mut paths: BTreeMap<String, Map<String, Json>> = BTreeMap::new();
     for op in OPERATIONS {
@@ -468,7 +472,7 @@ pub fn document(bundle: BundleInfo<'_>) -> Json {
     }
 
     let mut components = Map::new();
-    for (name, schema) in fixed_schemas() {
+    for (name, schema) in fixed {
         components.insert(name.to_string(), schema);
     }
     components.extend(schemas.into_definitions());

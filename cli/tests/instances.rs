@@ -149,6 +149,21 @@ fn instances_commands_against_a_running_server() {
         .map(|i| i["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, [gate.as_str()]);
+    // A full page says where the next one starts, on stderr.
+    let output = instances(root, &["list", "--server", base, "--limit", "2"], &[]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(stdout(&output).lines().count(), 3, "{}", stdout(&output));
+    assert_eq!(
+        stderr(&output),
+        format!("the page is full; more may follow: cosmosc instances list --after {other}\n")
+    );
+    let output = instances(
+        root,
+        &["list", "--server", base, "--limit", "2", "--after", &other],
+        &[],
+    );
+    assert!(stdout(&output).contains(&wait), "{}", stdout(&output));
+    assert_eq!(stderr(&output), "");
     // COSMOS_SERVER stands for --server.
     let output = instances(
         root,

@@ -273,3 +273,57 @@ fn the_documents_need_the_token_as_the_rest_of_the_api_does() {
         assert!(body.is_object(), "{path}: {body}");
     }
 }
+
+#[test]
+fn every_operation_of_the_document_is_served() {
+    let project = support::project(&[support::MANIFEST, ("src/main.emx", KINDS)]);
+    let server = Server::start(project.path(), &["--store", "state.db"], &[]);
+    let (_, document) = server.get("/v1/openapi.json");
+    let (status, started) = server.post("/v1/workflows/Other/instances", json!({}));
+    assert_eq!(status, 201, "{started}");
+    let id = started["id"].as_str().unwrap();
+    let mut served = 0;
+    for (path, methods) in document["paths"].as_object().unwrap() {
+        let target = path.replace("{id}", id);
+        for method in methods.as_object().unwrap().keys() {
+            let (status, body) = match method.as_str() {
+                "get" => server.get(&target),
+                "post" => server.post(&target, json!({})),
+                other => panic!("a method the API does not use: {other}"),
+            };
+            // Served: whatever the answer, it is not "no such endpoint" or "no such
+            // method" (a signal or start with an empty body may be refused as bad input).
+            assert_ne!(body["error"]["code"], "no_route", "{method} {path}");
+            assert_ne!(status, 405, "{method} {path}");
+            assert!(status < 500, "{method} {path}: {status} {body}");
+            served += 1;
+        }
+    }
+    assert_eq!(served, 16);
+}
+
+#[test]
+fn a_type_named_like_one_of_the_apis_schemas_does_not_replace_it() {
+    let source = r#"
+enum Status { Open, Shut }
+type Error { reason: String }
+
+workflow Door {
+    input { status: Status, error: Error? }
+    complete when { true }
+}
+"#;
+    let project = support::project(&[support::MANIFEST, ("src/main.emx", source)]);
+    let output = cosmosc(&["compile", "--emit", "openapi"], project.path());
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let document: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(schemas["Status"]["enum"][0], "RUNNING");
+    assert_eq!(schemas["Error"]["required"], json!(["error"]));
+    assert_eq!(schemas["main.Status"]["enum"], json!(["Open", "Shut"]));
+    assert_eq!(schemas["main.Error"]["required"], json!(["reason"]));
+    assert_eq!(
+        schemas["Door.input"]["properties"]["status"],
+        json!({"$ref": "#/components/schemas/main.Status"})
+    );
+}

@@ -94,6 +94,15 @@ pub(crate) fn run(args: &InstancesArgs) -> Result<Status, InstancesError> {
             | InstancesCommand::Cancel { .. } => instance_text(&answer),
         };
         out.write_all(text.as_bytes())?;
+        if let InstancesCommand::List { limit, .. } = &args.command
+            && let Some(last) = full_page_last_id(&answer, *limit)
+        {
+            let mut err = std::io::stderr().lock();
+            writeln!(
+                err,
+                "the page is full; more may follow: cosmosc instances list --after {last}"
+            )?;
+        }
     }
     out.flush()?;
     Ok(Status::Clean)
@@ -163,6 +172,16 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The last id of a list page that holds as many rows as it may (`limit`, 100 by
+/// default, at most 1000): where the next page starts.
+fn full_page_last_id(answer: &Json, limit: Option<usize>) -> Option<String> {
+    let rows = answer["instances"].as_array()?;
+    let page = limit.unwrap_or(100).min(1000);
+    (!rows.is_empty() && rows.len() >= page)
+        .then(|| rows.last()?["id"].as_str().map(str::to_string))
+        .flatten()
 }
 
 fn list_table(answer: &Json) -> String {

@@ -39,6 +39,8 @@ pub struct Schemas<'p> {
     program: &'p Program,
     style: RefStyle,
     defs: BTreeMap<String, Json>,
+    /// Names taken by other definitions of the document.
+    reserved: Vec<String>,
 }
 
 impl<'p> Schemas<'p> {
@@ -47,7 +49,15 @@ impl<'p> Schemas<'p> {
             program,
             style,
             defs: BTreeMap::new(),
+            reserved: Vec::new(),
         }
+    }
+
+    /// Keeps `names` (other definitions of the same document) free: a record or enum
+    /// of one of these names is defined as `module.Name`.
+    pub fn reserving(mut self, names: impl IntoIterator<Item = String>) -> Self {
+        self.reserved.extend(names);
+        self
     }
 
     /// The definitions collected so far, by name.
@@ -188,11 +198,13 @@ impl<'p> Schemas<'p> {
     }
 
     /// A declaration's definition name: its own name, or `module.Name` when another
-    /// record or enum of the program has the same name.
+    /// record or enum of the program has the same name, or the name is reserved.
     fn name_of(&self, module: &str, name: &str) -> String {
         let records = self.program.records.iter().map(|r| &r.name);
         let enums = self.program.enums.iter().map(|e| &e.name);
-        if records.chain(enums).filter(|n| *n == name).count() > 1 {
+        if records.chain(enums).filter(|n| *n == name).count() > 1
+            || self.reserved.iter().any(|r| r == name)
+        {
             format!("{module}.{name}")
         } else {
             name.to_string()
@@ -339,6 +351,19 @@ mod tests {
                 },
             })
         );
+    }
+
+    #[test]
+    fn a_reserved_name_is_qualified_by_its_module() {
+        let program = program();
+        let mut schemas =
+            Schemas::new(&program, RefStyle::Components).reserving(["Rendition".to_string()]);
+        assert_eq!(
+            schemas.of(&Ty::Record(RecordId(0))),
+            json!({"$ref": "#/components/schemas/media.Rendition"})
+        );
+        let names: Vec<String> = schemas.into_definitions().into_keys().collect();
+        assert_eq!(names, ["Codec", "media.Rendition"]);
     }
 
     #[test]

@@ -274,7 +274,7 @@ fn fixed_schemas() -> Vec<(&'static str, Json)> {
                 "type": "object",
                 "properties": {
                     "rule": string, "priority": {"type": "integer"},
-                    "state": {"type": "string", "enum": ["in_flight", "eligible", "refracted", "not_matching", "error"]},
+                    "state": {"type": "string", "description": "in_flight, eligible, refracted, not_matching or error"},
                     "fired": count, "reads": {"type": "array", "items": string},
                     "parts": {"type": "array", "items": {"type": "object"}},
                 },
@@ -379,22 +379,67 @@ fn add(paths: &mut BTreeMap<String, Map<String, Json>>, path: &str, method: &str
         .insert(method.to_string(), op);
 }
 
+/// The operation starting an instance of `workflow`, whose input schema is the
+/// component `input` (`required`: the input has a required field).
+fn start_operation(workflow: &str, input: &str, required: bool) -> Json {
+    json!({
+        "operationId": format!("start_{workflow}"),
+        "summary": format!("Starts an instance of workflow `{workflow}`"),
+        "description": "The body is the instance's input; an empty body is `{}`. 400 `bad_input` names the field that is wrong.",
+        "parameters": [{
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": false,
+            "schema": {"type": "string", "minLength": 1},
+            "description": "Starts at most one instance of this workflow per key; a key used before answers 200 and the earlier instance",
+        }],
+        "requestBody": {
+            "required": required,
+            "content": {"application/json": {"schema": component(input)}},
+        },
+        "responses": {
+            "201": json_response("the new instance", component("Instance")),
+            "200": json_response("the earlier instance started with this Idempotency-Key", component("Instance")),
+            "default": {"$ref": "#/components/responses/Error"},
+        },
+    })
+}
+
+/// The operation sending signal `signal`, declared by each of `declared` (workflow,
+/// name of its arguments' schema component).
+fn signal_operation(signal: &str, declared: &[(&str, String)]) -> Json {
+    let mut bodies: Vec<Json> = declared.iter().map(|(_, name)| component(name)).collect();
+    let schema = match bodies.len() {
+        1 => bodies.remove(0),
+        _ => json!({"anyOf": bodies}),
+    };
+    let workflows: Vec<String> = declared.iter().map(|(w, _)| format!("`{w}`")).collect();
+    json!({
+        "operationId": format!("signal_{signal}"),
+        "summary": format!("Sends signal `{signal}` to an instance (of {})", workflows.join(", ")),
+        "description": "The body is the signal's arguments. 404 `unknown_signal` when the instance's workflow has no such signal, 409 `instance_finished` when it has ended.",
+        "parameters": path_parameters("/v1/instances/{id}"),
+        "requestBody": {
+            "required": true,
+            "content": {"application/json": {"schema": schema}},
+        },
+        "responses": responses((200, Answer::Json("Instance"))),
+    })
+}
+
 /// The OpenAPI 3.1 document of the API serving `bundle`.
 pub fn document(bundle: BundleInfo<'_>) -> Json {
-    let mut schemas = Schemas::new(bundle.program, RefStyle::Components);
+    let fixed = fixed_schemas();
+    // A record or enum named like one of the API's own schemas (`Error`, `Status`)
+    // is defined as `module.Name`.
+    let mut schemas = Schemas::new(bundle.program, RefStyle::Components)
+        .reserving(fixed.iter().map(|(name, _)| name.to_string()));
     let mut named: BTreeMap<String, Json> = BTreeMap::new();
     let mut paths: BTreeMap<String, Map<String, Json>> = BTreeMap::new();
     for op in OPERATIONS {
         add(&mut paths, op.path, op.method, fixed_operation(op));
     }
 
-    let idempotency_key = json!({
-        "name": "Idempotency-Key",
-        "in": "header",
-        "required": false,
-        "schema": {"type": "string", "minLength": 1},
-        "description": "Starts at most one instance of this workflow per key; a key used before answers 200 and the earlier instance",
-    });
     // Signal name → the (workflow, schema name) pairs that declare it.
     let mut signals: BTreeMap<&str, Vec<(&str, String)>> = BTreeMap::new();
     for workflow in &bundle.program.workflows {
@@ -404,31 +449,12 @@ pub fn document(bundle: BundleInfo<'_>) -> Json {
         named.insert(input_name.clone(), input);
         let output = schemas.of(&output_type(workflow));
         named.insert(format!("{}.output", workflow.name), output);
-        let start = json!({
-            "operationId": format!("start_{}", workflow.name),
-            "summary": format!("Starts an instance of workflow `{}`", workflow.name),
-            "description": "The body is the instance's input; an empty body is `{}`. 400 `bad_input` names the field that is wrong.",
-            "parameters": [idempotency_key.clone()],
-            "requestBody": {
-                "required": required,
-                "content": {"application/json": {"schema": component(&input_name)}},
-            },
-            "responses": {
-                "201": json_response("the new instance", component("Instance")),
-                "200": json_response("the earlier instance started with this Idempotency-Key", component("Instance")),
-                "default": {"$ref": "#/components/responses/Error"},
-            },
-        });
-        add(
-            &mut paths,
-            &format!("/v1/workflows/{}/instances", workflow.name),
-            "post",
-            start,
-        );
+        let path = format!("/v1/workflows/{}/instances", workflow.name);
+        let start = start_operation(&workflow.name, &input_name, required);
+        add(&mut paths, &path, "post", start);
         for signal in &workflow.signals {
             let name = format!("{}.signals.{}", workflow.name, signal.name);
-            let schema = schemas.object(&signal_fields(signal));
-            named.insert(name.clone(), schema);
+            named.insert(name.clone(), schemas.object(&signal_fields(signal)));
             signals
                 .entry(signal.name.as_str())
                 .or_default()
@@ -436,33 +462,17 @@ pub fn document(bundle: BundleInfo<'_>) -> Json {
         }
     }
     for (signal, declared) in &signals {
-        let mut bodies: Vec<Json> = declared.iter().map(|(_, name)| component(name)).collect();
-        let schema = match bodies.len() {
-            1 => bodies.remove(0),
-            _ => json!({"anyOf": bodies}),
-        };
-        let workflows: Vec<String> = declared.iter().map(|(w, _)| format!("`{w}`")).collect();
-        let operation = json!({
-            "operationId": format!("signal_{signal}"),
-            "summary": format!("Sends signal `{signal}` to an instance (of {})", workflows.join(", ")),
-            "description": "The body is the signal's arguments. 404 `unknown_signal` when the instance's workflow has no such signal, 409 `instance_finished` when it has ended.",
-            "parameters": path_parameters("/v1/instances/{id}"),
-            "requestBody": {
-                "required": true,
-                "content": {"application/json": {"schema": schema}},
-            },
-            "responses": responses((200, Answer::Json("Instance"))),
-        });
+        let path = format!("/v1/instances/{{id}}/signals/{signal}");
         add(
             &mut paths,
-            &format!("/v1/instances/{{id}}/signals/{signal}"),
+            &path,
             "post",
-            operation,
+            signal_operation(signal, declared),
         );
     }
 
     let mut components = Map::new();
-    for (name, schema) in fixed_schemas() {
+    for (name, schema) in fixed {
         components.insert(name.to_string(), schema);
     }
     components.extend(schemas.into_definitions());

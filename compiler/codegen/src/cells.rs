@@ -8,7 +8,12 @@
 //! - a list of `Int`-like scalars: the byte offset from the first cell of an array
 //!   of the items (8 bytes each), and the item count;
 //! - a list of strings, or a map with string keys: the byte offset of an array of
-//!   (address, length) pairs, one per item or key, and the count.
+//!   (address, length, handle) triples ([`STR_ITEM`] bytes), one per item or key,
+//!   and the count (the handle lets a closure's loop bind `it` without a host call);
+//! - a `String?`: as a `String`, and when null (0, [`NOT_A_STRING`]);
+//! - an `Int?` (or another optional `Int`-like scalar): 1 and the value when it is
+//!   present, (0, 0) when null, so that a read after a null check, or a comparison
+//!   with an `Int`, is a load, not a host call that unboxes it.
 //!
 //! An item or key that is not a string gets the length [`NOT_A_STRING`], which no
 //! string has, so it equals no string, as in `List.contains` and `rt.str_eq`. A body
@@ -19,6 +24,10 @@ use cosmos_ir::value::Value;
 use cosmos_ir::{FieldLayout, Ty};
 
 use crate::translate::Repr;
+
+/// The bytes of one item of a list-of-strings or map-keys view: its address,
+/// length and handle.
+pub(crate) const STR_ITEM: i64 = 24;
 
 /// The length of a view's item that is not a string.
 pub(crate) const NOT_A_STRING: u64 = u64::MAX;
@@ -33,12 +42,18 @@ pub(crate) enum View {
     StrList,
     /// A map with `String` keys: its keys.
     StrKeys,
+    /// An optional `Int`-like scalar (`Int?`, `Duration?`, `Time?`, an enum's
+    /// `?`): whether it is present (0 or 1) and its value (0 when null).
+    OptInt,
 }
 
 impl View {
     pub fn of(ty: &Ty) -> Option<View> {
         match ty {
+            // A null `String?` is (0, NOT_A_STRING): it equals no string.
             Ty::String => Some(View::Str),
+            Ty::Optional(t) if **t == Ty::String => Some(View::Str),
+            Ty::Optional(t) if Repr::of(t) == Repr::I64 => Some(View::OptInt),
             Ty::List(t) if **t == Ty::String => Some(View::StrList),
             Ty::List(t) if Repr::of(t) == Repr::I64 => Some(View::IntList),
             Ty::Map(k, _) if **k == Ty::String => Some(View::StrKeys),
@@ -158,6 +173,11 @@ pub(crate) fn fill_view(cells: &mut Vec<u64>, view: View, at: u32, v: &Value) {
     let at = at as usize;
     let (first, second) = match view {
         View::Str => str_pair(v),
+        View::OptInt => match v {
+            Value::Int(n) | Value::Duration(n) | Value::Time(n) => (1, *n as u64),
+            Value::Enum(_, x) => (1, u64::from(*x)),
+            _ => (0, 0),
+        },
         _ => list_view(cells, view, v),
     };
     if let Some([a, b]) = cells.get_mut(at..at + 2) {
@@ -169,7 +189,7 @@ pub(crate) fn fill_view(cells: &mut Vec<u64>, view: View, at: u32, v: &Value) {
 /// Appends a list's or map's view data; returns the view's two cells.
 fn list_view(cells: &mut Vec<u64>, view: View, v: &Value) -> (u64, u64) {
     match view {
-        View::Str => (0, 0),
+        View::Str | View::OptInt => (0, 0),
         View::IntList | View::StrList | View::StrKeys => {
             let offset = (cells.len() * 8) as u64;
             let count = match (view, v) {
@@ -182,20 +202,18 @@ fn list_view(cells: &mut Vec<u64>, view: View, v: &Value) -> (u64, u64) {
                     items.len()
                 }
                 (View::StrList, Value::List(items)) => {
-                    cells.reserve(items.len() * 2);
+                    cells.reserve(items.len() * 3);
                     for i in items {
                         let (p, n) = str_pair(i);
-                        cells.push(p);
-                        cells.push(n);
+                        cells.extend([p, n, crate::runtime::handle_of(i) as u64]);
                     }
                     items.len()
                 }
                 (View::StrKeys, Value::Map(entries)) => {
-                    cells.reserve(entries.len() * 2);
+                    cells.reserve(entries.len() * 3);
                     for (k, _) in entries {
                         let (p, n) = str_pair(k);
-                        cells.push(p);
-                        cells.push(n);
+                        cells.extend([p, n, crate::runtime::handle_of(k) as u64]);
                     }
                     entries.len()
                 }

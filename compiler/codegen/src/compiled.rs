@@ -284,12 +284,15 @@ impl CompiledProgram {
         let base = plan.facts.len();
         let cells = match wanted {
             Some(u) => {
+                // A body that assigns facts reads none through views
+                // (`Translator::view_of`), so its evaluation lays out none.
+                let views = u.writes.is_empty();
                 let mut cells = Evaluation::spare_cells(plan.fixed);
                 for i in &u.facts {
-                    fill(&mut cells, 0, &plan.facts, facts, *i as usize);
+                    fill(&mut cells, 0, &plan.facts, facts, *i as usize, views);
                 }
                 for i in &u.inputs {
-                    fill(&mut cells, base, &plan.inputs, inputs, *i as usize);
+                    fill(&mut cells, base, &plan.inputs, inputs, *i as usize, views);
                 }
                 cells
             }
@@ -427,11 +430,33 @@ impl CompiledProgram {
                 && facts
                     .get(*i as usize)
                     .is_some_and(|old| runtime::handle_of(old) as u64 == bits);
-            if !unchanged {
-                // SAFETY: a fact cell holds a value of the fact's type (the layout the
-                // cells were laid out by): a handle of `eval` when held as one.
-                assigned.push((*i, unsafe { from_cell(&eval, bits, &f.ty) }));
+            if unchanged {
+                continue;
             }
+            // A value the body made (in the arena) that no other assigned fact holds
+            // is moved out, not copied: `m[k] = v` copies `m` once, in `rt.place`.
+            let alone = code
+                .uses
+                .writes
+                .iter()
+                .filter(|j| eval.facts().get(**j as usize) == Some(&bits))
+                .count()
+                == 1;
+            let value = match (alone, Repr::of(&f.ty)) {
+                // SAFETY: a fact cell of a type held as a handle holds 0 or a handle
+                // of `eval`, and no other fact cell holds it (`alone`); the body's
+                // result was copied out above, and nothing reads the evaluation's
+                // values after this loop but the other fact cells.
+                (true, Repr::Ptr) => unsafe { eval.take_value(bits as i64) },
+                _ => None,
+            };
+            let value = match value {
+                Some(v) => v,
+                // SAFETY: a fact cell holds a value of the fact's type (the layout
+                // the cells were laid out by): a handle of `eval` when held as one.
+                None => unsafe { from_cell(&eval, bits, &f.ty) },
+            };
+            assigned.push((*i, value));
         }
         Ok(Outcome {
             value,
@@ -456,15 +481,22 @@ impl Drop for CompiledProgram {
     }
 }
 
-/// Fills field `i`'s cell (at `base + i`) and its view.
-fn fill(cells: &mut Vec<u64>, base: usize, kinds: &[CellKind], values: &[Value], i: usize) {
+/// Fills field `i`'s cell (at `base + i`) and, when `views`, its view.
+fn fill(
+    cells: &mut Vec<u64>,
+    base: usize,
+    kinds: &[CellKind],
+    values: &[Value],
+    i: usize,
+    views: bool,
+) {
     let (Some(kind), Some(v)) = (kinds.get(i), values.get(i)) else {
         return;
     };
     if let Some(cell) = cells.get_mut(base + i) {
         *cell = cells::field_cell(v, kind);
     }
-    if let Some((view, at)) = kind.view {
+    if let (Some((view, at)), true) = (kind.view, views) {
         cells::fill_view(cells, view, at, v);
     }
 }

@@ -15,6 +15,7 @@ use serde_json::Value as Json;
 
 use crate::compiled::{Code, CompiledProgram, Outcome, RuleCode, WorkflowCode};
 use crate::runtime::Evaluation;
+use crate::uses::Uses;
 
 /// An instance's facts and inputs laid out in cells once, to evaluate many rules'
 /// `match` (and `complete when`) against it without laying them out again: reading
@@ -29,6 +30,9 @@ pub struct JitWorkflowHost<'p> {
     workflow: &'p WorkflowIr,
     code: &'p WorkflowCode,
     json: WorkflowHost<'p>,
+    /// The facts and inputs any rule's `match` reads: what
+    /// [`JitWorkflowHost::each_match`] lays out, once per instance.
+    match_uses: Uses,
 }
 
 impl<'p> JitWorkflowHost<'p> {
@@ -44,11 +48,17 @@ impl<'p> JitWorkflowHost<'p> {
         else {
             return Err(HostError::UnknownWorkflow(name.to_string()));
         };
+        let match_uses = Uses::union(
+            code.rules
+                .iter()
+                .filter_map(|r| Some(&r.matcher.as_ref()?.uses)),
+        );
         Ok(JitWorkflowHost {
             compiled,
             workflow,
             code,
             json: WorkflowHost::new(program, name)?,
+            match_uses,
         })
     }
 
@@ -160,23 +170,89 @@ impl<'p> JitWorkflowHost<'p> {
         now: i64,
     ) -> Result<bool, HostError> {
         let Some(code) = self.code.rules.get(rule) else {
-            return Err(HostError::UnknownRule {
-                workflow: self.workflow.name.clone(),
-                rule: format!("#{rule}"),
-            });
+            return Err(self.no_rule(rule));
         };
         match &code.matcher {
             None => Ok(true),
             Some(code) => self
                 .compiled
                 .test(code, &self.code.plan, &mut prepared.eval, now)
-                .map_err(|error| {
-                    let name = self.workflow.rules.get(rule).map_or("?", |r| &r.name);
-                    error
-                        .in_body(self.compiled.program(), rule_part(name, "match"))
-                        .into()
-                }),
+                .map_err(|error| self.in_match(rule, error)),
         }
+    }
+
+    /// The `match` of each rule of `rules` (indices into the workflow's rules), in
+    /// that order, against one laying-out of the instance: the cells and views that
+    /// any rule's `match` reads are filled once, before the first `match` runs, and
+    /// every call reuses them and one evaluation context (no rule found by name, no
+    /// cells laid out per rule). `each(rule, holds)` hears each result and says
+    /// whether to go on. A `match` that fails ends the evaluation with its error,
+    /// naming the rule, as [`Handlers::matches`] does; the rules after it are not
+    /// evaluated.
+    pub fn each_match(
+        &self,
+        rules: impl IntoIterator<Item = usize>,
+        instance: &Instance,
+        now: i64,
+        mut each: impl FnMut(usize, bool) -> bool,
+    ) -> Result<(), HostError> {
+        let mut eval = None;
+        for rule in rules {
+            let Some(code) = self.code.rules.get(rule) else {
+                return Err(self.no_rule(rule));
+            };
+            let holds = match &code.matcher {
+                None => true,
+                Some(code) => {
+                    let eval = eval.get_or_insert_with(|| {
+                        self.compiled.evaluation(
+                            &self.code.plan,
+                            &instance.inputs,
+                            &instance.facts,
+                            Some(&self.match_uses),
+                            now,
+                        )
+                    });
+                    self.compiled
+                        .test(code, &self.code.plan, eval, now)
+                        .map_err(|error| self.in_match(rule, error))?
+                }
+            };
+            if !each(rule, holds) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every rule's `match`, in declaration order, into `out` (cleared first), with
+    /// the instance laid out once ([`JitWorkflowHost::each_match`]).
+    pub fn matches_all(
+        &self,
+        instance: &Instance,
+        now: i64,
+        out: &mut Vec<bool>,
+    ) -> Result<(), HostError> {
+        out.clear();
+        self.each_match(0..self.code.rules.len(), instance, now, |_, holds| {
+            out.push(holds);
+            true
+        })
+    }
+
+    fn no_rule(&self, rule: usize) -> HostError {
+        HostError::UnknownRule {
+            workflow: self.workflow.name.clone(),
+            rule: format!("#{rule}"),
+        }
+    }
+
+    /// A run-time error of rule `rule`'s `match`, naming it.
+    fn in_match(&self, rule: usize, error: cosmos_ir::interp::RuntimeError) -> HostError {
+        let name = self.workflow.rules.get(rule).map_or("?", |r| &r.name);
+        error
+            .in_body(self.compiled.program(), rule_part(name, "match"))
+            .into()
     }
 }
 
@@ -200,6 +276,25 @@ impl Handlers for JitWorkflowHost<'_> {
             None => Ok(true),
             Some(code) => self.test(code, instance, now, || rule_part(rule, "match")),
         }
+    }
+    /// The first of `rules` whose `match` holds, with the instance laid out once
+    /// for all of them ([`JitWorkflowHost::each_match`]).
+    fn first_match(
+        &self,
+        rules: &mut dyn Iterator<Item = usize>,
+        instance: &Instance,
+        now: i64,
+    ) -> Result<Option<usize>, HostError> {
+        let mut found = None;
+        let count = self.code.rules.len();
+        let rules = rules.filter(|&rule| rule < count);
+        self.each_match(rules, instance, now, |rule, holds| {
+            if holds {
+                found = Some(rule);
+            }
+            !holds
+        })?;
+        Ok(found)
     }
     fn action(&self, rule: &str, instance: &Instance, now: i64) -> Result<ActionValue, HostError> {
         let (ir, code) = self.rule(rule)?;

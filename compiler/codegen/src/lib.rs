@@ -15,14 +15,22 @@
 //! reference interpreter defines the semantics; the differential tests hold the JIT
 //! to it, runtime errors included.
 //!
-//! Known limits (measured in docs/benchmarks.md, "JIT (issue 3)"):
+//! The runtime asks for the first eligible rule of an instance through
+//! `Handlers::first_match`, which [`JitWorkflowHost::each_match`] answers against one
+//! laying-out of the facts every `match` reads (no rule found by name, no context
+//! made per rule).
+//!
+//! Known limits (measured in docs/benchmarks.md, "JIT (issues 3 and 16)"):
 //! - optional scalars (`Int?`, `Bool?`, …) are handles like other optionals (null is
 //!   handle 0, so a null check is a compare in a register), not an unboxed flag and
-//!   payload pair: making a non-null one allocates in the arena;
-//! - `match` evaluation is about 2× hand-written Rust with a prepared instance
-//!   ([`JitWorkflowHost::prepare`]), at the design's target rather than under it, and
-//!   about 6.5× through [`JitWorkflowHost::matches`], which lays out the cells and
-//!   views on every call;
+//!   payload pair: making a non-null one allocates in the arena. An `Int?`-like fact
+//!   or input has a view, so reading it after a null check, or comparing it with an
+//!   `Int`, is a load; other reads unbox it through a host call;
+//! - each rule's `match` is its own native function, called one after another (no
+//!   single native entry for all of a workflow's rules);
+//! - values are not shared: an assignment through a path (`m[k] = v`, `xs << v`)
+//!   copies the root once (`rt.place`), and the copy is moved, not copied again,
+//!   into the instance's facts;
 //! - field defaults met by `start` and JSON conversion are constant expressions
 //!   evaluated by the interpreter (`interp::eval_const`), as in `WorkflowHost`; every
 //!   body, and every default used inside a body, is native code.

@@ -428,6 +428,25 @@ impl<'s> Evaluation<'s> {
         self.point();
     }
 
+    /// The value behind `h` moved out of the arena (a null left behind), when `h`
+    /// is a value this evaluation made; `None` for any other handle (a fact's,
+    /// an input's, a constant's), which must be copied.
+    ///
+    /// # Safety
+    ///
+    /// `h` is 0 or a handle of this evaluation, and nothing reads the value behind
+    /// it afterwards (no other cell or value the caller will read holds it).
+    pub unsafe fn take_value(&mut self, h: i64) -> Option<Value> {
+        if h == 0 {
+            return None;
+        }
+        let p = self.ctx.arena.iter().rev().find(|p| **p as i64 == h)?;
+        // SAFETY: `p` is an arena value (made by `Ctx::alloc`, freed only when the
+        // evaluation ends), native code has returned, and by the caller's
+        // obligation nothing reads it again; the null left behind is freed as usual.
+        Some(std::mem::replace(unsafe { &mut **p }, Value::Null))
+    }
+
     /// A value behind a handle produced by this evaluation, copied out.
     ///
     /// # Safety

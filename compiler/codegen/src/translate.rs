@@ -176,6 +176,8 @@ pub(crate) fn translate(
         helper_refs: HashMap::new(),
         views: crate::uses::of(f).writes.is_empty(),
         stack: cosmos_ir::stack::StackGuard::new(),
+        loop_str: None,
+        str_slots: HashMap::new(),
     };
     let (v, ty) = t.block(&f.body)?;
     let v = t.coerce(v, &ty, &f.ret);
@@ -233,6 +235,12 @@ pub(crate) struct Translator<'a, 'm, 'f> {
     views: bool,
     /// Translation recurses over the tree; a tree too deep for the stack is refused.
     stack: cosmos_ir::stack::StackGuard,
+    /// A string item's (address, length) that the loop being emitted read from a
+    /// list view, for its closure parameter.
+    loop_str: Option<(cl::Value, cl::Value)>,
+    /// Closure parameters bound to string items of a list view, by slot: their
+    /// (address, length), for comparisons with constants in native code.
+    str_slots: HashMap<u32, (cl::Value, cl::Value)>,
 }
 
 impl Translator<'_, '_, '_> {

@@ -13,6 +13,23 @@ pub(crate) struct Uses {
     pub inputs: Vec<u32>,
 }
 
+impl Uses {
+    /// What any of `uses` touches, each index once, in order.
+    pub fn union<'u>(uses: impl IntoIterator<Item = &'u Uses>) -> Uses {
+        let mut w = Walk::default();
+        for u in uses {
+            w.facts.extend(&u.facts);
+            w.writes.extend(&u.writes);
+            w.inputs.extend(&u.inputs);
+        }
+        Uses {
+            facts: w.facts.into_iter().collect(),
+            writes: w.writes.into_iter().collect(),
+            inputs: w.inputs.into_iter().collect(),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Walk {
     facts: BTreeSet<u32>,

@@ -101,6 +101,26 @@ pub trait Handlers {
     /// The facts as a JSON object keyed by fact name.
     fn facts_to_json(&self, instance: &Instance) -> Json;
     fn matches(&self, rule: &str, instance: &Instance, now: i64) -> Result<bool, HostError>;
+    /// The first of `rules` (indices into the workflow's rules, tried in the
+    /// iterator's order) whose `match` holds. A `match` that fails ends the search
+    /// with its error, as [`Handlers::matches`] would; an index past the rules is
+    /// skipped. An engine may lay the instance out once for the whole search.
+    fn first_match(
+        &self,
+        rules: &mut dyn Iterator<Item = usize>,
+        instance: &Instance,
+        now: i64,
+    ) -> Result<Option<usize>, HostError> {
+        for i in rules {
+            let Some(rule) = self.workflow().rules.get(i) else {
+                continue;
+            };
+            if self.matches(&rule.name, instance, now)? {
+                return Ok(Some(i));
+            }
+        }
+        Ok(None)
+    }
     fn action(&self, rule: &str, instance: &Instance, now: i64) -> Result<ActionValue, HostError>;
     fn reaction(
         &self,
@@ -303,16 +323,20 @@ impl<'p> WorkflowHost<'p> {
         now: i64,
         body: impl FnOnce() -> String,
     ) -> Result<Effects, HostError> {
-        // A handler that fails at run time leaves the facts as they were.
-        let mut facts = instance.facts.clone();
+        // A handler that fails at run time leaves the facts as they were: they are
+        // changed in place, and the log of the values they had is put back.
+        let mut log = Vec::new();
         let env = Env {
             inputs: &instance.inputs,
-            facts: Facts::Write(&mut facts),
+            facts: Facts::Logged(&mut instance.facts, &mut log),
             now,
         };
-        let (_, effects) = interp::run(self.program, f, args, env)
-            .map_err(|error| error.in_body(self.program, body()))?;
-        instance.facts = facts;
-        Ok(effects)
+        match interp::run(self.program, f, args, env) {
+            Ok((_, effects)) => Ok(effects),
+            Err(error) => {
+                Facts::undo(&mut instance.facts, log);
+                Err(error.in_body(self.program, body()).into())
+            }
+        }
     }
 }

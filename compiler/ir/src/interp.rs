@@ -135,6 +135,11 @@ pub struct Env<'a> {
 pub enum Facts<'a> {
     Read(&'a [Value]),
     Write(&'a mut [Value]),
+    /// Written in place, each fact's value before its first change kept in the
+    /// log (index, old value) so that a failed body can be undone
+    /// ([`Facts::undo`]): a body copies only the facts it changes, once each, and a
+    /// fact it replaces whole is moved to the log, not copied.
+    Logged(&'a mut [Value], &'a mut Vec<(u32, Value)>),
 }
 
 impl Facts<'_> {
@@ -142,6 +147,7 @@ impl Facts<'_> {
         match self {
             Facts::Read(f) => f.get(index as usize),
             Facts::Write(f) => f.get(index as usize),
+            Facts::Logged(f, _) => f.get(index as usize),
         }
     }
 
@@ -149,6 +155,42 @@ impl Facts<'_> {
         match self {
             Facts::Read(_) => None,
             Facts::Write(f) => f.get_mut(index as usize),
+            Facts::Logged(f, log) => {
+                let v = f.get_mut(index as usize)?;
+                if !log.iter().any(|(i, _)| *i == index) {
+                    log.push((index, v.clone()));
+                }
+                Some(v)
+            }
+        }
+    }
+
+    /// Replaces a fact's whole value; `None` when facts are read-only here.
+    fn replace(&mut self, index: u32, value: Value) -> Option<()> {
+        match self {
+            Facts::Read(_) => None,
+            Facts::Write(f) => {
+                *f.get_mut(index as usize)? = value;
+                Some(())
+            }
+            Facts::Logged(f, log) => {
+                let slot = f.get_mut(index as usize)?;
+                let old = std::mem::replace(slot, value);
+                if !log.iter().any(|(i, _)| *i == index) {
+                    log.push((index, old));
+                }
+                Some(())
+            }
+        }
+    }
+
+    /// Puts back the values [`Facts::Logged`] kept: the facts as they were before
+    /// the body that failed.
+    pub fn undo(facts: &mut [Value], log: Vec<(u32, Value)>) {
+        for (i, old) in log {
+            if let Some(slot) = facts.get_mut(i as usize) {
+                *slot = old;
+            }
         }
     }
 }
@@ -299,6 +341,13 @@ impl Machine<'_, '_> {
             }
             Stmt::Assign { place, value } => {
                 let v = self.eval(slots, value)?;
+                if let (PlaceRoot::Fact(i), true) = (place.root, place.path.is_empty()) {
+                    // A whole fact replaced: its old value is moved, not copied.
+                    return match self.env.facts.replace(i, v) {
+                        Some(()) => Ok(()),
+                        None => internal("a fact assigned outside a handler"),
+                    };
+                }
                 self.store(slots, place, None, |target, _| {
                     *target = v;
                     Ok(())

@@ -432,18 +432,20 @@ impl<'p> Engine<'p> {
         now: i64,
     ) -> Result<Option<String>, HostError> {
         let rules = &self.host.workflow().rules;
-        for rule in self.order.iter().filter_map(|&i| rules.get(i)) {
-            if instance.in_flight.contains_key(&rule.name) {
-                continue;
-            }
-            if self.refracted(instance, &rule.name, now) {
-                continue;
-            }
-            if self.host.matches(&rule.name, &instance.values, now)? {
-                return Ok(Some(rule.name.clone()));
-            }
-        }
-        Ok(None)
+        // Rules in flight or refracted are skipped before their `match` runs; the
+        // host evaluates the others in order against one laying-out of the facts.
+        let mut candidates = self.order.iter().copied().filter(|&i| {
+            rules.get(i).is_some_and(|rule| {
+                !instance.in_flight.contains_key(&rule.name)
+                    && !self.refracted(instance, &rule.name, now)
+            })
+        });
+        let first = self
+            .host
+            .first_match(&mut candidates, &instance.values, now)?;
+        Ok(first
+            .and_then(|i| rules.get(i))
+            .map(|rule| rule.name.clone()))
     }
 
     fn fire(&self, instance: &mut InstanceState, rule: &str, cx: &mut Cx) -> Result<(), HostError> {

@@ -55,6 +55,9 @@ thread_local! {
     /// The message of the first panic caught in a host function on this thread
     /// since the last [`take_panic`].
     static PANICKED: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    /// Whether `PANICKED` may hold a message: one flag tested after every call
+    /// into native code, so that a call without a panic does not borrow the cell.
+    static MAY_HAVE_PANICKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Runs a host function's body, catching a panic: it is recorded for
@@ -79,13 +82,19 @@ fn guarded<R: Default>(body: impl FnOnce() -> R) -> R {
                     p.get_or_insert(message);
                 }
             });
+            MAY_HAVE_PANICKED.set(true);
             R::default()
         }
     }
 }
 
 /// The message of a panic caught in a host function since the last call, if any.
+#[inline]
 pub(crate) fn take_panic() -> Option<String> {
+    if !MAY_HAVE_PANICKED.get() {
+        return None;
+    }
+    MAY_HAVE_PANICKED.set(false);
     PANICKED.with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.take()))
 }
 

@@ -58,10 +58,16 @@ impl Translator<'_, '_, '_> {
                 }
             },
             ExprKind::Input(i) => {
+                if let Some(v) = self.present_scalar(e, true, *i) {
+                    return Ok((v, e.ty.clone()));
+                }
                 let ty = self.input_ty(*i);
                 (self.load_cell(CtxOffsets::INPUTS, *i, &ty), ty)
             }
             ExprKind::Fact(i) => {
+                if let Some(v) = self.present_scalar(e, false, *i) {
+                    return Ok((v, e.ty.clone()));
+                }
                 let ty = self.fact_ty(*i);
                 (self.load_cell(CtxOffsets::FACTS, *i, &ty), ty)
             }
@@ -146,6 +152,9 @@ impl Translator<'_, '_, '_> {
                     return Ok((v, Ty::Bool));
                 }
                 if let Some(v) = self.null_test(*op, lhs, rhs)? {
+                    return Ok((v, Ty::Bool));
+                }
+                if let Some(v) = self.opt_scalar_test(*op, lhs, rhs)? {
                     return Ok((v, Ty::Bool));
                 }
                 let a = self.expr(lhs)?;
@@ -349,8 +358,9 @@ impl Translator<'_, '_, '_> {
         })
     }
 
-    /// `field == "text"` / `field != "text"` on a `String` fact or input read
-    /// through its view: the length and the bytes compared in native code.
+    /// `field == "text"` / `field != "text"` on a `String` or `String?` fact or
+    /// input read through its view, or on a closure's parameter bound to an item of
+    /// a list-of-strings view: the length and the bytes compared in native code.
     fn str_const_test(&mut self, op: BinOp, lhs: &ir::Expr, rhs: &ir::Expr) -> Option<cl::Value> {
         if !matches!(op, BinOp::Eq | BinOp::Ne) {
             return None;
@@ -358,21 +368,151 @@ impl Translator<'_, '_, '_> {
         let (field, text) = match (&lhs.kind, &rhs.kind) {
             (_, ExprKind::Const(Const::Str(s))) => (lhs, s),
             (ExprKind::Const(Const::Str(s)), _) => (rhs, s),
-            _ => return None,
+            _ => return self.str_fields_test(op, lhs, rhs),
         };
         if text.len() > INLINE_STR {
             return None;
         }
-        let Some((View::Str, at)) = self.view_of(field) else {
-            return None;
-        };
-        let (_, ptr, len) = self.view_cells(at);
+        let (ptr, len) = self.str_pair_of(field)?;
         let eq = self.bytes_equal(ptr, len, text.as_bytes());
         Some(if op == BinOp::Eq {
             eq
         } else {
             self.b.ins().bxor_imm(eq, 1)
         })
+    }
+
+    /// The (address, length) of a string read through a view: a `String` or
+    /// `String?` field's, or a closure parameter's bound to an item of a
+    /// list-of-strings view. `None` when there is no such view.
+    fn str_pair_of(&mut self, e: &ir::Expr) -> Option<(cl::Value, cl::Value)> {
+        match (self.view_of(e), &e.kind) {
+            (Some((View::Str, at)), _) => {
+                let (_, ptr, len) = self.view_cells(at);
+                Some((ptr, len))
+            }
+            (_, ExprKind::Local(slot)) => self.str_slots.get(&slot.0).copied(),
+            _ => None,
+        }
+    }
+
+    /// `a == b` / `a != b` between two strings read through views (two fields, a
+    /// field and a closure's parameter): the lengths, then the bytes, 8 at a time,
+    /// in a native loop. Two null `String?` fields are equal (their lengths are both
+    /// `NOT_A_STRING`, and no byte is read).
+    fn str_fields_test(&mut self, op: BinOp, lhs: &ir::Expr, rhs: &ir::Expr) -> Option<cl::Value> {
+        let (pa, la) = self.str_pair_of(lhs)?;
+        let (pb, lb) = self.str_pair_of(rhs)?;
+        let flags = cl::MemFlags::new().with_notrap();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, types::I8);
+        let no = self.b.ins().iconst(types::I8, 0);
+        let yes = self.b.ins().iconst(types::I8, 1);
+        // Lengths differ: not equal. Both null: equal.
+        let same_len = self.b.ins().icmp(IntCC::Equal, la, lb);
+        let lengths = self.b.create_block();
+        self.b
+            .ins()
+            .brif(same_len, lengths, &[], done, &[no.into()]);
+        self.b.switch_to_block(lengths);
+        let null = self
+            .b
+            .ins()
+            .icmp_imm(IntCC::Equal, la, crate::cells::NOT_A_STRING as i64);
+        let words = self.b.create_block();
+        self.b.append_block_param(words, types::I64);
+        let zero = self.iconst(0);
+        self.b
+            .ins()
+            .brif(null, done, &[yes.into()], words, &[zero.into()]);
+        // Whole words while 8 bytes are left.
+        self.b.switch_to_block(words);
+        let i = self.b.block_params(words)[0];
+        let next = self.b.ins().iadd_imm(i, 8);
+        let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, next, la);
+        let word = self.b.create_block();
+        let bytes = self.b.create_block();
+        self.b.append_block_param(bytes, types::I64);
+        self.b.ins().brif(fits, word, &[], bytes, &[i.into()]);
+        self.b.switch_to_block(word);
+        let a = self.b.ins().iadd(pa, i);
+        let b = self.b.ins().iadd(pb, i);
+        let x = self.b.ins().load(types::I64, flags, a, 0);
+        let y = self.b.ins().load(types::I64, flags, b, 0);
+        let eq = self.b.ins().icmp(IntCC::Equal, x, y);
+        self.b
+            .ins()
+            .brif(eq, words, &[next.into()], done, &[no.into()]);
+        // Then the bytes left, one at a time.
+        self.b.switch_to_block(bytes);
+        let i = self.b.block_params(bytes)[0];
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, i, la);
+        let byte = self.b.create_block();
+        self.b.ins().brif(more, byte, &[], done, &[yes.into()]);
+        self.b.switch_to_block(byte);
+        let a = self.b.ins().iadd(pa, i);
+        let b = self.b.ins().iadd(pb, i);
+        let x = self.b.ins().uload8(types::I64, flags, a, 0);
+        let y = self.b.ins().uload8(types::I64, flags, b, 0);
+        let eq = self.b.ins().icmp(IntCC::Equal, x, y);
+        let next = self.b.ins().iadd_imm(i, 1);
+        self.b
+            .ins()
+            .brif(eq, bytes, &[next.into()], done, &[no.into()]);
+        self.b.switch_to_block(done);
+        let eq = self.b.block_params(done)[0];
+        Some(if op == BinOp::Eq {
+            eq
+        } else {
+            self.b.ins().bxor_imm(eq, 1)
+        })
+    }
+
+    /// An optional `Int`-like field read where the checker knows it is not null
+    /// (its type here is the scalar's, after a null check): the value from its view
+    /// (`crate::cells`, `View::OptInt`), not a host call that unboxes the handle.
+    fn present_scalar(&mut self, e: &ir::Expr, input: bool, i: u32) -> Option<cl::Value> {
+        if !self.views || Repr::of(&e.ty) != Repr::I64 {
+            return None;
+        }
+        let Some((View::OptInt, at)) = self.fields.plan.view(input, i) else {
+            return None;
+        };
+        let (_, _, value) = self.view_cells(at);
+        Some(value)
+    }
+
+    /// `field == n` / `field != n` where `field` is an optional `Int`-like fact or
+    /// input read through its view and `n` an `Int`-like value: whether it is
+    /// present and equal, in registers (a null equals no number).
+    fn opt_scalar_test(
+        &mut self,
+        op: BinOp,
+        lhs: &ir::Expr,
+        rhs: &ir::Expr,
+    ) -> Result<Option<cl::Value>, CodegenError> {
+        if !matches!(op, BinOp::Eq | BinOp::Ne) {
+            return Ok(None);
+        }
+        let scalar = |e: &ir::Expr| Repr::of(&e.ty) == Repr::I64;
+        let (field, other, at) = match (self.view_of(lhs), self.view_of(rhs)) {
+            (Some((View::OptInt, at)), _) if scalar(rhs) => (lhs, rhs, at),
+            (_, Some((View::OptInt, at))) if scalar(lhs) => (rhs, lhs, at),
+            _ => return Ok(None),
+        };
+        // Operands are evaluated left to right, as elsewhere; reading the view has
+        // no effect, so only `other` is compiled.
+        let _ = field;
+        let n = self.expr(other)?;
+        let (_, present, value) = self.view_cells(at);
+        let same = self.b.ins().icmp(IntCC::Equal, value, n);
+        let present = self.b.ins().icmp_imm(IntCC::NotEqual, present, 0);
+        let eq = self.b.ins().band(same, present);
+        Ok(Some(if op == BinOp::Eq {
+            eq
+        } else {
+            self.b.ins().bxor_imm(eq, 1)
+        }))
     }
 
     /// `list[i]` on a list of `Int`-like items read through its view: a bounds

@@ -8,7 +8,7 @@ use cranelift_codegen::ir::{self as cl, InstBuilder, MemFlags, condcodes::IntCC,
 use super::expr::RAISE_OVERFLOW;
 use super::{INLINE_STR, Repr, Translator};
 use crate::CodegenError;
-use crate::cells::View;
+use crate::cells::{STR_ITEM, View};
 
 /// How a loop over a list reads its items: as handles, or (when only the scalar
 /// is needed) unboxed by the host in the same call.
@@ -38,7 +38,15 @@ impl Fetch {
 #[derive(Clone, Copy)]
 enum Source {
     Handle(cl::Value),
-    Ints { data: cl::Value, len: cl::Value },
+    Ints {
+        data: cl::Value,
+        len: cl::Value,
+    },
+    /// A list-of-strings view: each item's address, length and handle.
+    Strs {
+        data: cl::Value,
+        len: cl::Value,
+    },
 }
 
 /// One iteration's element: a list item (a handle, or the scalar itself per
@@ -70,7 +78,7 @@ impl Translator<'_, '_, '_> {
     ) -> Result<(), CodegenError> {
         let len = match src {
             Source::Handle(h) => self.host("rt.len", &[h])?,
-            Source::Ints { len, .. } => len,
+            Source::Ints { len, .. } | Source::Strs { len, .. } => len,
         };
         let i = self.b.declare_var(types::I64);
         let z = self.iconst(0);
@@ -89,6 +97,16 @@ impl Translator<'_, '_, '_> {
                 let scaled = self.b.ins().ishl_imm(index, 3);
                 let addr = self.b.ins().iadd(data, scaled);
                 let elem = self.b.ins().load(types::I64, MemFlags::trusted(), addr, 0);
+                Item { elem, value: elem }
+            }
+            Source::Strs { data, .. } => {
+                let scaled = self.b.ins().imul_imm(index, STR_ITEM);
+                let addr = self.b.ins().iadd(data, scaled);
+                let flags = MemFlags::trusted();
+                let ptr = self.b.ins().load(types::I64, flags, addr, 0);
+                let n = self.b.ins().load(types::I64, flags, addr, 8);
+                let elem = self.b.ins().load(types::I64, flags, addr, 16);
+                self.loop_str = Some((ptr, n));
                 Item { elem, value: elem }
             }
             Source::Handle(src) if map => Item {
@@ -165,7 +183,7 @@ impl Translator<'_, '_, '_> {
                 if s.len() <= INLINE_STR =>
             {
                 let text = s.clone();
-                let r = self.view_any(at, 16, |t, item| {
+                let r = self.view_any(at, STR_ITEM, |t, item| {
                     let len = t.b.ins().load(types::I64, MemFlags::trusted(), item, 8);
                     let ptr = t.b.ins().load(types::I64, MemFlags::trusted(), item, 0);
                     Ok(t.bytes_equal(ptr, len, text.as_bytes()))
@@ -256,6 +274,11 @@ impl Translator<'_, '_, '_> {
                 let data = self.b.ins().iadd(base, off);
                 Source::Ints { data, len }
             }
+            Some((View::StrList, at)) if fetch == Fetch::Handle && !is_map => {
+                let (base, off, len) = self.view_cells(at);
+                let data = self.b.ins().iadd(base, off);
+                Source::Strs { data, len }
+            }
             _ => Source::Handle(self.expr(source)?),
         };
         self.emit_loop(src, is_map, fetch, |t, item, index| {
@@ -265,7 +288,13 @@ impl Translator<'_, '_, '_> {
                 } else {
                     t.set_slot(p, item.elem, &elem_ty);
                 }
+                // A string item from a view: `it == "text"` in the body compares
+                // its bytes in native code (closure parameters are read-only).
+                if let Some(pair) = t.loop_str.take() {
+                    t.str_slots.insert(p.0, pair);
+                }
             }
+            t.loop_str = None;
             if is_map {
                 if let Some(p) = param(1) {
                     t.set_slot_handle(p, item.value, &value_ty)?;
@@ -351,6 +380,9 @@ impl Translator<'_, '_, '_> {
             }
             Ok(())
         })?;
+        if let Some(p) = param(0) {
+            self.str_slots.remove(&p.0);
+        }
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
         let r = self.b.use_var(acc);
@@ -392,7 +424,9 @@ impl Translator<'_, '_, '_> {
                 Some((self.b.ins().ireduce(types::I8, r), Ty::Bool))
             }
             (Receiver::List | Receiver::Map, "size" | "isEmpty", [l])
-                if self.view_of(l).is_some_and(|(v, _)| v != View::Str) =>
+                if self.view_of(l).is_some_and(|(v, _)| {
+                    matches!(v, View::IntList | View::StrList | View::StrKeys)
+                }) =>
             {
                 let (_, _, n) = self.view_cells(self.view_of(l).map_or(0, |(_, at)| at));
                 Some(if name == "size" {

@@ -12,3 +12,4 @@ pub(crate) mod lsp;
 pub(crate) mod run;
 pub(crate) mod serve;
 pub(crate) mod test;
+pub(crate) mod worker;

@@ -10,6 +10,7 @@ mod extract;
 pub mod listen;
 mod metrics;
 mod token;
+mod workers;
 
 pub use console::{ConsoleConfig, ConsoleSource};
 pub use error::ApiError;
@@ -77,6 +78,7 @@ pub fn router(node: Node, config: ApiConfig) -> Router {
         .route("/v1/queues", get(queues))
         .route("/v1/pools", get(pools))
         .route("/v1/node", get(node_info))
+        .route("/v1/workers", get(workers::list))
         .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     // The console's pages are HTML, errors included: the JSON error layer wraps the

@@ -132,7 +132,8 @@ COSMOS_TOKEN      token    default none; with one, requests need `Authorization:
 COSMOS_LOG                 default warn: what the runtime logs to stderr (error, warn, info, debug)\n                   \
 COSMOS_EVALUATOR           default jit: rules run as native code; `interpreter` for the reference one\n                   \
 COSMOS_LEASE_MS            default 30000: how long engine leases last before another node may take over\n  \
---no-functions              functions  default true: run functions here; without, `cosmosc worker`s run them\n\n\
+--no-functions                     functions default true: this node runs functions; false (or the flag): \
+only `cosmosc worker`s do\n\n\
 Exit status:\n  \
 0  stopped by a signal\n  \
 1  the project has errors\n  \

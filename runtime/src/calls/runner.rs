@@ -32,9 +32,18 @@ pub struct RunnerConfig {
     /// left waiting for a process would be charged for a crash it never ran in — and
     /// withheld from others with room to run it).
     pub max_calls: usize,
-    /// How often an idle runner looks at its source when nothing woke it.
+    /// How often an idle runner looks at its source when nothing woke it. After it was
+    /// woken or leased calls it looks again sooner, [`QUICK_POLL`] at first, twice as
+    /// long after each empty look, up to `poll`: the next call of a chain is usually
+    /// enqueued a moment after the previous one's result was recorded.
     pub poll: Duration,
+    /// Keep a row in the registry of workers (not for `cosmosc run`'s node, whose
+    /// rows would pile up, one per run).
+    pub register: bool,
 }
+
+/// The first wait of an idle runner after some activity.
+pub const QUICK_POLL: Duration = Duration::from_millis(5);
 
 /// A runner's counters since it started.
 #[derive(Debug, Default)]
@@ -91,7 +100,9 @@ impl<S: CallSource> Runner<S> {
             finished: tokio::sync::Mutex::new(false),
         });
         tokio::spawn(Arc::clone(&runner).lease_loop());
-        tokio::spawn(Arc::clone(&runner).heartbeats());
+        if runner.config.register {
+            tokio::spawn(Arc::clone(&runner).heartbeats());
+        }
         runner
     }
 
@@ -154,7 +165,9 @@ impl<S: CallSource> Runner<S> {
         };
         let mut finished = self.finished.lock().await;
         *finished = true;
-        if let Err(error) = self.source.heartbeat(self.record(Some(now_ms()))).await {
+        if self.config.register
+            && let Err(error) = self.source.heartbeat(self.record(Some(now_ms()))).await
+        {
             tracing::warn!(%error, "cannot record the worker's stop");
         }
         released
@@ -195,6 +208,7 @@ impl<S: CallSource> Runner<S> {
 
     async fn lease_loop(self: Arc<Self>) {
         let permits = Arc::new(Semaphore::new(self.config.max_calls.max(1)));
+        let mut wait = self.config.poll;
         while !self.stopping.load(Ordering::SeqCst) {
             let free = permits.available_permits();
             if free == 0 {
@@ -215,9 +229,15 @@ impl<S: CallSource> Runner<S> {
                 }
             };
             if leased.is_empty() {
-                let _ = tokio::time::timeout(self.config.poll, self.wake.notified()).await;
+                let woken = tokio::time::timeout(wait, self.wake.notified()).await;
+                wait = if woken.is_ok() {
+                    QUICK_POLL
+                } else {
+                    wait.saturating_mul(2).min(self.config.poll)
+                };
                 continue;
             }
+            wait = QUICK_POLL.min(self.config.poll);
             for call in leased {
                 let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
                     return;

@@ -238,6 +238,7 @@ impl Node {
                 pools: inner.executor.stats().into_iter().map(|p| p.pool).collect(),
                 max_calls: inner.config.max_calls.min(inner.executor.capacity()).max(1),
                 poll: inner.config.poll,
+                register: inner.config.only_instance.is_none(),
             };
             Runner::start(
                 Arc::new(source),

@@ -99,6 +99,9 @@ impl Worker {
             config.lease_ms,
             filter,
         );
+        // A call's outcome recorded wakes the worker's lease loop: the call that
+        // follows it in its instance is enqueued a moment later, by a node.
+        let wake = Arc::new(Notify::new());
         let runner = Runner::start(
             Arc::new(source),
             executor.clone(),
@@ -107,9 +110,10 @@ impl Worker {
                 pools: pools.clone(),
                 max_calls: executor.capacity_of(&pools).max(1),
                 poll: config.poll,
+                register: true,
             },
-            Arc::new(Notify::new()),
-            Arc::new(Notify::new()),
+            Arc::clone(&wake),
+            wake,
         );
         Ok(Worker {
             runner,

@@ -35,6 +35,7 @@ pub(crate) enum Command {
     Run(RunArgs),
     Serve(ServeArgs),
     Test(TestArgs),
+    Worker(WorkerArgs),
 }
 
 /// The language server's arguments. It always speaks LSP on stdin and stdout.
@@ -219,7 +220,9 @@ COSMOS_WORKER_TOKEN        default none; worker tokens (comma-separated): only t
 --tokens-file F  COSMOS_TOKENS_FILE tokens_file  `admin NAME TOKEN` / `worker NAME TOKEN` lines, added to the above\n                   \
 COSMOS_LOG                 default warn: what the runtime logs to stderr (error, warn, info, debug)\n                   \
 COSMOS_EVALUATOR           default jit: rules run as native code; `interpreter` for the reference one\n                   \
-COSMOS_LEASE_MS            default 30000: how long engine leases last before another node may take over\n\n\
+COSMOS_LEASE_MS            default 30000: how long engine leases last before another node may take over\n  \
+--no-functions                     functions default true: this node runs functions; false (or the flag): \
+only `cosmosc worker`s do\n\n\
 Exit status:\n  \
 0  stopped by a signal\n  \
 1  the project has errors\n  \
@@ -246,6 +249,65 @@ pub(crate) struct ServeArgs {
     /// (also COSMOS_TOKENS_FILE or `[runtime] tokens_file`)
     #[arg(long, value_name = "FILE")]
     pub tokens_file: Option<PathBuf>,
+
+    /// Run no functions: take engine steps and serve the API only, and leave the calls
+    /// in the store for `cosmosc worker`s (also `[runtime] functions = false`)
+    #[arg(long)]
+    pub no_functions: bool,
+}
+
+/// Runs functions for the nodes sharing a store, and nothing else.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Runs functions, and nothing else: leases the calls of its pools from the store \
+that `cosmosc serve` nodes (typically started with --no-functions) share, runs them as processes \
+in the project's root folder exactly as a node would (one-shot and warm processes, batches, \
+pools, progress, heartbeats, timeouts, the clean environment), renews their leases while they \
+run and records each result or failure. It takes no engine steps and serves no API; it keeps \
+its row in the store's registry of workers (GET /v1/workers). It runs as many calls at once as \
+its pools allow ([pools.NAME] max of cosmos.toml).\n\n\
+SIGTERM or Ctrl-C stops it gracefully: it leases nothing more, lets running calls finish for \
+the grace period, and gives the leases of the rest back at once, for other workers to take. A \
+worker that dies (kill -9) loses nothing: its calls are leased again when their leases expire.",
+    after_help = "Settings (the flag, else the environment variable, else [runtime] of cosmos.toml, \
+else the default):\n  \
+--store URL      COSMOS_STORE      store    default .cosmos/cosmos.db under the project's root\n                   \
+COSMOS_LOG                 default warn: what the worker logs to stderr (error, warn, info, debug)\n                   \
+COSMOS_LEASE_MS            default 30000: how long a call's lease lasts without renewal (renewed \
+every third of it while the call runs): how soon others take the calls of a worker that died\n\n\
+Exit status:\n  \
+0  stopped by a signal\n  \
+1  the project has errors\n  \
+2  the project, bundle or store could not be loaded, or --pools names a pool the project has not"
+)]
+pub(crate) struct WorkerArgs {
+    /// A folder in the project, or below its root
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Run the functions of this bundle (from `cosmosc compile`) instead of compiling
+    /// the sources
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+
+    /// The store: a SQLite file path (relative to the project's root) or a postgres:// URL
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+
+    /// The pools whose calls to run, comma-separated [default: every pool of the
+    /// project: its [pools.NAME] tables and the pools its functions name]
+    #[arg(long, value_name = "POOLS", value_delimiter = ',')]
+    pub pools: Vec<String>,
+
+    /// The worker's name, unique among the processes sharing the store [default:
+    /// HOSTNAME-PID]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// How long, on SIGTERM or Ctrl-C, running calls may take to finish before their
+    /// leases are given back
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub grace_ms: u64,
 }
 
 /// Runs the project's `test` blocks on the engine, with every function mocked.

@@ -13,3 +13,4 @@ pub(crate) mod lsp;
 pub(crate) mod run;
 pub(crate) mod serve;
 pub(crate) mod test;
+pub(crate) mod worker;

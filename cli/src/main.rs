@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Command::Lsp(_) => commands::lsp::run().map_err(Into::into),
         Command::Run(args) => commands::run::run(args, cli.color).map_err(Into::into),
         Command::Serve(args) => commands::serve::run(args, cli.color).map_err(Into::into),
+        Command::Worker(args) => commands::worker::run(args, cli.color).map_err(Into::into),
     };
     match result {
         Ok(Status::Clean) => ExitCode::SUCCESS,

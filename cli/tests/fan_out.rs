@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 use support::server::Server;
+use support::worker::Worker;
 use support::{code, stderr, stdout};
 
 fn example() -> PathBuf {
@@ -182,15 +183,18 @@ fn the_ladder_runs_for_real_on_postgres() {
 }
 
 /// The same through `cosmosc serve`: the history the API gives names each failed call
-/// of a fan-out by its index and function, in its data as in its text.
-fn serve_for_real(store: &[&str]) {
+/// of a fan-out by its index and function, in its data as in its text. With
+/// `on_worker`, the node runs no functions and a `cosmosc worker` runs them all.
+fn serve_for_real(store: &[&str], on_worker: bool) {
     let project = copy_of_example();
     let scratch = tempfile::tempdir().unwrap();
-    let server = Server::start(
-        project.path(),
-        store,
-        &[("TMPDIR", scratch.path().to_str().unwrap())],
-    );
+    let env = [("TMPDIR", scratch.path().to_str().unwrap())];
+    let mut args = store.to_vec();
+    if on_worker {
+        args.push("--no-functions");
+    }
+    let server = Server::start(project.path(), &args, &env);
+    let worker = on_worker.then(|| Worker::start(project.path(), "ladder-worker", store, &env));
     let (status, body) = server.post(
         "/v1/workflows/Ladder/instances",
         json!({"source": "s3://media/flaky.mov"}),
@@ -226,6 +230,27 @@ fn serve_for_real(store: &[&str]) {
         ],
         "{history}"
     );
+    // Who ran each call: this node, or the worker.
+    let runner = if on_worker {
+        "ladder-worker".to_string()
+    } else {
+        server.get("/v1/node").1["node"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let ran: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["kind"] == "received" && r["data"]["call"].is_object())
+        .map(|r| &r["data"]["worker"])
+        .collect();
+    // 4 transcodes, the retried one, 4 publications.
+    assert_eq!(ran.len(), 9, "{history}");
+    assert!(ran.iter().all(|w| **w == json!(runner)), "{history}");
+    if let Some(worker) = worker {
+        let (exit, log) = worker.terminate();
+        assert!(exit.success(), "{exit:?}\n{log}");
+    }
     server.terminate();
 }
 
@@ -233,7 +258,14 @@ fn serve_for_real(store: &[&str]) {
 fn the_ladder_serves_for_real_on_sqlite() {
     let scratch = tempfile::tempdir().unwrap();
     let db = scratch.path().join("serve.db");
-    serve_for_real(&["--store", db.to_str().unwrap()]);
+    serve_for_real(&["--store", db.to_str().unwrap()], false);
+}
+
+#[test]
+fn the_ladder_serves_for_real_on_a_worker_on_sqlite() {
+    let scratch = tempfile::tempdir().unwrap();
+    let db = scratch.path().join("serve.db");
+    serve_for_real(&["--store", db.to_str().unwrap()], true);
 }
 
 #[test]
@@ -241,7 +273,17 @@ fn the_ladder_serves_for_real_on_postgres() {
     let Some(schema) = support::postgres::schema("the_ladder_serves_for_real_on_postgres") else {
         return;
     };
-    serve_for_real(&["--store", &schema.url]);
+    serve_for_real(&["--store", &schema.url], false);
+}
+
+#[test]
+fn the_ladder_serves_for_real_on_a_worker_on_postgres() {
+    let Some(schema) =
+        support::postgres::schema("the_ladder_serves_for_real_on_a_worker_on_postgres")
+    else {
+        return;
+    };
+    serve_for_real(&["--store", &schema.url], true);
 }
 
 /// Calls of a firing that an `error` block ended are cancelled: those still waiting in

@@ -4,6 +4,7 @@
 //! DESIGN.md build on these.
 
 pub mod api;
+pub mod calls;
 pub mod connect;
 pub mod deployment;
 pub mod engine;
@@ -14,3 +15,4 @@ pub mod node;
 pub mod replay;
 pub mod sim;
 pub mod store;
+pub mod worker;

@@ -21,6 +21,20 @@ pub enum ReplayError {
 
 /// The `received` row of a step that applies `event` at `at`.
 pub fn received(event: &Event, at: i64) -> NewHistory {
+    received_from(event, at, None)
+}
+
+/// [`received`] for a call's result or failure that `worker` (a `cosmosc worker`, or a
+/// node, by the name it leases under) ran: its text says where (`…, attempt 1, on
+/// w1): …`) and its data holds the event with `"worker": "w1"` beside it (replay
+/// reads the event and ignores the name).
+pub fn received_from(event: &Event, at: i64, worker: Option<&str>) -> NewHistory {
+    let on = match (event, worker) {
+        (Event::CallCompleted { .. } | Event::CallFailed { .. }, Some(worker)) => {
+            format!(", on {worker}")
+        }
+        _ => String::new(),
+    };
     let text = match event {
         Event::Start => "started".to_string(),
         Event::CallCompleted { call, result } => {
@@ -34,7 +48,7 @@ pub fn received(event: &Event, at: i64) -> NewHistory {
                 value.push('…');
             }
             format!(
-                "result for {:?} (#{}, call {}, attempt {}): {value}",
+                "result for {:?} (#{}, call {}, attempt {}{on}): {value}",
                 call.rule,
                 call.firing,
                 call.index + 1,
@@ -42,7 +56,7 @@ pub fn received(event: &Event, at: i64) -> NewHistory {
             )
         }
         Event::CallFailed { call, failure } => format!(
-            "failure for {:?} (#{}, call {}, attempt {}): {}",
+            "failure for {:?} (#{}, call {}, attempt {}{on}): {}",
             call.rule,
             call.firing,
             call.index + 1,
@@ -53,11 +67,15 @@ pub fn received(event: &Event, at: i64) -> NewHistory {
         Event::Signal { name, args } => format!("signal {name}({args})"),
         Event::Cancel => "cancel".to_string(),
     };
+    let mut data = serde_json::to_value(event).unwrap_or(Json::Null);
+    if let (false, Some(worker), Json::Object(members)) = (on.is_empty(), worker, &mut data) {
+        members.insert("worker".to_string(), Json::String(worker.to_string()));
+    }
     NewHistory {
         at,
         kind: HistoryKind::Received,
         text,
-        data: serde_json::to_value(event).unwrap_or(Json::Null),
+        data,
     }
 }
 

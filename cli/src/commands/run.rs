@@ -173,6 +173,9 @@ async fn follow(
             // The stderr of the failed call the step applied, printed under the line
             // saying that the call failed (or, without one, under the step's last).
             let mut stderr: Option<String> = None;
+            // The worker that ran the call whose outcome the step applied, when it is
+            // not this process (a `cosmosc worker` sharing the store).
+            let mut ran_on: Option<String> = None;
             for row in &rows {
                 seen = seen.max(row.seq);
                 // The events a step applied are for replay and the API; the lines
@@ -182,9 +185,18 @@ async fn follow(
                         write_stderr_tail(&mut err, &text)?;
                     }
                     stderr = failed_call_stderr(&row.data);
+                    ran_on = row
+                        .data
+                        .get("worker")
+                        .and_then(Json::as_str)
+                        .filter(|w| *w != node.owner())
+                        .map(str::to_string);
                     continue;
                 }
-                writeln!(err, "{}", row.text)?;
+                match ran_on.take() {
+                    Some(worker) => writeln!(err, "{} (the call ran on {worker})", row.text)?,
+                    None => writeln!(err, "{}", row.text)?,
+                }
                 if row.kind == HistoryKind::CallFailed
                     && let Some(text) = stderr.take()
                 {

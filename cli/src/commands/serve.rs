@@ -93,7 +93,7 @@ fn tokens(
 /// Runtime problems (a call result that could not be recorded, a step that could not
 /// be applied) are logged to stderr; `COSMOS_LOG` sets the level (`warn` by default,
 /// `info`/`debug` for more), with `tracing`'s filter syntax.
-fn init_logging() {
+pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("COSMOS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
@@ -102,18 +102,36 @@ fn init_logging() {
         .try_init();
 }
 
-pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeError> {
-    init_logging();
-    let (root, pools, config_runtime, bytes, sources) = match &args.bundle {
+/// What `serve` and `worker` run: a project built from its sources, or a bundle with
+/// the `cosmos.toml` found from the folder.
+pub(crate) struct Served {
+    /// Where functions run: the project's root.
+    pub root: PathBuf,
+    pub pools: std::collections::BTreeMap<String, cosmos_project::PoolConfig>,
+    pub runtime: cosmos_project::RuntimeConfig,
+    /// The bundle's bytes.
+    pub bytes: Vec<u8>,
+    /// The sources the console shows.
+    pub sources: Vec<ConsoleSource>,
+}
+
+/// Builds the project found from `dir`, or reads `bundle` (with the `cosmos.toml`
+/// found from `dir`, if any); `None` when the project has errors (printed).
+pub(crate) fn load(
+    dir: &std::path::Path,
+    bundle: Option<&std::path::Path>,
+    color: ColorChoice,
+) -> Result<Option<Served>, ServeError> {
+    let (root, pools, config_runtime, bytes, sources) = match bundle {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|source| ServeError::Bundle {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 source,
             })?;
             // Functions run in the project's root: the folder of cosmos.toml above
             // DIR when there is one, else DIR itself.
             // Only its cosmos.toml is read: a bundle needs no sources.
-            match find_project_root(&args.dir) {
+            match find_project_root(dir) {
                 Ok(root) => {
                     let manifest = root.join(MANIFEST);
                     let text = std::fs::read_to_string(&manifest).map_err(|source| {
@@ -127,9 +145,9 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
                     (root, config.pools, config.runtime, bytes, sources)
                 }
                 Err(_) => {
-                    let sources = bundle_sources(&args.dir, &bytes);
+                    let sources = bundle_sources(dir, &bytes);
                     (
-                        args.dir.clone(),
+                        dir.to_path_buf(),
                         Default::default(),
                         Default::default(),
                         bytes,
@@ -139,8 +157,8 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
             }
         }
         None => {
-            let Some((project, bundle)) = build(&args.dir, color, Then::Run)? else {
-                return Ok(Status::Failed);
+            let Some((project, bundle)) = build(dir, color, Then::Run)? else {
+                return Ok(None);
             };
             let sources = project
                 .files
@@ -160,6 +178,29 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
             )
         }
     };
+    Ok(Some(Served {
+        root,
+        pools,
+        runtime: config_runtime,
+        bytes,
+        sources,
+    }))
+}
+
+pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeError> {
+    init_logging();
+    let Some(Served {
+        root,
+        pools,
+        runtime: config_runtime,
+        bytes,
+        sources,
+    }) = load(&args.dir, args.bundle.as_deref(), color)?
+    else {
+        return Ok(Status::Failed);
+    };
+    // `--no-functions` or `[runtime] functions = false`: `cosmosc worker`s run them.
+    let functions = !args.no_functions && config_runtime.functions.unwrap_or(true);
     let url = args
         .store
         .clone()
@@ -225,6 +266,7 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
                     .and_then(|ms| ms.parse::<i64>().ok())
                     .filter(|&ms| ms > 0)
                     .unwrap_or(NodeConfig::default().lease_ms),
+                functions,
                 ..NodeConfig::default()
             },
         );
@@ -241,10 +283,15 @@ pub(crate) fn run(args: &ServeArgs, color: ColorChoice) -> Result<Status, ServeE
             let _ = writeln!(
                 err,
                 "cosmosc serve: listening on http://{local} (node {}, store {}, at most {} \
-                 connections{})",
+                 connections{}{})",
                 node.owner(),
                 cosmos_runtime::connect::redact(&url),
                 limits.max_connections,
+                if functions {
+                    ""
+                } else {
+                    ", no functions: workers run them"
+                },
                 if released > 0 {
                     format!(", {released} leases of a previous run released")
                 } else {
@@ -288,14 +335,14 @@ fn bundle_sources(root: &std::path::Path, bytes: &[u8]) -> Vec<ConsoleSource> {
 }
 
 /// A positive whole number from environment variable `name`; anything else is unset.
-fn env_number(name: &str) -> Option<u64> {
+pub(crate) fn env_number(name: &str) -> Option<u64> {
     std::env::var(name)
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
         .filter(|&n| n > 0)
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -5,6 +5,7 @@
 
 pub mod postgres;
 pub mod server;
+pub mod worker;
 pub mod workflows;
 
 use std::fs;

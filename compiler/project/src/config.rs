@@ -58,6 +58,10 @@ pub struct RuntimeConfig {
     /// lines), relative to the project's root.
     #[serde(default)]
     pub tokens_file: Option<PathBuf>,
+    /// Whether `cosmosc serve` runs functions itself (the default); `false` leaves
+    /// them to `cosmosc worker`s.
+    #[serde(default)]
+    pub functions: Option<bool>,
 }
 
 /// `[pools.NAME]`: how many calls of the pool's functions run at once.
@@ -190,6 +194,20 @@ warm = 1
         assert_eq!(config.runtime.listen.as_deref(), Some("127.0.0.1:8080"));
         assert_eq!(config.pool("encoders"), PoolConfig { max: 2, warm: 1 });
         assert_eq!(config.pool("default"), PoolConfig { max: 4, warm: 0 });
+    }
+
+    #[test]
+    fn functions_is_a_bool_of_the_runtime_table() {
+        let config = parse("[project]\nname = \"x\"\n[runtime]\nfunctions = false\n").unwrap();
+        assert_eq!(config.runtime.functions, Some(false));
+        let config = parse("[project]\nname = \"x\"\n").unwrap();
+        assert_eq!(config.runtime.functions, None);
+        let err = parse("[project]\nname = \"x\"\n[runtime]\nfunctions = \"no\"\n").unwrap_err();
+        let ProjectError::Config { line, message, .. } = &err else {
+            panic!("expected a config error, got {err:?}");
+        };
+        assert_eq!(*line, 4);
+        assert!(message.contains("bool"), "{message}");
     }
 
     #[test]

@@ -95,6 +95,8 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
         "# HELP cosmos_call_progress_reports_total Progress reports of the calls this node ran.\n# TYPE cosmos_call_progress_reports_total counter\ncosmos_call_progress_reports_total {}",
         state.node.progress_reports()
     );
+    let workers = blocking(&state.node, |store| store.workers()).await?;
+    super::workers::metrics(&mut out, &workers, now);
     let _ = writeln!(
         out,
         "# HELP cosmos_steps_total Engine steps this node committed.\n# TYPE cosmos_steps_total counter\ncosmos_steps_total {}",
@@ -104,7 +106,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
 }
 
 /// A label value as Prometheus' text format writes it.
-fn label(value: &str) -> String {
+pub(super) fn label(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")

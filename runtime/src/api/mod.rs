@@ -14,6 +14,7 @@ pub mod openapi;
 mod token;
 pub mod views;
 pub mod workflows;
+mod workers;
 
 pub use console::{ConsoleConfig, ConsoleSource};
 pub use error::ApiError;
@@ -85,6 +86,7 @@ pub fn router(node: Node, config: ApiConfig) -> Router {
         .route("/v1/queues", get(queues))
         .route("/v1/pools", get(pools))
         .route("/v1/node", get(node_info))
+        .route("/v1/workers", get(workers::list))
         .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

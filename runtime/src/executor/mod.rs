@@ -335,10 +335,17 @@ impl Executor {
     /// the largest `batch` of its functions (a warm worker takes that many calls in
     /// one message). A caller that holds more calls than this has some waiting.
     pub fn capacity(&self) -> usize {
+        self.capacity_of(&self.pool_names())
+    }
+
+    /// [`Executor::capacity`] of the pools named in `pools` alone (a worker serving
+    /// some of them); names of no pool count nothing.
+    pub fn capacity_of(&self, pools: &[String]) -> usize {
         let state = lock(&self.inner.state);
         state
             .pools
             .iter()
+            .filter(|(name, _)| pools.contains(name))
             .map(|(name, pool)| {
                 let batch = self
                     .inner
@@ -351,6 +358,12 @@ impl Executor {
                 usize::try_from(pool.stats().max.saturating_mul(batch)).unwrap_or(usize::MAX)
             })
             .fold(0, usize::saturating_add)
+    }
+
+    /// The names of its pools, in order: every `[pools.NAME]` it was given, and every
+    /// pool a function names (`default` for a function without one).
+    pub fn pool_names(&self) -> Vec<String> {
+        lock(&self.inner.state).pools.keys().cloned().collect()
     }
 
     /// The counters of every pool, by pool name.

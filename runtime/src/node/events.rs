@@ -86,7 +86,7 @@ fn handle(inner: &Inner, owner: &str, message: Leased) -> Result<bool, NodeError
         }
     };
     let ack = Some((message.id, owner.to_string()));
-    match step::apply(
+    match step::apply_from(
         store,
         &inner.deployment,
         owner,
@@ -94,6 +94,7 @@ fn handle(inner: &Inner, owner: &str, message: Leased) -> Result<bool, NodeError
         payload.event,
         now_ms(),
         ack,
+        payload.worker.as_deref(),
     ) {
         Ok(Applied::Committed { calls, .. }) => Ok(calls),
         Ok(Applied::Refused(error)) => {

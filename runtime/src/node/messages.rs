@@ -27,6 +27,10 @@ pub const CALL_MAX_ATTEMPTS: u32 = 5;
 pub struct EventMessage {
     pub instance: String,
     pub event: Event,
+    /// For a call's result or failure: the worker (or node) that ran the call, which
+    /// the step's `received` history row records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +45,17 @@ pub struct CallMessage {
 }
 
 pub fn event(instance: &str, event: Event, visible_at: i64, priority: i64) -> NewMessage {
+    event_from(instance, event, visible_at, priority, None)
+}
+
+/// [`event`] with the worker that ran the call whose result or failure it carries.
+pub fn event_from(
+    instance: &str,
+    event: Event,
+    visible_at: i64,
+    priority: i64,
+    worker: Option<&str>,
+) -> NewMessage {
     NewMessage {
         queue: EVENTS.to_string(),
         priority,
@@ -51,6 +66,7 @@ pub fn event(instance: &str, event: Event, visible_at: i64, priority: i64) -> Ne
         payload: serde_json::to_value(EventMessage {
             instance: instance.to_string(),
             event,
+            worker: worker.map(str::to_string),
         })
         .unwrap_or(Json::Null),
         idempotency_key: None,

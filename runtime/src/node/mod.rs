@@ -1,17 +1,19 @@
 //! A runtime node: one process's engine loop and call loop over a shared store, with
-//! the executor that runs functions. Several nodes may share one store (PostgreSQL);
-//! a SQLite file has one node.
+//! the executor that runs functions (the call loop is a [`Runner`] of
+//! [`crate::calls`]; a node started with `functions: false` has none, and leaves its
+//! calls to `cosmosc worker`s). Several nodes may share one store (PostgreSQL); a
+//! SQLite file has one node (and may have workers on the same machine).
 //!
 //! Everything that happens to an instance reaches it as a message on the `events`
 //! queue, exclusive per instance, so an instance takes one step at a time; starting an
 //! instance and answering a signal or a cancel are steps taken directly, guarded by
 //! the instance's version.
 
-mod calls;
 mod events;
 pub mod messages;
 mod step;
 
+use crate::calls::{Runner, RunnerConfig, StoreSource};
 use crate::deployment::{Deployment, DeploymentError};
 use crate::engine::{EngineError, Event};
 use crate::executor::{Executor, ExecutorLimits, FunctionSpec, PoolSpec};
@@ -20,11 +22,12 @@ use cosmos_ir::host::HostError;
 use serde_json::Value as Json;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
 
 pub use step::Applied;
+pub(crate) use step::load_state;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -72,6 +75,9 @@ pub struct NodeConfig {
     pub grace: Duration,
     /// Work on this instance only (`cosmosc run`), leaving others in the store alone.
     pub only_instance: Option<String>,
+    /// Run functions (the call loop); without, the node takes engine steps and answers
+    /// the API only, and `cosmosc worker`s run its calls.
+    pub functions: bool,
 }
 
 impl Default for NodeConfig {
@@ -83,24 +89,22 @@ impl Default for NodeConfig {
             poll: Duration::from_millis(200),
             grace: Duration::from_secs(10),
             only_instance: None,
+            functions: true,
         }
     }
 }
 
 pub(crate) struct Inner {
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) deployment: Deployment,
+    pub(crate) deployment: Arc<Deployment>,
     pub(crate) executor: Executor,
     pub(crate) config: NodeConfig,
-    pub(crate) wake_events: Notify,
-    pub(crate) wake_calls: Notify,
-    /// Woken after every committed step and finished call.
-    pub(crate) idle: Notify,
-    pub(crate) calls_running: AtomicUsize,
+    /// Woken when events may be waiting (a call's outcome was recorded).
+    pub(crate) wake_events: Arc<Notify>,
+    /// Woken when calls may be waiting (a step enqueued some).
+    pub(crate) wake_calls: Arc<Notify>,
     stopping: AtomicBool,
     commits: tokio::sync::watch::Sender<u64>,
-    /// Progress reports of calls this node ran (LANGUAGE.md 10.4).
-    pub(crate) progress_reports: std::sync::atomic::AtomicU64,
 }
 
 impl Inner {
@@ -116,20 +120,16 @@ impl Inner {
         }
     }
 
-    pub(crate) async fn wait_for_calls(&self) {
-        let _ = tokio::time::timeout(self.config.poll, self.wake_calls.notified()).await;
-    }
-
-    /// Counts `steps` committed steps and wakes whoever follows them.
     /// The metadata a lease must match: the instance this node is limited to.
-    pub(crate) fn lease_filter(&self) -> std::collections::BTreeMap<String, String> {
+    pub(crate) fn lease_filter(&self) -> std::collections::BTreeMap<String, Vec<String>> {
         self.config
             .only_instance
             .iter()
-            .map(|id| ("instance".to_string(), id.clone()))
+            .map(|id| ("instance".to_string(), vec![id.clone()]))
             .collect()
     }
 
+    /// Counts `steps` committed steps and wakes whoever follows them.
     pub(crate) fn committed(&self, steps: usize) {
         self.commits
             .send_modify(|n| *n = n.wrapping_add(steps as u64));
@@ -234,6 +234,8 @@ async fn watch_store(inner: Arc<Inner>) {
 #[derive(Clone)]
 pub struct Node {
     inner: Arc<Inner>,
+    /// Its call loop, unless it leaves functions to workers.
+    runner: Option<Arc<Runner<StoreSource>>>,
 }
 
 /// The executor's view of a program: its functions and the project's pools.
@@ -269,21 +271,45 @@ impl Node {
         let (commits, _) = tokio::sync::watch::channel(0);
         let inner = Arc::new(Inner {
             store,
-            deployment,
+            deployment: Arc::new(deployment),
             executor,
             config,
-            wake_events: Notify::new(),
-            wake_calls: Notify::new(),
-            idle: Notify::new(),
-            calls_running: AtomicUsize::new(0),
-            progress_reports: std::sync::atomic::AtomicU64::new(0),
+            wake_events: Arc::new(Notify::new()),
+            wake_calls: Arc::new(Notify::new()),
             stopping: AtomicBool::new(false),
             commits,
         });
         tokio::spawn(events::run(Arc::clone(&inner)));
-        tokio::spawn(calls::run(Arc::clone(&inner)));
         tokio::spawn(watch_store(Arc::clone(&inner)));
-        Node { inner }
+        let runner = inner.config.functions.then(|| {
+            let source = StoreSource::new(
+                Arc::clone(&inner.store),
+                Arc::clone(&inner.deployment) as Arc<dyn crate::calls::Programs>,
+                inner.config.owner.clone(),
+                inner.config.lease_ms,
+                inner.lease_filter(),
+            );
+            let config = RunnerConfig {
+                kind: "node".to_string(),
+                pools: inner.executor.stats().into_iter().map(|p| p.pool).collect(),
+                max_calls: inner.config.max_calls.min(inner.executor.capacity()).max(1),
+                poll: inner.config.poll,
+                register: inner.config.only_instance.is_none(),
+            };
+            Runner::start(
+                Arc::new(source),
+                inner.executor.clone(),
+                config,
+                Arc::clone(&inner.wake_calls),
+                Arc::clone(&inner.wake_events),
+            )
+        });
+        Node { inner, runner }
+    }
+
+    /// Whether this node runs functions.
+    pub fn runs_functions(&self) -> bool {
+        self.runner.is_some()
     }
 
     /// This node's id: the owner of its leases.
@@ -310,7 +336,7 @@ impl Node {
 
     /// How many progress reports the calls this node ran have made.
     pub fn progress_reports(&self) -> u64 {
-        self.inner.progress_reports.load(Ordering::Relaxed)
+        self.runner.as_ref().map_or(0, |r| r.progress_reports())
     }
 
     /// The latest progress of each call of instance `id` that reported any.
@@ -445,26 +471,21 @@ impl Node {
     }
 
     /// Stops leasing, waits up to the grace period for running calls to finish, then
-    /// releases every lease this node still holds and stops the warm workers.
+    /// releases every lease this node still holds, marks it stopped in the registry of
+    /// workers and stops the warm workers.
     pub async fn stop(&self) {
         self.inner.stopping.store(true, Ordering::SeqCst);
         self.inner.wake_calls.notify_waiters();
         self.inner.wake_events.notify_waiters();
-        let deadline = tokio::time::Instant::now() + self.inner.config.grace;
-        while self.inner.calls_running.load(Ordering::SeqCst) > 0 {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            let _ = tokio::time::timeout(
-                left.min(Duration::from_millis(50)),
-                self.inner.idle.notified(),
-            )
-            .await;
+        if let Some(runner) = &self.runner {
+            runner.drain(self.inner.config.grace).await;
         }
         let owner = self.inner.config.owner.clone();
         let store = Arc::clone(&self.inner.store);
         let _ = tokio::task::spawn_blocking(move || store.release_owner(&owner)).await;
+        if let Some(runner) = &self.runner {
+            runner.finish().await;
+        }
         self.inner.executor.shutdown().await;
     }
 }

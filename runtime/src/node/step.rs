@@ -80,7 +80,7 @@ pub(super) fn commit_of(
     Ok((commit, calls, events))
 }
 
-pub(super) fn load_state(record: &InstanceRecord) -> Result<InstanceState, NodeError> {
+pub(crate) fn load_state(record: &InstanceRecord) -> Result<InstanceState, NodeError> {
     serde_json::from_value(record.state.clone()).map_err(|e| {
         NodeError::State(format!(
             "instance {}: unreadable engine state: {e}",
@@ -107,6 +107,22 @@ pub(super) fn apply(
     now: i64,
     ack: Option<(MessageId, String)>,
 ) -> Result<Applied, NodeError> {
+    apply_from(store, deployment, node, id, event, now, ack, None)
+}
+
+/// [`apply`] for a call's result or failure that `worker` ran: the step's `received`
+/// row names it.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn apply_from(
+    store: &dyn Store,
+    deployment: &Deployment,
+    node: &str,
+    id: &str,
+    event: Event,
+    now: i64,
+    ack: Option<(MessageId, String)>,
+    worker: Option<&str>,
+) -> Result<Applied, NodeError> {
     let Some(record) = store.instance(id)? else {
         return Ok(Applied::Missing);
     };
@@ -115,7 +131,7 @@ pub(super) fn apply(
     let loaded = deployment.loaded(store, &record.bundle)?;
     let engine = loaded.engine(&record.workflow)?;
     let mut state = load_state(&record)?;
-    let received = crate::replay::received(&event, now);
+    let received = crate::replay::received_from(&event, now, worker);
     let step = match engine.handle(&mut state, now, event) {
         Ok(step) => step,
         Err(refused) => return Ok(Applied::Refused(refused)),

@@ -212,8 +212,50 @@ pub struct LeaseRequest {
     pub lease_ms: i64,
     /// At most this many messages (0 leases nothing).
     pub limit: usize,
-    /// The message's metadata must have each of these keys with the given value.
-    pub filter: BTreeMap<String, String>,
+    /// The message's metadata must have each of these keys with one of the given
+    /// values (a key with no values matches nothing): `{"pool": ["a", "b"]}` leases
+    /// the calls of pools `a` and `b`.
+    pub filter: BTreeMap<String, Vec<String>>,
+}
+
+/// How many heartbeats a worker may miss before the registry calls it dead.
+pub const WORKER_ALIVE_BEATS: i64 = 3;
+
+/// One process that runs functions — a `cosmosc worker`, or a node that runs them
+/// itself — as the registry of workers keeps it ([`Store::record_worker`]). The row
+/// is written again at every heartbeat and stays after the process is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerRecord {
+    /// Unique among the processes sharing the store; the owner of its leases.
+    pub name: String,
+    /// `worker` or `node`.
+    pub kind: String,
+    /// The pools whose calls it leases.
+    pub pools: Vec<String>,
+    /// The Cosmos version it runs.
+    pub version: String,
+    pub started_at: i64,
+    /// Its latest heartbeat.
+    pub last_seen: i64,
+    /// How often it beats.
+    pub heartbeat_ms: i64,
+    /// When it stopped gracefully (`None` while it runs, or when it died).
+    pub stopped_at: Option<i64>,
+    /// Calls it leased, and of those, how many it recorded as completed (a result)
+    /// and as failed (a failure), since it started.
+    pub leased: u64,
+    pub completed: u64,
+    pub failed: u64,
+}
+
+impl WorkerRecord {
+    /// Whether it is running at `now`: not stopped, and seen within
+    /// [`WORKER_ALIVE_BEATS`] heartbeats.
+    pub fn alive(&self, now: i64) -> bool {
+        self.stopped_at.is_none()
+            && now.saturating_sub(self.last_seen)
+                <= WORKER_ALIVE_BEATS.saturating_mul(self.heartbeat_ms.max(1))
+    }
 }
 
 /// A new workflow instance (see [`Store::create_instance`]).
@@ -597,6 +639,13 @@ pub trait Store: Send + Sync {
         queue: &str,
         limit: usize,
     ) -> Result<Vec<(MessageId, Json, String)>, StoreError>;
+
+    // ---- the registry of workers ----
+
+    /// Writes `worker`'s row (inserted, or replaced whole under its name).
+    fn record_worker(&self, worker: &WorkerRecord) -> Result<(), StoreError>;
+    /// Every worker ever recorded, by name.
+    fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError>;
 
     // ---- health ----
 

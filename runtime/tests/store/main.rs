@@ -146,6 +146,7 @@ mod durability;
 mod instances;
 mod queue;
 mod schema;
+mod workers;
 
 fn msg(queue: &str, payload: Json) -> NewMessage {
     NewMessage::new(queue, payload, T0)

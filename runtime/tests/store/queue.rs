@@ -159,7 +159,7 @@ fn metadata_filters(db: &Db) {
         let mut r = request("calls", "w", T0, 10);
         r.filter = filter
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
             .collect();
         let leased = store.lease(&r).unwrap();
         for l in &leased {
@@ -181,6 +181,61 @@ fn metadata_filters(db: &Db) {
         leased[0].metadata,
         BTreeMap::from([("pool".to_string(), "py".to_string())])
     );
+}
+
+/// A filter key with several values takes the messages with any of them (how a
+/// worker serving pools `py` and `sh` leases); a key with none takes nothing.
+fn metadata_filters_with_several_values(db: &Db) {
+    let store = db.open();
+    let m = |name: &str, pool: &str, function: &str| NewMessage {
+        metadata: BTreeMap::from([
+            ("pool".to_string(), pool.to_string()),
+            ("function".to_string(), function.to_string()),
+        ]),
+        ..msg("calls", json!(name))
+    };
+    store
+        .enqueue(
+            &[
+                m("a", "py", "f"),
+                m("b", "sh", "g"),
+                m("c", "rb", "f"),
+                m("d", "py", "g"),
+            ],
+            T0,
+        )
+        .unwrap();
+    let lease = |filter: &[(&str, &[&str])]| {
+        let mut r = request("calls", "w", T0, 10);
+        r.filter = filter
+            .iter()
+            .map(|(k, values)| {
+                (
+                    k.to_string(),
+                    values.iter().map(|v| v.to_string()).collect(),
+                )
+            })
+            .collect();
+        let leased = store.lease(&r).unwrap();
+        for l in &leased {
+            store.release(l.id, "w", T0).unwrap();
+        }
+        payloads(&leased)
+    };
+    assert_eq!(
+        lease(&[("pool", &["py", "sh"])]),
+        vec![json!("a"), json!("b"), json!("d")]
+    );
+    assert_eq!(
+        lease(&[("pool", &["sh", "rb", "nowhere"])]),
+        vec![json!("b"), json!("c")]
+    );
+    assert_eq!(
+        lease(&[("pool", &["py", "rb"]), ("function", &["f"])]),
+        vec![json!("a"), json!("c")]
+    );
+    assert_eq!(lease(&[("pool", &[])]), Vec::<Json>::new());
+    assert_eq!(lease(&[("missing", &["py"])]), Vec::<Json>::new());
 }
 
 // ---- exclusivity ----
@@ -551,6 +606,7 @@ on_both_backends!(
     visible_at_delays_delivery,
     a_release_into_the_future_is_a_timer,
     metadata_filters,
+    metadata_filters_with_several_values,
     exclusivity_one_lease_per_value,
     exclusivity_is_freed_by_lease_expiry,
     lease_expiry_redelivers_with_attempts_plus_one,

@@ -1,5 +1,5 @@
-//! Queues, pools and the node (`/system`): the data of `/v1/queues`, `/v1/pools` and
-//! `/v1/node` as tables. Schedules (LANGUAGE.md 10.7) are not built yet.
+//! Queues, pools, workers and the node (`/system`): the data of `/v1/queues`,
+//! `/v1/pools`, `/v1/workers` and `/v1/node` as tables. Schedules (LANGUAGE.md 10.7) are not built yet.
 
 use super::html::esc;
 use super::layout::{self, Section};
@@ -15,8 +15,14 @@ pub async fn page(
     Extension(shown): Extension<Shown>,
 ) -> Result<Response, Failure> {
     let now = crate::node::now_ms();
-    let (queues, leases) = console
-        .read(move |store| Ok((store.queue_stats(now)?, store.leases_by_owner(now)?)))
+    let (queues, leases, workers) = console
+        .read(move |store| {
+            Ok((
+                store.queue_stats(now)?,
+                store.leases_by_owner(now)?,
+                store.workers()?,
+            ))
+        })
         .await
         .map_err(|e| shown.failed(e))?;
     let owner = console.node.owner().to_string();
@@ -46,7 +52,15 @@ pub async fn page(
     body.push_str("</section>\n<section><h2>Pools</h2>");
     let pools = serde_json::to_value(console.node.executor().stats()).unwrap_or(Json::Null);
     table(&mut body, &pools);
-    body.push_str("</section>\n<section><h2>Leases by node</h2>");
+    body.push_str("</section>\n");
+    workers_section(
+        &mut body,
+        &workers,
+        &owner,
+        console.node.runs_functions(),
+        now,
+    );
+    body.push_str("<section><h2>Leases by node</h2>");
     if leases.is_empty() {
         body.push_str("<p class=\"empty\">No live lease.</p>");
     } else {
@@ -72,6 +86,57 @@ pub async fn page(
         &body,
     );
     Ok(Html(html).into_response())
+}
+
+/// The registry of workers: each process that runs (or ran) functions on this store.
+fn workers_section(
+    out: &mut String,
+    workers: &[crate::store::WorkerRecord],
+    owner: &str,
+    runs_functions: bool,
+    now: i64,
+) {
+    out.push_str("<section id=\"workers\"><h2>Workers</h2>");
+    if !runs_functions {
+        out.push_str(
+            "<p>This node runs no functions (<code>--no-functions</code>): workers run them.</p>",
+        );
+    }
+    if workers.is_empty() {
+        out.push_str(
+            "<p class=\"empty\">No worker has run functions on this store.</p></section>\n",
+        );
+        return;
+    }
+    out.push_str(
+        "<div class=\"scroll\"><table><thead><tr><th>worker</th><th>kind</th><th>pools</th>\
+         <th>state</th><th>last seen</th><th>started</th><th>leased</th><th>completed</th>\
+         <th>failed</th></tr></thead><tbody>",
+    );
+    for w in workers {
+        let mine = if w.name == owner { " (this node)" } else { "" };
+        let state = if w.alive(now) {
+            "<span class=\"badge completed\">alive</span>"
+        } else if w.stopped_at.is_some() {
+            "<span class=\"badge cancelled\">stopped</span>"
+        } else {
+            "<span class=\"badge failed\">gone</span>"
+        };
+        let _ = write!(
+            out,
+            "<tr><td><code>{}</code>{mine}</td><td>{}</td><td>{}</td><td>{state}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&w.name),
+            esc(&w.kind),
+            esc(w.pools.join(", ")),
+            esc(cosmos_ir::format_time(w.last_seen)),
+            esc(cosmos_ir::format_time(w.started_at)),
+            w.leased,
+            w.completed,
+            w.failed
+        );
+    }
+    out.push_str("</tbody></table></div></section>\n");
 }
 
 /// A list of JSON objects as a table, its columns the objects' keys.

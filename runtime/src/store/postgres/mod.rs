@@ -41,7 +41,7 @@ use serde_json::Value as Json;
 use super::{
     CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
     LeaseRequest, Leased, MessageId, MessageState, NewInstance, NewMessage, OwnerLeases,
-    QueueStats, StepCommit, StepStamp, Store, StoreError, parse_name, queue_sql,
+    QueueStats, StepCommit, StepStamp, Store, StoreError, WorkerRecord, parse_name, queue_sql,
 };
 use crate::engine::Status;
 pub use conn::PostgresOptions;
@@ -71,10 +71,15 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "call_progress",
         include_str!("../migrations/postgres/0004_call_progress.sql"),
     ),
+    (
+        5,
+        "workers",
+        include_str!("../migrations/postgres/0005_workers.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 4;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 5;
 
 /// The [`Store`] on PostgreSQL.
 pub struct PostgresStore {
@@ -225,6 +230,11 @@ pub(super) fn to_u32(
 
 fn count(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
+}
+
+/// A counter as a column value (a counter past `i64::MAX` stays there).
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 /// `LIMIT $n`: NULL is no limit.
@@ -490,6 +500,77 @@ impl Store for PostgresStore {
         self.db.read("clear_progress", |conn| {
             conn.execute("DELETE FROM call_progress WHERE key = $1", &[&key])?;
             Ok(())
+        })
+    }
+
+    fn record_worker(&self, worker: &WorkerRecord) -> Result<()> {
+        // One idempotent statement (see `extend`).
+        let pools = serde_json::to_string(&worker.pools)
+            .map_err(|e| StoreError::Invalid(format!("unserializable pools: {e}")))?;
+        let counters = [
+            to_i64(worker.leased),
+            to_i64(worker.completed),
+            to_i64(worker.failed),
+        ];
+        self.db.read("record_worker", |conn| {
+            conn.execute(
+                "INSERT INTO workers (name, kind, pools, version, started_at, last_seen,
+                     heartbeat_ms, stopped_at, leased, completed, failed)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 ON CONFLICT (name) DO UPDATE SET kind = excluded.kind,
+                     pools = excluded.pools, version = excluded.version,
+                     started_at = excluded.started_at, last_seen = excluded.last_seen,
+                     heartbeat_ms = excluded.heartbeat_ms, stopped_at = excluded.stopped_at,
+                     leased = excluded.leased, completed = excluded.completed,
+                     failed = excluded.failed",
+                &[
+                    &worker.name,
+                    &worker.kind,
+                    &pools,
+                    &worker.version,
+                    &worker.started_at,
+                    &worker.last_seen,
+                    &worker.heartbeat_ms,
+                    &worker.stopped_at,
+                    &counters[0],
+                    &counters[1],
+                    &counters[2],
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn workers(&self) -> Result<Vec<WorkerRecord>> {
+        self.db.read("workers", |conn| {
+            let rows = conn.query(
+                "SELECT name, kind, pools, version, started_at, last_seen, heartbeat_ms,
+                     stopped_at, leased, completed, failed
+                 FROM workers ORDER BY name",
+                &[],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let name: String = row.get(0);
+                    let pools: String = row.get(2);
+                    let pools = serde_json::from_str(&pools).map_err(|e| {
+                        StoreError::Corrupt(format!("workers {name}: column pools: {e}"))
+                    })?;
+                    Ok(WorkerRecord {
+                        name,
+                        kind: row.get(1),
+                        pools,
+                        version: row.get(3),
+                        started_at: row.get(4),
+                        last_seen: row.get(5),
+                        heartbeat_ms: row.get(6),
+                        stopped_at: row.get(7),
+                        leased: count(row.get(8)),
+                        completed: count(row.get(9)),
+                        failed: count(row.get(10)),
+                    })
+                })
+                .collect()
         })
     }
 

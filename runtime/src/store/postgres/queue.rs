@@ -306,7 +306,7 @@ struct Page {
 fn candidates(
     conn: &mut Conn,
     request: &LeaseRequest,
-    filter: Option<&str>,
+    filter: Option<&Filter>,
     want: usize,
     chosen: &[MessageId],
     excluded_values: &[String],
@@ -331,8 +331,14 @@ fn candidates(
                       AND l.exclusivity = m.exclusivity)))
                AND m.id <> ALL($5)"
     ));
+    // Each key of the filter is `$6[i]`, its values `$7[i]` (a JSON array): the
+    // message's value for the key must be one of them.
     if filter.is_some() {
-        sql.push_str("\n               AND m.metadata @> $6::text::jsonb");
+        sql.push_str(
+            "\n               AND NOT EXISTS (
+                    SELECT 1 FROM unnest($6::text[], $7::text[]) f(key, allowed)
+                    WHERE NOT COALESCE(f.allowed::jsonb ? (m.metadata ->> f.key), FALSE))",
+        );
     }
     sql.push_str(
         "\n             ORDER BY m.priority DESC, m.deadline_ord, m.id
@@ -361,7 +367,8 @@ fn candidates(
                 &limit,
                 &excluded_values,
                 &chosen,
-                &filter,
+                &filter.keys,
+                &filter.allowed,
             ],
         )?,
     };
@@ -379,6 +386,30 @@ fn candidates(
     Ok(page)
 }
 
+/// A lease request's metadata filter as two parallel arrays: its keys, and for each
+/// the JSON array of the values it allows.
+struct Filter {
+    keys: Vec<String>,
+    allowed: Vec<String>,
+}
+
+impl Filter {
+    fn of(request: &LeaseRequest) -> Result<Filter> {
+        let mut filter = Filter {
+            keys: Vec::with_capacity(request.filter.len()),
+            allowed: Vec::with_capacity(request.filter.len()),
+        };
+        for (key, values) in &request.filter {
+            filter.keys.push(key.clone());
+            filter.allowed.push(
+                serde_json::to_string(values)
+                    .map_err(|e| StoreError::Invalid(format!("unserializable filter: {e}")))?,
+            );
+        }
+        Ok(filter)
+    }
+}
+
 /// Leases messages for `request`; `Finish::Rollback` when it changed nothing (no
 /// message leased, no timer or expired lease to take care of), so that an idle poll
 /// commits nothing (and waits for no WAL flush).
@@ -390,10 +421,7 @@ pub(super) fn lease_in(conn: &mut Conn, request: &LeaseRequest) -> Result<Finish
     let filter = if request.filter.is_empty() {
         None
     } else {
-        Some(
-            serde_json::to_string(&request.filter)
-                .map_err(|e| StoreError::Invalid(format!("unserializable filter: {e}")))?,
-        )
+        Some(Filter::of(request)?)
     };
     let mut chosen: Vec<MessageId> = Vec::new();
     // Values leased by this call, or locked by another transaction.
@@ -401,7 +429,7 @@ pub(super) fn lease_in(conn: &mut Conn, request: &LeaseRequest) -> Result<Finish
     let mut prepared = false;
     for _ in 0..MAX_PAGES {
         let want = request.limit - chosen.len();
-        let page = candidates(conn, request, filter.as_deref(), want, &chosen, &excluded)?;
+        let page = candidates(conn, request, filter.as_ref(), want, &chosen, &excluded)?;
         if page.due && !prepared {
             // Timers are due or leases expired: make those messages ready, and look
             // again from the start (the rows this page locked stay ours and visible).

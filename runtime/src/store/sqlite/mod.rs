@@ -54,7 +54,7 @@ use serde_json::Value as Json;
 use super::{
     CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
     LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit,
-    StepStamp, Store, StoreError, parse_name, queue_sql,
+    StepStamp, Store, StoreError, WorkerRecord, parse_name, queue_sql,
 };
 use crate::engine::Status;
 use health::Health;
@@ -91,10 +91,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "call_progress",
         include_str!("../migrations/0006_call_progress.sql"),
     ),
+    (7, "workers", include_str!("../migrations/0007_workers.sql")),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// How hard a commit waits for the disk (SQLite's `synchronous` pragma).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -340,6 +341,11 @@ fn to_u32(value: i64, table: &str, id: &dyn std::fmt::Display, column: &str) -> 
 
 fn count(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
+}
+
+/// A counter as a column value (a counter past `i64::MAX` stays there).
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 fn sql_limit(limit: usize) -> i64 {
@@ -661,6 +667,72 @@ impl Store for Db {
         conn.prepare_cached("DELETE FROM call_progress WHERE key = ?1")?
             .execute(params![key])?;
         Ok(())
+    }
+
+    fn record_worker(&self, worker: &WorkerRecord) -> Result<()> {
+        let conn = self.conn();
+        let pools = serde_json::to_string(&worker.pools)
+            .map_err(|e| StoreError::Invalid(format!("unserializable pools: {e}")))?;
+        conn.prepare_cached(
+            "INSERT INTO workers (name, kind, pools, version, started_at, last_seen,
+                 heartbeat_ms, stopped_at, leased, completed, failed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, pools = excluded.pools,
+                 version = excluded.version, started_at = excluded.started_at,
+                 last_seen = excluded.last_seen, heartbeat_ms = excluded.heartbeat_ms,
+                 stopped_at = excluded.stopped_at, leased = excluded.leased,
+                 completed = excluded.completed, failed = excluded.failed",
+        )?
+        .execute(params![
+            worker.name,
+            worker.kind,
+            pools,
+            worker.version,
+            worker.started_at,
+            worker.last_seen,
+            worker.heartbeat_ms,
+            worker.stopped_at,
+            to_i64(worker.leased),
+            to_i64(worker.completed),
+            to_i64(worker.failed),
+        ])?;
+        Ok(())
+    }
+
+    fn workers(&self) -> Result<Vec<WorkerRecord>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached(
+            "SELECT name, kind, pools, version, started_at, last_seen, heartbeat_ms,
+                 stopped_at, leased, completed, failed
+             FROM workers ORDER BY name",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                WorkerRecord {
+                    name: row.get(0)?,
+                    kind: row.get(1)?,
+                    pools: Vec::new(),
+                    version: row.get(3)?,
+                    started_at: row.get(4)?,
+                    last_seen: row.get(5)?,
+                    heartbeat_ms: row.get(6)?,
+                    stopped_at: row.get(7)?,
+                    leased: count(row.get(8)?),
+                    completed: count(row.get(9)?),
+                    failed: count(row.get(10)?),
+                },
+                row.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut worker, pools) = row?;
+            worker.pools = serde_json::from_str(&pools).map_err(|e| {
+                StoreError::Corrupt(format!("workers {}: column pools: {e}", worker.name))
+            })?;
+            out.push(worker);
+        }
+        Ok(out)
     }
 
     fn bundle(&self, hash: &str) -> Result<Option<Vec<u8>>> {

@@ -140,15 +140,25 @@ fn candidates_query(request: &LeaseRequest) -> (String, Vec<Value>) {
         Value::Text(request.queue.clone()),
         Value::Integer(request.now),
     ];
-    for (key, value) in &request.filter {
+    for (key, allowed) in &request.filter {
         let k = values.len() + 1;
+        values.push(Value::Text(key.clone()));
+        let places: Vec<String> = allowed
+            .iter()
+            .map(|value| {
+                values.push(Value::Text(value.clone()));
+                format!("?{}", values.len())
+            })
+            .collect();
+        let test = match places.as_slice() {
+            [] => "0".to_string(),
+            [one] => format!("j.value = {one}"),
+            many => format!("j.value IN ({})", many.join(", ")),
+        };
         sql.push_str(&format!(
             "\n           AND EXISTS (SELECT 1 FROM json_each(m.metadata) j \
-             WHERE j.key = ?{k} AND j.value = ?{})",
-            k + 1
+             WHERE j.key = ?{k} AND {test})"
         ));
-        values.push(Value::Text(key.clone()));
-        values.push(Value::Text(value.clone()));
     }
     sql.push_str("\n         ORDER BY m.priority DESC, m.deadline_ord, m.id");
     (sql, values)
@@ -302,7 +312,8 @@ mod tests {
         };
         for filter in [
             BTreeMap::new(),
-            BTreeMap::from([("k".to_string(), "v".to_string())]),
+            BTreeMap::from([("k".to_string(), vec!["v".to_string()])]),
+            BTreeMap::from([("k".to_string(), vec!["v".to_string(), "w".to_string()])]),
         ] {
             request.filter = filter;
             let (sql, values) = candidates_query(&request);

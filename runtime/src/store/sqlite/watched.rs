@@ -8,7 +8,7 @@ use crate::engine::Status;
 use super::{
     CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
     LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, Result,
-    SqliteStore, StepCommit, Store,
+    SqliteStore, StepCommit, Store, WorkerRecord,
 };
 
 impl Store for SqliteStore {
@@ -144,6 +144,14 @@ impl Store for SqliteStore {
 
     fn dead_letters(&self, queue: &str, limit: usize) -> Result<Vec<(MessageId, Json, String)>> {
         self.health.watch(self.db.dead_letters(queue, limit))
+    }
+
+    fn record_worker(&self, worker: &WorkerRecord) -> Result<()> {
+        self.health.watch(self.db.record_worker(worker))
+    }
+
+    fn workers(&self) -> Result<Vec<WorkerRecord>> {
+        self.health.watch(self.db.workers())
     }
 
     fn fault(&self) -> Option<String> {

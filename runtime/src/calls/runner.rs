@@ -1,0 +1,332 @@
+//! The runner: leases calls from its [`CallSource`] as long as the pools it serves can
+//! run them, runs each on the executor while renewing its lease, and completes it; and
+//! writes its row in the registry of workers every [`HEARTBEAT`].
+
+use super::progress::Progress;
+use super::{CallSource, Completion, LeasedCall, Outcome};
+use crate::engine::Failure;
+use crate::executor::{CallJob, Executor};
+use crate::node::now_ms;
+use crate::store::WorkerRecord;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore};
+
+/// How often a runner writes its row in the registry of workers.
+pub const HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// How long a call whose process could not be started for lack of resources waits
+/// before it is leased again.
+const RETRY_LATER_MS: i64 = 1_000;
+
+/// How a runner runs.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// `worker` or `node`, as the registry shows it.
+    pub kind: String,
+    /// The pools it serves, as the registry shows them.
+    pub pools: Vec<String>,
+    /// Calls leased and running at once, at most: no more than its pools can run at
+    /// once, so that no leased call waits (a leased call counts an attempt, and one
+    /// left waiting for a process would be charged for a crash it never ran in — and
+    /// withheld from others with room to run it).
+    pub max_calls: usize,
+    /// How often an idle runner looks at its source when nothing woke it. After it was
+    /// woken or leased calls it looks again sooner, [`QUICK_POLL`] at first, twice as
+    /// long after each empty look, up to `poll`: the next call of a chain is usually
+    /// enqueued a moment after the previous one's result was recorded.
+    pub poll: Duration,
+    /// Keep a row in the registry of workers (not for `cosmosc run`'s node, whose
+    /// rows would pile up, one per run).
+    pub register: bool,
+}
+
+/// The first wait of an idle runner after some activity.
+pub const QUICK_POLL: Duration = Duration::from_millis(5);
+
+/// A runner's counters since it started.
+#[derive(Debug, Default)]
+pub struct CallCounters {
+    pub leased: AtomicU64,
+    pub completed: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+/// Runs calls from a source on an executor; see the module documentation.
+pub struct Runner<S: CallSource> {
+    source: Arc<S>,
+    executor: Executor,
+    config: RunnerConfig,
+    started_at: i64,
+    counters: CallCounters,
+    progress_reports: Arc<AtomicU64>,
+    stopping: AtomicBool,
+    running: AtomicUsize,
+    /// Woken when new calls may be waiting.
+    wake: Arc<Notify>,
+    /// Woken after each call's outcome is recorded.
+    recorded: Arc<Notify>,
+    /// Woken after each call ends.
+    idle: Notify,
+    /// Held while writing the registry, so that no heartbeat lands after the stop;
+    /// true once the stop is written.
+    finished: tokio::sync::Mutex<bool>,
+}
+
+impl<S: CallSource> Runner<S> {
+    /// Starts the runner's loops on the current tokio runtime. `wake` is notified by
+    /// whoever enqueues calls (a node's engine); `recorded` is notified after each
+    /// outcome is recorded (so a node's engine takes the step at once).
+    pub fn start(
+        source: Arc<S>,
+        executor: Executor,
+        config: RunnerConfig,
+        wake: Arc<Notify>,
+        recorded: Arc<Notify>,
+    ) -> Arc<Runner<S>> {
+        let runner = Arc::new(Runner {
+            source,
+            executor,
+            config,
+            started_at: now_ms(),
+            counters: CallCounters::default(),
+            progress_reports: Arc::new(AtomicU64::new(0)),
+            stopping: AtomicBool::new(false),
+            running: AtomicUsize::new(0),
+            wake,
+            recorded,
+            idle: Notify::new(),
+            finished: tokio::sync::Mutex::new(false),
+        });
+        tokio::spawn(Arc::clone(&runner).lease_loop());
+        if runner.config.register {
+            tokio::spawn(Arc::clone(&runner).heartbeats());
+        }
+        runner
+    }
+
+    /// The name its calls are leased under.
+    pub fn name(&self) -> &str {
+        self.source.name()
+    }
+
+    pub fn counters(&self) -> &CallCounters {
+        &self.counters
+    }
+
+    /// How many progress reports the calls it ran have made.
+    pub fn progress_reports(&self) -> u64 {
+        self.progress_reports.load(Ordering::Relaxed)
+    }
+
+    /// How many calls it runs at once, at most.
+    pub fn max_calls(&self) -> usize {
+        self.config.max_calls.max(1)
+    }
+
+    /// Calls running now.
+    pub fn running(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// Stops leasing; running calls go on.
+    pub fn stop_leasing(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+
+    /// Stops leasing and waits up to `grace` for the running calls to end; returns how
+    /// many are still running.
+    pub async fn drain(&self, grace: Duration) -> usize {
+        self.stop_leasing();
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.running() > 0 {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let _ = tokio::time::timeout(left.min(Duration::from_millis(50)), self.idle.notified())
+                .await;
+        }
+        self.running()
+    }
+
+    /// Gives back every lease still held (see [`CallSource::release_all`]) and marks
+    /// the runner stopped in the registry; returns how many leases were given back.
+    pub async fn finish(&self) -> u64 {
+        self.stop_leasing();
+        let released = match self.source.release_all().await {
+            Ok(n) => n,
+            Err(error) => {
+                tracing::error!(%error, "cannot release the leases of running calls");
+                0
+            }
+        };
+        let mut finished = self.finished.lock().await;
+        *finished = true;
+        if self.config.register
+            && let Err(error) = self.source.heartbeat(self.record(Some(now_ms()))).await
+        {
+            tracing::warn!(%error, "cannot record the worker's stop");
+        }
+        released
+    }
+
+    /// Its row in the registry of workers, now.
+    fn record(&self, stopped_at: Option<i64>) -> WorkerRecord {
+        let now = now_ms();
+        WorkerRecord {
+            name: self.source.name().to_string(),
+            kind: self.config.kind.clone(),
+            pools: self.config.pools.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: self.started_at,
+            last_seen: now,
+            heartbeat_ms: i64::try_from(HEARTBEAT.as_millis()).unwrap_or(i64::MAX),
+            stopped_at,
+            leased: self.counters.leased.load(Ordering::Relaxed),
+            completed: self.counters.completed.load(Ordering::Relaxed),
+            failed: self.counters.failed.load(Ordering::Relaxed),
+        }
+    }
+
+    async fn heartbeats(self: Arc<Self>) {
+        loop {
+            {
+                let finished = self.finished.lock().await;
+                if *finished {
+                    return;
+                }
+                if let Err(error) = self.source.heartbeat(self.record(None)).await {
+                    tracing::warn!(%error, "cannot record a heartbeat");
+                }
+            }
+            tokio::time::sleep(HEARTBEAT).await;
+        }
+    }
+
+    async fn lease_loop(self: Arc<Self>) {
+        let permits = Arc::new(Semaphore::new(self.config.max_calls.max(1)));
+        let mut wait = self.config.poll;
+        while !self.stopping.load(Ordering::SeqCst) {
+            let free = permits.available_permits();
+            if free == 0 {
+                // Every place is taken: wait until a call ends (or the poll passes, to
+                // notice a stop).
+                if let Ok(Ok(place)) =
+                    tokio::time::timeout(self.config.poll, permits.acquire()).await
+                {
+                    drop(place);
+                }
+                continue;
+            }
+            let leased = match self.source.lease(free).await {
+                Ok(leased) => leased,
+                Err(error) => {
+                    tracing::error!(%error, "cannot lease calls");
+                    Vec::new()
+                }
+            };
+            if leased.is_empty() {
+                let woken = tokio::time::timeout(wait, self.wake.notified()).await;
+                wait = if woken.is_ok() {
+                    QUICK_POLL
+                } else {
+                    wait.saturating_mul(2).min(self.config.poll)
+                };
+                continue;
+            }
+            wait = QUICK_POLL.min(self.config.poll);
+            for call in leased {
+                let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                    return;
+                };
+                self.counters.leased.fetch_add(1, Ordering::Relaxed);
+                self.running.fetch_add(1, Ordering::SeqCst);
+                let runner = Arc::clone(&self);
+                tokio::spawn(async move {
+                    runner.run_one(call).await;
+                    runner.running.fetch_sub(1, Ordering::SeqCst);
+                    runner.idle.notify_waiters();
+                    drop(permit);
+                });
+            }
+        }
+    }
+
+    /// Renews `call`'s lease every third of the lease's length until dropped (the
+    /// call ended) or the lease is lost.
+    fn renewing(&self, call: &LeasedCall) -> tokio::task::JoinHandle<()> {
+        let source = Arc::clone(&self.source);
+        let call = call.clone();
+        let every = Duration::from_millis(u64::try_from(source.lease_ms() / 3).unwrap_or(1).max(1));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match source.renew(&call).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(key = %call.call.key, "a running call's lease was lost");
+                        return;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, key = %call.call.key, "cannot renew a call's lease");
+                    }
+                }
+            }
+        })
+    }
+
+    async fn run_one(&self, call: LeasedCall) {
+        let renewal = self.renewing(&call);
+        let job = CallJob {
+            key: call.call.key.clone(),
+            function: call.call.function.clone(),
+            args: call.call.args.clone(),
+            priority: 0,
+        };
+        let progress = Progress::start(&self.source, &call, &self.progress_reports);
+        let outcome = self
+            .executor
+            .call_with_progress(job, Some(progress.sink()))
+            .await;
+        progress.finish().await;
+        renewal.abort();
+        let outcome = match outcome {
+            Ok(value) => Outcome::Value(value),
+            // The process could not be started (no descriptors, no memory): the call
+            // never ran, so the workflow hears nothing and the call runs later, here
+            // or elsewhere, without being charged an attempt.
+            Err(error) if error.retry_later => {
+                tracing::warn!(key = %call.call.key, %error, "call postponed: out of resources");
+                let until = now_ms().saturating_add(RETRY_LATER_MS);
+                if let Err(error) = self.source.retry_later(&call, until).await {
+                    tracing::error!(%error, key = %call.call.key, "cannot postpone a call");
+                }
+                return;
+            }
+            Err(error) => Outcome::Failed(Failure {
+                message: error.message,
+                kind: error.kind,
+                stderr: error.stderr,
+            }),
+        };
+        match self.source.complete(&call, outcome).await {
+            Ok(Completion::Completed) => {
+                self.counters.completed.fetch_add(1, Ordering::Relaxed);
+                self.recorded.notify_one();
+            }
+            Ok(Completion::Failed) => {
+                self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                self.recorded.notify_one();
+            }
+            Ok(Completion::LeaseLost) => {
+                tracing::warn!(key = %call.call.key, "the call's lease was lost; its result is dropped");
+            }
+            Err(error) => {
+                tracing::error!(%error, key = %call.call.key, "cannot record a call result");
+            }
+        }
+    }
+}

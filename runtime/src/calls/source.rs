@@ -1,0 +1,188 @@
+//! Where a runner's calls come from and where their outcomes go. [`StoreSource`] works
+//! directly on the store (a node, or a worker given the store's URL); a remote source
+//! (a worker speaking HTTP to a node) implements the same trait.
+
+use super::{CallsError, Completion, LeasedCall, Outcome, Programs, complete_call, lease_calls};
+use crate::node::{messages, now_ms};
+use crate::store::{LeaseRequest, Store, WorkerRecord};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+/// The operations a [`Runner`](super::Runner) needs from whoever holds the calls.
+/// Every lease is held under [`CallSource::name`].
+pub trait CallSource: Send + Sync + 'static {
+    /// The name the calls are leased under: the worker's (or node's) name.
+    fn name(&self) -> &str;
+    /// How long a lease lasts without renewal, in milliseconds.
+    fn lease_ms(&self) -> i64;
+    /// Up to `want` calls to run (see [`lease_calls`]), each leased for
+    /// [`CallSource::lease_ms`].
+    fn lease(
+        &self,
+        want: usize,
+    ) -> impl Future<Output = Result<Vec<LeasedCall>, CallsError>> + Send;
+    /// Extends `call`'s lease to [`CallSource::lease_ms`] from now; false when the
+    /// lease was lost.
+    fn renew(&self, call: &LeasedCall) -> impl Future<Output = Result<bool, CallsError>> + Send;
+    /// Keeps `report` as `call`'s latest progress.
+    fn progress(
+        &self,
+        call: &LeasedCall,
+        report: Json,
+    ) -> impl Future<Output = Result<(), CallsError>> + Send;
+    /// Forgets `call`'s progress (it ended).
+    fn clear_progress(
+        &self,
+        call: &LeasedCall,
+    ) -> impl Future<Output = Result<(), CallsError>> + Send;
+    /// Records how `call` ended (see [`complete_call`]).
+    fn complete(
+        &self,
+        call: &LeasedCall,
+        outcome: Outcome,
+    ) -> impl Future<Output = Result<Completion, CallsError>> + Send;
+    /// Gives `call` back without charging it an attempt, to be leased again from
+    /// `visible_at`: its process could not be started for lack of resources here.
+    fn retry_later(
+        &self,
+        call: &LeasedCall,
+        visible_at: i64,
+    ) -> impl Future<Output = Result<bool, CallsError>> + Send;
+    /// Gives back every lease held under [`CallSource::name`], at once leasable by
+    /// others and without charging an attempt (a graceful stop); returns how many.
+    fn release_all(&self) -> impl Future<Output = Result<u64, CallsError>> + Send;
+    /// Writes `worker` to the registry of workers.
+    fn heartbeat(
+        &self,
+        worker: WorkerRecord,
+    ) -> impl Future<Output = Result<(), CallsError>> + Send;
+}
+
+/// A [`CallSource`] on the store itself.
+pub struct StoreSource {
+    store: Arc<dyn Store>,
+    programs: Arc<dyn Programs>,
+    name: String,
+    lease_ms: i64,
+    filter: BTreeMap<String, Vec<String>>,
+}
+
+impl StoreSource {
+    /// Leases the calls whose message metadata passes `filter` (`{"pool": [...]}` for a
+    /// worker serving some pools; `{"instance": [id]}` for `cosmosc run`) under `name`,
+    /// for `lease_ms` at a time; reads bundles' programs from `programs`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        programs: Arc<dyn Programs>,
+        name: String,
+        lease_ms: i64,
+        filter: BTreeMap<String, Vec<String>>,
+    ) -> StoreSource {
+        StoreSource {
+            store,
+            programs,
+            name,
+            lease_ms: lease_ms.max(1),
+            filter,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Runs `f` on the store on a blocking thread.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store, &dyn Programs) -> Result<T, CallsError> + Send + 'static,
+    ) -> Result<T, CallsError> {
+        let store = Arc::clone(&self.store);
+        let programs = Arc::clone(&self.programs);
+        tokio::task::spawn_blocking(move || f(store.as_ref(), programs.as_ref()))
+            .await
+            .map_err(|e| CallsError::Task(e.to_string()))?
+    }
+}
+
+impl CallSource for StoreSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn lease_ms(&self) -> i64 {
+        self.lease_ms
+    }
+
+    async fn lease(&self, want: usize) -> Result<Vec<LeasedCall>, CallsError> {
+        let request = LeaseRequest {
+            queue: messages::CALLS.to_string(),
+            owner: self.name.clone(),
+            now: now_ms(),
+            lease_ms: self.lease_ms,
+            limit: want,
+            filter: self.filter.clone(),
+        };
+        self.blocking(move |store, programs| {
+            // A store with a fault (logged when found) gets no more work: a call's
+            // result could not be kept.
+            if store.fault().is_some() {
+                return Ok(Vec::new());
+            }
+            lease_calls(store, programs, &request)
+        })
+        .await
+    }
+
+    async fn renew(&self, call: &LeasedCall) -> Result<bool, CallsError> {
+        let (id, owner, lease_ms) = (call.id, self.name.clone(), self.lease_ms);
+        self.blocking(move |store, _| {
+            Ok(store.extend(id, &owner, now_ms().saturating_add(lease_ms))?)
+        })
+        .await
+    }
+
+    async fn progress(&self, call: &LeasedCall, report: Json) -> Result<(), CallsError> {
+        let (instance, key) = (call.call.instance.clone(), call.call.key.clone());
+        self.blocking(move |store, _| {
+            Ok(store.record_progress(&instance, &key, &report, now_ms())?)
+        })
+        .await
+    }
+
+    async fn clear_progress(&self, call: &LeasedCall) -> Result<(), CallsError> {
+        let key = call.call.key.clone();
+        self.blocking(move |store, _| Ok(store.clear_progress(&key)?))
+            .await
+    }
+
+    async fn complete(
+        &self,
+        call: &LeasedCall,
+        outcome: Outcome,
+    ) -> Result<Completion, CallsError> {
+        let (call, owner) = (call.clone(), self.name.clone());
+        self.blocking(move |store, programs| {
+            complete_call(store, programs, &owner, &call, outcome, now_ms())
+        })
+        .await
+    }
+
+    async fn retry_later(&self, call: &LeasedCall, visible_at: i64) -> Result<bool, CallsError> {
+        let (id, owner) = (call.id, self.name.clone());
+        self.blocking(move |store, _| Ok(store.retry_later(id, &owner, visible_at)?))
+            .await
+    }
+
+    async fn release_all(&self) -> Result<u64, CallsError> {
+        let owner = self.name.clone();
+        self.blocking(move |store, _| Ok(store.release_owner(&owner)?))
+            .await
+    }
+
+    async fn heartbeat(&self, worker: WorkerRecord) -> Result<(), CallsError> {
+        self.blocking(move |store, _| Ok(store.record_worker(&worker)?))
+            .await
+    }
+}

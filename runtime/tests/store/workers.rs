@@ -1,0 +1,71 @@
+//! The registry of workers: a row per process that runs functions, written again at
+//! each heartbeat, kept after the process is gone.
+
+use cosmos_runtime::store::{WORKER_ALIVE_BEATS, WorkerRecord};
+
+use crate::{Db, T0};
+
+fn worker(name: &str, last_seen: i64) -> WorkerRecord {
+    WorkerRecord {
+        name: name.to_string(),
+        kind: "worker".to_string(),
+        pools: vec!["default".to_string(), "transcoders".to_string()],
+        version: "0.1.0".to_string(),
+        started_at: T0,
+        last_seen,
+        heartbeat_ms: 2_000,
+        stopped_at: None,
+        leased: 0,
+        completed: 0,
+        failed: 0,
+    }
+}
+
+fn workers_are_recorded_and_replaced_by_name(db: &Db) {
+    let store = db.open();
+    assert_eq!(store.workers().unwrap(), Vec::new());
+    let mut w1 = worker("w1", T0);
+    store.record_worker(&w1).unwrap();
+    store.record_worker(&worker("node-a", T0)).unwrap();
+    // A heartbeat writes the whole row again.
+    w1.last_seen = T0 + 2_000;
+    w1.leased = 7;
+    w1.completed = 5;
+    w1.failed = 1;
+    w1.pools = vec!["transcoders".to_string()];
+    store.record_worker(&w1).unwrap();
+    let all = store.workers().unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].name, "node-a");
+    assert_eq!(all[1], w1);
+    // A graceful stop is kept too.
+    w1.stopped_at = Some(T0 + 3_000);
+    store.record_worker(&w1).unwrap();
+    assert_eq!(store.workers().unwrap()[1].stopped_at, Some(T0 + 3_000));
+    // Counters past i64::MAX stay at the largest value a column holds.
+    let mut huge = worker("huge", T0);
+    huge.leased = u64::MAX;
+    store.record_worker(&huge).unwrap();
+    let all = store.workers().unwrap();
+    assert_eq!(all[0].name, "huge");
+    assert_eq!(all[0].leased, i64::MAX as u64);
+}
+
+fn a_worker_is_alive_within_its_heartbeats_until_it_stops(db: &Db) {
+    let store = db.open();
+    let mut w = worker("w", T0);
+    store.record_worker(&w).unwrap();
+    let read = &store.workers().unwrap()[0];
+    let limit = T0 + WORKER_ALIVE_BEATS * 2_000;
+    assert!(read.alive(T0));
+    assert!(read.alive(limit));
+    assert!(!read.alive(limit + 1));
+    w.stopped_at = Some(T0 + 1);
+    store.record_worker(&w).unwrap();
+    assert!(!store.workers().unwrap()[0].alive(T0 + 1));
+}
+
+on_both_backends!(
+    workers_are_recorded_and_replaced_by_name,
+    a_worker_is_alive_within_its_heartbeats_until_it_stops,
+);

@@ -10,5 +10,6 @@ pub(crate) mod fmt;
 pub(crate) mod init;
 pub(crate) mod lsp;
 pub(crate) mod run;
+pub(crate) mod schedules;
 pub(crate) mod serve;
 pub(crate) mod test;

@@ -9,6 +9,7 @@ mod error;
 mod extract;
 pub mod listen;
 mod metrics;
+mod schedules;
 mod token;
 
 pub use console::{ConsoleConfig, ConsoleSource};
@@ -77,6 +78,9 @@ pub fn router(node: Node, config: ApiConfig) -> Router {
         .route("/v1/queues", get(queues))
         .route("/v1/pools", get(pools))
         .route("/v1/node", get(node_info))
+        .route("/v1/schedules", get(schedules::list))
+        .route("/v1/schedules/{name}/pause", post(schedules::pause))
+        .route("/v1/schedules/{name}/resume", post(schedules::resume))
         .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     // The console's pages are HTML, errors included: the JSON error layer wraps the

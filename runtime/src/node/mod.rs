@@ -10,6 +10,7 @@
 mod calls;
 mod events;
 pub mod messages;
+pub mod schedules;
 mod step;
 
 use crate::deployment::{Deployment, DeploymentError};
@@ -94,6 +95,8 @@ pub(crate) struct Inner {
     pub(crate) config: NodeConfig,
     pub(crate) wake_events: Notify,
     pub(crate) wake_calls: Notify,
+    /// Wakes the schedule loop (a schedule was paused or resumed).
+    pub(crate) wake_schedules: Notify,
     /// Woken after every committed step and finished call.
     pub(crate) idle: Notify,
     pub(crate) calls_running: AtomicUsize,
@@ -218,6 +221,7 @@ impl Node {
             config,
             wake_events: Notify::new(),
             wake_calls: Notify::new(),
+            wake_schedules: Notify::new(),
             idle: Notify::new(),
             calls_running: AtomicUsize::new(0),
             progress_reports: std::sync::atomic::AtomicU64::new(0),
@@ -227,6 +231,10 @@ impl Node {
         tokio::spawn(events::run(Arc::clone(&inner)));
         tokio::spawn(calls::run(Arc::clone(&inner)));
         tokio::spawn(watch_store(Arc::clone(&inner)));
+        // `cosmosc run` works on its one instance: no schedule starts others.
+        if inner.config.only_instance.is_none() {
+            tokio::spawn(schedules::run(Arc::clone(&inner)));
+        }
         Node { inner }
     }
 
@@ -359,6 +367,42 @@ impl Node {
         Err(NodeError::Busy)
     }
 
+    /// The current bundle's schedules with their state, in name order.
+    pub async fn schedules(&self) -> Result<Vec<schedules::ScheduleView>, NodeError> {
+        self.blocking(|inner| {
+            Ok(schedules::current(inner.store.as_ref(), &inner.deployment)?
+                .iter()
+                .map(schedules::ScheduleView::of)
+                .collect())
+        })
+        .await
+    }
+
+    /// Pauses or resumes the current bundle's schedule `name`; `None` when the bundle
+    /// has no such schedule. Resuming starts nothing for the ticks missed while paused.
+    pub async fn set_schedule_paused(
+        &self,
+        name: &str,
+        paused: bool,
+    ) -> Result<Option<schedules::ScheduleView>, NodeError> {
+        let name = name.to_string();
+        let view = self
+            .blocking(move |inner| {
+                if inner.deployment.current().program.schedule(&name).is_none() {
+                    return Ok(None);
+                }
+                inner.check_store()?;
+                Ok(inner
+                    .store
+                    .set_schedule_paused(&name, paused, now_ms())?
+                    .as_ref()
+                    .map(schedules::ScheduleView::of))
+            })
+            .await?;
+        self.inner.wake_schedules.notify_one();
+        Ok(view)
+    }
+
     /// Whether the node can take new work: `Err(NodeError::StoreFailed)` once its
     /// store has a fault ([`Store::fault`]).
     pub async fn health(&self) -> Result<(), NodeError> {
@@ -398,6 +442,7 @@ impl Node {
         self.inner.stopping.store(true, Ordering::SeqCst);
         self.inner.wake_calls.notify_waiters();
         self.inner.wake_events.notify_waiters();
+        self.inner.wake_schedules.notify_waiters();
         let deadline = tokio::time::Instant::now() + self.inner.config.grace;
         while self.inner.calls_running.load(Ordering::SeqCst) > 0 {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());

@@ -33,6 +33,7 @@ pub(crate) enum Command {
     /// Runs the language server on stdin and stdout (for editors)
     Lsp(LspArgs),
     Run(RunArgs),
+    Schedules(crate::commands::schedules::SchedulesArgs),
     Serve(ServeArgs),
     Test(TestArgs),
     Worker(WorkerArgs),

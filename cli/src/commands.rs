@@ -11,6 +11,7 @@ pub(crate) mod init;
 pub(crate) mod instances;
 pub(crate) mod lsp;
 pub(crate) mod run;
+pub(crate) mod schedules;
 pub(crate) mod serve;
 pub(crate) mod test;
 pub(crate) mod worker;

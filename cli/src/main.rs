@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Command::Test(args) => commands::test::run(args, cli.color).map_err(Into::into),
         Command::Lsp(_) => commands::lsp::run().map_err(Into::into),
         Command::Run(args) => commands::run::run(args, cli.color).map_err(Into::into),
+        Command::Schedules(args) => commands::schedules::run(args).map_err(Into::into),
         Command::Serve(args) => commands::serve::run(args, cli.color).map_err(Into::into),
         Command::Worker(args) => commands::worker::run(args, cli.color).map_err(Into::into),
     };

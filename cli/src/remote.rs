@@ -378,7 +378,7 @@ fn tls_config() -> ureq::tls::TlsConfig {
 
 /// `text` percent-encoded for a path segment or a query value: everything but
 /// RFC 3986's unreserved characters.
-fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {

@@ -161,9 +161,13 @@ fn the_openapi_document_has_an_operation_per_workflow_and_signal() {
             "list_instances get /v1/instances",
             "list_pools get /v1/pools",
             "list_queues get /v1/queues",
+            "list_schedules get /v1/schedules",
+            "list_workers get /v1/workers",
             "list_workflows get /v1/workflows",
             "metrics get /metrics",
             "openapi get /v1/openapi.json",
+            "pause_schedule post /v1/schedules/{name}/pause",
+            "resume_schedule post /v1/schedules/{name}/resume",
             "signal_bump post /v1/instances/{id}/signals/bump",
             "signal_note post /v1/instances/{id}/signals/note",
             "start_Kinds post /v1/workflows/Kinds/instances",
@@ -299,7 +303,7 @@ fn every_operation_of_the_document_is_served() {
             served += 1;
         }
     }
-    assert_eq!(served, 16);
+    assert_eq!(served, 20);
 }
 
 #[test]

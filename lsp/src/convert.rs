@@ -89,6 +89,7 @@ fn symbol_kind(kind: SymbolKind) -> lsp::SymbolKind {
         SymbolKind::Function => lsp::SymbolKind::FUNCTION,
         SymbolKind::Def => lsp::SymbolKind::FUNCTION,
         SymbolKind::Test => lsp::SymbolKind::MODULE,
+        SymbolKind::Schedule => lsp::SymbolKind::EVENT,
     }
 }
 

@@ -108,6 +108,10 @@ codes! {
     RETRY_UNKNOWN_NAME = "E0321", "retry-unknown-name", "A `retry` policy names an argument other than `attempts`, `delay`, `factor`, `max` and `on`, gives one without its name, or lists an error kind that does not exist.";
     RETRY_ARGUMENT_TYPE = "E0322", "retry-argument-type", "A `retry` argument has the wrong type: `attempts` is an `Int`, `delay` and `max` are `Duration`s, `factor` a number, `on` a list of error kinds.";
     RETRY_OUT_OF_RANGE = "E0323", "retry-out-of-range", "A `retry` argument is out of range: `attempts` below 1, a negative `delay` or `max`, a `factor` below 1.0, or an empty `on`.";
+    INVALID_CRON = "E0330", "invalid-cron", "A schedule's `cron` expression is malformed: not five fields, a value out of its field's range, a bad range, list or step, or no date it could ever match.";
+    SCHEDULE_START = "E0331", "schedule-start", "A schedule's `start` block does not end with a start of a declared workflow, `Workflow(input: value, …)`.";
+    INVALID_SCHEDULE = "E0332", "invalid-schedule", "A schedule has no `cron` or `every`, has both, has an `every` that is not a positive duration of at least one second, an `overlap` other than `skip` or `allow`, or no `start`.";
+    DUPLICATE_SCHEDULE = "E0333", "duplicate-schedule", "Two schedules in the project have the same name; schedule names are the runtime's API and must be unique.";
 
     // Warnings of section 9.
     UNUSED_FACT = "W0001", "unused-fact", "A fact is never read or written.";

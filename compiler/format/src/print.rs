@@ -519,6 +519,37 @@ impl<'a> Printer<'a> {
                     self.seq("{", "}", inner, Style::lines(true), stmts),
                 ])
             }
+            ItemKind::Schedule(schedule) => {
+                let name = self.slice(schedule.name.span);
+                let open = self.after(schedule.name.span.end, "{").unwrap_or(close);
+                let clauses = schedule
+                    .clauses
+                    .iter()
+                    .map(|c| {
+                        let doc = self.schedule_clause(c);
+                        Elem::new(c.span, doc, Blank::Keep)
+                    })
+                    .collect();
+                concat(vec![
+                    text("schedule "),
+                    name,
+                    text(" "),
+                    self.seq("{", "}", (open, close), Style::lines(true), clauses),
+                ])
+            }
+        }
+    }
+
+    /// `cron "…"`, `every D`, `overlap skip`, `start { … }`.
+    fn schedule_clause(&mut self, clause: &ScheduleClause) -> Doc {
+        if let Some(doc) = self.as_written(clause.span) {
+            return doc;
+        }
+        match &clause.kind {
+            ScheduleClauseKind::Cron(e) => concat(vec![text("cron "), self.expr(e)]),
+            ScheduleClauseKind::Every(e) => concat(vec![text("every "), self.expr(e)]),
+            ScheduleClauseKind::Overlap(word) => text(format!("overlap {}", word.text)),
+            ScheduleClauseKind::Start(b) => concat(vec![text("start "), self.block(b, false)]),
         }
     }
 

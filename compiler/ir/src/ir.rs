@@ -76,6 +76,10 @@ pub struct Program {
     pub functions: Vec<ExternFunction>,
     pub helpers: Vec<Function>,
     pub workflows: Vec<WorkflowIr>,
+    /// The project's `schedule`s (LANGUAGE.md 10.7). Left out of the JSON when there
+    /// are none, so that a bundle without schedules is written as it was before them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<ScheduleIr>,
     /// The lines of each file in [`Program::files`], by index, so that run-time errors
     /// can say where they happened (`Program::locate`). Empty in programs written
     /// without them.
@@ -218,6 +222,76 @@ pub struct WorkflowIr {
     pub signals: Vec<SignalIr>,
     pub complete_when: Option<Function>,
     pub output: Option<Function>,
+}
+
+/// A `schedule` (LANGUAGE.md 10.7): when it ticks, and how each tick starts an
+/// instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleIr {
+    pub module: String,
+    /// The name written after `schedule`, unique in the project.
+    pub name: String,
+    /// The workflow each tick starts.
+    pub workflow: String,
+    pub trigger: Trigger,
+    pub overlap: Overlap,
+    /// The `start` block: no parameters, and its value is the instance's input, an
+    /// object of the workflow's inputs by name (a `Map<String, Json>`); `now()` is the
+    /// tick's time. It reads no inputs or facts. The runtime evaluates it with the
+    /// reference interpreter.
+    pub start: Function,
+}
+
+/// When a schedule ticks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// `cron "…"`: the expression as written ([`crate::cron::Cron`]).
+    Cron(String),
+    /// `every D`: at every multiple of `ms` milliseconds since the Unix epoch.
+    Every { ms: i64 },
+}
+
+impl Trigger {
+    /// The first tick strictly after `after` (`None` for a cron expression that does
+    /// not parse, which the checker refuses, or that has no tick within decades).
+    pub fn next_after(&self, after: i64) -> Option<i64> {
+        match self {
+            Trigger::Cron(text) => crate::cron::Cron::parse(text).ok()?.next_after(after),
+            Trigger::Every { ms } if *ms > 0 => {
+                after.div_euclid(*ms).checked_add(1)?.checked_mul(*ms)
+            }
+            Trigger::Every { .. } => None,
+        }
+    }
+
+    /// The last tick at or before `at`.
+    pub fn latest_at_or_before(&self, at: i64) -> Option<i64> {
+        match self {
+            Trigger::Cron(text) => crate::cron::Cron::parse(text).ok()?.latest_at_or_before(at),
+            Trigger::Every { ms } if *ms > 0 => at.div_euclid(*ms).checked_mul(*ms),
+            Trigger::Every { .. } => None,
+        }
+    }
+}
+
+/// What a tick does while the schedule's previous instance has not finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overlap {
+    /// Start nothing (the default).
+    Skip,
+    /// Start another instance anyway.
+    Allow,
+}
+
+impl Overlap {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overlap::Skip => "skip",
+            Overlap::Allow => "allow",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -557,6 +631,10 @@ pub enum BinOp {
 impl Program {
     pub fn workflow(&self, name: &str) -> Option<&WorkflowIr> {
         self.workflows.iter().find(|w| w.name == name)
+    }
+
+    pub fn schedule(&self, name: &str) -> Option<&ScheduleIr> {
+        self.schedules.iter().find(|s| s.name == name)
     }
 
     pub fn record(&self, id: RecordId) -> Option<&RecordLayout> {

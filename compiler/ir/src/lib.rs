@@ -8,6 +8,7 @@
 
 pub mod bundle;
 pub mod clock;
+pub mod cron;
 mod dump;
 pub mod host;
 pub mod interp;
@@ -21,4 +22,4 @@ pub mod validate;
 pub mod value;
 
 pub use ir::*;
-pub use time::{format_time, parse_time};
+pub use time::{duration_literal, format_time, parse_time};

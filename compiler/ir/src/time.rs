@@ -64,7 +64,7 @@ pub fn parse_time(text: &str) -> Option<i64> {
     Some(((days * 86_400 + h * 3600 + mi * 60 + s - offset_min * 60) * 1000) + millis)
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -74,7 +74,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -104,5 +104,41 @@ mod tests {
         assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
         assert_eq!(parse_time("1970-01-01T01:00:00+01:00"), Some(0));
         assert_eq!(parse_time("yesterday"), None);
+    }
+}
+
+/// A duration as an Emx literal in the largest unit that divides it: `6.h`, `90.min`,
+/// `500.ms`, `-1.h` (how schedules show their `every`).
+pub fn duration_literal(ms: i64) -> String {
+    const UNITS: [(i64, &str); 5] = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "min"),
+        (1_000, "s"),
+        (1, "ms"),
+    ];
+    let (size, unit) = UNITS
+        .into_iter()
+        .find(|(size, _)| ms % size == 0 && ms != 0)
+        .unwrap_or((1_000, "s"));
+    format!("{}.{unit}", ms / size)
+}
+
+#[cfg(test)]
+mod literal_tests {
+    #[test]
+    fn durations_are_written_as_emx_literals() {
+        let cases = [
+            (21_600_000, "6.h"),
+            (5_400_000, "90.min"),
+            (2_000, "2.s"),
+            (500, "500.ms"),
+            (0, "0.s"),
+            (-3_600_000, "-1.h"),
+            (172_800_000, "2.d"),
+        ];
+        for (ms, text) in cases {
+            assert_eq!(super::duration_literal(ms), text);
+        }
     }
 }

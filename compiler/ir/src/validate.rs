@@ -101,6 +101,27 @@ pub fn program(program: &Program) -> Result<(), InvalidIr> {
             body(f, false, 0)?;
         }
     }
+    for s in &program.schedules {
+        let at = format!("schedule {:?}", s.name);
+        if program.workflow(&s.workflow).is_none() {
+            return Err(invalid(
+                &at,
+                format!(
+                    "it starts `{}`, which the program does not have",
+                    s.workflow
+                ),
+            ));
+        }
+        if s.start.params != 0 {
+            return Err(invalid(&at, "the `start` block has parameters"));
+        }
+        if let crate::Trigger::Every { ms } = s.trigger
+            && ms <= 0
+        {
+            return Err(invalid(&at, format!("`every` of {ms} ms")));
+        }
+        v.function(&format!("{at}, start"), &s.start, &[], &[], false)?;
+    }
     Ok(())
 }
 

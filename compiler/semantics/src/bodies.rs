@@ -43,6 +43,7 @@ pub fn body_info(db: &dyn Db, file: SourceFile, path: BodyPath) -> Option<BodyIn
             _ => return None,
         },
         BodyPath::Test { .. } => info(BodyKind::Test, None, None),
+        BodyPath::ScheduleStart { .. } => info(BodyKind::ScheduleStart, None, None),
         BodyPath::Signal { member: m, .. } => match &member(m)?.kind {
             MemberKind::Signal(s) => info(BodyKind::Signal, Some(s.name.text.clone()), None),
             _ => return None,
@@ -200,6 +201,7 @@ pub fn check_body(db: &dyn Db, file: SourceFile, path: BodyPath) -> BodyCheck {
                 BodyKind::Signal | BodyKind::Test | BodyKind::Constant => {
                     checker.check_block(block, false, None);
                 }
+                BodyKind::ScheduleStart => checker.check_schedule_start(block),
                 BodyKind::Def => {
                     let ret = checker.cx.def_ret.clone().unwrap_or(Type::Error);
                     let value = checker.check_block(block, true, Some(&ret));

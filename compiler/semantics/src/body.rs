@@ -9,12 +9,33 @@ use cosmos_syntax::ast::{self, Block, ClauseKind, ItemKind, MemberKind, Shift, T
 /// Where a body sits in its file, by item, member and clause index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BodyPath {
-    Def { item: u32 },
-    Clause { item: u32, member: u32, clause: u32 },
-    Signal { item: u32, member: u32 },
-    CompleteWhen { item: u32, member: u32 },
-    Output { item: u32, member: u32 },
-    Test { item: u32 },
+    Def {
+        item: u32,
+    },
+    Clause {
+        item: u32,
+        member: u32,
+        clause: u32,
+    },
+    Signal {
+        item: u32,
+        member: u32,
+    },
+    CompleteWhen {
+        item: u32,
+        member: u32,
+    },
+    Output {
+        item: u32,
+        member: u32,
+    },
+    Test {
+        item: u32,
+    },
+    /// A schedule's `start` block.
+    ScheduleStart {
+        item: u32,
+    },
 }
 
 impl BodyPath {
@@ -25,7 +46,8 @@ impl BodyPath {
             | BodyPath::Signal { item, .. }
             | BodyPath::CompleteWhen { item, .. }
             | BodyPath::Output { item, .. }
-            | BodyPath::Test { item } => item,
+            | BodyPath::Test { item }
+            | BodyPath::ScheduleStart { item } => item,
         }
     }
 }
@@ -45,6 +67,9 @@ pub fn bodies(module: &ast::Module) -> Vec<BodyPath> {
         match &item.kind {
             ItemKind::Def(_) => out.push(BodyPath::Def { item: item_index }),
             ItemKind::Test(_) => out.push(BodyPath::Test { item: item_index }),
+            ItemKind::Schedule(s) if s.start().is_some() => {
+                out.push(BodyPath::ScheduleStart { item: item_index })
+            }
             ItemKind::Workflow(w) => {
                 for (m, member) in w.members.iter().enumerate() {
                     let member_index = m as u32;
@@ -103,6 +128,10 @@ pub fn locate(module: &ast::Module, path: BodyPath) -> Option<(BodySyntax, u32)>
         },
         BodyPath::Test { .. } => match &item.kind {
             ItemKind::Test(t) => Some((BodySyntax::Test(t.body.clone()), t.body_span.start)),
+            _ => None,
+        },
+        BodyPath::ScheduleStart { .. } => match &item.kind {
+            ItemKind::Schedule(s) => block(s.start()?),
             _ => None,
         },
         BodyPath::Clause {
@@ -172,6 +201,10 @@ fn body_span(module: &ast::Module, path: BodyPath) -> Option<cosmos_diagnostics:
         },
         BodyPath::Test { .. } => match &item.kind {
             ItemKind::Test(t) => t.body_span,
+            _ => return None,
+        },
+        BodyPath::ScheduleStart { .. } => match &item.kind {
+            ItemKind::Schedule(s) => s.start()?.span,
             _ => return None,
         },
         BodyPath::Clause {

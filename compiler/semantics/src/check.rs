@@ -7,6 +7,7 @@ mod call;
 mod collections;
 mod expr;
 mod narrow;
+mod schedule;
 mod stmt;
 mod test;
 
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 pub(crate) use call::is_settled;
 pub(crate) use narrow::Path;
+pub(crate) use schedule::start_call;
 
 /// Which kind of body is being checked: it decides what the body may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,6 +35,8 @@ pub enum BodyKind {
     CompleteWhen,
     Output,
     Test,
+    /// A schedule's `start` block (LANGUAGE.md 10.7).
+    ScheduleStart,
     /// Defaults of fields, inputs, facts and parameters, and settings.
     Constant,
 }
@@ -49,6 +53,7 @@ impl BodyKind {
             BodyKind::CompleteWhen => "`complete when`",
             BodyKind::Output => "`output`",
             BodyKind::Test => "a test",
+            BodyKind::ScheduleStart => "a schedule's `start`",
             BodyKind::Constant => "a default value",
         }
     }

@@ -12,7 +12,7 @@ use crate::scope::{
 };
 use cosmos_diagnostics::{Code, Diagnostic, Label, Span, Suggestion};
 use cosmos_syntax::ast;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[salsa::tracked(returns(ref))]
 pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
@@ -47,6 +47,7 @@ pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     out.extend(fact_warnings(db, file, &module, &paths));
     out.extend(unused_imports(db, file, &module, &used));
     out.extend(duplicate_workflows(db, file, &module));
+    out.extend(duplicate_schedules(db, file, &module));
     out.sort_by_key(|d| (d.primary.span, d.code));
     out.dedup();
     crate::fixes::add_fixes(id, text, &module, &mut out);
@@ -102,7 +103,11 @@ fn type_names_outside_bodies(module: &ast::Module) -> BTreeSet<String> {
 /// The bodies of the workflow at item `index`.
 fn workflow_bodies(paths: &[BodyPath], index: u32) -> impl Iterator<Item = &BodyPath> {
     paths.iter().filter(move |p| {
-        p.item() == index && !matches!(p, BodyPath::Def { .. } | BodyPath::Test { .. })
+        p.item() == index
+            && !matches!(
+                p,
+                BodyPath::Def { .. } | BodyPath::Test { .. } | BodyPath::ScheduleStart { .. }
+            )
     })
 }
 
@@ -309,6 +314,54 @@ fn duplicate_workflows(db: &dyn Db, file: SourceFile, module: &ast::Module) -> V
                     Label::new(file.id(db), w.name.span, "declared again here"),
                 )
                 .with_note("workflow names are the runtime's API and must be unique across the project: rename one"),
+            );
+        }
+    }
+    out
+}
+
+/// Schedules named like one before them in this file or in a module earlier in name
+/// order: schedule names are the runtime's API (LANGUAGE.md 10.7).
+fn duplicate_schedules(db: &dyn Db, file: SourceFile, module: &ast::Module) -> Vec<Diagnostic> {
+    let own_module = file.module(db).clone();
+    let mut out = Vec::new();
+    let mut here: BTreeMap<&str, Span> = BTreeMap::new();
+    for item in &module.items {
+        let ast::ItemKind::Schedule(s) = &item.kind else {
+            continue;
+        };
+        let name = s.name.text.as_str();
+        if let Some(first) = here.get(name) {
+            out.push(
+                Diagnostic::new(
+                    Code::DUPLICATE_SCHEDULE,
+                    format!("schedule {name:?} is declared twice"),
+                    Label::new(file.id(db), s.name.span, "declared again here"),
+                )
+                .with_label(Label::new(file.id(db), *first, "first declared here"))
+                .with_note("schedule names are the runtime's API and must be unique across the project: rename one"),
+            );
+            continue;
+        }
+        here.insert(name, s.name.span);
+        let earlier =
+            module_index(db)
+                .iter()
+                .filter(|(other, _)| **other < own_module)
+                .find(|(_, other)| {
+                    parse(db, **other).module.items.iter().any(
+                        |i| matches!(&i.kind, ast::ItemKind::Schedule(o) if o.name.text == name),
+                    )
+                })
+                .map(|(other, _)| other.clone());
+        if let Some(other) = earlier {
+            out.push(
+                Diagnostic::new(
+                    Code::DUPLICATE_SCHEDULE,
+                    format!("schedule {name:?} is also declared in module `{other}`"),
+                    Label::new(file.id(db), s.name.span, "declared again here"),
+                )
+                .with_note("schedule names are the runtime's API and must be unique across the project: rename one"),
             );
         }
     }

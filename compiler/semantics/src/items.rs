@@ -14,6 +14,7 @@ use cosmos_syntax::ast::{self, ClauseKind, Field, ItemKind, MemberKind, SettingK
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 mod retry;
+pub(crate) mod schedule;
 
 /// Turns a problem with a written type into a diagnostic.
 pub fn type_ref_diagnostic(file: FileId, error: &TypeRefError) -> Diagnostic {
@@ -152,6 +153,7 @@ pub fn item_diagnostics(db: &dyn Db, file: SourceFile) -> (Vec<Diagnostic>, BTre
                     checker.duplicate(&t.name.text, "test", t.name.span, first);
                 }
             }
+            ItemKind::Schedule(d) => checker.schedule(d),
         }
     }
     (checker.out, checker.used)

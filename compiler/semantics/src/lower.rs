@@ -10,6 +10,7 @@ mod body;
 mod call;
 mod chain;
 mod expr;
+mod schedule;
 mod test;
 
 pub use test::{AssertIr, AssertPart, MockIr, TestIr, TestStep};
@@ -161,6 +162,7 @@ fn lower_all(
         functions: Vec::new(),
         helpers: Vec::new(),
         workflows: Vec::new(),
+        schedules: Vec::new(),
         lines: files
             .iter()
             .map(|f| {
@@ -416,6 +418,9 @@ impl Lowering<'_> {
                 }
                 ItemKind::Workflow(w) => {
                     program.workflows.push(self.workflow(file, item_index, w)?);
+                }
+                ItemKind::Schedule(d) => {
+                    program.schedules.push(self.schedule(file, item_index, d)?);
                 }
                 ItemKind::Import(_) | ItemKind::Test(_) => {}
             }
@@ -735,6 +740,7 @@ impl Lowering<'_> {
             functions: Vec::new(),
             helpers: Vec::new(),
             workflows: Vec::new(),
+            schedules: Vec::new(),
             lines: Vec::new(),
         };
         cosmos_ir::interp::eval_const(&program, &lowered).map_err(|error| {

@@ -60,7 +60,7 @@ pub fn declarations(module: &Module) -> impl Iterator<Item = (&str, DeclKind, us
             ItemKind::Function(d) => (&d.name, DeclKind::Function),
             ItemKind::Def(d) => (&d.name, DeclKind::Def),
             ItemKind::Workflow(d) => (&d.name, DeclKind::Workflow),
-            ItemKind::Import(_) | ItemKind::Test(_) => return None,
+            ItemKind::Import(_) | ItemKind::Test(_) | ItemKind::Schedule(_) => return None,
         };
         Some((name.text.as_str(), kind, index))
     })
@@ -288,6 +288,7 @@ pub fn item_name_span(kind: &ItemKind) -> Option<cosmos_diagnostics::Span> {
         ItemKind::Def(d) => d.name.span,
         ItemKind::Workflow(d) => d.name.span,
         ItemKind::Test(d) => d.name.span,
+        ItemKind::Schedule(d) => d.name.span,
         ItemKind::Import(_) => return None,
     })
 }

@@ -338,7 +338,7 @@ pub fn module_signatures(db: &dyn Db, file: SourceFile) -> Arc<ModuleSigs> {
                 }
                 sigs.workflows.entry(w.name.text.clone()).or_insert(sig);
             }
-            ItemKind::Import(_) | ItemKind::Test(_) => {}
+            ItemKind::Import(_) | ItemKind::Test(_) | ItemKind::Schedule(_) => {}
         }
     }
     Arc::new(sigs)

@@ -60,6 +60,7 @@ pub enum ItemKind {
     Def(DefDecl),
     Workflow(Workflow),
     Test(TestDecl),
+    Schedule(ScheduleDecl),
 }
 
 /// `import a.b` or `import a.b { X, Y as Z }`.
@@ -247,6 +248,57 @@ pub struct Signal {
     pub name: Ident,
     pub params: Vec<Field>,
     pub body: Block,
+}
+
+/// `schedule "name" { cron "0 3 * * *"; overlap skip; start { W(…) } }` (LANGUAGE.md
+/// 10.7): its clauses in source order, duplicates included (the checker reports them).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ScheduleDecl {
+    /// The schedule's name, unescaped; its span covers the quotes.
+    pub name: Ident,
+    pub clauses: Vec<ScheduleClause>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ScheduleClause {
+    pub kind: ScheduleClauseKind,
+    /// The keyword that opens the clause.
+    pub keyword: Span,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ScheduleClauseKind {
+    /// `cron "0 3 * * *"`
+    Cron(Expr),
+    /// `every 6.h`
+    Every(Expr),
+    /// `overlap skip` or `overlap allow`, as written (the checker knows the words).
+    Overlap(Ident),
+    /// `start { Workflow(input: …) }`
+    Start(Block),
+}
+
+impl ScheduleClauseKind {
+    /// The clause's keyword.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            ScheduleClauseKind::Cron(_) => "cron",
+            ScheduleClauseKind::Every(_) => "every",
+            ScheduleClauseKind::Overlap(_) => "overlap",
+            ScheduleClauseKind::Start(_) => "start",
+        }
+    }
+}
+
+impl ScheduleDecl {
+    /// The first `start` block, if any.
+    pub fn start(&self) -> Option<&Block> {
+        self.clauses.iter().find_map(|c| match &c.kind {
+            ScheduleClauseKind::Start(b) => Some(b),
+            _ => None,
+        })
+    }
 }
 
 /// `test "name" { test statements }`

@@ -11,10 +11,11 @@ mod extract;
 pub mod listen;
 mod metrics;
 pub mod openapi;
+mod schedules;
 mod token;
 pub mod views;
-pub mod workflows;
 mod workers;
+pub mod workflows;
 
 pub use console::{ConsoleConfig, ConsoleSource};
 pub use error::ApiError;
@@ -87,6 +88,9 @@ pub fn router(node: Node, config: ApiConfig) -> Router {
         .route("/v1/pools", get(pools))
         .route("/v1/node", get(node_info))
         .route("/v1/workers", get(workers::list))
+        .route("/v1/schedules", get(schedules::list))
+        .route("/v1/schedules/{name}/pause", post(schedules::pause))
+        .route("/v1/schedules/{name}/resume", post(schedules::resume))
         .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -149,6 +149,42 @@ const OPERATIONS: &[Operation] = &[
         ok: (200, Answer::Text("text/plain")),
         public: true,
     },
+    Operation {
+        method: "get",
+        path: "/v1/schedules",
+        id: "list_schedules",
+        summary: "The deployed bundle's schedules, with their state and next tick",
+        query: &[],
+        ok: (200, Answer::Json("Schedules")),
+        public: false,
+    },
+    Operation {
+        method: "post",
+        path: "/v1/schedules/{name}/pause",
+        id: "pause_schedule",
+        summary: "Pauses a schedule: it starts nothing until resumed",
+        query: &[],
+        ok: (200, Answer::Json("Schedule")),
+        public: false,
+    },
+    Operation {
+        method: "post",
+        path: "/v1/schedules/{name}/resume",
+        id: "resume_schedule",
+        summary: "Resumes a paused schedule from its next tick (missed ticks start nothing)",
+        query: &[],
+        ok: (200, Answer::Json("Schedule")),
+        public: false,
+    },
+    Operation {
+        method: "get",
+        path: "/v1/workers",
+        id: "list_workers",
+        summary: "The registry of workers: every `cosmosc worker` and node that runs functions",
+        query: &[],
+        ok: (200, Answer::Json("Workers")),
+        public: false,
+    },
 ];
 
 /// A query parameter of an [`Operation`], by name.
@@ -310,6 +346,39 @@ fn fixed_schemas() -> Vec<(&'static str, Json)> {
                     "output": {"description": "a JSON Schema (2020-12)"},
                 }))},
             })),
+        ),
+        (
+            "Schedule",
+            json!({
+                "type": "object",
+                "properties": {
+                    "name": string, "workflow": string,
+                    "cron": {"type": "string", "description": "the five-field UTC cron expression, for a `cron` schedule"},
+                    "every": {"type": "string", "description": "the period as Emx writes it (`6.h`), for an `every` schedule"},
+                    "every_ms": {"type": "integer", "format": "int64", "minimum": 1},
+                    "overlap": {"type": "string", "enum": ["skip", "allow"]},
+                    "paused": {"type": "boolean"},
+                    "next_tick": nullable(time.clone()),
+                    "last_tick": nullable(time.clone()),
+                    "last_instance": nullable(string.clone()),
+                },
+                "required": ["name", "workflow", "overlap", "paused", "next_tick", "last_tick", "last_instance"],
+            }),
+        ),
+        (
+            "Schedules",
+            object(json!({"schedules": {
+                "type": "array", "items": {"$ref": "#/components/schemas/Schedule"},
+            }})),
+        ),
+        (
+            "Workers",
+            object(json!({"workers": {"type": "array", "items": object(json!({
+                "name": string, "kind": string, "pools": {"type": "array", "items": string},
+                "version": string, "alive": {"type": "boolean"}, "started_at": time,
+                "last_seen": time, "heartbeat_ms": count, "stopped_at": nullable(time.clone()),
+                "leased": count, "completed": count, "failed": count,
+            }))}})),
         ),
         ("OpenApiDocument", json!({"type": "object"})),
     ]

@@ -11,6 +11,7 @@
 
 mod events;
 pub mod messages;
+pub mod schedules;
 mod step;
 
 use crate::calls::{Runner, RunnerConfig, StoreSource};
@@ -103,6 +104,8 @@ pub(crate) struct Inner {
     pub(crate) wake_events: Arc<Notify>,
     /// Woken when calls may be waiting (a step enqueued some).
     pub(crate) wake_calls: Arc<Notify>,
+    /// Wakes the schedule loop (a schedule was paused or resumed).
+    pub(crate) wake_schedules: Notify,
     stopping: AtomicBool,
     commits: tokio::sync::watch::Sender<u64>,
 }
@@ -276,6 +279,7 @@ impl Node {
             config,
             wake_events: Arc::new(Notify::new()),
             wake_calls: Arc::new(Notify::new()),
+            wake_schedules: Notify::new(),
             stopping: AtomicBool::new(false),
             commits,
         });
@@ -304,6 +308,10 @@ impl Node {
                 Arc::clone(&inner.wake_events),
             )
         });
+        // `cosmosc run` works on its one instance: no schedule starts others.
+        if inner.config.only_instance.is_none() {
+            tokio::spawn(schedules::run(Arc::clone(&inner)));
+        }
         Node { inner, runner }
     }
 
@@ -437,6 +445,42 @@ impl Node {
         Err(NodeError::Busy)
     }
 
+    /// The current bundle's schedules with their state, in name order.
+    pub async fn schedules(&self) -> Result<Vec<schedules::ScheduleView>, NodeError> {
+        self.blocking(|inner| {
+            Ok(schedules::current(inner.store.as_ref(), &inner.deployment)?
+                .iter()
+                .map(schedules::ScheduleView::of)
+                .collect())
+        })
+        .await
+    }
+
+    /// Pauses or resumes the current bundle's schedule `name`; `None` when the bundle
+    /// has no such schedule. Resuming starts nothing for the ticks missed while paused.
+    pub async fn set_schedule_paused(
+        &self,
+        name: &str,
+        paused: bool,
+    ) -> Result<Option<schedules::ScheduleView>, NodeError> {
+        let name = name.to_string();
+        let view = self
+            .blocking(move |inner| {
+                if inner.deployment.current().program.schedule(&name).is_none() {
+                    return Ok(None);
+                }
+                inner.check_store()?;
+                Ok(inner
+                    .store
+                    .set_schedule_paused(&name, paused, now_ms())?
+                    .as_ref()
+                    .map(schedules::ScheduleView::of))
+            })
+            .await?;
+        self.inner.wake_schedules.notify_one();
+        Ok(view)
+    }
+
     /// Whether the node can take new work: `Err(NodeError::StoreFailed)` once its
     /// store has a fault ([`Store::fault`]).
     pub async fn health(&self) -> Result<(), NodeError> {
@@ -477,6 +521,7 @@ impl Node {
         self.inner.stopping.store(true, Ordering::SeqCst);
         self.inner.wake_calls.notify_waiters();
         self.inner.wake_events.notify_waiters();
+        self.inner.wake_schedules.notify_waiters();
         if let Some(runner) = &self.runner {
             runner.drain(self.inner.config.grace).await;
         }

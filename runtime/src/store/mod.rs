@@ -58,9 +58,11 @@
 //! is there or none of it.
 
 mod postgres;
+mod schedule;
 mod sqlite;
 
 pub use postgres::{POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore};
+pub use schedule::{ScheduleRow, ScheduleSpec};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 use std::collections::BTreeMap;
@@ -574,6 +576,35 @@ pub trait Store: Send + Sync {
     fn call_progress(&self, instance: &str) -> Result<Vec<CallProgress>, StoreError>;
     /// Forgets the progress of the call with idempotency key `key` (it ended).
     fn clear_progress(&self, key: &str) -> Result<(), StoreError>;
+
+    // ---- schedules (LANGUAGE.md 10.7) ----
+
+    /// Makes the stored schedules those of `specs` (the deployed bundle's), in one
+    /// transaction: a new one is stored with `since = now`; an existing one keeps its
+    /// state and takes the new definition (a changed trigger also sets `since = now`,
+    /// so that the new trigger's past ticks start nothing); one not in `specs` is
+    /// deleted.
+    fn sync_schedules(&self, specs: &[ScheduleSpec], now: i64) -> Result<(), StoreError>;
+    /// Every stored schedule, by name.
+    fn schedules(&self) -> Result<Vec<ScheduleRow>, StoreError>;
+    /// Pauses or resumes a schedule; resuming sets `since = now`, so that ticks
+    /// missed while paused start nothing. `None` for an unknown schedule.
+    fn set_schedule_paused(
+        &self,
+        name: &str,
+        paused: bool,
+        now: i64,
+    ) -> Result<Option<ScheduleRow>, StoreError>;
+    /// Records that `tick` was handled: `last_tick = tick`, and with `instance`,
+    /// `last_instance = instance`. Only moves forward: false, and nothing written,
+    /// when a later tick was recorded already (or, without `instance`, this one).
+    fn record_schedule_tick(
+        &self,
+        name: &str,
+        tick: i64,
+        instance: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError>;
 
     // ---- queue ----
 

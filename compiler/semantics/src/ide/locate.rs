@@ -11,8 +11,8 @@ use crate::types::{DeclKey, Type};
 use cosmos_diagnostics::Span;
 use cosmos_syntax::ast::{
     Arg, Block, ClauseKind, Expr, ExprKind, Field, Ident, Import, Item, ItemKind, MapKey,
-    MemberKind, Module, Rule, Signal, StmtKind, StrPart, TestStmtKind, TypeRef, TypeRefKind,
-    Variant, Workflow,
+    MemberKind, Module, Rule, ScheduleClauseKind, Signal, StmtKind, StrPart, TestStmtKind, TypeRef,
+    TypeRefKind, Variant, Workflow,
 };
 
 /// A name bound inside a body.
@@ -197,6 +197,26 @@ impl<'a> Walker<'a> {
                         TestStmtKind::Advance(e) | TestStmtKind::Assert(e) => self.expr(e),
                         TestStmtKind::Stmt(s) => self.stmt(s),
                         TestStmtKind::Run => {}
+                    }
+                }
+            }
+            ItemKind::Schedule(d) => {
+                if on(&d.name, self.offset) {
+                    self.hit = Some(Hit::ItemName(item));
+                }
+                for clause in &d.clauses {
+                    match &clause.kind {
+                        ScheduleClauseKind::Cron(e) | ScheduleClauseKind::Every(e) => {
+                            self.body = None;
+                            self.locals.clear();
+                            self.expr(e);
+                        }
+                        ScheduleClauseKind::Start(b) => {
+                            self.body = Some(BodyPath::ScheduleStart { item: index });
+                            self.locals.clear();
+                            self.block(b);
+                        }
+                        ScheduleClauseKind::Overlap(_) => {}
                     }
                 }
             }

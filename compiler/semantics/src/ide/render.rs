@@ -36,6 +36,10 @@ pub(super) fn item_signature(text: &str, item: &Item) -> String {
         }
         ItemKind::Workflow(w) => format!("workflow {}", w.name.text),
         ItemKind::Test(t) => format!("test {}", slice(text, t.name.span.start, t.name.span.end)),
+        ItemKind::Schedule(s) => format!(
+            "schedule {}",
+            slice(text, s.name.span.start, s.name.span.end)
+        ),
         ItemKind::Import(_) => slice(text, item.span.start, item.span.end).to_string(),
     }
 }

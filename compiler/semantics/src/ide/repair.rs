@@ -122,6 +122,7 @@ fn info(module: &Module, path: BodyPath) -> Option<Info> {
             info.ret = Some(d.ret.clone());
         }
         BodyPath::Test { .. } => info.kind = BodyKind::Test,
+        BodyPath::ScheduleStart { .. } => info.kind = BodyKind::ScheduleStart,
         BodyPath::Signal { member: m, .. } => {
             let MemberKind::Signal(s) = &member(m)?.kind else {
                 return None;

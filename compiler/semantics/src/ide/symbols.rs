@@ -19,6 +19,7 @@ pub enum SymbolKind {
     Function,
     Def,
     Test,
+    Schedule,
 }
 
 /// One entry of the outline.
@@ -95,6 +96,9 @@ pub(super) fn symbols(db: &dyn Db, file: SourceFile) -> Vec<DocumentSymbol> {
                 s
             }
             ItemKind::Test(d) => leaf(&d.name.text, SymbolKind::Test, item.span, d.name.span),
+            ItemKind::Schedule(d) => {
+                leaf(&d.name.text, SymbolKind::Schedule, item.span, d.name.span)
+            }
             ItemKind::Workflow(w) => {
                 let mut s = leaf(&w.name.text, SymbolKind::Workflow, item.span, w.name.span);
                 for member in &w.members {

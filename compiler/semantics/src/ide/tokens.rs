@@ -73,7 +73,7 @@ fn decl_kinds(symbols: &[DocumentSymbol], out: &mut HashMap<Span, TokenKind>) {
             SymbolKind::EnumMember => Some(TokenKind::EnumMember),
             SymbolKind::Function | SymbolKind::Def => Some(TokenKind::Function),
             SymbolKind::Signal => Some(TokenKind::Signal),
-            SymbolKind::Rule | SymbolKind::Test => None,
+            SymbolKind::Rule | SymbolKind::Test | SymbolKind::Schedule => None,
         };
         if let Some(kind) = kind {
             out.insert(s.name_span, kind);

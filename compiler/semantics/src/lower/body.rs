@@ -163,7 +163,7 @@ impl<'l, 'db> BodyLower<'l, 'db> {
         Ok(out)
     }
 
-    fn stmt(&mut self, stmt: &ast::Stmt, out: &mut Vec<ir::Stmt>) -> Lowered<()> {
+    pub(super) fn stmt(&mut self, stmt: &ast::Stmt, out: &mut Vec<ir::Stmt>) -> Lowered<()> {
         match &stmt.kind {
             StmtKind::Let { name, ty, value } => {
                 let v = self.expr(value)?;

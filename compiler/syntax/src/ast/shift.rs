@@ -125,6 +125,20 @@ impl Shift for ItemKind {
                 decl.body.visit_spans(f);
                 f(&mut decl.body_span);
             }
+            ItemKind::Schedule(decl) => {
+                decl.name.visit_spans(f);
+                for clause in &mut decl.clauses {
+                    match &mut clause.kind {
+                        ScheduleClauseKind::Cron(e) | ScheduleClauseKind::Every(e) => {
+                            e.visit_spans(f)
+                        }
+                        ScheduleClauseKind::Overlap(word) => word.visit_spans(f),
+                        ScheduleClauseKind::Start(block) => block.visit_spans(f),
+                    }
+                    f(&mut clause.keyword);
+                    f(&mut clause.span);
+                }
+            }
         }
     }
 }

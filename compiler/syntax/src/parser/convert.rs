@@ -62,6 +62,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_run
             | Rule::kw_advance
             | Rule::kw_assert
+            | Rule::kw_schedule
             | Rule::EOI
     )
 }
@@ -236,6 +237,12 @@ impl<'a> Cx<'a> {
                     body,
                     body_span,
                 })
+            }
+            Rule::schedule_decl => {
+                let mut kids = kids(pair);
+                let name = self.plain_name(kids.next()?);
+                let clauses = kids.filter_map(|c| self.schedule_clause(c)).collect();
+                ItemKind::Schedule(ScheduleDecl { name, clauses })
             }
             _ => return None,
         };
@@ -453,6 +460,24 @@ impl<'a> Cx<'a> {
             _ => ClauseKind::Error(self.block(value)),
         };
         Some(Clause {
+            kind,
+            keyword: self.span(&keyword),
+            span,
+        })
+    }
+
+    fn schedule_clause(&mut self, pair: P<'_>) -> Option<ScheduleClause> {
+        let span = self.span(&pair);
+        let mut parts = pair.into_inner();
+        let keyword = parts.next()?;
+        let value = parts.next()?;
+        let kind = match keyword.as_rule() {
+            Rule::kw_overlap => ScheduleClauseKind::Overlap(self.ident(&value)),
+            Rule::kw_start => ScheduleClauseKind::Start(self.block(value)),
+            _ if keyword.as_str() == "cron" => ScheduleClauseKind::Cron(self.expr(value)),
+            _ => ScheduleClauseKind::Every(self.expr(value)),
+        };
+        Some(ScheduleClause {
             kind,
             keyword: self.span(&keyword),
             span,

@@ -284,7 +284,9 @@ fn rule_words(rule: Rule) -> Option<String> {
         | Rule::function_decl
         | Rule::def_decl
         | Rule::workflow
-        | Rule::test_decl => "a declaration",
+        | Rule::test_decl
+        | Rule::schedule_decl => "a declaration",
+        Rule::schedule_clause | Rule::schedule_kw | Rule::kw_overlap => "a schedule clause",
         Rule::input_member
         | Rule::facts_member
         | Rule::rule_member

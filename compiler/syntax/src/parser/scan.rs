@@ -16,8 +16,8 @@ use crate::ast::{Comment, CommentKind};
 /// limit; a bracket always opens at least one level of the converter's count.
 pub(crate) const MAX_NESTING: u32 = super::convert::MAX_DEPTH;
 
-const DECL_KEYWORDS: [&str; 7] = [
-    "import", "type", "enum", "function", "def", "workflow", "test",
+const DECL_KEYWORDS: [&str; 8] = [
+    "import", "type", "enum", "function", "def", "workflow", "test", "schedule",
 ];
 /// Member keywords that are reserved words, so they start a member at any depth
 /// inside a workflow (a rule with a missing `}` does not swallow the next rule).
@@ -207,13 +207,17 @@ pub(crate) fn scan(text: &str) -> Scan {
 /// one before it lacks a `}`) unless it could be a statement: `def x = …` is one,
 /// `def name(` is not.
 fn starts_declaration(text: &str, word: &str, after: usize) -> bool {
-    if word != "def" {
-        return true;
-    }
     let rest = text
         .get(after..)
         .unwrap_or("")
         .trim_start_matches([' ', '\t']);
+    if word == "schedule" {
+        // Not a reserved word: only `schedule "name"` starts a declaration.
+        return rest.starts_with(['"', '\'']);
+    }
+    if word != "def" {
+        return true;
+    }
     let name_len = rest.bytes().take_while(|&c| is_ident_char(c)).count();
     name_len > 0
         && rest

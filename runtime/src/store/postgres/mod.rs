@@ -31,6 +31,7 @@
 mod conn;
 mod instances;
 mod queue;
+mod schedules;
 mod tls;
 
 use std::str::FromStr;
@@ -76,10 +77,15 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "workers",
         include_str!("../migrations/postgres/0005_workers.sql"),
     ),
+    (
+        6,
+        "schedules",
+        include_str!("../migrations/postgres/0006_schedules.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 5;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 6;
 
 /// The [`Store`] on PostgreSQL.
 pub struct PostgresStore {
@@ -579,6 +585,39 @@ impl Store for PostgresStore {
             Ok(conn
                 .query_opt("SELECT bytes FROM bundles WHERE hash = $1", &[&hash])?
                 .map(|row| row.get(0)))
+        })
+    }
+
+    fn sync_schedules(&self, specs: &[super::ScheduleSpec], now: i64) -> Result<()> {
+        self.db.write("sync_schedules", |conn| {
+            schedules::sync_in(conn, specs, now)
+        })
+    }
+
+    fn schedules(&self) -> Result<Vec<super::ScheduleRow>> {
+        self.db.read("schedules", schedules::all)
+    }
+
+    fn set_schedule_paused(
+        &self,
+        name: &str,
+        paused: bool,
+        now: i64,
+    ) -> Result<Option<super::ScheduleRow>> {
+        self.db.write("set_schedule_paused", |conn| {
+            schedules::pause_in(conn, name, paused, now)
+        })
+    }
+
+    fn record_schedule_tick(
+        &self,
+        name: &str,
+        tick: i64,
+        instance: Option<&str>,
+        now: i64,
+    ) -> Result<bool> {
+        self.db.write("record_schedule_tick", |conn| {
+            schedules::tick_in(conn, name, tick, instance, now)
         })
     }
 

@@ -39,6 +39,7 @@
 mod health;
 mod instances;
 mod queue;
+mod schedules;
 mod watched;
 
 use std::collections::BTreeMap;
@@ -92,10 +93,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0006_call_progress.sql"),
     ),
     (7, "workers", include_str!("../migrations/0007_workers.sql")),
+    (
+        8,
+        "schedules",
+        include_str!("../migrations/0008_schedules.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// How hard a commit waits for the disk (SQLite's `synchronous` pragma).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -741,6 +747,33 @@ impl Store for Db {
             .prepare_cached("SELECT bytes FROM bundles WHERE hash = ?1")?
             .query_row(params![hash], |row| row.get(0))
             .optional()?)
+    }
+
+    fn sync_schedules(&self, specs: &[super::ScheduleSpec], now: i64) -> Result<()> {
+        self.put_schedules(specs, now)
+    }
+
+    fn schedules(&self) -> Result<Vec<super::ScheduleRow>> {
+        self.read_schedules()
+    }
+
+    fn set_schedule_paused(
+        &self,
+        name: &str,
+        paused: bool,
+        now: i64,
+    ) -> Result<Option<super::ScheduleRow>> {
+        self.pause_schedule(name, paused, now)
+    }
+
+    fn record_schedule_tick(
+        &self,
+        name: &str,
+        tick: i64,
+        instance: Option<&str>,
+        now: i64,
+    ) -> Result<bool> {
+        self.mark_schedule_tick(name, tick, instance, now)
     }
 
     fn enqueue(&self, messages: &[NewMessage], now: i64) -> Result<Vec<MessageId>> {

@@ -74,6 +74,35 @@ impl Store for SqliteStore {
         self.health.watch(self.db.clear_progress(key))
     }
 
+    fn sync_schedules(&self, specs: &[crate::store::ScheduleSpec], now: i64) -> Result<()> {
+        self.health.watch(self.db.sync_schedules(specs, now))
+    }
+
+    fn schedules(&self) -> Result<Vec<crate::store::ScheduleRow>> {
+        self.health.watch(self.db.schedules())
+    }
+
+    fn set_schedule_paused(
+        &self,
+        name: &str,
+        paused: bool,
+        now: i64,
+    ) -> Result<Option<crate::store::ScheduleRow>> {
+        self.health
+            .watch(self.db.set_schedule_paused(name, paused, now))
+    }
+
+    fn record_schedule_tick(
+        &self,
+        name: &str,
+        tick: i64,
+        instance: Option<&str>,
+        now: i64,
+    ) -> Result<bool> {
+        self.health
+            .watch(self.db.record_schedule_tick(name, tick, instance, now))
+    }
+
     fn enqueue(&self, messages: &[NewMessage], now: i64) -> Result<Vec<MessageId>> {
         self.health.watch(self.db.enqueue(messages, now))
     }

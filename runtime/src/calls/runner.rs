@@ -7,7 +7,7 @@ use super::{CallSource, Completion, LeasedCall, Outcome};
 use crate::engine::Failure;
 use crate::executor::{CallJob, Executor};
 use crate::node::now_ms;
-use crate::store::WorkerRecord;
+use crate::store::{WorkerKind, WorkerRecord};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -23,8 +23,8 @@ const RETRY_LATER_MS: i64 = 1_000;
 /// How a runner runs.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
-    /// `worker` or `node`, as the registry shows it.
-    pub kind: String,
+    /// What the registry shows it as.
+    pub kind: WorkerKind,
     /// The pools it serves, as the registry shows them.
     pub pools: Vec<String>,
     /// Calls leased and running at once, at most: no more than its pools can run at
@@ -178,7 +178,7 @@ impl<S: CallSource> Runner<S> {
         let now = now_ms();
         WorkerRecord {
             name: self.source.name().to_string(),
-            kind: self.config.kind.clone(),
+            kind: self.config.kind,
             pools: self.config.pools.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             started_at: self.started_at,

@@ -221,7 +221,8 @@ COSMOS_WORKER_TOKEN        default none; worker tokens (comma-separated): only t
 --tokens-file F  COSMOS_TOKENS_FILE tokens_file  `admin NAME TOKEN` / `worker NAME TOKEN` lines, added to the above\n                   \
 COSMOS_LOG                 default warn: what the runtime logs to stderr (error, warn, info, debug)\n                   \
 COSMOS_EVALUATOR           default jit: rules run as native code; `interpreter` for the reference one\n                   \
-COSMOS_LEASE_MS            default 30000: how long engine leases last before another node may take over\n  \
+COSMOS_LEASE_MS            default 30000: how long the node's leases last before another node may take over \
+(a running call's is renewed every third of it)\n  \
 --no-functions                     functions default true: this node runs functions; false (or the flag): \
 only `cosmosc worker`s do\n\n\
 Exit status:\n  \

@@ -247,6 +247,14 @@ fn serve_for_real(store: &[&str], on_worker: bool) {
     // 4 transcodes, the retried one, 4 publications.
     assert_eq!(ran.len(), 9, "{history}");
     assert!(ran.iter().all(|w| **w == json!(runner)), "{history}");
+    // The registry of workers lists whoever ran them, alive: the worker, or this node.
+    let (_, workers) = server.get("/v1/workers");
+    let listed = workers["workers"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{workers}");
+    assert_eq!(listed[0]["name"], json!(runner), "{workers}");
+    assert_eq!(listed[0]["alive"], true, "{workers}");
+    let kind = if on_worker { "worker" } else { "node" };
+    assert_eq!(listed[0]["kind"], kind, "{workers}");
     if let Some(worker) = worker {
         let (exit, log) = worker.terminate();
         assert!(exit.success(), "{exit:?}\n{log}");

@@ -575,3 +575,24 @@ fn two_workers_on_postgres_survive_one_being_killed() {
     assert!(exit.success(), "{exit:?}\n{log}");
     node.terminate();
 }
+
+/// The help says what the flags and settings of `worker` and `serve --no-functions` are.
+#[test]
+fn the_help_names_the_worker_settings_and_no_functions() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let worker = support::stdout(&support::cosmosc(&["worker", "--help"], here));
+    for text in [
+        "--pools <POOLS>",
+        "--name <NAME>",
+        "--grace-ms <MS>",
+        "--bundle <FILE>",
+        "--store <URL>",
+        "COSMOS_LEASE_MS",
+        "SIGTERM or Ctrl-C stops it gracefully",
+    ] {
+        assert!(worker.contains(text), "{text}\n{worker}");
+    }
+    let serve = support::stdout(&support::cosmosc(&["serve", "--help"], here));
+    assert!(serve.contains("--no-functions"), "{serve}");
+    assert!(serve.contains("functions default true"), "{serve}");
+}

@@ -185,12 +185,7 @@ async fn follow(
                         write_stderr_tail(&mut err, &text)?;
                     }
                     stderr = failed_call_stderr(&row.data);
-                    ran_on = row
-                        .data
-                        .get("worker")
-                        .and_then(Json::as_str)
-                        .filter(|w| *w != node.owner())
-                        .map(str::to_string);
+                    ran_on = other_runner(&row.data, node.owner());
                     continue;
                 }
                 match ran_on.take() {
@@ -216,6 +211,16 @@ async fn follow(
         }
         let _ = tokio::time::timeout(Duration::from_millis(250), commits.changed()).await;
     }
+}
+
+/// The worker that ran the call whose outcome a `received` row's event carries, when it
+/// is not `own` (this process's node): a `cosmosc worker` sharing the store.
+fn other_runner(event: &Json, own: &str) -> Option<String> {
+    event
+        .get("worker")
+        .and_then(Json::as_str)
+        .filter(|w| *w != own)
+        .map(str::to_string)
 }
 
 /// How many lines of a failed call's stderr `run` shows.
@@ -259,6 +264,16 @@ fn write_stderr_tail(out: &mut impl Write, text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_run_by_another_process_names_it() {
+        let by_worker = json!({"type": "call_completed", "result": 1, "worker": "w1"});
+        assert_eq!(other_runner(&by_worker, "node-1").as_deref(), Some("w1"));
+        let by_us = json!({"type": "call_completed", "result": 1, "worker": "node-1"});
+        assert_eq!(other_runner(&by_us, "node-1"), None);
+        let timer = json!({"type": "timer_fired", "timer": 1});
+        assert_eq!(other_runner(&timer, "node-1"), None);
+    }
 
     #[test]
     fn only_failed_calls_with_stderr_have_a_tail() {

@@ -264,6 +264,8 @@ test('the workflow, and the queues and pools', async () => {
   await page.keyboard.press('s');
   await page.waitForURL(`${base}/system`);
   assert.match(await page.textContent('main'), /transcoders/);
+  // The registry of workers: this node runs the functions itself, and is listed alive.
+  assert.match(await page.textContent('#workers'), /\(this node\)\s*node\s*default, transcoders\s*alive/);
   await shot(page, '09-system');
 
   // Keyboard: / focuses the search, j moves to the first instance, Enter opens it.

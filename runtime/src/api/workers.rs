@@ -51,7 +51,7 @@ pub(super) fn metrics(out: &mut String, workers: &[WorkerRecord], now: i64) {
             out,
             "cosmos_worker_alive{{worker=\"{}\",kind=\"{}\"}} {}",
             label(&w.name),
-            label(&w.kind),
+            w.kind.as_str(),
             u8::from(w.alive(now))
         );
     }
@@ -93,7 +93,7 @@ mod tests {
     fn worker(name: &str, last_seen: i64, stopped_at: Option<i64>) -> WorkerRecord {
         WorkerRecord {
             name: name.to_string(),
-            kind: "worker".to_string(),
+            kind: crate::store::WorkerKind::Worker,
             pools: vec!["default".to_string()],
             version: "0.1.0".to_string(),
             started_at: 1_000,

@@ -7,7 +7,7 @@ use super::{CallSource, Completion, LeasedCall, Outcome};
 use crate::engine::Failure;
 use crate::executor::{CallJob, Executor};
 use crate::node::now_ms;
-use crate::store::WorkerRecord;
+use crate::store::{WorkerKind, WorkerRecord};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -23,8 +23,8 @@ const RETRY_LATER_MS: i64 = 1_000;
 /// How a runner runs.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
-    /// `worker` or `node`, as the registry shows it.
-    pub kind: String,
+    /// What the registry shows it as.
+    pub kind: WorkerKind,
     /// The pools it serves, as the registry shows them.
     pub pools: Vec<String>,
     /// Calls leased and running at once, at most: no more than its pools can run at
@@ -125,7 +125,7 @@ impl<S: CallSource> Runner<S> {
         self.config.max_calls.max(1)
     }
 
-    /// Calls running now.
+    /// Calls running now (a lease in flight counts as one).
     pub fn running(&self) -> usize {
         self.running.load(Ordering::SeqCst)
     }
@@ -178,7 +178,7 @@ impl<S: CallSource> Runner<S> {
         let now = now_ms();
         WorkerRecord {
             name: self.source.name().to_string(),
-            kind: self.config.kind.clone(),
+            kind: self.config.kind,
             pools: self.config.pools.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             started_at: self.started_at,
@@ -221,6 +221,14 @@ impl<S: CallSource> Runner<S> {
                 }
                 continue;
             }
+            // The lease in flight counts as running, so that a stop waits for the calls
+            // it brings (the stop sets `stopping`, then reads `running`; this adds to
+            // `running`, then reads `stopping`: one of the two sees the other).
+            self.running.fetch_add(1, Ordering::SeqCst);
+            if self.stopping.load(Ordering::SeqCst) {
+                self.ended();
+                break;
+            }
             let leased = match self.source.lease(free).await {
                 Ok(leased) => leased,
                 Err(error) => {
@@ -228,6 +236,8 @@ impl<S: CallSource> Runner<S> {
                     Vec::new()
                 }
             };
+            self.running.fetch_add(leased.len(), Ordering::SeqCst);
+            self.ended();
             if leased.is_empty() {
                 let woken = tokio::time::timeout(wait, self.wake.notified()).await;
                 wait = if woken.is_ok() {
@@ -239,20 +249,23 @@ impl<S: CallSource> Runner<S> {
             }
             wait = QUICK_POLL.min(self.config.poll);
             for call in leased {
-                let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-                    return;
-                };
+                // There are as many places as calls leased: this does not wait.
+                let permit = Arc::clone(&permits).acquire_owned().await;
                 self.counters.leased.fetch_add(1, Ordering::Relaxed);
-                self.running.fetch_add(1, Ordering::SeqCst);
                 let runner = Arc::clone(&self);
                 tokio::spawn(async move {
                     runner.run_one(call).await;
-                    runner.running.fetch_sub(1, Ordering::SeqCst);
-                    runner.idle.notify_waiters();
+                    runner.ended();
                     drop(permit);
                 });
             }
         }
+    }
+
+    /// A call (or a lease in flight) ended.
+    fn ended(&self) {
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        self.idle.notify_waiters();
     }
 
     /// Renews `call`'s lease every third of the lease's length until dropped (the

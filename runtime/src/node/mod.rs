@@ -294,7 +294,7 @@ impl Node {
                 inner.lease_filter(),
             );
             let config = RunnerConfig {
-                kind: "node".to_string(),
+                kind: crate::store::WorkerKind::Node,
                 pools: inner.executor.stats().into_iter().map(|p| p.pool).collect(),
                 max_calls: inner.config.max_calls.min(inner.executor.capacity()).max(1),
                 poll: inner.config.poll,

@@ -220,6 +220,16 @@ pub struct LeaseRequest {
     pub filter: BTreeMap<String, Vec<String>>,
 }
 
+crate::names::named_enum! {
+    /// What kind of process a row of the registry of workers is.
+    pub enum WorkerKind("worker kind") {
+        /// A `cosmosc worker`: runs functions only.
+        Worker = "worker",
+        /// A node that runs functions itself.
+        Node = "node",
+    }
+}
+
 /// How many heartbeats a worker may miss before the registry calls it dead.
 pub const WORKER_ALIVE_BEATS: i64 = 3;
 
@@ -230,8 +240,7 @@ pub const WORKER_ALIVE_BEATS: i64 = 3;
 pub struct WorkerRecord {
     /// Unique among the processes sharing the store; the owner of its leases.
     pub name: String,
-    /// `worker` or `node`.
-    pub kind: String,
+    pub kind: WorkerKind,
     /// The pools whose calls it leases.
     pub pools: Vec<String>,
     /// The Cosmos version it runs.

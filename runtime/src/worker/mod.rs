@@ -106,7 +106,7 @@ impl Worker {
             Arc::new(source),
             executor.clone(),
             RunnerConfig {
-                kind: "worker".to_string(),
+                kind: crate::store::WorkerKind::Worker,
                 pools: pools.clone(),
                 max_calls: executor.capacity_of(&pools).max(1),
                 poll: config.poll,

@@ -1,14 +1,14 @@
 //! The registry of workers: a row per process that runs functions, written again at
 //! each heartbeat, kept after the process is gone.
 
-use cosmos_runtime::store::{WORKER_ALIVE_BEATS, WorkerRecord};
+use cosmos_runtime::store::{WORKER_ALIVE_BEATS, WorkerKind, WorkerRecord};
 
 use crate::{Db, T0};
 
 fn worker(name: &str, last_seen: i64) -> WorkerRecord {
     WorkerRecord {
         name: name.to_string(),
-        kind: "worker".to_string(),
+        kind: WorkerKind::Worker,
         pools: vec!["default".to_string(), "transcoders".to_string()],
         version: "0.1.0".to_string(),
         started_at: T0,
@@ -26,7 +26,11 @@ fn workers_are_recorded_and_replaced_by_name(db: &Db) {
     assert_eq!(store.workers().unwrap(), Vec::new());
     let mut w1 = worker("w1", T0);
     store.record_worker(&w1).unwrap();
-    store.record_worker(&worker("node-a", T0)).unwrap();
+    let node = WorkerRecord {
+        kind: WorkerKind::Node,
+        ..worker("node-a", T0)
+    };
+    store.record_worker(&node).unwrap();
     // A heartbeat writes the whole row again.
     w1.last_seen = T0 + 2_000;
     w1.leased = 7;
@@ -36,7 +40,7 @@ fn workers_are_recorded_and_replaced_by_name(db: &Db) {
     store.record_worker(&w1).unwrap();
     let all = store.workers().unwrap();
     assert_eq!(all.len(), 2);
-    assert_eq!(all[0].name, "node-a");
+    assert_eq!(all[0], node);
     assert_eq!(all[1], w1);
     // A graceful stop is kept too.
     w1.stopped_at = Some(T0 + 3_000);

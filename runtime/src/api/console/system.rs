@@ -127,7 +127,7 @@ fn workers_section(
             "<tr><td><code>{}</code>{mine}</td><td>{}</td><td>{}</td><td>{state}</td>\
              <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&w.name),
-            esc(&w.kind),
+            esc(w.kind.as_str()),
             esc(w.pools.join(", ")),
             esc(cosmos_ir::format_time(w.last_seen)),
             esc(cosmos_ir::format_time(w.started_at)),

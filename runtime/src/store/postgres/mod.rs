@@ -531,7 +531,7 @@ impl Store for PostgresStore {
                      failed = excluded.failed",
                 &[
                     &worker.name,
-                    &worker.kind,
+                    &worker.kind.as_str(),
                     &pools,
                     &worker.version,
                     &worker.started_at,
@@ -562,9 +562,11 @@ impl Store for PostgresStore {
                     let pools = serde_json::from_str(&pools).map_err(|e| {
                         StoreError::Corrupt(format!("workers {name}: column pools: {e}"))
                     })?;
+                    let kind: String = row.get(1);
+                    let kind = parse_name(&kind, "workers", &name, "kind")?;
                     Ok(WorkerRecord {
                         name,
-                        kind: row.get(1),
+                        kind,
                         pools,
                         version: row.get(3),
                         started_at: row.get(4),

@@ -55,7 +55,7 @@ use serde_json::Value as Json;
 use super::{
     CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
     LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit,
-    StepStamp, Store, StoreError, WorkerRecord, parse_name, queue_sql,
+    StepStamp, Store, StoreError, WorkerKind, WorkerRecord, parse_name, queue_sql,
 };
 use crate::engine::Status;
 use health::Health;
@@ -691,7 +691,7 @@ impl Store for Db {
         )?
         .execute(params![
             worker.name,
-            worker.kind,
+            worker.kind.as_str(),
             pools,
             worker.version,
             worker.started_at,
@@ -716,7 +716,7 @@ impl Store for Db {
             Ok((
                 WorkerRecord {
                     name: row.get(0)?,
-                    kind: row.get(1)?,
+                    kind: WorkerKind::Worker,
                     pools: Vec::new(),
                     version: row.get(3)?,
                     started_at: row.get(4)?,
@@ -728,11 +728,13 @@ impl Store for Db {
                     failed: count(row.get(10)?),
                 },
                 row.get::<_, String>(2)?,
+                row.get::<_, String>(1)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (mut worker, pools) = row?;
+            let (mut worker, pools, kind) = row?;
+            worker.kind = parse_name(&kind, "workers", &worker.name, "kind")?;
             worker.pools = serde_json::from_str(&pools).map_err(|e| {
                 StoreError::Corrupt(format!("workers {}: column pools: {e}", worker.name))
             })?;

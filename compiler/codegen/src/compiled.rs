@@ -386,11 +386,13 @@ impl CompiledProgram {
         now: i64,
     ) -> Result<Outcome, RuntimeError> {
         let mut eval = self.evaluation(plan, inputs, facts, Some(&code.uses), now);
+        // Arguments held as handles point into `args`, which outlives `eval` (a
+        // parameter is dropped after the function's locals): no copy into the arena.
         let mut arg_cells = Vec::with_capacity(code.params.len());
-        for (v, ty) in args.into_iter().zip(&code.params) {
+        for (v, ty) in args.iter().zip(&code.params) {
             arg_cells.push(match Repr::of(ty) {
-                Repr::Ptr => eval.alloc(v) as u64,
-                repr => to_cell(&v, repr),
+                Repr::Ptr => runtime::handle_of(v) as u64,
+                repr => to_cell(v, repr),
             });
         }
         let Some(f) = code.addr else {
@@ -401,7 +403,8 @@ impl CompiledProgram {
         }
         // SAFETY: `f` is a body of this program's live module (`resolve`), `eval` was
         // made just above with the plan of the body's workflow, and `arg_cells` holds
-        // one cell per parameter, a handle of `eval` for each parameter held as one.
+        // one cell per parameter, for each parameter held as a handle the handle of a
+        // value of `args`, which lives, unchanged, until after `eval` is dropped.
         let bits = unsafe { eval.call(f, &arg_cells) };
         let ctx = eval.ctx();
         if ctx.status == STATUS_ERROR {

@@ -344,10 +344,6 @@ impl<'s> Evaluation<'s> {
         self.ctx.inputs = self.cells.as_ptr().wrapping_add(self.facts);
     }
 
-    pub fn alloc(&mut self, v: Value) -> i64 {
-        self.ctx.alloc(v)
-    }
-
     pub fn facts(&self) -> &[u64] {
         self.cells.get(..self.facts).unwrap_or_default()
     }
@@ -389,8 +385,9 @@ impl<'s> Evaluation<'s> {
     /// `Jit` from the program behind this evaluation's `Shared`, that module is
     /// still alive, the cells were laid out by that program's `CellPlan` for the
     /// body's workflow (so every fact and input index it uses is in range), and
-    /// `args` holds one cell per parameter of the body, handles for parameters held
-    /// as handles made by this evaluation.
+    /// `args` holds one cell per parameter of the body, for parameters held as
+    /// handles 0 or the address of a value that outlives the evaluation and is not
+    /// changed meanwhile (made by this evaluation, or the caller's).
     #[inline]
     pub unsafe fn call(&mut self, f: BodyFn, args: &[u64]) -> u64 {
         // `ctx.facts` and `ctx.inputs` point at the cells (`Evaluation::point`).

@@ -79,9 +79,23 @@ workflow Paths {
             attempts += 1
             status = "changed"
             meta["k"] = "changed"
+            meta["new"] = "added"
             tags << "changed"
+            scores << 1
             error = null
+            meta["j"] += "!"
+            tags = []
+            tags << "again"
             attempts = attempts / zero
+        }
+    }
+    rule "concat" {
+        match { attempts < 0 }
+        action { 1 }
+        reaction {
+            meta["new"] = "n"
+            scores << 2
+            meta["k"] += "!"
         }
     }
 }
@@ -283,13 +297,28 @@ fn reactions_change_facts_in_place_as_the_interpreter_does() {
         }
         let (x, ex) = reacted(&ih, "fails", instance);
         let (y, ey) = reacted(&jh, "fails", instance);
-        assert!(ex.contains("DivisionByZero"), "{ex}");
+        // `meta["j"] += "!"` fails first where `meta` has no "j".
+        assert!(
+            ex.contains("DivisionByZero") || ex.contains("no entry to update"),
+            "{ex}"
+        );
         assert_eq!(ex, ey, "instance {k}");
         assert_eq!(
             &x, instance,
             "the interpreter left a change on instance {k}"
         );
         assert_eq!(&y, instance, "the JIT left a change on instance {k}");
+        // A compound assignment through a key: done where the key is, an error
+        // that undoes the put and the append before it where it is not.
+        let (x, ex) = reacted(&ih, "concat", instance);
+        let (y, ey) = reacted(&jh, "concat", instance);
+        assert_eq!(ex, ey, "instance {k}");
+        assert_eq!(x, y, "instance {k}");
+        if ex.contains("Err") {
+            assert_eq!(&x, instance, "instance {k}");
+        } else {
+            assert_ne!(&x, instance, "instance {k}");
+        }
     }
 }
 

@@ -324,8 +324,8 @@ impl<'p> WorkflowHost<'p> {
         body: impl FnOnce() -> String,
     ) -> Result<Effects, HostError> {
         // A handler that fails at run time leaves the facts as they were: they are
-        // changed in place, and the log of the values they had is put back.
-        let mut log = Vec::new();
+        // changed in place, and the log of what undoes each change is played back.
+        let mut log = interp::FactLog::default();
         let env = Env {
             inputs: &instance.inputs,
             facts: Facts::Logged(&mut instance.facts, &mut log),
@@ -334,7 +334,7 @@ impl<'p> WorkflowHost<'p> {
         match interp::run(self.program, f, args, env) {
             Ok((_, effects)) => Ok(effects),
             Err(error) => {
-                Facts::undo(&mut instance.facts, log);
+                log.undo(&mut instance.facts);
                 Err(error.in_body(self.program, body()).into())
             }
         }

@@ -5,7 +5,10 @@
 //! nothing here panics on any program the lowering can produce.
 
 pub mod builtins;
+mod facts;
 mod loops;
+
+pub use facts::{FactLog, Facts};
 
 use crate::clock::Crossing;
 use crate::value::{self, CallTarget, PendingCall, Value};
@@ -129,70 +132,6 @@ pub struct Env<'a> {
     pub facts: Facts<'a>,
     /// The logical time of the step, in milliseconds since the epoch.
     pub now: i64,
-}
-
-/// Facts are read-only in `match`, `action`, `complete when` and `output`.
-pub enum Facts<'a> {
-    Read(&'a [Value]),
-    Write(&'a mut [Value]),
-    /// Written in place, each fact's value before its first change kept in the
-    /// log (index, old value) so that a failed body can be undone
-    /// ([`Facts::undo`]): a body copies only the facts it changes, once each, and a
-    /// fact it replaces whole is moved to the log, not copied.
-    Logged(&'a mut [Value], &'a mut Vec<(u32, Value)>),
-}
-
-impl Facts<'_> {
-    fn get(&self, index: u32) -> Option<&Value> {
-        match self {
-            Facts::Read(f) => f.get(index as usize),
-            Facts::Write(f) => f.get(index as usize),
-            Facts::Logged(f, _) => f.get(index as usize),
-        }
-    }
-
-    fn get_mut(&mut self, index: u32) -> Option<&mut Value> {
-        match self {
-            Facts::Read(_) => None,
-            Facts::Write(f) => f.get_mut(index as usize),
-            Facts::Logged(f, log) => {
-                let v = f.get_mut(index as usize)?;
-                if !log.iter().any(|(i, _)| *i == index) {
-                    log.push((index, v.clone()));
-                }
-                Some(v)
-            }
-        }
-    }
-
-    /// Replaces a fact's whole value; `None` when facts are read-only here.
-    fn replace(&mut self, index: u32, value: Value) -> Option<()> {
-        match self {
-            Facts::Read(_) => None,
-            Facts::Write(f) => {
-                *f.get_mut(index as usize)? = value;
-                Some(())
-            }
-            Facts::Logged(f, log) => {
-                let slot = f.get_mut(index as usize)?;
-                let old = std::mem::replace(slot, value);
-                if !log.iter().any(|(i, _)| *i == index) {
-                    log.push((index, old));
-                }
-                Some(())
-            }
-        }
-    }
-
-    /// Puts back the values [`Facts::Logged`] kept: the facts as they were before
-    /// the body that failed.
-    pub fn undo(facts: &mut [Value], log: Vec<(u32, Value)>) {
-        for (i, old) in log {
-            if let Some(slot) = facts.get_mut(i as usize) {
-                *slot = old;
-            }
-        }
-    }
 }
 
 /// Why evaluation stopped early.
@@ -348,13 +287,24 @@ impl Machine<'_, '_> {
                         None => internal("a fact assigned outside a handler"),
                     };
                 }
+                if let Some(target) = self.fact_entry(slots, place, None)? {
+                    *target = v;
+                    return Ok(());
+                }
                 self.store(slots, place, None, |target, _| {
                     *target = v;
                     Ok(())
                 })?;
             }
             Stmt::Append { place, value } => {
-                let v = self.eval(slots, value)?;
+                let mut v = self.eval(slots, value)?;
+                if let (PlaceRoot::Fact(i), true) = (place.root, place.path.is_empty()) {
+                    // `facts << v`: the list grows in place; only its length is logged.
+                    match self.env.facts.append(i, v) {
+                        Ok(()) => return Ok(()),
+                        Err(back) => v = back,
+                    }
+                }
                 self.store(slots, place, None, |target, _| match target {
                     Value::List(items) => {
                         items.push(v);
@@ -371,7 +321,7 @@ impl Machine<'_, '_> {
             } => {
                 let v = self.eval(slots, value)?;
                 let span = *span;
-                self.store(slots, place, Some(span), |target, program| {
+                let update = |target: &mut Value, program: &Program| {
                     let old = std::mem::replace(target, Value::Null);
                     *target = match op {
                         crate::UpdateOp::Concat => {
@@ -382,7 +332,12 @@ impl Machine<'_, '_> {
                         crate::UpdateOp::Arith(op) => binary(*op, old, v, span)?,
                     };
                     Ok(())
-                })?;
+                };
+                let program = self.program;
+                if let Some(target) = self.fact_entry(slots, place, Some(span))? {
+                    return update(target, program);
+                }
+                self.store(slots, place, Some(span), update)?;
             }
             Stmt::If {
                 cond,
@@ -446,6 +401,35 @@ impl Machine<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// `fact[key]` of a map fact, for an assignment (`existing` is `None`: an absent
+    /// key is added) or a compound one (an absent key is an error at `existing`),
+    /// changed in place with only the entry logged ([`Facts::entry`]); `None` when
+    /// the place is not one key of a changeable map fact, for [`Machine::store`].
+    fn fact_entry(
+        &mut self,
+        slots: &mut Vec<Value>,
+        place: &Place,
+        existing: Option<Span>,
+    ) -> Eval<Option<&mut Value>> {
+        let (PlaceRoot::Fact(i), [PlaceStep::Key(key)]) = (place.root, place.path.as_slice())
+        else {
+            return Ok(None);
+        };
+        if matches!(self.env.facts, Facts::Read(_))
+            || !matches!(self.env.facts.get(i), Some(Value::Map(_)))
+        {
+            return Ok(None);
+        }
+        let key = self.eval(slots, key)?;
+        match self.env.facts.entry(i, key, existing.is_none()) {
+            Some(target) => Ok(Some(target)),
+            None => fail(
+                RuntimeErrorKind::InvalidArgument("`m[k]` has no entry to update".to_string()),
+                existing.unwrap_or_default(),
+            ),
+        }
     }
 
     /// Evaluates the place's keys and indices, then applies `update` to the value it

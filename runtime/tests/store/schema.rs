@@ -26,7 +26,7 @@ fn migrations_apply_once_and_reopen_works() {
     let rows: i64 = conn
         .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(rows, 6);
+    assert_eq!(rows, 7);
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();

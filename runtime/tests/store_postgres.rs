@@ -467,3 +467,68 @@ fn open_store_takes_postgres_urls() {
     store.put_bundle("h", b"bytes", T0).unwrap();
     assert_eq!(store.bundle("h").unwrap(), Some(b"bytes".to_vec()));
 }
+
+#[test]
+fn schedules_are_stored_paused_resumed_and_ticked_like_on_sqlite() {
+    use cosmos_ir::{Overlap, Trigger};
+    use cosmos_runtime::store::ScheduleSpec;
+    let Some(schema) = pg::schema("schedules_are_stored_paused_resumed_and_ticked_like_on_sqlite")
+    else {
+        return;
+    };
+    let store = PostgresStore::open(&schema.url).unwrap();
+    let spec = |name: &str, ms: i64| ScheduleSpec {
+        name: name.into(),
+        workflow: "W".into(),
+        trigger: Trigger::Every { ms },
+        overlap: Overlap::Skip,
+    };
+    store
+        .sync_schedules(&[spec("a", 1_000), spec("b", 2_000)], T0)
+        .unwrap();
+    assert!(
+        store
+            .record_schedule_tick("a", T0 + 1_000, Some("i1"), T0 + 1_000)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_schedule_tick("a", T0 + 1_000, None, T0 + 1_000)
+            .unwrap(),
+        "once"
+    );
+    assert!(
+        !store
+            .record_schedule_tick("a", T0, Some("i0"), T0 + 1_000)
+            .unwrap(),
+        "only forward"
+    );
+    // Redeployed: `a` changed its trigger, `b` is gone, `c` is new.
+    store
+        .sync_schedules(&[spec("a", 5_000), spec("c", 1_000)], T0 + 1_500)
+        .unwrap();
+    let rows = store.schedules().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r.spec.name.as_str()).collect();
+    assert_eq!(names, ["a", "c"]);
+    assert_eq!(rows[0].since, T0 + 1_500);
+    assert_eq!(rows[0].last_tick, Some(T0 + 1_000));
+    assert_eq!(rows[0].last_instance.as_deref(), Some("i1"));
+    assert_eq!(rows[0].spec.trigger, Trigger::Every { ms: 5_000 });
+    assert_eq!(rows[1].since, T0 + 1_500);
+    let paused = store
+        .set_schedule_paused("c", true, T0 + 2_000)
+        .unwrap()
+        .unwrap();
+    assert!(paused.paused && paused.since == T0 + 1_500);
+    let resumed = store
+        .set_schedule_paused("c", false, T0 + 9_000)
+        .unwrap()
+        .unwrap();
+    assert!(!resumed.paused);
+    assert_eq!(
+        resumed.since,
+        T0 + 9_000,
+        "resuming skips the ticks missed while paused"
+    );
+    assert_eq!(store.set_schedule_paused("b", true, T0).unwrap(), None);
+}

@@ -230,3 +230,11 @@ fn a_retry_policy_is_one_line_of_named_arguments() {
         "function f(x: Int): Int {\n    command \"f\"\n    retry attempts: 3, delay: 2.s, on: [FAILED, TIMEOUT]\n    heartbeat 30.s\n}\n",
     );
 }
+
+#[test]
+fn schedules_put_one_clause_per_line_and_keep_their_order() {
+    assert_formats(
+        "/** Nightly. */\nschedule   \"nightly cleanup\"{cron   \"0 3 * * *\";overlap    allow\n\n\nstart{Cleanup(olderThan:30.d,asOf:now())}}\nschedule 'every' { every 6.h ; start { def d = 1.d\nCleanup(olderThan: d) } }\n",
+        "/** Nightly. */\nschedule \"nightly cleanup\" {\n    cron \"0 3 * * *\"\n    overlap allow\n\n    start { Cleanup(olderThan: 30.d, asOf: now()) }\n}\n\nschedule 'every' {\n    every 6.h\n    start {\n        def d = 1.d\n        Cleanup(olderThan: d)\n    }\n}\n",
+    );
+}

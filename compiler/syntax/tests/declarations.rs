@@ -329,3 +329,56 @@ fn retry_and_heartbeat_settings() {
     // With no arguments it still parses: the checker says what is missing.
     assert!(matches!(&func.settings[3].value.kind, ExprKind::Call { args, .. } if args.is_empty()));
 }
+
+#[test]
+fn schedules() {
+    let text = r#"
+/** Nightly. */
+schedule "nightly cleanup" {
+    cron "0 3 * * *"
+    every 6.h; overlap skip
+    start {
+        def d = 30.d
+        Cleanup(olderThan: d)
+    }
+}
+"#;
+    let module = parse_ok(text);
+    assert_eq!(module.items[0].doc.as_deref(), Some("Nightly."));
+    let ItemKind::Schedule(schedule) = &module.items[0].kind else {
+        panic!()
+    };
+    assert_eq!(schedule.name.text, "nightly cleanup");
+    assert_eq!(&text[schedule.name.span.range()], "\"nightly cleanup\"");
+    let clauses: Vec<String> = schedule
+        .clauses
+        .iter()
+        .map(|c| match &c.kind {
+            ScheduleClauseKind::Cron(e) | ScheduleClauseKind::Every(e) => {
+                format!("{} {}", c.kind.keyword(), sexp(e))
+            }
+            ScheduleClauseKind::Overlap(word) => format!("overlap {}", word.text),
+            ScheduleClauseKind::Start(block) => format!("start {}", block.stmts.len()),
+        })
+        .collect();
+    assert_eq!(
+        clauses,
+        [
+            "cron (str \"0 3 * * *\")",
+            "every 6.h",
+            "overlap skip",
+            "start 2"
+        ]
+    );
+    assert_eq!(&text[schedule.clauses[2].keyword.range()], "overlap");
+    assert_eq!(schedule.start().map(|b| b.stmts.len()), Some(2));
+}
+
+#[test]
+fn schedule_is_a_keyword_only_before_a_name() {
+    // A local called `schedule` at the start of a line inside a body is a statement.
+    let module =
+        parse_ok("def f(): Int {\nschedule = 1\n    schedule\n}\nschedule \"s\" { every 1.h }\n");
+    assert_eq!(module.items.len(), 2);
+    assert!(matches!(module.items[1].kind, ItemKind::Schedule(_)));
+}

@@ -76,7 +76,8 @@ impl Db {
             ])?;
         }
         let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
-        let names = serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_string());
+        let names = serde_json::to_string(&names)
+            .map_err(|e| crate::store::StoreError::Invalid(format!("schedule names: {e}")))?;
         tx.prepare_cached(
             "DELETE FROM schedules WHERE name NOT IN (SELECT value FROM json_each(?1))",
         )?

@@ -88,7 +88,7 @@ codes! {
     INVALID_TYPE_ARGUMENTS = "E0216", "invalid-type-arguments", "A type is given the wrong number of type arguments.";
 
     // Contexts of section 5.
-    FUNCTION_CALL_OUTSIDE_ACTION = "E0301", "function-call-outside-action", "An external function, `sleep` or `settle` is called outside a rule's `action`.";
+    FUNCTION_CALL_OUTSIDE_ACTION = "E0301", "function-call-outside-action", "An external function, a child workflow, `sleep` or `settle` is called outside a rule's `action`.";
     FACT_ASSIGNMENT_OUTSIDE_HANDLER = "E0302", "fact-assignment-outside-handler", "A fact is assigned outside `reaction`, `error` or a `signal` handler.";
     RETRY_OUTSIDE_ERROR = "E0303", "retry-outside-error", "`retry` is called outside an `error` block.";
     FINISH_IN_MATCH_OR_ACTION = "E0304", "finish-outside-handler", "`complete` or `fail` is called in `match`, `action`, or outside a workflow's handlers.";
@@ -108,6 +108,8 @@ codes! {
     RETRY_UNKNOWN_NAME = "E0321", "retry-unknown-name", "A `retry` policy names an argument other than `attempts`, `delay`, `factor`, `max` and `on`, gives one without its name, or lists an error kind that does not exist.";
     RETRY_ARGUMENT_TYPE = "E0322", "retry-argument-type", "A `retry` argument has the wrong type: `attempts` is an `Int`, `delay` and `max` are `Duration`s, `factor` a number, `on` a list of error kinds.";
     RETRY_OUT_OF_RANGE = "E0323", "retry-out-of-range", "A `retry` argument is out of range: `attempts` below 1, a negative `delay` or `max`, a `factor` below 1.0, or an empty `on`.";
+    CHILD_INPUT_BY_POSITION = "E0330", "child-input-by-position", "A workflow called as a child is given an input by position; its inputs are named arguments.";
+    WORKFLOW_CYCLE = "E0331", "workflow-cycle", "A workflow calls itself as a child, directly or through other workflows.";
 
     // Warnings of section 9.
     UNUSED_FACT = "W0001", "unused-fact", "A fact is never read or written.";

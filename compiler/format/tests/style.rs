@@ -230,3 +230,11 @@ fn a_retry_policy_is_one_line_of_named_arguments() {
         "function f(x: Int): Int {\n    command \"f\"\n    retry attempts: 3, delay: 2.s, on: [FAILED, TIMEOUT]\n    heartbeat 30.s\n}\n",
     );
 }
+
+#[test]
+fn a_typed_output_and_a_child_call_are_spaced_like_other_declarations() {
+    assert_formats(
+        "type M { n: Int }\nworkflow C {\n    input { n: Int }\n    output :M{ M(n:n) }\n}\nworkflow P {\n    facts { m: M? }\n    rule \"r\" {\n        match { m == null }\n        action { C(n:1) }\n        reaction { m = result }\n    }\n}\n",
+        "type M { n: Int }\n\nworkflow C {\n    input {\n        n: Int\n    }\n\n    output: M { M(n: n) }\n}\n\nworkflow P {\n    facts {\n        m: M?\n    }\n\n    rule \"r\" {\n        match { m == null }\n        action { C(n: 1) }\n        reaction { m = result }\n    }\n}\n",
+    );
+}

@@ -36,6 +36,8 @@ id! {
     FunctionId;
     /// An index into [`Program::helpers`] (`def`s).
     HelperId;
+    /// An index into [`Program::workflows`].
+    WorkflowId;
     /// A local slot of one [`Function`]; parameters come first.
     Slot;
 }
@@ -218,6 +220,18 @@ pub struct WorkflowIr {
     pub signals: Vec<SignalIr>,
     pub complete_when: Option<Function>,
     pub output: Option<Function>,
+    /// The declared type of `output: T { … }`: what a parent that calls this workflow
+    /// as a child gets (LANGUAGE.md 10.6). `None` when the output is untyped (`Json`).
+    #[serde(default)]
+    pub output_type: Option<Ty>,
+}
+
+impl WorkflowIr {
+    /// The type of the workflow's output as a parent's call of it sees it: the
+    /// declared one, else `Json`.
+    pub fn output_ty(&self) -> Ty {
+        self.output_type.clone().unwrap_or(Ty::Json)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -464,6 +478,12 @@ pub enum ExprKind {
         function: FunctionId,
         args: Vec<Expr>,
     },
+    /// A pending call of a workflow as a child instance, with its inputs in layout
+    /// order; `None` inputs take the input's default (null for an optional input).
+    Child {
+        workflow: WorkflowId,
+        args: Vec<Option<Expr>>,
+    },
     /// `sleep(d)`: a pending durable timer.
     Sleep(Box<Expr>),
     /// `settle(calls)`: the calls of a `List<Call<T>>` as one pending call whose
@@ -557,6 +577,10 @@ pub enum BinOp {
 impl Program {
     pub fn workflow(&self, name: &str) -> Option<&WorkflowIr> {
         self.workflows.iter().find(|w| w.name == name)
+    }
+
+    pub fn workflow_by_id(&self, id: WorkflowId) -> Option<&WorkflowIr> {
+        self.workflows.get(id.0 as usize)
     }
 
     pub fn record(&self, id: RecordId) -> Option<&RecordLayout> {

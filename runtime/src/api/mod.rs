@@ -27,6 +27,7 @@ use axum::{Json, Router};
 use extract::{ApiBody, ApiPath, ApiQuery};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The largest request body accepted, by default.
@@ -198,12 +199,17 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 
 /// An instance as the API shows it.
 fn view(record: &InstanceRecord) -> Json_ {
-    view_with_progress(record, &[])
+    view_with_progress(record, &[], &BTreeMap::new())
 }
 
 /// An instance as the API shows it, each call in flight with its latest progress
-/// report (`null` when it reported none) and when it came (`progress_at`).
-fn view_with_progress(record: &InstanceRecord, progress: &[CallProgress]) -> Json_ {
+/// report (`null` when it reported none) and when it came (`progress_at`), and each
+/// child workflow it waits for with its id and status (`children` gives the statuses).
+fn view_with_progress(
+    record: &InstanceRecord,
+    progress: &[CallProgress],
+    children: &BTreeMap<String, Status>,
+) -> Json_ {
     let state = serde_json::from_value::<InstanceState>(record.state.clone()).ok();
     let wakes_at = state
         .as_ref()
@@ -218,8 +224,13 @@ fn view_with_progress(record: &InstanceRecord, progress: &[CallProgress]) -> Jso
         .map(|w| {
             let key = w.key(&record.id);
             let latest = progress.iter().find(|p| p.key == key);
+            let child = w.child.clone();
             let mut entry = serde_json::to_value(&w).unwrap_or(Json_::Null);
             if let Json_::Object(fields) = &mut entry {
+                if let Some(child) = child {
+                    let status = children.get(&child).map(|s| s.as_str());
+                    fields.insert("child".to_string(), json!({"id": child, "status": status}));
+                }
                 fields.insert(
                     "progress".to_string(),
                     latest.map_or(Json_::Null, |p| p.report.clone()),
@@ -232,10 +243,20 @@ fn view_with_progress(record: &InstanceRecord, progress: &[CallProgress]) -> Jso
             entry
         })
         .collect();
+    let parent = state.as_ref().and_then(|s| s.parent.as_ref()).map(|p| {
+        json!({
+            "id": p.instance,
+            "rule": p.call.rule,
+            "firing": p.call.firing,
+            "index": p.call.index,
+            "attempt": p.call.attempt,
+        })
+    });
     json!({
         "id": record.id,
         "workflow": record.workflow,
         "status": record.status,
+        "parent": parent,
         "input": record.input,
         "facts": record.facts,
         "output": record.output,
@@ -254,7 +275,8 @@ async fn instance(
 ) -> Result<Json<Json_>, ApiError> {
     let record = state.node.instance(&id).await?;
     let progress = state.node.call_progress(&id).await?;
-    Ok(Json(view_with_progress(&record, &progress)))
+    let children = state.node.child_statuses(&record).await?;
+    Ok(Json(view_with_progress(&record, &progress, &children)))
 }
 
 async fn rules(

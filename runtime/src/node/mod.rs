@@ -70,7 +70,8 @@ pub struct NodeConfig {
     pub poll: Duration,
     /// How long a graceful stop waits for running calls before releasing their leases.
     pub grace: Duration,
-    /// Work on this instance only (`cosmosc run`), leaving others in the store alone.
+    /// Work on this instance and its children only (`cosmosc run`), leaving others in
+    /// the store alone.
     pub only_instance: Option<String>,
 }
 
@@ -123,10 +124,11 @@ impl Inner {
     /// Counts `steps` committed steps and wakes whoever follows them.
     /// The metadata a lease must match: the instance this node is limited to.
     pub(crate) fn lease_filter(&self) -> std::collections::BTreeMap<String, String> {
+        // The instance's children (and theirs) too: they carry its id as their root.
         self.config
             .only_instance
             .iter()
-            .map(|id| ("instance".to_string(), id.clone()))
+            .map(|id| ("root".to_string(), id.clone()))
             .collect()
     }
 
@@ -157,6 +159,13 @@ pub fn explain_record(
     let engine = crate::engine::Engine::new(program, &record.workflow)?;
     let state = step::load_state(record)?;
     Ok(crate::explain::explain(&engine, &state, now_ms()))
+}
+
+/// The ids of the child instances a stored instance waits for.
+pub fn child_ids(record: &InstanceRecord) -> Vec<String> {
+    step::load_state(record)
+        .map(|s| s.waiting().into_iter().filter_map(|w| w.child).collect())
+        .unwrap_or_default()
 }
 
 /// How often a node looks at its store's health when nothing else asks.
@@ -370,6 +379,27 @@ impl Node {
         self.blocking(move |inner| Ok(inner.store.instance(&id2)?))
             .await?
             .ok_or_else(|| NodeError::UnknownInstance(id.to_string()))
+    }
+
+    /// The statuses of the child instances `record` waits for, by id.
+    pub async fn child_statuses(
+        &self,
+        record: &InstanceRecord,
+    ) -> Result<std::collections::BTreeMap<String, crate::engine::Status>, NodeError> {
+        let ids = child_ids(record);
+        if ids.is_empty() {
+            return Ok(std::collections::BTreeMap::new());
+        }
+        self.blocking(move |inner| {
+            let mut out = std::collections::BTreeMap::new();
+            for id in ids {
+                if let Some(status) = inner.store.instance_status(&id)? {
+                    out.insert(id, status);
+                }
+            }
+            Ok(out)
+        })
+        .await
     }
 
     /// For each rule of instance `id`: in flight, eligible, refracted or not

@@ -229,8 +229,8 @@ fn a_failed_or_cancelled_child_is_child_failed_with_its_message_and_retry_starts
         )
         .unwrap();
     assert_eq!(child.status, Status::Failed);
-    let [(parent, Event::CallFailed { call, failure })] = notified(&step.commands).as_slice()
-    else {
+    let told = notified(&step.commands);
+    let [(parent, Event::CallFailed { call, failure })] = told.as_slice() else {
         panic!("{:?}", step.commands)
     };
     assert_eq!((parent.as_str(), call), ("p", &link.call));
@@ -244,7 +244,8 @@ fn a_failed_or_cancelled_child_is_child_failed_with_its_message_and_retry_starts
     other.parent = Some(link.clone());
     engine.handle(&mut other, T0, Event::Start).unwrap();
     let step = engine.handle(&mut other, T0, Event::Cancel).unwrap();
-    let [(_, Event::CallFailed { failure, .. })] = notified(&step.commands).as_slice() else {
+    let told = notified(&step.commands);
+    let [(_, Event::CallFailed { failure, .. })] = told.as_slice() else {
         panic!("{:?}", step.commands)
     };
     assert_eq!(failure.kind, CallErrorKind::ChildFailed);

@@ -196,7 +196,11 @@ impl Target {
                 let record = store
                     .instance(id)?
                     .ok_or_else(|| NodeError::UnknownInstance(id.to_string()))?;
-                Ok(views::instance(&record, &store.call_progress(id)?))
+                Ok(views::instance(
+                    &record,
+                    &store.call_progress(id)?,
+                    &child_statuses(store.as_ref(), &record)?,
+                ))
             }
         }
     }
@@ -257,8 +261,26 @@ impl Target {
         let record = store
             .instance(id)?
             .ok_or_else(|| NodeError::UnknownInstance(id.to_string()))?;
-        Ok(views::instance(&record, &[]))
+        Ok(views::instance(
+            &record,
+            &[],
+            &child_statuses(store, &record)?,
+        ))
     }
+}
+
+/// The statuses of the child instances `record` waits for, by id, read from `store`.
+fn child_statuses(
+    store: &dyn Store,
+    record: &cosmos_runtime::store::InstanceRecord,
+) -> Result<std::collections::BTreeMap<String, cosmos_runtime::engine::Status>, RemoteError> {
+    let mut out = std::collections::BTreeMap::new();
+    for id in cosmos_runtime::node::child_ids(record) {
+        if let Some(status) = store.instance_status(&id)? {
+            out.insert(id, status);
+        }
+    }
+    Ok(out)
 }
 
 /// A running `cosmosc serve`, reached over HTTP.

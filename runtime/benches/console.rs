@@ -116,6 +116,7 @@ fn main() {
             enqueue: Vec::new(),
             ack: None,
             stamp: None,
+            children: Vec::new(),
         };
         let new = NewInstance {
             id: id.clone(),
@@ -154,6 +155,7 @@ fn main() {
             enqueue: Vec::new(),
             ack: None,
             stamp: None,
+            children: Vec::new(),
         })
         .unwrap();
     println!(

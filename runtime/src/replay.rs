@@ -92,6 +92,8 @@ pub fn replay(
         .find(|r| r.kind == HistoryKind::Started)
         .ok_or(ReplayError::NoStart)?;
     let mut state = engine.instantiate(id, input)?;
+    // A child workflow's instance knows its parent from its `started` row.
+    state.parent = serde_json::from_value(start.data["parent"].clone()).unwrap_or(None);
     engine.handle(&mut state, start.at, Event::Start)?;
     for row in rows.iter().filter(|r| r.kind == HistoryKind::Received) {
         let event: Event =
@@ -99,6 +101,10 @@ pub fn replay(
                 seq: row.seq,
                 message: e.to_string(),
             })?;
+        // A child's first step was a queued `Start`, which the start above replays.
+        if event == Event::Start {
+            continue;
+        }
         // A refused event was refused when it happened too, and changed nothing.
         match engine.handle(&mut state, row.at, event) {
             Ok(_) | Err(EngineError::Finished(_)) => {}

@@ -24,7 +24,7 @@ fn calls(commands: &[Command]) -> Vec<(cosmos_runtime::engine::CallId, String, J
             Command::Call {
                 call, key, args, ..
             } => Some((call.clone(), key.clone(), json!(args))),
-            Command::StartTimer { .. } => None,
+            _ => None,
         })
         .collect()
 }

@@ -49,7 +49,7 @@ fn calls(commands: &[Command]) -> Vec<(CallId, Json)> {
         .iter()
         .filter_map(|c| match c {
             Command::Call { call, args, .. } => Some((call.clone(), json!(args))),
-            Command::StartTimer { .. } => None,
+            _ => None,
         })
         .collect()
 }
@@ -59,7 +59,7 @@ fn timers(commands: &[Command]) -> Vec<(u64, i64)> {
         .iter()
         .filter_map(|c| match c {
             Command::StartTimer { timer, at } => Some((*timer, *at)),
-            Command::Call { .. } => None,
+            _ => None,
         })
         .collect()
 }

@@ -41,7 +41,7 @@ fn call(commands: &[Command]) -> Option<(CallId, String)> {
         .iter()
         .filter_map(|c| match c {
             Command::Call { call, key, .. } => Some((call.clone(), key.clone())),
-            Command::StartTimer { .. } => None,
+            _ => None,
         })
         .collect();
     assert!(calls.len() <= 1, "{commands:?}");
@@ -51,7 +51,7 @@ fn call(commands: &[Command]) -> Option<(CallId, String)> {
 fn timer(commands: &[Command]) -> Option<(u64, i64)> {
     commands.iter().find_map(|c| match c {
         Command::StartTimer { timer, at } => Some((*timer, *at)),
-        Command::Call { .. } => None,
+        _ => None,
     })
 }
 

@@ -67,6 +67,7 @@ fn step(instance: &str, expected_version: i64, now: i64) -> StepCommit {
         enqueue: Vec::new(),
         ack: None,
         stamp: None,
+        children: Vec::new(),
     }
 }
 

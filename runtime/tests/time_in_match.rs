@@ -19,7 +19,7 @@ fn timers(commands: &[Command]) -> Vec<(u64, i64)> {
         .iter()
         .filter_map(|c| match c {
             Command::StartTimer { timer, at } => Some((*timer, *at)),
-            Command::Call { .. } => None,
+            _ => None,
         })
         .collect()
 }

@@ -55,7 +55,13 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<Status, ExplainError> {
         .ok_or_else(|| ExplainError::MissingBundle(record.bundle.clone()))?;
     let program = Bundle::read_stored(&record.bundle, &bytes, COMPILER_VERSION)?.program;
     let rules = explain_record(&program, &record)?;
-    let calls = in_flight(&record, &store.call_progress(&record.id)?);
+    let mut children = std::collections::BTreeMap::new();
+    for child in cosmos_runtime::node::child_ids(&record) {
+        if let Some(status) = store.instance_status(&child)? {
+            children.insert(child, status);
+        }
+    }
+    let calls = in_flight(&record, &store.call_progress(&record.id)?, &children);
     let mut out = std::io::stdout().lock();
     if args.json {
         let document = serde_json::json!({ "rules": rules, "in_flight": calls });
@@ -77,20 +83,32 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<Status, ExplainError> {
     Ok(Status::Clean)
 }
 
-/// The calls the instance waits for, each with its latest progress report.
-fn in_flight(record: &InstanceRecord, progress: &[CallProgress]) -> Vec<serde_json::Value> {
+/// The calls the instance waits for, each with its latest progress report, and the
+/// child workflows with their instances' ids and statuses.
+fn in_flight(
+    record: &InstanceRecord,
+    progress: &[CallProgress],
+    children: &std::collections::BTreeMap<String, cosmos_runtime::engine::Status>,
+) -> Vec<serde_json::Value> {
     serde_json::from_value::<InstanceState>(record.state.clone())
         .map(|s| s.waiting())
         .unwrap_or_default()
         .into_iter()
         .map(|w| {
             let latest = progress.iter().find(|p| p.key == w.key(&record.id));
+            let child = w.child.as_ref().map(|id| {
+                serde_json::json!({
+                    "id": id,
+                    "status": children.get(id).map(|s| s.as_str()),
+                })
+            });
             serde_json::json!({
                 "rule": w.rule,
                 "firing": w.firing,
                 "index": w.index,
                 "function": w.function,
                 "attempt": w.attempt,
+                "child": child,
                 "progress": latest.map(|p| p.report.clone()),
                 "progress_at": latest.map(|p| cosmos_ir::format_time(p.at)),
             })
@@ -98,8 +116,23 @@ fn in_flight(record: &InstanceRecord, progress: &[CallProgress]) -> Vec<serde_js
         .collect()
 }
 
-/// `    call probe #0 (attempt 2): progress 0.42, pass 1 of 2 (at …)`.
+/// `    call probe #0 (attempt 2): progress 0.42, pass 1 of 2 (at …)`, or for a child
+/// workflow `    child Transcode #0 (attempt 1): instance 0193….1, RUNNING`.
 fn write_call(out: &mut impl Write, call: &serde_json::Value) -> std::io::Result<()> {
+    if let Some(child) = call["child"].as_object() {
+        return writeln!(
+            out,
+            "    child {} #{} (attempt {}): instance {}, {}",
+            call["function"].as_str().unwrap_or("?"),
+            call["index"],
+            call["attempt"],
+            child.get("id").and_then(|v| v.as_str()).unwrap_or("?"),
+            child
+                .get("status")
+                .and_then(|v| v.as_str())
+                .unwrap_or("not created yet")
+        );
+    }
     let report = &call["progress"];
     let said = match report {
         serde_json::Value::Null => "no progress reported".to_string(),

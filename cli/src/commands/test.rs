@@ -137,7 +137,8 @@ fn args_json(program: &Program, args: &[(String, Function)], now: i64) -> Result
     Ok(Json::Object(out))
 }
 
-/// Answers a call with the test's mock for the function.
+/// Answers a call with the test's mock for the function or child workflow; a child
+/// workflow without a mock runs for real ([`Answer::Unmocked`]).
 fn answer(
     program: &Program,
     mocks: &BTreeMap<String, &MockIr>,
@@ -145,18 +146,31 @@ fn answer(
     args: &Map<String, Json>,
     now: i64,
 ) -> Result<Answer, String> {
+    let workflow = program.workflow(function);
     let Some(mock) = mocks.get(function) else {
+        if workflow.is_some() {
+            return Ok(Answer::Unmocked);
+        }
         return Err(format!(
             "no mock for function `{function}`: add `mock {function}(…) = …` or `mock {function} fails \"…\"` to the test"
         ));
     };
     match mock {
         MockIr::Value(f) => {
-            let Some(declared) = program.functions.iter().find(|x| x.name == function) else {
-                return Err(format!("no function `{function}` in the program"));
+            let params: Vec<(String, Ty)> = match (
+                workflow,
+                program.functions.iter().find(|x| x.name == function),
+            ) {
+                (_, Some(declared)) => declared.params.clone(),
+                (Some(w), None) => w
+                    .inputs
+                    .iter()
+                    .map(|f| (f.name.clone(), f.ty.clone()))
+                    .collect(),
+                (None, None) => return Err(format!("no function `{function}` in the program")),
             };
             let mut values = Vec::new();
-            for (name, ty) in &declared.params {
+            for (name, ty) in &params {
                 let json = args.get(name).cloned().unwrap_or(Json::Null);
                 values.push(from_json(program, ty, &json).map_err(|e| e.to_string())?);
             }
@@ -376,6 +390,16 @@ fn describe(sim: &Simulation<'_>) -> String {
     out.push_str("\nhistory:");
     for entry in &instance.history {
         let _ = write!(out, "\n  {entry}");
+    }
+    // Child workflows that ran for real, each with its own history.
+    for child in sim.children() {
+        let _ = write!(out, "\nchild {}: {}", child.id, child.status);
+        if let Some(reason) = &child.failure {
+            let _ = write!(out, " ({reason})");
+        }
+        for entry in &child.history {
+            let _ = write!(out, "\n  {entry}");
+        }
     }
     out
 }

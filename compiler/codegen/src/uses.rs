@@ -153,7 +153,9 @@ impl Walk {
                 }
             }
             ExprKind::Record { fields, .. } => fields.iter().flatten().for_each(|x| self.expr(x)),
-            ExprKind::CallHelper { args, .. } => args.iter().flatten().for_each(|x| self.expr(x)),
+            ExprKind::CallHelper { args, .. } | ExprKind::Child { args, .. } => {
+                args.iter().flatten().for_each(|x| self.expr(x))
+            }
             ExprKind::Index { list, index, .. } => {
                 self.expr(list);
                 self.expr(index);

@@ -88,7 +88,7 @@ codes! {
     INVALID_TYPE_ARGUMENTS = "E0216", "invalid-type-arguments", "A type is given the wrong number of type arguments.";
 
     // Contexts of section 5.
-    FUNCTION_CALL_OUTSIDE_ACTION = "E0301", "function-call-outside-action", "An external function, `sleep` or `settle` is called outside a rule's `action`.";
+    FUNCTION_CALL_OUTSIDE_ACTION = "E0301", "function-call-outside-action", "An external function, a child workflow, `sleep` or `settle` is called outside a rule's `action`.";
     FACT_ASSIGNMENT_OUTSIDE_HANDLER = "E0302", "fact-assignment-outside-handler", "A fact is assigned outside `reaction`, `error` or a `signal` handler.";
     RETRY_OUTSIDE_ERROR = "E0303", "retry-outside-error", "`retry` is called outside an `error` block.";
     FINISH_IN_MATCH_OR_ACTION = "E0304", "finish-outside-handler", "`complete` or `fail` is called in `match`, `action`, or outside a workflow's handlers.";
@@ -112,6 +112,8 @@ codes! {
     SCHEDULE_START = "E0331", "schedule-start", "A schedule's `start` block does not end with a start of a declared workflow, `Workflow(input: value, …)`.";
     INVALID_SCHEDULE = "E0332", "invalid-schedule", "A schedule has no `cron` or `every`, has both, has an `every` that is not a positive duration of at least one second, an `overlap` other than `skip` or `allow`, or no `start`.";
     DUPLICATE_SCHEDULE = "E0333", "duplicate-schedule", "Two schedules in the project have the same name; schedule names are the runtime's API and must be unique.";
+    CHILD_INPUT_BY_POSITION = "E0340", "child-input-by-position", "A workflow called as a child is given an input by position; its inputs are named arguments.";
+    WORKFLOW_CYCLE = "E0341", "workflow-cycle", "A workflow calls itself as a child, directly or through other workflows.";
 
     // Warnings of section 9.
     UNUSED_FACT = "W0001", "unused-fact", "A fact is never read or written.";

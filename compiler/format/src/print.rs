@@ -683,7 +683,15 @@ impl<'a> Printer<'a> {
             MemberKind::CompleteWhen(block) => {
                 concat(vec![text("complete when "), self.block(block, false)])
             }
-            MemberKind::Output(block) => concat(vec![text("output "), self.block(block, false)]),
+            MemberKind::Output(output) => match &output.ty {
+                Some(ty) => concat(vec![
+                    text("output: "),
+                    self.type_ref(ty),
+                    text(" "),
+                    self.block(&output.body, false),
+                ]),
+                None => concat(vec![text("output "), self.block(&output.body, false)]),
+            },
         }
     }
 

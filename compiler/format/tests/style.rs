@@ -238,3 +238,11 @@ fn schedules_put_one_clause_per_line_and_keep_their_order() {
         "/** Nightly. */\nschedule \"nightly cleanup\" {\n    cron \"0 3 * * *\"\n    overlap allow\n\n    start { Cleanup(olderThan: 30.d, asOf: now()) }\n}\n\nschedule 'every' {\n    every 6.h\n    start {\n        def d = 1.d\n        Cleanup(olderThan: d)\n    }\n}\n",
     );
 }
+
+#[test]
+fn a_typed_output_and_a_child_call_are_spaced_like_other_declarations() {
+    assert_formats(
+        "type M { n: Int }\nworkflow C {\n    input { n: Int }\n    output :M{ M(n:n) }\n}\nworkflow P {\n    facts { m: M? }\n    rule \"r\" {\n        match { m == null }\n        action { C(n:1) }\n        reaction { m = result }\n    }\n}\n",
+        "type M { n: Int }\n\nworkflow C {\n    input {\n        n: Int\n    }\n\n    output: M { M(n: n) }\n}\n\nworkflow P {\n    facts {\n        m: M?\n    }\n\n    rule \"r\" {\n        match { m == null }\n        action { C(n: 1) }\n        reaction { m = result }\n    }\n}\n",
+    );
+}

@@ -405,6 +405,7 @@ mod tests {
                 signals: Vec::new(),
                 complete_when: None,
                 output: None,
+                output_type: None,
             }],
             ..Program::default()
         }

@@ -144,6 +144,7 @@ impl Walk<'_> {
             ExprKind::Range { from, to, .. } => self.expr(from) || self.expr(to),
             ExprKind::Format(xs) | ExprKind::List(xs) => self.exprs(xs),
             ExprKind::Builtin { args, .. } | ExprKind::Call { args, .. } => self.exprs(args),
+            ExprKind::Child { args, .. } => self.exprs(args.iter().flatten()),
             ExprKind::Map(entries) => entries.iter().any(|(k, v)| self.expr(k) || self.expr(v)),
             ExprKind::Record { fields, .. } => self.exprs(fields.iter().flatten()),
             ExprKind::CallHelper { helper, args, .. } => {

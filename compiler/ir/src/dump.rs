@@ -524,6 +524,22 @@ impl Printer<'_> {
                 self.list(args);
                 self.out.push(')');
             }
+            ExprKind::Child { workflow, args } => {
+                let name = self
+                    .program
+                    .workflows
+                    .get(workflow.0 as usize)
+                    .map_or("?", |w| w.name.as_str());
+                let _ = write!(self.out, "(pending-child {name}");
+                for a in args {
+                    self.out.push(' ');
+                    match a {
+                        Some(a) => self.expr(a),
+                        None => self.out.push_str("default"),
+                    }
+                }
+                self.out.push(')');
+            }
             ExprKind::Sleep(d) => {
                 self.out.push_str("(pending-sleep ");
                 self.expr(d);

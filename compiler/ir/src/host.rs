@@ -60,6 +60,33 @@ pub enum CallRequest {
     },
     /// `sleep(d)`, in milliseconds.
     Sleep { ms: i64 },
+    /// A child instance of workflow `name`, with its inputs keyed by name
+    /// (LANGUAGE.md 10.6).
+    Workflow {
+        name: String,
+        args: Map<String, Json>,
+    },
+}
+
+impl CallRequest {
+    /// What is called, as `error.function` and the history name it: the function's or
+    /// the child workflow's name, or `sleep`.
+    pub fn callee(&self) -> &str {
+        match self {
+            CallRequest::Function { name, .. } | CallRequest::Workflow { name, .. } => name,
+            CallRequest::Sleep { .. } => "sleep",
+        }
+    }
+
+    /// The call's arguments as `error.arguments` gives them (null for `sleep`).
+    pub fn arguments(&self) -> Json {
+        match self {
+            CallRequest::Function { args, .. } | CallRequest::Workflow { args, .. } => {
+                Json::Object(args.clone())
+            }
+            CallRequest::Sleep { .. } => Json::Null,
+        }
+    }
 }
 
 /// What an action evaluated to.

@@ -805,6 +805,25 @@ impl Machine<'_, '_> {
                     args: values,
                 })
             }
+            ExprKind::Child { workflow, args } => {
+                let Some(layout) = self.program.workflow_by_id(*workflow) else {
+                    return internal("an unknown workflow");
+                };
+                let mut values = Vec::with_capacity(args.len());
+                for (i, arg) in args.iter().enumerate() {
+                    values.push(match arg {
+                        Some(e) => self.eval(slots, e)?,
+                        None => match layout.inputs.get(i).and_then(|f| f.default.as_ref()) {
+                            Some(default) => self.eval(&mut Vec::new(), default)?,
+                            None => Value::Null,
+                        },
+                    });
+                }
+                Value::Call(PendingCall {
+                    target: CallTarget::Child(*workflow),
+                    args: values,
+                })
+            }
             ExprKind::Sleep(d) => {
                 let d = self.eval(slots, d)?;
                 Value::Call(PendingCall {

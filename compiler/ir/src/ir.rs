@@ -36,6 +36,8 @@ id! {
     FunctionId;
     /// An index into [`Program::helpers`] (`def`s).
     HelperId;
+    /// An index into [`Program::workflows`].
+    WorkflowId;
     /// A local slot of one [`Function`]; parameters come first.
     Slot;
 }
@@ -222,6 +224,18 @@ pub struct WorkflowIr {
     pub signals: Vec<SignalIr>,
     pub complete_when: Option<Function>,
     pub output: Option<Function>,
+    /// The declared type of `output: T { … }`: what a parent that calls this workflow
+    /// as a child gets (LANGUAGE.md 10.6). `None` when the output is untyped (`Json`).
+    #[serde(default)]
+    pub output_type: Option<Ty>,
+}
+
+impl WorkflowIr {
+    /// The type of the workflow's output as a parent's call of it sees it: the
+    /// declared one, else `Json`.
+    pub fn output_ty(&self) -> Ty {
+        self.output_type.clone().unwrap_or(Ty::Json)
+    }
 }
 
 /// A `schedule` (LANGUAGE.md 10.7): when it ticks, and how each tick starts an
@@ -538,6 +552,12 @@ pub enum ExprKind {
         function: FunctionId,
         args: Vec<Expr>,
     },
+    /// A pending call of a workflow as a child instance, with its inputs in layout
+    /// order; `None` inputs take the input's default (null for an optional input).
+    Child {
+        workflow: WorkflowId,
+        args: Vec<Option<Expr>>,
+    },
     /// `sleep(d)`: a pending durable timer.
     Sleep(Box<Expr>),
     /// `settle(calls)`: the calls of a `List<Call<T>>` as one pending call whose
@@ -635,6 +655,10 @@ impl Program {
 
     pub fn schedule(&self, name: &str) -> Option<&ScheduleIr> {
         self.schedules.iter().find(|s| s.name == name)
+    }
+
+    pub fn workflow_by_id(&self, id: WorkflowId) -> Option<&WorkflowIr> {
+        self.workflows.get(id.0 as usize)
     }
 
     pub fn record(&self, id: RecordId) -> Option<&RecordLayout> {

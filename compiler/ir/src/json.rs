@@ -59,6 +59,10 @@ pub fn to_json(program: &Program, value: &Value) -> Json {
                     .functions
                     .get(f.0 as usize)
                     .map_or("?".to_string(), |f| f.name.clone()),
+                CallTarget::Child(w) => program
+                    .workflows
+                    .get(w.0 as usize)
+                    .map_or("?".to_string(), |w| w.name.clone()),
                 CallTarget::Sleep => "sleep".to_string(),
                 CallTarget::Settle => "settle".to_string(),
             };

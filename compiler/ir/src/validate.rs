@@ -785,6 +785,27 @@ impl<'v, 'p> Body<'v, 'p> {
                 )?;
                 self.fits(&Ty::Call(Box::new(f.ret.clone())), ty, "a call")
             }
+            ExprKind::Child { workflow, args } => {
+                let program = self.v.program;
+                let Some(w) = program.workflows.get(workflow.0 as usize) else {
+                    return self.err(format!(
+                        "workflow #{} does not exist (the program has {})",
+                        workflow.0,
+                        program.workflows.len()
+                    ));
+                };
+                self.arguments(
+                    &w.name,
+                    w.inputs.len(),
+                    args.iter().map(Option::as_ref),
+                    w.inputs.iter().map(|f| (f.name.as_str(), &f.ty)),
+                )?;
+                self.fits(
+                    &Ty::Call(Box::new(w.output_ty())),
+                    ty,
+                    "a child workflow's call",
+                )
+            }
             ExprKind::Sleep(d) => {
                 self.expr(d)?;
                 self.fits(&d.ty, &Ty::Duration, "the time given to `sleep`")

@@ -40,6 +40,8 @@ pub struct PendingCall {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CallTarget {
     Function(FunctionId),
+    /// A child instance of a workflow; its arguments are the inputs, in layout order.
+    Child(crate::WorkflowId),
     /// `sleep(d)`; its one argument is the duration.
     Sleep,
     /// `settle(calls)`; its one argument is the list of calls.
@@ -224,6 +226,10 @@ fn format_into(program: &Program, value: &Value, out: &mut String) {
                     .functions
                     .get(f.0 as usize)
                     .map_or("?", |f| f.name.as_str()),
+                CallTarget::Child(w) => program
+                    .workflows
+                    .get(w.0 as usize)
+                    .map_or("?", |w| w.name.as_str()),
                 CallTarget::Sleep => "sleep",
                 CallTarget::Settle => "settle",
             };

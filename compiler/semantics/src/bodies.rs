@@ -263,8 +263,21 @@ pub fn check_body(db: &dyn Db, file: SourceFile, path: BodyPath) -> BodyCheck {
                     checker.out.value_type = Some(value);
                 }
                 BodyKind::Output => {
-                    let value = checker.check_block(block, true, Some(&Type::Json));
-                    checker.coerce(&value, &Type::Json, last_span(block));
+                    let declared = checker.cx.workflow.as_ref().and_then(|w| w.output.clone());
+                    let expected = declared.clone().unwrap_or(Type::Json);
+                    let value = checker.check_block(block, true, Some(&expected));
+                    let fits = match last_expr(block) {
+                        Some(last) => checker.coerce_expr(&value, &expected, last),
+                        None => checker.coerce(&value, &expected, last_span(block)),
+                    };
+                    if !fits
+                        && let Some(declared) = declared
+                        && let Some(diagnostic) = checker.out.diagnostics.last_mut()
+                    {
+                        diagnostic.notes.push(format!(
+                            "the workflow declares `output: {declared}`: give a value of that type, or change the declared type"
+                        ));
+                    }
                     checker.out.value_type = Some(value);
                 }
             }

@@ -155,7 +155,7 @@ pub fn locate(module: &ast::Module, path: BodyPath) -> Option<(BodySyntax, u32)>
             _ => None,
         },
         BodyPath::Output { member: m, .. } => match &member(m)?.kind {
-            MemberKind::Output(b) => block(b),
+            MemberKind::Output(o) => block(&o.body),
             _ => None,
         },
     }
@@ -225,7 +225,8 @@ fn body_span(module: &ast::Module, path: BodyPath) -> Option<cosmos_diagnostics:
         },
         BodyPath::CompleteWhen { member: m, .. } | BodyPath::Output { member: m, .. } => {
             match &member(m)?.kind {
-                MemberKind::CompleteWhen(b) | MemberKind::Output(b) => b.span,
+                MemberKind::CompleteWhen(b) => b.span,
+                MemberKind::Output(o) => o.body.span,
                 _ => return None,
             }
         }

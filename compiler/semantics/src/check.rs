@@ -84,6 +84,9 @@ pub struct BodyCheck {
     pub used: BTreeSet<String>,
     /// Whether the body calls an external function or `sleep`.
     pub calls_function: bool,
+    /// The workflows the body calls as children, with the call's span (relative to
+    /// the body's start), in source order.
+    pub children: Vec<(Span, DeclKey)>,
     /// The type of every expression checked, by span relative to the body's start
     /// (for the IDE: hover and completion).
     pub types: Vec<(Span, Type)>,

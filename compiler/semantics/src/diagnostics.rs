@@ -48,6 +48,7 @@ pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     out.extend(unused_imports(db, file, &module, &used));
     out.extend(duplicate_workflows(db, file, &module));
     out.extend(duplicate_schedules(db, file, &module));
+    out.extend(crate::children::cycle_diagnostics(db, file, &module));
     out.sort_by_key(|d| (d.primary.span, d.code));
     out.dedup();
     crate::fixes::add_fixes(id, text, &module, &mut out);

@@ -631,6 +631,9 @@ impl ItemChecker<'_> {
                     self.fields(&signal.params, "parameter", None);
                 }
                 MemberKind::CompleteWhen(_) | MemberKind::Output(_) => {
+                    if let MemberKind::Output(ast::Output { ty: Some(ty), .. }) = &member.kind {
+                        self.resolve(ty);
+                    }
                     let what = if matches!(member.kind, MemberKind::Output(_)) {
                         "output"
                     } else {

@@ -8,6 +8,7 @@ mod bodies;
 mod body;
 pub mod builtins;
 mod check;
+mod children;
 mod db;
 mod diagnostics;
 mod fixes;

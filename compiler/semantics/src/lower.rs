@@ -47,6 +47,7 @@ pub(crate) struct Ids {
     pub enums: BTreeMap<DeclKey, ir::EnumId>,
     pub functions: BTreeMap<DeclKey, ir::FunctionId>,
     pub helpers: BTreeMap<DeclKey, ir::HelperId>,
+    pub workflows: BTreeMap<DeclKey, ir::WorkflowId>,
     /// The `Outcome<T>`s used, by `T`: each is a record laid out after the declared
     /// ones (its id is `records.len()` plus its place here), `{ ok, value, error }`.
     pub outcomes: std::cell::RefCell<Vec<(Type, ir::Ty)>>,
@@ -122,6 +123,7 @@ pub(crate) fn evaluate_constant(
             enums: BTreeMap::new(),
             functions: BTreeMap::new(),
             helpers: BTreeMap::new(),
+            workflows: BTreeMap::new(),
             outcomes: Default::default(),
         },
         file_index: BTreeMap::new(),
@@ -153,6 +155,7 @@ fn lower_all(
         enums: BTreeMap::new(),
         functions: BTreeMap::new(),
         helpers: BTreeMap::new(),
+        workflows: BTreeMap::new(),
         outcomes: Default::default(),
     };
     let mut program = ir::Program {
@@ -203,6 +206,10 @@ fn lower_all(
                 DeclKind::Def if !ids.helpers.contains_key(&key) => {
                     let id = ir::HelperId(ids.helpers.len() as u32);
                     ids.helpers.insert(key, id);
+                }
+                DeclKind::Workflow if !ids.workflows.contains_key(&key) => {
+                    let id = ir::WorkflowId(ids.workflows.len() as u32);
+                    ids.workflows.insert(key, id);
                 }
                 _ => {}
             }
@@ -468,6 +475,15 @@ impl Lowering<'_> {
             signals: Vec::new(),
             complete_when: None,
             output: None,
+            output_type: match &sig.output {
+                Some(t) => Some(self.ids.ty(t).ok_or_else(|| LowerError::Unsupported {
+                    module: file.module(db).clone(),
+                    start: w.name.span.start,
+                    end: w.name.span.end,
+                    what: format!("the output type of workflow `{}`", w.name.text),
+                })?),
+                None => None,
+            },
         };
         let ws = Some(&sig);
         for (m, member) in w.members.iter().enumerate() {
@@ -611,10 +627,13 @@ impl Lowering<'_> {
                         item,
                         member: member_index,
                     };
-                    let ret = crate::bodies::check_body(db, file, path)
-                        .value_type
-                        .clone()
-                        .unwrap_or(Type::Json);
+                    let ret = match &sig.output {
+                        Some(declared) => declared.clone(),
+                        None => crate::bodies::check_body(db, file, path)
+                            .value_type
+                            .clone()
+                            .unwrap_or(Type::Json),
+                    };
                     out.output =
                         Some(self.body(file, path, ws, &[], &ret, "output".to_string())?);
                 }

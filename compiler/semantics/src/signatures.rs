@@ -43,6 +43,8 @@ pub struct WorkflowSig {
     pub rules: Vec<String>,
     pub signals: BTreeMap<String, Vec<FieldSig>>,
     pub has_output: bool,
+    /// The declared type of `output: T { … }`; `None` when the output is `Json`.
+    pub output: Option<Type>,
 }
 
 impl WorkflowSig {
@@ -52,6 +54,12 @@ impl WorkflowSig {
 
     pub fn fact(&self, name: &str) -> Option<&FieldSig> {
         self.facts.iter().find(|f| f.name == name)
+    }
+
+    /// The type of the workflow's output, and of a call of it as a child: the
+    /// declared one, else `Json`.
+    pub fn output_type(&self) -> Type {
+        self.output.clone().unwrap_or(Type::Json)
     }
 }
 
@@ -332,7 +340,13 @@ pub fn module_signatures(db: &dyn Db, file: SourceFile) -> Arc<ModuleSigs> {
                                     fields(db, scope, &signal.params, OptionalDefault::Required)
                                 });
                         }
-                        MemberKind::Output(_) => sig.has_output = true,
+                        MemberKind::Output(output) => {
+                            sig.has_output = true;
+                            sig.output = output
+                                .ty
+                                .as_ref()
+                                .map(|ty| resolve_type(db, scope, ty, &mut Vec::new()));
+                        }
                         MemberKind::CompleteWhen(_) => {}
                     }
                 }

@@ -213,8 +213,15 @@ pub enum MemberKind {
     Signal(Signal),
     /// `complete when { condition }`
     CompleteWhen(Block),
-    /// `output { expression }`
-    Output(Block),
+    /// `output { expression }` or `output: T { expression }`
+    Output(Output),
+}
+
+/// A workflow's `output`: its declared type (`Json` when there is none) and its body.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Output {
+    pub ty: Option<TypeRef>,
+    pub body: Block,
 }
 
 /// `rule "name" { clauses }`

@@ -34,6 +34,7 @@ use axum::{Json, Router};
 use extract::{ApiBody, ApiPath, ApiQuery};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The largest request body accepted, by default.
@@ -260,7 +261,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 
 /// An instance as the API shows it.
 fn view(record: &InstanceRecord) -> Json_ {
-    views::instance(record, &[])
+    views::instance(record, &[], &BTreeMap::new())
 }
 
 async fn instance(
@@ -269,7 +270,8 @@ async fn instance(
 ) -> Result<Json<Json_>, ApiError> {
     let record = state.node.instance(&id).await?;
     let progress = state.node.call_progress(&id).await?;
-    Ok(Json(views::instance(&record, &progress)))
+    let children = state.node.child_statuses(&record).await?;
+    Ok(Json(views::instance(&record, &progress, &children)))
 }
 
 async fn rules(

@@ -5,10 +5,16 @@
 use crate::engine::{InstanceState, Status};
 use crate::store::{CallProgress, HistoryRow, InstanceRecord, InstanceSummary};
 use serde_json::{Value as Json, json};
+use std::collections::BTreeMap;
 
 /// An instance, each call in flight with its latest progress report (`null` when it
-/// reported none) and when it came (`progress_at`).
-pub fn instance(record: &InstanceRecord, progress: &[CallProgress]) -> Json {
+/// reported none) and when it came (`progress_at`), and each child workflow it waits
+/// for with its id and status (`children` gives the statuses, by id).
+pub fn instance(
+    record: &InstanceRecord,
+    progress: &[CallProgress],
+    children: &BTreeMap<String, Status>,
+) -> Json {
     let state = serde_json::from_value::<InstanceState>(record.state.clone()).ok();
     let wakes_at = state
         .as_ref()
@@ -23,8 +29,13 @@ pub fn instance(record: &InstanceRecord, progress: &[CallProgress]) -> Json {
         .map(|w| {
             let key = w.key(&record.id);
             let latest = progress.iter().find(|p| p.key == key);
+            let child = w.child.clone();
             let mut entry = serde_json::to_value(&w).unwrap_or(Json::Null);
             if let Json::Object(fields) = &mut entry {
+                if let Some(child) = child {
+                    let status = children.get(&child).map(|s| s.as_str());
+                    fields.insert("child".to_string(), json!({"id": child, "status": status}));
+                }
                 fields.insert(
                     "progress".to_string(),
                     latest.map_or(Json::Null, |p| p.report.clone()),
@@ -37,10 +48,20 @@ pub fn instance(record: &InstanceRecord, progress: &[CallProgress]) -> Json {
             entry
         })
         .collect();
+    let parent = state.as_ref().and_then(|s| s.parent.as_ref()).map(|p| {
+        json!({
+            "id": p.instance,
+            "rule": p.call.rule,
+            "firing": p.call.firing,
+            "index": p.call.index,
+            "attempt": p.call.attempt,
+        })
+    });
     json!({
         "id": record.id,
         "workflow": record.workflow,
         "status": record.status,
+        "parent": parent,
         "input": record.input,
         "facts": record.facts,
         "output": record.output,

@@ -48,10 +48,9 @@ pub fn signal_fields(signal: &cosmos_ir::SignalIr) -> Vec<FieldLayout> {
 }
 
 /// The type of a workflow's `output`, as the API returns it once the instance has
-/// completed. Every output is `Json` today (docs/language.md); a workflow that
-/// declares its output's type has that type.
-pub fn output_type(_workflow: &WorkflowIr) -> Ty {
-    Ty::Json
+/// completed: the declared `output: T` (LANGUAGE.md 10.6), else `Json`.
+pub fn output_type(workflow: &WorkflowIr) -> Ty {
+    workflow.output_ty()
 }
 
 /// The document of `GET /v1/workflows`.

@@ -25,7 +25,8 @@ impl Engine<'_> {
         cx.step.commands.push(Command::StartTimer { timer: id, at });
     }
 
-    /// Sends slot `index` of the rule's flight out: a call, or a timer for `sleep`.
+    /// Sends slot `index` of the rule's flight out: a call, a child instance, or a
+    /// timer for `sleep`.
     pub(super) fn dispatch(
         &self,
         instance: &mut InstanceState,
@@ -57,6 +58,16 @@ impl Engine<'_> {
                     function: name.clone(),
                     args: args.clone(),
                 });
+            }
+            CallRequest::Workflow { name, args } => {
+                let call = CallId {
+                    rule: rule.to_string(),
+                    firing,
+                    index,
+                    attempt: slot.attempt,
+                };
+                let (name, args, many) = (name.clone(), args.clone(), flight.many);
+                self.start_child(instance, call, name, args, many, cx);
             }
             CallRequest::Sleep { ms } => {
                 let at = cx.now.saturating_add((*ms).max(0));
@@ -157,10 +168,14 @@ impl Engine<'_> {
         let Some(slot) = Self::live_slot(instance, call) else {
             return Ok(());
         };
-        let (function, arguments) = match &slot.request {
-            CallRequest::Function { name, args } => (name.clone(), Json::Object(args.clone())),
-            CallRequest::Sleep { .. } => ("sleep".to_string(), Json::Null),
-        };
+        let function = slot.request.callee().to_string();
+        let arguments = slot.request.arguments();
+        // A child that is still running (the rule's timeout passed) is cancelled: the
+        // call is over for the parent, whatever happens next.
+        let child = slot.child.take();
+        if let Some(child) = child.filter(|_| failure.kind != CallErrorKind::ChildFailed) {
+            cx.step.commands.push(Command::CancelChild { child });
+        }
         let index = many.then_some(call.index);
         cx.log(History::CallFailed {
             rule: call.rule.clone(),
@@ -190,6 +205,7 @@ impl Engine<'_> {
             .host
             .error(&call.rule, &mut instance.values, &error, cx.now)?
         else {
+            self.cancel_children(instance, Some(&call.rule), cx);
             instance.in_flight.remove(&call.rule);
             let name = match index {
                 Some(i) => format!("{function} (call {i} of the fan-out)"),
@@ -218,12 +234,14 @@ impl Engine<'_> {
         }
         // The firing is over: calls of it still out are abandoned (their results,
         // when they come, match no live slot and are discarded).
-        self.abandon(instance, &call.rule);
+        self.abandon(instance, &call.rule, cx);
         self.effects(instance, effects, cx)
     }
 
-    /// Ends the rule's firing without a reaction: its calls, retry delays and deadline.
-    fn abandon(&self, instance: &mut InstanceState, rule: &str) {
+    /// Ends the rule's firing without a reaction: its calls (running children are
+    /// cancelled), retry delays and deadline.
+    fn abandon(&self, instance: &mut InstanceState, rule: &str, cx: &mut Cx) {
+        self.cancel_children(instance, Some(rule), cx);
         if let Some(flight) = instance.in_flight.remove(rule) {
             instance.timers.retain(|t| match &t.kind {
                 TimerKind::Sleep {

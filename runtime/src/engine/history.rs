@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{CallErrorKind, Status};
+use super::{CallErrorKind, ParentLink, Status};
 
 /// One line of an instance's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,6 +22,19 @@ pub struct HistoryEntry {
 pub enum History {
     Started {
         input: Json,
+        /// Set for a child workflow's instance: its parent and the parent's call.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent: Option<ParentLink>,
+    },
+    /// A rule's call of a child workflow started the child instance `child`.
+    ChildStarted {
+        rule: String,
+        workflow: String,
+        /// The call's position in a fan-out; absent for a single call.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        index: Option<usize>,
+        attempt: i64,
+        child: String,
     },
     /// A rule fired; `calls` is 0 for a pure action.
     Fired {
@@ -85,6 +98,7 @@ crate::names::named_enum! {
         /// The event a step applied, for replay (`crate::replay::received`).
         Received = "received",
         Started = "started",
+        ChildStarted = "child_started",
         Fired = "fired",
         Reacted = "reacted",
         CallFailed = "call_failed",
@@ -104,6 +118,7 @@ impl History {
     pub fn kind(&self) -> HistoryKind {
         match self {
             History::Started { .. } => HistoryKind::Started,
+            History::ChildStarted { .. } => HistoryKind::ChildStarted,
             History::Fired { .. } => HistoryKind::Fired,
             History::Reacted { .. } => HistoryKind::Reacted,
             History::CallFailed { .. } => HistoryKind::CallFailed,
@@ -139,7 +154,33 @@ impl fmt::Display for HistoryEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ", cosmos_ir::format_time(self.at))?;
         match &self.event {
-            History::Started { input } => write!(f, "started with {input}"),
+            History::Started {
+                input,
+                parent: None,
+            } => write!(f, "started with {input}"),
+            History::Started {
+                input,
+                parent: Some(parent),
+            } => write!(
+                f,
+                "started with {input} as a child of {} (rule {:?}, firing {}, call {}, attempt {})",
+                parent.instance,
+                parent.call.rule,
+                parent.call.firing,
+                parent.call.index,
+                parent.call.attempt
+            ),
+            History::ChildStarted {
+                rule,
+                workflow,
+                index,
+                attempt,
+                child,
+            } => write!(
+                f,
+                "started child {} {child} for {rule:?} (attempt {attempt})",
+                call_name(workflow, *index)
+            ),
             History::Fired {
                 rule,
                 firing,
@@ -220,6 +261,7 @@ mod tests {
             &[
                 "received",
                 "started",
+                "child_started",
                 "fired",
                 "reacted",
                 "call_failed",
@@ -244,7 +286,17 @@ mod tests {
     fn each_entry_is_stored_under_its_event_tag() {
         let changed = vec![("n".to_string(), json!(1))];
         let entries = [
-            History::Started { input: json!({}) },
+            History::Started {
+                input: json!({}),
+                parent: None,
+            },
+            History::ChildStarted {
+                rule: "r".into(),
+                workflow: "W".into(),
+                index: None,
+                attempt: 1,
+                child: "i.1".into(),
+            },
             History::Fired {
                 rule: "r".into(),
                 firing: 1,

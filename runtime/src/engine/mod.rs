@@ -24,6 +24,7 @@
 //!   wake-up) changes nothing and is marked [`Step::ignored`].
 
 mod calls;
+mod children;
 mod clock;
 mod history;
 mod policy;
@@ -79,6 +80,8 @@ crate::names::named_enum! {
         BadOutput = "BAD_OUTPUT",
         /// Terminated by a signal, or a worker that died while serving.
         Crashed = "CRASHED",
+        /// A child workflow failed or was cancelled (LANGUAGE.md 10.6).
+        ChildFailed = "CHILD_FAILED",
     }
 }
 
@@ -92,6 +95,14 @@ pub struct CallId {
 }
 
 pub type TimerId = u64;
+
+/// What links a child instance to its parent: the parent's id and the call of the
+/// parent's firing that the child answers (LANGUAGE.md 10.6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentLink {
+    pub instance: String,
+    pub call: CallId,
+}
 
 /// Why a call failed, as the executor reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +149,20 @@ pub enum Command {
     },
     /// Deliver [`Event::TimerFired`] at `at` (milliseconds since the epoch).
     StartTimer { timer: TimerId, at: i64 },
+    /// Create instance `child` of `workflow` with `input`, as the answer to `call`
+    /// (its parent link is this instance and `call`), and start it. `key` is the
+    /// call's idempotency key, as for [`Command::Call`].
+    StartChild {
+        call: CallId,
+        key: String,
+        child: String,
+        workflow: String,
+        input: Map<String, Json>,
+    },
+    /// Cancel the child instance `child` (and, through its own cancel, its children).
+    CancelChild { child: String },
+    /// Deliver `event` to the parent instance `parent`: this child finished.
+    NotifyParent { parent: String, event: Event },
 }
 
 /// What one step produced.
@@ -231,6 +256,8 @@ impl<'p> Engine<'p> {
             timers: Vec::new(),
             fired: BTreeMap::new(),
             next_timer: 1,
+            parent: None,
+            next_child: 1,
         })
     }
 
@@ -266,7 +293,10 @@ impl<'p> Engine<'p> {
         let outcome = match event {
             Event::Start => {
                 let input = self.inputs_json(instance);
-                cx.log(History::Started { input });
+                cx.log(History::Started {
+                    input,
+                    parent: instance.parent.clone(),
+                });
                 self.start_time_defaults(instance, now)
             }
             Event::CallCompleted { call, result } => {
@@ -295,6 +325,7 @@ impl<'p> Engine<'p> {
                 }
             }
             Event::Cancel => {
+                self.cancel_children(instance, None, &mut cx);
                 instance.status = Status::Cancelled;
                 instance.in_flight.clear();
                 instance.timers.clear();
@@ -308,6 +339,7 @@ impl<'p> Engine<'p> {
         }
         self.schedule_wake(instance, &mut cx);
         self.update_status(instance, &mut cx);
+        self.notify_parent(instance, &mut cx);
         instance.history.extend(cx.step.history.iter().cloned());
         Ok(cx.step)
     }
@@ -555,6 +587,7 @@ impl<'p> Engine<'p> {
             Some(v) => Some(v),
             None => self.host.output(&instance.values, cx.now)?,
         };
+        self.cancel_children(instance, None, cx);
         instance.status = Status::Completed;
         instance.output = output.clone();
         instance.in_flight.clear();
@@ -564,6 +597,7 @@ impl<'p> Engine<'p> {
     }
 
     fn fail(&self, instance: &mut InstanceState, message: String, cx: &mut Cx) {
+        self.cancel_children(instance, None, cx);
         instance.status = Status::Failed;
         instance.failure = Some(message.clone());
         instance.in_flight.clear();
@@ -614,7 +648,7 @@ mod tests {
     fn call_error_kinds_round_trip_through_their_strings() {
         crate::names::tests::round_trip(
             CallErrorKind::ALL,
-            &["FAILED", "TIMEOUT", "BAD_OUTPUT", "CRASHED"],
+            &["FAILED", "TIMEOUT", "BAD_OUTPUT", "CRASHED", "CHILD_FAILED"],
             CallErrorKind::as_str,
             "error kind",
             &["BADOUTPUT", "BAD-OUTPUT", "ERROR"],

@@ -8,7 +8,7 @@ use cosmos_ir::value::Value;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{HistoryEntry, Status, TimerId};
+use super::{HistoryEntry, ParentLink, Status, TimerId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) enum SlotState {
@@ -25,6 +25,10 @@ pub(super) struct Slot {
     /// an `error` block's `retry()` started afresh.
     #[serde(default = "first_attempt")]
     pub(super) policy_start: i64,
+    /// For a call of a child workflow: the id of the child instance of the current
+    /// attempt, once started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) child: Option<String>,
 }
 
 impl Slot {
@@ -34,6 +38,7 @@ impl Slot {
             attempt: 1,
             state: SlotState::Pending,
             policy_start: 1,
+            child: None,
         }
     }
 }
@@ -102,6 +107,17 @@ pub struct InstanceState {
     pub(super) timers: Vec<Timer>,
     pub(super) fired: BTreeMap<String, u64>,
     pub(super) next_timer: TimerId,
+    /// Set when the instance is a child workflow's: who called it, and which call it
+    /// answers when it finishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentLink>,
+    /// The number the next child instance's id ends with (`{id}.{n}`).
+    #[serde(default = "first_child")]
+    pub(super) next_child: u64,
+}
+
+fn first_child() -> u64 {
+    1
 }
 
 impl InstanceState {
@@ -141,16 +157,13 @@ impl InstanceState {
                 if slot.state != SlotState::Pending {
                     continue;
                 }
-                let function = match &slot.request {
-                    CallRequest::Function { name, .. } => name.clone(),
-                    CallRequest::Sleep { .. } => "sleep".to_string(),
-                };
                 out.push(Waiting {
                     rule: rule.clone(),
                     firing: flight.firing,
                     index,
-                    function,
+                    function: slot.request.callee().to_string(),
                     attempt: slot.attempt,
+                    child: slot.child.clone(),
                 });
             }
         }
@@ -166,6 +179,10 @@ pub struct Waiting {
     pub index: usize,
     pub function: String,
     pub attempt: i64,
+    /// For a call of a child workflow (`function` is then the workflow's name): the
+    /// child instance's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child: Option<String>,
 }
 
 impl Waiting {

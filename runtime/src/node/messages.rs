@@ -44,6 +44,21 @@ pub struct CallMessage {
     pub args: Map<String, Json>,
 }
 
+/// The root of the tree of instances that `instance` belongs to: a child's id is its
+/// parent's id, a dot and a number (LANGUAGE.md 10.6), so the root is the id up to
+/// the first dot. Messages carry it as their `root` metadata, so that `cosmosc run`
+/// can work on one instance and its children only.
+pub fn root_of(instance: &str) -> &str {
+    instance.split('.').next().unwrap_or(instance)
+}
+
+fn metadata(instance: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("instance".to_string(), instance.to_string()),
+        ("root".to_string(), root_of(instance).to_string()),
+    ])
+}
+
 pub fn event(instance: &str, event: Event, visible_at: i64, priority: i64) -> NewMessage {
     event_from(instance, event, visible_at, priority, None)
 }
@@ -62,7 +77,7 @@ pub fn event_from(
         deadline: None,
         visible_at,
         exclusivity: Some(instance.to_string()),
-        metadata: BTreeMap::from([("instance".to_string(), instance.to_string())]),
+        metadata: metadata(instance),
         payload: serde_json::to_value(EventMessage {
             instance: instance.to_string(),
             event,
@@ -74,7 +89,8 @@ pub fn event_from(
     }
 }
 
-/// The messages for an engine step's commands.
+/// The messages for an engine step's commands; [`Command::StartChild`] is the
+/// caller's (it creates an instance besides its message).
 pub fn for_commands(
     program: &Program,
     instance: &str,
@@ -84,7 +100,7 @@ pub fn for_commands(
 ) -> Vec<NewMessage> {
     commands
         .into_iter()
-        .map(|command| match command {
+        .filter_map(|command| match command {
             Command::Call {
                 call,
                 key,
@@ -105,27 +121,29 @@ pub fn for_commands(
                     function: function.clone(),
                     args,
                 };
-                NewMessage {
+                let mut metadata = metadata(instance);
+                metadata.insert("function".to_string(), function);
+                metadata.insert("pool".to_string(), pool);
+                Some(NewMessage {
                     queue: CALLS.to_string(),
                     priority,
                     deadline: None,
                     visible_at: now,
                     exclusivity: None,
-                    metadata: BTreeMap::from([
-                        ("instance".to_string(), instance.to_string()),
-                        ("function".to_string(), function),
-                        ("pool".to_string(), pool),
-                    ]),
+                    metadata,
                     payload: serde_json::to_value(payload).unwrap_or(Json::Null),
                     idempotency_key: Some(key),
                     // Counted by the call loop, which tells the rule rather than
                     // dead-lettering in silence.
                     max_attempts: None,
-                }
+                })
             }
             Command::StartTimer { timer, at } => {
-                event(instance, Event::TimerFired { timer }, at, 0)
+                Some(event(instance, Event::TimerFired { timer }, at, 0))
             }
+            Command::CancelChild { child } => Some(event(&child, Event::Cancel, now, 0)),
+            Command::NotifyParent { parent, event: e } => Some(event(&parent, e, now, 0)),
+            Command::StartChild { .. } => None,
         })
         .collect()
 }

@@ -74,7 +74,8 @@ pub struct NodeConfig {
     pub poll: Duration,
     /// How long a graceful stop waits for running calls before releasing their leases.
     pub grace: Duration,
-    /// Work on this instance only (`cosmosc run`), leaving others in the store alone.
+    /// Work on this instance and its children only (`cosmosc run`), leaving others in
+    /// the store alone.
     pub only_instance: Option<String>,
     /// Run functions (the call loop); without, the node takes engine steps and answers
     /// the API only, and `cosmosc worker`s run its calls.
@@ -125,10 +126,11 @@ impl Inner {
 
     /// The metadata a lease must match: the instance this node is limited to.
     pub(crate) fn lease_filter(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        // The instance's children (and theirs) too: they carry its id as their root.
         self.config
             .only_instance
             .iter()
-            .map(|id| ("instance".to_string(), vec![id.clone()]))
+            .map(|id| ("root".to_string(), vec![id.clone()]))
             .collect()
     }
 
@@ -216,6 +218,13 @@ pub fn send_to_store(
         }
     }
     Err(NodeError::Busy)
+}
+
+/// The ids of the child instances a stored instance waits for.
+pub fn child_ids(record: &InstanceRecord) -> Vec<String> {
+    step::load_state(record)
+        .map(|s| s.waiting().into_iter().filter_map(|w| w.child).collect())
+        .unwrap_or_default()
 }
 
 /// How often a node looks at its store's health when nothing else asks.
@@ -492,6 +501,27 @@ impl Node {
         self.blocking(move |inner| Ok(inner.store.instance(&id2)?))
             .await?
             .ok_or_else(|| NodeError::UnknownInstance(id.to_string()))
+    }
+
+    /// The statuses of the child instances `record` waits for, by id.
+    pub async fn child_statuses(
+        &self,
+        record: &InstanceRecord,
+    ) -> Result<std::collections::BTreeMap<String, crate::engine::Status>, NodeError> {
+        let ids = child_ids(record);
+        if ids.is_empty() {
+            return Ok(std::collections::BTreeMap::new());
+        }
+        self.blocking(move |inner| {
+            let mut out = std::collections::BTreeMap::new();
+            for id in ids {
+                if let Some(status) = inner.store.instance_status(&id)? {
+                    out.insert(id, status);
+                }
+            }
+            Ok(out)
+        })
+        .await
     }
 
     /// For each rule of instance `id`: in flight, eligible, refracted or not

@@ -6,9 +6,14 @@
 use super::NodeError;
 use super::messages;
 use crate::deployment::Deployment;
-use crate::engine::{Engine, EngineError, Event, InstanceState, Step};
+use crate::deployment::Loaded;
+use crate::engine::{
+    CallErrorKind, CallId, Command, Engine, EngineError, Event, Failure, InstanceState, ParentLink,
+    Step,
+};
 use crate::store::{
-    InstanceRecord, MessageId, NewHistory, NewInstance, StepCommit, StepStamp, Store,
+    InstanceRecord, MessageId, NewChild, NewHistory, NewInstance, NewMessage, StepCommit,
+    StepStamp, Store,
 };
 use cosmos_ir::Program;
 use serde_json::Value as Json;
@@ -34,6 +39,8 @@ pub(super) struct Ran<'a> {
     pub engine: &'a Engine<'a>,
     pub program: &'a Program,
     pub bundle: &'a str,
+    /// The bundle's loaded program: the engines of the child workflows a step starts.
+    pub loaded: &'a Loaded,
 }
 
 /// The commit of `step` taken on `state`, which was at `version`.
@@ -49,6 +56,7 @@ pub(super) fn commit_of(
         engine,
         program,
         bundle,
+        loaded,
     } = ran;
     let history = step
         .history
@@ -60,7 +68,30 @@ pub(super) fn commit_of(
             data: serde_json::to_value(&entry.event).unwrap_or(Json::Null),
         })
         .collect();
-    let enqueue = messages::for_commands(program, &state.id, bundle, step.commands, now);
+    let mut children = Vec::new();
+    let mut enqueue = Vec::new();
+    for command in &step.commands {
+        if let Command::StartChild {
+            call,
+            child,
+            workflow,
+            input,
+            ..
+        } = command
+        {
+            let (new, message) =
+                new_child(loaded, bundle, state, call, child, workflow, input, now);
+            children.extend(new);
+            enqueue.push(message);
+        }
+    }
+    enqueue.extend(messages::for_commands(
+        program,
+        &state.id,
+        bundle,
+        step.commands,
+        now,
+    ));
     let calls = enqueue.iter().any(|m| m.queue == messages::CALLS);
     let events = enqueue.iter().any(|m| m.queue == messages::EVENTS);
     let commit = StepCommit {
@@ -76,8 +107,69 @@ pub(super) fn commit_of(
         enqueue,
         ack,
         stamp: None,
+        children,
     };
     Ok((commit, calls, events))
+}
+
+/// The child instance a [`Command::StartChild`] asks for, not yet started, and the
+/// message that starts it; when it cannot be made (its input's defaults fail), no
+/// instance and the message that fails the parent's call as `CHILD_FAILED`.
+#[allow(clippy::too_many_arguments)]
+fn new_child(
+    loaded: &Loaded,
+    bundle: &str,
+    parent: &InstanceState,
+    call: &CallId,
+    child: &str,
+    workflow: &str,
+    input: &serde_json::Map<String, Json>,
+    now: i64,
+) -> (Option<NewChild>, NewMessage) {
+    let input = Json::Object(input.clone());
+    let made = loaded.engine(workflow).and_then(|engine| {
+        let mut state = engine.instantiate(child, &input)?;
+        state.parent = Some(ParentLink {
+            instance: parent.id.clone(),
+            call: call.clone(),
+        });
+        let facts = engine.host().facts_to_json(&state.values);
+        Ok((state, facts))
+    });
+    let made = made.map_err(|e| e.to_string()).and_then(|(state, facts)| {
+        let state = serde_json::to_value(&state).map_err(|e| e.to_string())?;
+        Ok((state, facts))
+    });
+    match made {
+        Ok((state, facts)) => (
+            Some(NewChild {
+                instance: NewInstance {
+                    id: child.to_string(),
+                    workflow: workflow.to_string(),
+                    bundle: bundle.to_string(),
+                    input,
+                    idempotency_key: None,
+                    created_at: now,
+                },
+                status: crate::engine::Status::Running,
+                facts,
+                state,
+            }),
+            messages::event(child, Event::Start, now, 0),
+        ),
+        Err(error) => {
+            let failure = Failure {
+                message: format!("child {workflow} {child} could not start: {error}"),
+                kind: CallErrorKind::ChildFailed,
+                stderr: None,
+            };
+            let event = Event::CallFailed {
+                call: call.clone(),
+                failure,
+            };
+            (None, messages::event(&parent.id, event, now, 0))
+        }
+    }
 }
 
 pub(crate) fn load_state(record: &InstanceRecord) -> Result<InstanceState, NodeError> {
@@ -151,6 +243,7 @@ pub(super) fn apply_from(
         engine: &engine,
         program: &loaded.program,
         bundle: &record.bundle,
+        loaded: &loaded,
     };
     let (mut commit, calls, events) = commit_of(&ran, &state, step, record.version, now, ack)?;
     commit.history.insert(0, received);
@@ -187,6 +280,7 @@ pub(super) fn start(
         engine: &engine,
         program,
         bundle,
+        loaded,
     };
     let (mut commit, _, _) = commit_of(&ran, &state, step, 0, now, None)?;
     commit.stamp = Some(StepStamp {

@@ -374,6 +374,20 @@ pub struct StepCommit {
     pub ack: Option<(MessageId, String)>,
     /// Written on each of the step's history rows.
     pub stamp: Option<StepStamp>,
+    /// Child instances the step starts (LANGUAGE.md 10.6), created in the same
+    /// transaction; their first event is among `enqueue`. An id that exists already
+    /// is left as it is.
+    pub children: Vec<NewChild>,
+}
+
+/// A child instance created by its parent's step, at version 1 and not yet started
+/// (its `Start` event is queued).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewChild {
+    pub instance: NewInstance,
+    pub status: Status,
+    pub facts: Json,
+    pub state: Json,
 }
 
 /// The latest progress report of a running call ([`Store::call_progress`]).

@@ -197,6 +197,7 @@ fn step(instance: &str, expected_version: i64, now: i64) -> StepCommit {
         enqueue: Vec::new(),
         ack: None,
         stamp: Some(stamp(now)),
+        children: Vec::new(),
     }
 }
 

@@ -13,7 +13,7 @@
 use super::{AbiTy, Ctx, FnPtr, HostFn, STATUS_FINISH, builder, cells, cx, handle_of, val};
 use cosmos_ir::interp::{self, Env, Facts, Finish, RuntimeErrorKind};
 use cosmos_ir::value::{self, CallTarget, PendingCall, Value};
-use cosmos_ir::{EnumId, FunctionId, RecordId, Span};
+use cosmos_ir::{EnumId, FunctionId, RecordId, Span, WorkflowId};
 
 macro_rules! host {
     ($( $sym:literal => fn $name:ident($($p:ident : $t:ty),*) -> $r:ty $body:block )*) => {
@@ -446,6 +446,10 @@ host! {
     "rt.sleep_new" => fn sleep_new(ctx: *mut Ctx, d: i64) -> i64 {
         let args = vec![val(d).clone()];
         cx(ctx).alloc(Value::Call(PendingCall { target: CallTarget::Sleep, args }))
+    }
+    "rt.child_new" => fn child_new(ctx: *mut Ctx, workflow: i64, args: i64, n: i64) -> i64 {
+        let args = values(cells(args, n));
+        cx(ctx).alloc(Value::Call(PendingCall { target: CallTarget::Child(WorkflowId(id32(workflow))), args }))
     }
     "rt.settle_new" => fn settle_new(ctx: *mut Ctx, calls: i64) -> i64 {
         let args = vec![val(calls).clone()];

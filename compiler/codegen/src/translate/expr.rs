@@ -315,6 +315,27 @@ impl Translator<'_, '_, '_> {
                 let p = self.cells(&hs);
                 (self.host_cx("rt.call_new", &[f, p, n])?, e.ty.clone())
             }
+            ExprKind::Child { workflow, args } => {
+                let defaults: Vec<Option<ir::Expr>> = self
+                    .program()
+                    .workflow_by_id(*workflow)
+                    .map(|w| w.inputs.iter().map(|f| f.default.clone()).collect())
+                    .unwrap_or_default();
+                let mut hs = Vec::with_capacity(args.len());
+                for (i, arg) in args.iter().enumerate() {
+                    hs.push(match arg {
+                        Some(a) => self.handle(a)?,
+                        None => match defaults.get(i).and_then(Option::as_ref) {
+                            Some(d) => self.handle(d)?,
+                            None => self.iconst(0),
+                        },
+                    });
+                }
+                let w = self.iconst(i64::from(workflow.0));
+                let n = self.iconst(hs.len() as i64);
+                let p = self.cells(&hs);
+                (self.host_cx("rt.child_new", &[w, p, n])?, e.ty.clone())
+            }
             ExprKind::Sleep(d) => {
                 let h = self.handle(d)?;
                 (self.host_cx("rt.sleep_new", &[h])?, e.ty.clone())

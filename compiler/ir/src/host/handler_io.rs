@@ -206,5 +206,18 @@ pub fn call_request(program: &Program, call: &PendingCall) -> CallRequest {
                 args,
             }
         }
+        CallTarget::Child(id) => {
+            let workflow = program.workflow_by_id(id);
+            let mut args = Map::new();
+            if let Some(workflow) = workflow {
+                for (field, v) in workflow.inputs.iter().zip(&call.args) {
+                    args.insert(field.name.clone(), to_json(program, v));
+                }
+            }
+            CallRequest::Workflow {
+                name: workflow.map_or_else(String::new, |w| w.name.clone()),
+                args,
+            }
+        }
     }
 }

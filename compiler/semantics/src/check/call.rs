@@ -5,7 +5,7 @@ use super::expr::TypeLevel;
 use super::{BodyKind, Checker, Link, LocalKind, NameRef};
 use crate::builtins::{self, ClosureReturn, MethodType, Returns};
 use crate::scope::DeclKind;
-use crate::signatures::{FieldSig, def_sig, function_sig, record_sig};
+use crate::signatures::{FieldSig, def_sig, function_sig, record_sig, workflow_sig};
 use crate::suggest::{did_you_mean, offer_name};
 use crate::types::{DeclKey, Type};
 use cosmos_diagnostics::{Code, Span, Suggestion, words};
@@ -367,16 +367,81 @@ impl Checker<'_> {
                 self.check_args_loosely(args, closure);
                 Type::Error
             }
-            DeclKind::Workflow => {
-                self.error(
-                    Code::NOT_CALLABLE,
-                    callee_span,
-                    format!("workflow `{}` cannot be called; instances are started through the API or by `start` in a test", key.name),
+            DeclKind::Workflow => self.call_workflow(key, expr, callee_span, args, closure),
+        }
+    }
+
+    /// A workflow called as a child (LANGUAGE.md 10.6): its inputs by name, a
+    /// `Call<O>` of its output type, in an `action` only.
+    fn call_workflow(
+        &mut self,
+        key: DeclKey,
+        expr: &Expr,
+        callee_span: Span,
+        args: &[Arg],
+        closure: Option<&Closure>,
+    ) -> Type {
+        let Some(sig) = workflow_sig(self.db, &key) else {
+            self.check_args_loosely(args, closure);
+            return Type::Error;
+        };
+        if self.cx.kind != BodyKind::Action {
+            let kind = self.cx.kind;
+            let diagnostic = self.error(
+                Code::FUNCTION_CALL_OUTSIDE_ACTION,
+                callee_span,
+                format!(
+                    "workflow `{}` runs as a child instance and can only be called in a rule's `action`, not in {}",
+                    key.name,
+                    kind.describe()
+                ),
+            );
+            if kind == BodyKind::Test {
+                diagnostic.notes.push(format!(
+                    "a test starts an instance with `start {}(…)`",
+                    key.name
+                ));
+            }
+            self.check_args_loosely(args, closure);
+            return Type::Error;
+        }
+        self.out.calls_function = true;
+        self.out.children.push((expr.span, key.clone()));
+        let mut named = Vec::with_capacity(args.len());
+        for arg in args {
+            if arg.name.is_none() {
+                let diagnostic = self.error(
+                    Code::CHILD_INPUT_BY_POSITION,
+                    arg.value.span,
+                    format!(
+                        "the inputs of workflow `{}` are given by name, not by position",
+                        key.name
+                    ),
                 );
-                self.check_args_loosely(args, closure);
-                Type::Error
+                let names: Vec<String> =
+                    sig.inputs.iter().map(|f| format!("`{}`", f.name)).collect();
+                diagnostic.notes.push(if names.is_empty() {
+                    format!(
+                        "workflow `{}` has no inputs: call it as `{}()`",
+                        key.name, key.name
+                    )
+                } else {
+                    format!("write `name: value`; its inputs are {}", names.join(", "))
+                });
+                self.check_expr(&arg.value, None);
+            } else {
+                named.push(arg.clone());
             }
         }
+        self.match_args(
+            &sig.inputs,
+            &named,
+            expr.span,
+            &key.name,
+            Code::MISSING_FIELD,
+        );
+        self.no_closure(closure, &key.name);
+        Type::Call(Box::new(sig.output_type()))
     }
 
     fn function_outside_action(&mut self, name: &str, span: Span) {
@@ -606,9 +671,16 @@ impl Checker<'_> {
                         Code::ARGUMENT_COUNT,
                     );
                 } else if !args.is_empty() {
+                    // `complete(value)` gives the output: of the declared type, if any.
+                    let ty = self
+                        .cx
+                        .workflow
+                        .as_ref()
+                        .and_then(|w| w.output.clone())
+                        .unwrap_or(Type::Json);
                     let value = FieldSig {
                         name: "value".to_string(),
-                        ty: Type::Json,
+                        ty,
                         has_default: true,
                     };
                     self.match_args(&[value], args, span, name, Code::ARGUMENT_COUNT);

@@ -122,12 +122,18 @@ impl Checker<'_> {
                 });
                 let sig = match level {
                     Some(TypeLevel::Decl(DeclKind::Function, key)) => function_sig(self.db, &key),
+                    // A child workflow is mocked like a function of its inputs.
+                    Some(TypeLevel::Decl(DeclKind::Workflow, key)) => workflow_sig(self.db, &key)
+                        .map(|w| crate::signatures::CallableSig {
+                            ret: w.output_type(),
+                            params: w.inputs,
+                        }),
                     Some(TypeLevel::Decl(kind, key)) if !key.name.is_empty() => {
                         self.error(
                             Code::UNKNOWN_FUNCTION_MOCK,
                             function.span,
                             format!(
-                                "only external functions are mocked, and `{}` is {}",
+                                "only external functions and workflows are mocked, and `{}` is {}",
                                 key.name,
                                 words::a(kind.describe())
                             ),

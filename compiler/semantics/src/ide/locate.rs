@@ -287,12 +287,15 @@ impl<'a> Walker<'a> {
                             });
                             self.block(b);
                         }
-                        MemberKind::Output(b) => {
+                        MemberKind::Output(o) => {
+                            if let Some(ty) = &o.ty {
+                                self.type_ref(ty);
+                            }
                             self.body = Some(BodyPath::Output {
                                 item: index,
                                 member: member_index,
                             });
-                            self.block(b);
+                            self.block(&o.body);
                         }
                     }
                 }

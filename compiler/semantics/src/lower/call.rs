@@ -110,9 +110,17 @@ impl BodyLower<'_, '_> {
                     ty,
                 ))
             }
-            DeclKind::Enum | DeclKind::Workflow => {
-                self.unsupported(expr.span, "calling this declaration")
+            DeclKind::Workflow => {
+                let Some(workflow) = self.l.ids.workflows.get(&key).copied() else {
+                    return self.unsupported(expr.span, format!("the workflow `{}`", key.name));
+                };
+                let params: Vec<String> = crate::signatures::workflow_sig(db, &key)
+                    .map(|s| s.inputs.into_iter().map(|p| p.name).collect())
+                    .unwrap_or_default();
+                let args = self.args(&params, args)?;
+                Ok(e(ir::ExprKind::Child { workflow, args }, ty))
             }
+            DeclKind::Enum => self.unsupported(expr.span, "calling this declaration"),
         }
     }
 

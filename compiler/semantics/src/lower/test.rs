@@ -16,7 +16,7 @@ use super::{LowerError, Lowering};
 use crate::body::{BodyPath, BodySyntax, body_base, body_syntax};
 use crate::db::{SourceFile, parse};
 use crate::scope::{DeclKind, PRELUDE, Symbol, module_decl, module_scope};
-use crate::signatures::{WorkflowSig, enum_sig, function_sig, workflow_sig};
+use crate::signatures::{CallableSig, WorkflowSig, enum_sig, function_sig, workflow_sig};
 use crate::types::{DeclKey, Type};
 use cosmos_ir as ir;
 use cosmos_syntax::ast::{self, ExprKind, ItemKind, MockAnswer, TestStmtKind};
@@ -147,10 +147,7 @@ impl Lowering<'_> {
                 params,
                 answer,
             } => {
-                let Some(sig) = self
-                    .mocked_function(cx, &function.text)
-                    .and_then(|k| function_sig(self.db, &k))
-                else {
+                let Some(sig) = self.mocked_function(cx, &function.text) else {
                     return self.test_unsupported(cx, function.span, "this mock");
                 };
                 let answer = match answer {
@@ -268,23 +265,30 @@ impl Lowering<'_> {
         }
     }
 
-    /// A mocked function as the test's module sees it or, failing that, as the
-    /// started workflow's module does (as the checker resolves it).
-    fn mocked_function(&self, cx: &TestCx<'_>, name: &str) -> Option<DeclKey> {
-        let own = match module_scope(self.db, cx.file).get(name) {
-            Some(Symbol::Decl(DeclKind::Function, key)) => Some(key.clone()),
+    /// The signature of a mocked function, or of a mocked child workflow (its inputs
+    /// and output type), as the test's module sees it or, failing that, as the started
+    /// workflow's module does (as the checker resolves it).
+    fn mocked_function(&self, cx: &TestCx<'_>, name: &str) -> Option<CallableSig> {
+        let mockable = |symbol: Option<&Symbol>| match symbol {
+            Some(Symbol::Decl(kind @ (DeclKind::Function | DeclKind::Workflow), key)) => {
+                Some((*kind, key.clone()))
+            }
             _ => None,
         };
-        own.or_else(|| {
+        let (kind, key) = mockable(module_scope(self.db, cx.file).get(name)).or_else(|| {
             // The workflow's module scope, imports included: the workflow may call a
             // function that its module imports from a third one.
             let key = cx.workflow_key.as_ref()?;
             let file = crate::db::module_file(self.db, &key.module)?;
-            match module_scope(self.db, file).get(name)? {
-                Symbol::Decl(DeclKind::Function, key) => Some(key.clone()),
-                _ => None,
-            }
-        })
+            mockable(module_scope(self.db, file).get(name))
+        })?;
+        match kind {
+            DeclKind::Workflow => workflow_sig(self.db, &key).map(|w| CallableSig {
+                ret: w.output_type(),
+                params: w.inputs,
+            }),
+            _ => function_sig(self.db, &key),
+        }
     }
 
     fn named_args(

@@ -178,7 +178,11 @@ impl Shift for Member {
                 signal.params.visit_spans(f);
                 signal.body.visit_spans(f);
             }
-            MemberKind::CompleteWhen(block) | MemberKind::Output(block) => block.visit_spans(f),
+            MemberKind::CompleteWhen(block) => block.visit_spans(f),
+            MemberKind::Output(output) => {
+                output.ty.visit_spans(f);
+                output.body.visit_spans(f);
+            }
         }
         f(&mut self.keyword);
         f(&mut self.span);

@@ -435,7 +435,17 @@ impl<'a> Cx<'a> {
                 })
             }
             Rule::complete_member => MemberKind::CompleteWhen(self.block(parts.next()?)),
-            Rule::output_member => MemberKind::Output(self.block(parts.next()?)),
+            Rule::output_member => {
+                let mut ty = None;
+                let mut body = None;
+                for part in parts {
+                    match part.as_rule() {
+                        Rule::type_ref => ty = Some(self.type_ref(part)),
+                        _ => body = Some(self.block(part)),
+                    }
+                }
+                MemberKind::Output(Output { ty, body: body? })
+            }
             _ => return None,
         };
         Some(Member {

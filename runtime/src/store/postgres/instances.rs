@@ -195,7 +195,38 @@ pub(super) fn create_in(
         }
         return Err(StoreError::Duplicate(format!("instance {}", new.id)));
     }
+    insert_children(conn, first)?;
     Ok(Finish::Commit(Created::New))
+}
+
+/// The child instances a step starts, in its transaction; an id that exists is left
+/// as it is.
+fn insert_children(conn: &mut Conn, commit: &StepCommit) -> Result<()> {
+    for child in &commit.children {
+        let (input, facts, state) = (
+            json_text(&child.instance.input)?,
+            json_text(&child.facts)?,
+            json_text(&child.state)?,
+        );
+        let status = child.status.as_str();
+        conn.execute(
+            "INSERT INTO instances (id, workflow, bundle, status, input, facts, output, failure,
+                 state, version, created_at, updated_at, idempotency_key)
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7, 1, $8, $8, NULL)
+             ON CONFLICT (id) DO NOTHING",
+            &[
+                &child.instance.id,
+                &child.instance.workflow,
+                &child.instance.bundle,
+                &status,
+                &input,
+                &facts,
+                &state,
+                &child.instance.created_at,
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 /// One step (see [`StepCommit`]): the ack of its message, the instance row, its
@@ -271,5 +302,5 @@ pub(super) fn commit_in(conn: &mut Conn, commit: &StepCommit) -> Result<()> {
             },
         });
     }
-    Ok(())
+    insert_children(conn, commit)
 }

@@ -51,6 +51,24 @@ pub(super) fn step_rest(conn: &Connection, commit: &StepCommit) -> Result<()> {
         }
     }
     enqueue_in(conn, &commit.enqueue, commit.now)?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO instances (id, workflow, bundle, status, input, facts, output, failure,
+             state, version, created_at, updated_at, idempotency_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL, ?7, 1, ?8, ?8, NULL)
+         ON CONFLICT (id) DO NOTHING",
+    )?;
+    for child in &commit.children {
+        insert.execute(params![
+            child.instance.id,
+            child.instance.workflow,
+            child.instance.bundle,
+            child.status.as_str(),
+            json_text(&child.instance.input)?,
+            json_text(&child.facts)?,
+            json_text(&child.state)?,
+            child.instance.created_at,
+        ])?;
+    }
     Ok(())
 }
 

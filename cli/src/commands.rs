@@ -14,3 +14,4 @@ pub(crate) mod run;
 pub(crate) mod serve;
 pub(crate) mod test;
 pub(crate) mod worker;
+pub(crate) mod worker_http;

@@ -330,7 +330,7 @@ fn every_operation_of_the_document_is_served() {
             served += 1;
         }
     }
-    assert_eq!(served, 16);
+    assert_eq!(served, 19);
 }
 
 #[test]

@@ -293,8 +293,17 @@ pub(crate) struct WorkerArgs {
     pub bundle: Option<PathBuf>,
 
     /// The store: a SQLite file path (relative to the project's root) or a postgres:// URL
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "server")]
     pub store: Option<String>,
+
+    /// Lease calls from a node's API (http://HOST:PORT) over the HTTP worker protocol
+    /// instead of from the store
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+
+    /// The token for --server [default: COSMOS_WORKER_TOKEN, else COSMOS_TOKEN]
+    #[arg(long, value_name = "TOKEN", requires = "server")]
+    pub token: Option<String>,
 
     /// The pools whose calls to run, comma-separated [default: every pool of the
     /// project: its [pools.NAME] tables and the pools its functions name]

@@ -15,3 +15,4 @@ pub(crate) mod schedules;
 pub(crate) mod serve;
 pub(crate) mod test;
 pub(crate) mod worker;
+pub(crate) mod worker_http;

@@ -291,7 +291,7 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    fn new(base: &str, token: Option<String>) -> Server {
+    pub(crate) fn new(base: &str, token: Option<String>) -> Server {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(REQUEST_TIMEOUT))

@@ -172,7 +172,38 @@ fn the_openapi_document_has_an_operation_per_workflow_and_signal() {
             "signal_note post /v1/instances/{id}/signals/note",
             "start_Kinds post /v1/workflows/Kinds/instances",
             "start_Other post /v1/workflows/Other/instances",
+            "worker_complete post /v1/worker/calls/{id}/complete",
+            "worker_heartbeat post /v1/worker/calls/{id}/heartbeat",
+            "worker_lease post /v1/worker/lease",
         ]
+    );
+    // The worker protocol's bodies and answers are documented schemas.
+    let lease = &document["paths"]["/v1/worker/lease"]["post"];
+    assert_eq!(
+        lease["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/WorkerLeaseRequest"
+    );
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(
+        schemas["WorkerLeaseRequest"]["required"],
+        json!(["worker", "pools"])
+    );
+    for field in [
+        "id",
+        "lease",
+        "arguments",
+        "lease_expires_at",
+        "idempotency_key",
+    ] {
+        assert!(
+            schemas["WorkerCalls"]["properties"]["calls"]["items"]["properties"][field].is_object(),
+            "{field}: {}",
+            schemas["WorkerCalls"]
+        );
+    }
+    assert_eq!(
+        schemas["WorkerCompletionRequest"]["properties"]["error"]["properties"]["kind"]["enum"],
+        json!(["FAILED", "TIMEOUT", "BAD_OUTPUT", "CRASHED"])
     );
 
     let paths = &document["paths"];
@@ -303,7 +334,7 @@ fn every_operation_of_the_document_is_served() {
             served += 1;
         }
     }
-    assert_eq!(served, 20);
+    assert_eq!(served, 23);
 }
 
 #[test]

@@ -14,6 +14,7 @@ pub mod openapi;
 mod schedules;
 mod token;
 pub mod views;
+mod worker_calls;
 mod workers;
 pub mod workflows;
 
@@ -97,11 +98,26 @@ pub fn router(node: Node, config: ApiConfig) -> Router {
             state.clone(),
             authorize_admin,
         ));
+    let worker = Router::new()
+        .route("/v1/worker/lease", post(worker_calls::lease))
+        .route(
+            "/v1/worker/calls/{id}/heartbeat",
+            post(worker_calls::heartbeat),
+        )
+        .route(
+            "/v1/worker/calls/{id}/complete",
+            post(worker_calls::complete),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            authorize_worker,
+        ));
     // The console's pages are HTML, errors included: the JSON error layer wraps the
     // API's routes only.
     Router::new()
         .route("/healthz", get(healthz))
         .merge(guarded)
+        .merge(worker)
         .fallback(|| async {
             ApiError::not_found("no_route", "no such endpoint; see docs/runtime.md")
         })
@@ -121,6 +137,10 @@ async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError
 
 async fn authorize_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
     authorize(&state, Scope::Admin, request, next).await
+}
+
+async fn authorize_worker(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    authorize(&state, Scope::Worker, request, next).await
 }
 
 /// Lets `request` through when no token is configured, or when it carries one whose

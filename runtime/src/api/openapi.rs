@@ -141,6 +141,33 @@ const OPERATIONS: &[Operation] = &[
         public: false,
     },
     Operation {
+        method: "post",
+        path: "/v1/worker/lease",
+        id: "worker_lease",
+        summary: "HTTP workers: lease up to `max` calls of the worker's pools, waiting up to `wait_ms` for one (worker or admin token)",
+        query: &[],
+        ok: (200, Answer::Json("WorkerCalls")),
+        public: false,
+    },
+    Operation {
+        method: "post",
+        path: "/v1/worker/calls/{id}/heartbeat",
+        id: "worker_heartbeat",
+        summary: "HTTP workers: extend a call's lease and record its progress; 409 `lease_lost` when the lease is no longer held",
+        query: &[],
+        ok: (200, Answer::Json("WorkerLease")),
+        public: false,
+    },
+    Operation {
+        method: "post",
+        path: "/v1/worker/calls/{id}/complete",
+        id: "worker_complete",
+        summary: "HTTP workers: complete a call with its result or its error; 409 `lease_lost` when late or repeated",
+        query: &[],
+        ok: (200, Answer::Json("WorkerCompletion")),
+        public: false,
+    },
+    Operation {
         method: "get",
         path: "/healthz",
         id: "healthz",
@@ -380,6 +407,62 @@ fn fixed_schemas() -> Vec<(&'static str, Json)> {
                 "leased": count, "completed": count, "failed": count,
             }))}})),
         ),
+        (
+            "WorkerLeaseRequest",
+            json!({
+                "type": "object",
+                "properties": {
+                    "worker": string, "pools": {"type": "array", "items": string, "minItems": 1},
+                    "functions": {"type": "array", "items": string, "minItems": 1},
+                    "max": {"type": "integer", "minimum": 1, "maximum": 100, "default": 1},
+                    "wait_ms": {"type": "integer", "minimum": 0, "default": 0, "description": "capped at 30000"},
+                    "lease_ms": {"type": "integer", "minimum": 100, "maximum": 3_600_000, "default": 30_000},
+                },
+                "required": ["worker", "pools"],
+            }),
+        ),
+        (
+            "WorkerCalls",
+            object(json!({"calls": {"type": "array", "items": object(json!({
+                "id": string, "lease": string, "function": string, "pool": string,
+                "arguments": {"type": "object"}, "attempt": count,
+                "timeout_ms": nullable(count.clone()), "heartbeat_ms": nullable(count.clone()),
+                "lease_expires_at": time, "instance": string, "idempotency_key": string,
+            }))}})),
+        ),
+        (
+            "WorkerHeartbeat",
+            json!({
+                "type": "object",
+                "properties": {"lease": string, "progress": {"type": "object"}},
+                "required": ["lease"],
+            }),
+        ),
+        ("WorkerLease", object(json!({"lease_expires_at": time}))),
+        (
+            "WorkerCompletionRequest",
+            json!({
+                "type": "object",
+                "properties": {
+                    "lease": string,
+                    "result": {"description": "the function's value, checked against its declared result type"},
+                    "error": {
+                        "type": "object",
+                        "properties": {
+                            "kind": {"type": "string", "enum": ["FAILED", "TIMEOUT", "BAD_OUTPUT", "CRASHED"]},
+                            "message": string, "stderr": string,
+                        },
+                        "required": ["kind", "message"],
+                    },
+                },
+                "required": ["lease"],
+                "oneOf": [{"required": ["result"]}, {"required": ["error"]}],
+            }),
+        ),
+        (
+            "WorkerCompletion",
+            object(json!({"outcome": {"type": "string", "enum": ["completed", "failed"]}})),
+        ),
         ("OpenApiDocument", json!({"type": "object"})),
     ]
 }
@@ -437,7 +520,23 @@ fn fixed_operation(op: &Operation) -> Json {
     if op.public {
         operation["security"] = json!([]);
     }
+    if let Some(body) = request_body(op.id) {
+        operation["requestBody"] = json!({
+            "required": true,
+            "content": {"application/json": {"schema": component(body)}},
+        });
+    }
     operation
+}
+
+/// The schema of an [`Operation`]'s JSON request body, by its id.
+fn request_body(id: &str) -> Option<&'static str> {
+    match id {
+        "worker_lease" => Some("WorkerLeaseRequest"),
+        "worker_heartbeat" => Some("WorkerHeartbeat"),
+        "worker_complete" => Some("WorkerCompletionRequest"),
+        _ => None,
+    }
 }
 
 /// Adds `operation` under `method` of `path`.

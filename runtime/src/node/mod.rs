@@ -346,6 +346,18 @@ impl Node {
         &self.inner.executor
     }
 
+    /// The programs of the bundles calls come from (the deployment's), for completing
+    /// calls run elsewhere (the HTTP worker protocol).
+    pub fn programs(&self) -> Arc<dyn crate::calls::Programs> {
+        Arc::clone(&self.inner.deployment) as Arc<dyn crate::calls::Programs>
+    }
+
+    /// Tells the engine a call's outcome was recorded (by a worker over HTTP), so it
+    /// takes the step at once.
+    pub fn call_recorded(&self) {
+        self.inner.wake_events.notify_one();
+    }
+
     /// A receiver of how many steps this node committed; it changes after each.
     pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.commits.subscribe()

@@ -227,6 +227,8 @@ crate::names::named_enum! {
         Worker = "worker",
         /// A node that runs functions itself.
         Node = "node",
+        /// A worker that leases through the HTTP API (`/v1/worker/…`), in any language.
+        Http = "http",
     }
 }
 

@@ -9,7 +9,7 @@
 //! gives the leases of the rest back at once (not charged an attempt). A worker that
 //! dies loses nothing: its leases expire and others lease the calls again.
 
-use crate::calls::{Runner, RunnerConfig, StoreSource, StoredPrograms};
+use crate::calls::{CallSource, Runner, RunnerConfig, StoreSource, StoredPrograms};
 use crate::executor::Executor;
 use crate::store::Store;
 use std::collections::BTreeMap;
@@ -59,46 +59,70 @@ pub struct Stopped {
     pub released: u64,
 }
 
-/// A running worker.
-pub struct Worker {
-    runner: Arc<Runner<StoreSource>>,
+/// A running worker, leasing from a store ([`StoreSource`]) or any other
+/// [`CallSource`] (a node's API, for `cosmosc worker --server`).
+pub struct Worker<S: CallSource = StoreSource> {
+    runner: Arc<Runner<S>>,
     executor: Executor,
     pools: Vec<String>,
 }
 
-impl Worker {
-    /// Starts a worker's loops on the current tokio runtime.
+/// The pools a worker serves: `config.pools` (sorted, each known to `executor`), or
+/// every pool of `executor`.
+pub fn served_pools(
+    executor: &Executor,
+    config: &WorkerConfig,
+) -> Result<Vec<String>, WorkerError> {
+    let known = executor.pool_names();
+    let pools = if config.pools.is_empty() {
+        known.clone()
+    } else {
+        let mut pools = config.pools.clone();
+        pools.sort();
+        pools.dedup();
+        pools
+    };
+    if pools.is_empty() {
+        return Err(WorkerError::NoPools);
+    }
+    if let Some(pool) = pools.iter().find(|p| !known.contains(p)) {
+        return Err(WorkerError::UnknownPool {
+            pool: pool.clone(),
+            known: known.join(", "),
+        });
+    }
+    Ok(pools)
+}
+
+impl Worker<StoreSource> {
+    /// Starts a worker's loops on the current tokio runtime, leasing from `store`.
     pub fn start(
         store: Arc<dyn Store>,
         executor: Executor,
         config: WorkerConfig,
     ) -> Result<Worker, WorkerError> {
-        let known = executor.pool_names();
-        let pools = if config.pools.is_empty() {
-            known.clone()
-        } else {
-            let mut pools = config.pools.clone();
-            pools.sort();
-            pools.dedup();
-            pools
-        };
-        if pools.is_empty() {
-            return Err(WorkerError::NoPools);
-        }
-        if let Some(pool) = pools.iter().find(|p| !known.contains(p)) {
-            return Err(WorkerError::UnknownPool {
-                pool: pool.clone(),
-                known: known.join(", "),
-            });
-        }
+        let pools = served_pools(&executor, &config)?;
         let filter = BTreeMap::from([("pool".to_string(), pools.clone())]);
         let source = StoreSource::new(
             store,
             Arc::new(StoredPrograms::default()),
-            config.name,
+            config.name.clone(),
             config.lease_ms,
             filter,
         );
+        Ok(Worker::start_on(source, executor, &config, pools))
+    }
+}
+
+impl<S: CallSource> Worker<S> {
+    /// Starts a worker's loops on the current tokio runtime, leasing the calls of
+    /// `pools` (see [`served_pools`]) from `source`.
+    pub fn start_on(
+        source: S,
+        executor: Executor,
+        config: &WorkerConfig,
+        pools: Vec<String>,
+    ) -> Worker<S> {
         // A call's outcome recorded wakes the worker's lease loop: the call that
         // follows it in its instance is enqueued a moment later, by a node.
         let wake = Arc::new(Notify::new());
@@ -115,11 +139,11 @@ impl Worker {
             Arc::clone(&wake),
             wake,
         );
-        Ok(Worker {
+        Worker {
             runner,
             executor,
             pools,
-        })
+        }
     }
 
     /// The name its leases are held under.
@@ -133,7 +157,7 @@ impl Worker {
     }
 
     /// Its call runner (counters, calls running).
-    pub fn runner(&self) -> &Arc<Runner<StoreSource>> {
+    pub fn runner(&self) -> &Arc<Runner<S>> {
         &self.runner
     }
 

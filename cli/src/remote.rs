@@ -133,16 +133,7 @@ impl Target {
         let token = spec
             .token
             .clone()
-            // `COSMOS_TOKEN` may hold several admin tokens, separated by commas (what a
-            // node accepts): any one of them opens the API, so the first is sent.
-            .or_else(|| {
-                std::env::var("COSMOS_TOKEN").ok().and_then(|list| {
-                    list.split(',')
-                        .map(str::trim)
-                        .find(|t| !t.is_empty())
-                        .map(String::from)
-                })
-            })
+            .or_else(|| token_from_env("COSMOS_TOKEN"))
             .filter(|t| !t.is_empty());
         Ok(Target::Server(Server::new(&base, token)))
     }
@@ -267,6 +258,18 @@ impl Target {
             &child_statuses(store, &record)?,
         ))
     }
+}
+
+/// The token a client sends from environment variable `name`. Like a node's
+/// `COSMOS_TOKEN`, it may hold several tokens separated by commas: any one of them
+/// opens the API, so the first is sent.
+pub(crate) fn token_from_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().and_then(|list| {
+        list.split(',')
+            .map(str::trim)
+            .find(|t| !t.is_empty())
+            .map(String::from)
+    })
 }
 
 /// The statuses of the child instances `record` waits for, by id, read from `store`.

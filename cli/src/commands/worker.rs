@@ -118,8 +118,8 @@ fn run_on_server(
     let token = args
         .token
         .clone()
-        .or_else(|| std::env::var("COSMOS_WORKER_TOKEN").ok())
-        .or_else(|| std::env::var("COSMOS_TOKEN").ok())
+        .or_else(|| crate::remote::token_from_env("COSMOS_WORKER_TOKEN"))
+        .or_else(|| crate::remote::token_from_env("COSMOS_TOKEN"))
         .filter(|t| !t.is_empty());
     let pools = served_pools(&executor, &config)?;
     let source = HttpSource::new(

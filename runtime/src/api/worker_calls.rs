@@ -190,6 +190,12 @@ fn touch_worker(
     counts: (u64, u64, u64),
     now: i64,
 ) -> Result<(), CallsError> {
+    // The row is read, counted and written again: one request at a time on this node,
+    // so that concurrent completions of one worker are all counted.
+    static REGISTRY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = REGISTRY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let known = store.workers()?.into_iter().find(|w| w.name == name);
     let mut record = match known {
         Some(w) if w.kind == KIND && w.stopped_at.is_none() => w,

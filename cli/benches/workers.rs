@@ -1,6 +1,7 @@
 //! Benchmark: function calls per second through `cosmosc worker` processes (1 and 2)
-//! working directly on the store, against the node running the functions itself, on
-//! SQLite and on PostgreSQL, in one run (issue 17).
+//! working directly on the store (`--store`) and through the node's HTTP worker
+//! protocol (`--server`), against the node running the functions itself, on SQLite
+//! and on PostgreSQL, in one run (issue 17).
 //!
 //! Each run: a fresh store (a SQLite file, or a fresh PostgreSQL schema), one node
 //! (`cosmosc serve`; with `--no-functions` when workers run the calls) and the
@@ -68,9 +69,19 @@ impl Drop for Schema {
     }
 }
 
+/// How workers reach the calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// `cosmosc worker --store`: the shared store directly.
+    Store,
+    /// `cosmosc worker --server`: the node's `/v1/worker/…` endpoints.
+    Http,
+}
+
 /// Calls per second of one run on `store`: the node runs the functions itself when
-/// `workers` is 0, else that many workers do.
-fn run(exe: &str, store: &str, workers: usize, instances: usize) -> f64 {
+/// `workers` is 0, else that many workers do, reaching the calls `via` the store or
+/// the node's API.
+fn run(exe: &str, store: &str, workers: usize, via: Via, instances: usize) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     warm_tick::project(dir.path(), exe, warm_tick::THREE);
     let mut args = vec!["--store", store];
@@ -79,7 +90,13 @@ fn run(exe: &str, store: &str, workers: usize, instances: usize) -> f64 {
     }
     let node = Server::start(dir.path(), &args, &[]);
     let workers: Vec<Worker> = (0..workers)
-        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &["--store", store], &[]))
+        .map(|i| {
+            let reach = match via {
+                Via::Store => ["--store", store],
+                Via::Http => ["--server", node.base.as_str()],
+            };
+            Worker::start(dir.path(), &format!("w{i}"), &reach, &[])
+        })
         .collect();
     std::thread::sleep(Duration::from_millis(300));
     let base = node.base.clone();
@@ -140,21 +157,21 @@ fn main() {
     const RUNS: usize = 3;
 
     let mut schemas = 0;
-    let mut measure = |kind: &str, workers: usize| -> f64 {
+    let mut measure = |kind: &str, workers: usize, via: Via| -> f64 {
         let rates: Vec<f64> = (0..RUNS)
             .map(|_| {
                 if kind == "SQLite" {
                     let dir = tempfile::tempdir().unwrap();
                     let file = dir.path().join("bench.db").display().to_string();
-                    run(&exe, &file, workers, instances)
+                    run(&exe, &file, workers, via, instances)
                 } else {
                     schemas += 1;
                     let schema = Schema::new(&postgres, schemas);
-                    run(&exe, &schema.url(), workers, instances)
+                    run(&exe, &schema.url(), workers, via, instances)
                 }
             })
             .collect();
-        eprintln!("{kind}, {workers} worker(s): {rates:.0?} calls/s");
+        eprintln!("{kind}, {workers} worker(s) via {via:?}: {rates:.0?} calls/s");
         median(rates)
     };
     println!(
@@ -162,14 +179,16 @@ fn main() {
     );
     println!("| --- | --- | ---: | ---: |");
     for kind in ["SQLite", "PostgreSQL"] {
-        let node = measure(kind, 0);
+        let node = measure(kind, 0, Via::Store);
         println!("| {kind} | the node (reference) | {node:.0} | 1.00 |");
-        for workers in [1, 2] {
-            let rate = measure(kind, workers);
-            println!(
-                "| {kind} | {workers} `cosmosc worker`(s), node with `--no-functions` | {rate:.0} | {:.2} |",
-                rate / node
-            );
+        for (via, flag) in [(Via::Store, "--store"), (Via::Http, "--server")] {
+            for workers in [1, 2] {
+                let rate = measure(kind, workers, via);
+                println!(
+                    "| {kind} | {workers} `cosmosc worker {flag}`, node with `--no-functions` | {rate:.0} | {:.2} |",
+                    rate / node
+                );
+            }
         }
     }
 }

@@ -175,6 +175,7 @@ fn the_openapi_document_has_an_operation_per_workflow_and_signal() {
             "worker_complete post /v1/worker/calls/{id}/complete",
             "worker_heartbeat post /v1/worker/calls/{id}/heartbeat",
             "worker_lease post /v1/worker/lease",
+            "worker_release post /v1/worker/calls/{id}/release",
         ]
     );
     // The worker protocol's bodies and answers are documented schemas.
@@ -334,7 +335,7 @@ fn every_operation_of_the_document_is_served() {
             served += 1;
         }
     }
-    assert_eq!(served, 23);
+    assert_eq!(served, 24);
 }
 
 #[test]

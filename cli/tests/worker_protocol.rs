@@ -137,6 +137,36 @@ fn heartbeat(server: &Server, call: &Value, progress: Option<Value>) -> (u16, Va
     )
 }
 
+fn release(server: &Server, call: &Value, retry_after_ms: i64) -> (u16, Value) {
+    let body = json!({"lease": call["lease"], "retry_after_ms": retry_after_ms});
+    let id = call["id"].as_str().unwrap();
+    post(
+        server,
+        &format!("/v1/worker/calls/{id}/release"),
+        Some(WORKER),
+        &body.to_string(),
+    )
+}
+
+/// A lease token's JSON (it is hex of JSON; opaque to workers, but a hostile worker
+/// can read and rewrite it).
+fn token_json(call: &Value) -> Value {
+    let hex = call["lease"].as_str().unwrap();
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+fn token_text(token: &Value) -> String {
+    token
+        .to_string()
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn wait_finished(server: &Server, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -351,10 +381,17 @@ fn refusals_are_4xx_with_their_code_and_change_nothing() {
     assert_eq!(status, 401);
     assert_eq!(history_len(), before, "no refusal changed the history");
 
-    // The lease expires (300 ms, not renewed): a late completion and a late
-    // heartbeat after another worker took the call are 409 `lease_lost`.
+    // The lease expires (300 ms, not renewed): a late heartbeat, completion or
+    // release is 409 `lease_lost` even before another worker took the call, and a
+    // late heartbeat after another worker took the call too.
     std::thread::sleep(Duration::from_millis(600));
+    let (status, answer) = heartbeat(&server, &leased, None);
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["error"]["code"], "lease_lost");
     let (status, answer) = complete(&server, &leased, json!({"result": 10}));
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["error"]["code"], "lease_lost");
+    let (status, answer) = release(&server, &leased, 0);
     assert_eq!(status, 409, "{answer}");
     assert_eq!(answer["error"]["code"], "lease_lost");
     let again = lease(&server, "py-2", 30_000, 1).remove(0);
@@ -389,6 +426,130 @@ fn refusals_are_4xx_with_their_code_and_change_nothing() {
         .unwrap()
         .to_string();
     assert!(failed.contains("BAD_OUTPUT"), "{failed}");
+}
+
+/// A released call is leased again, by anyone, without being charged an attempt; a
+/// release with `retry_after_ms` hides it until then; a released lease is gone.
+#[test]
+fn a_released_call_is_leased_again_without_an_attempt() {
+    let project = project();
+    let server = serve(project.path());
+    let id = start(&server, 21);
+    let first = lease(&server, "py-1", 30_000, 1).remove(0);
+    assert_eq!(first["attempt"], 1);
+    for bad in [-1, 3_600_001] {
+        let (status, answer) = release(&server, &first, bad);
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"]["code"], "bad_body");
+    }
+    let (status, answer) = release(&server, &first, 0);
+    assert_eq!((status, &answer), (200, &json!({"released": true})));
+    // Released: its token is spent.
+    for (status, answer) in [
+        heartbeat(&server, &first, None),
+        complete(&server, &first, json!({"result": 42})),
+        release(&server, &first, 0),
+    ] {
+        assert_eq!(status, 409, "{answer}");
+        assert_eq!(answer["error"]["code"], "lease_lost");
+    }
+    let second = lease(&server, "py-2", 30_000, 1).remove(0);
+    assert_eq!(second["id"], first["id"]);
+    assert_eq!(second["attempt"], 1, "a release charges no attempt");
+    // Given back for 1.5 s: not leasable before.
+    let (status, answer) = release(&server, &second, 1_500);
+    assert_eq!(status, 200, "{answer}");
+    let body = json!({"worker": "py-3", "pools": ["py"], "wait_ms": 0}).to_string();
+    let (_, none) = post(&server, "/v1/worker/lease", Some(WORKER), &body);
+    assert_eq!(none, json!({"calls": []}));
+    let third = lease(&server, "py-3", 30_000, 1).remove(0);
+    assert_eq!((&third["id"], &third["attempt"]), (&first["id"], &json!(1)));
+    let (status, answer) = complete(&server, &third, json!({"result": 42}));
+    assert_eq!(status, 200, "{answer}");
+    let instance = wait_finished(&server, &id);
+    assert_eq!(instance["output"], json!({"r": 42}), "{instance}");
+    assert_eq!(
+        received(&server, &id),
+        [("call_completed".to_string(), "py-3".to_string())]
+    );
+}
+
+/// A lease token is a handle, not the call: rewriting it to name another call, another
+/// worker or an earlier delivery changes nothing, and a completion always goes to the
+/// call that was leased, as the store holds it.
+#[test]
+fn a_rewritten_lease_token_changes_nothing() {
+    let project = project();
+    let server = serve(project.path());
+    let a = start(&server, 1);
+    let b = start(&server, 2);
+    let mine = lease(&server, "py-1", 30_000, 1).remove(0);
+    let theirs = lease(&server, "py-2", 30_000, 1).remove(0);
+    assert_ne!(mine["id"], theirs["id"]);
+    let mut forged = token_json(&mine);
+    // py-1 points its token at py-2's call; then also claims to be py-2 but with the
+    // wrong attempt.
+    forged["id"] = theirs["id"]
+        .as_str()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap()
+        .into();
+    let theirs_id = theirs["id"].as_str().unwrap();
+    let attempts = [forged.clone(), {
+        let mut f = forged.clone();
+        f["worker"] = json!("py-2");
+        f["attempt"] = json!(2);
+        f
+    }];
+    for token in attempts {
+        let body = json!({"lease": token_text(&token), "result": 999}).to_string();
+        let (status, answer) = post(
+            &server,
+            &format!("/v1/worker/calls/{theirs_id}/complete"),
+            Some(WORKER),
+            &body,
+        );
+        assert_eq!(status, 409, "{token}: {answer}");
+        assert_eq!(answer["error"]["code"], "lease_lost");
+    }
+    // py-1 completes its own call with a token that also names py-2's call (every
+    // member of py-2's token but the lease itself, and its instance and key): the
+    // result goes to the call py-1 leased, as the store holds it.
+    let mut redirected = token_json(&mine);
+    for (member, value) in token_json(&theirs).as_object().unwrap() {
+        if !["id", "attempt", "worker", "lease_ms"].contains(&member.as_str()) {
+            redirected[member] = value.clone();
+        }
+    }
+    redirected["instance"] = theirs["instance"].clone();
+    redirected["key"] = theirs["idempotency_key"].clone();
+    let mine_id = mine["id"].as_str().unwrap();
+    let body = json!({"lease": token_text(&redirected), "result": 10}).to_string();
+    let (status, answer) = post(
+        &server,
+        &format!("/v1/worker/calls/{mine_id}/complete"),
+        Some(WORKER),
+        &body,
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(complete(&server, &theirs, json!({"result": 20})).0, 200);
+    let (mine_instance, theirs_instance) = (
+        mine["instance"].as_str().unwrap(),
+        theirs["instance"].as_str().unwrap(),
+    );
+    assert!([&a, &b].contains(&&mine_instance.to_string()));
+    assert_eq!(
+        wait_finished(&server, mine_instance)["output"],
+        json!({"r": 10})
+    );
+    assert_eq!(
+        wait_finished(&server, theirs_instance)["output"],
+        json!({"r": 20})
+    );
+    for id in [mine_instance, theirs_instance] {
+        assert_eq!(received(&server, id).len(), 1, "one outcome each");
+    }
 }
 
 /// A copy of `examples/ladder` in a temporary folder.

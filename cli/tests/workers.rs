@@ -335,14 +335,29 @@ fn a_node_without_functions_and_a_worker_share_a_sqlite_file() {
 /// SIGTERM: a worker leases nothing more; calls that finish within the grace period
 /// are completed, and the leases of those that do not are given back at once, for
 /// the next worker. Nothing is lost and no reaction runs twice.
-#[test]
-fn a_stopped_worker_finishes_or_gives_back_its_calls() {
+fn a_stopped_worker_finishes_or_gives_back(over_http: bool) {
     let project = fan_project("", 2);
     let root = project.path();
     let db = sqlite(root);
     let node = Server::start(root, &["--store", &db, "--no-functions"], &[]);
+    // How a worker reaches the calls: the store, or the node's API.
+    let base = node.base.clone();
+    let reach = |more: &[&'static str]| -> Vec<String> {
+        let mut args = if over_http {
+            vec!["--server".to_string(), base.clone()]
+        } else {
+            vec!["--store".to_string(), db.clone()]
+        };
+        args.extend(more.iter().map(|a| a.to_string()));
+        args
+    };
+    let start = |name: &str, more: &[&'static str]| {
+        let args = reach(more);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Worker::start(root, name, &args, &[])
+    };
     std::fs::write(root.join("sleep.txt"), "30\n").unwrap();
-    let w1 = Worker::start(root, "w1", &["--store", &db, "--grace-ms", "300"], &[]);
+    let w1 = start("w1", &["--grace-ms", "300"]);
     let ids = start_fans(&node, 0..1, 4);
     // w1 leases the four `work` calls (its pools, `default` and `fan`, run four calls
     // at once, two of each) and runs two of them, for 30 s each.
@@ -361,12 +376,7 @@ fn a_stopped_worker_finishes_or_gives_back_its_calls() {
     // w2 serves `fan` alone (two calls at once) with a long grace: the calls it runs
     // when told to stop finish.
     std::fs::write(root.join("sleep.txt"), "2\n").unwrap();
-    let w2 = Worker::start(
-        root,
-        "w2",
-        &["--store", &db, "--pools", "fan", "--grace-ms", "60000"],
-        &[],
-    );
+    let w2 = start("w2", &["--pools", "fan", "--grace-ms", "60000"]);
     wait_until(Duration::from_secs(30), "w2 runs two calls", || {
         calls_queue(&node).1 == 2
     });
@@ -377,7 +387,7 @@ fn a_stopped_worker_finishes_or_gives_back_its_calls() {
     assert!(completed >= 2, "{completed}");
 
     std::fs::write(root.join("sleep.txt"), "0\n").unwrap();
-    let w3 = Worker::start(root, "w3", &["--store", &db], &[]);
+    let w3 = start("w3", &[]);
     let only_ids: Vec<String> = ids.iter().map(|(_, id)| id.clone()).collect();
     node.wait_all_finished(&only_ids, Duration::from_secs(60));
     let by_worker = check_fans(&node, &ids, 4);
@@ -392,6 +402,18 @@ fn a_stopped_worker_finishes_or_gives_back_its_calls() {
     let (exit, log) = w3.terminate();
     assert!(exit.success(), "{exit:?}\n{log}");
     node.terminate();
+}
+
+#[test]
+fn a_stopped_worker_finishes_or_gives_back_its_calls() {
+    a_stopped_worker_finishes_or_gives_back(false);
+}
+
+/// The same with `cosmosc worker --server`: the calls it holds at the end of its grace
+/// period go back through the protocol's `/release`, not charged an attempt.
+#[test]
+fn a_stopped_http_worker_finishes_or_gives_back_its_calls() {
+    a_stopped_worker_finishes_or_gives_back(true);
 }
 
 /// `--pools` must name pools of the project: a typo is refused, naming them.
@@ -573,6 +595,153 @@ fn two_workers_on_postgres_survive_one_being_killed() {
     assert_eq!(registry["both"]["alive"], true);
     let (exit, log) = both.terminate();
     assert!(exit.success(), "{exit:?}\n{log}");
+    node.terminate();
+}
+
+/// The deployment of issue 17 on PostgreSQL: a node without functions; `fan-store`, a
+/// `cosmosc worker --store` serving pool `fan`; `fan-http`, a `cosmosc worker --server`
+/// serving `prep` and `fan` through the node's API; and the Python worker of
+/// `examples/python-worker` serving the ladder example's functions (pool `default`).
+/// Four fan-outs of 50 calls and three ladders run at once, with 2 s leases;
+/// `fan-store` is `kill -9`ed in the middle of its calls, which come back to
+/// `fan-http` when their leases expire. Every instance completes with each reaction
+/// once, the history names the worker of every call, and the registry's counts agree
+/// with the history.
+#[test]
+fn store_http_and_python_workers_share_postgres_and_survive_a_kill() {
+    let Some(schema) = support::postgres::schema("store_http_and_python_workers") else {
+        return;
+    };
+    let project = copy_of_example("ladder");
+    let root = project.path();
+    let files = [
+        (
+            "cosmos.toml",
+            "[project]\nname = \"fleet\"\nsource = \"src\"\n\n[pools.default]\nmax = 4\n\n\
+             [pools.prep]\nmax = 2\n\n[pools.fan]\nmax = 4\n"
+                .to_string(),
+        ),
+        (
+            "src/fan.emx",
+            FAN.replace(
+                "    timeout 1.min\n",
+                "    pool \"prep\"\n    timeout 1.min\n",
+            ),
+        ),
+        ("functions/prep.sh", PREP.to_string()),
+        ("functions/work.sh", WORK.to_string()),
+        ("sleep.txt", "0.3\n".to_string()),
+    ];
+    for (path, text) in files {
+        std::fs::write(root.join(path), text).unwrap();
+    }
+    let lease = [("COSMOS_LEASE_MS", "2000")];
+    let node = Server::start(root, &["--store", &schema.url, "--no-functions"], &lease);
+    let fan_store = Worker::start(
+        root,
+        "fan-store",
+        &["--store", &schema.url, "--pools", "fan"],
+        &lease,
+    );
+    let fan_http = Worker::start(
+        root,
+        "fan-http",
+        &["--server", &node.base, "--pools", "prep,fan"],
+        &lease,
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/python-worker/worker.py");
+    let mut python = std::process::Command::new("python3")
+        .arg(script)
+        .env("COSMOS_URL", &node.base)
+        .env("COSMOS_WORKER_NAME", "py-ladder")
+        .env("COSMOS_POOLS", "default")
+        .env("COSMOS_LEASE_MS", "2000")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 runs");
+    let fans = start_fans(&node, 0..4, 50);
+    let ladders: Vec<String> = (0..3)
+        .map(|i| {
+            let (status, body) = node.post(
+                "/v1/workflows/Ladder/instances",
+                json!({"source": format!("s3://media/{i}.mov")}),
+            );
+            assert_eq!(status, 201, "{body}");
+            body["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    wait_until(
+        Duration::from_secs(60),
+        "fan-store runs calls mid-way",
+        || {
+            let done = std::fs::read_to_string(root.join("calls.log"))
+                .map_or(0, |log| log.lines().count());
+            done >= 20
+                && metrics(&node).lines().any(|l| {
+                    l.starts_with("cosmos_leases_held{node=\"fan-store\",queue=\"calls\"} ")
+                        && !l.ends_with(" 0")
+                })
+        },
+    );
+    fan_store.kill9();
+    let mut all: Vec<String> = fans.iter().map(|(_, id)| id.clone()).collect();
+    all.extend(ladders.iter().cloned());
+    node.wait_all_finished(&all, Duration::from_secs(180));
+
+    let by_worker = check_fans(&node, &fans, 50);
+    assert_eq!(
+        by_worker.keys().collect::<Vec<_>>(),
+        ["fan-http", "fan-store"],
+        "{by_worker:?}"
+    );
+    assert!(by_worker.values().all(|n| *n > 0), "{by_worker:?}");
+    for (_, id) in &fans {
+        for (rule, worker) in ran_by(&history(&node, id)) {
+            if rule == "prep" {
+                assert_eq!(worker, "fan-http", "pool `prep` is fan-http's only");
+            }
+        }
+    }
+    let log = std::fs::read_to_string(root.join("calls.log")).unwrap();
+    let keys: std::collections::BTreeSet<&str> = log.lines().collect();
+    assert_eq!(
+        keys.len(),
+        200,
+        "every fan call ran to its end at least once"
+    );
+    for id in &ladders {
+        let (_, instance) = node.get(&format!("/v1/instances/{id}"));
+        assert_eq!(instance["status"], "COMPLETED", "{instance}");
+        assert_eq!(instance["output"]["published"], json!([1080, 720, 480]));
+        let history = history(&node, id);
+        assert_steps_never_overlap(&history);
+        let ran = ran_by(&history);
+        assert_eq!(ran.len(), 8, "{ran:?}");
+        assert!(ran.iter().all(|(_, w)| w == "py-ladder"), "{ran:?}");
+    }
+    // The registry: kinds, and counts that agree with the history.
+    let registry = workers(&node);
+    assert_eq!(registry["fan-store"]["kind"], "worker");
+    assert_eq!(registry["fan-http"]["kind"], "http");
+    assert_eq!(registry["py-ladder"]["kind"], "http");
+    assert_eq!(registry["fan-http"]["completed"], by_worker["fan-http"]);
+    let py = &registry["py-ladder"];
+    assert_eq!(
+        py["completed"].as_u64().unwrap() + py["failed"].as_u64().unwrap(),
+        24,
+        "{py}"
+    );
+    wait_until(
+        Duration::from_secs(30),
+        "fan-store is no longer alive",
+        || workers(&node)["fan-store"]["alive"] == false,
+    );
+    let (exit, log) = fan_http.terminate();
+    assert!(exit.success(), "{exit:?}\n{log}");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &python.id().to_string()])
+        .status();
+    assert!(python.wait().unwrap().success());
     node.terminate();
 }
 

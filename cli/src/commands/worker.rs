@@ -147,8 +147,9 @@ fn run_on_server(
         let stopped = worker.stop(grace).await;
         let _ = writeln!(
             std::io::stderr(),
-            "cosmosc worker: stopped ({} calls unfinished, their leases left to expire)",
+            "cosmosc worker: stopped ({} calls unfinished, {} leases given back)",
             stopped.unfinished,
+            stopped.released
         );
         Ok(Status::Clean)
     })

@@ -61,6 +61,20 @@ impl HttpSource {
     }
 }
 
+impl HttpSource {
+    /// Gives call `id` back (`/release`), leasable again after `after_ms`; false when
+    /// its lease was lost already.
+    async fn release(&self, id: i64, lease: String, after_ms: i64) -> Result<bool, CallsError> {
+        let path = format!("/v1/worker/calls/{id}/release");
+        let body = json!({ "lease": lease, "retry_after_ms": after_ms.min(3_600_000) });
+        match self.post(path, body).await {
+            Ok(_) => Ok(true),
+            Err(e) if lost(&e) => Ok(false),
+            Err(e) => Err(task_error(e)),
+        }
+    }
+}
+
 fn task_error(e: RemoteError) -> CallsError {
     CallsError::Task(e.to_string())
 }
@@ -204,19 +218,32 @@ impl CallSource for HttpSource {
         }
     }
 
-    async fn retry_later(&self, call: &LeasedCall, _visible_at: i64) -> Result<bool, CallsError> {
-        // The protocol has no way to give a lease back: it expires, and the call runs
-        // again (charged an attempt).
+    async fn retry_later(&self, call: &LeasedCall, visible_at: i64) -> Result<bool, CallsError> {
+        let Some(lease) = self.lease_of(call) else {
+            return Ok(false);
+        };
         self.forget(call);
-        Ok(false)
+        let after = visible_at
+            .saturating_sub(cosmos_runtime::node::now_ms())
+            .max(0);
+        self.release(call.id, lease, after).await
     }
 
     async fn release_all(&self) -> Result<u64, CallsError> {
-        // Likewise: the leases of calls still running at a stop expire.
-        let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = leases.len() as u64;
-        leases.clear();
-        Ok(n)
+        // Every call still held at a stop goes back at once, not charged an attempt.
+        let leases: Vec<(i64, String)> = self
+            .leases
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain()
+            .collect();
+        let mut released = 0;
+        for (id, lease) in leases {
+            if self.release(id, lease, 0).await? {
+                released += 1;
+            }
+        }
+        Ok(released)
     }
 
     async fn heartbeat(&self, _worker: WorkerRecord) -> Result<(), CallsError> {

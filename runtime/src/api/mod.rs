@@ -108,6 +108,7 @@ pub fn router(node: Node, config: ApiConfig) -> Router {
             "/v1/worker/calls/{id}/complete",
             post(worker_calls::complete),
         )
+        .route("/v1/worker/calls/{id}/release", post(worker_calls::release))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             authorize_worker,

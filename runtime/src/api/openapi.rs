@@ -168,6 +168,15 @@ const OPERATIONS: &[Operation] = &[
         public: false,
     },
     Operation {
+        method: "post",
+        path: "/v1/worker/calls/{id}/release",
+        id: "worker_release",
+        summary: "HTTP workers: give a leased call back without charging it an attempt, leasable again at once or after `retry_after_ms`; 409 `lease_lost` when the lease is no longer held",
+        query: &[],
+        ok: (200, Answer::Json("WorkerRelease")),
+        public: false,
+    },
+    Operation {
         method: "get",
         path: "/healthz",
         id: "healthz",
@@ -460,6 +469,21 @@ fn fixed_schemas() -> Vec<(&'static str, Json)> {
             }),
         ),
         (
+            "WorkerReleaseRequest",
+            json!({
+                "type": "object",
+                "properties": {
+                    "lease": string,
+                    "retry_after_ms": {"type": "integer", "minimum": 0, "maximum": 3_600_000, "default": 0},
+                },
+                "required": ["lease"],
+            }),
+        ),
+        (
+            "WorkerRelease",
+            object(json!({"released": {"type": "boolean", "const": true}})),
+        ),
+        (
             "WorkerCompletion",
             object(json!({"outcome": {"type": "string", "enum": ["completed", "failed"]}})),
         ),
@@ -535,6 +559,7 @@ fn request_body(id: &str) -> Option<&'static str> {
         "worker_lease" => Some("WorkerLeaseRequest"),
         "worker_heartbeat" => Some("WorkerHeartbeat"),
         "worker_complete" => Some("WorkerCompletionRequest"),
+        "worker_release" => Some("WorkerReleaseRequest"),
         _ => None,
     }
 }

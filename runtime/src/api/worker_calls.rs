@@ -13,7 +13,7 @@ use crate::engine::{CallErrorKind, Failure};
 use crate::executor::FunctionSpec;
 use crate::node::messages::{self, CallMessage};
 use crate::node::now_ms;
-use crate::store::{LeaseRequest, MessageId, Store, WorkerKind, WorkerRecord};
+use crate::store::{LeaseRequest, MessageId, Store, StoreError, WorkerKind, WorkerReport};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -33,19 +33,19 @@ pub const LEASE_MS_RANGE: (i64, i64) = (100, 3_600_000);
 /// The registry's `kind` of a worker speaking HTTP.
 pub const KIND: WorkerKind = WorkerKind::Http;
 
-/// What a lease token carries: the message and attempt it leased, under which owner,
-/// for how long at a time, and the call (without its arguments) the completion needs.
+/// What a lease token carries: the message and attempt leased, and under which
+/// worker's name, for how long at a time. It is a handle, not a credential of the
+/// call: a completion or heartbeat reads the call itself from the store
+/// ([`Store::held`]), checks that the worker still holds that very attempt's lease,
+/// and uses the stored call — a worker cannot point a result at another call than
+/// the one it leased. (A worker token may lease any pool's calls: worker tokens are
+/// given to trusted workers.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct LeaseToken {
     id: MessageId,
     attempt: u32,
     worker: String,
     lease_ms: i64,
-    instance: String,
-    bundle: String,
-    call: crate::engine::CallId,
-    key: String,
-    function: String,
 }
 
 impl LeaseToken {
@@ -55,11 +55,6 @@ impl LeaseToken {
             attempt: call.attempts,
             worker: worker.to_string(),
             lease_ms,
-            instance: call.call.instance.clone(),
-            bundle: call.call.bundle.clone(),
-            call: call.call.call.clone(),
-            key: call.call.key.clone(),
-            function: call.call.function.clone(),
         }
     }
 
@@ -80,19 +75,23 @@ impl LeaseToken {
         serde_json::from_slice(&bytes?).ok()
     }
 
-    fn leased(&self) -> LeasedCall {
-        LeasedCall {
-            id: self.id,
-            call: CallMessage {
-                instance: self.instance.clone(),
-                bundle: self.bundle.clone(),
-                call: self.call.clone(),
-                key: self.key.clone(),
-                function: self.function.clone(),
-                args: Map::new(),
-            },
-            attempts: self.attempt,
+    /// The call this token leased, as the store holds it, if the token's worker still
+    /// holds this attempt's lease at `now` (not expired, not taken again, not
+    /// completed); `None` otherwise.
+    fn held(&self, store: &dyn Store, now: i64) -> Result<Option<LeasedCall>, StoreError> {
+        let Some(held) = store.held(self.id, &self.worker, now)? else {
+            return Ok(None);
+        };
+        if held.attempts != self.attempt {
+            return Ok(None);
         }
+        let call: CallMessage = serde_json::from_value(held.payload)
+            .map_err(|e| StoreError::Corrupt(format!("messages {}: payload: {e}", self.id)))?;
+        Ok(Some(LeasedCall {
+            id: self.id,
+            call,
+            attempts: held.attempts,
+        }))
     }
 }
 
@@ -181,48 +180,19 @@ fn token_for(map: &Map<String, Value>, id: &str) -> Result<LeaseToken, ApiError>
     Ok(token)
 }
 
-/// Updates `name`'s row in the registry: seen now, with the counts added.
-fn touch_worker(
-    store: &dyn Store,
-    name: &str,
-    pools: Option<&[String]>,
-    heartbeat_ms: i64,
-    counts: (u64, u64, u64),
-    now: i64,
-) -> Result<(), CallsError> {
-    // The row is read, counted and written again: one request at a time on this node,
-    // so that concurrent completions of one worker are all counted.
-    static REGISTRY: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = REGISTRY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let known = store.workers()?.into_iter().find(|w| w.name == name);
-    let mut record = match known {
-        Some(w) if w.kind == KIND && w.stopped_at.is_none() => w,
-        _ => WorkerRecord {
-            name: name.to_string(),
-            kind: KIND,
-            pools: Vec::new(),
-            version: String::new(),
-            started_at: now,
-            last_seen: now,
-            heartbeat_ms,
-            stopped_at: None,
-            leased: 0,
-            completed: 0,
-            failed: 0,
-        },
-    };
-    if let Some(pools) = pools {
-        record.pools = pools.to_vec();
-        record.heartbeat_ms = heartbeat_ms;
+/// What this request tells the registry of `worker`: seen `now`, with these counts
+/// (leased, completed, failed) to add ([`Store::count_worker`]).
+fn report(worker: &str, now: i64, counts: (u64, u64, u64)) -> WorkerReport {
+    WorkerReport {
+        name: worker.to_string(),
+        kind: KIND,
+        pools: None,
+        heartbeat_ms: None,
+        now,
+        leased: counts.0,
+        completed: counts.1,
+        failed: counts.2,
     }
-    record.last_seen = now;
-    record.leased += counts.0;
-    record.completed += counts.1;
-    record.failed += counts.2;
-    store.record_worker(&record)?;
-    Ok(())
 }
 
 fn millis(d: Duration) -> u64 {
@@ -285,16 +255,11 @@ pub(super) async fn lease(
             }
             let calls = lease_calls(store, deployment.as_ref(), &request).map_err(store_error)?;
             if register || !calls.is_empty() {
-                let n = calls.len() as u64;
-                touch_worker(
-                    store,
-                    &name,
-                    Some(&pools2),
-                    heartbeat_ms,
-                    (n, 0, 0),
-                    now_ms(),
-                )
-                .map_err(store_error)?;
+                store.count_worker(&WorkerReport {
+                    pools: Some(pools2),
+                    heartbeat_ms: Some(heartbeat_ms),
+                    ..report(&name, now_ms(), (calls.len() as u64, 0, 0))
+                })?;
             }
             Ok(calls)
         })
@@ -358,15 +323,18 @@ pub(super) async fn heartbeat(
     let now = now_ms();
     let until = now.saturating_add(token.lease_ms);
     let held = blocking(&state.node, move |store| {
-        // Held: still leased under the worker's name (not completed, not taken by
-        // another worker after it expired).
-        if !store.extend(token.id, &token.worker, until)? {
+        // Held: this attempt still leased under the worker's name, unexpired (not
+        // completed, not taken by another worker after it expired).
+        let Some(call) = token.held(store, now)? else {
+            return Ok(false);
+        };
+        if !store.extend(token.id, &token.worker, now, until)? {
             return Ok(false);
         }
         if let Some(report) = progress {
-            store.record_progress(&token.instance, &token.key, &report, now)?;
+            store.record_progress(&call.call.instance, &call.call.key, &report, now)?;
         }
-        touch_worker(store, &token.worker, None, 0, (0, 0, 0), now).map_err(store_error)?;
+        store.count_worker(&report(&token.worker, now, (0, 0, 0)))?;
         Ok(true)
     })
     .await?;
@@ -424,8 +392,10 @@ pub(super) async fn complete(
     let outcome = outcome_of(&map)?;
     let deployment = state.node.programs();
     let completion = blocking(&state.node, move |store| {
-        let call = token.leased();
         let now = now_ms();
+        let Some(call) = token.held(store, now)? else {
+            return Ok(Completion::LeaseLost);
+        };
         let done = complete_call(
             store,
             deployment.as_ref(),
@@ -440,8 +410,8 @@ pub(super) async fn complete(
             Completion::Failed => (0, 0, 1),
             Completion::LeaseLost => return Ok(done),
         };
-        store.clear_progress(&token.key)?;
-        touch_worker(store, &token.worker, None, 0, counts, now).map_err(store_error)?;
+        store.clear_progress(&call.call.key)?;
+        store.count_worker(&report(&token.worker, now, counts))?;
         Ok(done)
     })
     .await?;
@@ -452,6 +422,35 @@ pub(super) async fn complete(
     };
     state.node.call_recorded();
     Ok(Json(json!({ "outcome": outcome })))
+}
+
+/// The longest a released call may wait before it can be leased again.
+pub const MAX_RETRY_AFTER_MS: i64 = 3_600_000;
+
+/// `POST /v1/worker/calls/{id}/release`: gives a leased call back without charging it
+/// an attempt (its work did not happen here: the worker is stopping, or could not
+/// start it), leasable again at once or after `retry_after_ms`.
+pub(super) async fn release(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiBody(body): ApiBody,
+) -> Result<Json<Value>, ApiError> {
+    let map = body_object(&body)?;
+    let token = token_for(&map, &id)?;
+    let after = integer(&map, "retry_after_ms", 0, (0, MAX_RETRY_AFTER_MS))?;
+    let released = blocking(&state.node, move |store| {
+        let now = now_ms();
+        if token.held(store, now)?.is_none() {
+            return Ok(false);
+        }
+        store.retry_later(token.id, &token.worker, now.saturating_add(after))
+    })
+    .await?;
+    if !released {
+        return Err(lease_lost());
+    }
+    state.node.call_released();
+    Ok(Json(json!({ "released": true })))
 }
 
 #[cfg(test)]
@@ -465,16 +464,6 @@ mod tests {
             attempt: 2,
             worker: "py-1".to_string(),
             lease_ms: 5_000,
-            instance: "i".to_string(),
-            bundle: "b".to_string(),
-            call: crate::engine::CallId {
-                rule: "r".to_string(),
-                firing: 1,
-                index: 0,
-                attempt: 1,
-            },
-            key: "k".to_string(),
-            function: "f".to_string(),
         };
         assert_eq!(LeaseToken::decode(&token.encode()), Some(token));
         for bogus in ["", "abc", "zz", "7b7d", "é"] {

@@ -138,7 +138,8 @@ impl CallSource for StoreSource {
     async fn renew(&self, call: &LeasedCall) -> Result<bool, CallsError> {
         let (id, owner, lease_ms) = (call.id, self.name.clone(), self.lease_ms);
         self.blocking(move |store, _| {
-            Ok(store.extend(id, &owner, now_ms().saturating_add(lease_ms))?)
+            let now = now_ms();
+            Ok(store.extend(id, &owner, now, now.saturating_add(lease_ms))?)
         })
         .await
     }

@@ -358,6 +358,12 @@ impl Node {
         self.inner.wake_events.notify_one();
     }
 
+    /// Tells this node's call runner (if it runs functions) that a call may be leased
+    /// again now (a worker over HTTP gave it back).
+    pub fn call_released(&self) {
+        self.inner.wake_calls.notify_one();
+    }
+
     /// A receiver of how many steps this node committed; it changes after each.
     pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.commits.subscribe()

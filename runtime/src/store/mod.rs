@@ -261,6 +261,33 @@ pub struct WorkerRecord {
     pub failed: u64,
 }
 
+/// What a node learned of a worker it answers (an HTTP worker): seen at `now`, with
+/// calls it leased, completed and failed since its last report. Added to the worker's
+/// row by [`Store::count_worker`]; a row of another kind or of a stopped worker starts
+/// over (started at `now`, counting from zero).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerReport {
+    pub name: String,
+    pub kind: WorkerKind,
+    /// The pools it now serves, when the report says (a lease request does).
+    pub pools: Option<Vec<String>>,
+    /// How often it is seen at the latest, when the report says.
+    pub heartbeat_ms: Option<i64>,
+    pub now: i64,
+    pub leased: u64,
+    pub completed: u64,
+    pub failed: u64,
+}
+
+/// A leased message as [`Store::held`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held {
+    pub payload: Json,
+    /// Including the lease held.
+    pub attempts: u32,
+    pub lease_until: i64,
+}
+
 impl WorkerRecord {
     /// Whether it is running at `now`: not stopped, and seen within
     /// [`WORKER_ALIVE_BEATS`] heartbeats.
@@ -665,8 +692,20 @@ pub trait Store: Send + Sync {
     /// that could not be started for lack of descriptors or memory). False if the
     /// lease was lost.
     fn retry_later(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool, StoreError>;
-    /// Moves the lease's end to `lease_until`. False if the lease was lost.
-    fn extend(&self, id: MessageId, owner: &str, lease_until: i64) -> Result<bool, StoreError>;
+    /// Moves the lease's end to `lease_until`. False if the lease was lost: taken by
+    /// another owner, acked, or expired at `now` (an expired lease is not renewed even
+    /// while no one has taken the message again: its call may already run elsewhere).
+    fn extend(
+        &self,
+        id: MessageId,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<bool, StoreError>;
+    /// The message `id` as it is stored, if `owner` holds an unexpired lease on it at
+    /// `now`: what a node answering a remote worker reads, rather than trusting the
+    /// worker with the call it completes.
+    fn held(&self, id: MessageId, owner: &str, now: i64) -> Result<Option<Held>, StoreError>;
     /// Moves a leased message to the dead letters. False if the lease was lost.
     fn dead_letter(&self, id: MessageId, owner: &str, reason: &str) -> Result<bool, StoreError>;
     /// Graceful shutdown: every lease of `owner` goes back to ready, immediately
@@ -700,6 +739,9 @@ pub trait Store: Send + Sync {
 
     /// Writes `worker`'s row (inserted, or replaced whole under its name).
     fn record_worker(&self, worker: &WorkerRecord) -> Result<(), StoreError>;
+    /// Adds `report` to its worker's row in one statement, so that reports arriving
+    /// at once — on one node or on several — are all counted (see [`WorkerReport`]).
+    fn count_worker(&self, report: &WorkerReport) -> Result<(), StoreError>;
     /// Every worker ever recorded, by name.
     fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError>;
 

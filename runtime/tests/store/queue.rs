@@ -330,7 +330,7 @@ fn lease_expiry_redelivers_with_attempts_plus_one(db: &Db) {
     let second = store.lease(&r).unwrap();
     assert_eq!((second[0].id, second[0].attempts), (id, 2));
     // Extending keeps the lease alive.
-    assert!(store.extend(id, "w2", T0 + 10_000).unwrap());
+    assert!(store.extend(id, "w2", T0 + 100, T0 + 10_000).unwrap());
     r.now = T0 + 5_000;
     assert!(store.lease(&r).unwrap().is_empty());
     assert!(store.ack(id, "w2", T0 + 5_000).unwrap());
@@ -446,6 +446,36 @@ fn idempotency_key_dedupes_live_messages(db: &Db) {
     assert_ne!(fresh[0], ids[0]);
 }
 
+fn an_expired_lease_is_neither_renewed_nor_held(db: &Db) {
+    let store = db.open();
+    let id = store.enqueue(&[msg("q", json!({"call": 1}))], T0).unwrap()[0];
+    store.lease(&request("q", "a", T0, 1)).unwrap();
+    // Held by "a" until T0 + 1000: read as stored, and renewable.
+    let held = store.held(id, "a", T0 + 999).unwrap().unwrap();
+    assert_eq!(held.payload, json!({"call": 1}));
+    assert_eq!((held.attempts, held.lease_until), (1, T0 + 1_000));
+    assert_eq!(store.held(id, "b", T0 + 999).unwrap(), None);
+    assert_eq!(store.held(id + 1, "a", T0 + 999).unwrap(), None);
+    assert!(store.extend(id, "a", T0 + 999, T0 + 2_000).unwrap());
+    assert_eq!(
+        store
+            .held(id, "a", T0 + 1_500)
+            .unwrap()
+            .unwrap()
+            .lease_until,
+        T0 + 2_000
+    );
+    // Expired at T0 + 2000, though no one took it again: not renewed, not held.
+    assert!(!store.extend(id, "a", T0 + 2_000, T0 + 3_000).unwrap());
+    assert_eq!(store.held(id, "a", T0 + 2_000).unwrap(), None);
+    let again = store.lease(&request("q", "b", T0 + 2_000, 1)).unwrap();
+    assert_eq!((again[0].id, again[0].attempts), (id, 2));
+    assert_eq!(
+        store.held(id, "b", T0 + 2_001).unwrap().unwrap().attempts,
+        2
+    );
+}
+
 fn lost_leases_are_refused(db: &Db) {
     let store = db.open();
     let id = store.enqueue(&[msg("q", json!("m"))], T0).unwrap()[0];
@@ -455,7 +485,8 @@ fn lost_leases_are_refused(db: &Db) {
     store.lease(&request("q", "b", T0 + 1_000, 1)).unwrap();
     assert!(!store.ack(id, "a", T0 + 1_001).unwrap());
     assert!(!store.release(id, "a", T0).unwrap());
-    assert!(!store.extend(id, "a", T0 + 9_999).unwrap());
+    assert!(!store.extend(id, "a", T0 + 1_001, T0 + 9_999).unwrap());
+    assert_eq!(store.held(id, "a", T0 + 1_001).unwrap(), None);
     assert!(!store.dead_letter(id, "a", "no").unwrap());
     assert!(
         !store
@@ -614,6 +645,7 @@ on_both_backends!(
     retry_later_gives_the_attempt_back,
     idempotency_key_dedupes_live_messages,
     lost_leases_are_refused,
+    an_expired_lease_is_neither_renewed_nor_held,
     ack_many_reports_each_lease,
     ack_and_enqueue_is_atomic,
     release_owner_and_release_all_leases,

@@ -33,6 +33,7 @@ mod instances;
 mod queue;
 mod schedules;
 mod tls;
+mod workers;
 
 use std::str::FromStr;
 
@@ -40,9 +41,10 @@ use postgres::types::ToSql;
 use serde_json::Value as Json;
 
 use super::{
-    CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
+    CallProgress, Created, Held, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
     LeaseRequest, Leased, MessageId, MessageState, NewInstance, NewMessage, OwnerLeases,
-    QueueStats, StepCommit, StepStamp, Store, StoreError, WorkerRecord, parse_name, queue_sql,
+    QueueStats, StepCommit, StepStamp, Store, StoreError, WorkerRecord, WorkerReport, parse_name,
+    queue_sql,
 };
 use crate::engine::Status;
 pub use conn::PostgresOptions;
@@ -511,75 +513,19 @@ impl Store for PostgresStore {
 
     fn record_worker(&self, worker: &WorkerRecord) -> Result<()> {
         // One idempotent statement (see `extend`).
-        let pools = serde_json::to_string(&worker.pools)
-            .map_err(|e| StoreError::Invalid(format!("unserializable pools: {e}")))?;
-        let counters = [
-            to_i64(worker.leased),
-            to_i64(worker.completed),
-            to_i64(worker.failed),
-        ];
-        self.db.read("record_worker", |conn| {
-            conn.execute(
-                "INSERT INTO workers (name, kind, pools, version, started_at, last_seen,
-                     heartbeat_ms, stopped_at, leased, completed, failed)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                 ON CONFLICT (name) DO UPDATE SET kind = excluded.kind,
-                     pools = excluded.pools, version = excluded.version,
-                     started_at = excluded.started_at, last_seen = excluded.last_seen,
-                     heartbeat_ms = excluded.heartbeat_ms, stopped_at = excluded.stopped_at,
-                     leased = excluded.leased, completed = excluded.completed,
-                     failed = excluded.failed",
-                &[
-                    &worker.name,
-                    &worker.kind.as_str(),
-                    &pools,
-                    &worker.version,
-                    &worker.started_at,
-                    &worker.last_seen,
-                    &worker.heartbeat_ms,
-                    &worker.stopped_at,
-                    &counters[0],
-                    &counters[1],
-                    &counters[2],
-                ],
-            )?;
-            Ok(())
+        self.db
+            .read("record_worker", |conn| workers::write(conn, worker))
+    }
+
+    fn count_worker(&self, report: &WorkerReport) -> Result<()> {
+        // Not idempotent: in a transaction, whose outcome is known before a retry.
+        self.db.write("count_worker", |conn| {
+            workers::add(conn, report).map(Finish::Commit)
         })
     }
 
     fn workers(&self) -> Result<Vec<WorkerRecord>> {
-        self.db.read("workers", |conn| {
-            let rows = conn.query(
-                "SELECT name, kind, pools, version, started_at, last_seen, heartbeat_ms,
-                     stopped_at, leased, completed, failed
-                 FROM workers ORDER BY name",
-                &[],
-            )?;
-            rows.iter()
-                .map(|row| {
-                    let name: String = row.get(0);
-                    let pools: String = row.get(2);
-                    let pools = serde_json::from_str(&pools).map_err(|e| {
-                        StoreError::Corrupt(format!("workers {name}: column pools: {e}"))
-                    })?;
-                    let kind: String = row.get(1);
-                    let kind = parse_name(&kind, "workers", &name, "kind")?;
-                    Ok(WorkerRecord {
-                        name,
-                        kind,
-                        pools,
-                        version: row.get(3),
-                        started_at: row.get(4),
-                        last_seen: row.get(5),
-                        heartbeat_ms: row.get(6),
-                        stopped_at: row.get(7),
-                        leased: count(row.get(8)),
-                        completed: count(row.get(9)),
-                        failed: count(row.get(10)),
-                    })
-                })
-                .collect()
-        })
+        self.db.read("workers", workers::all)
     }
 
     fn bundle(&self, hash: &str) -> Result<Option<Vec<u8>>> {
@@ -713,19 +659,24 @@ impl Store for PostgresStore {
         })
     }
 
-    fn extend(&self, id: MessageId, owner: &str, lease_until: i64) -> Result<bool> {
+    fn extend(&self, id: MessageId, owner: &str, now: i64, lease_until: i64) -> Result<bool> {
         // One statement, and idempotent: if its answer is lost, doing it again sets the
         // same end and gives the same answer, so it needs no transaction of its own.
         self.db.read("extend", |conn| {
             let changed = conn.execute(
                 queue_sql!(
-                    "UPDATE messages SET lease_until = $3
-                     WHERE id = $1 AND state = {leased} AND owner = $2"
+                    "UPDATE messages SET lease_until = $4
+                     WHERE id = $1 AND state = {leased} AND owner = $2 AND lease_until > $3"
                 ),
-                &[&id, &owner, &lease_until],
+                &[&id, &owner, &now, &lease_until],
             )?;
             Ok(changed == 1)
         })
+    }
+
+    fn held(&self, id: MessageId, owner: &str, now: i64) -> Result<Option<Held>> {
+        self.db
+            .read("held", |conn| queue::held_in(conn, id, owner, now))
     }
 
     fn dead_letter(&self, id: MessageId, owner: &str, reason: &str) -> Result<bool> {

@@ -21,12 +21,37 @@ use std::collections::{BTreeMap, HashMap};
 use postgres::Row;
 
 use super::super::{
-    LeaseRequest, Leased, MessageId, MessageState, NewMessage, StoreError, queue_sql,
+    Held, LeaseRequest, Leased, MessageId, MessageState, NewMessage, StoreError, queue_sql,
 };
 use super::conn::{Conn, Finish};
 use super::{json_text, parse_json, to_u32};
 
 type Result<T> = std::result::Result<T, StoreError>;
+
+/// The message `id` if `owner` holds an unexpired lease on it at `now`.
+pub(super) fn held_in(
+    conn: &mut Conn,
+    id: MessageId,
+    owner: &str,
+    now: i64,
+) -> Result<Option<Held>> {
+    let Some(row) = conn.query_opt(
+        queue_sql!(
+            "SELECT payload, attempts, lease_until FROM messages
+             WHERE id = $1 AND state = {leased} AND owner = $2 AND lease_until > $3"
+        ),
+        &[&id, &owner, &now],
+    )?
+    else {
+        return Ok(None);
+    };
+    let payload: String = row.get(0);
+    Ok(Some(Held {
+        payload: parse_json(&payload, "messages", &id, "payload")?,
+        attempts: to_u32(row.get(1), "messages", &id, "attempts")?,
+        lease_until: row.get(2),
+    }))
+}
 
 /// The `messages.state` code of a message enqueued at `now` to be visible at
 /// `visible_at`: ready, or scheduled (a timer).

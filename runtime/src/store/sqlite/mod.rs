@@ -41,6 +41,7 @@ mod instances;
 mod queue;
 mod schedules;
 mod watched;
+mod workers;
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -53,9 +54,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, param
 use serde_json::Value as Json;
 
 use super::{
-    CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
+    CallProgress, Created, Held, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
     LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit,
-    StepStamp, Store, StoreError, WorkerKind, WorkerRecord, parse_name, queue_sql,
+    StepStamp, Store, StoreError, WorkerRecord, WorkerReport, parse_name, queue_sql,
 };
 use crate::engine::Status;
 use health::Health;
@@ -676,71 +677,15 @@ impl Store for Db {
     }
 
     fn record_worker(&self, worker: &WorkerRecord) -> Result<()> {
-        let conn = self.conn();
-        let pools = serde_json::to_string(&worker.pools)
-            .map_err(|e| StoreError::Invalid(format!("unserializable pools: {e}")))?;
-        conn.prepare_cached(
-            "INSERT INTO workers (name, kind, pools, version, started_at, last_seen,
-                 heartbeat_ms, stopped_at, leased, completed, failed)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, pools = excluded.pools,
-                 version = excluded.version, started_at = excluded.started_at,
-                 last_seen = excluded.last_seen, heartbeat_ms = excluded.heartbeat_ms,
-                 stopped_at = excluded.stopped_at, leased = excluded.leased,
-                 completed = excluded.completed, failed = excluded.failed",
-        )?
-        .execute(params![
-            worker.name,
-            worker.kind.as_str(),
-            pools,
-            worker.version,
-            worker.started_at,
-            worker.last_seen,
-            worker.heartbeat_ms,
-            worker.stopped_at,
-            to_i64(worker.leased),
-            to_i64(worker.completed),
-            to_i64(worker.failed),
-        ])?;
-        Ok(())
+        self.write_worker(worker)
+    }
+
+    fn count_worker(&self, report: &WorkerReport) -> Result<()> {
+        self.add_to_worker(report)
     }
 
     fn workers(&self) -> Result<Vec<WorkerRecord>> {
-        let conn = self.conn();
-        let mut statement = conn.prepare_cached(
-            "SELECT name, kind, pools, version, started_at, last_seen, heartbeat_ms,
-                 stopped_at, leased, completed, failed
-             FROM workers ORDER BY name",
-        )?;
-        let rows = statement.query_map([], |row| {
-            Ok((
-                WorkerRecord {
-                    name: row.get(0)?,
-                    kind: WorkerKind::Worker,
-                    pools: Vec::new(),
-                    version: row.get(3)?,
-                    started_at: row.get(4)?,
-                    last_seen: row.get(5)?,
-                    heartbeat_ms: row.get(6)?,
-                    stopped_at: row.get(7)?,
-                    leased: count(row.get(8)?),
-                    completed: count(row.get(9)?),
-                    failed: count(row.get(10)?),
-                },
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(1)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (mut worker, pools, kind) = row?;
-            worker.kind = parse_name(&kind, "workers", &worker.name, "kind")?;
-            worker.pools = serde_json::from_str(&pools).map_err(|e| {
-                StoreError::Corrupt(format!("workers {}: column pools: {e}", worker.name))
-            })?;
-            out.push(worker);
-        }
-        Ok(out)
+        self.read_workers()
     }
 
     fn bundle(&self, hash: &str) -> Result<Option<Vec<u8>>> {
@@ -860,15 +805,19 @@ impl Store for Db {
         Ok(changed == 1)
     }
 
-    fn extend(&self, id: MessageId, owner: &str, lease_until: i64) -> Result<bool> {
+    fn extend(&self, id: MessageId, owner: &str, now: i64, lease_until: i64) -> Result<bool> {
         let conn = self.conn();
         let changed = conn
             .prepare_cached(queue_sql!(
-                "UPDATE messages SET lease_until = ?3
-                 WHERE id = ?1 AND state = {leased} AND owner = ?2"
+                "UPDATE messages SET lease_until = ?4
+                 WHERE id = ?1 AND state = {leased} AND owner = ?2 AND lease_until > ?3"
             ))?
-            .execute(params![id, owner, lease_until])?;
+            .execute(params![id, owner, now, lease_until])?;
         Ok(changed == 1)
+    }
+
+    fn held(&self, id: MessageId, owner: &str, now: i64) -> Result<Option<Held>> {
+        queue::held_in(&self.conn(), id, owner, now)
     }
 
     fn dead_letter(&self, id: MessageId, owner: &str, reason: &str) -> Result<bool> {

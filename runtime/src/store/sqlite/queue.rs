@@ -10,7 +10,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::super::{
-    LeaseRequest, Leased, MessageId, MessageState, NewMessage, StoreError, queue_sql,
+    Held, LeaseRequest, Leased, MessageId, MessageState, NewMessage, StoreError, queue_sql,
 };
 use super::{json_text, parse_json, parse_metadata, to_u32};
 
@@ -118,6 +118,32 @@ pub(super) fn ack_in(conn: &Connection, id: MessageId, owner: &str, now: i64) ->
         ))?
         .execute(params![id, owner, now])?;
     Ok(deleted == 1)
+}
+
+/// The message `id` if `owner` holds an unexpired lease on it at `now`.
+pub(super) fn held_in(
+    conn: &Connection,
+    id: MessageId,
+    owner: &str,
+    now: i64,
+) -> Result<Option<Held>> {
+    let row: Option<(String, i64, i64)> = conn
+        .prepare_cached(queue_sql!(
+            "SELECT payload, attempts, lease_until FROM messages
+             WHERE id = ?1 AND state = {leased} AND owner = ?2 AND lease_until > ?3"
+        ))?
+        .query_row(params![id, owner, now], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .optional()?;
+    let Some((payload, attempts, lease_until)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(Held {
+        payload: parse_json(&payload, "messages", &id, "payload")?,
+        attempts: to_u32(attempts, "messages", &id, "attempts")?,
+        lease_until,
+    }))
 }
 
 /// The query listing the leasable messages of a request in delivery order, with what

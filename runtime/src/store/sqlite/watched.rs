@@ -6,9 +6,9 @@ use serde_json::Value as Json;
 use crate::engine::Status;
 
 use super::{
-    CallProgress, Created, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
+    CallProgress, Created, Held, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
     LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, Result,
-    SqliteStore, StepCommit, Store, WorkerRecord,
+    SqliteStore, StepCommit, Store, WorkerRecord, WorkerReport,
 };
 
 impl Store for SqliteStore {
@@ -139,8 +139,13 @@ impl Store for SqliteStore {
             .watch(self.db.retry_later(id, owner, visible_at))
     }
 
-    fn extend(&self, id: MessageId, owner: &str, lease_until: i64) -> Result<bool> {
-        self.health.watch(self.db.extend(id, owner, lease_until))
+    fn extend(&self, id: MessageId, owner: &str, now: i64, lease_until: i64) -> Result<bool> {
+        self.health
+            .watch(self.db.extend(id, owner, now, lease_until))
+    }
+
+    fn held(&self, id: MessageId, owner: &str, now: i64) -> Result<Option<Held>> {
+        self.health.watch(self.db.held(id, owner, now))
     }
 
     fn dead_letter(&self, id: MessageId, owner: &str, reason: &str) -> Result<bool> {
@@ -177,6 +182,10 @@ impl Store for SqliteStore {
 
     fn record_worker(&self, worker: &WorkerRecord) -> Result<()> {
         self.health.watch(self.db.record_worker(worker))
+    }
+
+    fn count_worker(&self, report: &WorkerReport) -> Result<()> {
+        self.health.watch(self.db.count_worker(report))
     }
 
     fn workers(&self) -> Result<Vec<WorkerRecord>> {

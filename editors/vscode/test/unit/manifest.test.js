@@ -182,7 +182,9 @@ test('grammar: every reserved and contextual keyword appears in a rule', () => {
   };
   visit(grammar);
   const reserved = 'import type enum function def workflow input facts rule signal test if else for in return true false null as';
-  const contextual = 'match action reaction error priority complete when output timeout command pool batch warm start mock fails run advance assert';
+  const contextual =
+    'match action reaction error priority complete when output timeout command pool batch warm start mock fails run advance assert ' +
+    'schedule cron every overlap skip allow';
   for (const word of [...reserved.split(' '), ...contextual.split(' ')]) {
     const re = new RegExp(`[(|:]${word}[|)]|\\\\b${word}\\\\b`);
     assert.ok(sources.some((s) => re.test(s)), word);
@@ -223,7 +225,7 @@ test('language configuration', () => {
 test('snippets parse and cover the declarations', () => {
   const snippets = readJson('snippets/emx.json');
   const prefixes = new Set(Object.values(snippets).map((s) => s.prefix));
-  for (const p of ['workflow', 'rule', 'function', 'def', 'type', 'enum', 'test']) assert.ok(prefixes.has(p), `snippet ${p}`);
+  for (const p of ['workflow', 'rule', 'function', 'def', 'type', 'enum', 'test', 'schedule']) assert.ok(prefixes.has(p), `snippet ${p}`);
   for (const [name, s] of Object.entries(snippets)) {
     assert.equal(typeof s.description, 'string', `${name} has a description`);
     const body = Array.isArray(s.body) ? s.body.join('\n') : s.body;
@@ -242,6 +244,9 @@ test('snippets parse and cover the declarations', () => {
     }
     assert.equal(depth, 0, `${name}: unbalanced placeholder`);
   }
+  const schedules = Object.values(snippets).filter((s) => s.prefix === 'schedule').map((s) => s.body.join('\n'));
+  assert.ok(schedules.some((b) => /\n\tcron "/.test(b)) && schedules.some((b) => /\n\tevery /.test(b)), 'cron and every schedules');
+  for (const b of schedules) for (const clause of ['overlap ${', 'start {']) assert.ok(b.includes(clause), clause);
   const rule = snippets.Rule.body.join('\n');
   for (const clause of ['match {', 'action {', 'reaction {', 'error {']) assert.ok(rule.includes(clause), clause);
 });

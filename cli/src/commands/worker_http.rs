@@ -13,6 +13,12 @@ use serde_json::{Value, json};
 
 use crate::remote::{RemoteError, Server};
 
+/// How long a lease request waits on the node for a call when none is ready: the node
+/// answers as soon as one of its steps enqueues one, so a call that follows another in
+/// its instance reaches the worker without polling; short enough that a stop is not
+/// held up by a lease in flight.
+const LONG_POLL_MS: u64 = 200;
+
 /// A [`CallSource`] on a node's `/v1/worker/…` endpoints.
 pub(crate) struct HttpSource {
     server: Arc<Server>,
@@ -125,7 +131,7 @@ impl CallSource for HttpSource {
     async fn lease(&self, want: usize) -> Result<Vec<LeasedCall>, CallsError> {
         let body = json!({
             "worker": self.name, "pools": self.pools, "max": want.clamp(1, 100),
-            "wait_ms": 0, "lease_ms": self.lease_ms,
+            "wait_ms": LONG_POLL_MS, "lease_ms": self.lease_ms,
         });
         let answer = self
             .post("/v1/worker/lease".to_string(), body)

@@ -236,6 +236,10 @@ pub(super) async fn lease(
         .max(lease_ms / 3)
         .max(1_000);
     let deadline = tokio::time::Instant::now() + wait;
+    // A step this node commits may enqueue calls: a waiting lease looks again at once
+    // (steps of other nodes are found by looking again, at most 250 ms apart).
+    let mut steps = state.node.commits();
+    steps.borrow_and_update();
     let mut pause = Duration::from_millis(5);
     let mut first = true;
     loop {
@@ -302,8 +306,18 @@ pub(super) async fn lease(
             return Ok(Json(json!({ "calls": calls })));
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        tokio::time::sleep(pause.min(left)).await;
-        pause = (pause * 2).min(Duration::from_millis(250));
+        tokio::select! {
+            changed = steps.changed() => {
+                if changed.is_ok() {
+                    pause = Duration::from_millis(5);
+                } else {
+                    tokio::time::sleep(pause.min(left)).await;
+                }
+            }
+            () = tokio::time::sleep(pause.min(left)) => {
+                pause = (pause * 2).min(Duration::from_millis(250));
+            }
+        }
     }
 }
 

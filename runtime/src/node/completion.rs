@@ -9,18 +9,76 @@
 //! holds one of the instance's events or one is waiting, or the instance changed since
 //! it was read — the completion's event is enqueued as before and the engine loop
 //! (of any node) applies it.
+//!
+//! The node keeps the instances it stepped so, as it committed them, and computes the
+//! next completion's step on that copy instead of reading the instance again: a copy
+//! that is outdated (a signal, another node's step) fails the commit's version check,
+//! and the completion goes through the queue.
 
 use super::messages;
 use super::step::{self, Computed};
 use super::{Inner, now_ms};
 use crate::calls::{CallsError, CompletionSteps, LeasedCall};
 use crate::engine::Event;
-use crate::store::{CallStep, CallStepped, OwnCalls, Store};
-use std::sync::Arc;
+use crate::store::{CallStep, CallStepped, InstanceRecord, OwnCalls, StepCommit, Store};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Instances kept as last committed, at most (beyond, the copies are dropped).
+const KEPT: usize = 4_096;
 
 /// A node's [`CompletionSteps`].
 pub(super) struct NodeSteps {
-    pub(super) inner: Arc<Inner>,
+    inner: Arc<Inner>,
+    /// The instances this node last stepped on a completion, as committed.
+    kept: Mutex<HashMap<String, InstanceRecord>>,
+}
+
+impl NodeSteps {
+    pub(super) fn new(inner: Arc<Inner>) -> NodeSteps {
+        NodeSteps {
+            inner,
+            kept: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<String, InstanceRecord>> {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The instance `id` as this node last committed it, or as read now (`None` when
+    /// it cannot be read: the engine loop will).
+    fn record(&self, store: &dyn Store, id: &str) -> Option<InstanceRecord> {
+        if let Some(record) = self.kept().remove(id) {
+            return Some(record);
+        }
+        match store.instance(id) {
+            Ok(record) => record,
+            Err(error) => {
+                tracing::debug!(%error, instance = %id, "step left to the engine loop");
+                None
+            }
+        }
+    }
+
+    /// Keeps `record` after `commit`, unless the instance finished.
+    fn keep(&self, mut record: InstanceRecord, commit: &StepCommit) {
+        if commit.status.is_finished() {
+            return;
+        }
+        record.status = commit.status;
+        record.facts = commit.facts.clone();
+        record.output = commit.output.clone();
+        record.failure = commit.failure.clone();
+        record.state = commit.state.clone();
+        record.version = commit.expected_version.saturating_add(1);
+        record.updated_at = commit.now;
+        let mut kept = self.kept();
+        if kept.len() >= KEPT {
+            kept.clear();
+        }
+        kept.insert(record.id.clone(), record);
+    }
 }
 
 impl CompletionSteps for NodeSteps {
@@ -36,14 +94,17 @@ impl CompletionSteps for NodeSteps {
         let inner = &self.inner;
         let instance = &call.call.instance;
         let message = messages::event_from(instance, event.clone(), now, 0, Some(owner));
-        let computed = if inner.stopping() {
+        let record = if inner.stopping() {
             None
         } else {
-            match step::compute(
+            self.record(store, instance)
+        };
+        let computed = record.and_then(|record| {
+            match step::compute_on(
                 store,
                 &inner.deployment,
                 owner,
-                instance,
+                &record,
                 event,
                 now,
                 Some(owner),
@@ -52,15 +113,15 @@ impl CompletionSteps for NodeSteps {
                     commit,
                     calls,
                     events,
-                }) => Some((commit, calls, events)),
+                }) => Some((record, commit, calls, events)),
                 Ok(Computed::Missing | Computed::Refused(_) | Computed::Ignored) => None,
                 Err(error) => {
                     tracing::debug!(%error, %instance, "step left to the engine loop");
                     None
                 }
             }
-        };
-        let Some((commit, calls, events)) = computed else {
+        });
+        let Some((record, commit, calls, events)) = computed else {
             return Ok(if store.ack_and_enqueue(call.id, owner, &[message], now)? {
                 CallStepped::Enqueued
             } else {
@@ -78,6 +139,7 @@ impl CompletionSteps for NodeSteps {
             lease_until: now_ms().saturating_add(inner.config.lease_ms),
             limit: room,
         });
+        let kept = commit.clone();
         let stepped = store.complete_call_with_step(CallStep {
             call: call.id,
             owner: owner.to_string(),
@@ -86,6 +148,7 @@ impl CompletionSteps for NodeSteps {
             own,
         })?;
         if let CallStepped::Stepped(leased) = &stepped {
+            self.keep(record, &kept);
             inner.committed(1);
             if calls && leased.len() < new_calls {
                 inner.wake_calls.notify_one();

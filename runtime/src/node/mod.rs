@@ -303,9 +303,7 @@ impl Node {
                 inner.config.lease_ms,
                 inner.lease_filter(),
             )
-            .with_steps(Arc::new(completion::NodeSteps {
-                inner: Arc::clone(&inner),
-            }));
+            .with_steps(Arc::new(completion::NodeSteps::new(Arc::clone(&inner))));
             let config = RunnerConfig {
                 kind: crate::store::WorkerKind::Node,
                 pools: inner.executor.stats().into_iter().map(|p| p.pool).collect(),

@@ -268,11 +268,25 @@ pub(super) fn compute(
     let Some(record) = store.instance(id)? else {
         return Ok(Computed::Missing);
     };
+    compute_on(store, deployment, node, &record, event, now, worker)
+}
+
+/// [`compute`] on `record`, the instance as read (or as this node last committed it:
+/// a step computed on an outdated record fails its version check).
+pub(super) fn compute_on(
+    store: &dyn Store,
+    deployment: &Deployment,
+    node: &str,
+    record: &InstanceRecord,
+    event: Event,
+    now: i64,
+    worker: Option<&str>,
+) -> Result<Computed, NodeError> {
     // After the read: a step that saw the previous step's commit began after it.
     let started_us = now_us();
     let loaded = deployment.loaded(store, &record.bundle)?;
     let engine = loaded.engine(&record.workflow)?;
-    let mut state = load_state(&record)?;
+    let mut state = load_state(record)?;
     let received = crate::replay::received_from(&event, now, worker);
     let step = match engine.handle(&mut state, now, event) {
         Ok(step) => step,

@@ -2,7 +2,12 @@
 returning x + 1, per step end to end. Run through run.sh, which builds cosmosc and
 the virtual environment first.
 
-Usage: python peers.py COSMOSC [--runs 3] [--instances 20]
+Usage: python peers.py COSMOSC [--runs 3] [--instances 20] [--baseline COSMOSC]
+                        [--no-prefect]
+
+With --baseline, a second cosmosc (an earlier build) is measured in the same runs,
+in rows of its own marked "baseline", so that a change is compared on one machine
+under one load.
 
 Each run measures every system once, in turn (round robin), each in fresh processes
 and fresh stores; a run's figure for a system is the median of its instances (the
@@ -139,15 +144,25 @@ def main() -> None:
     parser.add_argument("cosmosc")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--instances", type=int, default=20)
+    parser.add_argument("--baseline", help="another cosmosc, measured in the same runs")
+    parser.add_argument("--no-prefect", action="store_true", help="leave Prefect out")
     args = parser.parse_args()
     pg = os.environ.get("COSMOS_TEST_POSTGRES")
     databases = Databases(pg) if pg else None
-    systems = [
+    systems = []
+    if args.baseline:
+        systems.append(("Cosmos baseline on SQLite",
+                        lambda: cosmos(args.baseline, "sqlite", args.instances)))
+    systems += [
         ("Cosmos on SQLite (`cosmosc serve`, warm Python worker)",
          lambda: cosmos(args.cosmosc, "sqlite", args.instances)),
         ("DBOS on SQLite (steps in-process)",
          lambda: dbos(f"sqlite:///{tempfile.mkdtemp(prefix='peers-dbos-')}/dbos.sqlite", args.instances)),
     ]
+    if databases and args.baseline:
+        systems.append(("Cosmos baseline on PostgreSQL",
+                        lambda: cosmos(args.baseline, databases.fresh("peers_cosmos", "postgres"),
+                                       args.instances)))
     if databases:
         systems += [
             ("Cosmos on PostgreSQL (one node)",
@@ -155,7 +170,8 @@ def main() -> None:
             ("DBOS on PostgreSQL",
              lambda: dbos(databases.fresh("peers_dbos", "postgresql"), args.instances)),
         ]
-    systems.append(("Prefect 3.9.1, local mode", lambda: prefect(max(3, args.instances // 4))))
+    if not args.no_prefect:
+        systems.append(("Prefect 3.9.1, local mode", lambda: prefect(max(3, args.instances // 4))))
     runs = {name: [] for name, _ in systems}
     try:
         for run in range(args.runs):

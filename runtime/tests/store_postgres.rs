@@ -533,3 +533,113 @@ fn schedules_are_stored_paused_resumed_and_ticked_like_on_sqlite() {
     );
     assert_eq!(store.set_schedule_paused("b", true, T0).unwrap(), None);
 }
+
+/// Two stores (nodes) on one instance: one leases its events and takes steps the usual
+/// way, the other completes calls with the step they trigger. A step taken under an
+/// event lease never loses to a completion's step (the lease holds the instance), and
+/// each completion is either its step or its event, never both and never neither.
+#[test]
+fn a_completion_never_steps_an_instance_whose_event_is_leased() {
+    let Some(schema) = pg::schema("a_completion_never_steps_an_instance_whose_event_is_leased")
+    else {
+        return;
+    };
+    use cosmos_runtime::store::{CallStep, CallStepped};
+    let engine = Arc::new(PostgresStore::open(&schema.url).unwrap());
+    let caller = Arc::new(PostgresStore::open(&schema.url).unwrap());
+    engine
+        .create_instance(new_instance("i1"), step("i1", 0, T0))
+        .unwrap();
+    let event = |payload: &str| NewMessage {
+        exclusivity: Some("i1".into()),
+        ..NewMessage::new("events", json!(payload), T0)
+    };
+    const ROUNDS: usize = 60;
+    let done = Arc::new(AtomicBool::new(false));
+    // The engine: leases an event of i1 (a signal's, or a completion's that went
+    // through the queue), holds it a moment, steps on the version it read.
+    let engine_loop = {
+        let (store, done) = (Arc::clone(&engine), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let (mut steps, mut signals) = (0, 0);
+            let started = Instant::now();
+            loop {
+                assert!(started.elapsed() < Duration::from_secs(60), "too slow");
+                // Read before leasing: once done, an empty lease means nothing is left.
+                let finished = done.load(Ordering::SeqCst);
+                let leased = store
+                    .lease(&request("events", "engine", now_ms(), 1, 600_000))
+                    .unwrap();
+                let Some(message) = leased.into_iter().next() else {
+                    if finished {
+                        break;
+                    }
+                    // Idle: now and then a signal arrives, which the next round takes.
+                    if signals < ROUNDS / 4 {
+                        store.enqueue(&[event("signal")], now_ms()).unwrap();
+                        signals += 1;
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                };
+                let version = store.instance("i1").unwrap().unwrap().version;
+                std::thread::sleep(Duration::from_millis(1));
+                let mut commit = step("i1", version, now_ms());
+                commit.ack = Some((message.id, "engine".into()));
+                match store.commit_step(commit) {
+                    Ok(()) => steps += 1,
+                    Err(error) => panic!("a step under an event lease failed: {error}"),
+                }
+            }
+            (steps, signals)
+        })
+    };
+    let mut direct = 0;
+    let mut enqueued = 0;
+    for n in 0..ROUNDS {
+        let call = NewMessage {
+            idempotency_key: Some(format!("call-{n}")),
+            ..NewMessage::new("calls", json!(n), T0)
+        };
+        caller.enqueue(&[call], now_ms()).unwrap();
+        let id = caller
+            .lease(&request("calls", "caller", now_ms(), 1, 600_000))
+            .unwrap()[0]
+            .id;
+        let version = caller.instance("i1").unwrap().unwrap().version;
+        let now = now_ms();
+        let outcome = caller
+            .complete_call_with_step(CallStep {
+                call: id,
+                owner: "caller".into(),
+                event: NewMessage {
+                    visible_at: now,
+                    ..event("completed")
+                },
+                step: step("i1", version, now),
+                own: None,
+            })
+            .unwrap();
+        match outcome {
+            CallStepped::Stepped(_) => direct += 1,
+            CallStepped::Enqueued => enqueued += 1,
+            CallStepped::LeaseLost => panic!("the call's lease was lost"),
+        }
+        // The engine catches up: some completions find the instance free.
+        std::thread::sleep(Duration::from_millis(7));
+    }
+    done.store(true, Ordering::SeqCst);
+    let (engine_steps, signals) = engine_loop.join().unwrap();
+    // Every step is in the history once: the engine's, and the direct ones.
+    let record = engine.instance("i1").unwrap().unwrap();
+    assert_eq!(record.version as usize, 1 + engine_steps + direct);
+    assert_eq!(direct + enqueued, ROUNDS);
+    assert_eq!(engine_steps, signals + enqueued, "each event taken once");
+    assert!(direct > 0, "some completions took their step");
+    eprintln!("{direct} completions stepped directly, {enqueued} through the queue");
+    let live = engine.queue_stats(now_ms()).unwrap();
+    assert!(
+        live.iter().all(|q| q.leased == 0 && q.ready == 0),
+        "every event and call was taken: {live:?}"
+    );
+}

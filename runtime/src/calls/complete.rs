@@ -27,8 +27,36 @@ pub fn complete_call(
     outcome: Outcome,
     now: i64,
 ) -> Result<Completion, CallsError> {
+    let event = completion_event(store, programs, call, outcome)?;
+    let completed = matches!(event, Event::CallCompleted { .. });
+    let event = messages::event_from(&call.call.instance, event, now, 0, Some(owner));
+    if !store.ack_and_enqueue(call.id, owner, &[event], now)? {
+        return Ok(Completion::LeaseLost);
+    }
+    Ok(Completion::of(completed))
+}
+
+impl Completion {
+    /// A recorded completion: of a result, or of a failure.
+    pub(crate) fn of(completed: bool) -> Completion {
+        if completed {
+            Completion::Completed
+        } else {
+            Completion::Failed
+        }
+    }
+}
+
+/// The engine event `outcome` of `call` is: a value read as the function's declared
+/// result type (see [`complete_call`]), or a failure.
+pub(crate) fn completion_event(
+    store: &dyn Store,
+    programs: &dyn Programs,
+    call: &LeasedCall,
+    outcome: Outcome,
+) -> Result<Event, CallsError> {
     let message = &call.call;
-    let event = match outcome {
+    Ok(match outcome {
         Outcome::Value(value) => {
             let program = programs.program(store, &message.bundle)?;
             let declared = program
@@ -65,16 +93,6 @@ pub fn complete_call(
             call: message.call.clone(),
             failure,
         },
-    };
-    let completed = matches!(event, Event::CallCompleted { .. });
-    let event = messages::event_from(&message.instance, event, now, 0, Some(owner));
-    if !store.ack_and_enqueue(call.id, owner, &[event], now)? {
-        return Ok(Completion::LeaseLost);
-    }
-    Ok(if completed {
-        Completion::Completed
-    } else {
-        Completion::Failed
     })
 }
 

@@ -7,7 +7,7 @@ use super::complete::{complete_call, no_such_function};
 use super::{CallsError, LeasedCall, Outcome, Programs};
 use crate::engine::{CallErrorKind, Failure};
 use crate::node::messages::{self, CallMessage};
-use crate::store::{LeaseRequest, Store};
+use crate::store::{LeaseRequest, Leased, Store};
 
 /// Leases up to `request.limit` call messages for `request.owner` (see
 /// [`Store::lease`]; `request.filter` picks pools or functions) and returns the calls
@@ -26,58 +26,79 @@ pub fn lease_calls(
     programs: &dyn Programs,
     request: &LeaseRequest,
 ) -> Result<Vec<LeasedCall>, CallsError> {
-    let owner = request.owner.as_str();
     let mut calls = Vec::new();
     for message in store.lease(request)? {
-        let call: CallMessage = match serde_json::from_value(message.payload.clone()) {
-            Ok(call) => call,
-            Err(error) => {
-                let reason = format!("unreadable call message: {error}");
-                store.dead_letter(message.id, owner, &reason)?;
-                continue;
-            }
-        };
-        let leased = LeasedCall {
-            id: message.id,
-            call,
-            attempts: message.attempts,
-        };
-        if !still_wanted(store, &leased.call) {
-            tracing::debug!(key = %leased.call.key, "call no longer wanted; not run");
-            store.ack(message.id, owner, request.now)?;
-            continue;
-        }
-        let failure = if message.attempts > messages::CALL_MAX_ATTEMPTS {
-            Some(Failure {
-                message: format!(
-                    "the runtime stopped while running this call {} times",
-                    messages::CALL_MAX_ATTEMPTS
-                ),
-                kind: CallErrorKind::Crashed,
-                stderr: None,
-            })
-        } else {
-            let declared = programs
-                .program(store, &leased.call.bundle)
-                .ok()
-                .is_some_and(|p| p.functions.iter().any(|f| f.name == leased.call.function));
-            (!declared).then(|| no_such_function(&leased.call.function))
-        };
-        match failure {
-            Some(failure) => {
-                complete_call(
-                    store,
-                    programs,
-                    owner,
-                    &leased,
-                    Outcome::Failed(failure),
-                    request.now,
-                )?;
-            }
-            None => calls.push(leased),
-        }
+        calls.extend(settle(
+            store,
+            programs,
+            &request.owner,
+            message,
+            request.now,
+            true,
+        )?);
     }
     Ok(calls)
+}
+
+/// A call message leased by `owner` as a call to run, or `None` when it was settled
+/// in place instead (see [`lease_calls`]). Without `wanted`, whether the instance
+/// still waits for the call is not asked: a call its step just enqueued is wanted.
+pub(crate) fn settle(
+    store: &dyn Store,
+    programs: &dyn Programs,
+    owner: &str,
+    message: Leased,
+    now: i64,
+    wanted: bool,
+) -> Result<Option<LeasedCall>, CallsError> {
+    let call: CallMessage = match serde_json::from_value(message.payload.clone()) {
+        Ok(call) => call,
+        Err(error) => {
+            let reason = format!("unreadable call message: {error}");
+            store.dead_letter(message.id, owner, &reason)?;
+            return Ok(None);
+        }
+    };
+    let leased = LeasedCall {
+        id: message.id,
+        call,
+        attempts: message.attempts,
+    };
+    if wanted && !still_wanted(store, &leased.call) {
+        tracing::debug!(key = %leased.call.key, "call no longer wanted; not run");
+        store.ack(message.id, owner, now)?;
+        return Ok(None);
+    }
+    let failure = if message.attempts > messages::CALL_MAX_ATTEMPTS {
+        Some(Failure {
+            message: format!(
+                "the runtime stopped while running this call {} times",
+                messages::CALL_MAX_ATTEMPTS
+            ),
+            kind: CallErrorKind::Crashed,
+            stderr: None,
+        })
+    } else {
+        let declared = programs
+            .program(store, &leased.call.bundle)
+            .ok()
+            .is_some_and(|p| p.functions.iter().any(|f| f.name == leased.call.function));
+        (!declared).then(|| no_such_function(&leased.call.function))
+    };
+    match failure {
+        Some(failure) => {
+            complete_call(
+                store,
+                programs,
+                owner,
+                &leased,
+                Outcome::Failed(failure),
+                now,
+            )?;
+            Ok(None)
+        }
+        None => Ok(Some(leased)),
+    }
 }
 
 /// Whether the instance still waits for `call` (its rule, firing, index and attempt).

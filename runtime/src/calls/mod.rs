@@ -14,6 +14,8 @@
 //!   the registry of workers.
 //! - `progress`: a running call's progress reports, written at a bounded rate.
 //! - `programs`: the programs of the bundles calls come from, by hash.
+//! - `steps`: a call's completion and the step it triggers in one transaction, on a
+//!   node ([`CompletionSteps`]).
 
 mod complete;
 mod lease;
@@ -21,12 +23,14 @@ mod programs;
 mod progress;
 mod runner;
 mod source;
+mod steps;
 
 pub use complete::complete_call;
 pub use lease::lease_calls;
 pub use programs::{Programs, StoredPrograms};
 pub use runner::{CallCounters, HEARTBEAT, Runner, RunnerConfig};
 pub use source::{CallSource, StoreSource};
+pub use steps::{CompletionSteps, Continued};
 
 use crate::deployment::DeploymentError;
 use crate::engine::Failure;

@@ -11,7 +11,7 @@ use crate::store::{WorkerKind, WorkerRecord};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 /// How often a runner writes its row in the registry of workers.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
@@ -63,6 +63,8 @@ pub struct Runner<S: CallSource> {
     progress_reports: Arc<AtomicU64>,
     stopping: AtomicBool,
     running: AtomicUsize,
+    /// One permit per call running (or being leased), `max_calls` in all.
+    permits: Arc<Semaphore>,
     /// Woken when new calls may be waiting.
     wake: Arc<Notify>,
     /// Woken after each call's outcome is recorded.
@@ -85,6 +87,7 @@ impl<S: CallSource> Runner<S> {
         wake: Arc<Notify>,
         recorded: Arc<Notify>,
     ) -> Arc<Runner<S>> {
+        let permits = Arc::new(Semaphore::new(config.max_calls.max(1)));
         let runner = Arc::new(Runner {
             source,
             executor,
@@ -94,6 +97,7 @@ impl<S: CallSource> Runner<S> {
             progress_reports: Arc::new(AtomicU64::new(0)),
             stopping: AtomicBool::new(false),
             running: AtomicUsize::new(0),
+            permits,
             wake,
             recorded,
             idle: Notify::new(),
@@ -207,7 +211,7 @@ impl<S: CallSource> Runner<S> {
     }
 
     async fn lease_loop(self: Arc<Self>) {
-        let permits = Arc::new(Semaphore::new(self.config.max_calls.max(1)));
+        let permits = Arc::clone(&self.permits);
         let mut wait = self.config.poll;
         while !self.stopping.load(Ordering::SeqCst) {
             let free = permits.available_permits();
@@ -250,15 +254,37 @@ impl<S: CallSource> Runner<S> {
             wait = QUICK_POLL.min(self.config.poll);
             for call in leased {
                 // There are as many places as calls leased: this does not wait.
-                let permit = Arc::clone(&permits).acquire_owned().await;
+                let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                    break;
+                };
                 self.counters.leased.fetch_add(1, Ordering::Relaxed);
-                let runner = Arc::clone(&self);
-                tokio::spawn(async move {
-                    runner.run_one(call).await;
-                    runner.ended();
-                    drop(permit);
-                });
+                Arc::clone(&self).spawn(call, permit);
             }
+        }
+    }
+
+    /// Runs `call` in a task of its own, in the place `permit` holds; whoever counted
+    /// it in `running` already.
+    fn spawn(self: Arc<Self>, call: LeasedCall, permit: OwnedSemaphorePermit) {
+        tokio::spawn(async move {
+            self.run_one(call, permit).await;
+            self.ended();
+        });
+    }
+
+    /// Runs the calls a step leased to this runner when it recorded a completion, each
+    /// in one of `places` (there are as many); the places left over are given back.
+    fn hand_over(self: &Arc<Self>, calls: Vec<LeasedCall>, places: Vec<OwnedSemaphorePermit>) {
+        let mut places = places.into_iter();
+        for call in calls {
+            let Some(permit) = places.next() else {
+                // The store leases no more than the room it was given: not reached.
+                tracing::error!(key = %call.call.key, "a step leased a call with no place to run it");
+                continue;
+            };
+            self.running.fetch_add(1, Ordering::SeqCst);
+            self.counters.leased.fetch_add(1, Ordering::Relaxed);
+            Arc::clone(self).spawn(call, permit);
         }
     }
 
@@ -291,7 +317,7 @@ impl<S: CallSource> Runner<S> {
         })
     }
 
-    async fn run_one(&self, call: LeasedCall) {
+    async fn run_one(self: &Arc<Self>, call: LeasedCall, permit: OwnedSemaphorePermit) {
         let renewal = self.renewing(&call);
         let job = CallJob {
             key: call.call.key.clone(),
@@ -325,21 +351,36 @@ impl<S: CallSource> Runner<S> {
                 stderr: error.stderr,
             }),
         };
-        match self.source.complete(&call, outcome).await {
-            Ok(Completion::Completed) => {
-                self.counters.completed.fetch_add(1, Ordering::Relaxed);
-                self.recorded.notify_one();
-            }
-            Ok(Completion::Failed) => {
-                self.counters.failed.fetch_add(1, Ordering::Relaxed);
-                self.recorded.notify_one();
-            }
-            Ok(Completion::LeaseLost) => {
-                tracing::warn!(key = %call.call.key, "the call's lease was lost; its result is dropped");
-            }
+        // The calls of the step this completion triggers may run in this call's place:
+        // one of them is leased with the step (the others, if any, wait in the queue
+        // for the lease loop, or for another runner with room).
+        let room = usize::from(!self.stopping.load(Ordering::SeqCst));
+        let continued = self
+            .source
+            .complete_and_continue(&call, outcome, room)
+            .await;
+        let continued = match continued {
+            Ok(continued) => continued,
             Err(error) => {
                 tracing::error!(%error, key = %call.call.key, "cannot record a call result");
+                return;
+            }
+        };
+        match continued.completion {
+            Completion::Completed => {
+                self.counters.completed.fetch_add(1, Ordering::Relaxed);
+            }
+            Completion::Failed => {
+                self.counters.failed.fetch_add(1, Ordering::Relaxed);
+            }
+            Completion::LeaseLost => {
+                tracing::warn!(key = %call.call.key, "the call's lease was lost; its result is dropped");
+                return;
             }
         }
+        if !continued.stepped {
+            self.recorded.notify_one();
+        }
+        self.hand_over(continued.calls, vec![permit]);
     }
 }

@@ -2,9 +2,15 @@
 //! directly on the store (a node, or a worker given the store's URL); a remote source
 //! (a worker speaking HTTP to a node) implements the same trait.
 
-use super::{CallsError, Completion, LeasedCall, Outcome, Programs, complete_call, lease_calls};
+use super::complete::completion_event;
+use super::lease::settle;
+use super::{
+    CallsError, Completion, CompletionSteps, Continued, LeasedCall, Outcome, Programs,
+    complete_call, lease_calls,
+};
+use crate::engine::Event;
 use crate::node::{messages, now_ms};
-use crate::store::{LeaseRequest, Store, WorkerRecord};
+use crate::store::{CallStepped, LeaseRequest, Store, WorkerRecord};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -43,6 +49,24 @@ pub trait CallSource: Send + Sync + 'static {
         call: &LeasedCall,
         outcome: Outcome,
     ) -> impl Future<Output = Result<Completion, CallsError>> + Send;
+    /// Records how `call` ended, and takes the step it triggers when this source can
+    /// (a node's own store, see [`CompletionSteps`]), leasing up to `room` of that
+    /// step's calls to run at once. Without, the same as [`CallSource::complete`].
+    fn complete_and_continue(
+        &self,
+        call: &LeasedCall,
+        outcome: Outcome,
+        room: usize,
+    ) -> impl Future<Output = Result<Continued, CallsError>> + Send {
+        let _ = room;
+        async move {
+            Ok(Continued {
+                completion: self.complete(call, outcome).await?,
+                stepped: false,
+                calls: Vec::new(),
+            })
+        }
+    }
     /// Gives `call` back without charging it an attempt, to be leased again from
     /// `visible_at`: its process could not be started for lack of resources here.
     fn retry_later(
@@ -67,6 +91,8 @@ pub struct StoreSource {
     name: String,
     lease_ms: i64,
     filter: BTreeMap<String, Vec<String>>,
+    /// The engine that takes the step a completion triggers (a node's).
+    steps: Option<Arc<dyn CompletionSteps>>,
 }
 
 impl StoreSource {
@@ -86,7 +112,15 @@ impl StoreSource {
             name,
             lease_ms: lease_ms.max(1),
             filter,
+            steps: None,
         }
+    }
+
+    /// Completions take the step they trigger through `steps` (see
+    /// [`CallSource::complete_and_continue`]).
+    pub fn with_steps(mut self, steps: Arc<dyn CompletionSteps>) -> StoreSource {
+        self.steps = Some(steps);
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -166,6 +200,59 @@ impl CallSource for StoreSource {
         let (call, owner) = (call.clone(), self.name.clone());
         self.blocking(move |store, programs| {
             complete_call(store, programs, &owner, &call, outcome, now_ms())
+        })
+        .await
+    }
+
+    async fn complete_and_continue(
+        &self,
+        call: &LeasedCall,
+        outcome: Outcome,
+        room: usize,
+    ) -> Result<Continued, CallsError> {
+        let Some(steps) = self.steps.clone() else {
+            return Ok(Continued {
+                completion: self.complete(call, outcome).await?,
+                stepped: false,
+                calls: Vec::new(),
+            });
+        };
+        let (call, owner) = (call.clone(), self.name.clone());
+        self.blocking(move |store, programs| {
+            let now = now_ms();
+            let event = completion_event(store, programs, &call, outcome)?;
+            let completion = Completion::of(matches!(event, Event::CallCompleted { .. }));
+            let leased = match steps.complete(store, &owner, &call, event, now, room)? {
+                CallStepped::LeaseLost => {
+                    return Ok(Continued {
+                        completion: Completion::LeaseLost,
+                        stepped: false,
+                        calls: Vec::new(),
+                    });
+                }
+                CallStepped::Enqueued => {
+                    return Ok(Continued {
+                        completion,
+                        stepped: false,
+                        calls: Vec::new(),
+                    });
+                }
+                CallStepped::Stepped(leased) => leased,
+            };
+            let mut calls = Vec::with_capacity(leased.len());
+            for message in leased {
+                // The step is committed: a call that cannot be settled now stays leased
+                // and comes back when its lease expires.
+                match settle(store, programs, &owner, message, now, false) {
+                    Ok(call) => calls.extend(call),
+                    Err(error) => tracing::warn!(%error, "cannot settle a step's own call"),
+                }
+            }
+            Ok(Continued {
+                completion,
+                stepped: true,
+                calls,
+            })
         })
         .await
     }

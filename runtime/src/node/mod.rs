@@ -9,6 +9,7 @@
 //! instance and answering a signal or a cancel are steps taken directly, guarded by
 //! the instance's version.
 
+mod completion;
 mod events;
 pub mod messages;
 pub mod schedules;
@@ -301,7 +302,8 @@ impl Node {
                 inner.config.owner.clone(),
                 inner.config.lease_ms,
                 inner.lease_filter(),
-            );
+            )
+            .with_steps(Arc::new(completion::NodeSteps::new(Arc::clone(&inner))));
             let config = RunnerConfig {
                 kind: crate::store::WorkerKind::Node,
                 pools: inner.executor.stats().into_iter().map(|p| p.pool).collect(),

@@ -215,29 +215,85 @@ pub(super) fn apply_from(
     ack: Option<(MessageId, String)>,
     worker: Option<&str>,
 ) -> Result<Applied, NodeError> {
+    let (mut commit, calls, events) =
+        match compute(store, deployment, node, id, event, now, worker)? {
+            Computed::Step {
+                commit,
+                calls,
+                events,
+            } => (commit, calls, events),
+            Computed::Missing => return Ok(Applied::Missing),
+            Computed::Refused(refused) => return Ok(Applied::Refused(refused)),
+            Computed::Ignored => {
+                if let Some((id, owner)) = &ack
+                    && !store.ack(*id, owner, now)?
+                {
+                    return Err(NodeError::Store(crate::store::StoreError::LeaseLost {
+                        id: *id,
+                        owner: owner.clone(),
+                    }));
+                }
+                return Ok(Applied::Ignored);
+            }
+        };
+    commit.ack = ack;
+    store.commit_step(*commit)?;
+    Ok(Applied::Committed { calls, events })
+}
+
+/// A step computed on the instance as read, not yet committed.
+pub(super) enum Computed {
+    /// The commit (without an ack), and whether it enqueues calls and events.
+    Step {
+        commit: Box<StepCommit>,
+        calls: bool,
+        events: bool,
+    },
+    Refused(EngineError),
+    Ignored,
+    Missing,
+}
+
+/// Reads instance `id` and computes the step `event` takes it through as node `node`
+/// (see [`apply_from`]); writes nothing.
+pub(super) fn compute(
+    store: &dyn Store,
+    deployment: &Deployment,
+    node: &str,
+    id: &str,
+    event: Event,
+    now: i64,
+    worker: Option<&str>,
+) -> Result<Computed, NodeError> {
     let Some(record) = store.instance(id)? else {
-        return Ok(Applied::Missing);
+        return Ok(Computed::Missing);
     };
+    compute_on(store, deployment, node, &record, event, now, worker)
+}
+
+/// [`compute`] on `record`, the instance as read (or as this node last committed it:
+/// a step computed on an outdated record fails its version check).
+pub(super) fn compute_on(
+    store: &dyn Store,
+    deployment: &Deployment,
+    node: &str,
+    record: &InstanceRecord,
+    event: Event,
+    now: i64,
+    worker: Option<&str>,
+) -> Result<Computed, NodeError> {
     // After the read: a step that saw the previous step's commit began after it.
     let started_us = now_us();
     let loaded = deployment.loaded(store, &record.bundle)?;
     let engine = loaded.engine(&record.workflow)?;
-    let mut state = load_state(&record)?;
+    let mut state = load_state(record)?;
     let received = crate::replay::received_from(&event, now, worker);
     let step = match engine.handle(&mut state, now, event) {
         Ok(step) => step,
-        Err(refused) => return Ok(Applied::Refused(refused)),
+        Err(refused) => return Ok(Computed::Refused(refused)),
     };
     if step.ignored {
-        if let Some((id, owner)) = &ack
-            && !store.ack(*id, owner, now)?
-        {
-            return Err(NodeError::Store(crate::store::StoreError::LeaseLost {
-                id: *id,
-                owner: owner.clone(),
-            }));
-        }
-        return Ok(Applied::Ignored);
+        return Ok(Computed::Ignored);
     }
     let ran = Ran {
         engine: &engine,
@@ -245,15 +301,18 @@ pub(super) fn apply_from(
         bundle: &record.bundle,
         loaded: &loaded,
     };
-    let (mut commit, calls, events) = commit_of(&ran, &state, step, record.version, now, ack)?;
+    let (mut commit, calls, events) = commit_of(&ran, &state, step, record.version, now, None)?;
     commit.history.insert(0, received);
     commit.stamp = Some(StepStamp {
         node: node.to_string(),
         started_us,
         finished_us: now_us(),
     });
-    store.commit_step(commit)?;
-    Ok(Applied::Committed { calls, events })
+    Ok(Computed::Step {
+        commit: Box::new(commit),
+        calls,
+        events,
+    })
 }
 
 /// Creates an instance of `workflow` on the current bundle and takes its first step

@@ -57,10 +57,12 @@
 //! consumed are one transaction: after a `kill -9` at any moment either all of a step
 //! is there or none of it.
 
+mod call_step;
 mod postgres;
 mod schedule;
 mod sqlite;
 
+pub use call_step::{CallStep, CallStepped, OwnCalls};
 pub use postgres::{POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore};
 pub use schedule::{ScheduleRow, ScheduleSpec};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
@@ -684,6 +686,11 @@ pub trait Store: Send + Sync {
         messages: &[NewMessage],
         now: i64,
     ) -> Result<bool, StoreError>;
+    /// Acknowledges a call and commits the step its completion triggers, in one
+    /// transaction, when the instance's events are neither held nor waiting and the
+    /// instance is still at the step's expected version; otherwise acknowledges the
+    /// call and enqueues its event, as [`Store::ack_and_enqueue`] (see [`CallStep`]).
+    fn complete_call_with_step(&self, step: CallStep) -> Result<CallStepped, StoreError>;
     /// Nack: back to ready, visible at `visible_at` (or dead when max_attempts is
     /// reached). False if the lease was lost.
     fn release(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool, StoreError>;

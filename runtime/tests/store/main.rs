@@ -142,6 +142,7 @@ macro_rules! on_both_backends {
 }
 
 // The scenarios, by topic; declared after `on_both_backends!`, which they use.
+mod call_steps;
 mod durability;
 mod instances;
 mod queue;

@@ -14,19 +14,19 @@ fn migrations_apply_once_and_reopen_works() {
     let (_dir, path) = temp();
     {
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 8);
+        assert_eq!(store.schema_version().unwrap(), 9);
         store.put_bundle("h", b"x", T0).unwrap();
     }
     for _ in 0..2 {
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 8);
+        assert_eq!(store.schema_version().unwrap(), 9);
         assert_eq!(store.bundle("h").unwrap().as_deref(), Some(&b"x"[..]));
     }
     let conn = rusqlite::Connection::open(&path).unwrap();
     let rows: i64 = conn
         .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(rows, 8);
+    assert_eq!(rows, 9);
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -121,7 +121,7 @@ fn schema_1_databases_are_migrated() {
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 8);
+    assert_eq!(store.schema_version().unwrap(), 9);
     assert_eq!(stats(&store, "q", T0), (1, 1, 1, 1));
     assert_eq!(store.next_visible_at("q", T0).unwrap(), Some(T0 + 500));
     // Live keys still deduplicate; the dead one is free again.

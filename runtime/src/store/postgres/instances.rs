@@ -6,7 +6,8 @@ use postgres::Row;
 use postgres::types::ToSql;
 
 use super::super::{
-    Created, InstanceRecord, MessageState, NewInstance, StepCommit, StoreError, parse_name,
+    Created, InstanceRecord, Leased, MessageState, NewInstance, OwnCalls, StepCommit, StoreError,
+    parse_name,
 };
 use super::conn::{Conn, Finish};
 use super::{json_text, optional_json, parse_json, queue};
@@ -234,6 +235,16 @@ fn insert_children(conn: &mut Conn, commit: &StepCommit) -> Result<()> {
 /// lost lease wins over a version conflict, being its cause when exclusivity keeps one
 /// step of an instance at a time.
 pub(super) fn commit_in(conn: &mut Conn, commit: &StepCommit) -> Result<()> {
+    commit_leasing_in(conn, commit, None).map(|_| ())
+}
+
+/// [`commit_in`], with the step's messages that `own` picks inserted already leased
+/// by `owner` (in the same statement); returns them as leased.
+pub(super) fn commit_leasing_in(
+    conn: &mut Conn,
+    commit: &StepCommit,
+    own: Option<(&OwnCalls, &str)>,
+) -> Result<Vec<Leased>> {
     let history = HistoryColumns::of(commit)?;
     let (ack_id, ack_owner) = match &commit.ack {
         Some((id, owner)) => (Some(*id), Some(owner.as_str())),
@@ -252,12 +263,16 @@ pub(super) fn commit_in(conn: &mut Conn, commit: &StepCommit) -> Result<()> {
                AND ($9::bigint IS NULL OR EXISTS (SELECT 1 FROM acked))
              RETURNING 1
          ), {}, {}
-         SELECT (SELECT count(*) FROM acked), (SELECT count(*) FROM updated)",
+         SELECT (SELECT count(*) FROM acked), (SELECT count(*) FROM updated),
+                ARRAY(SELECT id FROM enqueued WHERE state = {leased}),
+                ARRAY(SELECT idempotency_key FROM enqueued WHERE state = {leased})",
         history_cte("updated", 11),
         queue::messages_cte("updated", 18, 8),
         leased = MessageState::Leased.code(),
     );
-    let messages = queue::MessageColumns::of(&commit.enqueue, commit.now)?;
+    let picked = own.map_or_else(Vec::new, |(own, _)| own.pick(&commit.enqueue, commit.now));
+    let owner = own.map(|(own, owner)| (owner, own.lease_until));
+    let messages = queue::MessageColumns::leasing(&commit.enqueue, commit.now, &picked, owner)?;
     let (facts, output, state) = (
         json_text(&commit.facts)?,
         optional_json(commit.output.as_ref())?,
@@ -280,6 +295,8 @@ pub(super) fn commit_in(conn: &mut Conn, commit: &StepCommit) -> Result<()> {
     params.extend(messages.params());
     let row = conn.query_one(&sql, &params)?;
     let (acked, updated): (i64, i64) = (row.get(0), row.get(1));
+    let own_ids: Vec<i64> = row.get(2);
+    let own_keys: Vec<Option<String>> = row.get(3);
     if let Some((id, owner)) = &commit.ack
         && acked != 1
     {
@@ -302,5 +319,44 @@ pub(super) fn commit_in(conn: &mut Conn, commit: &StepCommit) -> Result<()> {
             },
         });
     }
-    insert_children(conn, commit)
+    insert_children(conn, commit)?;
+    let Some((own, _)) = own else {
+        return Ok(Vec::new());
+    };
+    // The rows inserted leased, back in the step's order (by idempotency key: the
+    // order of `RETURNING` is not promised), each once.
+    let mut rows: Vec<Option<(i64, String)>> = own_ids
+        .into_iter()
+        .zip(own_keys)
+        .map(|(id, key)| key.map(|key| (id, key)))
+        .collect();
+    let mut leased = Vec::with_capacity(rows.len());
+    for i in picked {
+        let Some(message) = commit.enqueue.get(i) else {
+            continue;
+        };
+        let Some(key) = &message.idempotency_key else {
+            continue;
+        };
+        let Some(id) = rows
+            .iter_mut()
+            .find(|row| row.as_ref().is_some_and(|(_, k)| k == key))
+            .and_then(Option::take)
+            .map(|(id, _)| id)
+        else {
+            continue;
+        };
+        leased.push(Leased {
+            id,
+            queue: message.queue.clone(),
+            priority: message.priority,
+            payload: message.payload.clone(),
+            metadata: message.metadata.clone(),
+            exclusivity: None,
+            attempts: 1,
+            lease_until: own.lease_until,
+            idempotency_key: Some(key.clone()),
+        });
+    }
+    Ok(leased)
 }

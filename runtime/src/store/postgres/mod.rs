@@ -28,6 +28,7 @@
 //! in the connection's current schema: put `options=-c search_path=NAME` in the URL to
 //! use another one than `public`.
 
+mod call_step;
 mod conn;
 mod instances;
 mod queue;
@@ -84,10 +85,15 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "schedules",
         include_str!("../migrations/postgres/0006_schedules.sql"),
     ),
+    (
+        7,
+        "waiting_exclusive",
+        include_str!("../migrations/postgres/0007_waiting_exclusive.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 6;
+pub const POSTGRES_SCHEMA_VERSION: i32 = 7;
 
 /// The [`Store`] on PostgreSQL.
 pub struct PostgresStore {
@@ -629,6 +635,12 @@ impl Store for PostgresStore {
             }
             queue::enqueue_in(conn, messages, now)?;
             Ok(Finish::Commit(true))
+        })
+    }
+
+    fn complete_call_with_step(&self, step: super::CallStep) -> Result<super::CallStepped> {
+        self.db.write("complete_call_with_step", |conn| {
+            call_step::complete_in(conn, &step)
         })
     }
 

@@ -151,11 +151,29 @@ pub(super) struct MessageColumns {
     payload: Vec<String>,
     key: Vec<Option<String>>,
     max_attempts: Vec<Option<i64>>,
+    /// Leased at once (a step's own calls): the owner, the lease's end and 1 attempt.
+    owner: Vec<Option<String>>,
+    lease_until: Vec<Option<i64>>,
+    attempts: Vec<i64>,
 }
 
 impl MessageColumns {
     pub(super) fn of(messages: &[NewMessage], now: i64) -> Result<MessageColumns> {
+        Self::leasing(messages, now, &[], None)
+    }
+
+    /// [`MessageColumns::of`], with the messages at the indexes `own` inserted already
+    /// leased by `owner` until `lease_until` (when given).
+    pub(super) fn leasing(
+        messages: &[NewMessage],
+        now: i64,
+        own: &[usize],
+        owner: Option<(&str, i64)>,
+    ) -> Result<MessageColumns> {
         let mut c = MessageColumns {
+            owner: Vec::with_capacity(messages.len()),
+            lease_until: Vec::with_capacity(messages.len()),
+            attempts: Vec::with_capacity(messages.len()),
             queue: Vec::with_capacity(messages.len()),
             state: Vec::with_capacity(messages.len()),
             priority: Vec::with_capacity(messages.len()),
@@ -168,9 +186,16 @@ impl MessageColumns {
             key: Vec::with_capacity(messages.len()),
             max_attempts: Vec::with_capacity(messages.len()),
         };
-        for m in messages {
+        for (i, m) in messages.iter().enumerate() {
+            let leased = owner.filter(|_| own.contains(&i));
+            c.owner.push(leased.map(|(owner, _)| owner.to_string()));
+            c.lease_until.push(leased.map(|(_, until)| until));
+            c.attempts.push(i64::from(leased.is_some()));
             c.queue.push(m.queue.clone());
-            c.state.push(enqueued_state(m.visible_at, now));
+            c.state.push(match leased {
+                Some(_) => MessageState::Leased.code(),
+                None => enqueued_state(m.visible_at, now),
+            });
             c.priority.push(m.priority);
             c.deadline.push(m.deadline);
             c.deadline_ord.push(m.deadline.unwrap_or(i64::MAX));
@@ -187,8 +212,8 @@ impl MessageColumns {
         Ok(c)
     }
 
-    /// The 11 parameters [`messages_cte`] numbers from its `first`.
-    pub(super) fn params(&self) -> [&(dyn postgres::types::ToSql + Sync); 11] {
+    /// The 14 parameters [`messages_cte`] numbers from its `first`.
+    pub(super) fn params(&self) -> [&(dyn postgres::types::ToSql + Sync); 14] {
         [
             &self.queue,
             &self.state,
@@ -201,35 +226,40 @@ impl MessageColumns {
             &self.payload,
             &self.key,
             &self.max_attempts,
+            &self.owner,
+            &self.lease_until,
+            &self.attempts,
         ]
     }
 }
 
 /// A `WITH` clause named `enqueued` inserting the messages of a [`MessageColumns`]
-/// (parameters `$first…$first+10`, enqueued at `$now`) in order, if the clause named
-/// `gate` returned a row. A live duplicate of an idempotency key is skipped, as
+/// (parameters `$first…$first+13`, enqueued at `$now`) in order, if the clause named
+/// `gate` returned a row, returning the `id`, `state` and `idempotency_key` of each
+/// row inserted. A live duplicate of an idempotency key is skipped, as
 /// [`enqueue_in`] does (the callers need no ids).
 pub(super) fn messages_cte(gate: &str, first: usize, now: usize) -> String {
-    let p: Vec<String> = (first..first + 11).map(|i| format!("${i}")).collect();
+    let p: Vec<String> = (first..first + 14).map(|i| format!("${i}")).collect();
     format!(
         "enqueued AS (
              INSERT INTO messages (queue, state, priority, deadline, deadline_ord, visible_at,
                  exclusivity, metadata, payload, idempotency_key, live_key, max_attempts,
-                 attempts, enqueued_at)
+                 attempts, enqueued_at, owner, lease_until)
              SELECT u.queue, u.state, u.priority, u.deadline, u.deadline_ord, u.visible_at,
                     u.exclusivity, u.metadata::jsonb, u.payload, u.key, u.key, u.max_attempts,
-                    0, ${now}
+                    u.attempts, ${now}, u.owner, u.lease_until
              FROM unnest({}::text[], {}::smallint[], {}::bigint[], {}::bigint[], {}::bigint[],
                          {}::bigint[], {}::text[], {}::text[], {}::text[], {}::text[],
-                         {}::bigint[])
+                         {}::bigint[], {}::text[], {}::bigint[], {}::bigint[])
                   WITH ORDINALITY AS u(queue, state, priority, deadline, deadline_ord,
-                      visible_at, exclusivity, metadata, payload, key, max_attempts, i)
+                      visible_at, exclusivity, metadata, payload, key, max_attempts, owner,
+                      lease_until, attempts, i)
              WHERE EXISTS (SELECT 1 FROM {gate})
              ORDER BY u.i
              ON CONFLICT (queue, live_key) WHERE live_key IS NOT NULL DO NOTHING
-             RETURNING 1
+             RETURNING id, state, idempotency_key
          )",
-        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10]
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13]
     )
 }
 

@@ -3,9 +3,9 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::super::{InstanceRecord, StepCommit, StoreError, parse_name};
+use super::super::{InstanceRecord, MessageId, StepCommit, StoreError, parse_name};
 use super::queue::{ack_in, enqueue_in};
-use super::{json_text, parse_json};
+use super::{json_text, optional_json, parse_json};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -24,8 +24,48 @@ pub(super) fn step_ack(conn: &Connection, commit: &StepCommit) -> Result<()> {
     Ok(())
 }
 
-/// The rest of a step besides the instance row: its history rows and new messages.
-pub(super) fn step_rest(conn: &Connection, commit: &StepCommit) -> Result<()> {
+/// One step (see [`StepCommit`]) inside a write transaction: its ack, the instance
+/// row, its history rows and new messages. Returns the ids of the messages it
+/// enqueued, in order. Nothing is written when it fails, besides the ack when the
+/// instance row is what failed (the caller rolls back, or writes something else).
+pub(super) fn commit_in(conn: &Connection, commit: &StepCommit) -> Result<Vec<MessageId>> {
+    step_ack(conn, commit)?;
+    let updated = conn
+        .prepare_cached(
+            "UPDATE instances SET status = ?3, facts = ?4, output = ?5, failure = ?6,
+                 state = ?7, version = version + 1, updated_at = ?8
+             WHERE id = ?1 AND version = ?2",
+        )?
+        .execute(params![
+            commit.instance,
+            commit.expected_version,
+            commit.status.as_str(),
+            json_text(&commit.facts)?,
+            optional_json(commit.output.as_ref())?,
+            commit.failure,
+            json_text(&commit.state)?,
+            commit.now,
+        ])?;
+    if updated != 1 {
+        let actual: Option<i64> = conn
+            .prepare_cached("SELECT version FROM instances WHERE id = ?1")?
+            .query_row(params![commit.instance], |row| row.get(0))
+            .optional()?;
+        return Err(match actual {
+            None => StoreError::NotFound(format!("instance {}", commit.instance)),
+            Some(actual) => StoreError::Conflict {
+                instance: commit.instance.clone(),
+                expected: commit.expected_version,
+                actual,
+            },
+        });
+    }
+    step_rest(conn, commit)
+}
+
+/// The rest of a step besides the instance row: its history rows and new messages
+/// (their ids, in order).
+pub(super) fn step_rest(conn: &Connection, commit: &StepCommit) -> Result<Vec<MessageId>> {
     if !commit.history.is_empty() {
         let last: i64 = conn
             .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM history WHERE instance = ?1")?
@@ -50,7 +90,7 @@ pub(super) fn step_rest(conn: &Connection, commit: &StepCommit) -> Result<()> {
             ])?;
         }
     }
-    enqueue_in(conn, &commit.enqueue, commit.now)?;
+    let ids = enqueue_in(conn, &commit.enqueue, commit.now)?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO instances (id, workflow, bundle, status, input, facts, output, failure,
              state, version, created_at, updated_at, idempotency_key)
@@ -69,7 +109,7 @@ pub(super) fn step_rest(conn: &Connection, commit: &StepCommit) -> Result<()> {
             child.instance.created_at,
         ])?;
     }
-    Ok(())
+    Ok(ids)
 }
 
 /// Instance `id`, if there is one.

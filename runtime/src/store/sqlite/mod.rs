@@ -36,6 +36,7 @@
 //! than this build knows is refused with [`StoreError::Migration`] rather than
 //! written to.
 
+mod call_step;
 mod health;
 mod instances;
 mod queue;
@@ -54,13 +55,14 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, param
 use serde_json::Value as Json;
 
 use super::{
-    CallProgress, Created, Held, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
-    LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, StepCommit,
-    StepStamp, Store, StoreError, WorkerRecord, WorkerReport, parse_name, queue_sql,
+    CallProgress, CallStep, CallStepped, Created, Held, HistoryRow, InstanceFilter,
+    InstanceRecord, InstanceSummary, LeaseRequest, Leased, MessageId, NewInstance, NewMessage,
+    OwnerLeases, QueueStats, StepCommit, StepStamp, Store, StoreError, WorkerRecord,
+    WorkerReport, parse_name, queue_sql,
 };
 use crate::engine::Status;
 use health::Health;
-use instances::{instance_in, step_ack, step_rest};
+use instances::{commit_in, instance_in, step_ack, step_rest};
 use queue::{ack_in, enqueue_in, lease_in};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -99,10 +101,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "schedules",
         include_str!("../migrations/0008_schedules.sql"),
     ),
+    (
+        9,
+        "waiting_exclusive",
+        include_str!("../migrations/0009_waiting_exclusive.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// How hard a commit waits for the disk (SQLite's `synchronous` pragma).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -583,38 +590,7 @@ impl Store for Db {
     fn commit_step(&self, commit: StepCommit) -> Result<()> {
         let conn = self.conn();
         let tx = WriteTx::begin(&conn)?;
-        step_ack(&tx, &commit)?;
-        let updated = tx
-            .prepare_cached(
-                "UPDATE instances SET status = ?3, facts = ?4, output = ?5, failure = ?6,
-                     state = ?7, version = version + 1, updated_at = ?8
-                 WHERE id = ?1 AND version = ?2",
-            )?
-            .execute(params![
-                commit.instance,
-                commit.expected_version,
-                commit.status.as_str(),
-                json_text(&commit.facts)?,
-                optional_json(commit.output.as_ref())?,
-                commit.failure,
-                json_text(&commit.state)?,
-                commit.now,
-            ])?;
-        if updated != 1 {
-            let actual: Option<i64> = tx
-                .prepare_cached("SELECT version FROM instances WHERE id = ?1")?
-                .query_row(params![commit.instance], |row| row.get(0))
-                .optional()?;
-            return Err(match actual {
-                None => StoreError::NotFound(format!("instance {}", commit.instance)),
-                Some(actual) => StoreError::Conflict {
-                    instance: commit.instance,
-                    expected: commit.expected_version,
-                    actual,
-                },
-            });
-        }
-        step_rest(&tx, &commit)?;
+        commit_in(&tx, &commit)?;
         tx.commit()?;
         Ok(())
     }
@@ -770,6 +746,10 @@ impl Store for Db {
         enqueue_in(&tx, messages, now)?;
         tx.commit()?;
         Ok(true)
+    }
+
+    fn complete_call_with_step(&self, step: CallStep) -> Result<CallStepped> {
+        call_step::complete(self, step)
     }
 
     fn release(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool> {

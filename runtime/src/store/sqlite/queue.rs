@@ -246,6 +246,49 @@ pub(super) fn lease_in(conn: &Connection, request: &LeaseRequest) -> Result<Vec<
     Ok(leased)
 }
 
+/// Leases the messages `ids` to `owner` until `lease_until`, those still ready (a
+/// step's own calls, just enqueued in this transaction), in the order given.
+pub(super) fn lease_ids_in(
+    conn: &Connection,
+    ids: &[MessageId],
+    owner: &str,
+    lease_until: i64,
+) -> Result<Vec<Leased>> {
+    let mut read = conn.prepare_cached(queue_sql!(
+        "SELECT id, exclusivity, priority, payload, metadata, attempts, idempotency_key, queue
+         FROM messages WHERE id = ?1 AND state = {ready}"
+    ))?;
+    let mut update = conn.prepare_cached(queue_sql!(
+        "UPDATE messages SET state = {leased}, owner = ?2, lease_until = ?3,
+             attempts = attempts + 1
+         WHERE id = ?1 AND state = {ready}"
+    ))?;
+    let mut leased = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let raw = read
+            .query_row(params![id], |row| {
+                Ok((
+                    RawLeased {
+                        id: row.get(0)?,
+                        exclusivity: row.get(1)?,
+                        priority: row.get(2)?,
+                        payload: row.get(3)?,
+                        metadata: row.get(4)?,
+                        attempts: row.get(5)?,
+                        idempotency_key: row.get(6)?,
+                    },
+                    row.get::<_, String>(7)?,
+                ))
+            })
+            .optional()?;
+        let Some((raw, queue)) = raw else { continue };
+        if update.execute(params![id, owner, lease_until])? == 1 {
+            leased.push(raw.decode(&queue, lease_until)?);
+        }
+    }
+    Ok(leased)
+}
+
 /// A leasable message as read, before the lease is applied to it.
 struct RawLeased {
     id: MessageId,

@@ -6,9 +6,9 @@ use serde_json::Value as Json;
 use crate::engine::Status;
 
 use super::{
-    CallProgress, Created, Held, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
-    LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnerLeases, QueueStats, Result,
-    SqliteStore, StepCommit, Store, WorkerRecord, WorkerReport,
+    CallProgress, CallStep, CallStepped, Created, Held, HistoryRow, InstanceFilter,
+    InstanceRecord, InstanceSummary, LeaseRequest, Leased, MessageId, NewInstance, NewMessage,
+    OwnerLeases, QueueStats, Result, SqliteStore, StepCommit, Store, WorkerRecord, WorkerReport,
 };
 
 impl Store for SqliteStore {
@@ -47,6 +47,10 @@ impl Store for SqliteStore {
 
     fn commit_step(&self, commit: StepCommit) -> Result<()> {
         self.health.watch(self.db.commit_step(commit))
+    }
+
+    fn complete_call_with_step(&self, step: CallStep) -> Result<CallStepped> {
+        self.health.watch(self.db.complete_call_with_step(step))
     }
 
     fn unfinished_instances(&self) -> Result<Vec<String>> {

@@ -1,0 +1,101 @@
+//! A call's completion and the step it triggers in one transaction
+//! ([`Store::complete_call_with_step`](super::super::Store::complete_call_with_step)).
+//!
+//! The first statement acknowledges the call and inserts its event already leased by
+//! the completing owner, unless an event of the instance is waiting or another lease
+//! of its exclusivity value exists: the unique index `messages_leased_exclusive`
+//! decides, as it does for every lease (an insert waits for a concurrent lease of the
+//! value to commit or roll back, then gives way to it). The second statement is the
+//! step, which acknowledges that event (see `instances::commit_leasing_in`). When the
+//! event could not be held, or the instance changed since the step read it, the event
+//! stays in the queue (ready), as a completion always left it.
+
+use super::super::{CallStep, CallStepped, StoreError, queue_sql};
+use super::conn::{Conn, Finish};
+use super::instances::commit_leasing_in;
+use super::{json_text, queue};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// How long the event inserted leased is held: it is acknowledged by the step in the
+/// same transaction, so this only has to outlast the transaction's own `now`.
+const HOLD_MS: i64 = 60_000;
+
+pub(super) fn complete_in(conn: &mut Conn, step: &CallStep) -> Result<Finish<CallStepped>> {
+    let commit = &step.step;
+    if commit.ack.is_some() {
+        return Err(StoreError::Invalid(
+            "a call's step acknowledges the call, not another message".into(),
+        ));
+    }
+    let event = &step.event;
+    let metadata = serde_json::to_string(&event.metadata)
+        .map_err(|e| StoreError::Invalid(format!("unserializable metadata: {e}")))?;
+    let payload = json_text(&event.payload)?;
+    let deadline_ord = event.deadline.unwrap_or(i64::MAX);
+    let max_attempts = event.max_attempts.map(i64::from);
+    let hold_until = commit.now.saturating_add(HOLD_MS);
+    // Only an event that is visible now and has an exclusivity value can be held; any
+    // other goes through the queue.
+    let holdable = event.exclusivity.is_some() && event.visible_at <= commit.now;
+    let row = conn.query_one(
+        queue_sql!(
+            "WITH acked AS (
+                 DELETE FROM messages
+                 WHERE id = $1 AND state = {leased} AND owner = $2 AND lease_until > $3
+                 RETURNING 1
+             ), held AS (
+                 INSERT INTO messages (queue, state, priority, deadline, deadline_ord,
+                     visible_at, exclusivity, metadata, payload, max_attempts, attempts,
+                     owner, lease_until, enqueued_at)
+                 SELECT $4, {leased}, $5, $6, $7, $8, $9, $10::text::jsonb, $11, $12, 1,
+                        $2, $13, $3
+                 WHERE $14 AND EXISTS (SELECT 1 FROM acked)
+                   AND NOT EXISTS (
+                       SELECT 1 FROM messages
+                       WHERE queue = $4 AND exclusivity = $9
+                         AND state IN ({ready}, {scheduled}) AND visible_at <= $3)
+                 ON CONFLICT (queue, exclusivity) WHERE state = {leased}
+                     AND exclusivity IS NOT NULL
+                 DO NOTHING
+                 RETURNING id
+             )
+             SELECT (SELECT count(*) FROM acked), (SELECT id FROM held)"
+        ),
+        &[
+            &step.call,
+            &step.owner,
+            &commit.now,
+            &event.queue,
+            &event.priority,
+            &event.deadline,
+            &deadline_ord,
+            &event.visible_at,
+            &event.exclusivity,
+            &metadata,
+            &payload,
+            &max_attempts,
+            &hold_until,
+            &holdable,
+        ],
+    )?;
+    let (acked, held): (i64, Option<i64>) = (row.get(0), row.get(1));
+    if acked != 1 {
+        return Ok(Finish::Rollback(CallStepped::LeaseLost));
+    }
+    if let Some(held) = held {
+        let mut commit = commit.clone();
+        commit.ack = Some((held, step.owner.clone()));
+        let own = step.own.as_ref().map(|own| (own, step.owner.as_str()));
+        match commit_leasing_in(conn, &commit, own) {
+            Ok(leased) => return Ok(Finish::Commit(CallStepped::Stepped(leased))),
+            // The instance changed since the step read it (a signal); the statement
+            // acknowledged the held event and wrote nothing else: the event goes
+            // through the queue and is applied to the new state.
+            Err(StoreError::Conflict { .. } | StoreError::NotFound(_)) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    queue::enqueue_in(conn, std::slice::from_ref(event), commit.now)?;
+    Ok(Finish::Commit(CallStepped::Enqueued))
+}

@@ -1,0 +1,261 @@
+//! A call's completion and the step it triggers in one transaction
+//! (`Store::complete_call_with_step`): all of it or, when the instance's events are
+//! held or waiting elsewhere or the instance changed, the completion's event in the
+//! queue as before; never both, and nothing at all when the call's lease was lost. The
+//! step's own calls are leased in its commit, and nobody else can lease them.
+
+use std::collections::BTreeMap;
+
+use cosmos_runtime::store::{
+    CallStep, CallStepped, LeaseRequest, NewMessage, OwnCalls, StepCommit, Store,
+};
+use serde_json::json;
+
+use crate::{Db, T0, first_step, msg, new_instance, payloads, request, stats, step};
+
+/// A call message of `instance` for `pool`, with its idempotency key.
+fn call(instance: &str, pool: &str, key: &str) -> NewMessage {
+    let mut m = msg("calls", json!({"call": key}));
+    m.metadata = BTreeMap::from([
+        ("instance".to_string(), instance.to_string()),
+        ("pool".to_string(), pool.to_string()),
+    ]);
+    m.idempotency_key = Some(key.to_string());
+    m
+}
+
+/// An event message of `instance` (exclusive per instance), visible at `at`.
+fn event(instance: &str, payload: &str, at: i64) -> NewMessage {
+    let mut m = NewMessage::new("events", json!(payload), at);
+    m.exclusivity = Some(instance.to_string());
+    m
+}
+
+/// Instance `i1` at version 1 with a call leased by `node-a` at `T0`; its message id.
+fn running_call(store: &dyn Store) -> i64 {
+    store
+        .create_instance(new_instance("i1", None), first_step("i1"))
+        .unwrap();
+    store.enqueue(&[call("i1", "a", "k1")], T0).unwrap();
+    let leased = store.lease(&request("calls", "node-a", T0, 1)).unwrap();
+    assert_eq!(leased.len(), 1);
+    leased[0].id
+}
+
+/// The step of `i1` from version 1 that starts calls `k2` (pool a) and `k3` (pool b).
+fn next_step(now: i64) -> StepCommit {
+    let mut commit = step("i1", 1, now);
+    commit.enqueue = vec![call("i1", "a", "k2"), call("i1", "b", "k3")];
+    commit
+}
+
+fn own(lease_until: i64, limit: usize) -> OwnCalls {
+    OwnCalls {
+        queue: "calls".into(),
+        filter: BTreeMap::from([("pool".to_string(), vec!["a".to_string()])]),
+        lease_until,
+        limit,
+    }
+}
+
+fn completion(id: i64, owner: &str, now: i64, own: Option<OwnCalls>) -> CallStep {
+    CallStep {
+        call: id,
+        owner: owner.into(),
+        event: event("i1", "k1 completed", now),
+        step: next_step(now),
+        own,
+    }
+}
+
+fn a_completion_and_its_step_commit_together(db: &Db) {
+    let store = db.open();
+    let id = running_call(&*store);
+    let now = T0 + 10;
+    let stepped = store
+        .complete_call_with_step(completion(id, "node-a", now, Some(own(now + 1_000, 4))))
+        .unwrap();
+    let CallStepped::Stepped(leased) = stepped else {
+        panic!("expected the step, got {stepped:?}");
+    };
+    // The step's call of pool a is leased to node-a in the same transaction.
+    assert_eq!(payloads(&leased), vec![json!({"call": "k2"})]);
+    assert_eq!(leased[0].attempts, 1);
+    assert_eq!(leased[0].lease_until, now + 1_000);
+    assert_eq!(leased[0].idempotency_key.as_deref(), Some("k2"));
+    // The step is there, the call is acked, and no event message was left behind.
+    let record = store.instance("i1").unwrap().unwrap();
+    assert_eq!(record.version, 2);
+    assert_eq!(store.history("i1", 0).unwrap().len(), 1);
+    assert_eq!(stats(&*store, "events", now), (0, 0, 0, 0));
+    assert_eq!(stats(&*store, "calls", now), (1, 0, 1, 0));
+    assert_eq!(db.live_messages("events"), vec![]);
+    // Nobody else can lease the call leased with the step; the other one is free.
+    let other = store
+        .lease(&LeaseRequest {
+            limit: 10,
+            ..request("calls", "node-b", now + 1, 10)
+        })
+        .unwrap();
+    assert_eq!(payloads(&other), vec![json!({"call": "k3"})]);
+    // node-a holds its lease: it can complete the call.
+    assert!(store.ack(leased[0].id, "node-a", now + 2).unwrap());
+    db.check_integrity();
+}
+
+fn own_calls_are_leased_up_to_the_room_given(db: &Db) {
+    let store = db.open();
+    let id = running_call(&*store);
+    let now = T0 + 10;
+    let stepped = store
+        .complete_call_with_step(completion(id, "node-a", now, Some(own(now + 1_000, 0))))
+        .unwrap();
+    assert_eq!(stepped, CallStepped::Stepped(Vec::new()));
+    assert_eq!(stats(&*store, "calls", now), (2, 0, 0, 0));
+}
+
+fn a_held_event_sends_the_completion_through_the_queue(db: &Db) {
+    let store = db.open();
+    let id = running_call(&*store);
+    // node-b holds an event of the instance (it is taking a step).
+    store.enqueue(&[event("i1", "timer", T0)], T0).unwrap();
+    let held = store
+        .lease(&request("events", "node-b", T0 + 1, 1))
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    let now = T0 + 10;
+    let stepped = store
+        .complete_call_with_step(completion(id, "node-a", now, Some(own(now + 1_000, 4))))
+        .unwrap();
+    assert_eq!(stepped, CallStepped::Enqueued);
+    // The call is acked and its event waits, ready; the step was not taken.
+    assert_eq!(store.instance("i1").unwrap().unwrap().version, 1);
+    assert_eq!(store.history("i1", 0).unwrap().len(), 0);
+    assert_eq!(stats(&*store, "calls", now), (0, 0, 0, 0));
+    assert_eq!(stats(&*store, "events", now), (1, 0, 1, 0));
+    let mut live = db.live_messages("events");
+    live.sort();
+    assert_eq!(
+        live,
+        vec![
+            ("\"k1 completed\"".to_string(), 0),
+            ("\"timer\"".to_string(), 1)
+        ]
+    );
+}
+
+fn an_expired_event_lease_still_holds_the_instance(db: &Db) {
+    let store = db.open();
+    store
+        .create_instance(new_instance("i1", None), first_step("i1"))
+        .unwrap();
+    // node-b leased an event of the instance until T0 + 1000 and died.
+    store.enqueue(&[event("i1", "timer", T0)], T0).unwrap();
+    assert_eq!(
+        store
+            .lease(&request("events", "node-b", T0, 1))
+            .unwrap()
+            .len(),
+        1
+    );
+    let later = T0 + 1_500;
+    store.enqueue(&[call("i1", "a", "k1")], later).unwrap();
+    let id = store.lease(&request("calls", "node-a", later, 1)).unwrap()[0].id;
+    // The expired lease has not been taken back yet: the event is still held.
+    let now = later + 10;
+    assert_eq!(
+        store
+            .complete_call_with_step(completion(id, "node-a", now, None))
+            .unwrap(),
+        CallStepped::Enqueued
+    );
+    assert_eq!(store.instance("i1").unwrap().unwrap().version, 1);
+}
+
+fn a_waiting_event_is_not_overtaken(db: &Db) {
+    let store = db.open();
+    let id = running_call(&*store);
+    // A timer of the instance is due, not yet taken.
+    store.enqueue(&[event("i1", "timer", T0 + 5)], T0).unwrap();
+    let now = T0 + 10;
+    assert_eq!(
+        store
+            .complete_call_with_step(completion(id, "node-a", now, None))
+            .unwrap(),
+        CallStepped::Enqueued
+    );
+    assert_eq!(store.instance("i1").unwrap().unwrap().version, 1);
+    assert_eq!(stats(&*store, "events", now), (2, 0, 0, 0));
+}
+
+fn a_timer_not_yet_due_does_not_hold_the_instance(db: &Db) {
+    let store = db.open();
+    let id = running_call(&*store);
+    store
+        .enqueue(&[event("i1", "timer", T0 + 60_000)], T0)
+        .unwrap();
+    let now = T0 + 10;
+    assert!(matches!(
+        store
+            .complete_call_with_step(completion(id, "node-a", now, None))
+            .unwrap(),
+        CallStepped::Stepped(_)
+    ));
+    assert_eq!(store.instance("i1").unwrap().unwrap().version, 2);
+    // Without `own`, the step's calls wait in the queue.
+    assert_eq!(stats(&*store, "calls", now), (2, 0, 0, 0));
+    assert_eq!(stats(&*store, "events", now), (0, 1, 0, 0));
+}
+
+fn a_changed_instance_sends_the_completion_through_the_queue(db: &Db) {
+    let store = db.open();
+    let id = running_call(&*store);
+    // A signal took a step since the completion's step read version 1.
+    store.commit_step(step("i1", 1, T0 + 5)).unwrap();
+    let now = T0 + 10;
+    assert_eq!(
+        store
+            .complete_call_with_step(completion(id, "node-a", now, Some(own(now + 1_000, 4))))
+            .unwrap(),
+        CallStepped::Enqueued
+    );
+    assert_eq!(store.instance("i1").unwrap().unwrap().version, 2);
+    assert_eq!(store.history("i1", 0).unwrap().len(), 1);
+    // Neither of the step's calls was enqueued; the event waits for the engine loop.
+    assert_eq!(stats(&*store, "calls", now), (0, 0, 0, 0));
+    assert_eq!(
+        db.live_messages("events"),
+        vec![("\"k1 completed\"".to_string(), 0)]
+    );
+}
+
+fn a_lost_call_lease_writes_nothing(db: &Db) {
+    let store = db.open();
+    let id = running_call(&*store);
+    // The call's lease (1 s) expired.
+    let now = T0 + 1_000;
+    assert_eq!(
+        store
+            .complete_call_with_step(completion(id, "node-a", now, Some(own(now + 1_000, 4))))
+            .unwrap(),
+        CallStepped::LeaseLost
+    );
+    assert_eq!(store.instance("i1").unwrap().unwrap().version, 1);
+    assert_eq!(store.history("i1", 0).unwrap().len(), 0);
+    assert_eq!(db.live_messages("events"), vec![]);
+    assert_eq!(
+        db.live_messages("calls"),
+        vec![("{\"call\":\"k1\"}".to_string(), 1)]
+    );
+}
+
+on_both_backends!(
+    a_completion_and_its_step_commit_together,
+    own_calls_are_leased_up_to_the_room_given,
+    a_held_event_sends_the_completion_through_the_queue,
+    a_waiting_event_is_not_overtaken,
+    an_expired_event_lease_still_holds_the_instance,
+    a_timer_not_yet_due_does_not_hold_the_instance,
+    a_changed_instance_sends_the_completion_through_the_queue,
+    a_lost_call_lease_writes_nothing,
+);

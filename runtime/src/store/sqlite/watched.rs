@@ -6,9 +6,9 @@ use serde_json::Value as Json;
 use crate::engine::Status;
 
 use super::{
-    CallProgress, CallStep, CallStepped, Created, Held, HistoryRow, InstanceFilter,
-    InstanceRecord, InstanceSummary, LeaseRequest, Leased, MessageId, NewInstance, NewMessage,
-    OwnerLeases, QueueStats, Result, SqliteStore, StepCommit, Store, WorkerRecord, WorkerReport,
+    CallProgress, CallStep, CallStepped, Created, Held, HistoryRow, InstanceFilter, InstanceRecord,
+    InstanceSummary, LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnerLeases,
+    QueueStats, Result, SqliteStore, StepCommit, Store, WorkerRecord, WorkerReport,
 };
 
 impl Store for SqliteStore {

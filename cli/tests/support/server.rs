@@ -23,6 +23,12 @@ impl Server {
         Self::start_with(Command::new(env!("CARGO_BIN_EXE_cosmosc")), root, args, env)
     }
 
+    /// [`Server::start`] with another `cosmosc` than this build's (an earlier build, for
+    /// a benchmark that compares the two in one run).
+    pub fn start_binary(binary: &Path, root: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Self::start_with(Command::new(binary), root, args, env)
+    }
+
     /// [`Server::start`] with the process allowed `open_files` descriptors at most
     /// (soft and hard limit, set by `sh`'s `ulimit -n` before it runs `cosmosc`).
     pub fn start_with_open_files(

@@ -58,21 +58,28 @@
 //! is there or none of it.
 
 mod call_step;
+mod instance;
 mod postgres;
 mod schedule;
 mod sqlite;
+mod worker;
 
 pub use call_step::{CallStep, CallStepped, OwnCalls};
+pub use instance::{
+    CallProgress, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, NewChild,
+    NewHistory, NewInstance, StepCommit, StepStamp,
+};
 pub use postgres::{POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore};
 pub use schedule::{ScheduleRow, ScheduleSpec};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
+pub use worker::{WORKER_ALIVE_BEATS, WorkerKind, WorkerRecord, WorkerReport};
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::engine::{HistoryKind, Status};
+use crate::engine::Status;
 use crate::names::UnknownName;
 
 /// A message's id: unique in the store and never reused.
@@ -222,65 +229,6 @@ pub struct LeaseRequest {
     pub filter: BTreeMap<String, Vec<String>>,
 }
 
-crate::names::named_enum! {
-    /// What kind of process a row of the registry of workers is.
-    pub enum WorkerKind("worker kind") {
-        /// A `cosmosc worker`: runs functions only.
-        Worker = "worker",
-        /// A node that runs functions itself.
-        Node = "node",
-        /// A worker that leases through the HTTP API (`/v1/worker/…`), in any language.
-        Http = "http",
-    }
-}
-
-/// How many heartbeats a worker may miss before the registry calls it dead.
-pub const WORKER_ALIVE_BEATS: i64 = 3;
-
-/// One process that runs functions — a `cosmosc worker`, or a node that runs them
-/// itself — as the registry of workers keeps it ([`Store::record_worker`]). The row
-/// is written again at every heartbeat and stays after the process is gone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkerRecord {
-    /// Unique among the processes sharing the store; the owner of its leases.
-    pub name: String,
-    pub kind: WorkerKind,
-    /// The pools whose calls it leases.
-    pub pools: Vec<String>,
-    /// The Cosmos version it runs.
-    pub version: String,
-    pub started_at: i64,
-    /// Its latest heartbeat.
-    pub last_seen: i64,
-    /// How often it beats.
-    pub heartbeat_ms: i64,
-    /// When it stopped gracefully (`None` while it runs, or when it died).
-    pub stopped_at: Option<i64>,
-    /// Calls it leased, and of those, how many it recorded as completed (a result)
-    /// and as failed (a failure), since it started.
-    pub leased: u64,
-    pub completed: u64,
-    pub failed: u64,
-}
-
-/// What a node learned of a worker it answers (an HTTP worker): seen at `now`, with
-/// calls it leased, completed and failed since its last report. Added to the worker's
-/// row by [`Store::count_worker`]; a row of another kind or of a stopped worker starts
-/// over (started at `now`, counting from zero).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkerReport {
-    pub name: String,
-    pub kind: WorkerKind,
-    /// The pools it now serves, when the report says (a lease request does).
-    pub pools: Option<Vec<String>>,
-    /// How often it is seen at the latest, when the report says.
-    pub heartbeat_ms: Option<i64>,
-    pub now: i64,
-    pub leased: u64,
-    pub completed: u64,
-    pub failed: u64,
-}
-
 /// A leased message as [`Store::held`] reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Held {
@@ -288,179 +236,6 @@ pub struct Held {
     /// Including the lease held.
     pub attempts: u32,
     pub lease_until: i64,
-}
-
-impl WorkerRecord {
-    /// Whether it is running at `now`: not stopped, and seen within
-    /// [`WORKER_ALIVE_BEATS`] heartbeats.
-    pub fn alive(&self, now: i64) -> bool {
-        self.stopped_at.is_none()
-            && now.saturating_sub(self.last_seen)
-                <= WORKER_ALIVE_BEATS.saturating_mul(self.heartbeat_ms.max(1))
-    }
-}
-
-/// A new workflow instance (see [`Store::create_instance`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NewInstance {
-    pub id: String,
-    pub workflow: String,
-    /// The hash of the bundle it starts on.
-    pub bundle: String,
-    pub input: Json,
-    pub idempotency_key: Option<String>,
-    pub created_at: i64,
-}
-
-/// One instance as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InstanceRecord {
-    pub id: String,
-    pub workflow: String,
-    pub bundle: String,
-    pub status: Status,
-    pub input: Json,
-    pub facts: Json,
-    pub output: Option<Json>,
-    pub failure: Option<String>,
-    /// The engine's opaque serialized state.
-    pub state: Json,
-    pub version: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub idempotency_key: Option<String>,
-}
-
-/// A history event to append.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NewHistory {
-    pub at: i64,
-    pub kind: HistoryKind,
-    /// A human-readable line.
-    pub text: String,
-    pub data: Json,
-}
-
-/// A stored history event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HistoryRow {
-    /// 1, 2, ... per instance, in the order the events were committed.
-    pub seq: i64,
-    pub at: i64,
-    pub kind: HistoryKind,
-    pub text: String,
-    pub data: Json,
-    /// The step that wrote this row (the same for every row of one step); absent on
-    /// rows written before the store recorded it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step: Option<StepStamp>,
-}
-
-/// Which node took a step and when, in microseconds since the epoch on that node's
-/// clock: `started_us` once it had read the instance, `finished_us` just before it
-/// sent the commit. A step only commits on the version it read, so the steps of one
-/// instance never overlap: each one's `finished_us` precedes the next one's
-/// `started_us` (across nodes, as far as their clocks agree).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StepStamp {
-    pub node: String,
-    pub started_us: i64,
-    pub finished_us: i64,
-}
-
-impl StepStamp {
-    /// The stamp stored in a history row's `node`, `started_us` and `finished_us`
-    /// columns; `None` for rows written before stamps were (all three NULL).
-    pub(crate) fn from_columns(
-        node: Option<String>,
-        started_us: Option<i64>,
-        finished_us: Option<i64>,
-    ) -> Option<StepStamp> {
-        Some(StepStamp {
-            node: node?,
-            started_us: started_us?,
-            finished_us: finished_us?,
-        })
-    }
-}
-
-/// Everything one engine step changes, committed in ONE transaction.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StepCommit {
-    pub instance: String,
-    /// Optimistic check: a mismatch is [`StoreError::Conflict`] and nothing is written.
-    pub expected_version: i64,
-    pub status: Status,
-    pub facts: Json,
-    pub output: Option<Json>,
-    pub failure: Option<String>,
-    pub state: Json,
-    pub now: i64,
-    pub history: Vec<NewHistory>,
-    pub enqueue: Vec<NewMessage>,
-    /// The leased message this step consumed (id, owner): deleted in the same
-    /// transaction. If the lease is no longer held by the owner (taken by another
-    /// owner, acked, or expired at `now`), the result is [`StoreError::LeaseLost`] and
-    /// nothing is written.
-    pub ack: Option<(MessageId, String)>,
-    /// Written on each of the step's history rows.
-    pub stamp: Option<StepStamp>,
-    /// Child instances the step starts (LANGUAGE.md 10.6), created in the same
-    /// transaction; their first event is among `enqueue`. An id that exists already
-    /// is left as it is.
-    pub children: Vec<NewChild>,
-}
-
-/// A child instance created by its parent's step, at version 1 and not yet started
-/// (its `Start` event is queued).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewChild {
-    pub instance: NewInstance,
-    pub status: Status,
-    pub facts: Json,
-    pub state: Json,
-}
-
-/// The latest progress report of a running call ([`Store::call_progress`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CallProgress {
-    /// The call's idempotency key (`instance/rule/firing/index/attempt`).
-    pub key: String,
-    /// The JSON object the function reported.
-    pub report: Json,
-    /// When the node running the call recorded it, in milliseconds since the epoch.
-    pub at: i64,
-}
-
-/// Which instances [`Store::list_instances`] returns, in id order.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct InstanceFilter {
-    pub workflow: Option<String>,
-    pub status: Option<Status>,
-    /// At most this many; 0 means no limit.
-    pub limit: usize,
-    /// Only ids greater than this one (for paging: pass the last id of the page).
-    pub after: Option<String>,
-    /// Only ids less than this one (for paging newest first: the last id of the page).
-    pub before: Option<String>,
-    /// Only ids that start with this text (a search by id).
-    pub id_prefix: Option<String>,
-    /// Only instances created at or after this time (ms since the epoch).
-    pub created_from: Option<i64>,
-    /// Only instances created before this time (ms since the epoch).
-    pub created_until: Option<i64>,
-    /// Greatest id (newest) first instead of smallest first.
-    pub newest_first: bool,
-}
-
-/// One line of [`Store::list_instances`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InstanceSummary {
-    pub id: String,
-    pub workflow: String,
-    pub status: Status,
-    pub created_at: i64,
-    pub updated_at: i64,
 }
 
 /// Live leases of one owner (a node) on one queue, at a time `now`.

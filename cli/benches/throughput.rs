@@ -34,8 +34,9 @@ use server::Server;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Instances per second of one measurement: `binary` serving on `store`.
-fn run(binary: &Path, exe: &str, store: &str, instances: usize) -> f64 {
+/// Instances per second of one measurement: `binary` serving on `store`; and the
+/// seconds that starting them took (all `POST`s answered).
+fn run(binary: &Path, exe: &str, store: &str, instances: usize) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     warm_tick::project(dir.path(), exe, warm_tick::THREE);
     let node = Server::start_binary(binary, dir.path(), &["--store", store], &[]);
@@ -61,6 +62,7 @@ fn run(binary: &Path, exe: &str, store: &str, instances: usize) -> f64 {
     for client in clients {
         client.join().unwrap();
     }
+    let started = start.elapsed().as_secs_f64();
     let agent = server::agent();
     while server::count_instances(&agent, &base, "Three", "COMPLETED") < instances {
         assert!(start.elapsed() < Duration::from_secs(600), "too slow");
@@ -68,7 +70,7 @@ fn run(binary: &Path, exe: &str, store: &str, instances: usize) -> f64 {
     }
     let rate = instances as f64 / start.elapsed().as_secs_f64();
     node.terminate();
-    rate
+    (rate, started)
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -108,7 +110,7 @@ fn main() {
     for round in 0..runs {
         for (s, store) in stores.iter().enumerate() {
             for (b, (name, binary)) in binaries.iter().enumerate() {
-                let rate = if *store == "SQLite" {
+                let (rate, started) = if *store == "SQLite" {
                     let dir = tempfile::tempdir().unwrap();
                     let file = dir.path().join("bench.db").display().to_string();
                     run(binary, &exe, &file, instances)
@@ -117,7 +119,11 @@ fn main() {
                     let schema = pg_schema::schema("throughput").unwrap();
                     run(binary, &exe, &schema.url, instances)
                 };
-                eprintln!("run {}: {store}, {name}: {rate:.0} instances/s", round + 1);
+                eprintln!(
+                    "run {}: {store}, {name}: {rate:.0} instances/s (starting them took {started:.2} s of {:.2} s)",
+                    round + 1,
+                    instances as f64 / rate
+                );
                 rates[s][b].push(rate);
             }
         }

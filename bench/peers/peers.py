@@ -72,7 +72,10 @@ def cosmos(cosmosc: str, store: str, instances: int) -> list:
         for i in range(instances + 1):
             start = time.perf_counter()
             created = call("POST", "/v1/workflows/Steps/instances", "{}")
-            path = f"/v1/instances/{created['id']}"
+            # A long poll: the answer comes when the instance is no longer RUNNING. A
+            # cosmosc from before `wait_ms` ignores it and answers at once, and the
+            # loop polls instead.
+            path = f"/v1/instances/{created['id']}?wait_ms=30000"
             while True:
                 status = call("GET", path)["status"]
                 if status == "COMPLETED":

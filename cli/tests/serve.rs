@@ -543,3 +543,88 @@ fn a_node_leases_no_more_calls_than_its_pools_can_run() {
         assert_eq!(body["output"]["total"], json!(5), "{body}");
     }
 }
+
+#[test]
+fn a_get_with_wait_ms_answers_once_the_instance_is_no_longer_running() {
+    let source = r#"
+function slow(): Int { command "sh functions/slow.sh" }
+workflow Once {
+    facts { n: Int? }
+    rule "go" {
+        match { n == null }
+        action { slow() }
+        reaction { n = result }
+    }
+    complete when { n != null }
+    output { [n: n] }
+}
+workflow Parked {
+    facts { by: String? }
+    signal go(who: String) { by = who }
+    complete when { by != null }
+}
+"#;
+    let project = support::project(&[
+        support::MANIFEST,
+        ("src/main.emx", source),
+        ("functions/slow.sh", "sleep 2\necho 7\n"),
+    ]);
+    let server = Server::start(project.path(), STORE, &[]);
+    let (status, body) = server.post("/v1/workflows/Once/instances", json!({}));
+    assert_eq!(status, 201, "{body}");
+    let path = format!("/v1/instances/{}", body["id"].as_str().unwrap());
+
+    // Without wait_ms, or with one shorter than the call, the answer is RUNNING, the
+    // latter after the wait.
+    let (status, body) = server.get(&path);
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("RUNNING")),
+        "{body}"
+    );
+    let asked = Instant::now();
+    let (status, body) = server.get(&format!("{path}?wait_ms=300"));
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("RUNNING")),
+        "{body}"
+    );
+    assert!(
+        asked.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        asked.elapsed()
+    );
+
+    // A long one answers when the call's result has been applied: one request.
+    let (status, body) = server.get(&format!("{path}?wait_ms=30000"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "COMPLETED", "{body}");
+    assert_eq!(body["output"], json!({"n": 7}), "{body}");
+
+    // An instance that waits for a signal is STALLED at once: no wait.
+    let (status, body) = server.post("/v1/workflows/Parked/instances", json!({}));
+    assert_eq!(status, 201, "{body}");
+    let parked = format!("/v1/instances/{}", body["id"].as_str().unwrap());
+    let asked = Instant::now();
+    let (status, body) = server.get(&format!("{parked}?wait_ms=30000"));
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("STALLED")),
+        "{body}"
+    );
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        asked.elapsed()
+    );
+
+    // Refusals: a wait that is not a whole number of milliseconds, an unknown instance.
+    let (status, body) = server.get(&format!("{path}?wait_ms=-1"));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_query")),
+        "{body}"
+    );
+    let (status, body) = server.get("/v1/instances/nope?wait_ms=1000");
+    assert_eq!(status, 404, "{body}");
+}

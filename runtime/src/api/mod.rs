@@ -285,14 +285,57 @@ fn view(record: &InstanceRecord) -> Json_ {
     views::instance(record, &[], &BTreeMap::new())
 }
 
+/// The longest `GET /v1/instances/{id}?wait_ms=` waits (a longer wait is read as this).
+const MAX_INSTANCE_WAIT_MS: u64 = 30_000;
+
+/// How long a waiting `GET /v1/instances/{id}` goes without looking again when no step
+/// of this node commits (another node may step the instance).
+const INSTANCE_LOOK_AGAIN: std::time::Duration = std::time::Duration::from_millis(250);
+
+#[derive(Deserialize)]
+struct InstanceQuery {
+    wait_ms: Option<u64>,
+}
+
 async fn instance(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<InstanceQuery>,
 ) -> Result<Json<Json_>, ApiError> {
-    let record = state.node.instance(&id).await?;
+    let wait = query.wait_ms.unwrap_or(0).min(MAX_INSTANCE_WAIT_MS);
+    let record =
+        no_longer_running(&state.node, &id, std::time::Duration::from_millis(wait)).await?;
     let progress = state.node.call_progress(&id).await?;
     let children = state.node.child_statuses(&record).await?;
     Ok(Json(views::instance(&record, &progress, &children)))
+}
+
+/// Instance `id` as soon as it is no longer `RUNNING` (finished, or stalled waiting
+/// for a signal), or as it is once `wait` has passed: at once when `wait` is zero. A
+/// step this node commits makes it look again at once; steps of other nodes are seen
+/// by looking again, at most [`INSTANCE_LOOK_AGAIN`] apart.
+async fn no_longer_running(
+    node: &Node,
+    id: &str,
+    wait: std::time::Duration,
+) -> Result<InstanceRecord, NodeError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut steps = node.commits();
+    loop {
+        steps.borrow_and_update();
+        let record = node.instance(id).await?;
+        let now = tokio::time::Instant::now();
+        if record.status != Status::Running || now >= deadline {
+            return Ok(record);
+        }
+        let pause = deadline
+            .saturating_duration_since(now)
+            .min(INSTANCE_LOOK_AGAIN);
+        if let Ok(Err(_stopped)) = tokio::time::timeout(pause, steps.changed()).await {
+            // The node is stopping: no more commits will say anything.
+            tokio::time::sleep(pause).await;
+        }
+    }
 }
 
 async fn rules(

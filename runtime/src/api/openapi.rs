@@ -72,8 +72,8 @@ const OPERATIONS: &[Operation] = &[
         method: "get",
         path: "/v1/instances/{id}",
         id: "get_instance",
-        summary: "An instance: status, input, facts, output, calls in flight",
-        query: &[],
+        summary: "An instance: status, input, facts, output, calls in flight; with `wait_ms`, once it is no longer RUNNING",
+        query: &["instance_wait_ms"],
         ok: (200, Answer::Json("Instance")),
         public: false,
     },
@@ -245,6 +245,11 @@ fn query_parameter(name: &str) -> Json {
             "after",
             json!({"type": "string"}),
             "The last id of the previous page",
+        ),
+        "instance_wait_ms" => (
+            "wait_ms",
+            json!({"type": "integer", "format": "int64", "minimum": 0, "default": 0}),
+            "While the instance is RUNNING, wait up to this many milliseconds for it to finish or stall before answering (a long poll; more than 30000 is read as 30000)",
         ),
         "history_after" => (
             "after",

@@ -22,7 +22,6 @@
 mod server;
 mod warm_tick;
 
-use serde_json::json;
 use server::Server;
 use std::time::{Duration, Instant};
 
@@ -74,26 +73,7 @@ fn run(exe: &str, store: &str, nodes: usize, instances: usize) -> f64 {
     let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
     std::thread::sleep(Duration::from_millis(300));
     let start = Instant::now();
-    let clients: Vec<_> = (0..4)
-        .map(|client| {
-            let bases = bases.clone();
-            std::thread::spawn(move || {
-                let agent = server::agent();
-                for seed in (client..instances).step_by(4) {
-                    let base = &bases[seed % bases.len()];
-                    let mut response = agent
-                        .post(format!("{base}/v1/workflows/Three/instances"))
-                        .send_json(json!({"seed": seed}))
-                        .unwrap();
-                    assert_eq!(response.status().as_u16(), 201);
-                    let _ = response.body_mut().read_to_string();
-                }
-            })
-        })
-        .collect();
-    for client in clients {
-        client.join().unwrap();
-    }
+    warm_tick::start_three(&bases, instances);
     let agent = server::agent();
     while server::count_instances(&agent, &bases[0], "Three", "COMPLETED") < instances {
         assert!(start.elapsed() < Duration::from_secs(600), "too slow");

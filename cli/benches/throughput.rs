@@ -29,7 +29,6 @@ mod pg_schema;
 mod server;
 mod warm_tick;
 
-use serde_json::json;
 use server::Server;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -43,25 +42,7 @@ fn run(binary: &Path, exe: &str, store: &str, instances: usize) -> (f64, f64) {
     std::thread::sleep(Duration::from_millis(300));
     let base = node.base.clone();
     let start = Instant::now();
-    let clients: Vec<_> = (0..4)
-        .map(|client| {
-            let base = base.clone();
-            std::thread::spawn(move || {
-                let agent = server::agent();
-                for seed in (client..instances).step_by(4) {
-                    let mut response = agent
-                        .post(format!("{base}/v1/workflows/Three/instances"))
-                        .send_json(json!({"seed": seed}))
-                        .unwrap();
-                    assert_eq!(response.status().as_u16(), 201);
-                    let _ = response.body_mut().read_to_string();
-                }
-            })
-        })
-        .collect();
-    for client in clients {
-        client.join().unwrap();
-    }
+    warm_tick::start_three(std::slice::from_ref(&base), instances);
     let started = start.elapsed().as_secs_f64();
     let agent = server::agent();
     while server::count_instances(&agent, &base, "Three", "COMPLETED") < instances {

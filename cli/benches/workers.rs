@@ -26,7 +26,6 @@ mod warm_tick;
 #[path = "../tests/support/worker.rs"]
 mod worker;
 
-use serde_json::json;
 use server::Server;
 use std::time::{Duration, Instant};
 use worker::Worker;
@@ -101,25 +100,7 @@ fn run(exe: &str, store: &str, workers: usize, via: Via, instances: usize) -> f6
     std::thread::sleep(Duration::from_millis(300));
     let base = node.base.clone();
     let start = Instant::now();
-    let clients: Vec<_> = (0..4)
-        .map(|client| {
-            let base = base.clone();
-            std::thread::spawn(move || {
-                let agent = server::agent();
-                for seed in (client..instances).step_by(4) {
-                    let mut response = agent
-                        .post(format!("{base}/v1/workflows/Three/instances"))
-                        .send_json(json!({"seed": seed}))
-                        .unwrap();
-                    assert_eq!(response.status().as_u16(), 201);
-                    let _ = response.body_mut().read_to_string();
-                }
-            })
-        })
-        .collect();
-    for client in clients {
-        client.join().unwrap();
-    }
+    warm_tick::start_three(std::slice::from_ref(&base), instances);
     let agent = server::agent();
     while server::count_instances(&agent, &base, "Three", "COMPLETED") < instances {
         assert!(start.elapsed() < Duration::from_secs(600), "too slow");

@@ -30,6 +30,21 @@ fn chain_project() -> tempfile::TempDir {
     ])
 }
 
+/// One call of `slow` (functions/slow.sh, which each test writes), then done.
+const ONCE: &str = r#"
+function slow(): Int { command "sh functions/slow.sh" }
+workflow Once {
+    facts { n: Int? }
+    rule "go" {
+        match { n == null }
+        action { slow() }
+        reaction { n = result }
+    }
+    complete when { n != null }
+    output { [n: n] }
+}
+"#;
+
 /// Waits for its deadline with no `sleep` (LANGUAGE.md 10.1): a durable wake-up.
 const DEADLINE: &str = r#"
 workflow Deadline {
@@ -408,24 +423,11 @@ fn a_new_bundle_leaves_running_instances_on_theirs_and_sigterm_stops_cleanly() {
 
 #[test]
 fn sigterm_lets_a_running_call_finish_and_nothing_runs_twice() {
-    let source = r#"
-function slow(): Int { command "sh functions/slow.sh" }
-workflow Once {
-    facts { n: Int? }
-    rule "go" {
-        match { n == null }
-        action { slow() }
-        reaction { n = result }
-    }
-    complete when { n != null }
-    output { [n: n] }
-}
-"#;
     // Counts its runs in runs.log, then takes a second.
     let slow = "echo run >> runs.log\nsleep 1\necho 7\n";
     let project = support::project(&[
         support::MANIFEST,
-        ("src/main.emx", source),
+        ("src/main.emx", ONCE),
         ("functions/slow.sh", slow),
     ]);
     let root = project.path();
@@ -546,27 +548,19 @@ fn a_node_leases_no_more_calls_than_its_pools_can_run() {
 
 #[test]
 fn a_get_with_wait_ms_answers_once_the_instance_is_no_longer_running() {
-    let source = r#"
-function slow(): Int { command "sh functions/slow.sh" }
-workflow Once {
-    facts { n: Int? }
-    rule "go" {
-        match { n == null }
-        action { slow() }
-        reaction { n = result }
-    }
-    complete when { n != null }
-    output { [n: n] }
-}
+    let source = format!(
+        "{ONCE}{}",
+        r#"
 workflow Parked {
     facts { by: String? }
     signal go(who: String) { by = who }
     complete when { by != null }
 }
-"#;
+"#
+    );
     let project = support::project(&[
         support::MANIFEST,
-        ("src/main.emx", source),
+        ("src/main.emx", &source),
         ("functions/slow.sh", "sleep 2\necho 7\n"),
     ]);
     let server = Server::start(project.path(), STORE, &[]);

@@ -86,3 +86,30 @@ workflow Three {
     complete when { n >= 3 }
 }
 "#;
+
+/// Starts instances `0..instances` of [`THREE`] (the seed is the number) through the
+/// API of the nodes at `bases`, instance `i` on node `i % bases.len()`, from four
+/// client threads, and returns once every one was created (201).
+#[allow(dead_code)] // the runtime benchmark starts its instances one at a time
+pub fn start_three(bases: &[String], instances: usize) {
+    let clients: Vec<_> = (0..4)
+        .map(|client| {
+            let bases = bases.to_vec();
+            std::thread::spawn(move || {
+                let agent = ureq::agent();
+                for seed in (client..instances).step_by(4) {
+                    let base = &bases[seed % bases.len()];
+                    let mut response = agent
+                        .post(format!("{base}/v1/workflows/Three/instances"))
+                        .send_json(json!({"seed": seed}))
+                        .unwrap();
+                    assert_eq!(response.status().as_u16(), 201);
+                    let _ = response.body_mut().read_to_string();
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().unwrap();
+    }
+}

@@ -9,7 +9,7 @@
 mod support;
 
 use support::postgres::schema;
-use support::server::{Server, agent, assert_steps_never_overlap};
+use support::server::{Server, assert_steps_never_overlap, metric};
 use support::workflows::{GATE_V1, GATE_V2, chain, chain_seen, chain_total};
 
 use serde_json::{Value, json};
@@ -32,21 +32,6 @@ echo $(( n * 2 ))
 /// comes back quickly.
 fn node(root: &Path, store: &str) -> Server {
     Server::start(root, &["--store", store], &[("COSMOS_LEASE_MS", "2000")])
-}
-
-/// The text of `/metrics`.
-fn metrics(server: &Server) -> String {
-    let mut response = agent()
-        .get(format!("{}/metrics", server.base))
-        .call()
-        .unwrap();
-    response.body_mut().read_to_string().unwrap()
-}
-
-/// The value of metric `name` (with labels, if any, as written) in `text`.
-fn metric(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
 /// A history time (`2026-11-28T19:00:05.120Z`, or `…:05Z` on a whole second) in a
@@ -110,7 +95,7 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
         running > 0,
         "the kill must land while instances are running"
     );
-    let victim_metrics = metrics(&victim);
+    let victim_metrics = victim.metrics();
     victim.kill9();
     let survivors: Vec<Server> = nodes.collect();
     // The database drops every connection of the survivors, twice: they reconnect.
@@ -199,7 +184,7 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
     // Every node took steps, and each reports itself.
     let survivor_steps: Vec<f64> = survivors
         .iter()
-        .map(|s| metric(&metrics(s), "cosmos_steps_total").unwrap_or(0.0))
+        .map(|s| metric(&s.metrics(), "cosmos_steps_total").unwrap_or(0.0))
         .collect();
     assert!(
         metric(&victim_metrics, "cosmos_steps_total").unwrap_or(0.0) > 0.0
@@ -208,7 +193,7 @@ fn three_nodes_share_the_work_and_survive_one_being_killed() {
     );
     // Each node reports the live leases of every node sharing the store, by node.
     for survivor in &survivors {
-        let text = metrics(survivor);
+        let text = survivor.metrics();
         assert!(text.contains("# TYPE cosmos_leases_held gauge"), "{text}");
     }
     let (_, queues) = survivors[0].get("/v1/queues");

@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::server::{Server, agent, assert_steps_never_overlap, call};
+use support::server::{Server, agent, assert_steps_never_overlap, call, metric};
 use support::workflows::{GATE_V1, GATE_V2, chain, chain_seen, chain_total};
 
 /// Every test's server keeps its state in this SQLite file under the project.
@@ -621,4 +621,43 @@ workflow Parked {
     );
     let (status, body) = server.get("/v1/instances/nope?wait_ms=1000");
     assert_eq!(status, 404, "{body}");
+}
+
+#[test]
+fn a_new_instances_first_call_and_each_next_one_are_leased_with_their_steps() {
+    let source = r#"
+function inc(n: Int): Int { command "sh functions/inc.sh" }
+workflow Three {
+    facts { n: Int = 0 }
+    rule "call" {
+        match { n < 3 }
+        action { inc(n: n) }
+        reaction { n = result }
+    }
+    complete when { n >= 3 }
+    output { [n: n] }
+}
+"#;
+    let inc = "read line\nn=$(printf '%s' \"$line\" | tr -dc '0-9')\necho $(( n + 1 ))\n";
+    let project = support::project(&[
+        support::MANIFEST,
+        ("src/main.emx", source),
+        ("functions/inc.sh", inc),
+    ]);
+    let server = Server::start(project.path(), STORE, &[]);
+    let (status, body) = server.post("/v1/workflows/Three/instances", json!({}));
+    assert_eq!(status, 201, "{body}");
+    let path = format!(
+        "/v1/instances/{}?wait_ms=30000",
+        body["id"].as_str().unwrap()
+    );
+    let (_, body) = server.get(&path);
+    assert_eq!(body["output"], json!({"n": 3}), "{body}");
+    // The first call was leased in the transaction that created the instance, the
+    // second and third in the transactions of the steps the completions took: no call
+    // had a lease of its own.
+    assert_eq!(
+        metric(&server.metrics(), "cosmos_calls_leased_with_step_total"),
+        Some(3.0)
+    );
 }

@@ -83,6 +83,15 @@ impl Server {
         Server { child, base, log }
     }
 
+    /// The text of its `/metrics`.
+    pub fn metrics(&self) -> String {
+        let mut response = agent()
+            .get(format!("{}/metrics", self.base))
+            .call()
+            .unwrap();
+        response.body_mut().read_to_string().unwrap()
+    }
+
     /// What the server has printed on stderr since it started listening.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
@@ -253,6 +262,13 @@ pub fn count_instances(agent: &ureq::Agent, base: &str, workflow: &str, status: 
         }
         after = rows.last().map(|r| r["id"].as_str().unwrap().to_string());
     }
+}
+
+/// The value of metric `name` (with labels, if any, as written) in `text`, the text of
+/// `/metrics` ([`Server::metrics`]).
+pub fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
 /// An HTTP client that returns 4xx and 5xx responses instead of failing on them.

@@ -95,6 +95,11 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
         "# HELP cosmos_call_progress_reports_total Progress reports of the calls this node ran.\n# TYPE cosmos_call_progress_reports_total counter\ncosmos_call_progress_reports_total {}",
         state.node.progress_reports()
     );
+    let _ = writeln!(
+        out,
+        "# HELP cosmos_calls_leased_with_step_total Calls this node leased in the transaction of the step that started them (a new instance's first calls, a completion's next ones), without a lease of their own.\n# TYPE cosmos_calls_leased_with_step_total counter\ncosmos_calls_leased_with_step_total {}",
+        state.node.calls_leased_with_steps()
+    );
     let workers = blocking(&state.node, |store| store.workers()).await?;
     super::workers::metrics(&mut out, &workers, now);
     let _ = writeln!(

@@ -27,8 +27,9 @@ mod steps;
 
 pub use complete::complete_call;
 pub use lease::lease_calls;
+pub(crate) use lease::settle;
 pub use programs::{Programs, StoredPrograms};
-pub use runner::{CallCounters, HEARTBEAT, Runner, RunnerConfig};
+pub use runner::{CallCounters, HEARTBEAT, Places, Runner, RunnerConfig};
 pub use source::{CallSource, StoreSource};
 pub use steps::{CompletionSteps, Continued};
 

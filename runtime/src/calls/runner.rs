@@ -20,6 +20,46 @@ pub const HEARTBEAT: Duration = Duration::from_secs(2);
 /// before it is leased again.
 const RETRY_LATER_MS: i64 = 1_000;
 
+/// Places reserved in a runner ([`Runner::reserve`]) for calls leased elsewhere than
+/// in its lease loop; given back when dropped.
+pub struct Places<S: CallSource> {
+    runner: Arc<Runner<S>>,
+    permits: Vec<OwnedSemaphorePermit>,
+}
+
+impl<S: CallSource> Places<S> {
+    /// How many places there are.
+    pub fn len(&self) -> usize {
+        self.permits.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.permits.is_empty()
+    }
+
+    /// Runs `calls` (at most as many as there are places) in the places; the places
+    /// left over are given back.
+    pub fn run(mut self, calls: Vec<LeasedCall>) {
+        let permits = std::mem::take(&mut self.permits);
+        self.runner.hand_over(calls, permits);
+    }
+}
+
+impl<S: CallSource> Drop for Places<S> {
+    fn drop(&mut self) {
+        // The reservation counted as a lease in flight.
+        self.runner.ended();
+    }
+}
+
+impl<S: CallSource> std::fmt::Debug for Places<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Places")
+            .field("places", &self.permits.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// How a runner runs.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
@@ -51,6 +91,10 @@ pub struct CallCounters {
     pub leased: AtomicU64,
     pub completed: AtomicU64,
     pub failed: AtomicU64,
+    /// Of the calls leased, those leased in the transaction of the step that started
+    /// them (a new instance's first calls, the next calls of a completion's step),
+    /// without a lease of their own.
+    pub leased_with_step: AtomicU64,
 }
 
 /// Runs calls from a source on an executor; see the module documentation.
@@ -132,6 +176,28 @@ impl<S: CallSource> Runner<S> {
     /// Calls running now (a lease in flight counts as one).
     pub fn running(&self) -> usize {
         self.running.load(Ordering::SeqCst)
+    }
+
+    /// Up to `n` free places for calls that a step of this runner's node leases to it
+    /// in the step's own transaction (a new instance's first calls), to be run with
+    /// [`Places::run`]; none while the runner stops. The places count as a lease in
+    /// flight until run or dropped, so that a stop waits for the calls they bring.
+    pub fn reserve(self: &Arc<Self>, n: usize) -> Places<S> {
+        // As the lease loop: count first, then look at `stopping` (see `lease_loop`).
+        self.running.fetch_add(1, Ordering::SeqCst);
+        let mut permits = Vec::new();
+        if !self.stopping.load(Ordering::SeqCst) {
+            while permits.len() < n {
+                let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
+                    break;
+                };
+                permits.push(permit);
+            }
+        }
+        Places {
+            runner: Arc::clone(self),
+            permits,
+        }
     }
 
     /// Stops leasing; running calls go on.
@@ -284,6 +350,9 @@ impl<S: CallSource> Runner<S> {
             };
             self.running.fetch_add(1, Ordering::SeqCst);
             self.counters.leased.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .leased_with_step
+                .fetch_add(1, Ordering::Relaxed);
             Arc::clone(self).spawn(call, permit);
         }
     }

@@ -15,11 +15,11 @@ pub mod messages;
 pub mod schedules;
 mod step;
 
-use crate::calls::{Runner, RunnerConfig, StoreSource};
+use crate::calls::{Places, Runner, RunnerConfig, StoreSource, settle};
 use crate::deployment::{Deployment, DeploymentError};
 use crate::engine::{EngineError, Event};
 use crate::executor::{Executor, ExecutorLimits, FunctionSpec, PoolSpec};
-use crate::store::{InstanceRecord, Store, StoreError};
+use crate::store::{InstanceRecord, OwnCalls, Store, StoreError};
 use cosmos_ir::host::HostError;
 use serde_json::Value as Json;
 use std::path::PathBuf;
@@ -371,6 +371,16 @@ impl Node {
         self.inner.commits.subscribe()
     }
 
+    /// How many calls this node leased in the transaction of the step that started
+    /// them (see [`crate::calls::CallCounters::leased_with_step`]).
+    pub fn calls_leased_with_steps(&self) -> u64 {
+        self.runner.as_ref().map_or(0, |r| {
+            r.counters()
+                .leased_with_step
+                .load(std::sync::atomic::Ordering::Relaxed)
+        })
+    }
+
     /// How many progress reports the calls this node ran have made.
     pub fn progress_reports(&self) -> u64 {
         self.runner.as_ref().map_or(0, |r| r.progress_reports())
@@ -418,25 +428,55 @@ impl Node {
         idempotency_key: Option<String>,
     ) -> Result<(String, bool), NodeError> {
         let workflow = workflow.to_string();
-        let result = self
+        // The first call of the instance runs here, leased in the transaction that
+        // creates the instance, when this node's runner has a free place for it.
+        let places = self.runner.as_ref().map(|runner| runner.reserve(1));
+        let room = places.as_ref().map_or(0, Places::len);
+        let (id, new, enqueued, calls) = self
             .blocking(move |inner| {
                 inner.check_store()?;
-                step::start(
-                    inner.store.as_ref(),
+                let own = (room > 0).then(|| OwnCalls {
+                    queue: messages::CALLS.to_string(),
+                    filter: inner.lease_filter(),
+                    lease_until: now_ms().saturating_add(inner.config.lease_ms),
+                    limit: room,
+                });
+                let owner = inner.config.owner.as_str();
+                let store = inner.store.as_ref();
+                let now = now_ms();
+                let started = step::start_leasing(
+                    store,
                     &inner.deployment,
-                    &inner.config.owner,
+                    owner,
                     id,
                     &workflow,
                     &input,
                     idempotency_key,
-                    now_ms(),
-                )
+                    now,
+                    own.as_ref().map(|own| (own, owner)),
+                )?;
+                let mut calls = Vec::with_capacity(started.leased.len());
+                for message in started.leased {
+                    // The instance is committed: a call that cannot be settled now
+                    // stays leased and comes back when its lease expires.
+                    match settle(store, inner.deployment.as_ref(), owner, message, now, false) {
+                        Ok(call) => calls.extend(call),
+                        Err(error) => tracing::warn!(%error, "cannot settle a new instance's call"),
+                    }
+                }
+                Ok((started.id, started.new, started.calls, calls))
             })
             .await?;
+        let leased = calls.len();
+        if let Some(places) = places {
+            places.run(calls);
+        }
         self.inner.committed(1);
-        self.inner.wake_calls.notify_one();
+        if leased < enqueued {
+            self.inner.wake_calls.notify_one();
+        }
         self.inner.wake_events.notify_one();
-        Ok(result)
+        Ok((id, new))
     }
 
     /// Sends a signal (or a cancel) to an instance as a step of its own. A refused

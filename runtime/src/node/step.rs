@@ -12,8 +12,8 @@ use crate::engine::{
     Step,
 };
 use crate::store::{
-    InstanceRecord, MessageId, NewChild, NewHistory, NewInstance, NewMessage, StepCommit,
-    StepStamp, Store,
+    InstanceRecord, Leased, MessageId, NewChild, NewHistory, NewInstance, NewMessage, OwnCalls,
+    StepCommit, StepStamp, Store,
 };
 use cosmos_ir::Program;
 use serde_json::Value as Json;
@@ -329,6 +329,46 @@ pub(super) fn start(
     idempotency_key: Option<String>,
     now: i64,
 ) -> Result<(String, bool), NodeError> {
+    let started = start_leasing(
+        store,
+        deployment,
+        node,
+        id,
+        workflow,
+        input,
+        idempotency_key,
+        now,
+        None,
+    )?;
+    Ok((started.id, started.new))
+}
+
+/// What [`start_leasing`] did.
+#[derive(Debug)]
+pub(super) struct Started {
+    /// The instance's id: a new one, or the one its idempotency key started before.
+    pub id: String,
+    pub new: bool,
+    /// How many calls the first step enqueued (0 for an existing instance).
+    pub calls: usize,
+    /// Those of them leased to the node in the creating transaction.
+    pub leased: Vec<Leased>,
+}
+
+/// [`start`], with the first step's calls that `own` picks leased to its owner in the
+/// creating transaction (see [`Store::create_instance_leasing`]); returns them too.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn start_leasing(
+    store: &dyn Store,
+    deployment: &Deployment,
+    node: &str,
+    id: String,
+    workflow: &str,
+    input: &Json,
+    idempotency_key: Option<String>,
+    now: i64,
+    own: Option<(&OwnCalls, &str)>,
+) -> Result<Started, NodeError> {
     let started_us = now_us();
     let loaded = deployment.current();
     let (bundle, program) = (loaded.hash.as_str(), &loaded.program);
@@ -355,8 +395,23 @@ pub(super) fn start(
         idempotency_key,
         created_at: now,
     };
-    match store.create_instance(new, commit)? {
-        crate::store::Created::New => Ok((id, true)),
-        crate::store::Created::Existing(existing) => Ok((existing, false)),
-    }
+    let calls = commit
+        .enqueue
+        .iter()
+        .filter(|m| m.queue == messages::CALLS)
+        .count();
+    Ok(match store.create_instance_leasing(new, commit, own)? {
+        (crate::store::Created::New, leased) => Started {
+            id,
+            new: true,
+            calls,
+            leased,
+        },
+        (crate::store::Created::Existing(existing), _) => Started {
+            id: existing,
+            new: false,
+            calls: 0,
+            leased: Vec::new(),
+        },
+    })
 }

@@ -347,7 +347,20 @@ pub trait Store: Send + Sync {
     /// are scoped to their workflow), returns
     /// `Ok(Created::Existing(id))` and writes nothing. An id already in use is
     /// [`StoreError::Duplicate`].
-    fn create_instance(&self, new: NewInstance, first: StepCommit) -> Result<Created, StoreError>;
+    fn create_instance(&self, new: NewInstance, first: StepCommit) -> Result<Created, StoreError> {
+        self.create_instance_leasing(new, first, None)
+            .map(|(created, _)| created)
+    }
+    /// [`Store::create_instance`], with the messages of the first step that `own`
+    /// picks (see [`OwnCalls`]) leased to `own`'s owner in the same transaction, in the
+    /// step's order: a node that starts an instance runs its first calls without a
+    /// lease of their own. An instance that existed already leases nothing.
+    fn create_instance_leasing(
+        &self,
+        new: NewInstance,
+        first: StepCommit,
+        own: Option<(&OwnCalls, &str)>,
+    ) -> Result<(Created, Vec<Leased>), StoreError>;
     fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError>;
     /// The instance's status alone (`None` for an unknown instance): what the call
     /// loop asks before running a call, so that a finished instance's calls never run.

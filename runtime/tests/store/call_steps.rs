@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use cosmos_runtime::store::{
-    CallStep, CallStepped, LeaseRequest, NewMessage, OwnCalls, StepCommit, Store,
+    CallStep, CallStepped, Created, LeaseRequest, NewMessage, OwnCalls, StepCommit, Store,
 };
 use serde_json::json;
 
@@ -249,7 +249,52 @@ fn a_lost_call_lease_writes_nothing(db: &Db) {
     );
 }
 
+fn a_new_instance_leases_its_first_calls_in_its_creation(db: &Db) {
+    let store = db.open();
+    let mut first = first_step("i1");
+    first.enqueue = vec![call("i1", "a", "k1"), call("i1", "b", "k2")];
+    let own = own(T0 + 1_000, 4);
+    let (created, leased) = store
+        .create_instance_leasing(
+            new_instance("i1", Some("key")),
+            first,
+            Some((&own, "node-a")),
+        )
+        .unwrap();
+    assert_eq!(created, Created::New);
+    // The call of pool a is leased to node-a in the creating transaction.
+    assert_eq!(payloads(&leased), vec![json!({"call": "k1"})]);
+    assert_eq!(leased[0].attempts, 1);
+    assert_eq!(leased[0].lease_until, T0 + 1_000);
+    assert_eq!(leased[0].idempotency_key.as_deref(), Some("k1"));
+    assert_eq!(store.instance("i1").unwrap().unwrap().version, 1);
+    assert_eq!(stats(&*store, "calls", T0), (1, 0, 1, 0));
+    // Nobody else can lease it; the call of pool b is free.
+    let other = store
+        .lease(&request("calls", "node-b", T0 + 1, 10))
+        .unwrap();
+    assert_eq!(payloads(&other), vec![json!({"call": "k2"})]);
+    assert!(store.ack(leased[0].id, "node-a", T0 + 2).unwrap());
+    // The same idempotency key again: the instance that has it, and nothing written
+    // or leased.
+    let mut again = first_step("i2");
+    again.enqueue = vec![call("i2", "a", "k3")];
+    let (created, leased) = store
+        .create_instance_leasing(
+            new_instance("i2", Some("key")),
+            again,
+            Some((&own, "node-a")),
+        )
+        .unwrap();
+    assert_eq!(created, Created::Existing("i1".into()));
+    assert!(leased.is_empty());
+    assert!(store.instance("i2").unwrap().is_none());
+    assert_eq!(stats(&*store, "calls", T0 + 3), (0, 0, 1, 0));
+    db.check_integrity();
+}
+
 on_both_backends!(
+    a_new_instance_leases_its_first_calls_in_its_creation,
     a_completion_and_its_step_commit_together,
     own_calls_are_leased_up_to_the_room_given,
     a_held_event_sends_the_completion_through_the_queue,

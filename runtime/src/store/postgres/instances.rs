@@ -133,9 +133,10 @@ pub(super) fn create_in(
     conn: &mut Conn,
     new: &NewInstance,
     first: &StepCommit,
-) -> Result<Finish<Created>> {
+    own: Option<(&OwnCalls, &str)>,
+) -> Result<Finish<(Created, Vec<Leased>)>> {
     if let Some(id) = existing_by_key(conn, new)? {
-        return Ok(Finish::Rollback(Created::Existing(id)));
+        return Ok(Finish::Rollback((Created::Existing(id), Vec::new())));
     }
     if first.expected_version != 0 {
         return Err(StoreError::Conflict {
@@ -161,11 +162,16 @@ pub(super) fn create_in(
              ON CONFLICT DO NOTHING
              RETURNING 1
          ), {}, {}
-         SELECT (SELECT count(*) FROM inserted)",
+         SELECT (SELECT count(*) FROM inserted),
+                ARRAY(SELECT id FROM enqueued WHERE state = {leased}),
+                ARRAY(SELECT idempotency_key FROM enqueued WHERE state = {leased})",
         history_cte("inserted", 13),
-        queue::messages_cte("inserted", 20, 11)
+        queue::messages_cte("inserted", 20, 11),
+        leased = MessageState::Leased.code(),
     );
-    let messages = queue::MessageColumns::of(&first.enqueue, first.now)?;
+    let picked = own.map_or_else(Vec::new, |(own, _)| own.pick(&first.enqueue, first.now));
+    let owner = own.map(|(own, owner)| (owner, own.lease_until));
+    let messages = queue::MessageColumns::leasing(&first.enqueue, first.now, &picked, owner)?;
     let (input, facts) = (json_text(&new.input)?, json_text(&first.facts)?);
     let (output, state) = (
         optional_json(first.output.as_ref())?,
@@ -192,12 +198,16 @@ pub(super) fn create_in(
     if row.get::<_, i64>(0) != 1 {
         // Taken since the checks above, by another node: its key, or its id.
         if let Some(id) = existing_by_key(conn, new)? {
-            return Ok(Finish::Rollback(Created::Existing(id)));
+            return Ok(Finish::Rollback((Created::Existing(id), Vec::new())));
         }
         return Err(StoreError::Duplicate(format!("instance {}", new.id)));
     }
     insert_children(conn, first)?;
-    Ok(Finish::Commit(Created::New))
+    let leased = match own {
+        Some((own, _)) => own_leased(first, picked, own.lease_until, row.get(1), row.get(2)),
+        None => Vec::new(),
+    };
+    Ok(Finish::Commit((Created::New, leased)))
 }
 
 /// The child instances a step starts, in its transaction; an id that exists is left
@@ -323,6 +333,25 @@ pub(super) fn commit_leasing_in(
     let Some((own, _)) = own else {
         return Ok(Vec::new());
     };
+    Ok(own_leased(
+        commit,
+        picked,
+        own.lease_until,
+        own_ids,
+        own_keys,
+    ))
+}
+
+/// The messages of `commit` at the indexes `picked` that its statement inserted
+/// leased (their ids and idempotency keys, as it returned them), as leased until
+/// `lease_until`, in the step's order.
+fn own_leased(
+    commit: &StepCommit,
+    picked: Vec<usize>,
+    lease_until: i64,
+    own_ids: Vec<i64>,
+    own_keys: Vec<Option<String>>,
+) -> Vec<Leased> {
     // The rows inserted leased, back in the step's order (by idempotency key: the
     // order of `RETURNING` is not promised), each once.
     let mut rows: Vec<Option<(i64, String)>> = own_ids
@@ -354,9 +383,9 @@ pub(super) fn commit_leasing_in(
             metadata: message.metadata.clone(),
             exclusivity: None,
             attempts: 1,
-            lease_until: own.lease_until,
+            lease_until,
             idempotency_key: Some(key.clone()),
         });
     }
-    Ok(leased)
+    leased
 }

@@ -44,7 +44,7 @@ use serde_json::Value as Json;
 
 use super::{
     CallProgress, Created, Held, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary,
-    LeaseRequest, Leased, MessageId, MessageState, NewInstance, NewMessage, OwnerLeases,
+    LeaseRequest, Leased, MessageId, MessageState, NewInstance, NewMessage, OwnCalls, OwnerLeases,
     QueueStats, StepCommit, StepStamp, Store, StoreError, WorkerRecord, WorkerReport, parse_name,
     queue_sql,
 };
@@ -238,7 +238,12 @@ impl PostgresStore {
 }
 
 impl Store for PostgresStore {
-    fn create_instance(&self, new: NewInstance, first: StepCommit) -> Result<Created> {
+    fn create_instance_leasing(
+        &self,
+        new: NewInstance,
+        first: StepCommit,
+        own: Option<(&OwnCalls, &str)>,
+    ) -> Result<(Created, Vec<Leased>)> {
         if first.instance != new.id {
             return Err(StoreError::Invalid(format!(
                 "the first step of instance {} names instance {}",
@@ -246,7 +251,7 @@ impl Store for PostgresStore {
             )));
         }
         self.db.write("create_instance", |conn| {
-            instances::create_in(conn, &new, &first)
+            instances::create_in(conn, &new, &first, own)
         })
     }
 

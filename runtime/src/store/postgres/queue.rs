@@ -158,12 +158,8 @@ pub(super) struct MessageColumns {
 }
 
 impl MessageColumns {
-    pub(super) fn of(messages: &[NewMessage], now: i64) -> Result<MessageColumns> {
-        Self::leasing(messages, now, &[], None)
-    }
-
-    /// [`MessageColumns::of`], with the messages at the indexes `own` inserted already
-    /// leased by `owner` until `lease_until` (when given).
+    /// The columns of `messages` as enqueued at `now`, with those at the indexes `own`
+    /// inserted already leased by `owner` until `lease_until` (when given).
     pub(super) fn leasing(
         messages: &[NewMessage],
         now: i64,

@@ -57,15 +57,15 @@ use serde_json::Value as Json;
 
 use super::{
     CallProgress, CallStep, CallStepped, Created, Held, HistoryRow, InstanceFilter, InstanceRecord,
-    InstanceSummary, LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnerLeases,
-    QueueStats, StepCommit, StepStamp, Store, StoreError, WorkerRecord, WorkerReport, parse_name,
-    queue_sql,
+    InstanceSummary, LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnCalls,
+    OwnerLeases, QueueStats, StepCommit, StepStamp, Store, StoreError, WorkerRecord, WorkerReport,
+    parse_name, queue_sql,
 };
 use crate::engine::Status;
 use health::Health;
 use instances::{commit_in, instance_in, step_ack, step_rest};
 use migrations::migrate;
-use queue::{ack_in, enqueue_in, lease_in};
+use queue::{ack_in, enqueue_in, lease_ids_in, lease_in};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -313,7 +313,12 @@ fn optional_json(value: Option<&Json>) -> Result<Option<String>> {
 }
 
 impl Store for Db {
-    fn create_instance(&self, new: NewInstance, first: StepCommit) -> Result<Created> {
+    fn create_instance_leasing(
+        &self,
+        new: NewInstance,
+        first: StepCommit,
+        own: Option<(&OwnCalls, &str)>,
+    ) -> Result<(Created, Vec<Leased>)> {
         if first.instance != new.id {
             return Err(StoreError::Invalid(format!(
                 "the first step of instance {} names instance {}",
@@ -330,7 +335,7 @@ impl Store for Db {
                 .query_row(params![new.workflow, key], |row| row.get(0))
                 .optional()?;
             if let Some(id) = existing {
-                return Ok(Created::Existing(id));
+                return Ok((Created::Existing(id), Vec::new()));
             }
         }
         if first.expected_version != 0 {
@@ -366,9 +371,20 @@ impl Store for Db {
             first.now,
             new.idempotency_key,
         ])?;
-        step_rest(&tx, &first)?;
+        let ids = step_rest(&tx, &first)?;
+        let leased = match own {
+            Some((own, owner)) => {
+                let picked: Vec<_> = own
+                    .pick(&first.enqueue, first.now)
+                    .into_iter()
+                    .filter_map(|i| ids.get(i).copied())
+                    .collect();
+                lease_ids_in(&tx, &picked, owner, own.lease_until)?
+            }
+            None => Vec::new(),
+        };
         tx.commit()?;
-        Ok(Created::New)
+        Ok((Created::New, leased))
     }
 
     fn instance(&self, id: &str) -> Result<Option<InstanceRecord>> {

@@ -7,13 +7,19 @@ use crate::engine::Status;
 
 use super::{
     CallProgress, CallStep, CallStepped, Created, Held, HistoryRow, InstanceFilter, InstanceRecord,
-    InstanceSummary, LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnerLeases,
-    QueueStats, Result, SqliteStore, StepCommit, Store, WorkerRecord, WorkerReport,
+    InstanceSummary, LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnCalls,
+    OwnerLeases, QueueStats, Result, SqliteStore, StepCommit, Store, WorkerRecord, WorkerReport,
 };
 
 impl Store for SqliteStore {
-    fn create_instance(&self, new: NewInstance, first: StepCommit) -> Result<Created> {
-        self.health.watch(self.db.create_instance(new, first))
+    fn create_instance_leasing(
+        &self,
+        new: NewInstance,
+        first: StepCommit,
+        own: Option<(&OwnCalls, &str)>,
+    ) -> Result<(Created, Vec<Leased>)> {
+        self.health
+            .watch(self.db.create_instance_leasing(new, first, own))
     }
 
     fn instance(&self, id: &str) -> Result<Option<InstanceRecord>> {

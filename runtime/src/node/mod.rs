@@ -444,7 +444,7 @@ impl Node {
                 let owner = inner.config.owner.as_str();
                 let store = inner.store.as_ref();
                 let now = now_ms();
-                let started = step::start_leasing(
+                let started = step::start(
                     store,
                     &inner.deployment,
                     owner,

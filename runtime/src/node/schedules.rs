@@ -168,9 +168,10 @@ fn handle(
         &input,
         Some(tick_key(&name, tick)),
         now,
+        None,
     );
     let (instance, new) = match started {
-        Ok(started) => started,
+        Ok(started) => (started.id, started.new),
         Err(NodeError::Refused(error)) => return failed(error.to_string()),
         Err(other) => return Err(other),
     };

@@ -315,35 +315,7 @@ pub(super) fn compute_on(
     })
 }
 
-/// Creates an instance of `workflow` on the current bundle and takes its first step
-/// as node `node`. Returns the instance id (an existing one when the idempotency key
-/// was used before) and whether it is new.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn start(
-    store: &dyn Store,
-    deployment: &Deployment,
-    node: &str,
-    id: String,
-    workflow: &str,
-    input: &Json,
-    idempotency_key: Option<String>,
-    now: i64,
-) -> Result<(String, bool), NodeError> {
-    let started = start_leasing(
-        store,
-        deployment,
-        node,
-        id,
-        workflow,
-        input,
-        idempotency_key,
-        now,
-        None,
-    )?;
-    Ok((started.id, started.new))
-}
-
-/// What [`start_leasing`] did.
+/// What [`start`] did.
 #[derive(Debug)]
 pub(super) struct Started {
     /// The instance's id: a new one, or the one its idempotency key started before.
@@ -355,10 +327,12 @@ pub(super) struct Started {
     pub leased: Vec<Leased>,
 }
 
-/// [`start`], with the first step's calls that `own` picks leased to its owner in the
-/// creating transaction (see [`Store::create_instance_leasing`]); returns them too.
+/// Creates an instance of `workflow` on the current bundle and takes its first step
+/// as node `node` (an instance its idempotency key started before is returned as it
+/// is). The first step's calls that `own` picks are leased to its owner in the
+/// creating transaction (see [`Store::create_instance_leasing`]).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn start_leasing(
+pub(super) fn start(
     store: &dyn Store,
     deployment: &Deployment,
     node: &str,

@@ -9,7 +9,7 @@
 mod support;
 
 use support::postgres::schema;
-use support::server::Server;
+use support::server::{Server, agent};
 use support::{code, cosmosc, stderr, stdout};
 
 use serde_json::Value;
@@ -132,6 +132,22 @@ fn serve_starts_an_instance_per_tick_and_the_cli_pauses_and_resumes_the_schedule
         listed["next_tick"].is_string() && listed["last_instance"].is_string(),
         "{listed}"
     );
+    // The console's system page shows it, with its state and its last instance.
+    let mut page = agent()
+        .get(format!("{}/system", server.base))
+        .call()
+        .unwrap();
+    let page = page.body_mut().read_to_string().unwrap();
+    assert!(
+        page.contains(
+            "<td>every two seconds</td><td><a href=\"/workflows/Stamp\">Stamp</a></td>\
+             <td>every <code>2.s</code></td><td>allow</td><td>active</td>"
+        ),
+        "{page}"
+    );
+    // Its last instance (a tick may have started a newer one since the listing above).
+    let section = page.split("id=\"schedules\"").nth(1).unwrap_or_default();
+    assert!(section.contains("<a href=\"/instances/"), "{section}");
     let table = schedules(root, &["list", "--server", &server.base]);
     assert!(table.starts_with("NAME "), "{table}");
     assert!(

@@ -1,5 +1,5 @@
-//! Queues, pools, workers and the node (`/system`): the data of `/v1/queues`,
-//! `/v1/pools`, `/v1/workers` and `/v1/node` as tables. Schedules (LANGUAGE.md 10.7) are not built yet.
+//! Queues, pools, workers, schedules and the node (`/system`): the data of
+//! `/v1/queues`, `/v1/pools`, `/v1/workers`, `/v1/schedules` and `/v1/node` as tables.
 
 use super::html::esc;
 use super::layout::{self, Section};
@@ -23,6 +23,11 @@ pub async fn page(
                 store.workers()?,
             ))
         })
+        .await
+        .map_err(|e| shown.failed(e))?;
+    let schedules = console
+        .node
+        .schedules()
         .await
         .map_err(|e| shown.failed(e))?;
     let owner = console.node.owner().to_string();
@@ -77,7 +82,9 @@ pub async fn page(
         }
         body.push_str("</tbody></table></div>");
     }
-    body.push_str("</section>\n<section><h2>Schedules</h2><p class=\"empty\">This runtime has no schedules.</p></section>\n</div>\n");
+    body.push_str("</section>\n");
+    schedules_section(&mut body, &schedules);
+    body.push_str("</div>\n");
     let html = layout::page(
         "Queues and pools",
         Section::System,
@@ -177,4 +184,44 @@ fn table(out: &mut String, rows: &Json) {
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table></div>");
+}
+
+/// The deployed bundle's schedules (LANGUAGE.md 10.7) and their state, as
+/// `GET /v1/schedules` gives them; `POST /v1/schedules/{name}/pause|resume` changes it.
+fn schedules_section(out: &mut String, schedules: &[crate::node::schedules::ScheduleView]) {
+    out.push_str("<section id=\"schedules\"><h2>Schedules</h2>");
+    if schedules.is_empty() {
+        out.push_str(
+            "<p class=\"empty\">The deployed bundle declares no schedule.</p></section>\n",
+        );
+        return;
+    }
+    out.push_str(
+        "<div class=\"scroll\"><table><thead><tr><th>schedule</th><th>workflow</th>\
+         <th>when</th><th>overlap</th><th>state</th><th>next tick</th><th>last tick</th>\
+         <th>last instance</th></tr></thead><tbody>",
+    );
+    for s in schedules {
+        let when = match (&s.cron, &s.every) {
+            (Some(cron), _) => format!("cron <code>{}</code>", esc(cron)),
+            (None, Some(every)) => format!("every <code>{}</code>", esc(every)),
+            (None, None) => String::new(),
+        };
+        let state = if s.paused { "paused" } else { "active" };
+        let instance = s.last_instance.as_deref().map_or(String::new(), |id| {
+            format!("<a href=\"/instances/{0}\"><code>{0}</code></a>", esc(id))
+        });
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td><a href=\"/workflows/{}\">{}</a></td><td>{when}</td><td>{}</td>\
+             <td>{state}</td><td>{}</td><td>{}</td><td>{instance}</td></tr>",
+            esc(&s.name),
+            esc(&s.workflow),
+            esc(&s.workflow),
+            s.overlap,
+            esc(s.next_tick.as_deref().unwrap_or("—")),
+            esc(s.last_tick.as_deref().unwrap_or("—")),
+        );
+    }
+    out.push_str("</tbody></table></div></section>\n");
 }

@@ -321,12 +321,13 @@ async fn no_longer_running(
 ) -> Result<InstanceRecord, NodeError> {
     let deadline = tokio::time::Instant::now() + wait;
     let mut steps = node.commits();
+    // While waiting, each look reads the status alone (every commit of the node wakes
+    // every waiter); the whole instance is read once, for the answer.
     loop {
         steps.borrow_and_update();
-        let record = node.instance(id).await?;
         let now = tokio::time::Instant::now();
-        if record.status != Status::Running || now >= deadline {
-            return Ok(record);
+        if now >= deadline || node.instance_status(id).await? != Status::Running {
+            return node.instance(id).await;
         }
         let pause = deadline
             .saturating_duration_since(now)

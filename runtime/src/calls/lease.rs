@@ -40,10 +40,31 @@ pub fn lease_calls(
     Ok(calls)
 }
 
+/// The calls to run of the messages a committed step leased to `owner` in its own
+/// transaction (see [`crate::store::OwnCalls`]), settled as [`settle`] does; the
+/// instance still waits for them. A message that cannot be settled now stays leased
+/// and comes back when its lease expires.
+pub(crate) fn settle_own(
+    store: &dyn Store,
+    programs: &dyn Programs,
+    owner: &str,
+    leased: Vec<Leased>,
+    now: i64,
+) -> Vec<LeasedCall> {
+    let mut calls = Vec::with_capacity(leased.len());
+    for message in leased {
+        match settle(store, programs, owner, message, now, false) {
+            Ok(call) => calls.extend(call),
+            Err(error) => tracing::warn!(%error, "cannot settle a step's own call"),
+        }
+    }
+    calls
+}
+
 /// A call message leased by `owner` as a call to run, or `None` when it was settled
 /// in place instead (see [`lease_calls`]). Without `wanted`, whether the instance
 /// still waits for the call is not asked: a call its step just enqueued is wanted.
-pub(crate) fn settle(
+fn settle(
     store: &dyn Store,
     programs: &dyn Programs,
     owner: &str,

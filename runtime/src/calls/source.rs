@@ -3,7 +3,7 @@
 //! (a worker speaking HTTP to a node) implements the same trait.
 
 use super::complete::completion_event;
-use super::lease::settle;
+use super::lease::settle_own;
 use super::{
     CallsError, Completion, CompletionSteps, Continued, LeasedCall, Outcome, Programs,
     complete_call, lease_calls,
@@ -239,15 +239,7 @@ impl CallSource for StoreSource {
                 }
                 CallStepped::Stepped(leased) => leased,
             };
-            let mut calls = Vec::with_capacity(leased.len());
-            for message in leased {
-                // The step is committed: a call that cannot be settled now stays leased
-                // and comes back when its lease expires.
-                match settle(store, programs, &owner, message, now, false) {
-                    Ok(call) => calls.extend(call),
-                    Err(error) => tracing::warn!(%error, "cannot settle a step's own call"),
-                }
-            }
+            let calls = settle_own(store, programs, &owner, leased, now);
             Ok(Continued {
                 completion,
                 stepped: true,

@@ -15,12 +15,12 @@
 //! that is outdated (a signal, another node's step) fails the commit's version check,
 //! and the completion goes through the queue.
 
+use super::Inner;
 use super::messages;
 use super::step::{self, Computed};
-use super::{Inner, now_ms};
 use crate::calls::{CallsError, CompletionSteps, LeasedCall};
 use crate::engine::Event;
-use crate::store::{CallStep, CallStepped, InstanceRecord, OwnCalls, StepCommit, Store};
+use crate::store::{CallStep, CallStepped, InstanceRecord, StepCommit, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -128,17 +128,7 @@ impl CompletionSteps for NodeSteps {
                 CallStepped::LeaseLost
             });
         };
-        let new_calls = commit
-            .enqueue
-            .iter()
-            .filter(|m| m.queue == messages::CALLS)
-            .count();
-        let own = (room > 0).then(|| OwnCalls {
-            queue: messages::CALLS.to_string(),
-            filter: inner.lease_filter(),
-            lease_until: now_ms().saturating_add(inner.config.lease_ms),
-            limit: room,
-        });
+        let own = inner.own_calls(room);
         let kept = commit.clone();
         let stepped = store.complete_call_with_step(CallStep {
             call: call.id,
@@ -150,7 +140,7 @@ impl CompletionSteps for NodeSteps {
         if let CallStepped::Stepped(leased) = &stepped {
             self.keep(record, &kept);
             inner.committed(1);
-            if calls && leased.len() < new_calls {
+            if leased.len() < calls {
                 inner.wake_calls.notify_one();
             }
             if events {

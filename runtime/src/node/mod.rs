@@ -15,9 +15,9 @@ pub mod messages;
 pub mod schedules;
 mod step;
 
-use crate::calls::{Places, Runner, RunnerConfig, StoreSource, settle};
+use crate::calls::{Places, Runner, RunnerConfig, StoreSource, settle_own};
 use crate::deployment::{Deployment, DeploymentError};
-use crate::engine::{EngineError, Event};
+use crate::engine::{EngineError, Event, Status};
 use crate::executor::{Executor, ExecutorLimits, FunctionSpec, PoolSpec};
 use crate::store::{InstanceRecord, OwnCalls, Store, StoreError};
 use cosmos_ir::host::HostError;
@@ -133,6 +133,17 @@ impl Inner {
             .iter()
             .map(|id| ("root".to_string(), vec![id.clone()]))
             .collect()
+    }
+
+    /// The calls a step of this node leases to it in its own commit, when its runner
+    /// has `room` places for them (`None` without room).
+    pub(crate) fn own_calls(&self, room: usize) -> Option<OwnCalls> {
+        (room > 0).then(|| OwnCalls {
+            queue: messages::CALLS.to_string(),
+            filter: self.lease_filter(),
+            lease_until: now_ms().saturating_add(self.config.lease_ms),
+            limit: room,
+        })
     }
 
     /// Counts `steps` committed steps and wakes whoever follows them.
@@ -435,12 +446,7 @@ impl Node {
         let (id, new, enqueued, calls) = self
             .blocking(move |inner| {
                 inner.check_store()?;
-                let own = (room > 0).then(|| OwnCalls {
-                    queue: messages::CALLS.to_string(),
-                    filter: inner.lease_filter(),
-                    lease_until: now_ms().saturating_add(inner.config.lease_ms),
-                    limit: room,
-                });
+                let own = inner.own_calls(room);
                 let owner = inner.config.owner.as_str();
                 let store = inner.store.as_ref();
                 let now = now_ms();
@@ -455,15 +461,8 @@ impl Node {
                     now,
                     own.as_ref().map(|own| (own, owner)),
                 )?;
-                let mut calls = Vec::with_capacity(started.leased.len());
-                for message in started.leased {
-                    // The instance is committed: a call that cannot be settled now
-                    // stays leased and comes back when its lease expires.
-                    match settle(store, inner.deployment.as_ref(), owner, message, now, false) {
-                        Ok(call) => calls.extend(call),
-                        Err(error) => tracing::warn!(%error, "cannot settle a new instance's call"),
-                    }
-                }
+                let calls =
+                    settle_own(store, inner.deployment.as_ref(), owner, started.leased, now);
                 Ok((started.id, started.new, started.calls, calls))
             })
             .await?;
@@ -559,6 +558,14 @@ impl Node {
     pub async fn instance(&self, id: &str) -> Result<InstanceRecord, NodeError> {
         let id2 = id.to_string();
         self.blocking(move |inner| Ok(inner.store.instance(&id2)?))
+            .await?
+            .ok_or_else(|| NodeError::UnknownInstance(id.to_string()))
+    }
+
+    /// The status of instance `id` alone (a lighter read than [`Node::instance`]).
+    pub async fn instance_status(&self, id: &str) -> Result<Status, NodeError> {
+        let id2 = id.to_string();
+        self.blocking(move |inner| Ok(inner.store.instance_status(&id2)?))
             .await?
             .ok_or_else(|| NodeError::UnknownInstance(id.to_string()))
     }

@@ -43,7 +43,8 @@ pub(super) struct Ran<'a> {
     pub loaded: &'a Loaded,
 }
 
-/// The commit of `step` taken on `state`, which was at `version`.
+/// The commit of `step` taken on `state`, which was at `version`; how many call
+/// messages it enqueues, and whether it enqueues events.
 pub(super) fn commit_of(
     ran: &Ran<'_>,
     state: &InstanceState,
@@ -51,7 +52,7 @@ pub(super) fn commit_of(
     version: i64,
     now: i64,
     ack: Option<(MessageId, String)>,
-) -> Result<(StepCommit, bool, bool), NodeError> {
+) -> Result<(StepCommit, usize, bool), NodeError> {
     let Ran {
         engine,
         program,
@@ -92,7 +93,10 @@ pub(super) fn commit_of(
         step.commands,
         now,
     ));
-    let calls = enqueue.iter().any(|m| m.queue == messages::CALLS);
+    let calls = enqueue
+        .iter()
+        .filter(|m| m.queue == messages::CALLS)
+        .count();
     let events = enqueue.iter().any(|m| m.queue == messages::EVENTS);
     let commit = StepCommit {
         instance: state.id.clone(),
@@ -238,15 +242,19 @@ pub(super) fn apply_from(
         };
     commit.ack = ack;
     store.commit_step(*commit)?;
-    Ok(Applied::Committed { calls, events })
+    Ok(Applied::Committed {
+        calls: calls > 0,
+        events,
+    })
 }
 
 /// A step computed on the instance as read, not yet committed.
 pub(super) enum Computed {
-    /// The commit (without an ack), and whether it enqueues calls and events.
+    /// The commit (without an ack), how many calls it enqueues, and whether it
+    /// enqueues events.
     Step {
         commit: Box<StepCommit>,
-        calls: bool,
+        calls: usize,
         events: bool,
     },
     Refused(EngineError),
@@ -355,7 +363,7 @@ pub(super) fn start(
         bundle,
         loaded,
     };
-    let (mut commit, _, _) = commit_of(&ran, &state, step, 0, now, None)?;
+    let (mut commit, calls, _) = commit_of(&ran, &state, step, 0, now, None)?;
     commit.stamp = Some(StepStamp {
         node: node.to_string(),
         started_us,
@@ -369,11 +377,6 @@ pub(super) fn start(
         idempotency_key,
         created_at: now,
     };
-    let calls = commit
-        .enqueue
-        .iter()
-        .filter(|m| m.queue == messages::CALLS)
-        .count();
     Ok(match store.create_instance_leasing(new, commit, own)? {
         (crate::store::Created::New, leased) => Started {
             id,

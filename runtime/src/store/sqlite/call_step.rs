@@ -7,7 +7,7 @@ use rusqlite::{Connection, params};
 
 use super::super::{CallStep, CallStepped, StoreError, queue_sql};
 use super::instances::commit_in;
-use super::queue::{ack_in, enqueue_in, lease_ids_in};
+use super::queue::{ack_in, enqueue_in, lease_own_in};
 use super::{Db, Result, WriteTx};
 
 /// See [`Store::complete_call_with_step`](super::super::Store::complete_call_with_step).
@@ -28,12 +28,7 @@ pub(super) fn complete(db: &Db, step: CallStep) -> Result<CallStepped> {
             Ok(ids) => {
                 let own = match &step.own {
                     Some(own) => {
-                        let picked: Vec<_> = own
-                            .pick(&commit.enqueue, commit.now)
-                            .into_iter()
-                            .filter_map(|i| ids.get(i).copied())
-                            .collect();
-                        lease_ids_in(&tx, &picked, &step.owner, own.lease_until)?
+                        lease_own_in(&tx, own, &step.owner, &commit.enqueue, &ids, commit.now)?
                     }
                     None => Vec::new(),
                 };

@@ -65,7 +65,7 @@ use crate::engine::Status;
 use health::Health;
 use instances::{commit_in, instance_in, step_ack, step_rest};
 use migrations::migrate;
-use queue::{ack_in, enqueue_in, lease_ids_in, lease_in};
+use queue::{ack_in, enqueue_in, lease_in, lease_own_in};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -373,14 +373,7 @@ impl Store for Db {
         ])?;
         let ids = step_rest(&tx, &first)?;
         let leased = match own {
-            Some((own, owner)) => {
-                let picked: Vec<_> = own
-                    .pick(&first.enqueue, first.now)
-                    .into_iter()
-                    .filter_map(|i| ids.get(i).copied())
-                    .collect();
-                lease_ids_in(&tx, &picked, owner, own.lease_until)?
-            }
+            Some((own, owner)) => lease_own_in(&tx, own, owner, &first.enqueue, &ids, first.now)?,
             None => Vec::new(),
         };
         tx.commit()?;

@@ -10,7 +10,8 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::super::{
-    Held, LeaseRequest, Leased, MessageId, MessageState, NewMessage, StoreError, queue_sql,
+    Held, LeaseRequest, Leased, MessageId, MessageState, NewMessage, OwnCalls, StoreError,
+    queue_sql,
 };
 use super::{json_text, parse_json, parse_metadata, to_u32};
 
@@ -246,14 +247,24 @@ pub(super) fn lease_in(conn: &Connection, request: &LeaseRequest) -> Result<Vec<
     Ok(leased)
 }
 
-/// Leases the messages `ids` to `owner` until `lease_until`, those still ready (a
-/// step's own calls, just enqueued in this transaction), in the order given.
-pub(super) fn lease_ids_in(
+/// Leases to `owner` the messages of a step that `own` picks (see [`OwnCalls`]): the
+/// step enqueued `enqueue` at `now` in this transaction, as the messages `ids` (in the
+/// same order). Those still ready are leased until `own.lease_until`, in the step's
+/// order.
+pub(super) fn lease_own_in(
     conn: &Connection,
-    ids: &[MessageId],
+    own: &OwnCalls,
     owner: &str,
-    lease_until: i64,
+    enqueue: &[NewMessage],
+    ids: &[MessageId],
+    now: i64,
 ) -> Result<Vec<Leased>> {
+    let picked: Vec<MessageId> = own
+        .pick(enqueue, now)
+        .into_iter()
+        .filter_map(|i| ids.get(i).copied())
+        .collect();
+    let lease_until = own.lease_until;
     let mut read = conn.prepare_cached(queue_sql!(
         "SELECT id, exclusivity, priority, payload, metadata, attempts, idempotency_key, queue
          FROM messages WHERE id = ?1 AND state = {ready}"
@@ -263,8 +274,8 @@ pub(super) fn lease_ids_in(
              attempts = attempts + 1
          WHERE id = ?1 AND state = {ready}"
     ))?;
-    let mut leased = Vec::with_capacity(ids.len());
-    for &id in ids {
+    let mut leased = Vec::with_capacity(picked.len());
+    for id in picked {
         let raw = read
             .query_row(params![id], |row| {
                 Ok((

@@ -12,6 +12,7 @@ use cosmos_ir::value::Value;
 use cosmos_ir::{FieldLayout, Function, Program, Span, Ty};
 use cranelift_jit::JITModule;
 use cranelift_module::FuncId;
+use smallvec::SmallVec;
 
 use crate::cells::{self, CellKind, CellPlan, to_cell};
 use crate::runtime::{self, BodyFn, Evaluation, STATUS_ERROR, STATUS_FINISH, Shared};
@@ -174,14 +175,6 @@ impl RuleNames {
     }
 }
 
-/// What one evaluation produced.
-pub(crate) struct Outcome {
-    pub value: Value,
-    pub effects: Effects,
-    /// The facts the body assigned, with their new values.
-    pub assigned: Vec<(u32, Value)>,
-}
-
 /// Every body of a program as native code; made by [`crate::Jit::compile`].
 pub struct CompiledProgram {
     shared: Shared,
@@ -267,8 +260,7 @@ impl CompiledProgram {
         let Some(code) = self.helpers.get(index) else {
             return Err(internal("no such helper"));
         };
-        let out = self.run(code, &CellPlan::default(), &[], args, &[], &[], 0)?;
-        Ok(out.value)
+        self.run(code, &CellPlan::default(), &args, &[], &[], 0)
     }
 
     /// The cells of an instance's facts and inputs (with their views, see
@@ -373,99 +365,182 @@ impl CompiledProgram {
         out
     }
 
-    /// One evaluation of a body against an instance's inputs and facts.
-    #[allow(clippy::too_many_arguments)]
+    /// One evaluation of a body that assigns no fact (an action, `output`, a helper)
+    /// against an instance's inputs and facts: its value.
     pub(crate) fn run(
         &self,
         code: &Code,
         plan: &CellPlan,
-        fact_layout: &[FieldLayout],
-        args: Vec<Value>,
+        args: &[Value],
         inputs: &[Value],
         facts: &[Value],
         now: i64,
-    ) -> Result<Outcome, RuntimeError> {
+    ) -> Result<Value, RuntimeError> {
         let mut eval = self.evaluation(plan, inputs, facts, Some(&code.uses), now);
-        // Arguments held as handles point into `args`, which outlives `eval` (a
-        // parameter is dropped after the function's locals): no copy into the arena.
-        let mut arg_cells = Vec::with_capacity(code.params.len());
-        for (v, ty) in args.iter().zip(&code.params) {
-            arg_cells.push(match Repr::of(ty) {
+        Ok(match self.call(&mut eval, code, args)? {
+            // SAFETY: the body returned normally, so `bits` is a value of its return
+            // type: a handle of `eval` when that type is held as one.
+            Some(bits) => unsafe { from_cell(&eval, bits, &code.ret) },
+            None => Value::Null,
+        })
+    }
+
+    /// One evaluation of a body (a reaction, an `error` block, a signal handler) that
+    /// assigns the instance's facts: they change only when the body ends normally;
+    /// one that fails leaves them as they were. A fact the body owns
+    /// ([`Uses::owns`]) is changed in place by `m[k] = v` and `xs << v` (the change
+    /// logged, and taken back if the body fails) instead of being copied first.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn run_assigning(
+        &self,
+        code: &Code,
+        plan: &CellPlan,
+        fact_layout: &[FieldLayout],
+        args: &[Value],
+        inputs: &[Value],
+        facts: &mut [Value],
+        now: i64,
+    ) -> Result<Effects, RuntimeError> {
+        let len = facts.len();
+        // From here on the facts are reached only through `base`.
+        let base = facts.as_mut_ptr();
+        // SAFETY: `base` points at the `len` facts borrowed mutably by this function;
+        // the shared view is used only to lay out the cells.
+        let view = unsafe { std::slice::from_raw_parts(base, len) };
+        let mut eval = self.evaluation(plan, inputs, view, Some(&code.uses), now);
+        // SAFETY: the cells were just laid out from these `len` values, which this
+        // function borrows mutably and touches only through `base` after `eval` is
+        // dropped or undone.
+        unsafe { eval.own_facts(base, len) };
+        if let Err(error) = self.call(&mut eval, code, args) {
+            eval.undo();
+            return Err(error);
+        }
+        let effects = eval.ctx().take_effects();
+        // SAFETY: `base` points at the `len` values the cells were laid out from, this
+        // function's mutable borrow, and native code has returned.
+        unsafe { self.write_assigned(&mut eval, code, fact_layout, base, len) };
+        Ok(effects)
+    }
+
+    /// Calls `code` with `args` in `eval`: the bits of its value, `None` when it
+    /// finished early (`complete`, `fail`, `retry`: see the context's effects).
+    fn call(
+        &self,
+        eval: &mut Evaluation<'_>,
+        code: &Code,
+        args: &[Value],
+    ) -> Result<Option<u64>, RuntimeError> {
+        // Arguments held as handles point into `args`, which outlives `eval`: no copy
+        // into the arena. Up to four cells stay on the stack.
+        let mut small = [0u64; 4];
+        let mut large = Vec::new();
+        let arg_cells: &mut [u64] = if code.params.len() <= small.len() {
+            small.get_mut(..code.params.len()).unwrap_or_default()
+        } else {
+            large.resize(code.params.len(), 0);
+            &mut large
+        };
+        if args.len() != code.params.len() {
+            return Err(internal("a body called with the wrong number of arguments"));
+        }
+        for ((cell, v), ty) in arg_cells.iter_mut().zip(args).zip(&code.params) {
+            *cell = match Repr::of(ty) {
                 Repr::Ptr => runtime::handle_of(v) as u64,
                 repr => to_cell(v, repr),
-            });
+            };
         }
         let Some(f) = code.addr else {
             return Err(internal("a body without code"));
         };
-        if arg_cells.len() != code.params.len() {
-            return Err(internal("a body called with the wrong number of arguments"));
-        }
         // SAFETY: `f` is a body of this program's live module (`resolve`), `eval` was
-        // made just above with the plan of the body's workflow, and `arg_cells` holds
-        // one cell per parameter, for each parameter held as a handle the handle of a
-        // value of `args`, which lives, unchanged, until after `eval` is dropped.
-        let bits = unsafe { eval.call(f, &arg_cells) };
+        // made with the plan of the body's workflow, and `arg_cells` holds one cell
+        // per parameter (checked above), for each parameter held as a handle the
+        // handle of a value of `args`, which lives, unchanged, until after `eval` is
+        // dropped (the caller's borrow).
+        let bits = unsafe { eval.call(f, arg_cells) };
         let ctx = eval.ctx();
         if ctx.status == STATUS_ERROR {
             return Err(ctx
                 .take_error()
                 .unwrap_or_else(|| internal("an error without its description")));
         }
-        let finished = ctx.status == STATUS_FINISH;
-        let effects = ctx.take_effects();
-        let value = if finished {
-            Value::Null
-        } else {
-            // SAFETY: the body returned normally, so `bits` is a value of its return
-            // type: a handle of `eval` when that type is held as one.
-            unsafe { from_cell(&eval, bits, &code.ret) }
-        };
-        let mut assigned = Vec::with_capacity(code.uses.writes.len());
-        for i in &code.uses.writes {
-            let (Some(bits), Some(f)) = (
-                eval.facts().get(*i as usize).copied(),
-                fact_layout.get(*i as usize),
-            ) else {
-                continue;
-            };
-            let unchanged = Repr::of(&f.ty) == Repr::Ptr
-                && facts
-                    .get(*i as usize)
-                    .is_some_and(|old| runtime::handle_of(old) as u64 == bits);
-            if unchanged {
-                continue;
+        Ok((ctx.status != STATUS_FINISH).then_some(bits))
+    }
+
+    /// Moves or copies the facts `code` assigned in `eval` into the instance's facts
+    /// at `base`, leaving out those whose cell still holds the value they had. A
+    /// fact the body never read as a value is written at once: no other cell can hold
+    /// a handle into its old value, which the write drops. Those it read may be held
+    /// by other cells (`a = b` keeps a handle of `b`'s old value): they are written
+    /// last, after every other cell was read.
+    ///
+    /// # Safety
+    ///
+    /// `base` points at the `len` live values the cells of `eval` were laid out from,
+    /// which nothing else reads or writes meanwhile, and native code has returned.
+    unsafe fn write_assigned(
+        &self,
+        eval: &mut Evaluation<'_>,
+        code: &Code,
+        fact_layout: &[FieldLayout],
+        base: *mut Value,
+        len: usize,
+    ) {
+        let mut last: SmallVec<[(usize, Value); 2]> = SmallVec::new();
+        for read in [true, false] {
+            for &i in &code.uses.writes {
+                if code.uses.read.contains(&i) != read {
+                    continue;
+                }
+                let i = i as usize;
+                let (Some(bits), Some(f), true) =
+                    (eval.facts().get(i).copied(), fact_layout.get(i), i < len)
+                else {
+                    continue;
+                };
+                let repr = Repr::of(&f.ty);
+                // SAFETY: `i < len`, and `base` points at `len` live values.
+                let old = runtime::handle_of(unsafe { &*base.add(i) }) as u64;
+                if repr == Repr::Ptr && old == bits {
+                    continue;
+                }
+                // A value the body made (in the arena) that no other assigned fact
+                // holds is moved out, not copied.
+                let alone = code
+                    .uses
+                    .writes
+                    .iter()
+                    .filter(|j| eval.facts().get(**j as usize) == Some(&bits))
+                    .count()
+                    == 1;
+                let value = match (alone, repr) {
+                    // SAFETY: a fact cell of a type held as a handle holds 0 or a
+                    // handle of `eval`, and no other fact cell holds it (`alone`); the
+                    // body's result was copied out before, and nothing reads the
+                    // evaluation's values after this but the other fact cells.
+                    (true, Repr::Ptr) => unsafe { eval.take_value(bits as i64) },
+                    _ => None,
+                };
+                let value = match value {
+                    Some(v) => v,
+                    // SAFETY: a fact cell holds a value of the fact's type (the layout
+                    // the cells were laid out by): a handle of `eval` when held as one.
+                    None => unsafe { from_cell(eval, bits, &f.ty) },
+                };
+                if read {
+                    last.push((i, value));
+                } else {
+                    // SAFETY: in range; the old value was never read as a value by the
+                    // body, so no cell or value still to be read holds a handle into it.
+                    unsafe { *base.add(i) = value };
+                }
             }
-            // A value the body made (in the arena) that no other assigned fact holds
-            // is moved out, not copied: `m[k] = v` copies `m` once, in `rt.place`.
-            let alone = code
-                .uses
-                .writes
-                .iter()
-                .filter(|j| eval.facts().get(**j as usize) == Some(&bits))
-                .count()
-                == 1;
-            let value = match (alone, Repr::of(&f.ty)) {
-                // SAFETY: a fact cell of a type held as a handle holds 0 or a handle
-                // of `eval`, and no other fact cell holds it (`alone`); the body's
-                // result was copied out above, and nothing reads the evaluation's
-                // values after this loop but the other fact cells.
-                (true, Repr::Ptr) => unsafe { eval.take_value(bits as i64) },
-                _ => None,
-            };
-            let value = match value {
-                Some(v) => v,
-                // SAFETY: a fact cell holds a value of the fact's type (the layout
-                // the cells were laid out by): a handle of `eval` when held as one.
-                None => unsafe { from_cell(&eval, bits, &f.ty) },
-            };
-            assigned.push((*i, value));
         }
-        Ok(Outcome {
-            value,
-            effects,
-            assigned,
-        })
+        for (i, value) in last {
+            // SAFETY: in range, and every cell was read above.
+            unsafe { *base.add(i) = value };
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use cosmos_ir::value::Value;
 use cosmos_ir::{RuleIr, WorkflowIr};
 use serde_json::Value as Json;
 
-use crate::compiled::{Code, CompiledProgram, Outcome, RuleCode, WorkflowCode};
+use crate::compiled::{Code, CompiledProgram, RuleCode, WorkflowCode};
 use crate::runtime::Evaluation;
 use crate::uses::Uses;
 
@@ -85,16 +85,15 @@ impl<'p> JitWorkflowHost<'p> {
     fn run(
         &self,
         code: &Code,
-        args: Vec<Value>,
+        args: &[Value],
         instance: &Instance,
         now: i64,
         body: impl FnOnce() -> String,
-    ) -> Result<Outcome, HostError> {
+    ) -> Result<Value, HostError> {
         self.compiled
             .run(
                 code,
                 &self.code.plan,
-                &self.workflow.facts,
                 args,
                 &instance.inputs,
                 &instance.facts,
@@ -124,22 +123,27 @@ impl<'p> JitWorkflowHost<'p> {
             .map_err(|error| error.in_body(self.compiled.program(), body()).into())
     }
 
+    /// Runs a handler that assigns facts; one that fails at run time leaves them
+    /// as they were.
     fn run_write(
         &self,
         code: &Code,
-        args: Vec<Value>,
+        args: &[Value],
         instance: &mut Instance,
         now: i64,
         body: impl FnOnce() -> String,
     ) -> Result<Effects, HostError> {
-        // A handler that fails at run time leaves the facts as they were.
-        let out = self.run(code, args, instance, now, body)?;
-        for (i, v) in out.assigned {
-            if let Some(fact) = instance.facts.get_mut(i as usize) {
-                *fact = v;
-            }
-        }
-        Ok(out.effects)
+        self.compiled
+            .run_assigning(
+                code,
+                &self.code.plan,
+                &self.workflow.facts,
+                args,
+                &instance.inputs,
+                &mut instance.facts,
+                now,
+            )
+            .map_err(|error| error.in_body(self.compiled.program(), body()).into())
     }
 
     /// The index of a rule by name, for [`JitWorkflowHost::matches_prepared`].
@@ -305,11 +309,7 @@ impl Handlers for JitWorkflowHost<'_> {
             });
         };
         let program = self.compiled.program();
-        let value = self
-            .run(code, Vec::new(), instance, now, || {
-                rule_part(rule, "action")
-            })?
-            .value;
+        let value = self.run(code, &[], instance, now, || rule_part(rule, "action"))?;
         Ok(action_value(program, f, value))
     }
     /// Runs the rule's `reaction` with the call's JSON result; facts change in place.
@@ -325,7 +325,7 @@ impl Handlers for JitWorkflowHost<'_> {
             return Ok(Effects::default());
         };
         let result = reaction_argument(self.compiled.program(), f, rule, result)?;
-        self.run_write(code, vec![result], instance, now, || {
+        self.run_write(code, &[result], instance, now, || {
             rule_part(rule, "reaction")
         })
     }
@@ -342,10 +342,8 @@ impl Handlers for JitWorkflowHost<'_> {
             return Ok(None);
         };
         let error = error_argument(self.compiled.program(), f, failure)?;
-        self.run_write(code, vec![error], instance, now, || {
-            rule_part(rule, "error")
-        })
-        .map(Some)
+        self.run_write(code, &[error], instance, now, || rule_part(rule, "error"))
+            .map(Some)
     }
     /// Runs a signal handler with its JSON arguments (an object keyed by parameter name).
     fn signal(
@@ -368,7 +366,7 @@ impl Handlers for JitWorkflowHost<'_> {
             });
         };
         let values = signal_arguments(self.compiled.program(), &signal.handler, name, args)?;
-        self.run_write(code, values, instance, now, || format!("signal {name}"))
+        self.run_write(code, &values, instance, now, || format!("signal {name}"))
     }
     /// Whether `complete when` holds (false without one).
     fn complete_when(&self, instance: &Instance, now: i64) -> Result<bool, HostError> {
@@ -382,9 +380,7 @@ impl Handlers for JitWorkflowHost<'_> {
         match &self.code.output {
             None => Ok(None),
             Some(code) => {
-                let v = self
-                    .run(code, Vec::new(), instance, now, || "output".to_string())?
-                    .value;
+                let v = self.run(code, &[], instance, now, || "output".to_string())?;
                 Ok(Some(to_json(self.compiled.program(), &v)))
             }
         }

@@ -47,6 +47,23 @@ pub(crate) struct Ctx {
     /// Boxed, like `effects`, so that a context is small to make and to drop.
     pub error: Option<Box<RuntimeError>>,
     pub effects: Option<Box<Effects>>,
+    /// The instance's own fact values, when the evaluation may change them in place
+    /// ([`Evaluation::own_facts`]); null otherwise.
+    owned: *mut Value,
+    owned_len: usize,
+    /// How to take back each change made in place, in order.
+    pub(crate) undo: Vec<Undo>,
+}
+
+/// A change `rt.place` made to the instance's own value of a fact, and how to take
+/// it back when the body fails.
+pub(crate) enum Undo {
+    /// Entry `at` of map fact `fact` held `old`.
+    Entry { fact: usize, at: usize, old: Value },
+    /// Map fact `fact` had no entry for the key: one was pushed at its end.
+    Pushed { fact: usize },
+    /// List fact `fact` had `len` items.
+    Truncate { fact: usize, len: usize },
 }
 
 /// Byte offsets of the fields native code touches.
@@ -232,6 +249,25 @@ impl Ctx {
         self.error.take().map(|e| *e)
     }
 
+    /// Logs how to take back a change made in place, reusing the thread's spare log.
+    pub(crate) fn log_undo(&mut self, change: Undo) {
+        if self.undo.capacity() == 0 {
+            self.undo = SPARE_UNDO.take();
+        }
+        self.undo.push(change);
+    }
+
+    /// The instance's own value of fact `fact`, when the evaluation may change it in
+    /// place and `root` (a fact cell's handle) is still that value, not one the body
+    /// assigned since.
+    pub(crate) fn owned_fact(&self, fact: usize, root: i64) -> Option<*mut Value> {
+        if self.owned.is_null() || fact >= self.owned_len {
+            return None;
+        }
+        let p = self.owned.wrapping_add(fact);
+        (p as i64 == root).then_some(p)
+    }
+
     fn raise(&mut self, kind: RuntimeErrorKind, span: Span) {
         if self.error.is_none() {
             self.error = Some(Box::new(RuntimeError::new(kind, span)));
@@ -327,6 +363,9 @@ impl<'s> Evaluation<'s> {
                 arena: Vec::new(),
                 error: None,
                 effects: None,
+                owned: std::ptr::null_mut(),
+                owned_len: 0,
+                undo: Vec::new(),
             },
             cells: std::mem::ManuallyDrop::new(cells),
             facts,
@@ -411,6 +450,51 @@ impl<'s> Evaluation<'s> {
         self.ctx.status == STATUS_OK && self.ctx.arena.is_empty()
     }
 
+    /// Lets `rt.place` change the instance's values of the facts a body owns in
+    /// place (`crate::uses::Uses::owns`), logging each change.
+    ///
+    /// # Safety
+    ///
+    /// `facts` points at `len` live values, the instance's facts that the cells were
+    /// laid out from (so a fact cell's handle is the address of its value), and
+    /// nothing else reads or writes them until the evaluation is dropped or
+    /// [`Evaluation::undo`] ran.
+    pub unsafe fn own_facts(&mut self, facts: *mut Value, len: usize) {
+        self.ctx.owned = facts;
+        self.ctx.owned_len = len;
+    }
+
+    /// Takes back, newest first, every change made in place to the instance's facts
+    /// ([`Evaluation::own_facts`]): after a body failed.
+    pub fn undo(&mut self) {
+        let base = self.ctx.owned;
+        for change in self.ctx.undo.drain(..).rev() {
+            let fact = match &change {
+                Undo::Entry { fact, .. } | Undo::Pushed { fact } | Undo::Truncate { fact, .. } => {
+                    *fact
+                }
+            };
+            if base.is_null() || fact >= self.ctx.owned_len {
+                continue;
+            }
+            // SAFETY: `own_facts`' obligation: `base` points at `owned_len` live
+            // values that only this evaluation touches, and native code has returned.
+            let value = unsafe { &mut *base.add(fact) };
+            match (change, value) {
+                (Undo::Entry { at, old, .. }, Value::Map(entries)) => {
+                    if let Some(entry) = entries.get_mut(at) {
+                        entry.1 = old;
+                    }
+                }
+                (Undo::Pushed { .. }, Value::Map(entries)) => {
+                    entries.pop();
+                }
+                (Undo::Truncate { len, .. }, Value::List(items)) => items.truncate(len),
+                _ => {}
+            }
+        }
+    }
+
     /// Lays out again the view (`crate::cells`) of fact `fact`, after a body
     /// assigned it; the view's data is appended to the cells.
     pub fn refresh_view(&mut self, view: crate::cells::View, at: u32, fact: usize) {
@@ -460,6 +544,9 @@ thread_local! {
     /// The cells of the last evaluation that ended on this thread, for the next.
     #[allow(clippy::box_collection)]
     static SPARE_CELLS: std::cell::Cell<Option<Box<Vec<u64>>>> = const { std::cell::Cell::new(None) };
+    /// The undo log of the last evaluation on this thread that changed facts in
+    /// place, emptied, for the next.
+    static SPARE_UNDO: std::cell::Cell<Vec<Undo>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 impl Drop for Evaluation<'_> {
@@ -468,6 +555,11 @@ impl Drop for Evaluation<'_> {
         let cells = unsafe { std::mem::ManuallyDrop::take(&mut self.cells) };
         if cells.capacity() <= 256 {
             SPARE_CELLS.set(Some(cells));
+        }
+        if self.ctx.undo.capacity() > 0 && self.ctx.undo.capacity() <= 64 {
+            let mut undo = std::mem::take(&mut self.ctx.undo);
+            undo.clear();
+            SPARE_UNDO.set(undo);
         }
     }
 }

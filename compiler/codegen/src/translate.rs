@@ -163,6 +163,7 @@ pub(crate) fn translate(
     let ret_block = b.create_block();
     b.append_block_param(ret_block, types::I64);
     let unwind_block = b.create_block();
+    let uses = crate::uses::of(f);
     let mut t = Translator {
         b,
         mcx,
@@ -174,7 +175,8 @@ pub(crate) fn translate(
         unwind_block,
         host_refs: HashMap::new(),
         helper_refs: HashMap::new(),
-        views: crate::uses::of(f).writes.is_empty(),
+        views: uses.writes.is_empty(),
+        uses,
         stack: cosmos_ir::stack::StackGuard::new(),
         loop_str: None,
         str_slots: HashMap::new(),
@@ -233,6 +235,8 @@ pub(crate) struct Translator<'a, 'm, 'f> {
     /// Whether fields may be read through their views (`crate::cells`): only in a
     /// body that assigns no fact, so that a view never lags behind its cell.
     views: bool,
+    /// What the body touches: which facts it owns ([`crate::uses::Uses::owns`]).
+    uses: crate::uses::Uses,
     /// Translation recurses over the tree; a tree too deep for the stack is refused.
     stack: cosmos_ir::stack::StackGuard,
     /// A string item's (address, length) that the loop being emitted read from a

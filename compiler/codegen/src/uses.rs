@@ -11,6 +11,11 @@ pub(crate) struct Uses {
     /// Facts assigned (copied back after the call).
     pub writes: Vec<u32>,
     pub inputs: Vec<u32>,
+    /// Facts read as a value somewhere in the body (not only assigned, or changed
+    /// through a path). A fact assigned but never read this way is *owned* by the
+    /// body: no handle of its value can reach a local, another value or an effect,
+    /// so `rt.place` may change the instance's value in place ([`Uses::owns`]).
+    pub read: Vec<u32>,
 }
 
 impl Uses {
@@ -21,12 +26,20 @@ impl Uses {
             w.facts.extend(&u.facts);
             w.writes.extend(&u.writes);
             w.inputs.extend(&u.inputs);
+            w.read.extend(&u.read);
         }
         Uses {
             facts: w.facts.into_iter().collect(),
             writes: w.writes.into_iter().collect(),
             inputs: w.inputs.into_iter().collect(),
+            read: w.read.into_iter().collect(),
         }
+    }
+
+    /// Whether fact `i` is assigned (or changed through a path) and never read as a
+    /// value.
+    pub fn owns(&self, i: u32) -> bool {
+        self.writes.contains(&i) && !self.read.contains(&i)
     }
 }
 
@@ -35,6 +48,7 @@ struct Walk {
     facts: BTreeSet<u32>,
     writes: BTreeSet<u32>,
     inputs: BTreeSet<u32>,
+    read: BTreeSet<u32>,
 }
 
 pub(crate) fn of(f: &Function) -> Uses {
@@ -47,6 +61,7 @@ pub(crate) fn of(f: &Function) -> Uses {
         facts: w.facts.into_iter().collect(),
         writes: w.writes.into_iter().collect(),
         inputs: w.inputs.into_iter().collect(),
+        read: w.read.into_iter().collect(),
     }
 }
 
@@ -117,6 +132,7 @@ impl Walk {
             }
             ExprKind::Fact(i) => {
                 self.facts.insert(*i);
+                self.read.insert(*i);
             }
             ExprKind::Field { base, .. } => self.expr(base),
             ExprKind::IfNotNull { value, then, .. } => {

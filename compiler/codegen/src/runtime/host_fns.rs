@@ -169,24 +169,113 @@ fn run_thunk(c: &mut Ctx, thunk: i64, args: Vec<Value>) -> i64 {
     }
 }
 
-/// Where an assignment path goes (`rt.place`).
-enum Step {
-    Field(u32),
-    Index(i64, Span),
-    Key(Value),
-}
-
 const MODE_ASSIGN: i64 = 0;
 const MODE_APPEND: i64 = 1;
 const MODE_CONCAT: i64 = 2;
 const MODE_ARITH: i64 = 3;
 
-/// Copies `root`, applies one assignment through `steps` as the interpreter's
-/// `Machine::store` does, and returns the new root.
-fn place(
+/// One step of an assignment path as native code lays it out: three cells, (0,
+/// field, 0), (1, index, span) or (2, key handle, 0).
+///
+/// # Safety
+///
+/// A key step's handle is 0 or a handle of the current evaluation (as for `val`).
+unsafe fn step_into<'v>(
+    c: &mut Ctx,
+    step: &[i64],
+    target: &'v mut Value,
+    existing: bool,
+    span: Span,
+) -> Option<&'v mut Value> {
+    match (step, target) {
+        ([0, i, _], Value::Record(_, fields)) => match fields.get_mut(id32(*i) as usize) {
+            Some(v) => Some(v),
+            None => {
+                internal(c, "a field index out of range");
+                None
+            }
+        },
+        ([1, i, at], Value::List(items)) => {
+            let len = items.len();
+            match usize::try_from(*i).ok().and_then(|i| items.get_mut(i)) {
+                Some(v) => Some(v),
+                None => {
+                    let at = c.shared().span(*at);
+                    c.raise(RuntimeErrorKind::IndexOutOfRange { index: *i, len }, at);
+                    None
+                }
+            }
+        }
+        ([2, k, _], Value::Map(entries)) => {
+            // SAFETY: the caller's obligation.
+            let k = unsafe { val(*k) };
+            let position = match entries.iter().position(|(e, _)| value::equal(e, k)) {
+                Some(p) => p,
+                None => {
+                    if existing {
+                        c.raise(
+                            RuntimeErrorKind::InvalidArgument(
+                                "`m[k]` has no entry to update".to_string(),
+                            ),
+                            span,
+                        );
+                        return None;
+                    }
+                    entries.push((k.clone(), Value::Null));
+                    entries.len() - 1
+                }
+            };
+            match entries.get_mut(position) {
+                Some((_, v)) => Some(v),
+                None => {
+                    internal(c, "a map entry vanished");
+                    None
+                }
+            }
+        }
+        (_, Value::Null) => {
+            c.raise(
+                RuntimeErrorKind::InvalidArgument("assigned through a null value".to_string()),
+                Span::default(),
+            );
+            None
+        }
+        _ => {
+            internal(c, "an assignment path through a value of the wrong shape");
+            None
+        }
+    }
+}
+
+/// The value a compound assignment leaves in `target` (`+=` on a string, or an
+/// operator through the interpreter's thunk `aux`); `None` when it failed (the
+/// context has the error).
+fn updated(c: &mut Ctx, target: &Value, mode: i64, v: Value, aux: i64) -> Option<Value> {
+    if mode == MODE_CONCAT {
+        let program = &c.shared().program;
+        let mut text = value::format(program, target);
+        text.push_str(&value::format(program, &v));
+        return Some(Value::Str(text));
+    }
+    let h = run_thunk(c, aux, vec![target.clone(), v]);
+    if c.status != 0 {
+        return None;
+    }
+    // SAFETY: `h` was just made by `Ctx::alloc` (in `run_thunk`) and lives in the
+    // arena until the evaluation ends.
+    Some(unsafe { val(h) }.clone())
+}
+
+/// Copies `root`, applies one assignment through `steps` (cells, three a step) as
+/// the interpreter's `Machine::store` does, and returns the new root.
+///
+/// # Safety
+///
+/// Key steps hold 0 or handles of the current evaluation (as for `val`).
+unsafe fn place(
     c: &mut Ctx,
     root: Value,
-    steps: Vec<Step>,
+    steps: &[i64],
     mode: i64,
     v: Value,
     aux: i64,
@@ -195,53 +284,12 @@ fn place(
     let existing = mode == MODE_CONCAT || mode == MODE_ARITH;
     let mut root = root;
     let mut target = &mut root;
-    for step in steps {
-        target = match (step, target) {
-            (Step::Field(i), Value::Record(_, fields)) => match fields.get_mut(i as usize) {
-                Some(v) => v,
-                None => return internal(c, "a field index out of range"),
-            },
-            (Step::Index(i, span), Value::List(items)) => {
-                let len = items.len();
-                match usize::try_from(i).ok().and_then(|i| items.get_mut(i)) {
-                    Some(v) => v,
-                    None => {
-                        c.raise(RuntimeErrorKind::IndexOutOfRange { index: i, len }, span);
-                        return 0;
-                    }
-                }
-            }
-            (Step::Key(k), Value::Map(entries)) => {
-                let position = match entries.iter().position(|(e, _)| value::equal(e, &k)) {
-                    Some(p) => p,
-                    None => {
-                        if existing {
-                            c.raise(
-                                RuntimeErrorKind::InvalidArgument(
-                                    "`m[k]` has no entry to update".to_string(),
-                                ),
-                                span,
-                            );
-                            return 0;
-                        }
-                        entries.push((k, Value::Null));
-                        entries.len() - 1
-                    }
-                };
-                match entries.get_mut(position) {
-                    Some((_, v)) => v,
-                    None => return internal(c, "a map entry vanished"),
-                }
-            }
-            (_, Value::Null) => {
-                c.raise(
-                    RuntimeErrorKind::InvalidArgument("assigned through a null value".to_string()),
-                    Span::default(),
-                );
-                return 0;
-            }
-            _ => return internal(c, "an assignment path through a value of the wrong shape"),
-        };
+    for step in steps.chunks(3) {
+        // SAFETY: the caller's obligation.
+        match unsafe { step_into(c, step, target, existing, span) } {
+            Some(next) => target = next,
+            None => return 0,
+        }
     }
     match mode {
         MODE_ASSIGN => *target = v,
@@ -249,24 +297,84 @@ fn place(
             Value::List(items) => items.push(v),
             _ => return internal(c, "`<<` on a value that is not a list"),
         },
-        MODE_CONCAT => {
-            let program = &c.shared().program;
-            let mut text = value::format(program, target);
-            text.push_str(&value::format(program, &v));
-            *target = Value::Str(text);
-        }
-        _ => {
-            let old = std::mem::replace(target, Value::Null);
-            let h = run_thunk(c, aux, vec![old, v]);
-            if c.status != 0 {
-                return 0;
-            }
-            // SAFETY: `h` was just made by `Ctx::alloc` (in `run_thunk`) and lives in
-            // the arena until the evaluation ends.
-            *target = unsafe { val(h) }.clone();
-        }
+        _ => match updated(c, target, mode, v, aux) {
+            Some(new) => *target = new,
+            None => return 0,
+        },
     }
     c.alloc(root)
+}
+
+/// [`place`] without the copy, when the root is the instance's own value of a fact
+/// the body owns (`Uses::owns`: no handle of it reached anything else) and the
+/// assignment is one that [`super::Undo`] can take back: `xs << v` on a list, or
+/// `m[k] = v` / `m[k] op= v` on a map. The change is logged so that a body that
+/// fails leaves the fact as it was. `None` when it does not apply (the caller
+/// copies); `Some(handle)` of the root, unchanged, when done or failed.
+///
+/// # Safety
+///
+/// `root` and a key step's handle are 0 or handles of the current evaluation (as
+/// for `val`), and the body owns fact `fact`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn place_in_instance(
+    c: &mut Ctx,
+    fact: usize,
+    root: i64,
+    steps: &[i64],
+    mode: i64,
+    v: i64,
+    aux: i64,
+    span: Span,
+) -> Option<i64> {
+    let target = c.owned_fact(fact, root)?;
+    // SAFETY: `owned_fact` gave the instance's value of a fact the body owns, which
+    // only this call reaches while it runs (native code holds its handle only in the
+    // fact's cell, and every host function that could read it is `rt.place`).
+    let target = unsafe { &mut *target };
+    match (steps, mode, &mut *target) {
+        ([], MODE_APPEND, Value::List(items)) => {
+            let len = items.len();
+            // SAFETY: `v` is a handle of the current evaluation.
+            items.push(unsafe { val(v) }.clone());
+            c.log_undo(super::Undo::Truncate { fact, len });
+        }
+        ([2, k, _], MODE_ASSIGN | MODE_CONCAT | MODE_ARITH, Value::Map(entries)) => {
+            // SAFETY: `k` and `v` are handles of the current evaluation.
+            let (k, v) = unsafe { (val(*k), val(v)) };
+            match entries.iter().position(|(e, _)| value::equal(e, k)) {
+                Some(at) => {
+                    let new = match mode {
+                        MODE_ASSIGN => v.clone(),
+                        _ => {
+                            let old = &entries.get(at)?.1;
+                            match updated(c, old, mode, v.clone(), aux) {
+                                Some(new) => new,
+                                None => return Some(0),
+                            }
+                        }
+                    };
+                    let old = std::mem::replace(&mut entries.get_mut(at)?.1, new);
+                    c.log_undo(super::Undo::Entry { fact, at, old });
+                }
+                None if mode == MODE_ASSIGN => {
+                    entries.push((k.clone(), v.clone()));
+                    c.log_undo(super::Undo::Pushed { fact });
+                }
+                None => {
+                    c.raise(
+                        RuntimeErrorKind::InvalidArgument(
+                            "`m[k]` has no entry to update".to_string(),
+                        ),
+                        span,
+                    );
+                    return Some(0);
+                }
+            }
+        }
+        _ => return None,
+    }
+    Some(root)
 }
 
 /// `f` of two strings, `false` unless both handles are strings.
@@ -566,17 +674,15 @@ host! {
     }
     "rt.place" => fn place_update(ctx: *mut Ctx, root: i64, steps: i64, n: i64, mode: i64, v: i64, aux: i64, span: i64) -> i64 {
         let c = cx(ctx);
-        let mut path = Vec::new();
-        for step in cells(steps, n.saturating_mul(3)).chunks(3) {
-            path.push(match step {
-                [0, i, _] => Step::Field(id32(*i)),
-                [1, i, span] => Step::Index(*i, c.shared().span(*span)),
-                [_, k, _] => Step::Key(val(*k).clone()),
-                _ => return internal(c, "a malformed assignment path"),
-            });
-        }
+        let steps = cells(steps, n.saturating_mul(3));
         let span = c.shared().span(span);
-        place(c, val(root).clone(), path, mode, val(v).clone(), aux, span)
+        let (owned, mode) = (mode >> 8, mode & 0xff);
+        if owned > 0
+            && let Some(h) = place_in_instance(c, (owned - 1) as usize, root, steps, mode, v, aux, span)
+        {
+            return h;
+        }
+        place(c, val(root).clone(), steps, mode, val(v).clone(), aux, span)
     }
     "rt.log" => fn log(ctx: *mut Ctx, h: i64) -> i64 {
         let c = cx(ctx);

@@ -7,7 +7,9 @@ use cranelift_codegen::ir::{self as cl, InstBuilder};
 use super::{Repr, Translator};
 use crate::CodegenError;
 
-/// `rt.place` modes.
+/// `rt.place` modes, in the mode argument's low 8 bits; the bits above hold 1 + the
+/// index of the fact at the root when the body owns it (`Uses::owns`: never read as a
+/// value), which lets `rt.place` change the instance's value in place, else 0.
 const MODE_ASSIGN: i64 = 0;
 const MODE_APPEND: i64 = 1;
 const MODE_CONCAT: i64 = 2;
@@ -232,7 +234,11 @@ impl Translator<'_, '_, '_> {
         };
         let n = self.iconst(place.path.len() as i64);
         let p = self.cells(&cells);
-        let mode = self.iconst(mode);
+        let owned = match place.root {
+            PlaceRoot::Fact(i) if self.uses.owns(i) => i64::from(i) + 1,
+            _ => 0,
+        };
+        let mode = self.iconst(mode | owned << 8);
         let span = self.span(span);
         let new = self.host_checked("rt.place", &[root, p, n, mode, vh, aux, span])?;
         let new = self.coerce(new, &Ty::Json, &root_ty);

@@ -74,8 +74,8 @@ pub fn default(program: &Program, field: &FieldLayout, what: &str) -> Result<Val
 }
 
 /// The type of a handler's one parameter (`result`, `error`).
-fn parameter_type(f: &Function) -> Ty {
-    f.slots.first().map(|s| s.ty.clone()).unwrap_or(Ty::Json)
+fn parameter_type(f: &Function) -> &Ty {
+    f.slots.first().map_or(&Ty::Json, |s| &s.ty)
 }
 
 /// A reaction's `result`, from the call's JSON result.
@@ -85,7 +85,7 @@ pub fn reaction_argument(
     rule: &str,
     result: &Json,
 ) -> Result<Value, HostError> {
-    from_json(program, &parameter_type(reaction), result).map_err(|error| HostError::Shape {
+    from_json(program, parameter_type(reaction), result).map_err(|error| HostError::Shape {
         what: format!("the result for rule {rule:?}"),
         error,
     })
@@ -122,7 +122,7 @@ pub fn error_argument(
     failure: &CallFailure,
 ) -> Result<Value, HostError> {
     let json = failure_json(failure);
-    from_json(program, &parameter_type(handler), &json).map_err(|error| HostError::Shape {
+    from_json(program, parameter_type(handler), &json).map_err(|error| HostError::Shape {
         what: "the call error".to_string(),
         error,
     })

@@ -30,6 +30,10 @@ pub(crate) struct Code {
 }
 
 impl Code {
+    pub fn id(&self) -> FuncId {
+        self.id
+    }
+
     pub fn new(id: FuncId, f: &Function) -> Self {
         Code {
             id,
@@ -62,6 +66,21 @@ pub(crate) struct WorkflowCode {
     pub signals: Vec<Code>,
     pub complete_when: Option<Code>,
     pub output: Option<Code>,
+    /// The entry that evaluates every rule's `match` in one native call
+    /// (`translate::all_matches`); `None` when no rule has one.
+    pub all_matches: Option<Entry>,
+}
+
+/// A native function of the module that is not a body of the program.
+pub(crate) struct Entry {
+    id: FuncId,
+    addr: Option<BodyFn>,
+}
+
+impl Entry {
+    pub fn new(id: FuncId) -> Self {
+        Entry { id, addr: None }
+    }
 }
 
 /// A map from rule names to indices, for the host API, which names a rule on every
@@ -226,6 +245,11 @@ impl CompiledProgram {
         for code in all {
             code.addr = runtime::body_fn(module, code.id);
         }
+        for w in &mut self.workflows {
+            if let Some(entry) = &mut w.all_matches {
+                entry.addr = runtime::body_fn(module, entry.id);
+            }
+        }
     }
 
     pub(crate) fn set_compile_time(&mut self, t: std::time::Duration, bodies: usize) {
@@ -335,6 +359,35 @@ impl CompiledProgram {
             return Ok(bits & 0xff != 0);
         }
         self.test_end(code, plan, eval, bits)
+    }
+
+    /// Every rule's `match` of workflow `workflow` in one native call (its
+    /// [`WorkflowCode::all_matches`] entry), each result into `holds` (one per rule,
+    /// 1 when it holds); the evaluation is reset afterwards. `false` when there is
+    /// no such entry or a `match` did not end normally (it failed, finished early or
+    /// a host function panicked): the caller evaluates the rules one by one, which
+    /// reports that as evaluating that rule alone does.
+    pub(crate) fn test_all(
+        &self,
+        workflow: &WorkflowCode,
+        eval: &mut Evaluation<'_>,
+        holds: &mut [u64],
+        now: i64,
+    ) -> bool {
+        let Some(f) = workflow.all_matches.as_ref().and_then(|e| e.addr) else {
+            return false;
+        };
+        if holds.len() < workflow.rules.len() {
+            return false;
+        }
+        eval.set_now(now);
+        // SAFETY: `f` is the entry of all matches of this workflow in the live module
+        // (`resolve`), `eval` was made by `self.evaluation` with the workflow's plan,
+        // and `holds` has a cell per rule (checked above).
+        let stopped = unsafe { eval.call_all_matches(f, holds) };
+        let ok = eval.ok() && stopped as i64 == -1;
+        eval.reset();
+        ok
     }
 
     /// The rest of [`CompiledProgram::test`]: a failure, an early finish, or a body

@@ -12,6 +12,7 @@ use cosmos_ir::json::to_json;
 use cosmos_ir::value::Value;
 use cosmos_ir::{RuleIr, WorkflowIr};
 use serde_json::Value as Json;
+use smallvec::SmallVec;
 
 use crate::compiled::{Code, CompiledProgram, RuleCode, WorkflowCode};
 use crate::runtime::Evaluation;
@@ -187,12 +188,15 @@ impl<'p> JitWorkflowHost<'p> {
 
     /// The `match` of each rule of `rules` (indices into the workflow's rules), in
     /// that order, against one laying-out of the instance: the cells and views that
-    /// any rule's `match` reads are filled once, before the first `match` runs, and
-    /// every call reuses them and one evaluation context (no rule found by name, no
-    /// cells laid out per rule). `each(rule, holds)` hears each result and says
-    /// whether to go on. A `match` that fails ends the evaluation with its error,
-    /// naming the rule, as [`Handlers::matches`] does; the rules after it are not
-    /// evaluated.
+    /// any rule's `match` reads are filled once, and one native call evaluates every
+    /// rule's `match` (the workflow's entry of all matches, direct calls, no rule
+    /// found by name, no call back into Rust between rules); `each(rule, holds)` then
+    /// hears each result in the order of `rules` and says whether to go on. When a
+    /// `match` did not end normally in that call, the rules are evaluated one by one
+    /// in the order of `rules` on one context instead: a `match` that fails ends the
+    /// evaluation with its error, naming the rule, as [`Handlers::matches`] does,
+    /// and the rules after it are not evaluated — a failing `match` after the first
+    /// that holds is never reported.
     pub fn each_match(
         &self,
         rules: impl IntoIterator<Item = usize>,
@@ -200,6 +204,34 @@ impl<'p> JitWorkflowHost<'p> {
         now: i64,
         mut each: impl FnMut(usize, bool) -> bool,
     ) -> Result<(), HostError> {
+        let rules = rules.into_iter();
+        let count = self.code.rules.len();
+        if self.code.all_matches.is_some() {
+            // Every `match` in one native call, then the results in the caller's
+            // order; one that did not end normally sends the search the slow way.
+            let mut eval = self.compiled.evaluation(
+                &self.code.plan,
+                &instance.inputs,
+                &instance.facts,
+                Some(&self.match_uses),
+                now,
+            );
+            let mut holds: SmallVec<[u64; 32]> = smallvec::smallvec![0; count];
+            if self
+                .compiled
+                .test_all(self.code, &mut eval, &mut holds, now)
+            {
+                for rule in rules {
+                    let Some(&held) = holds.get(rule) else {
+                        return Err(self.no_rule(rule));
+                    };
+                    if !each(rule, held != 0) {
+                        break;
+                    }
+                }
+                return Ok(());
+            }
+        }
         let mut eval = None;
         for rule in rules {
             let Some(code) = self.code.rules.get(rule) else {

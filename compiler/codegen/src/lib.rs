@@ -157,7 +157,7 @@ impl Jit {
                 id,
             });
         }
-        let mut workflows = Vec::new();
+        let mut workflows: Vec<WorkflowCode> = Vec::new();
         for ((wi, w), plan) in program.workflows.iter().enumerate().zip(&plans) {
             let fields = Fields {
                 inputs: &w.inputs,
@@ -233,6 +233,7 @@ impl Jit {
                     fields,
                     format!("w{wi}_output"),
                 )?,
+                all_matches: None,
             });
         }
         let helpers: Vec<Code> = helper_ids
@@ -262,6 +263,36 @@ impl Jit {
                 .define_function(p.id, &mut ctx)
                 .map_err(|e| CodegenError::Internal(format!("{}: {e:?}", p.function.name)))?;
             module.clear_context(&mut ctx);
+        }
+        // One entry per workflow that evaluates every rule's `match`, when every
+        // `match` takes no argument and assigns nothing (as `match`es do).
+        for (wi, w) in workflows.iter_mut().enumerate() {
+            let matchers: Vec<Option<&Code>> = w.rules.iter().map(|r| r.matcher.as_ref()).collect();
+            let plain = matchers
+                .iter()
+                .flatten()
+                .all(|c| c.params.is_empty() && c.uses.writes.is_empty());
+            if !plain || matchers.iter().all(Option::is_none) {
+                continue;
+            }
+            let ids: Vec<Option<FuncId>> = matchers.iter().map(|c| c.map(Code::id)).collect();
+            let id = declare(&mut module, format!("w{wi}_matches"))?;
+            ctx.func.signature = translate::body_signature(&module);
+            ctx.func.name = cranelift_codegen::ir::UserFuncName::user(0, id.as_u32());
+            translate::all_matches(&mut module, &mut ctx.func, &mut fctx, &ids)?;
+            let name = format!(
+                "workflow {} matches",
+                program.workflows.get(wi).map_or("?", |w| w.name.as_str())
+            );
+            clif.push((
+                name.clone(),
+                named(&ctx.func.display().to_string(), &module),
+            ));
+            module
+                .define_function(id, &mut ctx)
+                .map_err(|e| CodegenError::Internal(format!("{name}: {e:?}")))?;
+            module.clear_context(&mut ctx);
+            w.all_matches = Some(compiled::Entry::new(id));
         }
         module.finalize_definitions()?;
 

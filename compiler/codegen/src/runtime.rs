@@ -443,6 +443,31 @@ impl<'s> Evaluation<'s> {
         bits
     }
 
+    /// Runs the entry that evaluates every rule's `match` (`translate::all_matches`),
+    /// which writes one cell per rule into `out`. A host function that panicked
+    /// makes the call end in an internal error, as in [`Evaluation::call`].
+    ///
+    /// # Safety
+    ///
+    /// As for [`Evaluation::call`], with `f` the entry of all matches of the
+    /// workflow the cells were laid out for and `out` holding at least one cell per
+    /// rule of that workflow.
+    #[inline]
+    pub unsafe fn call_all_matches(&mut self, f: BodyFn, out: &mut [u64]) -> u64 {
+        // SAFETY: by the caller's obligations the native code is live, of this
+        // program, reads only cells and handles that exist, and writes only the
+        // `out` cells of the workflow's rules.
+        let bits = unsafe { f(&mut self.ctx, out.as_mut_ptr()) };
+        if let Some(message) = host_fns::take_panic() {
+            self.ctx.status = STATUS_ERROR;
+            self.ctx.error = Some(Box::new(RuntimeError::new(
+                RuntimeErrorKind::Internal(format!("a host function panicked: {message}")),
+                Span::default(),
+            )));
+        }
+        bits
+    }
+
     /// Whether the last call ended normally without allocating: then there is
     /// nothing to [`Evaluation::reset`].
     #[inline]

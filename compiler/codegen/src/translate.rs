@@ -10,6 +10,9 @@
 
 mod expr;
 mod loops;
+mod matches;
+
+pub(crate) use matches::all_matches;
 mod stmt;
 
 use std::collections::HashMap;

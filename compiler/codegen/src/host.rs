@@ -12,7 +12,6 @@ use cosmos_ir::json::to_json;
 use cosmos_ir::value::Value;
 use cosmos_ir::{RuleIr, WorkflowIr};
 use serde_json::Value as Json;
-use smallvec::SmallVec;
 
 use crate::compiled::{Code, CompiledProgram, RuleCode, WorkflowCode};
 use crate::runtime::Evaluation;
@@ -216,11 +215,17 @@ impl<'p> JitWorkflowHost<'p> {
                 Some(&self.match_uses),
                 now,
             );
-            let mut holds: SmallVec<[u64; 32]> = smallvec::smallvec![0; count];
-            if self
-                .compiled
-                .test_all(self.code, &mut eval, &mut holds, now)
-            {
+            // One cell per rule, on the stack for up to 32 rules.
+            let mut inline = [0u64; 32];
+            let mut heap = Vec::new();
+            let holds: &mut [u64] = match inline.get_mut(..count) {
+                Some(holds) => holds,
+                None => {
+                    heap.resize(count, 0);
+                    &mut heap
+                }
+            };
+            if self.compiled.test_all(self.code, &mut eval, holds, now) {
                 for rule in rules {
                     let Some(&held) = holds.get(rule) else {
                         return Err(self.no_rule(rule));

@@ -41,6 +41,7 @@ mod health;
 mod instances;
 mod migrations;
 mod queue;
+mod reads;
 mod schedules;
 mod watched;
 mod workers;
@@ -51,15 +52,13 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value as Json;
 
 use super::{
     CallProgress, CallStep, CallStepped, Created, Held, HistoryRow, InstanceFilter, InstanceRecord,
     InstanceSummary, LeaseRequest, Leased, MessageId, NewInstance, NewMessage, OwnCalls,
-    OwnerLeases, QueueStats, StepCommit, StepStamp, Store, StoreError, WorkerRecord, WorkerReport,
-    parse_name, queue_sql,
+    OwnerLeases, QueueStats, StepCommit, Store, StoreError, WorkerRecord, WorkerReport, queue_sql,
 };
 use crate::engine::Status;
 use health::Health;
@@ -273,41 +272,6 @@ fn sql_limit(limit: usize) -> i64 {
     }
 }
 
-/// The history rows of instance `id` after `after_seq`, at most `limit` of them (-1:
-/// all).
-fn history_in(conn: &Connection, id: &str, after_seq: i64, limit: i64) -> Result<Vec<HistoryRow>> {
-    let mut statement = conn.prepare_cached(
-        "SELECT seq, at, kind, text, data, node, started_us, finished_us FROM history
-         WHERE instance = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-    )?;
-    let rows = statement.query_map(params![id, after_seq, limit], |row| {
-        let stamp = StepStamp::from_columns(row.get(5)?, row.get(6)?, row.get(7)?);
-        Ok((
-            row.get::<_, i64>(0)?,
-            row.get::<_, i64>(1)?,
-            row.get::<_, String>(2)?,
-            row.get::<_, String>(3)?,
-            row.get::<_, String>(4)?,
-            stamp,
-        ))
-    })?;
-    let mut history = Vec::new();
-    for row in rows {
-        let (seq, at, kind, text, data, step) = row?;
-        let row_id = format!("{id}#{seq}");
-        let data = parse_json(&data, "history", &row_id, "data")?;
-        history.push(HistoryRow {
-            seq,
-            at,
-            kind: parse_name(&kind, "history", &row_id, "kind")?,
-            text,
-            data,
-            step,
-        });
-    }
-    Ok(history)
-}
-
 fn optional_json(value: Option<&Json>) -> Result<Option<String>> {
     value.map(json_text).transpose()
 }
@@ -397,106 +361,23 @@ impl Store for Db {
     }
 
     fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>> {
-        let mut sql = String::from(
-            "SELECT id, workflow, status, created_at, updated_at FROM instances WHERE 1 = 1",
-        );
-        let mut values = Vec::new();
-        for (column, value) in [
-            ("workflow = ", filter.workflow.as_deref()),
-            ("status = ", filter.status.map(Status::as_str)),
-            ("id > ", filter.after.as_deref()),
-            ("id < ", filter.before.as_deref()),
-        ] {
-            if let Some(value) = value {
-                values.push(Value::Text(value.to_string()));
-                sql.push_str(&format!(" AND {column}?{}", values.len()));
-            }
-        }
-        if let Some(prefix) = &filter.id_prefix {
-            values.push(Value::Text(prefix.clone()));
-            let n = values.len();
-            sql.push_str(&format!(" AND substr(id, 1, length(?{n})) = ?{n}"));
-        }
-        for (column, value) in [
-            ("created_at >= ", filter.created_from),
-            ("created_at < ", filter.created_until),
-        ] {
-            if let Some(value) = value {
-                values.push(Value::Integer(value));
-                sql.push_str(&format!(" AND {column}?{}", values.len()));
-            }
-        }
-        values.push(Value::Integer(sql_limit(filter.limit)));
-        let order = if filter.newest_first { "DESC" } else { "ASC" };
-        sql.push_str(&format!(" ORDER BY id {order} LIMIT ?{}", values.len()));
-        let conn = self.conn();
-        let mut statement = conn.prepare_cached(&sql)?;
-        let rows = statement.query_map(params_from_iter(values), |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, i64>(3)?,
-                row.get::<_, i64>(4)?,
-            ))
-        })?;
-        let mut summaries = Vec::new();
-        for row in rows {
-            let (id, workflow, status, created_at, updated_at) = row?;
-            summaries.push(InstanceSummary {
-                status: parse_name(&status, "instances", &id, "status")?,
-                id,
-                workflow,
-                created_at,
-                updated_at,
-            });
-        }
-        Ok(summaries)
+        reads::list_in(&self.conn(), filter)
     }
 
     fn count_instances(&self, workflow: Option<&str>) -> Result<Vec<(Status, u64)>> {
-        let conn = self.conn();
-        // Two statements rather than `?1 IS NULL OR workflow = ?1`, which no index
-        // serves: counting all is a scan of `instances_by_status` alone.
-        let mut statement = match workflow {
-            Some(_) => conn.prepare_cached(
-                "SELECT status, count(*) FROM instances WHERE workflow = ?1 GROUP BY status",
-            )?,
-            None => {
-                conn.prepare_cached("SELECT status, count(*) FROM instances GROUP BY status")?
-            }
-        };
-        let read = |row: &rusqlite::Row<'_>| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?));
-        let rows: Vec<(String, i64)> = match workflow {
-            Some(name) => statement
-                .query_map(params![name], read)?
-                .collect::<rusqlite::Result<_>>()?,
-            None => statement
-                .query_map([], read)?
-                .collect::<rusqlite::Result<_>>()?,
-        };
-        let mut counts = Vec::new();
-        for (status, n) in rows {
-            let status: Status = parse_name(&status, "instances", &"(count)", "status")?;
-            counts.push((status, u64::try_from(n).unwrap_or(0)));
-        }
-        counts.sort_by_key(|(status, _)| Status::ALL.iter().position(|s| s == status));
-        Ok(counts)
+        reads::count_in(&self.conn(), workflow)
     }
 
     fn history_page(&self, id: &str, after_seq: i64, limit: usize) -> Result<Vec<HistoryRow>> {
-        history_in(&self.conn(), id, after_seq, sql_limit(limit))
+        reads::history_in(&self.conn(), id, after_seq, sql_limit(limit))
     }
 
     fn history_len(&self, id: &str) -> Result<i64> {
-        let conn = self.conn();
-        let mut statement =
-            conn.prepare_cached("SELECT coalesce(max(seq), 0) FROM history WHERE instance = ?1")?;
-        Ok(statement.query_row(params![id], |row| row.get::<_, i64>(0))?)
+        reads::history_len_in(&self.conn(), id)
     }
 
     fn history(&self, id: &str, after_seq: i64) -> Result<Vec<HistoryRow>> {
-        history_in(&self.conn(), id, after_seq, -1)
+        reads::history_in(&self.conn(), id, after_seq, -1)
     }
 
     fn commit_step(&self, commit: StepCommit) -> Result<()> {

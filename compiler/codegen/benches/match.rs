@@ -3,7 +3,9 @@
 //! hand-written Rust over a plain struct, in one run; a reaction that updates facts;
 //! JIT compile time per body; bytes per instance of facts. Prints a markdown table.
 //!
-//! `cargo bench -p cosmos-codegen --bench match`
+//! `cargo bench -p cosmos-codegen --bench match`; with
+//! `COSMOS_BENCH_PROFILE=each_match|tally|tally_hot` it repeats that one measure for
+//! ten seconds and prints nothing else, for a sampling profiler.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(unsafe_code)]

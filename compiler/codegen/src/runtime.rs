@@ -433,6 +433,14 @@ impl<'s> Evaluation<'s> {
         // SAFETY: by the caller's obligations the native code is live, of this
         // program, and reads only cells, arguments and handles that exist.
         let bits = unsafe { f(&mut self.ctx, args.as_ptr()) };
+        self.note_panic();
+        bits
+    }
+
+    /// Ends the call that just returned in an internal error when a host function
+    /// panicked while it ran (the first panic's message), whatever native code did
+    /// after it.
+    fn note_panic(&mut self) {
         if let Some(message) = host_fns::take_panic() {
             self.ctx.status = STATUS_ERROR;
             self.ctx.error = Some(Box::new(RuntimeError::new(
@@ -440,7 +448,6 @@ impl<'s> Evaluation<'s> {
                 Span::default(),
             )));
         }
-        bits
     }
 
     /// Runs the entry that evaluates every rule's `match` (`translate::all_matches`),
@@ -458,13 +465,7 @@ impl<'s> Evaluation<'s> {
         // program, reads only cells and handles that exist, and writes only the
         // `out` cells of the workflow's rules.
         let bits = unsafe { f(&mut self.ctx, out.as_mut_ptr()) };
-        if let Some(message) = host_fns::take_panic() {
-            self.ctx.status = STATUS_ERROR;
-            self.ctx.error = Some(Box::new(RuntimeError::new(
-                RuntimeErrorKind::Internal(format!("a host function panicked: {message}")),
-                Span::default(),
-            )));
-        }
+        self.note_panic();
         bits
     }
 

@@ -127,6 +127,22 @@ pub(crate) struct Fields<'w> {
     pub plan: &'w CellPlan,
 }
 
+/// The entry block of a function with [`body_signature`], current, and its two
+/// parameters: the context and the arguments' (or results') cells.
+pub(crate) fn entry_block(
+    b: &mut FunctionBuilder<'_>,
+) -> Result<(cl::Block, cl::Value, cl::Value), CodegenError> {
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    match *b.block_params(entry) {
+        [ctx, args] => Ok((entry, ctx, args)),
+        _ => Err(CodegenError::Internal(
+            "a function without its two parameters".into(),
+        )),
+    }
+}
+
 /// Translates `f` into `func` (whose signature is already [`body_signature`]).
 pub(crate) fn translate(
     mcx: &mut ModuleCx<'_>,
@@ -136,18 +152,7 @@ pub(crate) fn translate(
     fields: Fields<'_>,
 ) -> Result<(), CodegenError> {
     let mut b = FunctionBuilder::new(func, fctx);
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    let params = b.block_params(entry).to_vec();
-    let (ctx, args) = match params.as_slice() {
-        [ctx, args] => (*ctx, *args),
-        _ => {
-            return Err(CodegenError::Internal(
-                "a body without its two parameters".into(),
-            ));
-        }
-    };
+    let (_, ctx, args) = entry_block(&mut b)?;
     let mut slots = Vec::with_capacity(f.slots.len());
     for (i, slot) in f.slots.iter().enumerate() {
         let repr = Repr::of(&slot.ty);

@@ -126,6 +126,15 @@ fn big(host: &WorkflowHost<'_>, n: usize) -> Instance {
     instance
 }
 
+/// Runs `f` with the interpreter's and the JIT's hosts of the workflow.
+fn with_hosts(f: impl FnOnce(&WorkflowHost<'_>, &JitWorkflowHost<'_>)) {
+    let program = support::lower_source(SOURCE).unwrap();
+    let jit = cosmos_codegen::Jit::compile(&program).unwrap();
+    let interp = WorkflowHost::new(&program, "Owned").unwrap();
+    let host = JitWorkflowHost::new(&jit, "Owned").unwrap();
+    f(&interp, &host);
+}
+
 fn allocations(f: impl FnOnce()) -> usize {
     let before = ALLOCATIONS.with(Cell::get);
     f();
@@ -134,70 +143,64 @@ fn allocations(f: impl FnOnce()) -> usize {
 
 #[test]
 fn a_put_and_an_append_to_facts_the_reaction_owns_do_not_copy_them() {
-    let program = support::lower_source(SOURCE).unwrap();
-    let jit = cosmos_codegen::Jit::compile(&program).unwrap();
-    let interp = WorkflowHost::new(&program, "Owned").unwrap();
-    let host = JitWorkflowHost::new(&jit, "Owned").unwrap();
-    let instance = big(&interp, 2_000);
+    with_hosts(|interp, host| {
+        let instance = big(interp, 2_000);
 
-    let mut a = instance.clone();
-    let mut b = instance.clone();
-    // A warm-up, so that no one-time allocation (the thread's spare cells) counts.
-    host.reaction("put", &mut a.clone(), &json!(1), 0).unwrap();
-    let made = allocations(|| {
-        host.reaction("put", &mut a, &json!(1), 0).unwrap();
+        let mut a = instance.clone();
+        let mut b = instance.clone();
+        // A warm-up, so that no one-time allocation (the thread's spare cells) counts.
+        host.reaction("put", &mut a.clone(), &json!(1), 0).unwrap();
+        let made = allocations(|| {
+            host.reaction("put", &mut a, &json!(1), 0).unwrap();
+        });
+        interp.reaction("put", &mut b, &json!(1), 0).unwrap();
+        assert_eq!(a, b, "the JIT and the interpreter disagree");
+        assert_ne!(a, instance);
+        // Copying the map alone would be 4,000 strings and the list 2,000 more.
+        assert!(made < 50, "a put and an append made {made} allocations");
     });
-    interp.reaction("put", &mut b, &json!(1), 0).unwrap();
-    assert_eq!(a, b, "the JIT and the interpreter disagree");
-    assert_ne!(a, instance);
-    // Copying the map alone would be 4,000 strings and the list 2,000 more.
-    assert!(made < 50, "a put and an append made {made} allocations");
 }
 
 #[test]
 fn a_reaction_that_fails_after_changing_owned_facts_in_place_leaves_them_as_they_were() {
-    let program = support::lower_source(SOURCE).unwrap();
-    let jit = cosmos_codegen::Jit::compile(&program).unwrap();
-    let interp = WorkflowHost::new(&program, "Owned").unwrap();
-    let host = JitWorkflowHost::new(&jit, "Owned").unwrap();
-    for n in [0, 1, 2_000] {
-        let instance = big(&interp, n);
-        let mut a = instance.clone();
-        let error = host
-            .reaction("put-then-fail", &mut a, &json!(1), 0)
-            .unwrap_err();
-        assert!(format!("{error:?}").contains("DivisionByZero"), "{error:?}");
-        assert_eq!(
-            a, instance,
-            "the failed reaction left a change ({n} entries)"
-        );
-        // And the same instance reacts normally afterwards.
-        let mut b = instance.clone();
-        host.reaction("put", &mut a, &json!(1), 0).unwrap();
-        interp.reaction("put", &mut b, &json!(1), 0).unwrap();
-        assert_eq!(a, b, "{n} entries");
-    }
+    with_hosts(|interp, host| {
+        for n in [0, 1, 2_000] {
+            let instance = big(interp, n);
+            let mut a = instance.clone();
+            let error = host
+                .reaction("put-then-fail", &mut a, &json!(1), 0)
+                .unwrap_err();
+            assert!(format!("{error:?}").contains("DivisionByZero"), "{error:?}");
+            assert_eq!(
+                a, instance,
+                "the failed reaction left a change ({n} entries)"
+            );
+            // And the same instance reacts normally afterwards.
+            let mut b = instance.clone();
+            host.reaction("put", &mut a, &json!(1), 0).unwrap();
+            interp.reaction("put", &mut b, &json!(1), 0).unwrap();
+            assert_eq!(a, b, "{n} entries");
+        }
+    });
 }
 
 #[test]
 fn a_fact_read_as_a_value_is_copied_before_it_changes() {
-    let program = support::lower_source(SOURCE).unwrap();
-    let jit = cosmos_codegen::Jit::compile(&program).unwrap();
-    let interp = WorkflowHost::new(&program, "Owned").unwrap();
-    let host = JitWorkflowHost::new(&jit, "Owned").unwrap();
-    for n in [0, 3] {
-        let instance = big(&interp, n);
-        let (mut a, mut b) = (instance.clone(), instance.clone());
-        host.reaction("read-then-put", &mut a, &json!(1), 0)
-            .unwrap();
-        interp
-            .reaction("read-then-put", &mut b, &json!(1), 0)
-            .unwrap();
-        assert_eq!(a, b, "{n} entries");
-        // `before` and `items` kept what they read: n entries and n items.
-        let seen = host.facts_to_json(&a)["seen"].clone();
-        assert_eq!(seen, json!(n * 1000 + n), "{n} entries");
-    }
+    with_hosts(|interp, host| {
+        for n in [0, 3] {
+            let instance = big(interp, n);
+            let (mut a, mut b) = (instance.clone(), instance.clone());
+            host.reaction("read-then-put", &mut a, &json!(1), 0)
+                .unwrap();
+            interp
+                .reaction("read-then-put", &mut b, &json!(1), 0)
+                .unwrap();
+            assert_eq!(a, b, "{n} entries");
+            // `before` and `items` kept what they read: n entries and n items.
+            let seen = host.facts_to_json(&a)["seen"].clone();
+            assert_eq!(seen, json!(n * 1000 + n), "{n} entries");
+        }
+    });
 }
 
 /// Facts assigned from other facts that are assigned too get the values those had
@@ -205,25 +208,23 @@ fn a_fact_read_as_a_value_is_copied_before_it_changes() {
 /// after every other assigned fact was read.
 #[test]
 fn facts_assigned_from_each_other_take_the_values_they_read() {
-    let program = support::lower_source(SOURCE).unwrap();
-    let jit = cosmos_codegen::Jit::compile(&program).unwrap();
-    let interp = WorkflowHost::new(&program, "Owned").unwrap();
-    let host = JitWorkflowHost::new(&jit, "Owned").unwrap();
-    let instance = big(&interp, 2);
-    let (mut a, mut b) = (instance.clone(), instance.clone());
-    for _ in 0..3 {
-        host.reaction("swap", &mut a, &json!(1), 0).unwrap();
-        interp.reaction("swap", &mut b, &json!(1), 0).unwrap();
-        assert_eq!(a, b);
-    }
-    let facts = host.facts_to_json(&a);
-    assert_eq!(
-        (
-            &facts["first"],
-            &facts["second"],
-            &facts["kept"],
-            &facts["meta"]["k"]
-        ),
-        (&json!("two"), &json!("one"), &json!("one"), &json!("one"))
-    );
+    with_hosts(|interp, host| {
+        let instance = big(interp, 2);
+        let (mut a, mut b) = (instance.clone(), instance.clone());
+        for _ in 0..3 {
+            host.reaction("swap", &mut a, &json!(1), 0).unwrap();
+            interp.reaction("swap", &mut b, &json!(1), 0).unwrap();
+            assert_eq!(a, b);
+        }
+        let facts = host.facts_to_json(&a);
+        assert_eq!(
+            (
+                &facts["first"],
+                &facts["second"],
+                &facts["kept"],
+                &facts["meta"]["k"]
+            ),
+            (&json!("two"), &json!("one"), &json!("one"), &json!("one"))
+        );
+    });
 }

@@ -25,15 +25,7 @@ pub(crate) fn all_matches(
     matchers: &[Option<FuncId>],
 ) -> Result<(), CodegenError> {
     let mut b = FunctionBuilder::new(func, fctx);
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    let params = b.block_params(entry).to_vec();
-    let [ctx, out] = params[..] else {
-        return Err(CodegenError::Internal(
-            "the entry of all matches without its two parameters".into(),
-        ));
-    };
+    let (entry, ctx, out) = super::entry_block(&mut b)?;
     let stop = b.create_block();
     b.append_block_param(stop, types::I64);
     for (k, matcher) in matchers.iter().enumerate() {

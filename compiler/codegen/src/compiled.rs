@@ -385,7 +385,9 @@ impl CompiledProgram {
         // (`resolve`), `eval` was made by `self.evaluation` with the workflow's plan,
         // and `holds` has a cell per rule (checked above).
         let stopped = unsafe { eval.call_all_matches(f, holds) };
-        let ok = eval.ok() && stopped as i64 == -1;
+        // What the `match`es allocated is freed by the reset; only how they ended
+        // matters here.
+        let ok = eval.ctx().status == runtime::STATUS_OK && stopped as i64 == -1;
         eval.reset();
         ok
     }

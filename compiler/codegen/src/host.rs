@@ -423,3 +423,57 @@ impl Handlers for JitWorkflowHost<'_> {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::JitWorkflowHost;
+    use cosmos_diagnostics::FileId;
+    use cosmos_ir::host::Handlers;
+    use cosmos_semantics::Analysis;
+    use serde_json::json;
+
+    /// `match`es that allocate (a string built, a list collected) still run in the
+    /// workflow's one native call of all matches: what they made is freed after it,
+    /// and only a failure sends `each_match` the rule-by-rule way.
+    #[test]
+    fn matches_that_allocate_run_in_the_one_native_call() {
+        let source = r#"
+workflow W {
+    facts { status: String = "new", tags: List<String> = ["a", "b"] }
+    rule "built" { match { "${status}!" == "new!" }; action { 1 } }
+    rule "collected" { match { tags.findAll { it != "a" }.size() == 1 }; action { 1 } }
+    rule "plain" { match { status == "old" }; action { 1 } }
+    rule "always" { match { true }; action { 1 } }
+}
+"#;
+        let mut analysis = Analysis::new();
+        analysis.set_file(FileId(0), "main", source.to_string());
+        let errors: Vec<String> = analysis
+            .diagnostics()
+            .iter()
+            .filter(|d| d.severity == cosmos_diagnostics::Severity::Error)
+            .map(|d| format!("{}: {}", d.code.code, d.message))
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        let program = analysis.lower_project().unwrap();
+        let jit = crate::Jit::compile(&program).unwrap();
+        let host = JitWorkflowHost::new(&jit, "W").unwrap();
+        let instance = host.start(&json!({})).unwrap();
+        for _ in 0..2 {
+            let mut eval = jit.evaluation(
+                &host.code.plan,
+                &instance.inputs,
+                &instance.facts,
+                Some(&host.match_uses),
+                0,
+            );
+            let mut holds = [7u64; 4];
+            assert!(jit.test_all(host.code, &mut eval, &mut holds, 0));
+            assert_eq!(holds, [1, 1, 0, 1]);
+        }
+        let mut all = Vec::new();
+        host.matches_all(&instance, 0, &mut all).unwrap();
+        assert_eq!(all, [true, true, false, true]);
+    }
+}

@@ -185,6 +185,42 @@ impl<'p> JitWorkflowHost<'p> {
         }
     }
 
+    /// [`JitWorkflowHost::each_match`] against an instance already laid out
+    /// ([`JitWorkflowHost::prepare`]): every rule's `match` in the workflow's one
+    /// native call, then the results in the order of `rules`; rule by rule
+    /// ([`JitWorkflowHost::matches_prepared`]) when a `match` did not end normally.
+    pub fn each_match_prepared(
+        &self,
+        rules: impl IntoIterator<Item = usize>,
+        prepared: &mut PreparedInstance<'_>,
+        now: i64,
+        mut each: impl FnMut(usize, bool) -> bool,
+    ) -> Result<(), HostError> {
+        let count = self.code.rules.len();
+        let mut inline = [0u64; 32];
+        let mut heap = Vec::new();
+        let holds: &mut [u64] = match inline.get_mut(..count) {
+            Some(holds) => holds,
+            None => {
+                heap.resize(count, 0);
+                &mut heap
+            }
+        };
+        let native = self
+            .compiled
+            .test_all(self.code, &mut prepared.eval, holds, now);
+        for rule in rules {
+            let held = match holds.get(rule) {
+                Some(&held) if native => held != 0,
+                _ => self.matches_prepared(rule, prepared, now)?,
+            };
+            if !each(rule, held) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// The `match` of each rule of `rules` (indices into the workflow's rules), in
     /// that order, against one laying-out of the instance: the cells and views that
     /// any rule's `match` reads are filled once, and one native call evaluates every
@@ -475,5 +511,14 @@ workflow W {
         let mut all = Vec::new();
         host.matches_all(&instance, 0, &mut all).unwrap();
         assert_eq!(all, [true, true, false, true]);
+        // The same against the instance laid out once, in the order asked.
+        let mut prepared = host.prepare(&instance);
+        let mut seen = Vec::new();
+        host.each_match_prepared([3, 2, 0], &mut prepared, 0, |rule, holds| {
+            seen.push((rule, holds));
+            true
+        })
+        .unwrap();
+        assert_eq!(seen, [(3, true), (2, false), (0, true)]);
     }
 }

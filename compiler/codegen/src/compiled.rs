@@ -194,6 +194,31 @@ impl RuleNames {
     }
 }
 
+/// `len` zeroed cells, on the stack when there are at most `N` (the arguments of a
+/// call, one result per rule), else on the heap.
+pub(crate) struct Scratch<const N: usize> {
+    inline: [u64; N],
+    heap: Vec<u64>,
+    len: usize,
+}
+
+impl<const N: usize> Scratch<N> {
+    pub fn new(len: usize) -> Self {
+        Scratch {
+            inline: [0; N],
+            heap: if len > N { vec![0; len] } else { Vec::new() },
+            len,
+        }
+    }
+
+    pub fn cells(&mut self) -> &mut [u64] {
+        match self.inline.get_mut(..self.len) {
+            Some(cells) => cells,
+            None => &mut self.heap,
+        }
+    }
+}
+
 /// Every body of a program as native code; made by [`crate::Jit::compile`].
 pub struct CompiledProgram {
     shared: Shared,
@@ -488,14 +513,8 @@ impl CompiledProgram {
     ) -> Result<Option<u64>, RuntimeError> {
         // Arguments held as handles point into `args`, which outlives `eval`: no copy
         // into the arena. Up to four cells stay on the stack.
-        let mut small = [0u64; 4];
-        let mut large = Vec::new();
-        let arg_cells: &mut [u64] = if code.params.len() <= small.len() {
-            small.get_mut(..code.params.len()).unwrap_or_default()
-        } else {
-            large.resize(code.params.len(), 0);
-            &mut large
-        };
+        let mut scratch = Scratch::<4>::new(code.params.len());
+        let arg_cells = scratch.cells();
         if args.len() != code.params.len() {
             return Err(internal("a body called with the wrong number of arguments"));
         }

@@ -13,7 +13,7 @@ use cosmos_ir::value::Value;
 use cosmos_ir::{RuleIr, WorkflowIr};
 use serde_json::Value as Json;
 
-use crate::compiled::{Code, CompiledProgram, RuleCode, WorkflowCode};
+use crate::compiled::{Code, CompiledProgram, RuleCode, Scratch, WorkflowCode};
 use crate::runtime::Evaluation;
 use crate::uses::Uses;
 
@@ -196,16 +196,8 @@ impl<'p> JitWorkflowHost<'p> {
         now: i64,
         mut each: impl FnMut(usize, bool) -> bool,
     ) -> Result<(), HostError> {
-        let count = self.code.rules.len();
-        let mut inline = [0u64; 32];
-        let mut heap = Vec::new();
-        let holds: &mut [u64] = match inline.get_mut(..count) {
-            Some(holds) => holds,
-            None => {
-                heap.resize(count, 0);
-                &mut heap
-            }
-        };
+        let mut scratch = Scratch::<32>::new(self.code.rules.len());
+        let holds = scratch.cells();
         let native = self
             .compiled
             .test_all(self.code, &mut prepared.eval, holds, now);
@@ -239,29 +231,25 @@ impl<'p> JitWorkflowHost<'p> {
         now: i64,
         mut each: impl FnMut(usize, bool) -> bool,
     ) -> Result<(), HostError> {
-        let rules = rules.into_iter();
-        let count = self.code.rules.len();
-        if self.code.all_matches.is_some() {
-            // Every `match` in one native call, then the results in the caller's
-            // order; one that did not end normally sends the search the slow way.
-            let mut eval = self.compiled.evaluation(
+        let layout = || {
+            self.compiled.evaluation(
                 &self.code.plan,
                 &instance.inputs,
                 &instance.facts,
                 Some(&self.match_uses),
                 now,
-            );
+            )
+        };
+        let mut eval = None;
+        if self.code.all_matches.is_some() {
+            // Every `match` in one native call, then the results in the caller's
+            // order; one that did not end normally sends the search the slow way, on
+            // the same laying-out.
+            let eval = eval.insert(layout());
             // One cell per rule, on the stack for up to 32 rules.
-            let mut inline = [0u64; 32];
-            let mut heap = Vec::new();
-            let holds: &mut [u64] = match inline.get_mut(..count) {
-                Some(holds) => holds,
-                None => {
-                    heap.resize(count, 0);
-                    &mut heap
-                }
-            };
-            if self.compiled.test_all(self.code, &mut eval, holds, now) {
+            let mut scratch = Scratch::<32>::new(self.code.rules.len());
+            let holds = scratch.cells();
+            if self.compiled.test_all(self.code, eval, holds, now) {
                 for rule in rules {
                     let Some(&held) = holds.get(rule) else {
                         return Err(self.no_rule(rule));
@@ -273,7 +261,6 @@ impl<'p> JitWorkflowHost<'p> {
                 return Ok(());
             }
         }
-        let mut eval = None;
         for rule in rules {
             let Some(code) = self.code.rules.get(rule) else {
                 return Err(self.no_rule(rule));
@@ -281,15 +268,7 @@ impl<'p> JitWorkflowHost<'p> {
             let holds = match &code.matcher {
                 None => true,
                 Some(code) => {
-                    let eval = eval.get_or_insert_with(|| {
-                        self.compiled.evaluation(
-                            &self.code.plan,
-                            &instance.inputs,
-                            &instance.facts,
-                            Some(&self.match_uses),
-                            now,
-                        )
-                    });
+                    let eval = eval.get_or_insert_with(layout);
                     self.compiled
                         .test(code, &self.code.plan, eval, now)
                         .map_err(|error| self.in_match(rule, error))?

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{MessageId, NewMessage};
+use super::{MessageId, NewMessage, StoreError};
 use crate::engine::{HistoryKind, Status};
 
 /// A new workflow instance (see [`super::Store::create_instance`]).
@@ -17,6 +17,20 @@ pub struct NewInstance {
     pub input: Json,
     pub idempotency_key: Option<String>,
     pub created_at: i64,
+}
+
+impl NewInstance {
+    /// Whether `first` is this instance's first step: it must name the instance
+    /// ([`StoreError::Invalid`] otherwise, before anything is written).
+    pub(crate) fn check_first(&self, first: &StepCommit) -> Result<(), StoreError> {
+        if first.instance == self.id {
+            return Ok(());
+        }
+        Err(StoreError::Invalid(format!(
+            "the first step of instance {} names instance {}",
+            self.id, first.instance
+        )))
+    }
 }
 
 /// One instance as stored.

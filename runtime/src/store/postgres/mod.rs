@@ -244,12 +244,7 @@ impl Store for PostgresStore {
         first: StepCommit,
         own: Option<(&OwnCalls, &str)>,
     ) -> Result<(Created, Vec<Leased>)> {
-        if first.instance != new.id {
-            return Err(StoreError::Invalid(format!(
-                "the first step of instance {} names instance {}",
-                new.id, first.instance
-            )));
-        }
+        new.check_first(&first)?;
         self.db.write("create_instance", |conn| {
             instances::create_in(conn, &new, &first, own)
         })

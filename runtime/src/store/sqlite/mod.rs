@@ -283,12 +283,7 @@ impl Store for Db {
         first: StepCommit,
         own: Option<(&OwnCalls, &str)>,
     ) -> Result<(Created, Vec<Leased>)> {
-        if first.instance != new.id {
-            return Err(StoreError::Invalid(format!(
-                "the first step of instance {} names instance {}",
-                new.id, first.instance
-            )));
-        }
+        new.check_first(&first)?;
         let conn = self.conn();
         let tx = WriteTx::begin(&conn)?;
         if let Some(key) = &new.idempotency_key {

@@ -144,6 +144,34 @@ fn a_held_event_sends_the_completion_through_the_queue(db: &Db) {
     );
 }
 
+/// The completing node's own engine loop holds an event of the instance: the step
+/// acknowledges only the event its completion held, never another lease of the same
+/// owner, so that event stays leased to the engine loop and the completion waits in
+/// the queue.
+fn an_event_held_by_the_same_node_is_left_to_it(db: &Db) {
+    let store = db.open();
+    let id = running_call(&*store);
+    store.enqueue(&[event("i1", "timer", T0)], T0).unwrap();
+    let held = store
+        .lease(&request("events", "node-a", T0 + 1, 1))
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    let now = T0 + 10;
+    let stepped = store
+        .complete_call_with_step(completion(id, "node-a", now, Some(own(now + 1_000, 4))))
+        .unwrap();
+    assert_eq!(stepped, CallStepped::Enqueued);
+    assert_eq!(store.instance("i1").unwrap().unwrap().version, 1);
+    assert_eq!(store.history("i1", 0).unwrap().len(), 0);
+    // The timer is still leased to node-a, and its ack still works.
+    assert_eq!(stats(&*store, "events", now), (1, 0, 1, 0));
+    assert!(store.ack(held[0].id, "node-a", now + 1).unwrap());
+    assert_eq!(
+        db.live_messages("events"),
+        vec![("\"k1 completed\"".to_string(), 0)]
+    );
+}
+
 fn an_expired_event_lease_still_holds_the_instance(db: &Db) {
     let store = db.open();
     store
@@ -298,6 +326,7 @@ on_both_backends!(
     a_completion_and_its_step_commit_together,
     own_calls_are_leased_up_to_the_room_given,
     a_held_event_sends_the_completion_through_the_queue,
+    an_event_held_by_the_same_node_is_left_to_it,
     a_waiting_event_is_not_overtaken,
     an_expired_event_lease_still_holds_the_instance,
     a_timer_not_yet_due_does_not_hold_the_instance,

@@ -12,8 +12,9 @@
 
 use super::super::{CallStep, CallStepped, StoreError, queue_sql};
 use super::conn::{Conn, Finish};
-use super::instances::commit_leasing_in;
+use super::instances::{StepAck, StepStatement};
 use super::{json_text, queue};
+use postgres::types::ToSql;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -38,56 +39,79 @@ pub(super) fn complete_in(conn: &mut Conn, step: &CallStep) -> Result<Finish<Cal
     // Only an event that is visible now and has an exclusivity value can be held; any
     // other goes through the queue.
     let holdable = event.exclusivity.is_some() && event.visible_at <= commit.now;
-    let row = conn.query_one(
-        queue_sql!(
-            "WITH acked AS (
-                 DELETE FROM messages
-                 WHERE id = $1 AND state = {leased} AND owner = $2 AND lease_until > $3
-                 RETURNING 1
-             ), held AS (
-                 INSERT INTO messages (queue, state, priority, deadline, deadline_ord,
-                     visible_at, exclusivity, metadata, payload, max_attempts, attempts,
-                     owner, lease_until, enqueued_at)
-                 SELECT $4, {leased}, $5, $6, $7, $8, $9, $10::text::jsonb, $11, $12, 1,
-                        $2, $13, $3
-                 WHERE $14 AND EXISTS (SELECT 1 FROM acked)
-                   AND NOT EXISTS (
-                       SELECT 1 FROM messages
-                       WHERE queue = $4 AND exclusivity = $9
-                         AND state IN ({ready}, {scheduled}) AND visible_at <= $3)
-                 ON CONFLICT (queue, exclusivity) WHERE state = {leased}
-                     AND exclusivity IS NOT NULL
-                 DO NOTHING
-                 RETURNING id
-             )
-             SELECT (SELECT count(*) FROM acked), (SELECT id FROM held)"
-        ),
-        &[
-            &step.call,
-            &step.owner,
-            &commit.now,
-            &event.queue,
-            &event.priority,
-            &event.deadline,
-            &deadline_ord,
-            &event.visible_at,
-            &event.exclusivity,
-            &metadata,
-            &payload,
-            &max_attempts,
-            &hold_until,
-            &holdable,
-        ],
-    )?;
+    // The held event's key: what the step's statement, sent before the first one's
+    // answer, acknowledges it by. Unique, as the call is; it never outlives the
+    // transaction (the step's statement deletes the event, or the transaction rolls
+    // back).
+    let key = format!("held by call {}", step.call);
+    let first = queue_sql!(
+        "WITH acked AS (
+             DELETE FROM messages
+             WHERE id = $1 AND state = {leased} AND owner = $2 AND lease_until > $3
+             RETURNING 1
+         ), held AS (
+             INSERT INTO messages (queue, state, priority, deadline, deadline_ord,
+                 visible_at, exclusivity, metadata, payload, max_attempts, attempts,
+                 owner, lease_until, enqueued_at, idempotency_key, live_key)
+             SELECT $4, {leased}, $5, $6, $7, $8, $9, $10::text::jsonb, $11, $12, 1,
+                    $2, $13, $3, $15, $15
+             WHERE $14 AND EXISTS (SELECT 1 FROM acked)
+               AND NOT EXISTS (
+                   SELECT 1 FROM messages
+                   WHERE queue = $4 AND exclusivity = $9
+                     AND state IN ({ready}, {scheduled}) AND visible_at <= $3)
+             ON CONFLICT (queue, exclusivity) WHERE state = {leased}
+                 AND exclusivity IS NOT NULL
+             DO NOTHING
+             RETURNING id
+         )
+         SELECT (SELECT count(*) FROM acked), (SELECT id FROM held)"
+    );
+    let params: [&(dyn ToSql + Sync); 15] = [
+        &step.call,
+        &step.owner,
+        &commit.now,
+        &event.queue,
+        &event.priority,
+        &event.deadline,
+        &deadline_ord,
+        &event.visible_at,
+        &event.exclusivity,
+        &metadata,
+        &payload,
+        &max_attempts,
+        &hold_until,
+        &holdable,
+        &key,
+    ];
+    let own = step.own.as_ref().map(|own| (own, step.owner.as_str()));
+    let statement = if holdable {
+        let ack = StepAck::Held {
+            queue: &event.queue,
+            key: &key,
+            owner: &step.owner,
+        };
+        Some(StepStatement::new(commit, own, ack)?)
+    } else {
+        None
+    };
+    // Both statements in one round trip: the step's writes all depend on its
+    // acknowledging the held event, so when the first statement held none, the
+    // second wrote nothing.
+    let (row, stepped) = match &statement {
+        Some(statement) => {
+            let (row, stepped) =
+                conn.query_one_both((first, &params), (&statement.sql, &statement.params()))?;
+            (row, Some(stepped))
+        }
+        None => (conn.query_one(first, &params)?, None),
+    };
     let (acked, held): (i64, Option<i64>) = (row.get(0), row.get(1));
     if acked != 1 {
         return Ok(Finish::Rollback(CallStepped::LeaseLost));
     }
-    if let Some(held) = held {
-        let mut commit = commit.clone();
-        commit.ack = Some((held, step.owner.clone()));
-        let own = step.own.as_ref().map(|own| (own, step.owner.as_str()));
-        match commit_leasing_in(conn, &commit, own) {
+    if let (Some(_), Some(statement), Some(stepped)) = (held, statement, stepped) {
+        match statement.finish(conn, &stepped) {
             Ok(leased) => return Ok(Finish::Commit(CallStepped::Stepped(leased))),
             // The instance changed since the step read it (a signal); the statement
             // acknowledged the held event and wrote nothing else: the event goes

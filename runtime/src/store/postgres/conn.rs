@@ -25,8 +25,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use backon::{BlockingRetryable, ExponentialBuilder};
+use std::future::Future;
+use std::task::Poll;
+
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, Row, Statement};
+use postgres::{Client, NoTls, Row, SimpleQueryMessage, Statement};
 
 use super::super::StoreError;
 use crate::names::UnknownName;
@@ -64,22 +67,97 @@ impl Default for PostgresOptions {
 }
 
 /// One connection and its prepared statements.
+///
+/// The connection is `tokio-postgres`'s, driven by a single-threaded runtime of its own
+/// while a request is in flight (as the synchronous `postgres` crate drives it), so
+/// that several requests can be written before their answers are read: a write
+/// transaction's `BEGIN` goes out with its first statement, one round trip for both.
 pub(crate) struct Conn {
-    client: Client,
+    client: tokio_postgres::Client,
     statements: HashMap<String, Statement>,
     /// Set when the connection's state is unknown (a failed rollback, a lost commit):
     /// the pool drops it instead of handing it out again.
     broken: bool,
+    transaction: Transaction,
+    /// Drives the connection; dropped after the client (fields drop in order).
+    runtime: tokio::runtime::Runtime,
+}
+
+/// Where a connection is in a write transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transaction {
+    /// None asked for (reads: each statement commits alone).
+    None,
+    /// Asked for: its `BEGIN` is sent with the next statement.
+    Pending,
+    /// Begun, with its id.
+    Open(i64),
 }
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// A write transaction's `BEGIN` and its id, as one simple query.
+const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT txid_current()";
+
+/// Runs `request` on `runtime`, after the transaction's `BEGIN` in the same round trip
+/// when that is still to be sent.
+fn run<T>(
+    runtime: &tokio::runtime::Runtime,
+    client: &tokio_postgres::Client,
+    transaction: &mut Transaction,
+    broken: &mut bool,
+    request: impl Future<Output = std::result::Result<T, postgres::Error>>,
+) -> Result<T> {
+    if *transaction != Transaction::Pending {
+        return Ok(runtime.block_on(request)?);
+    }
+    let (begun, value) = runtime.block_on(in_order(client.simple_query(BEGIN), request));
+    let begun = begun.inspect_err(|_| {
+        // What the request did without its transaction is unknown: drop the connection.
+        *broken = true;
+    })?;
+    let txid = begun.iter().find_map(|message| match message {
+        SimpleQueryMessage::Row(row) => row.get(0).and_then(|t| t.parse().ok()),
+        _ => None,
+    });
+    *transaction = Transaction::Open(txid.unwrap_or(0));
+    Ok(value?)
+}
+
+/// Both futures' outputs, `first` polled before `second` each time: a request of
+/// `tokio-postgres` is queued on its connection when first polled, so `first`'s goes
+/// out before `second`'s, and both before either answer is awaited.
+async fn in_order<A: Future, B: Future>(first: A, second: B) -> (A::Output, B::Output) {
+    let (mut first, mut second) = (std::pin::pin!(first), std::pin::pin!(second));
+    let (mut a, mut b) = (None, None);
+    std::future::poll_fn(|cx| {
+        if a.is_none()
+            && let Poll::Ready(value) = first.as_mut().poll(cx)
+        {
+            a = Some(value);
+        }
+        if b.is_none()
+            && let Poll::Ready(value) = second.as_mut().poll(cx)
+        {
+            b = Some(value);
+        }
+        match (a.take(), b.take()) {
+            (Some(a), Some(b)) => Poll::Ready((a, b)),
+            (left, right) => {
+                (a, b) = (left, right);
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
 
 impl Conn {
     fn statement(&mut self, sql: &str) -> std::result::Result<Statement, postgres::Error> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.client.prepare(sql)?;
+        let statement = self.runtime.block_on(self.client.prepare(sql))?;
         if self.statements.len() >= STATEMENT_CACHE {
             self.statements.clear();
         }
@@ -89,38 +167,104 @@ impl Conn {
 
     pub(crate) fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
         let statement = self.statement(sql)?;
-        Ok(self.client.query(&statement, params)?)
+        let request = self.client.query(&statement, params);
+        run(
+            &self.runtime,
+            &self.client,
+            &mut self.transaction,
+            &mut self.broken,
+            request,
+        )
     }
 
     pub(crate) fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
         let statement = self.statement(sql)?;
-        Ok(self.client.query_opt(&statement, params)?)
+        let request = self.client.query_opt(&statement, params);
+        run(
+            &self.runtime,
+            &self.client,
+            &mut self.transaction,
+            &mut self.broken,
+            request,
+        )
     }
 
     pub(crate) fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row> {
         let statement = self.statement(sql)?;
-        Ok(self.client.query_one(&statement, params)?)
+        let request = self.client.query_one(&statement, params);
+        run(
+            &self.runtime,
+            &self.client,
+            &mut self.transaction,
+            &mut self.broken,
+            request,
+        )
+    }
+
+    /// Two statements of one row each, sent together: one round trip for both (and
+    /// the transaction's `BEGIN`). The second runs whatever the first's answer; when
+    /// either fails, so does the transaction.
+    pub(crate) fn query_one_both(
+        &mut self,
+        first: (&str, Params<'_>),
+        second: (&str, Params<'_>),
+    ) -> Result<(Row, Row)> {
+        let statements = (self.statement(first.0)?, self.statement(second.0)?);
+        let client = &self.client;
+        let request = async {
+            let (a, b) = in_order(
+                client.query_one(&statements.0, first.1),
+                client.query_one(&statements.1, second.1),
+            )
+            .await;
+            Ok((a?, b?))
+        };
+        run(
+            &self.runtime,
+            &self.client,
+            &mut self.transaction,
+            &mut self.broken,
+            request,
+        )
     }
 
     pub(crate) fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64> {
         let statement = self.statement(sql)?;
-        Ok(self.client.execute(&statement, params)?)
+        let request = self.client.execute(&statement, params);
+        run(
+            &self.runtime,
+            &self.client,
+            &mut self.transaction,
+            &mut self.broken,
+            request,
+        )
     }
 
-    /// Begins a read-committed transaction and returns its id.
-    fn begin(&mut self) -> std::result::Result<i64, postgres::Error> {
-        let messages = self
-            .client
-            .simple_query("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT txid_current()")?;
-        let txid = messages.iter().find_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(row) => row.get(0).and_then(|t| t.parse().ok()),
-            _ => None,
-        });
-        Ok(txid.unwrap_or(0))
+    /// Asks for a read-committed write transaction: its `BEGIN` goes with the first
+    /// statement.
+    fn begin(&mut self) {
+        self.transaction = Transaction::Pending;
+    }
+
+    /// Runs a simple query (no parameters, no rows wanted) outside the pipelining.
+    fn batch_execute(&mut self, sql: &str) -> std::result::Result<(), postgres::Error> {
+        self.runtime.block_on(self.client.batch_execute(sql))
+    }
+
+    /// Ends the transaction: its id, or `None` when no statement ran in it (nothing was
+    /// sent, so there is nothing to commit or roll back).
+    fn end(&mut self) -> Option<i64> {
+        match std::mem::replace(&mut self.transaction, Transaction::None) {
+            Transaction::Open(txid) => Some(txid),
+            Transaction::None | Transaction::Pending => None,
+        }
     }
 
     fn rollback(&mut self) {
-        if self.client.is_closed() || self.client.batch_execute("ROLLBACK").is_err() {
+        if self.end().is_none() {
+            return;
+        }
+        if self.client.is_closed() || self.batch_execute("ROLLBACK").is_err() {
             self.broken = true;
         }
     }
@@ -128,7 +272,7 @@ impl Conn {
 
 /// Opens connections for the pool.
 pub(crate) struct Manager {
-    pub(crate) config: postgres::Config,
+    pub(crate) config: tokio_postgres::Config,
     /// `None` for `sslmode=disable`.
     pub(crate) tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
 }
@@ -143,28 +287,49 @@ impl std::fmt::Debug for Manager {
 }
 
 impl Manager {
+    /// A client of the synchronous `postgres` crate (for the migrations).
     pub(crate) fn connect_client(&self) -> std::result::Result<Client, postgres::Error> {
+        let config = postgres::Config::from(self.config.clone());
         match &self.tls {
-            Some(tls) => self.config.connect(tls.clone()),
-            None => self.config.connect(NoTls),
+            Some(tls) => config.connect(tls.clone()),
+            None => config.connect(NoTls),
         }
     }
 }
 
 impl r2d2::ManageConnection for Manager {
     type Connection = Conn;
-    type Error = postgres::Error;
+    type Error = StoreError;
 
-    fn connect(&self) -> std::result::Result<Conn, postgres::Error> {
+    fn connect(&self) -> Result<Conn> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Unavailable(format!("no runtime for a connection: {e}")))?;
+        let client = match &self.tls {
+            Some(tls) => {
+                let (client, connection) = runtime.block_on(self.config.connect(tls.clone()))?;
+                runtime.spawn(connection);
+                client
+            }
+            None => {
+                let (client, connection) = runtime.block_on(self.config.connect(NoTls))?;
+                runtime.spawn(connection);
+                client
+            }
+        };
         Ok(Conn {
-            client: self.connect_client()?,
+            client,
             statements: HashMap::new(),
             broken: false,
+            transaction: Transaction::None,
+            runtime,
         })
     }
 
-    fn is_valid(&self, conn: &mut Conn) -> std::result::Result<(), postgres::Error> {
-        conn.client.simple_query("").map(|_| ())
+    fn is_valid(&self, conn: &mut Conn) -> Result<()> {
+        conn.runtime.block_on(conn.client.simple_query(""))?;
+        Ok(())
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
@@ -327,9 +492,7 @@ impl Db {
         f: &mut impl FnMut(&mut Conn) -> Result<Finish<T>>,
     ) -> std::result::Result<T, Failure> {
         let mut conn = self.conn().map_err(Failure::of)?;
-        let txid = conn
-            .begin()
-            .map_err(|e| Failure::of(StoreError::Postgres(e)))?;
+        conn.begin();
         let value = match f(&mut conn) {
             Err(error) => {
                 conn.rollback();
@@ -341,7 +504,11 @@ impl Db {
             }
             Ok(Finish::Commit(value)) => value,
         };
-        match conn.client.batch_execute("COMMIT") {
+        let Some(txid) = conn.end() else {
+            // No statement ran: nothing was begun, nothing to commit.
+            return Ok(value);
+        };
+        match conn.batch_execute("COMMIT") {
             Ok(()) if !self.take_lost_answer() => Ok(value),
             Ok(()) => {
                 conn.broken = true;
@@ -447,8 +614,8 @@ pub(crate) fn drop_outside_runtime<T: Send + 'static>(value: T) {
 #[derive(Debug)]
 struct LogErrors;
 
-impl r2d2::HandleError<postgres::Error> for LogErrors {
-    fn handle_error(&self, error: postgres::Error) {
+impl r2d2::HandleError<StoreError> for LogErrors {
+    fn handle_error(&self, error: StoreError) {
         tracing::warn!(%error, "PostgreSQL store: cannot connect");
     }
 }

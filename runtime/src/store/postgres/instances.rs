@@ -255,91 +255,181 @@ pub(super) fn commit_leasing_in(
     commit: &StepCommit,
     own: Option<(&OwnCalls, &str)>,
 ) -> Result<Vec<Leased>> {
-    let history = HistoryColumns::of(commit)?;
-    let (ack_id, ack_owner) = match &commit.ack {
-        Some((id, owner)) => (Some(*id), Some(owner.as_str())),
-        None => (None, None),
-    };
-    let sql = format!(
-        "WITH acked AS (
-             DELETE FROM messages
-             WHERE $9::bigint IS NOT NULL AND id = $9 AND state = {leased} AND owner = $10
-               AND lease_until > $8
-             RETURNING 1
-         ), updated AS (
-             UPDATE instances SET status = $3, facts = $4, output = $5, failure = $6,
-                 state = $7, version = version + 1, updated_at = $8
-             WHERE id = $1 AND version = $2
-               AND ($9::bigint IS NULL OR EXISTS (SELECT 1 FROM acked))
-             RETURNING 1
-         ), {}, {}
-         SELECT (SELECT count(*) FROM acked), (SELECT count(*) FROM updated),
-                ARRAY(SELECT id FROM enqueued WHERE state = {leased}),
-                ARRAY(SELECT idempotency_key FROM enqueued WHERE state = {leased})",
-        history_cte("updated", 11),
-        queue::messages_cte("updated", 18, 8),
-        leased = MessageState::Leased.code(),
-    );
-    let picked = own.map_or_else(Vec::new, |(own, _)| own.pick(&commit.enqueue, commit.now));
-    let owner = own.map(|(own, owner)| (owner, own.lease_until));
-    let messages = queue::MessageColumns::leasing(&commit.enqueue, commit.now, &picked, owner)?;
-    let (facts, output, state) = (
-        json_text(&commit.facts)?,
-        optional_json(commit.output.as_ref())?,
-        json_text(&commit.state)?,
-    );
-    let status = commit.status.as_str();
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
-        &commit.instance,
-        &commit.expected_version,
-        &status,
-        &facts,
-        &output,
-        &commit.failure,
-        &state,
-        &commit.now,
-        &ack_id,
-        &ack_owner,
-    ];
-    params.extend(history.params());
-    params.extend(messages.params());
-    let row = conn.query_one(&sql, &params)?;
-    let (acked, updated): (i64, i64) = (row.get(0), row.get(1));
-    let own_ids: Vec<i64> = row.get(2);
-    let own_keys: Vec<Option<String>> = row.get(3);
-    if let Some((id, owner)) = &commit.ack
-        && acked != 1
-    {
-        return Err(StoreError::LeaseLost {
-            id: *id,
-            owner: owner.clone(),
-        });
+    let statement = StepStatement::new(commit, own, StepAck::Own)?;
+    let row = conn.query_one(&statement.sql, &statement.params())?;
+    statement.finish(conn, &row)
+}
+
+/// Which message a step's statement acknowledges.
+pub(super) enum StepAck<'a> {
+    /// The step's own `ack` (an id and its owner), if it has one.
+    Own,
+    /// The event that a call's completion inserted leased earlier in the same
+    /// transaction, found by its idempotency key in its queue (its id is not known
+    /// yet when the two statements are sent together).
+    Held {
+        queue: &'a str,
+        key: &'a str,
+        owner: &'a str,
+    },
+}
+
+/// A step's one statement (see [`commit_in`]): its SQL, the values of its parameters,
+/// and how its answer is read.
+pub(super) struct StepStatement<'a> {
+    commit: &'a StepCommit,
+    own: Option<(&'a OwnCalls, &'a str)>,
+    pub(super) sql: String,
+    held_queue: Option<&'a str>,
+    /// `$9`: the id acknowledged (or NULL), or the held event's key.
+    ack_id: Option<i64>,
+    ack_key: Option<&'a str>,
+    /// `$10`.
+    ack_owner: Option<&'a str>,
+    status: &'static str,
+    facts: String,
+    output: Option<String>,
+    state: String,
+    history: HistoryColumns,
+    messages: queue::MessageColumns,
+    picked: Vec<usize>,
+}
+
+impl<'a> StepStatement<'a> {
+    pub(super) fn new(
+        commit: &'a StepCommit,
+        own: Option<(&'a OwnCalls, &'a str)>,
+        ack: StepAck<'a>,
+    ) -> Result<StepStatement<'a>> {
+        let leased = MessageState::Leased.code();
+        let (acked, held_queue, ack_id, ack_key, ack_owner) = match ack {
+            StepAck::Own => (
+                format!(
+                    "DELETE FROM messages
+                     WHERE $9::bigint IS NOT NULL AND id = $9 AND state = {leased}
+                       AND owner = $10 AND lease_until > $8"
+                ),
+                None,
+                commit.ack.as_ref().map(|(id, _)| *id),
+                None,
+                commit.ack.as_ref().map(|(_, owner)| owner.as_str()),
+            ),
+            StepAck::Held { queue, key, owner } => (
+                format!(
+                    "DELETE FROM messages
+                     WHERE queue = $32 AND live_key = $9::text AND state = {leased}
+                       AND owner = $10 AND lease_until > $8"
+                ),
+                Some(queue),
+                None,
+                Some(key),
+                Some(owner),
+            ),
+        };
+        let sql = format!(
+            "WITH acked AS (
+                 {acked}
+                 RETURNING 1
+             ), updated AS (
+                 UPDATE instances SET status = $3, facts = $4, output = $5, failure = $6,
+                     state = $7, version = version + 1, updated_at = $8
+                 WHERE id = $1 AND version = $2
+                   AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM acked))
+                 RETURNING 1
+             ), {}, {}
+             SELECT (SELECT count(*) FROM acked), (SELECT count(*) FROM updated),
+                    ARRAY(SELECT id FROM enqueued WHERE state = {leased}),
+                    ARRAY(SELECT idempotency_key FROM enqueued WHERE state = {leased})",
+            history_cte("updated", 11),
+            queue::messages_cte("updated", 18, 8),
+        );
+        let picked = own.map_or_else(Vec::new, |(own, _)| own.pick(&commit.enqueue, commit.now));
+        let owner = own.map(|(own, owner)| (owner, own.lease_until));
+        let messages = queue::MessageColumns::leasing(&commit.enqueue, commit.now, &picked, owner)?;
+        Ok(StepStatement {
+            commit,
+            own,
+            sql,
+            held_queue,
+            ack_id,
+            ack_key,
+            ack_owner,
+            status: commit.status.as_str(),
+            facts: json_text(&commit.facts)?,
+            output: optional_json(commit.output.as_ref())?,
+            state: json_text(&commit.state)?,
+            history: HistoryColumns::of(commit)?,
+            messages,
+            picked,
+        })
     }
-    if updated != 1 {
-        let actual = conn.query_opt(
-            "SELECT version FROM instances WHERE id = $1",
-            &[&commit.instance],
-        )?;
-        return Err(match actual {
-            None => StoreError::NotFound(format!("instance {}", commit.instance)),
-            Some(row) => StoreError::Conflict {
-                instance: commit.instance.clone(),
-                expected: commit.expected_version,
-                actual: row.get(0),
-            },
-        });
+
+    pub(super) fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let commit = self.commit;
+        let ack: &(dyn ToSql + Sync) = match &self.ack_key {
+            Some(key) => key,
+            None => &self.ack_id,
+        };
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+            &commit.instance,
+            &commit.expected_version,
+            &self.status,
+            &self.facts,
+            &self.output,
+            &commit.failure,
+            &self.state,
+            &commit.now,
+            ack,
+            &self.ack_owner,
+        ];
+        params.extend(self.history.params());
+        params.extend(self.messages.params());
+        if let Some(queue) = &self.held_queue {
+            params.push(queue);
+        }
+        params
     }
-    insert_children(conn, commit)?;
-    let Some((own, _)) = own else {
-        return Ok(Vec::new());
-    };
-    Ok(own_leased(
-        commit,
-        picked,
-        own.lease_until,
-        own_ids,
-        own_keys,
-    ))
+
+    /// Reads the statement's answer `row`: the calls leased with the step, or why
+    /// nothing was written (the acknowledged message's lease was lost, or the instance
+    /// is not at the step's expected version).
+    pub(super) fn finish(self, conn: &mut Conn, row: &Row) -> Result<Vec<Leased>> {
+        let commit = self.commit;
+        let (acked, updated): (i64, i64) = (row.get(0), row.get(1));
+        let own_ids: Vec<i64> = row.get(2);
+        let own_keys: Vec<Option<String>> = row.get(3);
+        if self.ack_owner.is_some() && acked != 1 {
+            return Err(StoreError::LeaseLost {
+                id: self.ack_id.unwrap_or_default(),
+                owner: self.ack_owner.unwrap_or_default().to_string(),
+            });
+        }
+        if updated != 1 {
+            let actual = conn.query_opt(
+                "SELECT version FROM instances WHERE id = $1",
+                &[&commit.instance],
+            )?;
+            return Err(match actual {
+                None => StoreError::NotFound(format!("instance {}", commit.instance)),
+                Some(row) => StoreError::Conflict {
+                    instance: commit.instance.clone(),
+                    expected: commit.expected_version,
+                    actual: row.get(0),
+                },
+            });
+        }
+        insert_children(conn, commit)?;
+        let Some((own, _)) = self.own else {
+            return Ok(Vec::new());
+        };
+        Ok(own_leased(
+            commit,
+            self.picked,
+            own.lease_until,
+            own_ids,
+            own_keys,
+        ))
+    }
 }
 
 /// The messages of `commit` at the indexes `picked` that its statement inserted

@@ -80,7 +80,7 @@ impl PostgresStore {
 
     pub fn open_with(url: &str, options: &PostgresOptions) -> Result<Self> {
         let (url, ssl_mode, tls) = tls::split(url)?;
-        let mut config = postgres::Config::from_str(&url)
+        let mut config = tokio_postgres::Config::from_str(&url)
             .map_err(|e| StoreError::Invalid(format!("bad PostgreSQL URL: {e}")))?;
         if let Some(mode) = ssl_mode {
             config.ssl_mode(mode);

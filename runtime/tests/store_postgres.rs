@@ -618,10 +618,11 @@ fn a_completion_never_steps_an_instance_whose_event_is_leased() {
                 },
                 step: step("i1", version, now),
                 own: None,
+                fill: false,
             })
             .unwrap();
         match outcome {
-            CallStepped::Stepped(_) => direct += 1,
+            CallStepped::Stepped { .. } => direct += 1,
             CallStepped::Enqueued => enqueued += 1,
             CallStepped::LeaseLost => panic!("the call's lease was lost"),
         }

@@ -61,6 +61,27 @@ pub(crate) fn settle_own(
     calls
 }
 
+/// The calls to run of messages leased to `owner` from the queue with a step (see
+/// [`crate::store::CallStep::fill`]), settled as [`lease_calls`] settles what it
+/// leases. A message that cannot be settled now stays leased and comes back when its
+/// lease expires.
+pub(crate) fn settle_queued(
+    store: &dyn Store,
+    programs: &dyn Programs,
+    owner: &str,
+    leased: Vec<Leased>,
+    now: i64,
+) -> Vec<LeasedCall> {
+    let mut calls = Vec::with_capacity(leased.len());
+    for message in leased {
+        match settle(store, programs, owner, message, now, true) {
+            Ok(call) => calls.extend(call),
+            Err(error) => tracing::warn!(%error, "cannot settle a call leased with a step"),
+        }
+    }
+    calls
+}
+
 /// A call message leased by `owner` as a call to run, or `None` when it was settled
 /// in place instead (see [`lease_calls`]). Without `wanted`, whether the instance
 /// still waits for the call is not asked: a call its step just enqueued is wanted.

@@ -3,7 +3,7 @@
 //! (a worker speaking HTTP to a node) implements the same trait.
 
 use super::complete::completion_event;
-use super::lease::settle_own;
+use super::lease::{settle_own, settle_queued};
 use super::{
     CallsError, Completion, CompletionSteps, Continued, LeasedCall, Outcome, Programs,
     complete_call, lease_calls,
@@ -237,9 +237,10 @@ impl CallSource for StoreSource {
                         calls: Vec::new(),
                     });
                 }
-                CallStepped::Stepped(leased) => leased,
+                CallStepped::Stepped { own, queued } => (own, queued),
             };
-            let calls = settle_own(store, programs, &owner, leased, now);
+            let mut calls = settle_own(store, programs, &owner, leased.0, now);
+            calls.extend(settle_queued(store, programs, &owner, leased.1, now));
             Ok(Continued {
                 completion,
                 stepped: true,

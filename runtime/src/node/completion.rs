@@ -2,7 +2,9 @@
 //! transaction that records the completion ([`Store::complete_call_with_step`]): no
 //! event message, no lease of it by the engine loop, no separate commit of the step.
 //! The calls the step starts that this node's runner can take are leased to it in the
-//! same transaction and run at once, without a lease of their own.
+//! same transaction and run at once, without a lease of their own; when the step starts
+//! none (the instance finished, or waits), the place is given to a call waiting in the
+//! queue, leased in that transaction too ([`CallStep::fill`]).
 //!
 //! Whenever the step cannot be taken so — the instance is missing or finished, the
 //! engine refuses or ignores the event, the bundle cannot be loaded, another node
@@ -136,11 +138,12 @@ impl CompletionSteps for NodeSteps {
             event: message,
             step: *commit,
             own,
+            fill: true,
         })?;
-        if let CallStepped::Stepped(leased) = &stepped {
+        if let CallStepped::Stepped { own, .. } = &stepped {
             self.keep(record, &kept);
             inner.committed(1);
-            if leased.len() < calls {
+            if own.len() < calls {
                 inner.wake_calls.notify_one();
             }
             if events {

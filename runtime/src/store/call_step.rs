@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Leased, MessageId, NewMessage, StepCommit};
+use super::{LeaseRequest, Leased, MessageId, NewMessage, StepCommit};
 
 /// What [`super::Store::complete_call_with_step`] takes.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +30,12 @@ pub struct CallStep {
     pub step: StepCommit,
     /// Which of the step's new messages `owner` leases in the same transaction.
     pub own: Option<OwnCalls>,
+    /// When the step is taken and leases fewer of its own calls than `own.limit`
+    /// allows, lease the rest from the calls waiting in `own.queue` (ready, passing
+    /// `own.filter`, in delivery order, as [`super::Store::lease`] would) in the same
+    /// transaction: the place the completed call leaves goes to the next call waiting,
+    /// without a lease of its own.
+    pub fill: bool,
 }
 
 /// Messages a step enqueues that the committing node leases at once, as a
@@ -66,12 +72,30 @@ impl OwnCalls {
     }
 }
 
+/// The lease of the calls waiting that fill the room `own` leaves after a step
+/// leased `leased` of its own calls (see [`CallStep::fill`]), if any.
+pub(crate) fn fill_request(step: &CallStep, own: &OwnCalls, leased: usize) -> Option<LeaseRequest> {
+    let limit = own.limit.saturating_sub(leased);
+    (step.fill && limit > 0).then(|| LeaseRequest {
+        queue: own.queue.clone(),
+        owner: step.owner.clone(),
+        now: step.step.now,
+        lease_ms: own.lease_until.saturating_sub(step.step.now),
+        limit,
+        filter: own.filter.clone(),
+    })
+}
+
 /// What [`super::Store::complete_call_with_step`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallStepped {
-    /// The call was acknowledged and the step committed; these of its messages are
-    /// leased to the owner (see [`OwnCalls`]), in the step's order.
-    Stepped(Vec<Leased>),
+    /// The call was acknowledged and the step committed; `own` of its messages are
+    /// leased to the owner (see [`OwnCalls`]), in the step's order, and `queued` are
+    /// the calls that were waiting in the queue, leased with it ([`CallStep::fill`]).
+    Stepped {
+        own: Vec<Leased>,
+        queued: Vec<Leased>,
+    },
     /// The call was acknowledged and its event enqueued: the instance's events were
     /// held or waiting, or the instance changed since the step read it.
     Enqueued,

@@ -64,6 +64,7 @@ mod schedule;
 mod sqlite;
 mod worker;
 
+pub(crate) use call_step::fill_request;
 pub use call_step::{CallStep, CallStepped, OwnCalls};
 pub use instance::{
     CallProgress, HistoryRow, InstanceFilter, InstanceRecord, InstanceSummary, NewChild,

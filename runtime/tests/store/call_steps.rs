@@ -65,6 +65,7 @@ fn completion(id: i64, owner: &str, now: i64, own: Option<OwnCalls>) -> CallStep
         event: event("i1", "k1 completed", now),
         step: next_step(now),
         own,
+        fill: false,
     }
 }
 
@@ -75,9 +76,14 @@ fn a_completion_and_its_step_commit_together(db: &Db) {
     let stepped = store
         .complete_call_with_step(completion(id, "node-a", now, Some(own(now + 1_000, 4))))
         .unwrap();
-    let CallStepped::Stepped(leased) = stepped else {
+    let CallStepped::Stepped {
+        own: leased,
+        queued,
+    } = stepped
+    else {
         panic!("expected the step, got {stepped:?}");
     };
+    assert!(queued.is_empty());
     // The step's call of pool a is leased to node-a in the same transaction.
     assert_eq!(payloads(&leased), vec![json!({"call": "k2"})]);
     assert_eq!(leased[0].attempts, 1);
@@ -110,8 +116,74 @@ fn own_calls_are_leased_up_to_the_room_given(db: &Db) {
     let stepped = store
         .complete_call_with_step(completion(id, "node-a", now, Some(own(now + 1_000, 0))))
         .unwrap();
-    assert_eq!(stepped, CallStepped::Stepped(Vec::new()));
+    assert_eq!(
+        stepped,
+        CallStepped::Stepped {
+            own: Vec::new(),
+            queued: Vec::new()
+        }
+    );
     assert_eq!(stats(&*store, "calls", now), (2, 0, 0, 0));
+}
+
+/// A step that starts no call of the room it was given leaves its place to the calls
+/// waiting in the queue (`CallStep::fill`): they are leased in its transaction, as a
+/// lease would take them (pool filter, delivery order); one it starts itself comes
+/// first.
+fn a_completion_fills_its_place_with_a_waiting_call(db: &Db) {
+    let store = db.open();
+    let id = running_call(&*store);
+    // Calls of another instance wait: one of pool a, one of pool b.
+    store
+        .enqueue(&[call("i2", "a", "q1"), call("i2", "b", "q2")], T0 + 1)
+        .unwrap();
+    let now = T0 + 10;
+    let mut step = completion(id, "node-a", now, Some(own(now + 1_000, 1)));
+    step.step.enqueue.clear();
+    step.fill = true;
+    let stepped = store.complete_call_with_step(step).unwrap();
+    let CallStepped::Stepped { own: mine, queued } = stepped else {
+        panic!("expected the step, got {stepped:?}");
+    };
+    assert!(mine.is_empty());
+    assert_eq!(payloads(&queued), vec![json!({"call": "q1"})]);
+    assert_eq!(queued[0].attempts, 1);
+    assert_eq!(queued[0].lease_until, now + 1_000);
+    assert_eq!(store.instance("i1").unwrap().unwrap().version, 2);
+    assert_eq!(stats(&*store, "calls", now), (1, 0, 1, 0));
+    // Nobody else can lease it; the call of pool b is still free.
+    let other = store
+        .lease(&request("calls", "node-b", now + 1, 10))
+        .unwrap();
+    assert_eq!(payloads(&other), vec![json!({"call": "q2"})]);
+    assert!(store.ack(queued[0].id, "node-a", now + 2).unwrap());
+
+    // A step that starts a call of its own takes its place with it: nothing more is
+    // leased from the queue.
+    store.enqueue(&[call("i3", "a", "q3")], T0 + 20).unwrap();
+    let again = store
+        .lease(&request("calls", "node-a", T0 + 30, 1))
+        .unwrap();
+    assert_eq!(payloads(&again), vec![json!({"call": "q3"})]);
+    store.enqueue(&[call("i3", "a", "q4")], T0 + 31).unwrap();
+    let now = T0 + 40;
+    let mut step = completion(again[0].id, "node-a", now, Some(own(now + 1_000, 1)));
+    step.step = next_step(now);
+    step.step.expected_version = 2;
+    step.fill = true;
+    let stepped = store.complete_call_with_step(step).unwrap();
+    let CallStepped::Stepped { own: mine, queued } = stepped else {
+        panic!("expected the step, got {stepped:?}");
+    };
+    assert_eq!(payloads(&mine), vec![json!({"call": "k2"})]);
+    assert!(queued.is_empty());
+    let waiting = store
+        .lease(&request("calls", "node-b", now + 1, 10))
+        .unwrap();
+    let mut waiting = payloads(&waiting);
+    waiting.sort_by_key(|p| p.to_string());
+    assert_eq!(waiting, vec![json!({"call": "k3"}), json!({"call": "q4"})]);
+    db.check_integrity();
 }
 
 fn a_held_event_sends_the_completion_through_the_queue(db: &Db) {
@@ -227,7 +299,7 @@ fn a_timer_not_yet_due_does_not_hold_the_instance(db: &Db) {
         store
             .complete_call_with_step(completion(id, "node-a", now, None))
             .unwrap(),
-        CallStepped::Stepped(_)
+        CallStepped::Stepped { .. }
     ));
     assert_eq!(store.instance("i1").unwrap().unwrap().version, 2);
     // Without `own`, the step's calls wait in the queue.
@@ -326,6 +398,7 @@ on_both_backends!(
     a_completion_and_its_step_commit_together,
     own_calls_are_leased_up_to_the_room_given,
     a_held_event_sends_the_completion_through_the_queue,
+    a_completion_fills_its_place_with_a_waiting_call,
     an_event_held_by_the_same_node_is_left_to_it,
     a_waiting_event_is_not_overtaken,
     an_expired_event_lease_still_holds_the_instance,

@@ -10,7 +10,7 @@
 //! event could not be held, or the instance changed since the step read it, the event
 //! stays in the queue (ready), as a completion always left it.
 
-use super::super::{CallStep, CallStepped, StoreError, queue_sql};
+use super::super::{CallStep, CallStepped, StoreError, fill_request, queue_sql};
 use super::conn::{Conn, Finish};
 use super::instances::{StepAck, StepStatement};
 use super::{json_text, queue};
@@ -112,7 +112,19 @@ pub(super) fn complete_in(conn: &mut Conn, step: &CallStep) -> Result<Finish<Cal
     }
     if let (Some(_), Some(statement), Some(stepped)) = (held, statement, stepped) {
         match statement.finish(conn, &stepped) {
-            Ok(leased) => return Ok(Finish::Commit(CallStepped::Stepped(leased))),
+            Ok(own) => {
+                let fill = step
+                    .own
+                    .as_ref()
+                    .and_then(|o| fill_request(step, o, own.len()));
+                let queued = match fill {
+                    Some(request) => match queue::lease_in(conn, &request)? {
+                        Finish::Commit(leased) | Finish::Rollback(leased) => leased,
+                    },
+                    None => Vec::new(),
+                };
+                return Ok(Finish::Commit(CallStepped::Stepped { own, queued }));
+            }
             // The instance changed since the step read it (a signal); the statement
             // acknowledged the held event and wrote nothing else: the event goes
             // through the queue and is applied to the new state.

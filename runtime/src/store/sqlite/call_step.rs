@@ -5,9 +5,9 @@
 
 use rusqlite::{Connection, params};
 
-use super::super::{CallStep, CallStepped, StoreError, queue_sql};
+use super::super::{CallStep, CallStepped, StoreError, fill_request, queue_sql};
 use super::instances::commit_in;
-use super::queue::{ack_in, enqueue_in, lease_own_in};
+use super::queue::{ack_in, enqueue_in, lease_in, lease_own_in};
 use super::{Db, Result, WriteTx};
 
 /// See [`Store::complete_call_with_step`](super::super::Store::complete_call_with_step).
@@ -26,14 +26,20 @@ pub(super) fn complete(db: &Db, step: CallStep) -> Result<CallStepped> {
     if events_free(&tx, &step)? {
         match commit_in(&tx, commit) {
             Ok(ids) => {
-                let own = match &step.own {
+                let (own, queued) = match &step.own {
                     Some(own) => {
-                        lease_own_in(&tx, own, &step.owner, &commit.enqueue, &ids, commit.now)?
+                        let leased =
+                            lease_own_in(&tx, own, &step.owner, &commit.enqueue, &ids, commit.now)?;
+                        let queued = match fill_request(&step, own, leased.len()) {
+                            Some(request) => lease_in(&tx, &request)?,
+                            None => Vec::new(),
+                        };
+                        (leased, queued)
                     }
-                    None => Vec::new(),
+                    None => (Vec::new(), Vec::new()),
                 };
                 tx.commit()?;
-                return Ok(CallStepped::Stepped(own));
+                return Ok(CallStepped::Stepped { own, queued });
             }
             // The instance changed since the step read it (a signal): the event
             // goes through the queue and is applied to the new state.

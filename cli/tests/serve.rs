@@ -624,6 +624,53 @@ workflow Parked {
 }
 
 #[test]
+fn a_call_waiting_in_the_queue_takes_the_place_of_a_completed_one_in_its_transaction() {
+    // One place: the first instance's call takes it when the instance is created;
+    // the second instance, started while that call runs, finds no free place and its
+    // call waits in the queue. The first call's completion ends its instance (its step
+    // starts no call) and, in the same transaction, leases the waiting call to the
+    // place it leaves: both calls were leased with a step, none by the call loop.
+    let source = r#"
+function slow(n: Int): Int { command "sh functions/slow.sh" }
+workflow One {
+    facts { n: Int = 0 }
+    rule "call" {
+        match { n == 0 }
+        action { slow(n: n) }
+        reaction { n = result }
+    }
+    complete when { n > 0 }
+    output { [n: n] }
+}
+"#;
+    let slow = "read line\nsleep 0.5\necho 1\n";
+    let project = support::project(&[
+        (
+            "cosmos.toml",
+            "[project]\nname = \"demo\"\n\n[pools.default]\nmax = 1\n",
+        ),
+        ("src/main.emx", source),
+        ("functions/slow.sh", slow),
+    ]);
+    let server = Server::start(project.path(), STORE, &[]);
+    let ids: Vec<String> = (0..2)
+        .map(|_| {
+            let (status, body) = server.post("/v1/workflows/One/instances", json!({}));
+            assert_eq!(status, 201, "{body}");
+            body["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    for id in &ids {
+        let (_, body) = server.get(&format!("/v1/instances/{id}?wait_ms=30000"));
+        assert_eq!(body["output"], json!({"n": 1}), "{body}");
+    }
+    assert_eq!(
+        metric(&server.metrics(), "cosmos_calls_leased_with_step_total"),
+        Some(2.0)
+    );
+}
+
+#[test]
 fn a_new_instances_first_call_and_each_next_one_are_leased_with_their_steps() {
     let source = r#"
 function inc(n: Int): Int { command "sh functions/inc.sh" }

@@ -97,7 +97,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
     );
     let _ = writeln!(
         out,
-        "# HELP cosmos_calls_leased_with_step_total Calls this node leased in the transaction of the step that started them (a new instance's first calls, a completion's next ones), without a lease of their own.\n# TYPE cosmos_calls_leased_with_step_total counter\ncosmos_calls_leased_with_step_total {}",
+        "# HELP cosmos_calls_leased_with_step_total Calls this node leased in the transaction of a step (a new instance's first calls, a completion's next ones, or a call waiting in the queue that takes a completed call's place), without a lease of their own.\n# TYPE cosmos_calls_leased_with_step_total counter\ncosmos_calls_leased_with_step_total {}",
         state.node.calls_leased_with_steps()
     );
     let workers = blocking(&state.node, |store| store.workers()).await?;

@@ -91,8 +91,9 @@ pub struct CallCounters {
     pub leased: AtomicU64,
     pub completed: AtomicU64,
     pub failed: AtomicU64,
-    /// Of the calls leased, those leased in the transaction of the step that started
-    /// them (a new instance's first calls, the next calls of a completion's step),
+    /// Of the calls leased, those leased in the transaction of a step (a new
+    /// instance's first calls, the next calls of a completion's step, or a call waiting
+    /// in the queue that takes the place of a completed call whose step started none),
     /// without a lease of their own.
     pub leased_with_step: AtomicU64,
 }

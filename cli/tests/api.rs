@@ -125,6 +125,11 @@ fn idempotency_keys_mean_what_they_say(store: &[&str]) {
     let (second, b) = start_with_key(&server, "Gate", key);
     assert_eq!((first, second), (201, 200), "{a} {b}");
     assert_eq!(a["id"], b["id"]);
+    // Both answers are the instance as the store has it, key included (the 201 is
+    // built from what the node wrote, not read back).
+    let (_, stored) = server.get(&format!("/v1/instances/{}", a["id"].as_str().unwrap()));
+    assert_eq!(a, stored);
+    assert_eq!(b, stored);
 
     // A key is scoped to its workflow: the same key starts a Door of its own, and
     // each workflow's key keeps answering with its own instance.

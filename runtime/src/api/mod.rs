@@ -241,11 +241,10 @@ async fn start(
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
     let input = object_body(&body, "the input")?;
-    let (id, new) = state
+    let (record, new) = state
         .node
-        .start_instance(&name, Json_::Object(input), key)
+        .start_instance_record(&name, Json_::Object(input), key)
         .await?;
-    let record = state.node.instance(&id).await?;
     let code = if new {
         StatusCode::CREATED
     } else {

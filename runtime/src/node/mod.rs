@@ -437,12 +437,44 @@ impl Node {
         input: Json,
         idempotency_key: Option<String>,
     ) -> Result<(String, bool), NodeError> {
+        let (id, record) = self
+            .start_returning(id, workflow, input, idempotency_key)
+            .await?;
+        Ok((id, record.is_some()))
+    }
+
+    /// [`Node::start_instance`], returning the instance: as created (without reading
+    /// it back), or, for an idempotency key used before, the instance that has it as
+    /// it is now; and whether it is new.
+    pub async fn start_instance_record(
+        &self,
+        workflow: &str,
+        input: Json,
+        idempotency_key: Option<String>,
+    ) -> Result<(InstanceRecord, bool), NodeError> {
+        let (id, record) = self
+            .start_returning(new_instance_id(), workflow, input, idempotency_key)
+            .await?;
+        Ok(match record {
+            Some(record) => (record, true),
+            None => (self.instance(&id).await?, false),
+        })
+    }
+
+    /// Starts the instance; its id, and the record of a new one.
+    async fn start_returning(
+        &self,
+        id: String,
+        workflow: &str,
+        input: Json,
+        idempotency_key: Option<String>,
+    ) -> Result<(String, Option<InstanceRecord>), NodeError> {
         let workflow = workflow.to_string();
         // The first call of the instance runs here, leased in the transaction that
         // creates the instance, when this node's runner has a free place for it.
         let places = self.runner.as_ref().map(|runner| runner.reserve(1));
         let room = places.as_ref().map_or(0, Places::len);
-        let (id, new, enqueued, calls) = self
+        let (id, record, enqueued, calls) = self
             .blocking(move |inner| {
                 inner.check_store()?;
                 let own = inner.own_calls(room);
@@ -462,7 +494,7 @@ impl Node {
                 )?;
                 let calls =
                     settle_own(store, inner.deployment.as_ref(), owner, started.leased, now);
-                Ok((started.id, started.new, started.calls, calls))
+                Ok((started.id, started.record, started.calls, calls))
             })
             .await?;
         let leased = calls.len();
@@ -474,7 +506,7 @@ impl Node {
             self.inner.wake_calls.notify_one();
         }
         self.inner.wake_events.notify_one();
-        Ok((id, new))
+        Ok((id, record))
     }
 
     /// Sends a signal (or a cancel) to an instance as a step of its own. A refused

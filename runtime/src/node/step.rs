@@ -333,6 +333,9 @@ pub(super) struct Started {
     pub calls: usize,
     /// Those of them leased to the node in the creating transaction.
     pub leased: Vec<Leased>,
+    /// The instance as created (`None` for an existing instance): what reading it
+    /// back at once would give, without the read.
+    pub record: Option<InstanceRecord>,
 }
 
 /// Creates an instance of `workflow` on the current bundle and takes its first step
@@ -377,18 +380,35 @@ pub(super) fn start(
         idempotency_key,
         created_at: now,
     };
+    let record = InstanceRecord {
+        id: new.id.clone(),
+        workflow: new.workflow.clone(),
+        bundle: new.bundle.clone(),
+        status: commit.status,
+        input: new.input.clone(),
+        facts: commit.facts.clone(),
+        output: commit.output.clone(),
+        failure: commit.failure.clone(),
+        state: commit.state.clone(),
+        version: 1,
+        created_at: new.created_at,
+        updated_at: commit.now,
+        idempotency_key: new.idempotency_key.clone(),
+    };
     Ok(match store.create_instance_leasing(new, commit, own)? {
         (crate::store::Created::New, leased) => Started {
             id,
             new: true,
             calls,
             leased,
+            record: Some(record),
         },
         (crate::store::Created::Existing(existing), _) => Started {
             id: existing,
             new: false,
             calls: 0,
             leased: Vec::new(),
+            record: None,
         },
     })
 }

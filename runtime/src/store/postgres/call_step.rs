@@ -6,9 +6,15 @@
 //! of its exclusivity value exists: the unique index `messages_leased_exclusive`
 //! decides, as it does for every lease (an insert waits for a concurrent lease of the
 //! value to commit or roll back, then gives way to it). The second statement is the
-//! step, which acknowledges that event (see `instances::commit_leasing_in`). When the
-//! event could not be held, or the instance changed since the step read it, the event
-//! stays in the queue (ready), as a completion always left it.
+//! step, which acknowledges that event (see `instances::StepStatement`). Both are sent
+//! together, with the transaction's `BEGIN`, in one round trip: the step cannot name
+//! the held event by its id, not known yet, so the held event carries a key of its own
+//! (`held by call N`, unique as the call is) that the step acknowledges it by, and
+//! every write of the step depends on that acknowledgement — when nothing was held,
+//! the step writes nothing. When the event could not be held, or the instance changed
+//! since the step read it, the event stays in the queue (ready), as a completion always
+//! left it. When the step leaves room in the owner's places, the calls waiting in the
+//! queue are leased to it before the commit (`CallStep::fill`).
 
 use super::super::{CallStep, CallStepped, StoreError, fill_request, queue_sql};
 use super::conn::{Conn, Finish};

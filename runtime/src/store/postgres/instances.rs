@@ -1,6 +1,7 @@
 //! Instances on PostgreSQL, inside a transaction: creating one with its first step,
 //! and committing a step. Each is as few statements as it can be (data-modifying
-//! `WITH` clauses): every statement is a round trip to the server.
+//! `WITH` clauses): every statement is a round trip to the server, unless it is sent
+//! with others (`Conn::query_one_both`).
 
 use postgres::Row;
 use postgres::types::ToSql;

@@ -474,7 +474,7 @@ impl Node {
         // creates the instance, when this node's runner has a free place for it.
         let places = self.runner.as_ref().map(|runner| runner.reserve(1));
         let room = places.as_ref().map_or(0, Places::len);
-        let (id, record, enqueued, calls) = self
+        let (id, record, enqueued, events, calls) = self
             .blocking(move |inner| {
                 inner.check_store()?;
                 let own = inner.own_calls(room);
@@ -494,7 +494,13 @@ impl Node {
                 )?;
                 let calls =
                     settle_own(store, inner.deployment.as_ref(), owner, started.leased, now);
-                Ok((started.id, started.record, started.calls, calls))
+                Ok((
+                    started.id,
+                    started.record,
+                    started.calls,
+                    started.events,
+                    calls,
+                ))
             })
             .await?;
         let leased = calls.len();
@@ -505,7 +511,9 @@ impl Node {
         if leased < enqueued {
             self.inner.wake_calls.notify_one();
         }
-        self.inner.wake_events.notify_one();
+        if events {
+            self.inner.wake_events.notify_one();
+        }
         Ok((id, record))
     }
 

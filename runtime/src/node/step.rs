@@ -331,6 +331,9 @@ pub(super) struct Started {
     pub new: bool,
     /// How many calls the first step enqueued (0 for an existing instance).
     pub calls: usize,
+    /// Whether the first step enqueued events (a timer, a child's start): the engine
+    /// loop has work, or a new time to wake up at.
+    pub events: bool,
     /// Those of them leased to the node in the creating transaction.
     pub leased: Vec<Leased>,
     /// The instance as created (`None` for an existing instance): what reading it
@@ -366,7 +369,7 @@ pub(super) fn start(
         bundle,
         loaded,
     };
-    let (mut commit, calls, _) = commit_of(&ran, &state, step, 0, now, None)?;
+    let (mut commit, calls, events) = commit_of(&ran, &state, step, 0, now, None)?;
     commit.stamp = Some(StepStamp {
         node: node.to_string(),
         started_us,
@@ -400,6 +403,7 @@ pub(super) fn start(
             id,
             new: true,
             calls,
+            events,
             leased,
             record: Some(record),
         },
@@ -407,6 +411,7 @@ pub(super) fn start(
             id: existing,
             new: false,
             calls: 0,
+            events: false,
             leased: Vec::new(),
             record: None,
         },

@@ -222,7 +222,7 @@ impl CallSource for StoreSource {
             let now = now_ms();
             let event = completion_event(store, programs, &call, outcome)?;
             let completion = Completion::of(matches!(event, Event::CallCompleted { .. }));
-            let leased = match steps.complete(store, &owner, &call, event, now, room)? {
+            let (own, queued) = match steps.complete(store, &owner, &call, event, now, room)? {
                 CallStepped::LeaseLost => {
                     return Ok(Continued {
                         completion: Completion::LeaseLost,
@@ -239,8 +239,8 @@ impl CallSource for StoreSource {
                 }
                 CallStepped::Stepped { own, queued } => (own, queued),
             };
-            let mut calls = settle_own(store, programs, &owner, leased.0, now);
-            calls.extend(settle_queued(store, programs, &owner, leased.1, now));
+            let mut calls = settle_own(store, programs, &owner, own, now);
+            calls.extend(settle_queued(store, programs, &owner, queued, now));
             Ok(Continued {
                 completion,
                 stepped: true,

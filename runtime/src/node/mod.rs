@@ -382,7 +382,8 @@ impl Node {
         self.inner.commits.subscribe()
     }
 
-    /// How many calls this node leased in the transaction of a step (see [`crate::calls::CallCounters::leased_with_step`]).
+    /// How many calls this node leased in the transaction of a step (see
+    /// [`crate::calls::CallCounters::leased_with_step`]).
     pub fn calls_leased_with_steps(&self) -> u64 {
         self.runner.as_ref().map_or(0, |r| {
             r.counters()

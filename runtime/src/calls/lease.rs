@@ -40,41 +40,23 @@ pub fn lease_calls(
     Ok(calls)
 }
 
-/// The calls to run of the messages a committed step leased to `owner` in its own
-/// transaction (see [`crate::store::OwnCalls`]), settled as [`settle`] does; the
-/// instance still waits for them. A message that cannot be settled now stays leased
-/// and comes back when its lease expires.
-pub(crate) fn settle_own(
+/// The calls to run of the messages leased to `owner` in a step's own transaction,
+/// settled as [`settle`] does: the step's own calls (see [`crate::store::OwnCalls`]),
+/// which the instance still waits for (`wanted` false: not asked), or calls that were
+/// waiting in the queue (see [`crate::store::CallStep::fill`]; `wanted` true: asked,
+/// as [`lease_calls`] asks). A message that cannot be settled now stays leased and
+/// comes back when its lease expires.
+pub(crate) fn settle_leased(
     store: &dyn Store,
     programs: &dyn Programs,
     owner: &str,
     leased: Vec<Leased>,
     now: i64,
+    wanted: bool,
 ) -> Vec<LeasedCall> {
     let mut calls = Vec::with_capacity(leased.len());
     for message in leased {
-        match settle(store, programs, owner, message, now, false) {
-            Ok(call) => calls.extend(call),
-            Err(error) => tracing::warn!(%error, "cannot settle a step's own call"),
-        }
-    }
-    calls
-}
-
-/// The calls to run of messages leased to `owner` from the queue with a step (see
-/// [`crate::store::CallStep::fill`]), settled as [`lease_calls`] settles what it
-/// leases. A message that cannot be settled now stays leased and comes back when its
-/// lease expires.
-pub(crate) fn settle_queued(
-    store: &dyn Store,
-    programs: &dyn Programs,
-    owner: &str,
-    leased: Vec<Leased>,
-    now: i64,
-) -> Vec<LeasedCall> {
-    let mut calls = Vec::with_capacity(leased.len());
-    for message in leased {
-        match settle(store, programs, owner, message, now, true) {
+        match settle(store, programs, owner, message, now, wanted) {
             Ok(call) => calls.extend(call),
             Err(error) => tracing::warn!(%error, "cannot settle a call leased with a step"),
         }

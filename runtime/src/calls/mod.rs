@@ -27,7 +27,7 @@ mod steps;
 
 pub use complete::complete_call;
 pub use lease::lease_calls;
-pub(crate) use lease::settle_own;
+pub(crate) use lease::settle_leased;
 pub use programs::{Programs, StoredPrograms};
 pub use runner::{CallCounters, HEARTBEAT, Places, Runner, RunnerConfig};
 pub use source::{CallSource, StoreSource};

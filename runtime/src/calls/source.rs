@@ -3,7 +3,7 @@
 //! (a worker speaking HTTP to a node) implements the same trait.
 
 use super::complete::completion_event;
-use super::lease::{settle_own, settle_queued};
+use super::lease::settle_leased;
 use super::{
     CallsError, Completion, CompletionSteps, Continued, LeasedCall, Outcome, Programs,
     complete_call, lease_calls,
@@ -239,8 +239,8 @@ impl CallSource for StoreSource {
                 }
                 CallStepped::Stepped { own, queued } => (own, queued),
             };
-            let mut calls = settle_own(store, programs, &owner, own, now);
-            calls.extend(settle_queued(store, programs, &owner, queued, now));
+            let mut calls = settle_leased(store, programs, &owner, own, now, false);
+            calls.extend(settle_leased(store, programs, &owner, queued, now, true));
             Ok(Continued {
                 completion,
                 stepped: true,

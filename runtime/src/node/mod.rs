@@ -15,7 +15,7 @@ pub mod messages;
 pub mod schedules;
 mod step;
 
-use crate::calls::{Places, Runner, RunnerConfig, StoreSource, settle_own};
+use crate::calls::{Places, Runner, RunnerConfig, StoreSource, settle_leased};
 use crate::deployment::{Deployment, DeploymentError};
 use crate::engine::{EngineError, Event, Status};
 use crate::executor::{Executor, ExecutorLimits, FunctionSpec, PoolSpec};
@@ -493,8 +493,14 @@ impl Node {
                     now,
                     own.as_ref().map(|own| (own, owner)),
                 )?;
-                let calls =
-                    settle_own(store, inner.deployment.as_ref(), owner, started.leased, now);
+                let calls = settle_leased(
+                    store,
+                    inner.deployment.as_ref(),
+                    owner,
+                    started.leased,
+                    now,
+                    false,
+                );
                 Ok((
                     started.id,
                     started.record,

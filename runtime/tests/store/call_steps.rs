@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use cosmos_runtime::store::{
-    CallStep, CallStepped, Created, LeaseRequest, NewMessage, OwnCalls, StepCommit, Store,
+    CallStep, CallStepped, Created, LeaseRequest, Leased, NewMessage, OwnCalls, StepCommit, Store,
 };
 use serde_json::json;
 
@@ -186,25 +186,32 @@ fn a_completion_fills_its_place_with_a_waiting_call(db: &Db) {
     db.check_integrity();
 }
 
-fn a_held_event_sends_the_completion_through_the_queue(db: &Db) {
+/// `i1`'s running call (leased by node-a) completes at `T0 + 10` while `holder` holds
+/// a timer event of the instance: the completion goes through the queue, and the step
+/// is not taken. The store, and the held timer's lease.
+fn complete_while_an_event_is_held(db: &Db, holder: &str) -> (Box<dyn Store>, Leased) {
     let store = db.open();
     let id = running_call(&*store);
-    // node-b holds an event of the instance (it is taking a step).
     store.enqueue(&[event("i1", "timer", T0)], T0).unwrap();
-    let held = store
-        .lease(&request("events", "node-b", T0 + 1, 1))
-        .unwrap();
+    let mut held = store.lease(&request("events", holder, T0 + 1, 1)).unwrap();
     assert_eq!(held.len(), 1);
     let now = T0 + 10;
     let stepped = store
         .complete_call_with_step(completion(id, "node-a", now, Some(own(now + 1_000, 4))))
         .unwrap();
     assert_eq!(stepped, CallStepped::Enqueued);
-    // The call is acked and its event waits, ready; the step was not taken.
     assert_eq!(store.instance("i1").unwrap().unwrap().version, 1);
     assert_eq!(store.history("i1", 0).unwrap().len(), 0);
-    assert_eq!(stats(&*store, "calls", now), (0, 0, 0, 0));
     assert_eq!(stats(&*store, "events", now), (1, 0, 1, 0));
+    (store, held.remove(0))
+}
+
+fn a_held_event_sends_the_completion_through_the_queue(db: &Db) {
+    // node-b holds an event of the instance (it is taking a step).
+    let (store, _) = complete_while_an_event_is_held(db, "node-b");
+    let now = T0 + 10;
+    // The call is acked and its event waits, ready; the step was not taken.
+    assert_eq!(stats(&*store, "calls", now), (0, 0, 0, 0));
     let mut live = db.live_messages("events");
     live.sort();
     assert_eq!(
@@ -221,23 +228,9 @@ fn a_held_event_sends_the_completion_through_the_queue(db: &Db) {
 /// owner, so that event stays leased to the engine loop and the completion waits in
 /// the queue.
 fn an_event_held_by_the_same_node_is_left_to_it(db: &Db) {
-    let store = db.open();
-    let id = running_call(&*store);
-    store.enqueue(&[event("i1", "timer", T0)], T0).unwrap();
-    let held = store
-        .lease(&request("events", "node-a", T0 + 1, 1))
-        .unwrap();
-    assert_eq!(held.len(), 1);
-    let now = T0 + 10;
-    let stepped = store
-        .complete_call_with_step(completion(id, "node-a", now, Some(own(now + 1_000, 4))))
-        .unwrap();
-    assert_eq!(stepped, CallStepped::Enqueued);
-    assert_eq!(store.instance("i1").unwrap().unwrap().version, 1);
-    assert_eq!(store.history("i1", 0).unwrap().len(), 0);
+    let (store, held) = complete_while_an_event_is_held(db, "node-a");
     // The timer is still leased to node-a, and its ack still works.
-    assert_eq!(stats(&*store, "events", now), (1, 0, 1, 0));
-    assert!(store.ack(held[0].id, "node-a", now + 1).unwrap());
+    assert!(store.ack(held.id, "node-a", T0 + 11).unwrap());
     assert_eq!(
         db.live_messages("events"),
         vec![("\"k1 completed\"".to_string(), 0)]

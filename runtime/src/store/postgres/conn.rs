@@ -75,12 +75,18 @@ impl Default for PostgresOptions {
 pub(crate) struct Conn {
     client: tokio_postgres::Client,
     statements: HashMap<String, Statement>,
+    /// Dropped after the client (fields drop in order).
+    driver: Driver,
+}
+
+/// What runs a connection's requests, and where it is.
+struct Driver {
+    /// Drives the connection while a request is in flight.
+    runtime: tokio::runtime::Runtime,
+    transaction: Transaction,
     /// Set when the connection's state is unknown (a failed rollback, a lost commit):
     /// the pool drops it instead of handing it out again.
     broken: bool,
-    transaction: Transaction,
-    /// Drives the connection; dropped after the client (fields drop in order).
-    runtime: tokio::runtime::Runtime,
 }
 
 /// Where a connection is in a write transaction.
@@ -99,29 +105,32 @@ type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 /// A write transaction's `BEGIN` and its id, as one simple query.
 const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT txid_current()";
 
-/// Runs `request` on `runtime`, after the transaction's `BEGIN` in the same round trip
-/// when that is still to be sent.
-fn run<T>(
-    runtime: &tokio::runtime::Runtime,
-    client: &tokio_postgres::Client,
-    transaction: &mut Transaction,
-    broken: &mut bool,
-    request: impl Future<Output = std::result::Result<T, postgres::Error>>,
-) -> Result<T> {
-    if *transaction != Transaction::Pending {
-        return Ok(runtime.block_on(request)?);
+impl Driver {
+    /// Runs `request`, a request of `client`, after the transaction's `BEGIN` in the
+    /// same round trip when that is still to be sent.
+    fn run<T>(
+        &mut self,
+        client: &tokio_postgres::Client,
+        request: impl Future<Output = std::result::Result<T, postgres::Error>>,
+    ) -> Result<T> {
+        if self.transaction != Transaction::Pending {
+            return Ok(self.runtime.block_on(request)?);
+        }
+        let (begun, value) = self
+            .runtime
+            .block_on(in_order(client.simple_query(BEGIN), request));
+        let begun = begun.inspect_err(|_| {
+            // What the request did without its transaction is unknown: drop the
+            // connection.
+            self.broken = true;
+        })?;
+        let txid = begun.iter().find_map(|message| match message {
+            SimpleQueryMessage::Row(row) => row.get(0).and_then(|t| t.parse().ok()),
+            _ => None,
+        });
+        self.transaction = Transaction::Open(txid.unwrap_or(0));
+        Ok(value?)
     }
-    let (begun, value) = runtime.block_on(in_order(client.simple_query(BEGIN), request));
-    let begun = begun.inspect_err(|_| {
-        // What the request did without its transaction is unknown: drop the connection.
-        *broken = true;
-    })?;
-    let txid = begun.iter().find_map(|message| match message {
-        SimpleQueryMessage::Row(row) => row.get(0).and_then(|t| t.parse().ok()),
-        _ => None,
-    });
-    *transaction = Transaction::Open(txid.unwrap_or(0));
-    Ok(value?)
 }
 
 /// Both futures' outputs, `first` polled before `second` each time: a request of
@@ -157,7 +166,7 @@ impl Conn {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.runtime.block_on(self.client.prepare(sql))?;
+        let statement = self.driver.runtime.block_on(self.client.prepare(sql))?;
         if self.statements.len() >= STATEMENT_CACHE {
             self.statements.clear();
         }
@@ -168,37 +177,19 @@ impl Conn {
     pub(crate) fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
         let statement = self.statement(sql)?;
         let request = self.client.query(&statement, params);
-        run(
-            &self.runtime,
-            &self.client,
-            &mut self.transaction,
-            &mut self.broken,
-            request,
-        )
+        self.driver.run(&self.client, request)
     }
 
     pub(crate) fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
         let statement = self.statement(sql)?;
         let request = self.client.query_opt(&statement, params);
-        run(
-            &self.runtime,
-            &self.client,
-            &mut self.transaction,
-            &mut self.broken,
-            request,
-        )
+        self.driver.run(&self.client, request)
     }
 
     pub(crate) fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row> {
         let statement = self.statement(sql)?;
         let request = self.client.query_one(&statement, params);
-        run(
-            &self.runtime,
-            &self.client,
-            &mut self.transaction,
-            &mut self.broken,
-            request,
-        )
+        self.driver.run(&self.client, request)
     }
 
     /// Two statements of one row each, sent together: one round trip for both (and
@@ -219,42 +210,30 @@ impl Conn {
             .await;
             Ok((a?, b?))
         };
-        run(
-            &self.runtime,
-            &self.client,
-            &mut self.transaction,
-            &mut self.broken,
-            request,
-        )
+        self.driver.run(&self.client, request)
     }
 
     pub(crate) fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64> {
         let statement = self.statement(sql)?;
         let request = self.client.execute(&statement, params);
-        run(
-            &self.runtime,
-            &self.client,
-            &mut self.transaction,
-            &mut self.broken,
-            request,
-        )
+        self.driver.run(&self.client, request)
     }
 
     /// Asks for a read-committed write transaction: its `BEGIN` goes with the first
     /// statement.
     fn begin(&mut self) {
-        self.transaction = Transaction::Pending;
+        self.driver.transaction = Transaction::Pending;
     }
 
     /// Runs a simple query (no parameters, no rows wanted) outside the pipelining.
     fn batch_execute(&mut self, sql: &str) -> std::result::Result<(), postgres::Error> {
-        self.runtime.block_on(self.client.batch_execute(sql))
+        self.driver.runtime.block_on(self.client.batch_execute(sql))
     }
 
     /// Ends the transaction: its id, or `None` when no statement ran in it (nothing was
     /// sent, so there is nothing to commit or roll back).
     fn end(&mut self) -> Option<i64> {
-        match std::mem::replace(&mut self.transaction, Transaction::None) {
+        match std::mem::replace(&mut self.driver.transaction, Transaction::None) {
             Transaction::Open(txid) => Some(txid),
             Transaction::None | Transaction::Pending => None,
         }
@@ -265,7 +244,7 @@ impl Conn {
             return;
         }
         if self.client.is_closed() || self.batch_execute("ROLLBACK").is_err() {
-            self.broken = true;
+            self.driver.broken = true;
         }
     }
 }
@@ -321,19 +300,21 @@ impl r2d2::ManageConnection for Manager {
         Ok(Conn {
             client,
             statements: HashMap::new(),
-            broken: false,
-            transaction: Transaction::None,
-            runtime,
+            driver: Driver {
+                runtime,
+                transaction: Transaction::None,
+                broken: false,
+            },
         })
     }
 
     fn is_valid(&self, conn: &mut Conn) -> Result<()> {
-        conn.runtime.block_on(conn.client.simple_query(""))?;
+        conn.driver.runtime.block_on(conn.client.simple_query(""))?;
         Ok(())
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.broken || conn.client.is_closed()
+        conn.driver.broken || conn.client.is_closed()
     }
 }
 
@@ -511,7 +492,7 @@ impl Db {
         match conn.batch_execute("COMMIT") {
             Ok(()) if !self.take_lost_answer() => Ok(value),
             Ok(()) => {
-                conn.broken = true;
+                conn.driver.broken = true;
                 drop(conn);
                 self.resolve(
                     txid,
@@ -520,7 +501,7 @@ impl Db {
                 )
             }
             Err(error) if commit_outcome_unknown(&error) => {
-                conn.broken = true;
+                conn.driver.broken = true;
                 drop(conn);
                 self.resolve(txid, value, StoreError::Postgres(error))
             }

@@ -161,9 +161,13 @@ async fn follow(
     loop {
         let store = Arc::clone(node.store());
         let id2 = id.clone();
+        // The instance first, then its history: when the instance read is finished,
+        // the history read after it has every line up to the end (read the other way
+        // round, a step committed between the two reads would end the run with its
+        // lines unprinted).
         let (rows, record) = tokio::task::spawn_blocking(move || {
-            let rows = store.history(&id2, seen)?;
             let record = store.instance(&id2)?;
+            let rows = store.history(&id2, seen)?;
             Ok::<_, StoreError>((rows, record))
         })
         .await

@@ -171,7 +171,10 @@ fn handle(
         None,
     );
     let (instance, new) = match started {
-        Ok(started) => (started.id, started.new),
+        Ok(started) => {
+            let new = started.record.is_some();
+            (started.id, new)
+        }
         Err(NodeError::Refused(error)) => return failed(error.to_string()),
         Err(other) => return Err(other),
     };

@@ -328,16 +328,15 @@ pub(super) fn compute_on(
 pub(super) struct Started {
     /// The instance's id: a new one, or the one its idempotency key started before.
     pub id: String,
-    pub new: bool,
     /// How many calls the first step enqueued (0 for an existing instance).
     pub calls: usize,
+    /// Those of them leased to the node in the creating transaction.
+    pub leased: Vec<Leased>,
     /// Whether the first step enqueued events (a timer, a child's start): the engine
     /// loop has work, or a new time to wake up at.
     pub events: bool,
-    /// Those of them leased to the node in the creating transaction.
-    pub leased: Vec<Leased>,
-    /// The instance as created (`None` for an existing instance): what reading it
-    /// back at once would give, without the read.
+    /// The instance as created, or `None` for an instance its idempotency key
+    /// started before: what reading it back at once would give, without the read.
     pub record: Option<InstanceRecord>,
 }
 
@@ -401,7 +400,6 @@ pub(super) fn start(
     Ok(match store.create_instance_leasing(new, commit, own)? {
         (crate::store::Created::New, leased) => Started {
             id,
-            new: true,
             calls,
             events,
             leased,
@@ -409,7 +407,6 @@ pub(super) fn start(
         },
         (crate::store::Created::Existing(existing), _) => Started {
             id: existing,
-            new: false,
             calls: 0,
             events: false,
             leased: Vec::new(),

@@ -275,17 +275,22 @@ pub(super) enum StepAck<'a> {
     },
 }
 
+/// What a step's statement acknowledges, as its parameters give it.
+enum AckParams<'a> {
+    /// `$9`: the id of the step's own `ack`, or NULL.
+    Id(Option<i64>),
+    /// `$9` and `$32`: the held event's key and queue ([`StepAck::Held`]).
+    Held { key: &'a str, queue: &'a str },
+}
+
 /// A step's one statement (see [`commit_in`]): its SQL, the values of its parameters,
 /// and how its answer is read.
 pub(super) struct StepStatement<'a> {
     commit: &'a StepCommit,
     own: Option<(&'a OwnCalls, &'a str)>,
     pub(super) sql: String,
-    held_queue: Option<&'a str>,
-    /// `$9`: the id acknowledged (or NULL), or the held event's key.
-    ack_id: Option<i64>,
-    ack_key: Option<&'a str>,
-    /// `$10`.
+    ack: AckParams<'a>,
+    /// `$10`: the owner of the message acknowledged, if any.
     ack_owner: Option<&'a str>,
     status: &'static str,
     facts: String,
@@ -303,16 +308,14 @@ impl<'a> StepStatement<'a> {
         ack: StepAck<'a>,
     ) -> Result<StepStatement<'a>> {
         let leased = MessageState::Leased.code();
-        let (acked, held_queue, ack_id, ack_key, ack_owner) = match ack {
+        let (acked, ack, ack_owner) = match ack {
             StepAck::Own => (
                 format!(
                     "DELETE FROM messages
                      WHERE $9::bigint IS NOT NULL AND id = $9 AND state = {leased}
                        AND owner = $10 AND lease_until > $8"
                 ),
-                None,
-                commit.ack.as_ref().map(|(id, _)| *id),
-                None,
+                AckParams::Id(commit.ack.as_ref().map(|(id, _)| *id)),
                 commit.ack.as_ref().map(|(_, owner)| owner.as_str()),
             ),
             StepAck::Held { queue, key, owner } => (
@@ -321,9 +324,7 @@ impl<'a> StepStatement<'a> {
                      WHERE queue = $32 AND live_key = $9::text AND state = {leased}
                        AND owner = $10 AND lease_until > $8"
                 ),
-                Some(queue),
-                None,
-                Some(key),
+                AckParams::Held { key, queue },
                 Some(owner),
             ),
         };
@@ -351,9 +352,7 @@ impl<'a> StepStatement<'a> {
             commit,
             own,
             sql,
-            held_queue,
-            ack_id,
-            ack_key,
+            ack,
             ack_owner,
             status: commit.status.as_str(),
             facts: json_text(&commit.facts)?,
@@ -367,9 +366,9 @@ impl<'a> StepStatement<'a> {
 
     pub(super) fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
         let commit = self.commit;
-        let ack: &(dyn ToSql + Sync) = match &self.ack_key {
-            Some(key) => key,
-            None => &self.ack_id,
+        let ack: &(dyn ToSql + Sync) = match &self.ack {
+            AckParams::Id(id) => id,
+            AckParams::Held { key, .. } => key,
         };
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![
             &commit.instance,
@@ -385,7 +384,7 @@ impl<'a> StepStatement<'a> {
         ];
         params.extend(self.history.params());
         params.extend(self.messages.params());
-        if let Some(queue) = &self.held_queue {
+        if let AckParams::Held { queue, .. } = &self.ack {
             params.push(queue);
         }
         params
@@ -401,7 +400,11 @@ impl<'a> StepStatement<'a> {
         let own_keys: Vec<Option<String>> = row.get(3);
         if self.ack_owner.is_some() && acked != 1 {
             return Err(StoreError::LeaseLost {
-                id: self.ack_id.unwrap_or_default(),
+                id: match self.ack {
+                    AckParams::Id(id) => id.unwrap_or_default(),
+                    // Not an id yet: the held event was never seen (`call_step`).
+                    AckParams::Held { .. } => 0,
+                },
                 owner: self.ack_owner.unwrap_or_default().to_string(),
             });
         }

@@ -30,10 +30,6 @@ pub(crate) struct Code {
 }
 
 impl Code {
-    pub fn id(&self) -> FuncId {
-        self.id
-    }
-
     pub fn new(id: FuncId, f: &Function) -> Self {
         Code {
             id,

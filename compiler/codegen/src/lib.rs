@@ -266,7 +266,11 @@ impl Jit {
         }
         // One entry per workflow that evaluates every rule's `match`, when every
         // `match` takes no argument and assigns nothing (as `match`es do).
-        for (wi, w) in workflows.iter_mut().enumerate() {
+        for ((wi, w), (wir, plan)) in workflows
+            .iter_mut()
+            .enumerate()
+            .zip(program.workflows.iter().zip(&plans))
+        {
             let matchers: Vec<Option<&Code>> = w.rules.iter().map(|r| r.matcher.as_ref()).collect();
             let plain = matchers
                 .iter()
@@ -275,15 +279,25 @@ impl Jit {
             if !plain || matchers.iter().all(Option::is_none) {
                 continue;
             }
-            let ids: Vec<Option<FuncId>> = matchers.iter().map(|c| c.map(Code::id)).collect();
+            let bodies: Vec<Option<&Function>> =
+                wir.rules.iter().map(|r| r.matcher.as_ref()).collect();
+            let fields = Fields {
+                inputs: &wir.inputs,
+                facts: &wir.facts,
+                plan,
+            };
             let id = declare(&mut module, format!("w{wi}_matches"))?;
             ctx.func.signature = translate::body_signature(&module);
             ctx.func.name = cranelift_codegen::ir::UserFuncName::user(0, id.as_u32());
-            translate::all_matches(&mut module, &mut ctx.func, &mut fctx, &ids)?;
-            let name = format!(
-                "workflow {} matches",
-                program.workflows.get(wi).map_or("?", |w| w.name.as_str())
-            );
+            let mut mcx = ModuleCx {
+                module: &mut module,
+                host_ids: &host_ids,
+                helper_ids: &helper_ids,
+                program,
+                interned: &mut interned,
+            };
+            translate::all_matches(&mut mcx, &mut ctx.func, &mut fctx, &bodies, fields)?;
+            let name = format!("workflow {} matches", wir.name);
             clif.push((
                 name.clone(),
                 named(&ctx.func.display().to_string(), &module),

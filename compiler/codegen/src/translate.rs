@@ -153,6 +153,54 @@ pub(crate) fn translate(
 ) -> Result<(), CodegenError> {
     let mut b = FunctionBuilder::new(func, fctx);
     let (_, ctx, args) = entry_block(&mut b)?;
+    let ret_block = b.create_block();
+    b.append_block_param(ret_block, types::I64);
+    let unwind_block = b.create_block();
+    let body = Body {
+        ctx,
+        args,
+        ret_block,
+        unwind_block,
+    };
+    emit_body(&mut b, mcx, f, fields, body)?;
+
+    b.switch_to_block(ret_block);
+    let out = b.block_params(ret_block).to_vec();
+    b.ins().return_(&out);
+    b.switch_to_block(unwind_block);
+    b.set_cold_block(unwind_block);
+    let z = b.ins().iconst(types::I64, 0);
+    b.ins().return_(&[z]);
+    b.seal_all_blocks();
+    b.finalize();
+    Ok(())
+}
+
+/// Where a body emitted by [`emit_body`] reads its context and arguments, and where
+/// it goes when it ends: `ret_block` (one `I64` parameter: the bits of its value)
+/// when it returns, `unwind_block` when an operation failed or the body finished
+/// early (the status says which).
+#[derive(Clone, Copy)]
+pub(crate) struct Body {
+    pub ctx: cl::Value,
+    /// The arguments' cells (not read by a body without parameters).
+    pub args: cl::Value,
+    pub ret_block: cl::Block,
+    pub unwind_block: cl::Block,
+}
+
+/// Emits `f`'s code in the current block of `b`, as [`translate`] does for a
+/// function of its own, so that several bodies can share one function (the
+/// workflow's entry of all matches, [`all_matches`]). The blocks it creates are
+/// left unsealed. Whether the code calls anything: code that calls nothing cannot
+/// change the context's status, and never reaches `unwind_block`.
+pub(crate) fn emit_body(
+    b: &mut FunctionBuilder<'_>,
+    mcx: &mut ModuleCx<'_>,
+    f: &ir::Function,
+    fields: Fields<'_>,
+    body: Body,
+) -> Result<bool, CodegenError> {
     let mut slots = Vec::with_capacity(f.slots.len());
     for (i, slot) in f.slots.iter().enumerate() {
         let repr = Repr::of(&slot.ty);
@@ -160,27 +208,24 @@ pub(crate) fn translate(
         let init = if (i as u32) < f.params {
             let bits = b
                 .ins()
-                .load(types::I64, MemFlags::trusted(), args, (i * 8) as i32);
-            from_bits(&mut b, bits, repr)
+                .load(types::I64, MemFlags::trusted(), body.args, (i * 8) as i32);
+            from_bits(b, bits, repr)
         } else {
-            zero(&mut b, repr)
+            zero(b, repr)
         };
         b.def_var(var, init);
         slots.push((var, slot.ty.clone()));
     }
-    let ret_block = b.create_block();
-    b.append_block_param(ret_block, types::I64);
-    let unwind_block = b.create_block();
     let uses = crate::uses::of(f);
     let mut t = Translator {
         b,
         mcx,
         fields,
-        ctx,
+        ctx: body.ctx,
         slots,
         ret_ty: f.ret.clone(),
-        ret_block,
-        unwind_block,
+        ret_block: body.ret_block,
+        unwind_block: body.unwind_block,
         host_refs: HashMap::new(),
         helper_refs: HashMap::new(),
         views: uses.writes.is_empty(),
@@ -188,22 +233,13 @@ pub(crate) fn translate(
         stack: cosmos_ir::stack::StackGuard::new(),
         loop_str: None,
         str_slots: HashMap::new(),
+        calls: false,
     };
     let (v, ty) = t.block(&f.body)?;
     let v = t.coerce(v, &ty, &f.ret);
-    let bits = to_bits(&mut t.b, v, Repr::of(&f.ret));
-    t.b.ins().jump(ret_block, &[bits.into()]);
-
-    t.b.switch_to_block(ret_block);
-    let out = t.b.block_params(ret_block).to_vec();
-    t.b.ins().return_(&out);
-    t.b.switch_to_block(unwind_block);
-    t.b.set_cold_block(unwind_block);
-    let z = t.b.ins().iconst(types::I64, 0);
-    t.b.ins().return_(&[z]);
-    t.b.seal_all_blocks();
-    t.b.finalize();
-    Ok(())
+    let bits = to_bits(t.b, v, Repr::of(&f.ret));
+    t.b.ins().jump(body.ret_block, &[bits.into()]);
+    Ok(t.calls)
 }
 
 pub(crate) fn zero(b: &mut FunctionBuilder<'_>, repr: Repr) -> cl::Value {
@@ -230,7 +266,7 @@ pub(crate) fn from_bits(b: &mut FunctionBuilder<'_>, bits: cl::Value, repr: Repr
 }
 
 pub(crate) struct Translator<'a, 'm, 'f> {
-    pub b: FunctionBuilder<'f>,
+    pub b: &'a mut FunctionBuilder<'f>,
     mcx: &'a mut ModuleCx<'m>,
     fields: Fields<'a>,
     ctx: cl::Value,
@@ -253,6 +289,9 @@ pub(crate) struct Translator<'a, 'm, 'f> {
     /// Closure parameters bound to string items of a list view, by slot: their
     /// (address, length), for comparisons with constants in native code.
     str_slots: HashMap<u32, (cl::Value, cl::Value)>,
+    /// Whether the body calls anything (a host function or a helper): only a call
+    /// can change the context's status.
+    calls: bool,
 }
 
 impl Translator<'_, '_, '_> {
@@ -287,6 +326,7 @@ impl Translator<'_, '_, '_> {
                 f
             }
         };
+        self.calls = true;
         let inst = self.b.ins().call(fref, args);
         self.b
             .inst_results(inst)
@@ -377,7 +417,7 @@ impl Translator<'_, '_, '_> {
     pub(crate) fn coerce(&mut self, v: cl::Value, from: &Ty, to: &Ty) -> cl::Value {
         let (rf, rt) = (Repr::of(from), Repr::of(to));
         if matches!(from, Ty::Never) {
-            return zero(&mut self.b, rt);
+            return zero(self.b, rt);
         }
         if rf == rt {
             return v;
@@ -389,9 +429,9 @@ impl Translator<'_, '_, '_> {
             (Repr::F64, Repr::I64) => Ok(self.b.ins().fcvt_to_sint_sat(types::I64, v)),
             (Repr::Bool, Repr::I64) => Ok(self.b.ins().uextend(types::I64, v)),
             (Repr::I64, Repr::Bool) => Ok(self.b.ins().ireduce(types::I8, v)),
-            _ => Ok(zero(&mut self.b, rt)),
+            _ => Ok(zero(self.b, rt)),
         };
-        r.unwrap_or_else(|_| zero(&mut self.b, rt))
+        r.unwrap_or_else(|_| zero(self.b, rt))
     }
 
     /// A handle for a value held as `ty`.

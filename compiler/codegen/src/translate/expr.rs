@@ -777,7 +777,7 @@ impl Translator<'_, '_, '_> {
             };
             let to = param_tys.get(i).cloned().unwrap_or(Ty::Json);
             let v = self.coerce(v, &ty, &to);
-            cells.push(super::to_bits(&mut self.b, v, Repr::of(&to)));
+            cells.push(super::to_bits(self.b, v, Repr::of(&to)));
         }
         let depth = self.b.ins().load(
             types::I64,
@@ -809,6 +809,7 @@ impl Translator<'_, '_, '_> {
                 f
             }
         };
+        self.calls = true;
         let inst = self.b.ins().call(fref, &[self.ctx, p]);
         let bits = self.b.inst_results(inst)[0];
         let depth = self.b.ins().load(
@@ -825,7 +826,7 @@ impl Translator<'_, '_, '_> {
             CtxOffsets::DEPTH,
         );
         self.check_status();
-        let v = super::from_bits(&mut self.b, bits, Repr::of(&ret));
+        let v = super::from_bits(self.b, bits, Repr::of(&ret));
         Ok((v, ret))
     }
 }

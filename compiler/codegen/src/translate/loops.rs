@@ -248,7 +248,7 @@ impl Translator<'_, '_, '_> {
             Every => self.b.ins().iconst(types::I8, 1),
             FindAll | Collect | MapCollect | SortBy => self.host_cx("rt.builder_list", &[])?,
             MapFindAll => self.host_cx("rt.builder_map", &[])?,
-            _ => super::zero(&mut self.b, Repr::of(&acc_ty)),
+            _ => super::zero(self.b, Repr::of(&acc_ty)),
         };
         self.b.def_var(acc, init);
         let keys = if kind == SortBy {

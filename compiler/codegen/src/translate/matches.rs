@@ -1,50 +1,80 @@
 //! One native entry per workflow that evaluates every rule's `match` for an
-//! instance: direct calls to the rules' `match` bodies in declaration order, each
-//! result stored as a cell (0 or 1) of the array the entry's argument pointer names,
-//! the context's status checked after each. The runtime's path calls it once per
+//! instance: the rules' `match` bodies one after another in one function, in
+//! declaration order, each result stored as a cell (0 or 1) of the array the entry's
+//! argument pointer names, the context's status checked after each. The runtime's path calls it once per
 //! instance instead of calling each `match` from Rust (`JitWorkflowHost::each_match`).
 
+use cosmos_ir as ir;
 use cranelift_codegen::ir::{self as cl, InstBuilder, MemFlags, types};
 use cranelift_frontend::FunctionBuilder;
-use cranelift_jit::JITModule;
-use cranelift_module::{FuncId, Module};
 
+use super::{Body, Fields, ModuleCx, emit_body};
 use crate::CodegenError;
 use crate::runtime::CtxOffsets;
 
 /// Translates the entry into `func` (with [`super::body_signature`]): `matchers`
 /// holds each rule's `match` body, `None` for a rule without one (it always
-/// matches). The entry returns -1 when every `match` ran to its end with the status
-/// still OK, else the index of the rule after whose `match` the status was not OK
-/// (a failure or an early finish: the caller evaluates the rules one by one instead,
-/// which reports it as a single rule's evaluation does).
+/// matches). Each body's code is emitted into the entry itself ([`emit_body`]), one
+/// after another, so that evaluating the rules makes no call and the cells the
+/// bodies load stay where the first loaded them. The entry returns -1 when every
+/// `match` ran to its end with the status still OK, else the index of the rule
+/// whose `match` failed or finished early (the caller evaluates the rules one by one
+/// instead, which reports it as a single rule's evaluation does).
 pub(crate) fn all_matches(
-    module: &mut JITModule,
+    mcx: &mut ModuleCx<'_>,
     func: &mut cl::Function,
     fctx: &mut cranelift_frontend::FunctionBuilderContext,
-    matchers: &[Option<FuncId>],
+    matchers: &[Option<&ir::Function>],
+    fields: Fields<'_>,
 ) -> Result<(), CodegenError> {
     let mut b = FunctionBuilder::new(func, fctx);
-    let (entry, ctx, out) = super::entry_block(&mut b)?;
+    let (_, ctx, out) = super::entry_block(&mut b)?;
     let stop = b.create_block();
     b.append_block_param(stop, types::I64);
+    // A `match` takes no argument: its cells are never read.
+    let no_args = b.ins().iconst(types::I64, 0);
     for (k, matcher) in matchers.iter().enumerate() {
         let at = (k * 8) as i32;
-        let Some(id) = matcher else {
+        let Some(f) = matcher else {
             let one = b.ins().iconst(types::I64, 1);
             b.ins().store(MemFlags::trusted(), one, out, at);
             continue;
         };
-        let f = module.declare_func_in_func(*id, b.func);
-        let no_args = b.ins().iconst(types::I64, 0);
-        let call = b.ins().call(f, &[ctx, no_args]);
-        let Some(&bits) = b.inst_results(call).first() else {
+        if f.params != 0 {
+            return Err(CodegenError::Internal(
+                "a `match` with parameters in the entry of all matches".into(),
+            ));
+        }
+        let returned = b.create_block();
+        b.append_block_param(returned, types::I64);
+        let unwound = b.create_block();
+        let body = Body {
+            ctx,
+            args: no_args,
+            ret_block: returned,
+            unwind_block: unwound,
+        };
+        let calls = emit_body(&mut b, mcx, f, fields, body)?;
+
+        // It failed or finished early: stop at rule `k`.
+        b.switch_to_block(unwound);
+        b.set_cold_block(unwound);
+        let index = b.ins().iconst(types::I64, k as i64);
+        b.ins().jump(stop, &[index.into()]);
+
+        // It returned: its result, then the next rule while the status is OK (it
+        // can only have changed when the body called something).
+        b.switch_to_block(returned);
+        let Some(&bits) = b.block_params(returned).first() else {
             return Err(CodegenError::Internal("a `match` without a result".into()));
         };
         let holds = b.ins().band_imm(bits, 0xff);
         let holds = b.ins().icmp_imm(cl::condcodes::IntCC::NotEqual, holds, 0);
         let holds = b.ins().uextend(types::I64, holds);
         b.ins().store(MemFlags::trusted(), holds, out, at);
+        if !calls {
+            continue;
+        }
         let status = b
             .ins()
             .load(types::I64, MemFlags::trusted(), ctx, CtxOffsets::STATUS);
@@ -52,15 +82,13 @@ pub(crate) fn all_matches(
         let index = b.ins().iconst(types::I64, k as i64);
         b.ins().brif(status, stop, &[index.into()], next, &[]);
         b.switch_to_block(next);
-        b.seal_block(next);
     }
     let done = b.ins().iconst(types::I64, -1);
     b.ins().jump(stop, &[done.into()]);
     b.switch_to_block(stop);
-    b.seal_block(stop);
     let result = b.block_params(stop).to_vec();
     b.ins().return_(&result);
-    b.seal_block(entry);
+    b.seal_all_blocks();
     b.finalize();
     Ok(())
 }

@@ -77,7 +77,7 @@ impl Translator<'_, '_, '_> {
                 let v = self.expr(e)?;
                 let ret = self.ret_ty.clone();
                 let v = self.coerce(v, &e.ty, &ret);
-                let bits = super::to_bits(&mut self.b, v, Repr::of(&ret));
+                let bits = super::to_bits(self.b, v, Repr::of(&ret));
                 self.b.ins().jump(self.ret_block, &[bits.into()]);
                 self.dead_block();
             }

@@ -4,7 +4,7 @@
 //! JIT compile time per body; bytes per instance of facts. Prints a markdown table.
 //!
 //! `cargo bench -p cosmos-codegen --bench match`; with
-//! `COSMOS_BENCH_PROFILE=each_match|tally|tally_hot` it repeats that one measure for
+//! `COSMOS_BENCH_PROFILE=each_match|each_match_hot|tally|tally_hot` it repeats that one measure for
 //! ten seconds and prints nothing else, for a sampling profiler.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -265,6 +265,16 @@ fn profile(what: &str, host: &JitWorkflowHost<'_>, instances: &[Instance], indic
                     .unwrap();
                 }
             }
+            "each_match_hot" => {
+                // The first 50 instances again and again: their facts stay in cache.
+                for instance in &instances[..50] {
+                    host.each_match(indices.iter().copied(), instance, 0, |_, holds| {
+                        n += usize::from(holds);
+                        true
+                    })
+                    .unwrap();
+                }
+            }
             "tally" => {
                 let mut copies: Vec<Instance> = instances[..2_000].to_vec();
                 for c in &mut copies {
@@ -280,7 +290,9 @@ fn profile(what: &str, host: &JitWorkflowHost<'_>, instances: &[Instance], indic
                 n += 2_000;
             }
             other => {
-                panic!("COSMOS_BENCH_PROFILE: no measure {other:?} (each_match, tally, tally_hot)")
+                panic!(
+                    "COSMOS_BENCH_PROFILE: no measure {other:?} (each_match, each_match_hot, tally, tally_hot)"
+                )
             }
         }
     }
@@ -370,7 +382,7 @@ fn main() {
         }
     }
 
-    // `COSMOS_BENCH_PROFILE=each_match|tally|tally_hot` repeats one measure for ten seconds
+    // `COSMOS_BENCH_PROFILE=each_match|each_match_hot|tally|tally_hot` repeats one measure for ten seconds
     // and prints nothing else, for a sampling profiler (`perf record`).
     if let Ok(what) = std::env::var("COSMOS_BENCH_PROFILE") {
         profile(&what, &host, &instances, &indices);

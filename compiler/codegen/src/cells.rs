@@ -82,7 +82,43 @@ pub(crate) struct CellPlan {
     pub views: Vec<(bool, u32, View, u32)>,
 }
 
+/// One field an evaluation lays out ([`CellPlan::fields_of`]): an input's (`input`)
+/// or a fact's, its index among them, its cell's index from the first cell, and
+/// how the cell and its view are filled.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FieldCell {
+    pub input: bool,
+    pub index: u32,
+    pub cell: u32,
+    pub kind: CellKind,
+}
+
 impl CellPlan {
+    /// The fields that `facts` and `inputs` name (indices into the workflow's facts
+    /// and inputs), facts first, as a list to lay out without looking anything up.
+    pub fn fields_of(&self, facts: &[u32], inputs: &[u32]) -> Vec<FieldCell> {
+        let base = self.facts.len() as u32;
+        let facts = facts.iter().filter_map(|&i| {
+            let kind = *self.facts.get(i as usize)?;
+            Some(FieldCell {
+                input: false,
+                index: i,
+                cell: i,
+                kind,
+            })
+        });
+        let inputs = inputs.iter().filter_map(|&i| {
+            let kind = *self.inputs.get(i as usize)?;
+            Some(FieldCell {
+                input: true,
+                index: i,
+                cell: base + i,
+                kind,
+            })
+        });
+        facts.chain(inputs).collect()
+    }
+
     pub fn new(inputs: &[FieldLayout], facts: &[FieldLayout]) -> Self {
         let mut next = (facts.len() + inputs.len()) as u32;
         let mut kinds = |fields: &[FieldLayout]| -> Vec<CellKind> {
@@ -187,6 +223,7 @@ pub(crate) fn fill_view(cells: &mut Vec<u64>, view: View, at: u32, v: &Value) {
 }
 
 /// Appends a list's or map's view data; returns the view's two cells.
+#[inline]
 fn list_view(cells: &mut Vec<u64>, view: View, v: &Value) -> (u64, u64) {
     match view {
         View::Str | View::OptInt => (0, 0),

@@ -354,6 +354,36 @@ impl CompiledProgram {
         Evaluation::new(&self.shared, cells, base, now)
     }
 
+    /// The cells of `fields` of an instance (and their views), the rest 0: what
+    /// [`CompiledProgram::evaluation`] lays out for the uses `fields` was made from
+    /// ([`CellPlan::fields_of`]), for bodies that assign no fact, without looking
+    /// each field up. The runtime's search of every `match` lays an instance out
+    /// this way once per step.
+    #[inline]
+    pub(crate) fn evaluation_of<'a>(
+        &'a self,
+        plan: &CellPlan,
+        fields: &[cells::FieldCell],
+        inputs: &'a [Value],
+        facts: &'a [Value],
+        now: i64,
+    ) -> Evaluation<'a> {
+        let mut cells = Evaluation::spare_cells(plan.fixed);
+        for field in fields {
+            let values = if field.input { inputs } else { facts };
+            let Some(v) = values.get(field.index as usize) else {
+                continue;
+            };
+            if let Some(cell) = cells.get_mut(field.cell as usize) {
+                *cell = cells::field_cell(v, &field.kind);
+            }
+            if let Some((view, at)) = field.kind.view {
+                cells::fill_view(&mut cells, view, at, v);
+            }
+        }
+        Evaluation::new(&self.shared, cells, plan.facts.len(), now)
+    }
+
     /// Calls a body without arguments in a prepared evaluation and reads a `Bool`
     /// result; the evaluation is reset for the next call.
     #[inline]
@@ -630,6 +660,7 @@ impl Drop for CompiledProgram {
 }
 
 /// Fills field `i`'s cell (at `base + i`) and, when `views`, its view.
+#[inline]
 fn fill(
     cells: &mut Vec<u64>,
     base: usize,

@@ -13,6 +13,7 @@ use cosmos_ir::value::Value;
 use cosmos_ir::{RuleIr, WorkflowIr};
 use serde_json::Value as Json;
 
+use crate::cells::FieldCell;
 use crate::compiled::{Code, CompiledProgram, RuleCode, Scratch, WorkflowCode};
 use crate::runtime::Evaluation;
 use crate::uses::Uses;
@@ -30,9 +31,9 @@ pub struct JitWorkflowHost<'p> {
     workflow: &'p WorkflowIr,
     code: &'p WorkflowCode,
     json: WorkflowHost<'p>,
-    /// The facts and inputs any rule's `match` reads: what
-    /// [`JitWorkflowHost::each_match`] lays out, once per instance.
-    match_uses: Uses,
+    /// The facts and inputs any rule's `match` reads, as a list of fields to lay
+    /// out: what [`JitWorkflowHost::each_match`] lays out, once per instance.
+    match_fields: Vec<FieldCell>,
 }
 
 impl<'p> JitWorkflowHost<'p> {
@@ -53,12 +54,13 @@ impl<'p> JitWorkflowHost<'p> {
                 .iter()
                 .filter_map(|r| Some(&r.matcher.as_ref()?.uses)),
         );
+        let match_fields = code.plan.fields_of(&match_uses.facts, &match_uses.inputs);
         Ok(JitWorkflowHost {
             compiled,
             workflow,
             code,
             json: WorkflowHost::new(program, name)?,
-            match_uses,
+            match_fields,
         })
     }
 
@@ -232,35 +234,50 @@ impl<'p> JitWorkflowHost<'p> {
         mut each: impl FnMut(usize, bool) -> bool,
     ) -> Result<(), HostError> {
         let layout = || {
-            self.compiled.evaluation(
+            self.compiled.evaluation_of(
                 &self.code.plan,
+                &self.match_fields,
                 &instance.inputs,
                 &instance.facts,
-                Some(&self.match_uses),
                 now,
             )
         };
-        let mut eval = None;
-        if self.code.all_matches.is_some() {
-            // Every `match` in one native call, then the results in the caller's
-            // order; one that did not end normally sends the search the slow way, on
-            // the same laying-out.
-            let eval = eval.insert(layout());
-            // One cell per rule, on the stack for up to 32 rules.
-            let mut scratch = Scratch::<32>::new(self.code.rules.len());
-            let holds = scratch.cells();
-            if self.compiled.test_all(self.code, eval, holds, now) {
-                for rule in rules {
-                    let Some(&held) = holds.get(rule) else {
-                        return Err(self.no_rule(rule));
-                    };
-                    if !each(rule, held != 0) {
-                        break;
-                    }
-                }
-                return Ok(());
+        if self.code.all_matches.is_none() {
+            return self.rule_by_rule(rules, None, layout, now, each);
+        }
+        // Every `match` in one native call, then the results in the caller's order;
+        // one that did not end normally sends the search the slow way, on the same
+        // laying-out. (Laid out into a local: an `Option` here would be a copy of
+        // the whole evaluation on every search.)
+        let mut eval = layout();
+        // One cell per rule, on the stack for up to 32 rules.
+        let mut scratch = Scratch::<32>::new(self.code.rules.len());
+        let holds = scratch.cells();
+        if !self.compiled.test_all(self.code, &mut eval, holds, now) {
+            return self.rule_by_rule(rules, Some(eval), layout, now, each);
+        }
+        for rule in rules {
+            let Some(&held) = holds.get(rule) else {
+                return Err(self.no_rule(rule));
+            };
+            if !each(rule, held != 0) {
+                break;
             }
         }
+        Ok(())
+    }
+
+    /// [`JitWorkflowHost::each_match`] one rule at a time, on `eval` (laid out by
+    /// `layout` when the first rule with a `match` needs it).
+    #[inline(never)]
+    fn rule_by_rule<'e>(
+        &'e self,
+        rules: impl IntoIterator<Item = usize>,
+        mut eval: Option<crate::runtime::Evaluation<'e>>,
+        layout: impl Fn() -> crate::runtime::Evaluation<'e>,
+        now: i64,
+        mut each: impl FnMut(usize, bool) -> bool,
+    ) -> Result<(), HostError> {
         for rule in rules {
             let Some(code) = self.code.rules.get(rule) else {
                 return Err(self.no_rule(rule));
@@ -268,7 +285,7 @@ impl<'p> JitWorkflowHost<'p> {
             let holds = match &code.matcher {
                 None => true,
                 Some(code) => {
-                    let eval = eval.get_or_insert_with(layout);
+                    let eval = eval.get_or_insert_with(&layout);
                     self.compiled
                         .test(code, &self.code.plan, eval, now)
                         .map_err(|error| self.in_match(rule, error))?
@@ -476,11 +493,11 @@ workflow W {
         let host = JitWorkflowHost::new(&jit, "W").unwrap();
         let instance = host.start(&json!({})).unwrap();
         for _ in 0..2 {
-            let mut eval = jit.evaluation(
+            let mut eval = jit.evaluation_of(
                 &host.code.plan,
+                &host.match_fields,
                 &instance.inputs,
                 &instance.facts,
-                Some(&host.match_uses),
                 0,
             );
             let mut holds = [7u64; 4];

@@ -4,7 +4,7 @@
 //! JIT compile time per body; bytes per instance of facts. Prints a markdown table.
 //!
 //! `cargo bench -p cosmos-codegen --bench match`; with
-//! `COSMOS_BENCH_PROFILE=each_match|each_match_hot|tally|tally_hot` it repeats that one measure for
+//! `COSMOS_BENCH_PROFILE=each_match|each_match_hot|held_all|tally|tally_hot` it repeats that one measure for
 //! ten seconds and prints nothing else, for a sampling profiler.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -265,6 +265,25 @@ fn profile(what: &str, host: &JitWorkflowHost<'_>, instances: &[Instance], indic
                     .unwrap();
                 }
             }
+            "held_all" => {
+                // Laid out once, as the "held in its layout" rows measure.
+                let mut held: Vec<_> = instances.iter().map(|i| host.prepare(i)).collect();
+                let start = Instant::now();
+                while start.elapsed() < Duration::from_secs(10) {
+                    for prepared in held.iter_mut() {
+                        host.each_match_prepared(
+                            indices.iter().copied(),
+                            prepared,
+                            0,
+                            |_, holds| {
+                                n += usize::from(holds);
+                                true
+                            },
+                        )
+                        .unwrap();
+                    }
+                }
+            }
             "each_match_hot" => {
                 // The first 50 instances again and again: their facts stay in cache.
                 for instance in &instances[..50] {
@@ -291,7 +310,7 @@ fn profile(what: &str, host: &JitWorkflowHost<'_>, instances: &[Instance], indic
             }
             other => {
                 panic!(
-                    "COSMOS_BENCH_PROFILE: no measure {other:?} (each_match, each_match_hot, tally, tally_hot)"
+                    "COSMOS_BENCH_PROFILE: no measure {other:?} (each_match, each_match_hot, held_all, tally, tally_hot)"
                 )
             }
         }
@@ -382,7 +401,7 @@ fn main() {
         }
     }
 
-    // `COSMOS_BENCH_PROFILE=each_match|each_match_hot|tally|tally_hot` repeats one measure for ten seconds
+    // `COSMOS_BENCH_PROFILE=each_match|each_match_hot|held_all|tally|tally_hot` repeats one measure for ten seconds
     // and prints nothing else, for a sampling profiler (`perf record`).
     if let Ok(what) = std::env::var("COSMOS_BENCH_PROFILE") {
         profile(&what, &host, &instances, &indices);

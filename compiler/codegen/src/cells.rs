@@ -95,11 +95,17 @@ pub(crate) struct FieldCell {
 
 impl CellPlan {
     /// The fields that `facts` and `inputs` name (indices into the workflow's facts
-    /// and inputs), facts first, as a list to lay out without looking anything up.
-    pub fn fields_of(&self, facts: &[u32], inputs: &[u32]) -> Vec<FieldCell> {
+    /// and inputs), facts first, as a list to lay out without looking anything up;
+    /// without their views unless `views` (a body that assigns facts reads none
+    /// through views: `Translator::view_of`).
+    pub fn fields_of(&self, facts: &[u32], inputs: &[u32], views: bool) -> Vec<FieldCell> {
         let base = self.facts.len() as u32;
+        let kind_of = |kind: &CellKind| CellKind {
+            repr: kind.repr,
+            view: kind.view.filter(|_| views),
+        };
         let facts = facts.iter().filter_map(|&i| {
-            let kind = *self.facts.get(i as usize)?;
+            let kind = kind_of(self.facts.get(i as usize)?);
             Some(FieldCell {
                 input: false,
                 index: i,
@@ -108,7 +114,7 @@ impl CellPlan {
             })
         });
         let inputs = inputs.iter().filter_map(|&i| {
-            let kind = *self.inputs.get(i as usize)?;
+            let kind = kind_of(self.inputs.get(i as usize)?);
             Some(FieldCell {
                 input: true,
                 index: i,

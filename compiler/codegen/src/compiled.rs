@@ -25,16 +25,24 @@ pub(crate) struct Code {
     /// Its code once the module is finalized.
     addr: Option<BodyFn>,
     pub uses: Uses,
+    /// The fields an evaluation of the body lays out: those of `uses`, as a list
+    /// ([`CellPlan::fields_of`]).
+    pub fields: Vec<cells::FieldCell>,
     pub params: Vec<Ty>,
     pub ret: Ty,
 }
 
 impl Code {
-    pub fn new(id: FuncId, f: &Function) -> Self {
+    /// Body `f`, declared as `id`, of a workflow whose cells `plan` lays out (a
+    /// helper's plan has no fields).
+    pub fn new(id: FuncId, f: &Function, plan: &CellPlan) -> Self {
+        let uses = uses::of(f);
+        let fields = plan.fields_of(&uses.facts, &uses.inputs, uses.writes.is_empty());
         Code {
             id,
             addr: None,
-            uses: uses::of(f),
+            uses,
+            fields,
             params: f
                 .slots
                 .iter()
@@ -308,57 +316,37 @@ impl CompiledProgram {
         self.run(code, &CellPlan::default(), &args, &[], &[], 0)
     }
 
-    /// The cells of an instance's facts and inputs (with their views, see
-    /// [`crate::cells`]): those `wanted` (all when `None`), in layout order.
+    /// The cells of every fact and input of an instance, with every view (see
+    /// [`crate::cells`]), in layout order: an instance laid out for any body of its
+    /// workflow that assigns no fact ([`crate::JitWorkflowHost::prepare`]).
     pub(crate) fn evaluation<'a>(
         &'a self,
         plan: &CellPlan,
         inputs: &'a [Value],
         facts: &'a [Value],
-        wanted: Option<&Uses>,
         now: i64,
     ) -> Evaluation<'a> {
         let base = plan.facts.len();
-        let cells = match wanted {
-            Some(u) => {
-                // A body that assigns facts reads none through views
-                // (`Translator::view_of`), so its evaluation lays out none.
-                let views = u.writes.is_empty();
-                let mut cells = Evaluation::spare_cells(plan.fixed);
-                for i in &u.facts {
-                    fill(&mut cells, 0, &plan.facts, facts, *i as usize, views);
-                }
-                for i in &u.inputs {
-                    fill(&mut cells, base, &plan.inputs, inputs, *i as usize, views);
-                }
-                cells
+        // Every cell in order, then every view.
+        let mut cells = Evaluation::spare_cells(0);
+        cells.reserve(plan.fixed);
+        let cell = |(k, v): (&CellKind, &Value)| cells::field_cell(v, k);
+        cells.extend(plan.facts.iter().zip(facts).map(cell));
+        cells.resize(base, 0);
+        cells.extend(plan.inputs.iter().zip(inputs).map(cell));
+        cells.resize(plan.fixed, 0);
+        for (input, i, view, at) in &plan.views {
+            let values = if *input { inputs } else { facts };
+            if let Some(v) = values.get(*i as usize) {
+                cells::fill_view(&mut cells, *view, *at, v);
             }
-            None => {
-                // Every cell in order, then every view.
-                let mut cells = Evaluation::spare_cells(0);
-                cells.reserve(plan.fixed);
-                let cell = |(k, v): (&CellKind, &Value)| cells::field_cell(v, k);
-                cells.extend(plan.facts.iter().zip(facts).map(cell));
-                cells.resize(base, 0);
-                cells.extend(plan.inputs.iter().zip(inputs).map(cell));
-                cells.resize(plan.fixed, 0);
-                for (input, i, view, at) in &plan.views {
-                    let values = if *input { inputs } else { facts };
-                    if let Some(v) = values.get(*i as usize) {
-                        cells::fill_view(&mut cells, *view, *at, v);
-                    }
-                }
-                cells
-            }
-        };
+        }
         Evaluation::new(&self.shared, cells, base, now)
     }
 
-    /// The cells of `fields` of an instance (and their views), the rest 0: what
-    /// [`CompiledProgram::evaluation`] lays out for the uses `fields` was made from
-    /// ([`CellPlan::fields_of`]), for bodies that assign no fact, without looking
-    /// each field up. The runtime's search of every `match` lays an instance out
-    /// this way once per step.
+    /// The cells of `fields` of an instance (and their views), the rest 0: what a
+    /// body whose fields they are ([`Code::fields`]) reads, or every `match` of a
+    /// workflow ([`crate::JitWorkflowHost::each_match`]).
     #[inline]
     pub(crate) fn evaluation_of<'a>(
         &'a self,
@@ -482,7 +470,7 @@ impl CompiledProgram {
         facts: &[Value],
         now: i64,
     ) -> Result<Value, RuntimeError> {
-        let mut eval = self.evaluation(plan, inputs, facts, Some(&code.uses), now);
+        let mut eval = self.evaluation_of(plan, &code.fields, inputs, facts, now);
         Ok(match self.call(&mut eval, code, args)? {
             // SAFETY: the body returned normally, so `bits` is a value of its return
             // type: a handle of `eval` when that type is held as one.
@@ -513,7 +501,7 @@ impl CompiledProgram {
         // SAFETY: `base` points at the `len` facts borrowed mutably by this function;
         // the shared view is used only to lay out the cells.
         let view = unsafe { std::slice::from_raw_parts(base, len) };
-        let mut eval = self.evaluation(plan, inputs, view, Some(&code.uses), now);
+        let mut eval = self.evaluation_of(plan, &code.fields, inputs, view, now);
         // SAFETY: the cells were just laid out from these `len` values, which this
         // function borrows mutably and touches only through `base` after `eval` is
         // dropped or undone.
@@ -656,27 +644,6 @@ impl Drop for CompiledProgram {
         if let Some(module) = self.module.take() {
             runtime::free_module(module);
         }
-    }
-}
-
-/// Fills field `i`'s cell (at `base + i`) and, when `views`, its view.
-#[inline]
-fn fill(
-    cells: &mut Vec<u64>,
-    base: usize,
-    kinds: &[CellKind],
-    values: &[Value],
-    i: usize,
-    views: bool,
-) {
-    let (Some(kind), Some(v)) = (kinds.get(i), values.get(i)) else {
-        return;
-    };
-    if let Some(cell) = cells.get_mut(base + i) {
-        *cell = cells::field_cell(v, kind);
-    }
-    if let (Some((view, at)), true) = (kind.view, views) {
-        cells::fill_view(cells, view, at, v);
     }
 }
 

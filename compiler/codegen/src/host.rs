@@ -54,7 +54,9 @@ impl<'p> JitWorkflowHost<'p> {
                 .iter()
                 .filter_map(|r| Some(&r.matcher.as_ref()?.uses)),
         );
-        let match_fields = code.plan.fields_of(&match_uses.facts, &match_uses.inputs);
+        let match_fields = code
+            .plan
+            .fields_of(&match_uses.facts, &match_uses.inputs, true);
         Ok(JitWorkflowHost {
             compiled,
             workflow,
@@ -113,13 +115,9 @@ impl<'p> JitWorkflowHost<'p> {
         body: impl FnOnce() -> String,
     ) -> Result<bool, HostError> {
         let plan = &self.code.plan;
-        let mut eval = self.compiled.evaluation(
-            plan,
-            &instance.inputs,
-            &instance.facts,
-            Some(&code.uses),
-            now,
-        );
+        let mut eval =
+            self.compiled
+                .evaluation_of(plan, &code.fields, &instance.inputs, &instance.facts, now);
         self.compiled
             .test(code, plan, &mut eval, now)
             .map_err(|error| error.in_body(self.compiled.program(), body()).into())
@@ -156,13 +154,9 @@ impl<'p> JitWorkflowHost<'p> {
     /// Lays out an instance's facts and inputs for repeated evaluation.
     pub fn prepare<'a>(&'a self, instance: &'a Instance) -> PreparedInstance<'a> {
         PreparedInstance {
-            eval: self.compiled.evaluation(
-                &self.code.plan,
-                &instance.inputs,
-                &instance.facts,
-                None,
-                0,
-            ),
+            eval: self
+                .compiled
+                .evaluation(&self.code.plan, &instance.inputs, &instance.facts, 0),
         }
     }
 

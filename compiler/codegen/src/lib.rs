@@ -210,7 +210,7 @@ impl Jit {
                     fields,
                     id,
                 });
-                signals.push(Code::new(id, &s.handler));
+                signals.push(Code::new(id, &s.handler, plan));
             }
             workflows.push(WorkflowCode {
                 plan: plan.clone(),
@@ -239,7 +239,7 @@ impl Jit {
         let helpers: Vec<Code> = helper_ids
             .iter()
             .zip(&program.helpers)
-            .map(|(id, f)| Code::new(*id, f))
+            .map(|(id, f)| Code::new(*id, f, &no_plan))
             .collect();
 
         let mut interned = Interned::default();
@@ -343,7 +343,7 @@ fn add_body<'p>(
         fields,
         id,
     });
-    Ok(Some(Code::new(id, function)))
+    Ok(Some(Code::new(id, function, fields.plan)))
 }
 
 /// CLIF text with every `u0:N` (a function of the module, by `FuncId`) written as

@@ -33,6 +33,10 @@ pub(crate) struct Code {
 }
 
 impl Code {
+    pub fn id(&self) -> FuncId {
+        self.id
+    }
+
     /// Body `f`, declared as `id`, of a workflow whose cells `plan` lays out (a
     /// helper's plan has no fields).
     pub fn new(id: FuncId, f: &Function, plan: &CellPlan) -> Self {

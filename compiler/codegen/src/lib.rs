@@ -279,8 +279,12 @@ impl Jit {
             if !plain || matchers.iter().all(Option::is_none) {
                 continue;
             }
-            let bodies: Vec<Option<&Function>> =
-                wir.rules.iter().map(|r| r.matcher.as_ref()).collect();
+            let bodies: Vec<Option<(&Function, FuncId)>> = wir
+                .rules
+                .iter()
+                .zip(&matchers)
+                .map(|(r, c)| Some((r.matcher.as_ref()?, c.as_ref()?.id())))
+                .collect();
             let fields = Fields {
                 inputs: &wir.inputs,
                 facts: &wir.facts,

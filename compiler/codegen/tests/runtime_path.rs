@@ -369,3 +369,66 @@ fn optional_fields_strings_and_string_closures_need_no_host_call() {
         );
     }
 }
+
+/// A workflow with more rules than the entry of all matches holds itself (64: it
+/// calls the `match`es after those) gives every rule's result as the interpreter
+/// does, and a failing `match` past the 64th still sends the search rule by rule,
+/// failing it as the interpreter fails it.
+#[test]
+fn rules_past_the_ones_the_entry_holds_are_called_from_it() {
+    let mut source = String::from(
+        "workflow Many {\n    facts { x: Int = 0, tags: List<String> = [], scores: List<Int> = [] }\n",
+    );
+    for k in 0..90 {
+        source.push_str(&format!(
+            "    rule \"r{k}\" {{ match {{ x % 7 == {} || tags.contains(\"t{}\") }}; action {{ 1 }} }}\n",
+            k % 7,
+            k % 5
+        ));
+    }
+    source.push_str("    rule \"late\" { match { scores[3] > 0 }; action { 1 } }\n}\n");
+    let program = support::lower_source(&source).unwrap();
+    let jit = hosts(&program);
+    let ih = WorkflowHost::new(&program, "Many").unwrap();
+    let jh = JitWorkflowHost::new(&jit, "Many").unwrap();
+    let rules: Vec<String> = program.workflows[0]
+        .rules
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    let mut all = Vec::new();
+    let (mut held, mut failed) = (0, 0);
+    for x in 0..14 {
+        for tags in [json!([]), json!(["t3"]), json!(["a", "t0", "t4"])] {
+            for scores in [json!([1, 2, 3, 4]), json!([])] {
+                let mut instance = ih.start(&json!({})).unwrap();
+                instance.facts = ih
+                    .facts_from_json(&json!({"x": x, "tags": tags, "scores": scores}))
+                    .unwrap();
+                let everything = jh.matches_all(&instance, 0, &mut all);
+                let late = ih.matches("late", &instance, 0);
+                match late {
+                    Err(error) => {
+                        // The one native call stopped at `late`, the rule-by-rule way
+                        // reports its failure as the interpreter does.
+                        failed += 1;
+                        let j = everything.unwrap_err();
+                        assert_eq!(format!("{j:?}"), format!("{error:?}"), "x = {x}");
+                    }
+                    Ok(late) => {
+                        everything.unwrap();
+                        assert_eq!(all.len(), rules.len());
+                        for (r, name) in rules.iter().enumerate() {
+                            let i = ih.matches(name, &instance, 0).unwrap();
+                            assert_eq!(all[r], i, "{name}, x = {x}, tags {tags}");
+                            held += usize::from(i);
+                        }
+                        assert!(late);
+                    }
+                }
+            }
+        }
+    }
+    assert!(held > 500, "only {held} matches held");
+    assert!(failed > 0);
+}

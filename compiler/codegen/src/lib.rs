@@ -246,23 +246,17 @@ impl Jit {
         let mut ctx = module.make_context();
         let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
         let mut clif = Vec::with_capacity(pending.len());
+        let mut mcx = ModuleCx {
+            module: &mut module,
+            host_ids: &host_ids,
+            helper_ids: &helper_ids,
+            program,
+            interned: &mut interned,
+        };
         for p in &pending {
-            ctx.func.signature = translate::body_signature(&module);
-            ctx.func.name = cranelift_codegen::ir::UserFuncName::user(0, p.id.as_u32());
-            let mut mcx = ModuleCx {
-                module: &mut module,
-                host_ids: &host_ids,
-                helper_ids: &helper_ids,
-                program,
-                interned: &mut interned,
-            };
+            begin_function(&mut ctx, mcx.module, p.id);
             translate::translate(&mut mcx, &mut ctx.func, &mut fctx, p.function, p.fields)?;
-            let text = named(&ctx.func.display().to_string(), &module);
-            clif.push((p.function.name.clone(), text));
-            module
-                .define_function(p.id, &mut ctx)
-                .map_err(|e| CodegenError::Internal(format!("{}: {e:?}", p.function.name)))?;
-            module.clear_context(&mut ctx);
+            clif.push(define(mcx.module, &mut ctx, p.id, p.function.name.clone())?);
         }
         // One entry per workflow that evaluates every rule's `match`, when every
         // `match` takes no argument and assigns nothing (as `match`es do).
@@ -290,26 +284,11 @@ impl Jit {
                 facts: &wir.facts,
                 plan,
             };
-            let id = declare(&mut module, format!("w{wi}_matches"))?;
-            ctx.func.signature = translate::body_signature(&module);
-            ctx.func.name = cranelift_codegen::ir::UserFuncName::user(0, id.as_u32());
-            let mut mcx = ModuleCx {
-                module: &mut module,
-                host_ids: &host_ids,
-                helper_ids: &helper_ids,
-                program,
-                interned: &mut interned,
-            };
+            let id = declare(mcx.module, format!("w{wi}_matches"))?;
+            begin_function(&mut ctx, mcx.module, id);
             translate::all_matches(&mut mcx, &mut ctx.func, &mut fctx, &bodies, fields)?;
             let name = format!("workflow {} matches", wir.name);
-            clif.push((
-                name.clone(),
-                named(&ctx.func.display().to_string(), &module),
-            ));
-            module
-                .define_function(id, &mut ctx)
-                .map_err(|e| CodegenError::Internal(format!("{name}: {e:?}")))?;
-            module.clear_context(&mut ctx);
+            clif.push(define(mcx.module, &mut ctx, id, name)?);
             w.all_matches = Some(compiled::Entry::new(id));
         }
         module.finalize_definitions()?;
@@ -329,6 +308,28 @@ impl Jit {
     pub fn clif(program: &Program) -> Result<String, CodegenError> {
         Ok(Jit::compile(program)?.clif_text())
     }
+}
+
+/// Readies `ctx` for translating function `id` of `module`, with the body signature.
+fn begin_function(ctx: &mut cranelift_codegen::Context, module: &JITModule, id: FuncId) {
+    ctx.func.signature = translate::body_signature(module);
+    ctx.func.name = cranelift_codegen::ir::UserFuncName::user(0, id.as_u32());
+}
+
+/// Defines function `id` of `module` from what was translated into `ctx`, and
+/// clears `ctx` for the next; its CLIF text, under `name`.
+fn define(
+    module: &mut JITModule,
+    ctx: &mut cranelift_codegen::Context,
+    id: FuncId,
+    name: String,
+) -> Result<(String, String), CodegenError> {
+    let text = named(&ctx.func.display().to_string(), module);
+    module
+        .define_function(id, ctx)
+        .map_err(|e| CodegenError::Internal(format!("{name}: {e:?}")))?;
+    module.clear_context(ctx);
+    Ok((name, text))
 }
 
 /// Declares one optional body and queues it for translation.

@@ -174,6 +174,15 @@ fn instances(host: &WorkflowHost<'_>) -> Vec<Instance> {
     out
 }
 
+/// The names of the first workflow's rules, in order.
+fn rule_names(program: &cosmos_ir::Program) -> Vec<String> {
+    program.workflows[0]
+        .rules
+        .iter()
+        .map(|r| r.name.clone())
+        .collect()
+}
+
 fn hosts(program: &cosmos_ir::Program) -> cosmos_codegen::CompiledProgram {
     support::compile("paths", program)
 }
@@ -187,11 +196,7 @@ fn every_match_of_an_instance_at_once_agrees_with_the_interpreter() {
     let jit = hosts(&program);
     let ih = WorkflowHost::new(&program, "Paths").unwrap();
     let jh = JitWorkflowHost::new(&jit, "Paths").unwrap();
-    let rules: Vec<String> = program.workflows[0]
-        .rules
-        .iter()
-        .map(|r| r.name.clone())
-        .collect();
+    let rules = rule_names(&program);
     let mut all = Vec::new();
     let mut held = 0;
     for (k, instance) in instances(&ih).iter().enumerate() {
@@ -391,11 +396,7 @@ fn rules_past_the_ones_the_entry_holds_are_called_from_it() {
     let jit = hosts(&program);
     let ih = WorkflowHost::new(&program, "Many").unwrap();
     let jh = JitWorkflowHost::new(&jit, "Many").unwrap();
-    let rules: Vec<String> = program.workflows[0]
-        .rules
-        .iter()
-        .map(|r| r.name.clone())
-        .collect();
+    let rules = rule_names(&program);
     let mut all = Vec::new();
     let (mut held, mut failed) = (0, 0);
     for x in 0..14 {

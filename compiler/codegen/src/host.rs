@@ -23,6 +23,9 @@ use crate::uses::Uses;
 /// a fact is then one load. Made by [`JitWorkflowHost::prepare`].
 pub struct PreparedInstance<'a> {
     eval: Evaluation<'a>,
+    /// A cell per rule for the entry of all matches to write its results in, kept
+    /// from one [`JitWorkflowHost::each_match_prepared`] to the next.
+    holds: Vec<u64>,
 }
 
 /// One workflow of a compiled program, ready to run.
@@ -157,6 +160,7 @@ impl<'p> JitWorkflowHost<'p> {
             eval: self
                 .compiled
                 .evaluation(&self.code.plan, &instance.inputs, &instance.facts, 0),
+            holds: vec![0; self.code.rules.len()],
         }
     }
 
@@ -192,17 +196,20 @@ impl<'p> JitWorkflowHost<'p> {
         now: i64,
         mut each: impl FnMut(usize, bool) -> bool,
     ) -> Result<(), HostError> {
-        let mut scratch = Scratch::<32>::new(self.code.rules.len());
-        let holds = scratch.cells();
-        let native = self
-            .compiled
-            .test_all(self.code, &mut prepared.eval, holds, now);
+        let PreparedInstance { eval, holds } = prepared;
+        if self.compiled.test_all(self.code, eval, holds, now) {
+            for rule in rules {
+                let Some(&held) = holds.get(rule) else {
+                    return Err(self.no_rule(rule));
+                };
+                if !each(rule, held != 0) {
+                    break;
+                }
+            }
+            return Ok(());
+        }
         for rule in rules {
-            let held = match holds.get(rule) {
-                Some(&held) if native => held != 0,
-                _ => self.matches_prepared(rule, prepared, now)?,
-            };
-            if !each(rule, held) {
+            if !each(rule, self.matches_prepared(rule, prepared, now)?) {
                 break;
             }
         }

@@ -219,8 +219,8 @@ impl<'p> JitWorkflowHost<'p> {
     /// The `match` of each rule of `rules` (indices into the workflow's rules), in
     /// that order, against one laying-out of the instance: the cells and views that
     /// any rule's `match` reads are filled once, and one native call evaluates every
-    /// rule's `match` (the workflow's entry of all matches, direct calls, no rule
-    /// found by name, no call back into Rust between rules); `each(rule, holds)` then
+    /// rule's `match` (the workflow's entry of all matches, which holds their code:
+    /// no rule found by name, no call back into Rust between rules); `each(rule, holds)` then
     /// hears each result in the order of `rules` and says whether to go on. When a
     /// `match` did not end normally in that call, the rules are evaluated one by one
     /// in the order of `rules` on one context instead: a `match` that fails ends the

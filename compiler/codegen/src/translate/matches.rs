@@ -1,8 +1,8 @@
 //! One native entry per workflow that evaluates every rule's `match` for an
 //! instance: the rules' `match` bodies one after another in one function, in
 //! declaration order, each result stored as a cell (0 or 1) of the array the entry's
-//! argument pointer names, the context's status checked after each. The runtime's
-//! path calls it once per instance instead of calling each `match` from Rust
+//! argument pointer names, the context's status checked after each that calls
+//! anything. The runtime's path calls it once per instance instead of calling each `match` from Rust
 //! (`JitWorkflowHost::each_match`).
 //!
 //! Only the first [`INLINE_MATCHES`] `match`es are emitted into the entry; the entry

@@ -100,29 +100,26 @@ impl CellPlan {
     /// through views: `Translator::view_of`).
     pub fn fields_of(&self, facts: &[u32], inputs: &[u32], views: bool) -> Vec<FieldCell> {
         let base = self.facts.len() as u32;
-        let kind_of = |kind: &CellKind| CellKind {
-            repr: kind.repr,
-            view: kind.view.filter(|_| views),
-        };
-        let facts = facts.iter().filter_map(|&i| {
-            let kind = kind_of(self.facts.get(i as usize)?);
-            Some(FieldCell {
-                input: false,
-                index: i,
-                cell: i,
-                kind,
+        [
+            (false, facts, &self.facts, 0),
+            (true, inputs, &self.inputs, base),
+        ]
+        .into_iter()
+        .flat_map(|(input, indices, kinds, first)| {
+            indices.iter().filter_map(move |&i| {
+                let kind = kinds.get(i as usize)?;
+                Some(FieldCell {
+                    input,
+                    index: i,
+                    cell: first + i,
+                    kind: CellKind {
+                        repr: kind.repr,
+                        view: kind.view.filter(|_| views),
+                    },
+                })
             })
-        });
-        let inputs = inputs.iter().filter_map(|&i| {
-            let kind = kind_of(self.inputs.get(i as usize)?);
-            Some(FieldCell {
-                input: true,
-                index: i,
-                cell: base + i,
-                kind,
-            })
-        });
-        facts.chain(inputs).collect()
+        })
+        .collect()
     }
 
     pub fn new(inputs: &[FieldLayout], facts: &[FieldLayout]) -> Self {

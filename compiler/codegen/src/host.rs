@@ -198,15 +198,7 @@ impl<'p> JitWorkflowHost<'p> {
     ) -> Result<(), HostError> {
         let PreparedInstance { eval, holds } = prepared;
         if self.compiled.test_all(self.code, eval, holds, now) {
-            for rule in rules {
-                let Some(&held) = holds.get(rule) else {
-                    return Err(self.no_rule(rule));
-                };
-                if !each(rule, held != 0) {
-                    break;
-                }
-            }
-            return Ok(());
+            return self.hand_over(rules, holds, each);
         }
         for rule in rules {
             if !each(rule, self.matches_prepared(rule, prepared, now)?) {
@@ -232,7 +224,7 @@ impl<'p> JitWorkflowHost<'p> {
         rules: impl IntoIterator<Item = usize>,
         instance: &Instance,
         now: i64,
-        mut each: impl FnMut(usize, bool) -> bool,
+        each: impl FnMut(usize, bool) -> bool,
     ) -> Result<(), HostError> {
         let layout = || {
             self.compiled.evaluation_of(
@@ -257,6 +249,18 @@ impl<'p> JitWorkflowHost<'p> {
         if !self.compiled.test_all(self.code, &mut eval, holds, now) {
             return self.rule_by_rule(rules, Some(eval), layout, now, each);
         }
+        self.hand_over(rules, holds, each)
+    }
+
+    /// Hands the results the entry of all matches wrote into `holds` (a cell per
+    /// rule) to `each`, in the order of `rules`, while it says to go on.
+    #[inline]
+    fn hand_over(
+        &self,
+        rules: impl IntoIterator<Item = usize>,
+        holds: &[u64],
+        mut each: impl FnMut(usize, bool) -> bool,
+    ) -> Result<(), HostError> {
         for rule in rules {
             let Some(&held) = holds.get(rule) else {
                 return Err(self.no_rule(rule));
@@ -274,8 +278,8 @@ impl<'p> JitWorkflowHost<'p> {
     fn rule_by_rule<'e>(
         &'e self,
         rules: impl IntoIterator<Item = usize>,
-        mut eval: Option<crate::runtime::Evaluation<'e>>,
-        layout: impl Fn() -> crate::runtime::Evaluation<'e>,
+        mut eval: Option<Evaluation<'e>>,
+        layout: impl Fn() -> Evaluation<'e>,
         now: i64,
         mut each: impl FnMut(usize, bool) -> bool,
     ) -> Result<(), HostError> {

@@ -162,7 +162,7 @@ pub(crate) fn translate(
         ret_block,
         unwind_block,
     };
-    emit_body(&mut b, mcx, f, fields, body)?;
+    emit_body(&mut b, mcx, &mut FuncRefs::default(), f, fields, body)?;
 
     b.switch_to_block(ret_block);
     let out = b.block_params(ret_block).to_vec();
@@ -189,14 +189,24 @@ pub(crate) struct Body {
     pub unwind_block: cl::Block,
 }
 
+/// The host functions and helpers a function being built calls, declared in it once
+/// each, whichever of its bodies calls them.
+#[derive(Default)]
+pub(crate) struct FuncRefs {
+    host: HashMap<&'static str, cl::FuncRef>,
+    helpers: HashMap<u32, cl::FuncRef>,
+}
+
 /// Emits `f`'s code in the current block of `b`, as [`translate`] does for a
 /// function of its own, so that several bodies can share one function (the
-/// workflow's entry of all matches, [`all_matches`]). The blocks it creates are
-/// left unsealed. Whether the code calls anything: code that calls nothing cannot
-/// change the context's status, and never reaches `unwind_block`.
+/// workflow's entry of all matches, [`all_matches`]; `refs` are that function's).
+/// The blocks it creates are left unsealed. Whether the code calls anything: code
+/// that calls nothing cannot change the context's status, and never reaches
+/// `unwind_block`.
 pub(crate) fn emit_body(
     b: &mut FunctionBuilder<'_>,
     mcx: &mut ModuleCx<'_>,
+    refs: &mut FuncRefs,
     f: &ir::Function,
     fields: Fields<'_>,
     body: Body,
@@ -226,8 +236,7 @@ pub(crate) fn emit_body(
         ret_ty: f.ret.clone(),
         ret_block: body.ret_block,
         unwind_block: body.unwind_block,
-        host_refs: HashMap::new(),
-        helper_refs: HashMap::new(),
+        refs,
         views: uses.writes.is_empty(),
         uses,
         stack: cosmos_ir::stack::StackGuard::new(),
@@ -274,8 +283,7 @@ pub(crate) struct Translator<'a, 'm, 'f> {
     ret_ty: Ty,
     ret_block: cl::Block,
     unwind_block: cl::Block,
-    host_refs: HashMap<&'static str, cl::FuncRef>,
-    helper_refs: HashMap<u32, cl::FuncRef>,
+    refs: &'a mut FuncRefs,
     /// Whether fields may be read through their views (`crate::cells`): only in a
     /// body that assigns no fact, so that a view never lags behind its cell.
     views: bool,
@@ -314,7 +322,7 @@ impl Translator<'_, '_, '_> {
 
     /// Calls a host function by its name in [`crate::runtime::HOST`].
     fn host(&mut self, name: &'static str, args: &[cl::Value]) -> Result<cl::Value, CodegenError> {
-        let fref = match self.host_refs.get(name) {
+        let fref = match self.refs.host.get(name) {
             Some(f) => *f,
             None => {
                 let id =
@@ -322,7 +330,7 @@ impl Translator<'_, '_, '_> {
                         CodegenError::Internal(format!("no host function `{name}`"))
                     })?;
                 let f = self.mcx.module.declare_func_in_func(id, self.b.func);
-                self.host_refs.insert(name, f);
+                self.refs.host.insert(name, f);
                 f
             }
         };

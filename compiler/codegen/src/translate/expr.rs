@@ -796,7 +796,7 @@ impl Translator<'_, '_, '_> {
             .ins()
             .store(cl::MemFlags::trusted(), deeper, self.ctx, CtxOffsets::DEPTH);
         let p = self.cells(&cells);
-        let fref = match self.helper_refs.get(&helper.0) {
+        let fref = match self.refs.helpers.get(&helper.0) {
             Some(f) => *f,
             None => {
                 let id = *self
@@ -805,7 +805,7 @@ impl Translator<'_, '_, '_> {
                     .get(helper.0 as usize)
                     .ok_or_else(|| CodegenError::Internal("an undeclared helper".into()))?;
                 let f = self.mcx.module.declare_func_in_func(id, self.b.func);
-                self.helper_refs.insert(helper.0, f);
+                self.refs.helpers.insert(helper.0, f);
                 f
             }
         };

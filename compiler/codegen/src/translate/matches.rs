@@ -16,7 +16,7 @@ use cranelift_codegen::ir::{self as cl, InstBuilder, MemFlags, types};
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::{FuncId, Module};
 
-use super::{Body, Fields, ModuleCx, emit_body};
+use super::{Body, Fields, FuncRefs, ModuleCx, emit_body};
 use crate::CodegenError;
 use crate::runtime::CtxOffsets;
 
@@ -45,6 +45,7 @@ pub(crate) fn all_matches(
     b.append_block_param(stop, types::I64);
     // A `match` takes no argument: its cells are never read.
     let no_args = b.ins().iconst(types::I64, 0);
+    let mut refs = FuncRefs::default();
     for (k, matcher) in matchers.iter().enumerate() {
         let at = (k * 8) as i32;
         let Some((f, id)) = matcher else {
@@ -75,7 +76,7 @@ pub(crate) fn all_matches(
             ret_block: returned,
             unwind_block: unwound,
         };
-        let calls = emit_body(&mut b, mcx, f, fields, body)?;
+        let calls = emit_body(&mut b, mcx, &mut refs, f, fields, body)?;
 
         // It failed or finished early: stop at rule `k`.
         b.switch_to_block(unwound);

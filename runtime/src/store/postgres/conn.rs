@@ -21,13 +21,12 @@
 //! its expected version and acked lease are gone.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use backon::{BlockingRetryable, ExponentialBuilder};
-use std::future::Future;
-use std::task::Poll;
-
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, SimpleQueryMessage, Statement};
 

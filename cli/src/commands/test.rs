@@ -188,7 +188,7 @@ fn answer(
             Ok(Answer::Value(to_json(program, &v)))
         }
         MockIr::Fails(f) => match eval(program, f, Vec::new(), &[], &[], now)? {
-            Value::Str(message) => Ok(Answer::Fails(message)),
+            Value::Str(message) => Ok(Answer::Fails(message.to_string())),
             other => Ok(Answer::Fails(cosmos_ir::value::format(program, &other))),
         },
     }
@@ -268,7 +268,7 @@ fn assert_args(program: &Program, sim: &Simulation<'_>) -> Vec<Value> {
         .iter()
         .map(|r| {
             (
-                Value::Str(r.name.clone()),
+                Value::Str(r.name.as_str().into()),
                 Value::Int(sim.instance.fired(&r.name) as i64),
             )
         })

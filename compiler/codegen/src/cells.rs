@@ -4,7 +4,9 @@
 //!
 //! A view is two cells written by safe Rust when the cells are laid out, from the
 //! `Value` behind the field's handle, so native code never reads a `Value` itself:
-//! - a `String`: the address of its bytes and its length in bytes;
+//! - a `String`: the address of its bytes (inside the `Value` itself for a string
+//!   of up to 23 bytes: valid as long as the value's handle is) and its length in
+//!   bytes;
 //! - a list of `Int`-like scalars: the byte offset from the first cell of an array
 //!   of the items (8 bytes each), and the item count;
 //! - a list of strings, or a map with string keys: the byte offset of an array of

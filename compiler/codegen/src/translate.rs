@@ -98,7 +98,7 @@ impl Interned {
             return *id;
         }
         let id = self.consts.len() as i64;
-        self.consts.push(Value::Str(s.to_string()));
+        self.consts.push(Value::Str(s.into()));
         self.const_ids.insert(s.to_string(), id);
         id
     }

@@ -272,7 +272,7 @@ def tail(s: String, from: Int): String { s.substring(from) }
             .position(|h| h.name == name || h.name.ends_with(&format!(" {name}")))
             .unwrap()
     };
-    let text = |s: &str| Value::Str(s.to_string());
+    let text = |s: &str| Value::Str(s.into());
     let mut diffs = Vec::new();
     let mut results = Vec::new();
     for s in ["", "a", "héllo", "hello world"] {
@@ -303,7 +303,7 @@ def tail(s: String, from: Int): String { s.substring(from) }
 
     // Both engines agree; and what they agree on is the documented behaviour.
     let run = |name: &str, args: Vec<Value>| match jit.run_helper(index(name), args) {
-        Ok(Value::Str(s)) => s,
+        Ok(Value::Str(s)) => s.to_string(),
         Ok(other) => panic!("{other:?}"),
         Err(e) => format!("error: {}", e.kind),
     };

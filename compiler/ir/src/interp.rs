@@ -327,7 +327,7 @@ impl Machine<'_, '_> {
                         crate::UpdateOp::Concat => {
                             let mut text = value::format(program, &old);
                             text.push_str(&value::format(program, &v));
-                            Value::Str(text)
+                            Value::Str(text.into())
                         }
                         crate::UpdateOp::Arith(op) => binary(*op, old, v, span)?,
                     };
@@ -676,7 +676,7 @@ impl Machine<'_, '_> {
                         other => out.push_str(&value::format(self.program, &other)),
                     }
                 }
-                Value::Str(out)
+                Value::Str(out.into())
             }
             ExprKind::List(items) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -755,7 +755,7 @@ impl Machine<'_, '_> {
                     .enum_layout(*enum_id)
                     .map(|e| e.variants.as_slice())
                     .unwrap_or_default();
-                match variants.iter().position(|v| *v == s) {
+                match variants.iter().position(|v| **v == *s) {
                     Some(i) => Value::Enum(*enum_id, i as u32),
                     None => Value::Null,
                 }

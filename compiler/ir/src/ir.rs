@@ -443,7 +443,8 @@ pub enum Const {
     Int(i64),
     Float(f64),
     Bool(bool),
-    Str(String),
+    /// Copied into every value made from it without an allocation (`Value::Str`).
+    Str(crate::value::SmolStr),
     /// Milliseconds.
     Duration(i64),
     Null,

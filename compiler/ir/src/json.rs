@@ -25,7 +25,7 @@ pub fn to_json(program: &Program, value: &Value) -> Json {
         Value::Int(n) => Json::from(*n),
         Value::Float(f) => Number::from_f64(*f).map_or(Json::Null, Json::Number),
         Value::Bool(b) => Json::Bool(*b),
-        Value::Str(s) => Json::String(s.clone()),
+        Value::Str(s) => Json::String(s.to_string()),
         Value::Duration(ms) => Json::from(*ms),
         Value::Time(ms) => Json::String(crate::time::format_time(*ms)),
         Value::List(items) => Json::Array(items.iter().map(|i| to_json(program, i)).collect()),
@@ -33,7 +33,7 @@ pub fn to_json(program: &Program, value: &Value) -> Json {
             let mut out = Map::new();
             for (k, v) in entries {
                 let key = match k {
-                    Value::Str(s) => s.clone(),
+                    Value::Str(s) => s.to_string(),
                     other => crate::value::format(program, other),
                 };
                 out.insert(key, to_json(program, v));
@@ -134,7 +134,7 @@ fn read(
         (Ty::Float, _) => return Err(wrong("a number (Float)")),
         (Ty::Bool, Json::Bool(b)) => Value::Bool(*b),
         (Ty::Bool, _) => return Err(wrong("`true` or `false` (Bool)")),
-        (Ty::String, Json::String(s)) => Value::Str(s.clone()),
+        (Ty::String, Json::String(s)) => Value::Str(s.as_str().into()),
         (Ty::String, _) => return Err(wrong("a string")),
         (Ty::Duration, Json::Number(n)) => Value::Duration(
             n.as_i64()
@@ -154,11 +154,11 @@ fn read(
         ),
         (Ty::List(_), _) => return Err(wrong("an array")),
         (Ty::Map(key, value), Json::Object(entries)) => {
-            let mut out = Vec::with_capacity(entries.len());
+            let mut out = crate::value::map_with_room(entries.len());
             for (k, v) in entries {
                 let key_path = format!("{path}.{k}");
                 let k = match &**key {
-                    Ty::String => Value::Str(k.clone()),
+                    Ty::String => Value::Str(k.as_str().into()),
                     Ty::Int => Value::Int(k.parse().map_err(|_| ShapeError {
                         path: key_path.clone(),
                         expected: "an integer key".to_string(),

@@ -5,16 +5,19 @@
 
 use crate::{EnumId, FunctionId, Program, RecordId};
 use serde::{Deserialize, Serialize};
+pub use smol_str::SmolStr;
 use std::cmp::Ordering;
 use std::fmt::Write;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub enum Value {
     Null,
     Int(i64),
     Float(f64),
     Bool(bool),
-    Str(String),
+    /// Up to 23 bytes held inline, longer strings shared: a copy is a copy of 24
+    /// bytes or a reference count, never an allocation.
+    Str(SmolStr),
     /// Milliseconds.
     Duration(i64),
     /// Milliseconds since the Unix epoch.
@@ -46,6 +49,31 @@ pub enum CallTarget {
     Sleep,
     /// `settle(calls)`; its one argument is the list of calls.
     Settle,
+}
+
+/// A copy; a map's copy keeps room to grow ([`map_with_room`]), as a hash map's does.
+impl Clone for Value {
+    fn clone(&self) -> Self {
+        match self {
+            Value::Null => Value::Null,
+            Value::Int(n) => Value::Int(*n),
+            Value::Float(f) => Value::Float(*f),
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Str(s) => Value::Str(s.clone()),
+            Value::Duration(ms) => Value::Duration(*ms),
+            Value::Time(ms) => Value::Time(*ms),
+            Value::List(items) => Value::List(items.clone()),
+            Value::Map(entries) => {
+                let mut copy = map_with_room(entries.len());
+                copy.extend(entries.iter().cloned());
+                Value::Map(copy)
+            }
+            Value::Record(id, fields) => Value::Record(*id, fields.clone()),
+            Value::Enum(id, variant) => Value::Enum(*id, *variant),
+            Value::Json(json) => Value::Json(json.clone()),
+            Value::Call(call) => Value::Call(call.clone()),
+        }
+    }
 }
 
 impl Value {
@@ -88,7 +116,7 @@ fn plain_json(value: &Value) -> Option<serde_json::Value> {
         Value::Int(i) | Value::Duration(i) => J::from(*i),
         Value::Float(f) => J::from(*f),
         Value::Bool(b) => J::Bool(*b),
-        Value::Str(s) => J::String(s.clone()),
+        Value::Str(s) => J::String(s.to_string()),
         Value::Json(json) => json.clone(),
         Value::List(items) => J::Array(items.iter().map(plain_json).collect::<Option<_>>()?),
         Value::Map(entries) => {
@@ -97,7 +125,7 @@ fn plain_json(value: &Value) -> Option<serde_json::Value> {
                 let Value::Str(key) = key else {
                     return None;
                 };
-                object.insert(key.clone(), plain_json(value)?);
+                object.insert(key.to_string(), plain_json(value)?);
             }
             J::Object(object)
         }
@@ -145,6 +173,17 @@ pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
 /// The value of `key` in a map's entries.
 pub fn map_get<'a>(entries: &'a [(Value, Value)], key: &Value) -> Option<&'a Value> {
     entries.iter().find(|(k, _)| equal(k, key)).map(|(_, v)| v)
+}
+
+/// Room for a map of `len` entries read in (from JSON, from the store) and the few a
+/// reaction adds next, as a hash map keeps: up to 3 entries in room for 4, then the
+/// next power of two above the entries. An empty map allocates nothing.
+pub fn map_with_room(len: usize) -> Vec<(Value, Value)> {
+    if len == 0 {
+        Vec::new()
+    } else {
+        Vec::with_capacity((len + 1).next_power_of_two().max(4))
+    }
 }
 
 /// Inserts or replaces, keeping the first insertion's position.
@@ -297,6 +336,41 @@ mod tests {
         for (ms, text) in cases {
             assert_eq!(format_duration(ms), text);
         }
+    }
+
+    /// A string of up to 23 bytes is held in the value, which stays five words, so
+    /// that a copy of it (a constant assigned, a key put) allocates nothing.
+    #[test]
+    fn short_strings_are_held_in_the_value() {
+        assert_eq!(std::mem::size_of::<Value>(), 40);
+        let short = Value::Str("twenty-three bytes long".into());
+        let long = Value::Str("twenty-four bytes long!!".into());
+        let (Value::Str(s), Value::Str(l)) = (short.clone(), long.clone()) else {
+            unreachable!()
+        };
+        assert!(!s.is_heap_allocated());
+        assert!(l.is_heap_allocated());
+        assert_eq!((s.len(), l.len()), (23, 24));
+        assert!(equal(&long, &Value::Str(l)));
+    }
+
+    /// Maps read in and maps copied keep room for the entries a reaction puts next,
+    /// as a hash map does; an empty map allocates nothing.
+    #[test]
+    fn maps_read_or_copied_have_room_to_grow() {
+        assert_eq!(map_with_room(0).capacity(), 0);
+        for (len, room) in [(1, 4), (3, 4), (4, 8), (7, 8), (8, 16), (1000, 1024)] {
+            assert_eq!(map_with_room(len).capacity(), room, "{len} entries");
+        }
+        let entries: Vec<(Value, Value)> = (0..3)
+            .map(|i| (Value::Str(format!("k{i}").into()), Value::Int(i)))
+            .collect();
+        assert_eq!(entries.capacity(), 3);
+        let Value::Map(copy) = Value::Map(entries.clone()).clone() else {
+            unreachable!()
+        };
+        assert_eq!(copy, entries);
+        assert_eq!(copy.capacity(), 4);
     }
 
     #[test]

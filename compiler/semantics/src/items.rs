@@ -511,7 +511,7 @@ impl ItemChecker<'_> {
                 Some(format!(
                     "`{name}` is reserved: the runtime sets the `COSMOS_*` variables a function needs and never passes its own"
                 ))
-            } else if !seen.insert(name.as_str()) {
+            } else if !seen.insert(&**name) {
                 Some(format!("`{name}` is named twice"))
             } else {
                 None

@@ -664,12 +664,12 @@ impl Lowering<'_> {
                     out.command = items
                         .into_iter()
                         .filter_map(|i| match i {
-                            Value::Str(s) => Some(s),
+                            Value::Str(s) => Some(s.to_string()),
                             _ => None,
                         })
                         .collect();
                 }
-                (SettingKind::Pool, Value::Str(pool)) => out.pool = pool,
+                (SettingKind::Pool, Value::Str(pool)) => out.pool = pool.to_string(),
                 (SettingKind::Timeout, Value::Duration(ms)) => out.timeout_ms = ms,
                 (SettingKind::Warm, Value::Int(n)) => out.warm = n,
                 (SettingKind::Batch, Value::Int(n)) => out.batch = n,
@@ -678,7 +678,7 @@ impl Lowering<'_> {
                     out.env = items
                         .into_iter()
                         .filter_map(|i| match i {
-                            Value::Str(s) => Some(s),
+                            Value::Str(s) => Some(s.to_string()),
                             _ => None,
                         })
                         .collect();

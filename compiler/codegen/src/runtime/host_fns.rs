@@ -255,7 +255,7 @@ fn updated(c: &mut Ctx, target: &Value, mode: i64, v: Value, aux: i64) -> Option
         let program = &c.shared().program;
         let mut text = value::format(program, target);
         text.push_str(&value::format(program, &v));
-        return Some(Value::Str(text));
+        return Some(Value::Str(text.into()));
     }
     let h = run_thunk(c, aux, vec![target.clone(), v]);
     if c.status != 0 {
@@ -572,7 +572,7 @@ host! {
                 other => out.push_str(&value::format(&c.shared().program, other)),
             }
         }
-        c.alloc(Value::Str(out))
+        c.alloc(Value::Str(out.into()))
     }
     "rt.range" => fn range(ctx: *mut Ctx, a: i64, b: i64, inclusive: i64, span: i64) -> i64 {
         let c = cx(ctx);
@@ -662,7 +662,7 @@ host! {
             .shared()
             .program
             .enum_layout(id)
-            .and_then(|l| l.variants.iter().position(|v| v == s));
+            .and_then(|l| l.variants.iter().position(|v| **v == **s));
         match found {
             Some(i) => c.alloc(Value::Enum(id, i as u32)),
             None => 0,
@@ -740,8 +740,8 @@ host! {
     }
     "Enum.name" => fn enum_name(ctx: *mut Ctx, e: i64, v: i64) -> i64 {
         let c = cx(ctx);
-        let name = value::enum_name(&c.shared().program, EnumId(id32(e)), id32(v)).to_string();
-        c.alloc(Value::Str(name))
+        let name = value::enum_name(&c.shared().program, EnumId(id32(e)), id32(v));
+        c.alloc(Value::Str(name.into()))
     }
 }
 
@@ -760,7 +760,7 @@ mod tests {
             stmts: Vec::new(),
             value: Some(Box::new(part(
                 ExprKind::Format(vec![
-                    part(ExprKind::Const(Const::Str("n=".to_string())), Ty::String),
+                    part(ExprKind::Const(Const::Str("n=".into())), Ty::String),
                     part(ExprKind::Local(Slot(0)), Ty::Int),
                 ]),
                 Ty::String,
@@ -788,7 +788,7 @@ mod tests {
     #[test]
     fn a_panic_in_a_host_function_is_an_internal_error_not_an_abort() {
         let compiled = crate::Jit::compile(&show()).unwrap();
-        let shown = Value::Str("n=7".to_string());
+        let shown = Value::Str("n=7".into());
         assert_eq!(compiled.run_helper(0, vec![Value::Int(7)]).unwrap(), shown);
         super::test_hook::panic_in_next_host_call();
         let error = compiled.run_helper(0, vec![Value::Int(7)]).unwrap_err();

@@ -581,12 +581,7 @@ impl Gen {
         let s = strs[self.below(strs.len())].to_string();
         let xs = (0..self.below(5)).map(|_| Value::Int(int(self))).collect();
         let m = (0..self.below(3))
-            .map(|i| {
-                (
-                    Value::Str(["a", "b", "z"][i].to_string()),
-                    Value::Int(int(self)),
-                )
-            })
+            .map(|i| (Value::Str(["a", "b", "z"][i].into()), Value::Int(int(self))))
             .collect();
         let o = if self.below(2) == 0 {
             Value::Null
@@ -597,20 +592,20 @@ impl Gen {
         let tag = if self.below(2) == 0 {
             Value::Null
         } else {
-            Value::Str("t".to_string())
+            Value::Str("t".into())
         };
         let p = Value::Record(
             point,
-            vec![Value::Int(int(self)), Value::Str(s.clone()), tag],
+            vec![Value::Int(int(self)), Value::Str(s.as_str().into()), tag],
         );
         let ws = (0..self.below(4))
-            .map(|i| Value::Str(strs[i % strs.len()].to_string()))
+            .map(|i| Value::Str(strs[i % strs.len()].into()))
             .collect();
         vec![
             Value::Int(a),
             Value::Int(b),
             Value::Float(x),
-            Value::Str(s),
+            Value::Str(s.into()),
             Value::List(xs),
             Value::Map(m),
             o,

@@ -4,7 +4,7 @@
 
 use super::loops::{add, zero};
 use super::{Eval, Machine, RuntimeErrorKind, fail, internal};
-use crate::value::{self, Value};
+use crate::value::{self, SmolStr, Value};
 use crate::{Receiver, Span, Ty};
 
 /// Every `(receiver, name)` this interpreter implements.
@@ -119,7 +119,7 @@ pub(super) fn call(
         (Receiver::Duration, "toSeconds", Value::Duration(ms)) => Value::Float(ms as f64 / 1000.0),
         (Receiver::Time, "toEpochMillis", Value::Time(ms)) => Value::Int(ms),
         (Receiver::Enum, "name", Value::Enum(id, variant)) => {
-            Value::Str(value::enum_name(m.program, id, variant).to_string())
+            Value::Str(value::enum_name(m.program, id, variant).into())
         }
         (Receiver::Global, "min" | "max", a) => {
             let Some(b) = arg else {
@@ -141,7 +141,7 @@ pub(super) fn call(
 
 fn string(
     name: &str,
-    s: String,
+    s: SmolStr,
     arg: Option<Value>,
     arg2: Option<Value>,
     span: Span,
@@ -153,22 +153,22 @@ fn string(
     Ok(match name {
         "size" => Value::Int(s.chars().count() as i64),
         "isEmpty" => Value::Bool(s.is_empty()),
-        "contains" => Value::Bool(s.contains(text(arg)?.as_str())),
-        "startsWith" => Value::Bool(s.starts_with(text(arg)?.as_str())),
-        "endsWith" => Value::Bool(s.ends_with(text(arg)?.as_str())),
-        "toUpperCase" => Value::Str(s.to_uppercase()),
-        "toLowerCase" => Value::Str(s.to_lowercase()),
-        "trim" => Value::Str(s.trim().to_string()),
+        "contains" => Value::Bool(s.contains(&*text(arg)?)),
+        "startsWith" => Value::Bool(s.starts_with(&*text(arg)?)),
+        "endsWith" => Value::Bool(s.ends_with(&*text(arg)?)),
+        "toUpperCase" => Value::Str(s.to_uppercase().into()),
+        "toLowerCase" => Value::Str(s.to_lowercase().into()),
+        "trim" => Value::Str(s.trim().into()),
         "split" => {
             let sep = text(arg)?;
             if sep.is_empty() {
-                Value::List(s.chars().map(|c| Value::Str(c.to_string())).collect())
-            } else {
                 Value::List(
-                    s.split(sep.as_str())
-                        .map(|p| Value::Str(p.to_string()))
+                    s.chars()
+                        .map(|c| Value::Str(c.to_string().into()))
                         .collect(),
                 )
+            } else {
+                Value::List(s.split(&*sep).map(|p| Value::Str(p.into())).collect())
             }
         }
         "replace" => {
@@ -176,7 +176,7 @@ fn string(
             if a.is_empty() {
                 Value::Str(s)
             } else {
-                Value::Str(s.replace(a.as_str(), &b))
+                Value::Str(s.replace(&*a, &b).into())
             }
         }
         "substring" => {
@@ -211,7 +211,14 @@ fn string(
             if a > b {
                 return invalid(format!("`{call}`: `from` is after `to`"), span);
             }
-            Value::Str(chars.get(a..b).unwrap_or_default().iter().collect())
+            Value::Str(
+                chars
+                    .get(a..b)
+                    .unwrap_or_default()
+                    .iter()
+                    .collect::<String>()
+                    .into(),
+            )
         }
         "toInteger" => s.trim().parse::<i64>().map_or(Value::Null, Value::Int),
         "toFloat" => s.trim().parse::<f64>().map_or(Value::Null, Value::Float),
@@ -296,7 +303,7 @@ fn list(
                 return internal("`join` without its separator");
             };
             let parts: Vec<String> = items.iter().map(|i| value::format(m.program, i)).collect();
-            Value::Str(parts.join(&sep))
+            Value::Str(parts.join(&*sep).into())
         }
         "take" => {
             items.truncate(count(arg)?);

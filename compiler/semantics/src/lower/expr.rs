@@ -216,13 +216,16 @@ impl BodyLower<'_, '_> {
             }
             ExprKind::Str(s) => {
                 if let Some(text) = s.as_plain() {
-                    e(ir::ExprKind::Const(ir::Const::Str(text)), ir::Ty::String)
+                    e(
+                        ir::ExprKind::Const(ir::Const::Str(text.into())),
+                        ir::Ty::String,
+                    )
                 } else {
                     let mut parts = Vec::new();
                     for part in &s.parts {
                         parts.push(match part {
                             StrPart::Text(t) => e(
-                                ir::ExprKind::Const(ir::Const::Str(t.clone())),
+                                ir::ExprKind::Const(ir::Const::Str(t.as_str().into())),
                                 ir::Ty::String,
                             ),
                             StrPart::Expr(x) => self.expr(x)?,
@@ -244,7 +247,7 @@ impl BodyLower<'_, '_> {
                 for entry in entries {
                     let key = match &entry.key {
                         MapKey::Name(n) => e(
-                            ir::ExprKind::Const(ir::Const::Str(n.text.clone())),
+                            ir::ExprKind::Const(ir::Const::Str(n.text.as_str().into())),
                             ir::Ty::String,
                         ),
                         MapKey::Expr(k) => self.expr(k)?,

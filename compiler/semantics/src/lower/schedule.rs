@@ -96,7 +96,10 @@ impl Lowering<'_> {
                     None => return b.unsupported(arg.value.span, "this argument"),
                 },
             };
-            let key = ir::Expr::new(ir::ExprKind::Const(ir::Const::Str(name)), ir::Ty::String);
+            let key = ir::Expr::new(
+                ir::ExprKind::Const(ir::Const::Str(name.into())),
+                ir::Ty::String,
+            );
             entries.push((key, b.expr(&arg.value)?));
         }
         let ty = ir::Ty::Map(Box::new(ir::Ty::String), Box::new(ir::Ty::Json));

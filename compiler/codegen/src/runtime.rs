@@ -51,8 +51,9 @@ pub(crate) struct Ctx {
     /// ([`Evaluation::own_facts`]); null otherwise.
     owned: *mut Value,
     owned_len: usize,
-    /// How to take back each change made in place, in order.
-    pub(crate) undo: Vec<Undo>,
+    /// How to take back each change made in place, in order; the first few in the
+    /// context itself, so that a reaction's one put allocates no log.
+    pub(crate) undo: smallvec::SmallVec<[Undo; 2]>,
 }
 
 /// A change `rt.place` made to the instance's own value of a fact, and how to take
@@ -249,11 +250,8 @@ impl Ctx {
         self.error.take().map(|e| *e)
     }
 
-    /// Logs how to take back a change made in place, reusing the thread's spare log.
+    /// Logs how to take back a change made in place.
     pub(crate) fn log_undo(&mut self, change: Undo) {
-        if self.undo.capacity() == 0 {
-            self.undo = SPARE_UNDO.take();
-        }
         self.undo.push(change);
     }
 
@@ -365,7 +363,7 @@ impl<'s> Evaluation<'s> {
                 effects: None,
                 owned: std::ptr::null_mut(),
                 owned_len: 0,
-                undo: Vec::new(),
+                undo: smallvec::SmallVec::new(),
             },
             cells: std::mem::ManuallyDrop::new(cells),
             facts,
@@ -570,9 +568,6 @@ thread_local! {
     /// The cells of the last evaluation that ended on this thread, for the next.
     #[allow(clippy::box_collection)]
     static SPARE_CELLS: std::cell::Cell<Option<Box<Vec<u64>>>> = const { std::cell::Cell::new(None) };
-    /// The undo log of the last evaluation on this thread that changed facts in
-    /// place, emptied, for the next.
-    static SPARE_UNDO: std::cell::Cell<Vec<Undo>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 impl Drop for Evaluation<'_> {
@@ -581,11 +576,6 @@ impl Drop for Evaluation<'_> {
         let cells = unsafe { std::mem::ManuallyDrop::take(&mut self.cells) };
         if cells.capacity() <= 256 {
             SPARE_CELLS.set(Some(cells));
-        }
-        if self.ctx.undo.capacity() > 0 && self.ctx.undo.capacity() <= 64 {
-            let mut undo = std::mem::take(&mut self.ctx.undo);
-            undo.clear();
-            SPARE_UNDO.set(undo);
         }
     }
 }

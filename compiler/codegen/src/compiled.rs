@@ -614,18 +614,24 @@ impl CompiledProgram {
                     (true, Repr::Ptr) => unsafe { eval.take_value(bits as i64) },
                     _ => None,
                 };
-                let value = match value {
-                    Some(v) => v,
-                    // SAFETY: a fact cell holds a value of the fact's type (the layout
-                    // the cells were laid out by): a handle of `eval` when held as one.
-                    None => unsafe { from_cell(eval, bits, &f.ty) },
-                };
                 if read {
+                    let value = match value {
+                        Some(v) => v,
+                        // SAFETY: a fact cell holds a value of the fact's type (the
+                        // layout the cells were laid out by): a handle of `eval` when
+                        // held as one.
+                        None => unsafe { from_cell(eval, bits, &f.ty) },
+                    };
                     last.push((i, value));
                 } else {
                     // SAFETY: in range; the old value was never read as a value by the
                     // body, so no cell or value still to be read holds a handle into it.
-                    unsafe { *base.add(i) = value };
+                    let fact = unsafe { &mut *base.add(i) };
+                    match value {
+                        Some(v) => *fact = v,
+                        // SAFETY: as for `from_cell` above.
+                        None => unsafe { assign_from_cell(fact, eval, bits, &f.ty) },
+                    }
                 }
             }
         }
@@ -648,6 +654,21 @@ impl Drop for CompiledProgram {
         if let Some(module) = self.module.take() {
             runtime::free_module(module);
         }
+    }
+}
+
+/// A cell read back as a value of `ty`, into `fact` (a copy made in place, not
+/// moved there).
+///
+/// # Safety
+///
+/// As for [`from_cell`].
+unsafe fn assign_from_cell(fact: &mut Value, eval: &Evaluation<'_>, bits: u64, ty: &Ty) {
+    match Repr::of(ty) {
+        // SAFETY: the caller's obligation.
+        Repr::Ptr => fact.clone_from(unsafe { eval.value_ref(bits as i64) }),
+        // SAFETY: the caller's obligation.
+        _ => *fact = unsafe { from_cell(eval, bits, ty) },
     }
 }
 

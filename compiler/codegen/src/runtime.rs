@@ -562,6 +562,17 @@ impl<'s> Evaluation<'s> {
         // SAFETY: the caller's obligation is `val`'s.
         unsafe { val(h) }.clone()
     }
+
+    /// A value behind a handle produced by this evaluation.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Evaluation::value`]; the reference is not used after the evaluation
+    /// is reset or dropped.
+    pub unsafe fn value_ref(&self, h: i64) -> &Value {
+        // SAFETY: the caller's obligation is `val`'s.
+        unsafe { val(h) }
+    }
 }
 
 thread_local! {

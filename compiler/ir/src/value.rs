@@ -74,6 +74,15 @@ impl Clone for Value {
             Value::Call(call) => Value::Call(call.clone()),
         }
     }
+
+    /// A string copied over a string reuses nothing but skips the move of a whole
+    /// value; everything else is `*self = source.clone()`.
+    fn clone_from(&mut self, source: &Self) {
+        match (&mut *self, source) {
+            (Value::Str(to), Value::Str(from)) => to.clone_from(from),
+            _ => *self = source.clone(),
+        }
+    }
 }
 
 impl Value {

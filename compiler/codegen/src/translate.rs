@@ -212,8 +212,15 @@ pub(crate) fn emit_body(
     body: Body,
 ) -> Result<bool, CodegenError> {
     let mut slots = Vec::with_capacity(f.slots.len());
+    let mut fresh = Vec::with_capacity(f.slots.len());
     for (i, slot) in f.slots.iter().enumerate() {
         let repr = Repr::of(&slot.ty);
+        fresh.push((repr == Repr::Ptr).then(|| {
+            let flag = b.declare_var(types::I64);
+            let no = b.ins().iconst(types::I64, 0);
+            b.def_var(flag, no);
+            flag
+        }));
         let var = b.declare_var(repr.cl());
         let init = if (i as u32) < f.params {
             let bits = b
@@ -233,6 +240,7 @@ pub(crate) fn emit_body(
         fields,
         ctx: body.ctx,
         slots,
+        fresh,
         ret_ty: f.ret.clone(),
         ret_block: body.ret_block,
         unwind_block: body.unwind_block,
@@ -280,6 +288,12 @@ pub(crate) struct Translator<'a, 'm, 'f> {
     fields: Fields<'a>,
     ctx: cl::Value,
     slots: Vec<(Variable, Ty)>,
+    /// Per slot held as a handle, a variable that is 1 while the slot holds a value
+    /// only it holds: one `rt.place` made (a copy, or the same value changed in
+    /// place) and nothing has read since. Any read of the slot, and any other
+    /// assignment to it, sets it to 0. `rt.place` changes such a value in place
+    /// instead of copying it (`xs << v` in a loop appends, not copies the list).
+    fresh: Vec<Option<Variable>>,
     ret_ty: Ty,
     ret_block: cl::Block,
     unwind_block: cl::Block,
@@ -505,6 +519,24 @@ impl Translator<'_, '_, '_> {
         if let Some((var, ty)) = self.slot(slot) {
             let v = self.coerce(v, from, &ty);
             self.b.def_var(var, v);
+            self.set_fresh(slot, false);
+        }
+    }
+
+    /// Whether slot `slot` holds a value only it holds ([`Translator::fresh`]), as a
+    /// value of the function (1 or 0); 0 for a slot held as a scalar.
+    fn fresh(&mut self, slot: ir::Slot) -> cl::Value {
+        match self.fresh.get(slot.0 as usize).copied().flatten() {
+            Some(flag) => self.b.use_var(flag),
+            None => self.iconst(0),
+        }
+    }
+
+    /// Records whether slot `slot` now holds a value only it holds.
+    fn set_fresh(&mut self, slot: ir::Slot, fresh: bool) {
+        if let Some(flag) = self.fresh.get(slot.0 as usize).copied().flatten() {
+            let v = self.iconst(i64::from(fresh));
+            self.b.def_var(flag, v);
         }
     }
 

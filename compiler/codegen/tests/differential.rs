@@ -591,3 +591,128 @@ workflow Publish {
         assert_eq!(retried, index == Some(1));
     }
 }
+
+/// A local changed through a path (`xs << v`, `m[k] = v`, `m[k] += v`) is changed in
+/// place while only it holds its value (`Translator::fresh`), and copied once a read
+/// may have shared it: what was read keeps the value it had, in both engines.
+#[test]
+fn locals_changed_in_place_keep_value_semantics() {
+    use cosmos_ir::value::Value;
+
+    let source = r#"
+def build(n: Int): List<Int> {
+    def xs: List<Int> = []
+    for (i in 0..<n) { xs << i }
+    xs
+}
+def kept(): List<List<Int>> {
+    def xs: List<Int> = [1]
+    xs << 2
+    def ys = xs
+    xs << 3
+    def zs = xs
+    xs << 4
+    [ys, zs, xs]
+}
+def keys(n: Int): Map<String, Int> {
+    def m: Map<String, Int> = [:]
+    for (i in 0..<n) {
+        m["k${i}"] = i
+        m["k0"] += 1
+    }
+    m
+}
+def snapshot(): List<Map<String, Int>> {
+    def m: Map<String, Int> = [a: 1]
+    m["b"] = 2
+    def before = m
+    m["a"] += 10
+    [before, m]
+}
+def nested(): Map<String, List<Int>> {
+    def m: Map<String, List<Int>> = [a: []]
+    m["a"] << 1
+    def inner = m["a"]
+    m["a"] << 2
+    m["b"] = inner ?: []
+    m
+}
+def every(n: Int): List<List<Int>> {
+    def xs: List<Int> = []
+    def all: List<List<Int>> = []
+    for (i in 0..<n) {
+        xs << i
+        all << xs
+    }
+    all
+}
+def sized(n: Int): List<Int> {
+    def xs: List<Int> = []
+    for (i in 0..<n) { xs << xs.size() }
+    xs
+}
+"#;
+    let program = support::lower_source(source).unwrap();
+    let jit = compile("locals", &program);
+    let index = |name: &str| {
+        program
+            .helpers
+            .iter()
+            .position(|h| h.name == name || h.name.ends_with(&format!(" {name}")))
+            .unwrap()
+    };
+    let calls: [(&str, Vec<Value>, Json); 7] = [
+        (
+            "build",
+            vec![Value::Int(5)],
+            serde_json::json!([0, 1, 2, 3, 4]),
+        ),
+        (
+            "kept",
+            vec![],
+            serde_json::json!([[1, 2], [1, 2, 3], [1, 2, 3, 4]]),
+        ),
+        (
+            "keys",
+            vec![Value::Int(3)],
+            serde_json::json!({"k0": 3, "k1": 1, "k2": 2}),
+        ),
+        (
+            "snapshot",
+            vec![],
+            serde_json::json!([{"a": 1, "b": 2}, {"a": 11, "b": 2}]),
+        ),
+        ("nested", vec![], serde_json::json!({"a": [1, 2], "b": [1]})),
+        (
+            "every",
+            vec![Value::Int(3)],
+            serde_json::json!([[0], [0, 1], [0, 1, 2]]),
+        ),
+        (
+            "sized",
+            vec![Value::Int(4)],
+            serde_json::json!([0, 1, 2, 3]),
+        ),
+    ];
+    let mut diffs = Vec::new();
+    for (name, args, expected) in calls {
+        diffs.extend(support::compare_helper(
+            &program,
+            &jit,
+            index(name),
+            args.clone(),
+        ));
+        let got = jit.run_helper(index(name), args).unwrap();
+        assert_eq!(cosmos_ir::json::to_json(&program, &got), expected, "{name}");
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    // A long list built in a loop: appended to, not copied on every `<<`.
+    let long = jit
+        .run_helper(index("build"), vec![Value::Int(20_000)])
+        .unwrap();
+    let Value::List(items) = long else {
+        panic!("{long:?}")
+    };
+    assert_eq!(items.len(), 20_000);
+    assert_eq!(items.last(), Some(&Value::Int(19_999)));
+}

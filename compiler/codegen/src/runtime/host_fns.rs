@@ -173,6 +173,9 @@ const MODE_ASSIGN: i64 = 0;
 const MODE_APPEND: i64 = 1;
 const MODE_CONCAT: i64 = 2;
 const MODE_ARITH: i64 = 3;
+/// Set in `rt.place`'s mode when the root is a local's value that only that local
+/// holds (`translate::Translator::fresh`).
+const MODE_FRESH: i64 = 0x80;
 
 /// One step of an assignment path as native code lays it out: three cells, (0,
 /// field, 0), (1, index, span) or (2, key handle, 0).
@@ -281,28 +284,54 @@ unsafe fn place(
     aux: i64,
     span: Span,
 ) -> i64 {
-    let existing = mode == MODE_CONCAT || mode == MODE_ARITH;
     let mut root = root;
-    let mut target = &mut root;
+    // SAFETY: the caller's obligation.
+    if unsafe { place_into(c, &mut root, steps, mode, v, aux, span) } {
+        c.alloc(root)
+    } else {
+        0
+    }
+}
+
+/// Applies one assignment through `steps` to `root` itself; `false` when it failed
+/// (the error raised), leaving `root` partly changed.
+///
+/// # Safety
+///
+/// As for [`place`].
+unsafe fn place_into(
+    c: &mut Ctx,
+    root: &mut Value,
+    steps: &[i64],
+    mode: i64,
+    v: Value,
+    aux: i64,
+    span: Span,
+) -> bool {
+    let existing = mode == MODE_CONCAT || mode == MODE_ARITH;
+    let mut target = root;
     for step in steps.chunks(3) {
         // SAFETY: the caller's obligation.
         match unsafe { step_into(c, step, target, existing, span) } {
             Some(next) => target = next,
-            None => return 0,
+            None => return false,
         }
     }
     match mode {
         MODE_ASSIGN => *target = v,
         MODE_APPEND => match target {
             Value::List(items) => items.push(v),
-            _ => return internal(c, "`<<` on a value that is not a list"),
+            _ => {
+                internal(c, "`<<` on a value that is not a list");
+                return false;
+            }
         },
         _ => match updated(c, target, mode, v, aux) {
             Some(new) => *target = new,
-            None => return 0,
+            None => return false,
         },
     }
-    c.alloc(root)
+    true
 }
 
 /// [`place`] without the copy, when the root is the instance's own value of a fact
@@ -676,11 +705,21 @@ host! {
         let c = cx(ctx);
         let steps = cells(steps, n.saturating_mul(3));
         let span = c.shared().span(span);
-        let (owned, mode) = (mode >> 8, mode & 0xff);
+        let (owned, fresh, mode) = (mode >> 8, mode & MODE_FRESH != 0, mode & (MODE_FRESH - 1));
         if owned > 0
             && let Some(h) = place_in_instance(c, (owned - 1) as usize, root, steps, mode, v, aux, span)
         {
             return h;
+        }
+        if fresh && root != 0 {
+            // SAFETY: a local is fresh only after `rt.place` gave it `root` (a value
+            // this call or an earlier one moved into the arena, as `place` does) and
+            // before anything read the local, so no other handle reaches into the
+            // value: it is changed where it is. `v` and the key steps were made
+            // without reading the local, so they do not point into it either.
+            let target = unsafe { &mut *(root as *mut Value) };
+            let v = val(v).clone();
+            return if place_into(c, target, steps, mode, v, aux, span) { root } else { 0 };
         }
         place(c, val(root).clone(), steps, mode, val(v).clone(), aux, span)
     }

@@ -49,7 +49,11 @@ impl Translator<'_, '_, '_> {
                 }
             },
             ExprKind::Local(slot) => match self.slot(*slot) {
-                Some((var, ty)) => (self.b.use_var(var), ty),
+                Some((var, ty)) => {
+                    // Its value may now be held elsewhere too.
+                    self.set_fresh(*slot, false);
+                    (self.b.use_var(var), ty)
+                }
                 None => {
                     return Err(CodegenError::Internal(format!(
                         "slot {} is not declared by the body",

@@ -7,9 +7,11 @@ use cranelift_codegen::ir::{self as cl, InstBuilder};
 use super::{Repr, Translator};
 use crate::CodegenError;
 
-/// `rt.place` modes, in the mode argument's low 8 bits; the bits above hold 1 + the
-/// index of the fact at the root when the body owns it (`Uses::owns`: never read as a
-/// value), which lets `rt.place` change the instance's value in place, else 0.
+/// `rt.place` modes, in the mode argument's low 7 bits; bit 7 is set when the root
+/// is a local that holds a value only it holds (`Translator::fresh`), which
+/// `rt.place` then changes in place; the bits above hold 1 + the index of the fact
+/// at the root when the body owns it (`Uses::owns`: never read as a value), which
+/// lets `rt.place` change the instance's value in place, else 0.
 const MODE_ASSIGN: i64 = 0;
 const MODE_APPEND: i64 = 1;
 const MODE_CONCAT: i64 = 2;
@@ -136,6 +138,7 @@ impl Translator<'_, '_, '_> {
                 self.coerce(v, held, &ty)
             };
             self.b.def_var(var, v);
+            self.set_fresh(slot, false);
         }
         Ok(())
     }
@@ -167,6 +170,7 @@ impl Translator<'_, '_, '_> {
             PlaceRoot::Local(slot) => {
                 if let Some((var, _)) = self.slot(slot) {
                     self.b.def_var(var, v);
+                    self.set_fresh(slot, false);
                 }
             }
             PlaceRoot::Fact(i) => self.store_fact(i, v),
@@ -238,11 +242,22 @@ impl Translator<'_, '_, '_> {
             PlaceRoot::Fact(i) if self.uses.owns(i) => i64::from(i) + 1,
             _ => 0,
         };
-        let mode = self.iconst(mode | owned << 8);
+        let mut mode = self.iconst(mode | owned << 8);
+        if let PlaceRoot::Local(slot) = place.root {
+            // Read after the value, keys and indices: a read of the slot among them
+            // has cleared it.
+            let fresh = self.fresh(slot);
+            let bit = self.b.ins().ishl_imm(fresh, 7);
+            mode = self.b.ins().bor(mode, bit);
+        }
         let span = self.span(span);
         let new = self.host_checked("rt.place", &[root, p, n, mode, vh, aux, span])?;
         let new = self.coerce(new, &Ty::Json, &root_ty);
         self.write_root(place.root, new);
+        if let PlaceRoot::Local(slot) = place.root {
+            // A copy `rt.place` made, or the slot's own value changed in place.
+            self.set_fresh(slot, true);
+        }
         Ok(())
     }
 

@@ -646,6 +646,20 @@ def every(n: Int): List<List<Int>> {
     }
     all
 }
+enum Color { RED, GREEN }
+def scalars(): List<String> {
+    def fs: List<Float> = []
+    fs << 1.5
+    def keep = fs
+    fs << 2.5
+    def bs: List<Bool> = [true]
+    bs << false
+    def ds: List<Duration> = []
+    ds << 2.s
+    def cs: List<Color> = [Color.RED]
+    cs << Color.GREEN
+    ["${fs}", "${keep}", "${bs}", "${ds}", "${cs}"]
+}
 def sized(n: Int): List<Int> {
     def xs: List<Int> = []
     for (i in 0..<n) { xs << xs.size() }
@@ -661,7 +675,7 @@ def sized(n: Int): List<Int> {
             .position(|h| h.name == name || h.name.ends_with(&format!(" {name}")))
             .unwrap()
     };
-    let calls: [(&str, Vec<Value>, Json); 7] = [
+    let calls: [(&str, Vec<Value>, Json); 8] = [
         (
             "build",
             vec![Value::Int(5)],
@@ -692,6 +706,17 @@ def sized(n: Int): List<Int> {
             "sized",
             vec![Value::Int(4)],
             serde_json::json!([0, 1, 2, 3]),
+        ),
+        (
+            "scalars",
+            vec![],
+            serde_json::json!([
+                "[1.5, 2.5]",
+                "[1.5]",
+                "[true, false]",
+                "[2s]",
+                "[RED, GREEN]"
+            ]),
         ),
     ];
     let mut diffs = Vec::new();

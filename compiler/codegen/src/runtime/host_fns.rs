@@ -723,6 +723,35 @@ host! {
         }
         place(c, val(root).clone(), steps, mode, val(v).clone(), aux, span)
     }
+    "rt.push_scalar" => fn push_scalar(ctx: *mut Ctx, root: i64, fresh: i64, bits: i64, kind: i64) -> i64 {
+        let c = cx(ctx);
+        let v = match kind & 0xff {
+            0 => Value::Int(bits),
+            1 => Value::Duration(bits),
+            2 => Value::Time(bits),
+            3 => Value::Float(f64::from_bits(bits as u64)),
+            4 => Value::Bool(bits & 0xff != 0),
+            _ => Value::Enum(EnumId(id32(kind >> 8)), id32(bits)),
+        };
+        if fresh != 0 && root != 0 {
+            // SAFETY: as for a fresh root in `rt.place`: a value only the local holds,
+            // in the arena, that nothing else points into.
+            if let Value::List(items) = unsafe { &mut *(root as *mut Value) } {
+                items.push(v);
+                return root;
+            }
+            return internal(c, "`<<` on a value that is not a list");
+        }
+        match val(root) {
+            Value::List(items) => {
+                let mut copy = Vec::with_capacity(items.len() + 1);
+                copy.extend(items.iter().cloned());
+                copy.push(v);
+                c.alloc(Value::List(copy))
+            }
+            _ => internal(c, "`<<` on a value that is not a list"),
+        }
+    }
     "rt.log" => fn log(ctx: *mut Ctx, h: i64) -> i64 {
         let c = cx(ctx);
         let line = value::format(&c.shared().program, val(h));

@@ -17,6 +17,20 @@ const MODE_APPEND: i64 = 1;
 const MODE_CONCAT: i64 = 2;
 const MODE_ARITH: i64 = 3;
 
+/// `rt.push_scalar`'s `kind` of a scalar type (an enum's id in the bits above 8);
+/// `None` for a type held as a handle.
+fn scalar_kind(ty: &Ty) -> Option<i64> {
+    Some(match ty {
+        Ty::Int => 0,
+        Ty::Duration => 1,
+        Ty::Time => 2,
+        Ty::Float => 3,
+        Ty::Bool => 4,
+        Ty::Enum(id) => 5 | i64::from(id.0) << 8,
+        _ => return None,
+    })
+}
+
 impl Translator<'_, '_, '_> {
     pub(crate) fn stmt(&mut self, stmt: &Stmt) -> Result<(), CodegenError> {
         match stmt {
@@ -203,6 +217,21 @@ impl Translator<'_, '_, '_> {
             let (r, ty) = self.binary(op, old, &root_ty, v, &value.ty, span)?;
             let r = self.coerce(r, &ty, &root_ty);
             self.write_root(place.root, r);
+            return Ok(());
+        }
+        if mode == MODE_APPEND
+            && place.path.is_empty()
+            && let PlaceRoot::Local(slot) = place.root
+            && let Some(kind) = scalar_kind(&value.ty)
+        {
+            // `xs << v` of a scalar onto a local: pushed without boxing it first.
+            let root = self.read_root(place.root);
+            let fresh = self.fresh(slot);
+            let bits = super::to_bits(self.b, v, Repr::of(&value.ty));
+            let kind = self.iconst(kind);
+            let new = self.host_checked("rt.push_scalar", &[root, fresh, bits, kind])?;
+            self.write_root(place.root, new);
+            self.set_fresh(slot, true);
             return Ok(());
         }
         let vh = self.boxed(v, &value.ty)?;

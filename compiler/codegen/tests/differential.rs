@@ -265,13 +265,7 @@ def tail(s: String, from: Int): String { s.substring(from) }
 "#;
     let program = support::lower_source(source).unwrap();
     let jit = compile("substring", &program);
-    let index = |name: &str| {
-        program
-            .helpers
-            .iter()
-            .position(|h| h.name == name || h.name.ends_with(&format!(" {name}")))
-            .unwrap()
-    };
+    let index = |name: &str| helper_index(&program, name);
     let text = |s: &str| Value::Str(s.into());
     let mut diffs = Vec::new();
     let mut results = Vec::new();
@@ -351,13 +345,7 @@ def due(t: Time, d: Duration): Bool { t - d >= t - 2 * d }
 "#;
     let program = support::lower_source(source).unwrap();
     let jit = compile("time", &program);
-    let index = |name: &str| {
-        program
-            .helpers
-            .iter()
-            .position(|h| h.name == name || h.name.ends_with(&format!(" {name}")))
-            .unwrap()
-    };
+    let index = |name: &str| helper_index(&program, name);
     let mut diffs = Vec::new();
     let durations = [0, 1, -1500, 1500, 7_200_000, i64::MAX];
     let times = [0, 1_764_000_000_000, i64::MIN + 10, -5];
@@ -668,13 +656,7 @@ def sized(n: Int): List<Int> {
 "#;
     let program = support::lower_source(source).unwrap();
     let jit = compile("locals", &program);
-    let index = |name: &str| {
-        program
-            .helpers
-            .iter()
-            .position(|h| h.name == name || h.name.ends_with(&format!(" {name}")))
-            .unwrap()
-    };
+    let index = |name: &str| helper_index(&program, name);
     let calls: [(&str, Vec<Value>, Json); 8] = [
         (
             "build",
@@ -740,4 +722,14 @@ def sized(n: Int): List<Int> {
     };
     assert_eq!(items.len(), 20_000);
     assert_eq!(items.last(), Some(&Value::Int(19_999)));
+}
+
+/// The index of helper `name` of a program lowered from one source (its name may
+/// carry the module's prefix).
+fn helper_index(program: &cosmos_ir::Program, name: &str) -> usize {
+    program
+        .helpers
+        .iter()
+        .position(|h| h.name == name || h.name.ends_with(&format!(" {name}")))
+        .unwrap()
 }

@@ -17,7 +17,7 @@
 
 mod host_fns;
 
-pub(crate) use host_fns::HOST;
+pub(crate) use host_fns::{HOST, KIND_HANDLE, scalar_kind};
 
 use cosmos_ir::interp::{Effects, RuntimeError, RuntimeErrorKind};
 use cosmos_ir::value::Value;
@@ -559,8 +559,8 @@ impl<'s> Evaluation<'s> {
     /// `h` is 0 or a handle of this evaluation (a body's result or a fact cell of a
     /// handle type), as for [`val`].
     pub unsafe fn value(&self, h: i64) -> Value {
-        // SAFETY: the caller's obligation is `val`'s.
-        unsafe { val(h) }.clone()
+        // SAFETY: the caller's obligation.
+        unsafe { self.value_ref(h) }.clone()
     }
 
     /// A value behind a handle produced by this evaluation.

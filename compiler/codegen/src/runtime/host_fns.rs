@@ -177,6 +177,38 @@ const MODE_ARITH: i64 = 3;
 /// holds (`translate::Translator::fresh`).
 const MODE_FRESH: i64 = 0x80;
 
+/// How `rt.place` receives the value it stores: `KIND_HANDLE`, a handle; else the
+/// bits of a scalar of the kind [`scalar_kind`] gives its type, so that native code
+/// does not box a scalar into the arena for one store.
+pub(crate) const KIND_HANDLE: i64 = -1;
+
+/// `rt.place`'s kind of a scalar type (an enum's id in the bits above 8); `None` for
+/// a type held as a handle.
+pub(crate) fn scalar_kind(ty: &cosmos_ir::Ty) -> Option<i64> {
+    use cosmos_ir::Ty;
+    Some(match ty {
+        Ty::Int => 0,
+        Ty::Duration => 1,
+        Ty::Time => 2,
+        Ty::Float => 3,
+        Ty::Bool => 4,
+        Ty::Enum(id) => 5 | i64::from(id.0) << 8,
+        _ => return None,
+    })
+}
+
+/// The scalar whose bits and kind ([`scalar_kind`]) native code passed.
+fn scalar_value(bits: i64, kind: i64) -> Value {
+    match kind & 0xff {
+        0 => Value::Int(bits),
+        1 => Value::Duration(bits),
+        2 => Value::Time(bits),
+        3 => Value::Float(f64::from_bits(bits as u64)),
+        4 => Value::Bool(bits & 0xff != 0),
+        _ => Value::Enum(EnumId(id32(kind >> 8)), id32(bits)),
+    }
+}
+
 /// One step of an assignment path as native code lays it out: three cells, (0,
 /// field, 0), (1, index, span) or (2, key handle, 0).
 ///
@@ -352,7 +384,7 @@ unsafe fn place_in_instance(
     root: i64,
     steps: &[i64],
     mode: i64,
-    v: i64,
+    v: &Value,
     aux: i64,
     span: Span,
 ) -> Option<i64> {
@@ -364,13 +396,12 @@ unsafe fn place_in_instance(
     match (steps, mode, &mut *target) {
         ([], MODE_APPEND, Value::List(items)) => {
             let len = items.len();
-            // SAFETY: `v` is a handle of the current evaluation.
-            items.push(unsafe { val(v) }.clone());
+            items.push(v.clone());
             c.log_undo(super::Undo::Truncate { fact, len });
         }
         ([2, k, _], MODE_ASSIGN | MODE_CONCAT | MODE_ARITH, Value::Map(entries)) => {
-            // SAFETY: `k` and `v` are handles of the current evaluation.
-            let (k, v) = unsafe { (val(*k), val(v)) };
+            // SAFETY: `k` is a handle of the current evaluation.
+            let k = unsafe { val(*k) };
             match entries.iter().position(|(e, _)| value::equal(e, k)) {
                 Some(at) => {
                     let new = match mode {
@@ -701,11 +732,18 @@ host! {
         let args = values(cells(args, n));
         run_thunk(cx(ctx), thunk, args)
     }
-    "rt.place" => fn place_update(ctx: *mut Ctx, root: i64, steps: i64, n: i64, mode: i64, v: i64, aux: i64, span: i64) -> i64 {
+    "rt.place" => fn place_update(ctx: *mut Ctx, root: i64, steps: i64, n: i64, mode: i64, v: i64, kind: i64, aux: i64, span: i64) -> i64 {
         let c = cx(ctx);
         let steps = cells(steps, n.saturating_mul(3));
         let span = c.shared().span(span);
         let (owned, fresh, mode) = (mode >> 8, mode & MODE_FRESH != 0, mode & (MODE_FRESH - 1));
+        let scalar;
+        let v = if kind == KIND_HANDLE {
+            val(v)
+        } else {
+            scalar = scalar_value(v, kind);
+            &scalar
+        };
         if owned > 0
             && let Some(h) = place_in_instance(c, (owned - 1) as usize, root, steps, mode, v, aux, span)
         {
@@ -718,39 +756,9 @@ host! {
             // value: it is changed where it is. `v` and the key steps were made
             // without reading the local, so they do not point into it either.
             let target = unsafe { &mut *(root as *mut Value) };
-            let v = val(v).clone();
-            return if place_into(c, target, steps, mode, v, aux, span) { root } else { 0 };
+            return if place_into(c, target, steps, mode, v.clone(), aux, span) { root } else { 0 };
         }
-        place(c, val(root).clone(), steps, mode, val(v).clone(), aux, span)
-    }
-    "rt.push_scalar" => fn push_scalar(ctx: *mut Ctx, root: i64, fresh: i64, bits: i64, kind: i64) -> i64 {
-        let c = cx(ctx);
-        let v = match kind & 0xff {
-            0 => Value::Int(bits),
-            1 => Value::Duration(bits),
-            2 => Value::Time(bits),
-            3 => Value::Float(f64::from_bits(bits as u64)),
-            4 => Value::Bool(bits & 0xff != 0),
-            _ => Value::Enum(EnumId(id32(kind >> 8)), id32(bits)),
-        };
-        if fresh != 0 && root != 0 {
-            // SAFETY: as for a fresh root in `rt.place`: a value only the local holds,
-            // in the arena, that nothing else points into.
-            if let Value::List(items) = unsafe { &mut *(root as *mut Value) } {
-                items.push(v);
-                return root;
-            }
-            return internal(c, "`<<` on a value that is not a list");
-        }
-        match val(root) {
-            Value::List(items) => {
-                let mut copy = Vec::with_capacity(items.len() + 1);
-                copy.extend(items.iter().cloned());
-                copy.push(v);
-                c.alloc(Value::List(copy))
-            }
-            _ => internal(c, "`<<` on a value that is not a list"),
-        }
+        place(c, val(root).clone(), steps, mode, v.clone(), aux, span)
     }
     "rt.log" => fn log(ctx: *mut Ctx, h: i64) -> i64 {
         let c = cx(ctx);

@@ -6,6 +6,7 @@ use cranelift_codegen::ir::{self as cl, InstBuilder};
 
 use super::{Repr, Translator};
 use crate::CodegenError;
+use crate::runtime::{KIND_HANDLE, scalar_kind};
 
 /// `rt.place` modes, in the mode argument's low 7 bits; bit 7 is set when the root
 /// is a local that holds a value only it holds (`Translator::fresh`), which
@@ -16,20 +17,6 @@ const MODE_ASSIGN: i64 = 0;
 const MODE_APPEND: i64 = 1;
 const MODE_CONCAT: i64 = 2;
 const MODE_ARITH: i64 = 3;
-
-/// `rt.push_scalar`'s `kind` of a scalar type (an enum's id in the bits above 8);
-/// `None` for a type held as a handle.
-fn scalar_kind(ty: &Ty) -> Option<i64> {
-    Some(match ty {
-        Ty::Int => 0,
-        Ty::Duration => 1,
-        Ty::Time => 2,
-        Ty::Float => 3,
-        Ty::Bool => 4,
-        Ty::Enum(id) => 5 | i64::from(id.0) << 8,
-        _ => return None,
-    })
-}
 
 impl Translator<'_, '_, '_> {
     pub(crate) fn stmt(&mut self, stmt: &Stmt) -> Result<(), CodegenError> {
@@ -219,22 +206,12 @@ impl Translator<'_, '_, '_> {
             self.write_root(place.root, r);
             return Ok(());
         }
-        if mode == MODE_APPEND
-            && place.path.is_empty()
-            && let PlaceRoot::Local(slot) = place.root
-            && let Some(kind) = scalar_kind(&value.ty)
-        {
-            // `xs << v` of a scalar onto a local: pushed without boxing it first.
-            let root = self.read_root(place.root);
-            let fresh = self.fresh(slot);
-            let bits = super::to_bits(self.b, v, Repr::of(&value.ty));
-            let kind = self.iconst(kind);
-            let new = self.host_checked("rt.push_scalar", &[root, fresh, bits, kind])?;
-            self.write_root(place.root, new);
-            self.set_fresh(slot, true);
-            return Ok(());
-        }
-        let vh = self.boxed(v, &value.ty)?;
+        // A scalar goes as its bits and kind, not boxed into the arena for one store.
+        let (vh, kind) = match scalar_kind(&value.ty) {
+            Some(kind) => (super::to_bits(self.b, v, Repr::of(&value.ty)), kind),
+            None => (v, KIND_HANDLE),
+        };
+        let kind = self.iconst(kind);
         let mut cells = Vec::with_capacity(place.path.len() * 3);
         for step in &place.path {
             match step {
@@ -280,7 +257,7 @@ impl Translator<'_, '_, '_> {
             mode = self.b.ins().bor(mode, bit);
         }
         let span = self.span(span);
-        let new = self.host_checked("rt.place", &[root, p, n, mode, vh, aux, span])?;
+        let new = self.host_checked("rt.place", &[root, p, n, mode, vh, kind, aux, span])?;
         let new = self.coerce(new, &Ty::Json, &root_ty);
         self.write_root(place.root, new);
         if let PlaceRoot::Local(slot) = place.root {

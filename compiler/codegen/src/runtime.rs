@@ -17,7 +17,14 @@
 
 mod host_fns;
 
-pub(crate) use host_fns::{HOST, KIND_HANDLE, scalar_kind};
+pub(crate) use host_fns::HOST;
+
+/// How native code calls `rt.place`: its modes and how it passes the value stored.
+pub(crate) mod place {
+    pub(crate) use super::host_fns::{
+        KIND_HANDLE, MODE_APPEND, MODE_ARITH, MODE_ASSIGN, MODE_CONCAT, MODE_FRESH, scalar_kind,
+    };
+}
 
 use cosmos_ir::interp::{Effects, RuntimeError, RuntimeErrorKind};
 use cosmos_ir::value::Value;

@@ -169,13 +169,19 @@ fn run_thunk(c: &mut Ctx, thunk: i64, args: Vec<Value>) -> i64 {
     }
 }
 
-const MODE_ASSIGN: i64 = 0;
-const MODE_APPEND: i64 = 1;
-const MODE_CONCAT: i64 = 2;
-const MODE_ARITH: i64 = 3;
+/// `rt.place` modes, in the mode argument's low 7 bits; [`MODE_FRESH`] (bit 7) is set
+/// when the root is a local that holds a value only it holds, which `rt.place` then
+/// changes in place; the bits above hold 1 + the index of the fact at the root when
+/// the body owns it (`Uses::owns`: never read as a value), which lets `rt.place`
+/// change the instance's value in place, else 0. Shared with the translator
+/// (`runtime::place`).
+pub(crate) const MODE_ASSIGN: i64 = 0;
+pub(crate) const MODE_APPEND: i64 = 1;
+pub(crate) const MODE_CONCAT: i64 = 2;
+pub(crate) const MODE_ARITH: i64 = 3;
 /// Set in `rt.place`'s mode when the root is a local's value that only that local
 /// holds (`translate::Translator::fresh`).
-const MODE_FRESH: i64 = 0x80;
+pub(crate) const MODE_FRESH: i64 = 0x80;
 
 /// How `rt.place` receives the value it stores: `KIND_HANDLE`, a handle; else the
 /// bits of a scalar of the kind [`scalar_kind`] gives its type, so that native code

@@ -6,17 +6,9 @@ use cranelift_codegen::ir::{self as cl, InstBuilder};
 
 use super::{Repr, Translator};
 use crate::CodegenError;
-use crate::runtime::{KIND_HANDLE, scalar_kind};
-
-/// `rt.place` modes, in the mode argument's low 7 bits; bit 7 is set when the root
-/// is a local that holds a value only it holds (`Translator::fresh`), which
-/// `rt.place` then changes in place; the bits above hold 1 + the index of the fact
-/// at the root when the body owns it (`Uses::owns`: never read as a value), which
-/// lets `rt.place` change the instance's value in place, else 0.
-const MODE_ASSIGN: i64 = 0;
-const MODE_APPEND: i64 = 1;
-const MODE_CONCAT: i64 = 2;
-const MODE_ARITH: i64 = 3;
+use crate::runtime::place::{
+    KIND_HANDLE, MODE_APPEND, MODE_ARITH, MODE_ASSIGN, MODE_CONCAT, MODE_FRESH, scalar_kind,
+};
 
 impl Translator<'_, '_, '_> {
     pub(crate) fn stmt(&mut self, stmt: &Stmt) -> Result<(), CodegenError> {
@@ -253,7 +245,7 @@ impl Translator<'_, '_, '_> {
             // Read after the value, keys and indices: a read of the slot among them
             // has cleared it.
             let fresh = self.fresh(slot);
-            let bit = self.b.ins().ishl_imm(fresh, 7);
+            let bit = self.b.ins().imul_imm(fresh, MODE_FRESH);
             mode = self.b.ins().bor(mode, bit);
         }
         let span = self.span(span);

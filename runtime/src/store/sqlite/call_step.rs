@@ -6,16 +6,16 @@
 use rusqlite::{Connection, params};
 
 use super::super::{CallStep, CallStepped, StoreError, fill_request, queue_sql};
+use super::Result;
 use super::instances::commit_in;
 use super::queue::{ack_in, enqueue_in, lease_in, lease_own_in};
-use super::{Db, Result, WriteTx};
 
-/// See [`Store::complete_call_with_step`](super::super::Store::complete_call_with_step).
-pub(super) fn complete(db: &Db, step: CallStep) -> Result<CallStepped> {
-    let conn = db.conn();
-    let tx = WriteTx::begin(&conn)?;
+/// See [`Store::complete_call_with_step`](super::super::Store::complete_call_with_step):
+/// the completion's writes, in the write transaction `tx` is in (its group's, see
+/// `group_commit.rs`). A lost lease writes nothing.
+pub(super) fn complete_in(tx: &Connection, step: &CallStep) -> Result<CallStepped> {
     let commit = &step.step;
-    if !ack_in(&tx, step.call, &step.owner, commit.now)? {
+    if !ack_in(tx, step.call, &step.owner, commit.now)? {
         return Ok(CallStepped::LeaseLost);
     }
     if commit.ack.is_some() {
@@ -23,22 +23,21 @@ pub(super) fn complete(db: &Db, step: CallStep) -> Result<CallStepped> {
             "a call's step acknowledges the call, not another message".into(),
         ));
     }
-    if events_free(&tx, &step)? {
-        match commit_in(&tx, commit) {
+    if events_free(tx, step)? {
+        match commit_in(tx, commit) {
             Ok(ids) => {
                 let (own, queued) = match &step.own {
                     Some(own) => {
                         let leased =
-                            lease_own_in(&tx, own, &step.owner, &commit.enqueue, &ids, commit.now)?;
-                        let queued = match fill_request(&step, own, leased.len()) {
-                            Some(request) => lease_in(&tx, &request)?,
+                            lease_own_in(tx, own, &step.owner, &commit.enqueue, &ids, commit.now)?;
+                        let queued = match fill_request(step, own, leased.len()) {
+                            Some(request) => lease_in(tx, &request)?,
                             None => Vec::new(),
                         };
                         (leased, queued)
                     }
                     None => (Vec::new(), Vec::new()),
                 };
-                tx.commit()?;
                 return Ok(CallStepped::Stepped { own, queued });
             }
             // The instance changed since the step read it (a signal): the event
@@ -47,8 +46,7 @@ pub(super) fn complete(db: &Db, step: CallStep) -> Result<CallStepped> {
             Err(other) => return Err(other),
         }
     }
-    enqueue_in(&tx, std::slice::from_ref(&step.event), commit.now)?;
-    tx.commit()?;
+    enqueue_in(tx, std::slice::from_ref(&step.event), commit.now)?;
     Ok(CallStepped::Enqueued)
 }
 

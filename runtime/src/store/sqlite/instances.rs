@@ -3,8 +3,11 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::super::{InstanceRecord, MessageId, StepCommit, StoreError, parse_name};
-use super::queue::{ack_in, enqueue_in};
+use super::super::{
+    Created, InstanceRecord, Leased, MessageId, NewInstance, OwnCalls, StepCommit, StoreError,
+    parse_name,
+};
+use super::queue::{ack_in, enqueue_in, lease_own_in};
 use super::{json_text, optional_json, parse_json};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -180,4 +183,65 @@ impl RawInstance {
             idempotency_key: self.idempotency_key,
         })
     }
+}
+
+/// See [`Store::create_instance_leasing`](super::super::Store::create_instance_leasing): the creation's writes, in the write
+/// transaction `tx` is in (its group's, see `group_commit.rs`); the caller checked
+/// `first` against `new`.
+pub(super) fn create_in(
+    tx: &Connection,
+    new: &NewInstance,
+    first: &StepCommit,
+    own: Option<(&OwnCalls, &str)>,
+) -> Result<(Created, Vec<Leased>)> {
+    if let Some(key) = &new.idempotency_key {
+        let existing: Option<String> = tx
+            .prepare_cached(
+                "SELECT id FROM instances WHERE workflow = ?1 AND idempotency_key = ?2",
+            )?
+            .query_row(params![new.workflow, key], |row| row.get(0))
+            .optional()?;
+        if let Some(id) = existing {
+            return Ok((Created::Existing(id), Vec::new()));
+        }
+    }
+    if first.expected_version != 0 {
+        return Err(StoreError::Conflict {
+            instance: new.id.clone(),
+            expected: first.expected_version,
+            actual: 0,
+        });
+    }
+    let exists = tx
+        .prepare_cached("SELECT 1 FROM instances WHERE id = ?1")?
+        .exists(params![new.id])?;
+    if exists {
+        return Err(StoreError::Duplicate(format!("instance {}", new.id)));
+    }
+    step_ack(tx, first)?;
+    tx.prepare_cached(
+        "INSERT INTO instances (id, workflow, bundle, status, input, facts, output, failure,
+             state, version, created_at, updated_at, idempotency_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        new.id,
+        new.workflow,
+        new.bundle,
+        first.status.as_str(),
+        json_text(&new.input)?,
+        json_text(&first.facts)?,
+        optional_json(first.output.as_ref())?,
+        first.failure,
+        json_text(&first.state)?,
+        new.created_at,
+        first.now,
+        new.idempotency_key,
+    ])?;
+    let ids = step_rest(tx, first)?;
+    let leased = match own {
+        Some((own, owner)) => lease_own_in(tx, own, owner, &first.enqueue, &ids, first.now)?,
+        None => Vec::new(),
+    };
+    Ok((Created::New, leased))
 }

@@ -2,12 +2,17 @@
 //!
 //! # Connection and threads
 //!
-//! One connection behind a [`std::sync::Mutex`]: calls are serialised, which is what
-//! SQLite does with writers anyway. Every method blocks (disk I/O, and waiting up to
-//! `busy_timeout` for another process's write lock), so async code calls the store
-//! from `tokio::task::spawn_blocking` or a dedicated thread. A panic while the lock
-//! is held cannot leave a transaction half-applied (an uncommitted transaction rolls
-//! back when dropped), so a poisoned lock is simply taken over.
+//! One connection behind a [`std::sync::Mutex`] for the writes and the reads that go
+//! with them: calls are serialised, which is what SQLite does with writers anyway.
+//! Calls' completions and new instances are committed in groups by whoever holds the
+//! connection when they arrive (`group_commit.rs`). A second, read-only connection
+//! serves the reads made outside any write (an instance, listings, history:
+//! `reader.rs`), so that they do not queue behind the writes. Every method blocks
+//! (disk I/O, and waiting up to `busy_timeout` for another process's write lock), so
+//! async code calls the store from `tokio::task::spawn_blocking` or a dedicated
+//! thread. A panic while the lock is held cannot leave a transaction half-applied (an
+//! uncommitted transaction rolls back when dropped), so a poisoned lock is simply taken
+//! over.
 //!
 //! Writes use `BEGIN IMMEDIATE`, so when several processes share the file a writer
 //! waits for the lock up front instead of failing to upgrade a read lock later.
@@ -37,10 +42,12 @@
 //! written to.
 
 mod call_step;
+mod group_commit;
 mod health;
 mod instances;
 mod migrations;
 mod queue;
+mod reader;
 mod reads;
 mod schedules;
 mod watched;
@@ -49,7 +56,7 @@ mod workers;
 use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -61,10 +68,11 @@ use super::{
     OwnerLeases, QueueStats, StepCommit, Store, StoreError, WorkerRecord, WorkerReport, queue_sql,
 };
 use crate::engine::Status;
+use group_commit::ConnGuard;
 use health::Health;
-use instances::{commit_in, instance_in, step_ack, step_rest};
+use instances::{commit_in, instance_in};
 use migrations::migrate;
-use queue::{ack_in, enqueue_in, lease_in, lease_own_in};
+use queue::{ack_in, enqueue_in, lease_in};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -117,6 +125,13 @@ pub struct SqliteStore {
 #[derive(Debug)]
 struct Db {
     conn: Mutex<Connection>,
+    /// Completions waiting for their group commit (`group_commit.rs`).
+    waiting: Mutex<Vec<group_commit::Waiting>>,
+    /// A read-only connection to the same file for reads of an instance, which then
+    /// do not wait for the writer's transactions (a reader of the write-ahead log
+    /// sees every transaction committed before its read began); none for an
+    /// in-memory database, which no other connection can open.
+    reader: Option<Mutex<Connection>>,
 }
 
 impl SqliteStore {
@@ -129,7 +144,8 @@ impl SqliteStore {
     /// Opens the database file at `path` with `options`.
     pub fn open_with(path: &Path, options: &SqliteOptions) -> Result<Self> {
         let conn = Connection::open(path)?;
-        let db = Db::init(conn, options, true)?;
+        let mut db = Db::init(conn, options, true)?;
+        db.reader = Some(Mutex::new(reader::open(path, options)?));
         // After `init` wrote the schema: the file and its write-ahead log exist.
         let health = Health::of_file(path)?;
         Ok(SqliteStore { db, health })
@@ -150,7 +166,7 @@ impl SqliteStore {
     }
 
     #[cfg(test)]
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    fn conn(&self) -> ConnGuard<'_> {
         self.db.conn()
     }
 }
@@ -173,6 +189,8 @@ impl Db {
         migrate(&mut conn)?;
         Ok(Db {
             conn: Mutex::new(conn),
+            waiting: Mutex::new(Vec::new()),
+            reader: None,
         })
     }
 
@@ -186,8 +204,13 @@ impl Db {
         )?)
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The connection, held until the guard is dropped (which then commits the
+    /// completions that waited meanwhile: `group_commit.rs`).
+    fn conn(&self) -> ConnGuard<'_> {
+        ConnGuard::new(
+            self,
+            self.conn.lock().unwrap_or_else(PoisonError::into_inner),
+        )
     }
 }
 
@@ -284,68 +307,17 @@ impl Store for Db {
         own: Option<(&OwnCalls, &str)>,
     ) -> Result<(Created, Vec<Leased>)> {
         new.check_first(&first)?;
-        let conn = self.conn();
-        let tx = WriteTx::begin(&conn)?;
-        if let Some(key) = &new.idempotency_key {
-            let existing: Option<String> = tx
-                .prepare_cached(
-                    "SELECT id FROM instances WHERE workflow = ?1 AND idempotency_key = ?2",
-                )?
-                .query_row(params![new.workflow, key], |row| row.get(0))
-                .optional()?;
-            if let Some(id) = existing {
-                return Ok((Created::Existing(id), Vec::new()));
-            }
-        }
-        if first.expected_version != 0 {
-            return Err(StoreError::Conflict {
-                instance: new.id,
-                expected: first.expected_version,
-                actual: 0,
-            });
-        }
-        let exists = tx
-            .prepare_cached("SELECT 1 FROM instances WHERE id = ?1")?
-            .exists(params![new.id])?;
-        if exists {
-            return Err(StoreError::Duplicate(format!("instance {}", new.id)));
-        }
-        step_ack(&tx, &first)?;
-        tx.prepare_cached(
-            "INSERT INTO instances (id, workflow, bundle, status, input, facts, output, failure,
-                 state, version, created_at, updated_at, idempotency_key)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?11, ?12)",
-        )?
-        .execute(params![
-            new.id,
-            new.workflow,
-            new.bundle,
-            first.status.as_str(),
-            json_text(&new.input)?,
-            json_text(&first.facts)?,
-            optional_json(first.output.as_ref())?,
-            first.failure,
-            json_text(&first.state)?,
-            new.created_at,
-            first.now,
-            new.idempotency_key,
-        ])?;
-        let ids = step_rest(&tx, &first)?;
-        let leased = match own {
-            Some((own, owner)) => lease_own_in(&tx, own, owner, &first.enqueue, &ids, first.now)?,
-            None => Vec::new(),
-        };
-        tx.commit()?;
-        Ok((Created::New, leased))
+        let own = own.map(|(own, owner)| (own.clone(), owner.to_string()));
+        self.create_in_group(new, first, own)
     }
 
     fn instance(&self, id: &str) -> Result<Option<InstanceRecord>> {
-        let conn = self.conn();
+        let conn = self.read();
         instance_in(&conn, id)
     }
 
     fn instance_status(&self, id: &str) -> Result<Option<Status>> {
-        let conn = self.conn();
+        let conn = self.read();
         let status: Option<String> = conn
             .prepare_cached("SELECT status FROM instances WHERE id = ?1")?
             .query_row(params![id], |row| row.get(0))
@@ -356,23 +328,23 @@ impl Store for Db {
     }
 
     fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>> {
-        reads::list_in(&self.conn(), filter)
+        reads::list_in(&self.read(), filter)
     }
 
     fn count_instances(&self, workflow: Option<&str>) -> Result<Vec<(Status, u64)>> {
-        reads::count_in(&self.conn(), workflow)
+        reads::count_in(&self.read(), workflow)
     }
 
     fn history_page(&self, id: &str, after_seq: i64, limit: usize) -> Result<Vec<HistoryRow>> {
-        reads::history_in(&self.conn(), id, after_seq, sql_limit(limit))
+        reads::history_in(&self.read(), id, after_seq, sql_limit(limit))
     }
 
     fn history_len(&self, id: &str) -> Result<i64> {
-        reads::history_len_in(&self.conn(), id)
+        reads::history_len_in(&self.read(), id)
     }
 
     fn history(&self, id: &str, after_seq: i64) -> Result<Vec<HistoryRow>> {
-        reads::history_in(&self.conn(), id, after_seq, -1)
+        reads::history_in(&self.read(), id, after_seq, -1)
     }
 
     fn commit_step(&self, commit: StepCommit) -> Result<()> {
@@ -537,7 +509,7 @@ impl Store for Db {
     }
 
     fn complete_call_with_step(&self, step: CallStep) -> Result<CallStepped> {
-        call_step::complete(self, step)
+        self.complete_in_group(step)
     }
 
     fn release(&self, id: MessageId, owner: &str, visible_at: i64) -> Result<bool> {

@@ -312,55 +312,17 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
 
     use super::super::SqliteStore;
+    use super::super::fixtures::{T0, new_instance, step};
     use super::*;
-    use crate::engine::{HistoryKind, Status};
-    use crate::store::{LeaseRequest, NewHistory, NewMessage, Store};
+    use crate::store::{LeaseRequest, NewMessage, Store};
     use serde_json::json;
     use std::collections::BTreeMap;
 
-    const T0: i64 = 1_000_000;
-
-    fn new_instance(id: &str) -> NewInstance {
-        NewInstance {
-            id: id.into(),
-            workflow: "order".into(),
-            bundle: "b1".into(),
-            input: json!({"id": id}),
-            idempotency_key: None,
-            created_at: T0,
-        }
-    }
-
-    fn step(instance: &str, expected_version: i64, now: i64) -> StepCommit {
-        StepCommit {
-            instance: instance.into(),
-            expected_version,
-            status: Status::Running,
-            facts: json!({"step": expected_version}),
-            output: None,
-            failure: None,
-            state: json!({"v": expected_version}),
-            now,
-            history: vec![NewHistory {
-                at: now,
-                kind: HistoryKind::Fired,
-                text: format!("step from version {expected_version}"),
-                data: json!({"from": expected_version}),
-            }],
-            enqueue: Vec::new(),
-            ack: None,
-            stamp: None,
-            children: Vec::new(),
-        }
-    }
-
     /// Instance `id` at version 1 with a call leased by `node-a` at `T0`; its message.
     fn running_call(store: &SqliteStore, id: &str) -> i64 {
-        let first = StepCommit {
-            history: Vec::new(),
-            ..step(id, 0, T0)
-        };
-        store.create_instance(new_instance(id), first).unwrap();
+        store
+            .create_instance(new_instance(id), step(id, 0, T0))
+            .unwrap();
         let mut call = NewMessage::new("calls", json!({"call": id}), T0);
         call.metadata = BTreeMap::from([("instance".to_string(), id.to_string())]);
         store.enqueue(&[call], T0).unwrap();

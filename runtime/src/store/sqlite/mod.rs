@@ -42,6 +42,8 @@
 //! written to.
 
 mod call_step;
+#[cfg(test)]
+mod fixtures;
 mod group_commit;
 mod health;
 mod instances;

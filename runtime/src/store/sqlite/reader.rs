@@ -62,9 +62,9 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::super::SqliteStore;
+    use super::super::fixtures::{new_instance, step};
     use crate::engine::Status;
-    use crate::store::{NewInstance, StepCommit, Store};
-    use serde_json::json;
+    use crate::store::Store;
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -74,30 +74,9 @@ mod tests {
     fn reads_do_not_wait_for_the_writer() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-        let new = NewInstance {
-            id: "i1".into(),
-            workflow: "order".into(),
-            bundle: "b1".into(),
-            input: json!({}),
-            idempotency_key: None,
-            created_at: 1,
-        };
-        let first = StepCommit {
-            instance: "i1".into(),
-            expected_version: 0,
-            status: Status::Running,
-            facts: json!({"n": 1}),
-            output: None,
-            failure: None,
-            state: json!({}),
-            now: 1,
-            history: Vec::new(),
-            enqueue: Vec::new(),
-            ack: None,
-            stamp: None,
-            children: Vec::new(),
-        };
-        store.create_instance(new, first).unwrap();
+        store
+            .create_instance(new_instance("i1"), step("i1", 0, 1))
+            .unwrap();
         let held = store.db.conn();
         let (answer, answered) = std::sync::mpsc::channel();
         let reading = Arc::clone(&store);
@@ -109,7 +88,7 @@ mod tests {
         });
         let (read, status, listed) = answered.recv_timeout(Duration::from_secs(10)).unwrap();
         drop(held);
-        assert_eq!(read.unwrap(), Some(json!({"n": 1})));
+        assert_eq!(read.unwrap(), Some(serde_json::json!({"step": 0})));
         assert_eq!(status.unwrap(), Some(Status::Running));
         assert_eq!(listed.unwrap(), 1);
     }

@@ -1,27 +1,29 @@
-//! Calls' completions committed in groups: each completion with its step
+//! Writes committed in groups: a call's completion with its step
 //! ([`Store::complete_call_with_step`](super::super::Store::complete_call_with_step))
-//! waits in a list, and whoever next holds the connection commits every completion
-//! waiting then in one write transaction, each in a savepoint of its own, before any of
-//! them hears its answer.
+//! and a new instance with its first step
+//! ([`Store::create_instance_leasing`](super::super::Store::create_instance_leasing))
+//! wait in a list, and whoever next holds the connection commits every write waiting
+//! then (up to [`GROUP`], the first to arrive first) in one write transaction, each in
+//! a savepoint of its own, before any of them hears its answer.
 //!
-//! The file has one writer at a time, so completions that arrive together wait for one
+//! The file has one writer at a time, so writes that arrive together wait for one
 //! another anyway; committed one by one, each paid for its own `BEGIN`, `COMMIT` and
 //! log pages, and the connection sat idle between them while the next waiting thread
-//! woke up. In a group the connection goes from one completion to the next without
-//! waiting for anyone, and the group writes the pages its completions share (the
-//! queue's indexes, the history's last page) once.
+//! woke up. In a group the connection goes from one write to the next without waiting
+//! for anyone, and the group writes the pages its writes share (the queue's indexes,
+//! the history's last page) once.
 //!
-//! What each completion writes, and what it answers, are exactly what it would write
-//! and answer in a transaction of its own, in the order of the group: a savepoint
-//! undoes the writes of one whose statements fail, and the others go on. A completion
-//! is answered only after the group's `COMMIT`; if the transaction cannot begin or
-//! commit, or SQLite rolls it back (a full disk, an I/O error), every completion of the
-//! group is answered with that error and nothing of the group is written.
+//! What each write changes, and what it answers, are exactly what it would change and
+//! answer in a transaction of its own, in the order of the group: a savepoint undoes
+//! the changes of one whose statements fail, and the others go on (a write alone needs
+//! none). A write is answered only after the group's `COMMIT`; if the transaction
+//! cannot begin or commit, or SQLite rolls it back (a full disk, an I/O error), every
+//! write of the group is answered with that error and nothing of the group is written.
 //!
-//! No completion waits for a holder that has let go: the connection's guard
-//! ([`ConnGuard`]) looks at the list after every release and commits what is waiting
-//! if the connection is free, and a completion that finds the connection held leaves
-//! its commit to that holder.
+//! No write waits for a holder that has let go: the connection's guard ([`ConnGuard`])
+//! looks at the list after every release and commits what is waiting if the connection
+//! is free, and a write that finds the connection held leaves its commit to that
+//! holder.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 
@@ -34,8 +36,7 @@ use super::call_step::complete_in;
 use super::instances::create_in;
 use super::{Db, Result, WriteTx};
 
-/// Completions waiting for a group, at most, in one transaction (the rest wait for the
-/// next).
+/// Writes in one group, at most (the others wait for the next).
 const GROUP: usize = 64;
 
 /// A write waiting to be committed.
@@ -88,7 +89,7 @@ impl std::fmt::Debug for Waiting {
     }
 }
 
-/// Where a waiting completion's answer is left for it.
+/// Where a waiting write's answer is left for it.
 #[derive(Default)]
 struct Answer {
     result: Mutex<Option<Result<Done>>>,
@@ -119,7 +120,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The connection, held; on release, commits the completions waiting meanwhile.
+/// The connection, held; on release, commits the writes waiting meanwhile.
 pub(super) struct ConnGuard<'a> {
     db: &'a Db,
     guard: Option<MutexGuard<'a, Connection>>,
@@ -184,10 +185,10 @@ impl Db {
         answer.wait()
     }
 
-    /// While completions wait and the connection is free, commits them in groups. Called
-    /// after every release of the connection: a completion that found the connection
-    /// held is committed by its holder once it lets go (or by the next one, if another
-    /// takes the connection first).
+    /// While writes wait and the connection is free, commits them in groups. Called
+    /// after every release of the connection: a write that found the connection held
+    /// is committed by its holder once it lets go (or by the next one, if another takes
+    /// the connection first).
     fn commit_waiting(&self) {
         loop {
             if lock(&self.waiting).is_empty() {
@@ -198,18 +199,19 @@ impl Db {
                 Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
                 Err(TryLockError::WouldBlock) => return,
             };
+            // The first to arrive first; any beyond a group's size in the next one.
             let group: Vec<Waiting> = {
                 let mut waiting = lock(&self.waiting);
-                let keep = waiting.len().saturating_sub(GROUP);
-                waiting.drain(..).skip(keep).collect()
+                let n = waiting.len().min(GROUP);
+                waiting.drain(..n).collect()
             };
             Group::new(group).commit(&conn);
         }
     }
 }
 
-/// Completions committed together; any not yet answered when it is dropped (a panic
-/// part way) hear that nothing of theirs was written.
+/// Writes committed together; any not yet answered when it is dropped (a panic part
+/// way) hear that nothing of theirs was written.
 struct Group {
     waiting: Vec<Waiting>,
 }
@@ -219,7 +221,7 @@ impl Group {
         Group { waiting }
     }
 
-    /// Writes each completion in a savepoint, commits, and answers them all.
+    /// Writes each in a savepoint, commits, and answers them all.
     fn commit(mut self, conn: &Connection) {
         if self.waiting.is_empty() {
             return;
@@ -238,8 +240,8 @@ impl Drop for Group {
     fn drop(&mut self) {
         for waiting in self.waiting.drain(..) {
             waiting.answer.give(Err(StoreError::Unavailable(
-                "the transaction recording this call's completion was interrupted; \
-                 nothing of it was written"
+                "the transaction recording this write was interrupted; nothing of it \
+                 was written"
                     .into(),
             )));
         }
@@ -296,7 +298,7 @@ fn write(conn: &Connection, waiting: &[Waiting]) -> Result<Vec<Result<Done>>> {
     Ok(results)
 }
 
-/// `error` again, for another completion of the group: SQLite's own errors keep their
+/// `error` again, for another write of the group: SQLite's own errors keep their
 /// code (the store's health watch reads it), others their message.
 fn copy(error: &StoreError) -> StoreError {
     match error {
@@ -411,6 +413,38 @@ mod tests {
         // The failed completion's acknowledgement was undone: node-a still holds c2.
         assert!(store.ack(c2, "node-a", now).unwrap());
         assert!(!store.ack(c1, "node-a", now).unwrap());
+    }
+
+    /// More writes than a group holds, waiting at once: the first `GROUP` to arrive
+    /// are committed together, then the rest; every one is answered.
+    #[test]
+    fn writes_beyond_a_group_are_committed_in_the_next() {
+        let store = std::sync::Arc::new(SqliteStore::open_in_memory().unwrap());
+        let held = store.db.conn();
+        let writes = GROUP + 6;
+        let (answer, answers) = std::sync::mpsc::channel();
+        for i in 0..writes {
+            let (store, answer) = (Arc::clone(&store), answer.clone());
+            std::thread::spawn(move || {
+                let id = format!("i{i}");
+                let created = store
+                    .db
+                    .create_in_group(new_instance(&id), step(&id, 0, T0), None);
+                let _ = answer.send(format!("{created:?}"));
+            });
+        }
+        while lock(&store.db.waiting).len() < writes {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        drop(held);
+        for _ in 0..writes {
+            let created = answers
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .unwrap();
+            assert_eq!(created, "Ok((New, []))");
+        }
+        let listed = store.list_instances(&Default::default()).unwrap();
+        assert_eq!(listed.len(), writes);
     }
 
     #[test]

@@ -386,6 +386,38 @@ fn a_new_instance_leases_its_first_calls_in_its_creation(db: &Db) {
     db.check_integrity();
 }
 
+/// A step's own call whose idempotency key is live already (here, waiting in the
+/// queue) is not enqueued again, so not leased with the step: the one waiting stays
+/// ready for whoever leases it.
+fn an_own_call_already_waiting_is_not_leased_with_the_step(db: &Db) {
+    let store = db.open();
+    let id = running_call(&*store);
+    store.enqueue(&[call("i1", "a", "k2")], T0).unwrap();
+    let now = T0 + 10;
+    let stepped = store
+        .complete_call_with_step(completion(id, "node-a", now, Some(own(now + 1_000, 4))))
+        .unwrap();
+    let CallStepped::Stepped { own: leased, .. } = stepped else {
+        panic!("expected the step, got {stepped:?}");
+    };
+    assert!(leased.is_empty(), "{leased:?}");
+    // k2 waits as it did, and k3 (pool b) was enqueued: both ready, none leased.
+    assert_eq!(stats(&*store, "calls", now), (2, 0, 0, 0));
+    let other = store
+        .lease(&LeaseRequest {
+            limit: 10,
+            ..request("calls", "node-b", now + 1, 10)
+        })
+        .unwrap();
+    let mut keys: Vec<_> = other
+        .iter()
+        .filter_map(|l| l.idempotency_key.clone())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, vec!["k2", "k3"]);
+    db.check_integrity();
+}
+
 on_both_backends!(
     a_new_instance_leases_its_first_calls_in_its_creation,
     a_completion_and_its_step_commit_together,
@@ -398,4 +430,5 @@ on_both_backends!(
     a_timer_not_yet_due_does_not_hold_the_instance,
     a_changed_instance_sends_the_completion_through_the_queue,
     a_lost_call_lease_writes_nothing,
+    an_own_call_already_waiting_is_not_leased_with_the_step,
 );

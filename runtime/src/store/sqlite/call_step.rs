@@ -8,7 +8,7 @@ use rusqlite::{Connection, params};
 use super::super::{CallStep, CallStepped, StoreError, fill_request, queue_sql};
 use super::Result;
 use super::instances::commit_in;
-use super::queue::{ack_in, enqueue_in, lease_in, lease_own_in};
+use super::queue::{ack_in, enqueue_in, lease_in};
 
 /// See [`Store::complete_call_with_step`](super::super::Store::complete_call_with_step):
 /// the completion's writes, in the write transaction `tx` is in (its group's, see
@@ -24,21 +24,18 @@ pub(super) fn complete_in(tx: &Connection, step: &CallStep) -> Result<CallSteppe
         ));
     }
     if events_free(tx, step)? {
-        match commit_in(tx, commit) {
-            Ok(ids) => {
-                let (own, queued) = match &step.own {
-                    Some(own) => {
-                        let leased =
-                            lease_own_in(tx, own, &step.owner, &commit.enqueue, &ids, commit.now)?;
-                        let queued = match fill_request(step, own, leased.len()) {
-                            Some(request) => lease_in(tx, &request)?,
-                            None => Vec::new(),
-                        };
-                        (leased, queued)
-                    }
-                    None => (Vec::new(), Vec::new()),
+        let own = step.own.as_ref().map(|own| (own, step.owner.as_str()));
+        match commit_in(tx, commit, own) {
+            Ok((_, leased)) => {
+                let fill = own.and_then(|(own, _)| fill_request(step, own, leased.len()));
+                let queued = match fill {
+                    Some(request) => lease_in(tx, &request)?,
+                    None => Vec::new(),
                 };
-                return Ok(CallStepped::Stepped { own, queued });
+                return Ok(CallStepped::Stepped {
+                    own: leased,
+                    queued,
+                });
             }
             // The instance changed since the step read it (a signal): the event
             // goes through the queue and is applied to the new state.

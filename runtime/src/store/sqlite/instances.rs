@@ -7,7 +7,7 @@ use super::super::{
     Created, InstanceRecord, Leased, MessageId, NewInstance, OwnCalls, StepCommit, StoreError,
     parse_name,
 };
-use super::queue::{ack_in, enqueue_in, lease_own_in};
+use super::queue::{ack_in, enqueue_leasing_in};
 use super::{json_text, optional_json, parse_json};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -28,10 +28,15 @@ pub(super) fn step_ack(conn: &Connection, commit: &StepCommit) -> Result<()> {
 }
 
 /// One step (see [`StepCommit`]) inside a write transaction: its ack, the instance
-/// row, its history rows and new messages. Returns the ids of the messages it
-/// enqueued, in order. Nothing is written when it fails, besides the ack when the
-/// instance row is what failed (the caller rolls back, or writes something else).
-pub(super) fn commit_in(conn: &Connection, commit: &StepCommit) -> Result<Vec<MessageId>> {
+/// row, its history rows and new messages, those that `own` picks leased to its owner
+/// (see [`OwnCalls`]). Returns the ids of the messages it enqueued, in order, and
+/// those leased. Nothing is written when it fails, besides the ack when the instance
+/// row is what failed (the caller rolls back, or writes something else).
+pub(super) fn commit_in(
+    conn: &Connection,
+    commit: &StepCommit,
+    own: Option<(&OwnCalls, &str)>,
+) -> Result<(Vec<MessageId>, Vec<Leased>)> {
     step_ack(conn, commit)?;
     let updated = conn
         .prepare_cached(
@@ -63,12 +68,16 @@ pub(super) fn commit_in(conn: &Connection, commit: &StepCommit) -> Result<Vec<Me
             },
         });
     }
-    step_rest(conn, commit)
+    step_rest(conn, commit, own)
 }
 
 /// The rest of a step besides the instance row: its history rows and new messages
 /// (their ids, in order).
-pub(super) fn step_rest(conn: &Connection, commit: &StepCommit) -> Result<Vec<MessageId>> {
+pub(super) fn step_rest(
+    conn: &Connection,
+    commit: &StepCommit,
+    own: Option<(&OwnCalls, &str)>,
+) -> Result<(Vec<MessageId>, Vec<Leased>)> {
     if !commit.history.is_empty() {
         let last: i64 = conn
             .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM history WHERE instance = ?1")?
@@ -93,7 +102,7 @@ pub(super) fn step_rest(conn: &Connection, commit: &StepCommit) -> Result<Vec<Me
             ])?;
         }
     }
-    let ids = enqueue_in(conn, &commit.enqueue, commit.now)?;
+    let (ids, leased) = enqueue_leasing_in(conn, &commit.enqueue, commit.now, own)?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO instances (id, workflow, bundle, status, input, facts, output, failure,
              state, version, created_at, updated_at, idempotency_key)
@@ -112,7 +121,7 @@ pub(super) fn step_rest(conn: &Connection, commit: &StepCommit) -> Result<Vec<Me
             child.instance.created_at,
         ])?;
     }
-    Ok(ids)
+    Ok((ids, leased))
 }
 
 /// Instance `id`, if there is one.
@@ -238,10 +247,6 @@ pub(super) fn create_in(
         first.now,
         new.idempotency_key,
     ])?;
-    let ids = step_rest(tx, first)?;
-    let leased = match own {
-        Some((own, owner)) => lease_own_in(tx, own, owner, &first.enqueue, &ids, first.now)?,
-        None => Vec::new(),
-    };
+    let (_, leased) = step_rest(tx, first, own)?;
     Ok((Created::New, leased))
 }

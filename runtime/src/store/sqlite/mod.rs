@@ -352,7 +352,7 @@ impl Store for Db {
     fn commit_step(&self, commit: StepCommit) -> Result<()> {
         let conn = self.conn();
         let tx = WriteTx::begin(&conn)?;
-        commit_in(&tx, &commit)?;
+        commit_in(&tx, &commit, None)?;
         tx.commit()?;
         Ok(())
     }

@@ -17,13 +17,29 @@ use super::{json_text, parse_json, parse_metadata, to_u32};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
+/// Enqueues `messages` at `now`; their ids, in order (an existing message's for one
+/// whose idempotency key is live already, which is not enqueued again).
 pub(super) fn enqueue_in(
     conn: &Connection,
     messages: &[NewMessage],
     now: i64,
 ) -> Result<Vec<MessageId>> {
+    Ok(enqueue_leasing_in(conn, messages, now, None)?.0)
+}
+
+/// [`enqueue_in`], the messages `own` picks inserted already leased by `owner` (see
+/// [`OwnCalls`]): their ids, and the leased ones as leased, in the step's order. A
+/// picked message whose key is live already is not inserted, so not leased.
+pub(super) fn enqueue_leasing_in(
+    conn: &Connection,
+    messages: &[NewMessage],
+    now: i64,
+    own: Option<(&OwnCalls, &str)>,
+) -> Result<(Vec<MessageId>, Vec<Leased>)> {
+    let picked = own.map_or_else(Vec::new, |(own, _)| own.pick(messages, now));
     let mut ids = Vec::with_capacity(messages.len());
-    for message in messages {
+    let mut leased = Vec::with_capacity(picked.len());
+    for (i, message) in messages.iter().enumerate() {
         if let Some(key) = &message.idempotency_key {
             let existing: Option<MessageId> = conn
                 .prepare_cached(
@@ -37,6 +53,12 @@ pub(super) fn enqueue_in(
                 continue;
             }
         }
+        let lease = own.filter(|_| picked.contains(&i));
+        let state = match lease {
+            Some(_) => MessageState::Leased,
+            None if message.visible_at > now => MessageState::Scheduled,
+            None => MessageState::Ready,
+        };
         let metadata = serde_json::to_string(&message.metadata)
             .map_err(|e| StoreError::Invalid(format!("unserializable metadata: {e}")))?;
         let payload = json_text(&message.payload)?;
@@ -44,8 +66,8 @@ pub(super) fn enqueue_in(
             .prepare_cached(
                 "INSERT INTO messages (queue, state, priority, deadline, deadline_ord, visible_at,
                      exclusivity, metadata, payload, idempotency_key, live_key, max_attempts,
-                     attempts, enqueued_at)
-                 VALUES (?1, ?12, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, 0, ?11)",
+                     attempts, enqueued_at, owner, lease_until)
+                 VALUES (?1, ?12, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?13, ?11, ?14, ?15)",
             )?
             .insert(params![
                 message.queue,
@@ -59,16 +81,27 @@ pub(super) fn enqueue_in(
                 message.idempotency_key,
                 message.max_attempts.map(i64::from),
                 now,
-                if message.visible_at > now {
-                    MessageState::Scheduled
-                } else {
-                    MessageState::Ready
-                }
-                .code(),
+                state.code(),
+                i64::from(lease.is_some()),
+                lease.map(|(_, owner)| owner),
+                lease.map(|(own, _)| own.lease_until),
             ])?;
         ids.push(id);
+        if let Some((own, _)) = lease {
+            leased.push(Leased {
+                id,
+                queue: message.queue.clone(),
+                priority: message.priority,
+                payload: message.payload.clone(),
+                metadata: message.metadata.clone(),
+                exclusivity: message.exclusivity.clone(),
+                attempts: 1,
+                lease_until: own.lease_until,
+                idempotency_key: message.idempotency_key.clone(),
+            });
+        }
     }
-    Ok(ids)
+    Ok((ids, leased))
 }
 
 /// Makes the scheduled messages of `queue` that are due at `now` ready, and ends the
@@ -243,59 +276,6 @@ pub(super) fn lease_in(conn: &Connection, request: &LeaseRequest) -> Result<Vec<
             )));
         }
         leased.push(raw.decode(&request.queue, lease_until)?);
-    }
-    Ok(leased)
-}
-
-/// Leases to `owner` the messages of a step that `own` picks (see [`OwnCalls`]): the
-/// step enqueued `enqueue` at `now` in this transaction, as the messages `ids` (in the
-/// same order). Those still ready are leased until `own.lease_until`, in the step's
-/// order.
-pub(super) fn lease_own_in(
-    conn: &Connection,
-    own: &OwnCalls,
-    owner: &str,
-    enqueue: &[NewMessage],
-    ids: &[MessageId],
-    now: i64,
-) -> Result<Vec<Leased>> {
-    let picked: Vec<MessageId> = own
-        .pick(enqueue, now)
-        .into_iter()
-        .filter_map(|i| ids.get(i).copied())
-        .collect();
-    let lease_until = own.lease_until;
-    let mut read = conn.prepare_cached(queue_sql!(
-        "SELECT id, exclusivity, priority, payload, metadata, attempts, idempotency_key, queue
-         FROM messages WHERE id = ?1 AND state = {ready}"
-    ))?;
-    let mut update = conn.prepare_cached(queue_sql!(
-        "UPDATE messages SET state = {leased}, owner = ?2, lease_until = ?3,
-             attempts = attempts + 1
-         WHERE id = ?1 AND state = {ready}"
-    ))?;
-    let mut leased = Vec::with_capacity(picked.len());
-    for id in picked {
-        let raw = read
-            .query_row(params![id], |row| {
-                Ok((
-                    RawLeased {
-                        id: row.get(0)?,
-                        exclusivity: row.get(1)?,
-                        priority: row.get(2)?,
-                        payload: row.get(3)?,
-                        metadata: row.get(4)?,
-                        attempts: row.get(5)?,
-                        idempotency_key: row.get(6)?,
-                    },
-                    row.get::<_, String>(7)?,
-                ))
-            })
-            .optional()?;
-        let Some((raw, queue)) = raw else { continue };
-        if update.execute(params![id, owner, lease_until])? == 1 {
-            leased.push(raw.decode(&queue, lease_until)?);
-        }
     }
     Ok(leased)
 }

@@ -214,6 +214,24 @@ pub struct Leased {
     pub idempotency_key: Option<String>,
 }
 
+impl Leased {
+    /// `message`, inserted as `id` already leased until `lease_until` (its first
+    /// lease): a step's own call (see [`OwnCalls`]).
+    pub(crate) fn inserted(id: MessageId, message: &NewMessage, lease_until: i64) -> Leased {
+        Leased {
+            id,
+            queue: message.queue.clone(),
+            priority: message.priority,
+            payload: message.payload.clone(),
+            metadata: message.metadata.clone(),
+            exclusivity: message.exclusivity.clone(),
+            attempts: 1,
+            lease_until,
+            idempotency_key: message.idempotency_key.clone(),
+        }
+    }
+}
+
 /// What [`Store::lease`] takes.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LeaseRequest {

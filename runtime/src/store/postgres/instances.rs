@@ -469,17 +469,7 @@ fn own_leased(
         else {
             continue;
         };
-        leased.push(Leased {
-            id,
-            queue: message.queue.clone(),
-            priority: message.priority,
-            payload: message.payload.clone(),
-            metadata: message.metadata.clone(),
-            exclusivity: None,
-            attempts: 1,
-            lease_until,
-            idempotency_key: Some(key.clone()),
-        });
+        leased.push(Leased::inserted(id, message, lease_until));
     }
     leased
 }

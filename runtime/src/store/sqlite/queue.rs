@@ -88,17 +88,7 @@ pub(super) fn enqueue_leasing_in(
             ])?;
         ids.push(id);
         if let Some((own, _)) = lease {
-            leased.push(Leased {
-                id,
-                queue: message.queue.clone(),
-                priority: message.priority,
-                payload: message.payload.clone(),
-                metadata: message.metadata.clone(),
-                exclusivity: message.exclusivity.clone(),
-                attempts: 1,
-                lease_until: own.lease_until,
-                idempotency_key: message.idempotency_key.clone(),
-            });
+            leased.push(Leased::inserted(id, message, own.lease_until));
         }
     }
     Ok((ids, leased))

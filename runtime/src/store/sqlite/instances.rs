@@ -72,7 +72,7 @@ pub(super) fn commit_in(
 }
 
 /// The rest of a step besides the instance row: its history rows and new messages
-/// (their ids, in order).
+/// (their ids, in order, and those `own` picks, inserted leased).
 pub(super) fn step_rest(
     conn: &Connection,
     commit: &StepCommit,

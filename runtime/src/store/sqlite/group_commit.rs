@@ -25,7 +25,7 @@
 //! is free, and a write that finds the connection held leaves its commit to that
 //! holder.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError, mpsc};
 
 use rusqlite::Connection;
 
@@ -42,7 +42,9 @@ const GROUP: usize = 64;
 /// A write waiting to be committed.
 pub(super) struct Waiting {
     work: Work,
-    answer: Arc<Answer>,
+    /// Where its answer goes; dropped unanswered (a panic part way), its writer hears
+    /// that nothing of it was written.
+    answer: mpsc::Sender<Result<Done>>,
 }
 
 /// What a waiting write is.
@@ -85,33 +87,6 @@ impl std::fmt::Debug for Waiting {
                 .debug_struct("Creation")
                 .field("instance", &new.id)
                 .finish_non_exhaustive(),
-        }
-    }
-}
-
-/// Where a waiting write's answer is left for it.
-#[derive(Default)]
-struct Answer {
-    result: Mutex<Option<Result<Done>>>,
-    ready: Condvar,
-}
-
-impl Answer {
-    fn give(&self, result: Result<Done>) {
-        *lock(&self.result) = Some(result);
-        self.ready.notify_one();
-    }
-
-    fn wait(&self) -> Result<Done> {
-        let mut result = lock(&self.result);
-        loop {
-            if let Some(result) = result.take() {
-                return result;
-            }
-            result = self
-                .ready
-                .wait(result)
-                .unwrap_or_else(PoisonError::into_inner);
         }
     }
 }
@@ -176,13 +151,16 @@ impl Db {
     }
 
     fn in_group(&self, work: Work) -> Result<Done> {
-        let answer = Arc::new(Answer::default());
-        lock(&self.waiting).push(Waiting {
-            work,
-            answer: Arc::clone(&answer),
-        });
+        let (answer, answered) = mpsc::channel();
+        lock(&self.waiting).push(Waiting { work, answer });
         self.commit_waiting();
-        answer.wait()
+        answered.recv().unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the transaction recording this write was interrupted; nothing of it \
+                 was written"
+                    .into(),
+            ))
+        })
     }
 
     /// While writes wait and the connection is free, commits them in groups. Called
@@ -205,46 +183,20 @@ impl Db {
                 let n = waiting.len().min(GROUP);
                 waiting.drain(..n).collect()
             };
-            Group::new(group).commit(&conn);
+            commit(&conn, group);
         }
     }
 }
 
-/// Writes committed together; any not yet answered when it is dropped (a panic part
-/// way) hear that nothing of theirs was written.
-struct Group {
-    waiting: Vec<Waiting>,
-}
-
-impl Group {
-    fn new(waiting: Vec<Waiting>) -> Group {
-        Group { waiting }
-    }
-
-    /// Writes each in a savepoint, commits, and answers them all.
-    fn commit(mut self, conn: &Connection) {
-        if self.waiting.is_empty() {
-            return;
-        }
-        let results = match write(conn, &self.waiting) {
-            Ok(results) => results,
-            Err(error) => self.waiting.iter().map(|_| Err(copy(&error))).collect(),
-        };
-        for (waiting, result) in std::mem::take(&mut self.waiting).into_iter().zip(results) {
-            waiting.answer.give(result);
-        }
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        for waiting in self.waiting.drain(..) {
-            waiting.answer.give(Err(StoreError::Unavailable(
-                "the transaction recording this write was interrupted; nothing of it \
-                 was written"
-                    .into(),
-            )));
-        }
+/// Writes each of `group` in a savepoint, commits, and answers them all.
+fn commit(conn: &Connection, group: Vec<Waiting>) {
+    let results = match write(conn, &group) {
+        Ok(results) => results,
+        Err(error) => group.iter().map(|_| Err(copy(&error))).collect(),
+    };
+    for (waiting, result) in group.into_iter().zip(results) {
+        // A writer that is gone needs no answer.
+        let _ = waiting.answer.send(result);
     }
 }
 
@@ -319,6 +271,7 @@ mod tests {
     use crate::store::{LeaseRequest, NewMessage, Store};
     use serde_json::json;
     use std::collections::BTreeMap;
+    use std::sync::Arc;
 
     /// Instance `id` at version 1 with a call leased by `node-a` at `T0`; its message.
     fn running_call(store: &SqliteStore, id: &str) -> i64 {
